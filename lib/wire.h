@@ -1,0 +1,270 @@
+/* wire.h - encoder and decoder for every ntm datagram and control message.
+ * doc/protocol.md is the specification; this file follows it field by field.
+ *
+ * Decoders take untrusted bytes, read them through a bounded cursor
+ * (cursor.h), check every length, count, enum and reserved field, require the
+ * message to be consumed whole, and return 0 or -EBADMSG. Decoded slices
+ * (noise bytes, ciphertext, inner datagram) point into the caller's buffer.
+ * Encoders return the encoded length or -EMSGSIZE when cap is too small, and
+ * -EINVAL for a struct that breaks the specification (e.g. a bad name).
+ * No function allocates or logs. */
+#ifndef NTM_WIRE_H
+#define NTM_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NTM_WIRE_VERSION 1
+#define NTM_MAX_DATAGRAM 65507
+#define NTM_DC_PORT 7540
+#define NTM_NODE_PORT 7541
+#define NTM_RELAY_PORT 7542
+
+enum ntm_msg_type {
+	NTM_MSG_HS_INIT = 1,
+	NTM_MSG_HS_RESP = 2,
+	NTM_MSG_DATA = 4,
+	NTM_MSG_RELAY = 5,
+};
+
+enum ntm_suite { NTM_SUITE_AESGCM = 1, NTM_SUITE_CHACHAPOLY = 2 };
+enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY = 3 };
+
+#define NTM_HS_INIT_LEN 140
+#define NTM_HS_INIT_NOISE_LEN 116      /* e 32 + s 48 + payload 36 */
+#define NTM_HS_INIT_PAYLOAD_LEN 20     /* timestamp 12 + route id 8 */
+#define NTM_HS_RESP_LEN 76
+#define NTM_HS_RESP_NOISE_LEN 48       /* e 32 + empty payload 16 */
+#define NTM_MAC1_LEN 16
+#define NTM_DATA_HDR_LEN 16
+#define NTM_DATA_OVERHEAD 32           /* header + tag */
+#define NTM_RELAY_HDR_LEN 16
+#define NTM_RELAY_OVERHEAD 32
+#define NTM_PROLOGUE_LEN 12            /* "ntm1" + HS_INIT bytes 0..7 */
+
+#define NTM_NAME_MAX 253
+#define NTM_MAX_ADDRS 16
+#define NTM_MAX_CANDS 16
+#define NTM_MAX_ZONES 8
+
+/* A transport address as carried on the wire (family 4 or 6). */
+struct ntm_endpoint {
+	uint8_t family;                /* 4 or 6 */
+	uint16_t port;                 /* host order, 1..65535 */
+	uint8_t addr[16];              /* first 4 bytes used for family 4 */
+};
+
+struct ntm_name {
+	uint8_t len;                   /* 1..253 */
+	char s[NTM_NAME_MAX + 1];      /* NUL-terminated */
+};
+
+/* ---- outer datagrams ---- */
+
+/* Type of a datagram after checking type and version only; -EBADMSG for
+ * anything shorter than 4 bytes, an unknown type or another version. */
+int ntm_wire_type(const uint8_t *buf, size_t len);
+
+struct ntm_hs_init {
+	uint8_t suite, purpose;
+	uint32_t sender;
+	const uint8_t *noise;          /* NTM_HS_INIT_NOISE_LEN bytes at offset 8 */
+	const uint8_t *mac1;           /* NTM_MAC1_LEN bytes */
+};
+int ntm_hs_init_decode(const uint8_t *buf, size_t len, struct ntm_hs_init *m);
+/* Writes header and noise bytes; mac1 is left for ntm_mac1_put. */
+int ntm_hs_init_encode(uint8_t *buf, size_t cap, uint8_t suite, uint8_t purpose,
+		       uint32_t sender, const uint8_t noise[NTM_HS_INIT_NOISE_LEN]);
+/* Noise prologue for an init message: "ntm1" + bytes 0..7 of the message. */
+void ntm_hs_prologue(uint8_t out[NTM_PROLOGUE_LEN], uint8_t suite, uint8_t purpose, uint32_t sender);
+
+struct ntm_hs_resp {
+	uint32_t sender, receiver;
+	const uint8_t *noise;          /* NTM_HS_RESP_NOISE_LEN bytes */
+	const uint8_t *mac1;
+};
+int ntm_hs_resp_decode(const uint8_t *buf, size_t len, struct ntm_hs_resp *m);
+int ntm_hs_resp_encode(uint8_t *buf, size_t cap, uint32_t sender, uint32_t receiver,
+		       const uint8_t noise[NTM_HS_RESP_NOISE_LEN]);
+
+/* mac1 over msg[0 .. len-16) keyed by the receiver's static public key.
+ * put writes the last 16 bytes; check returns 0 when they match (constant time). */
+int ntm_mac1_put(uint8_t *msg, size_t len, const uint8_t receiver_pub[32]);
+int ntm_mac1_check(const uint8_t *msg, size_t len, const uint8_t receiver_pub[32]);
+
+struct ntm_data {
+	uint32_t receiver;
+	uint64_t counter;
+	const uint8_t *header;         /* the 16 header bytes (the AEAD's AD) */
+	const uint8_t *ct;             /* ciphertext + tag */
+	size_t ct_len;                 /* >= 16 */
+};
+int ntm_data_decode(const uint8_t *buf, size_t len, struct ntm_data *m);
+/* Writes the 16-byte header only (the caller seals the payload after it). */
+int ntm_data_header_encode(uint8_t *buf, size_t cap, uint32_t receiver, uint64_t counter);
+
+struct ntm_relay_msg {
+	uint8_t side, direction;
+	uint32_t alloc_id;
+	uint64_t counter;
+	const uint8_t *inner;          /* inner datagram, NULL when inner_len == 0 */
+	size_t inner_len;              /* 0 or >= 32 */
+	const uint8_t *tag;            /* 16 bytes */
+	size_t ad_len;                 /* 16 + inner_len: bytes covered by the tag */
+};
+int ntm_relay_decode(const uint8_t *buf, size_t len, struct ntm_relay_msg *m);
+/* Writes header + inner (tag space reserved, not computed). Returns 32 + inner_len. */
+int ntm_relay_encode(uint8_t *buf, size_t cap, uint8_t side, uint8_t direction,
+		     uint32_t alloc_id, uint64_t counter, const uint8_t *inner, size_t inner_len);
+
+/* ---- control messages (DATA plaintext starting with 0x00) ---- */
+
+enum ntm_ctl_type {
+	NTM_CTL_REGISTER = 1,
+	NTM_CTL_REGISTER_ACK = 2,
+	NTM_CTL_KEEPALIVE = 3,
+	NTM_CTL_KEEPALIVE_ACK = 4,
+	NTM_CTL_DIRECTION_REQ = 5,
+	NTM_CTL_ROUTE_DIRECTION = 6,
+	NTM_CTL_ROUTE_DIRECTION_ACK = 7,
+	NTM_CTL_DIRECTION_NAK = 8,
+	NTM_CTL_RELAY_ALLOC = 9,
+	NTM_CTL_RELAY_ALLOC_ACK = 10,
+	NTM_CTL_RELAY_FREE = 11,
+	NTM_CTL_PING = 12,
+	NTM_CTL_PONG = 13,
+	NTM_CTL_MAX = 13,
+};
+
+struct ntm_ctl_register {
+	uint32_t req_id;
+	uint16_t listen_port;
+	struct ntm_name name;
+	uint8_t naddrs;
+	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+};
+
+struct ntm_ctl_register_ack {
+	uint32_t req_id;
+	uint8_t status;
+	uint16_t keepalive_s, lifetime_s;
+	uint8_t vip4[4], plen4;
+	uint8_t vip6[16], plen6;
+	struct ntm_endpoint observed;
+	struct ntm_name fqdn;
+	uint8_t nzones;
+	struct ntm_name zones[NTM_MAX_ZONES];
+};
+
+struct ntm_ctl_keepalive {
+	uint32_t seq;
+	uint8_t naddrs;
+	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+};
+
+struct ntm_ctl_keepalive_ack {
+	uint32_t seq;
+	struct ntm_endpoint observed;
+};
+
+enum { NTM_DIR_BY_NAME = 1, NTM_DIR_BY_ADDR = 2 };
+struct ntm_ctl_direction_req {
+	uint32_t req_id;
+	uint8_t kind;
+	struct ntm_name name;          /* kind 1 */
+	uint8_t family;                /* kind 2: 4 or 6 */
+	uint8_t addr[16];
+};
+
+enum { NTM_CAND_LAN = 1, NTM_CAND_NAT = 2, NTM_CAND_V6 = 3, NTM_CAND_RELAY = 4 };
+struct ntm_candidate {
+	uint8_t kind, priority;
+	struct ntm_endpoint ep;
+};
+
+enum { NTM_ROLE_INITIATOR = 1, NTM_ROLE_RESPONDER = 2 };
+struct ntm_ctl_route_direction {
+	uint32_t req_id;
+	uint64_t route_id;
+	uint8_t role, suite;
+	uint8_t peer_key[32];
+	uint8_t peer_vip4[4], peer_vip6[16];
+	struct ntm_name peer_name;
+	uint8_t ncands;
+	struct ntm_candidate cands[NTM_MAX_CANDS];
+	bool has_relay;
+	struct ntm_endpoint relay_ep;
+	uint32_t relay_alloc_id;
+	uint8_t relay_side;
+	uint8_t relay_key[32];
+};
+
+struct ntm_ctl_route_direction_ack {
+	uint64_t route_id;
+	uint8_t status;
+};
+
+struct ntm_ctl_direction_nak {
+	uint32_t req_id;
+	uint8_t status;
+};
+
+struct ntm_ctl_relay_alloc {
+	uint32_t alloc_id;
+	uint16_t lifetime_s;
+	uint8_t key_a[32], key_b[32];
+};
+
+struct ntm_ctl_relay_alloc_ack {
+	uint32_t alloc_id;
+	uint8_t status;
+};
+
+struct ntm_ctl_relay_free {
+	uint32_t alloc_id;
+};
+
+struct ntm_ctl_ping {               /* PING and PONG */
+	uint32_t ident, seq;
+	uint64_t timestamp_ns;
+};
+
+struct ntm_ctl {
+	uint8_t type;                  /* enum ntm_ctl_type */
+	union {
+		struct ntm_ctl_register reg;
+		struct ntm_ctl_register_ack reg_ack;
+		struct ntm_ctl_keepalive ka;
+		struct ntm_ctl_keepalive_ack ka_ack;
+		struct ntm_ctl_direction_req dir_req;
+		struct ntm_ctl_route_direction route;
+		struct ntm_ctl_route_direction_ack route_ack;
+		struct ntm_ctl_direction_nak nak;
+		struct ntm_ctl_relay_alloc alloc;
+		struct ntm_ctl_relay_alloc_ack alloc_ack;
+		struct ntm_ctl_relay_free free;
+		struct ntm_ctl_ping ping;  /* PING and PONG */
+	} u;
+};
+
+/* Encode m (marker byte, type and body) into buf; returns the length. */
+int ntm_ctl_encode(const struct ntm_ctl *m, uint8_t *buf, size_t cap);
+/* Decode a whole control message (starting with the 0x00 marker). */
+int ntm_ctl_decode(const uint8_t *buf, size_t len, struct ntm_ctl *m);
+
+/* Name helpers: validate/normalize presentation text (no trailing dot
+ * required; a single trailing dot is accepted and dropped; upper case is
+ * folded to lower case). -EINVAL when not a valid name per doc/protocol.md. */
+int ntm_name_set(struct ntm_name *n, const char *text);
+/* Endpoint <-> sockaddr conversions, and text "a.b.c.d:port" / "[v6]:port". */
+struct sockaddr;
+int ntm_endpoint_from_sockaddr(struct ntm_endpoint *ep, const struct sockaddr *sa);
+int ntm_endpoint_to_sockaddr(const struct ntm_endpoint *ep, void *ss, unsigned *salen);
+int ntm_endpoint_format(const struct ntm_endpoint *ep, char *buf, size_t cap);
+
+/* Human-readable name of a message type / control type, for logs and counters. */
+const char *ntm_msg_type_name(int type);
+const char *ntm_ctl_type_name(int type);
+
+#endif

@@ -1,0 +1,64 @@
+#!/bin/sh
+# check.sh - install, build and run ntm's whole test suite (what CI runs).
+#
+# Usage: tools/check.sh   (as root on a fresh Debian 12 machine)
+# Steps: tools/setup.sh; make check (unit tests with libcheck, whole-system
+# tests in network namespaces); the unit tests again under valgrind; a clang
+# -Werror build; every libFuzzer target for FUZZ_TIME seconds (default 30);
+# make distcheck. Stops at the first failure with a non-zero status.
+set -eu
+
+cd "$(dirname "$0")/.."
+FUZZ_TIME=${FUZZ_TIME:-30}
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "setup and build (gcc)"
+tools/setup.sh
+
+if [ -d ../shared/vectors ]; then
+	step "test vectors match shared/vectors"
+	for f in ../shared/vectors/*.json; do
+		cmp "$f" "tests/vectors/$(basename "$f")" || { echo "tests/vectors differs from $f" >&2; exit 1; }
+	done
+	echo "vectors: identical"
+fi
+
+step "make check"
+make -j"$(nproc)" check || { cat tests/unit/*.log tests/netns/*.log 2>/dev/null | tail -n 200; exit 1; }
+
+step "unit tests under valgrind"
+make check-valgrind
+
+step "clang build with -Werror"
+rm -rf _build-clang && mkdir _build-clang
+(cd _build-clang && ../configure --enable-werror CC=clang >/dev/null && make -j"$(nproc)" >/dev/null && make -j"$(nproc)" check >/dev/null) \
+	|| { cat _build-clang/tests/unit/*.log 2>/dev/null | tail -n 100; exit 1; }
+rm -rf _build-clang
+echo "clang build and tests: ok"
+
+step "libFuzzer targets, ${FUZZ_TIME}s each"
+make fuzz FUZZ_TIME="$FUZZ_TIME"
+
+step "make distcheck"
+make distcheck >/dev/null
+echo "distcheck: ok"
+
+# The closing summary line, read by CI: individual checks from the libcheck
+# logs plus whole-system test scripts from the automake harness.
+summary() {
+	checks=0; failed=0
+	for l in tests/unit/*.log; do
+		[ -f "$l" ] || continue
+		line=$(grep -E '^[0-9]+%: Checks: ' "$l" | tail -n 1)
+		[ -n "$line" ] || continue
+		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2/')
+		checks=$((checks + n)); failed=$((failed + ${f% *} + ${f#* }))
+	done
+	sys_pass=$(cat tests/netns/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
+	sys_fail=$(cat tests/*/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|ERROR)' || true)
+	echo "unit checks: $checks, whole-system tests passed: ${sys_pass:-0}"
+	echo "$((checks - failed + ${sys_pass:-0})) passed, $((failed + ${sys_fail:-0})) failed"
+}
+summary

@@ -1,0 +1,43 @@
+#!/bin/sh
+# setup.sh - install what ntm needs on Debian 12 and build it.
+#
+# Usage: tools/setup.sh            (as root on a fresh machine; idempotent)
+# Installs the Debian packages listed below (only when one is missing), then
+# runs autoreconf, configure and make in the source tree. Environment:
+#   NTM_CONFIGURE_FLAGS  extra flags for ./configure (default: --enable-werror)
+#   CC                   compiler (default: gcc)
+set -eu
+
+cd "$(dirname "$0")/.."
+
+# Build tools, libraries, test and benchmark tools. Each has a reason:
+PKGS="build-essential autoconf automake libtool pkgconf git
+      libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
+      check valgrind clang libclang-rt-14-dev
+      iproute2 nftables procps"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup.sh: missing Debian packages:$missing" >&2
+		echo "setup.sh: run as root, or: apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "setup.sh: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	autoreconf -fi
+fi
+if [ ! -f Makefile ] || [ configure -nt config.status ]; then
+	# shellcheck disable=SC2086
+	./configure ${NTM_CONFIGURE_FLAGS:---enable-werror} ${CC:+CC="$CC"}
+fi
+make -j"$(nproc)"
