@@ -79,15 +79,16 @@ void ntm_aead_free(struct ntm_aead *a)
 	}
 }
 
-/* GCM is defined for IVs of 1 to 2^61-1 bytes (GnuTLS may refuse some of
- * those; its refusal becomes -EINVAL); ChaCha20-Poly1305 takes exactly 12. */
+/* Both algorithms take exactly NTM_NONCE_LEN (96-bit) nonces. GCM itself
+ * allows any non-empty IV, but GnuTLS 3.7.9 does not: with the x86
+ * AES-NI/PCLMUL backend, gnutls_aead_cipher_encrypt() returns success for a
+ * non-96-bit IV while ignoring it, so the message is sealed under the previous
+ * call's counter state (keystream reuse). Only the portable nettle backend
+ * (e.g. GNUTLS_CPUID_OVERRIDE=0x1) honours other lengths. Since the backend
+ * is chosen at run time, ntm refuses other lengths everywhere. */
 static int nonce_ok(const struct ntm_aead *a, const uint8_t *nonce, size_t noncelen)
 {
-	if (!a->hd || !nonce || noncelen == 0)
-		return 0;
-	if (a->alg == NTM_AEAD_CHACHAPOLY)
-		return noncelen == NTM_NONCE_LEN;
-	return a->alg == NTM_AEAD_AESGCM;
+	return a->hd && nonce && noncelen == NTM_NONCE_LEN;
 }
 
 /* GnuTLS 3.7's one-shot calls encrypt (or decrypt) the whole message with a
@@ -239,7 +240,7 @@ int ntm_noise_hkdf(const uint8_t ck[NTM_HASH_LEN], const uint8_t *ikm, size_t ik
 	uint8_t okm[3 * NTM_HASH_LEN];
 	size_t n = out3 ? 3 : 2;
 
-	if (!ck || !out1 || (out3 && !out2))
+	if (!ck || !out1)
 		return -EINVAL;
 	int r = ntm_hkdf_sha256(okm, n * NTM_HASH_LEN, ck, NTM_HASH_LEN, ikm, ikmlen, NULL, 0);
 	if (r == 0) {

@@ -29,14 +29,18 @@ int ntm_aead_init(struct ntm_aead *a, enum ntm_aead_alg alg, const uint8_t *key,
 void ntm_aead_free(struct ntm_aead *a); /* accepts a zeroed or freed context */
 
 /* Seal: out receives ptlen bytes of ciphertext followed by the NTM_TAG_LEN tag
- * (out may equal pt for in-place use). nonce is noncelen bytes; ntm's own
- * callers always pass NTM_NONCE_LEN. Returns 0, or -EINVAL. */
+ * (out may equal pt for in-place use; no other overlap). nonce is noncelen
+ * bytes, which must be NTM_NONCE_LEN for both algorithms: GnuTLS 3.7's
+ * accelerated AES-GCM silently ignores IVs of other lengths (see crypto.c).
+ * No allocation. Returns 0, or -EINVAL. */
 int ntm_aead_seal(struct ntm_aead *a, const uint8_t *nonce, size_t noncelen,
 		  const uint8_t *ad, size_t adlen, const uint8_t *pt, size_t ptlen, uint8_t *out);
 
 /* Open: ct is ctlen bytes including the trailing tag; out receives ctlen - TAG
- * bytes (out may equal ct). Returns 0, -EBADMSG when authentication fails,
- * -EINVAL for ctlen < NTM_TAG_LEN or a bad nonce length. */
+ * bytes (out may equal ct; no other overlap). Returns 0, -EBADMSG when
+ * authentication fails, -EINVAL for ctlen < NTM_TAG_LEN or a nonce length
+ * other than NTM_NONCE_LEN. On failure the ctlen - TAG bytes of out are zeroed
+ * (so an in-place open that fails destroys the ciphertext). No allocation. */
 int ntm_aead_open(struct ntm_aead *a, const uint8_t *nonce, size_t noncelen,
 		  const uint8_t *ad, size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out);
 
@@ -52,12 +56,12 @@ int ntm_hmac_sha256(uint8_t out[NTM_HASH_LEN], const uint8_t *key, size_t keylen
 		    const void *data, size_t len);
 
 /* RFC 5869 HKDF-SHA256. salt may be NULL (treated as HashLen zero bytes).
- * okmlen up to 255*32; -EINVAL beyond. */
+ * okmlen up to 255*32; -EINVAL beyond. okm must not overlap info. */
 int ntm_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen,
 		    const uint8_t *ikm, size_t ikmlen, const uint8_t *info, size_t infolen);
 
 /* Noise's HKDF(chaining_key, ikm, n): n = 2 or 3 outputs of 32 bytes each
- * (out2/out3 may be NULL when not wanted). */
+ * (out2/out3 may be NULL when not wanted). Any output may alias ck. */
 int ntm_noise_hkdf(const uint8_t ck[NTM_HASH_LEN], const uint8_t *ikm, size_t ikmlen,
 		   uint8_t out1[NTM_HASH_LEN], uint8_t out2[NTM_HASH_LEN], uint8_t out3[NTM_HASH_LEN]);
 
@@ -73,7 +77,9 @@ int ntm_x25519(uint8_t shared[NTM_DH_LEN], const uint8_t priv[NTM_DH_LEN],
 
 /* Base64 (standard alphabet, padded) of 32-byte keys, the way keys appear in
  * config files and on the command line. decode: -EINVAL unless exactly 44
- * characters that decode to 32 bytes. */
+ * characters that decode to 32 bytes, in the one canonical spelling (the
+ * unused low bits of the 43rd character must be zero). Both directions run
+ * without secret-dependent branches or table lookups. */
 #define NTM_KEY_B64_LEN 44
 void ntm_key_to_base64(char out[NTM_KEY_B64_LEN + 1], const uint8_t key[NTM_DH_LEN]);
 int ntm_key_from_base64(uint8_t key[NTM_DH_LEN], const char *s);

@@ -23,7 +23,8 @@
  * source, including its own, and may free a source right after removing it:
  * removing an fd source also drops its events still pending in the current
  * batch. A timer re-armed from a callback never fires again within the same
- * iteration, so a zero-delay re-arm cannot starve fds.
+ * iteration, so a zero-delay re-arm cannot starve fds. Callbacks must not
+ * call ntm_loop_run, ntm_loop_run_once or ntm_loop_free on their own loop.
  *
  * Not thread-safe: one loop per thread, and its sources are touched only by
  * that thread. Signal sources must be added before other threads start (the

@@ -568,10 +568,10 @@ int ntm_noise_split(struct ntm_noise_hs *hs, struct ntm_noise_cs *tx, struct ntm
 {
 	uint8_t k1[NTM_HASH_LEN], k2[NTM_HASH_LEN];
 
-	memset(tx, 0, sizeof(*tx));
-	memset(rx, 0, sizeof(*rx));
 	if (!ntm_noise_is_done(hs) || hs->split_done)
 		return -EPROTO;
+	memset(tx, 0, sizeof(*tx));
+	memset(rx, 0, sizeof(*rx));
 	int ret = ntm_noise_hkdf(hs->ss.ck, (const uint8_t *)"", 0, k1, k2, NULL);
 	/* c1 carries initiator to responder. A one-way pattern has no
 	 * responder to initiator direction: that side gets no key. */
@@ -592,6 +592,7 @@ int ntm_noise_split(struct ntm_noise_hs *hs, struct ntm_noise_cs *tx, struct ntm
 	ntm_wipe(hs->ss.ck, sizeof(hs->ss.ck));
 	ntm_noise_cs_clear(&hs->ss.cs);
 	ntm_wipe(hs->e_priv, sizeof(hs->e_priv));
+	ntm_wipe(hs->s_priv, sizeof(hs->s_priv));
 	ntm_wipe(hs->psks, sizeof(hs->psks));
 	hs->split_done = true;
 	return 0;

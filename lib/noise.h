@@ -33,7 +33,8 @@ struct ntm_noise_cs {
 
 /* Seal: out receives ptlen + NTM_TAG_LEN bytes (out may equal pt). Open: out
  * receives ctlen - NTM_TAG_LEN bytes (out may equal ct); -EBADMSG when
- * authentication fails or ctlen < NTM_TAG_LEN. Both use the nonce n as given
+ * authentication fails (out is zeroed then, as ntm_aead_open does) or
+ * ctlen < NTM_TAG_LEN. Both use the nonce n as given
  * and leave cs->n alone (the caller keeps the counter and the replay window).
  * -EINVAL for a state without a key, -EOVERFLOW for n = 2^64-1, which Noise
  * reserves. No allocation. */
@@ -59,20 +60,28 @@ struct ntm_noise_config {
 /* Initialize: parses the protocol name (pattern, modifiers, DH, cipher, hash),
  * mixes the prologue and pre-messages. -EPROTONOSUPPORT for an unknown pattern
  * or suite, -EINVAL when a required key (s, rs for pre-messages, psk) is
- * missing. */
+ * missing, when rs is given but the pattern transmits it (it would not be
+ * checked), or when npsks differs from the pattern's psk count. hs need not
+ * be initialized before; a live one must be cleared first. */
 int ntm_noise_hs_init(struct ntm_noise_hs *hs, const struct ntm_noise_config *cfg);
 void ntm_noise_hs_clear(struct ntm_noise_hs *hs);
 
 /* Write the next handshake message carrying payload; *outlen receives its
  * length. -EPROTO when it is not our turn or the handshake is finished,
- * -EMSGSIZE when outcap is too small or the message exceeds 65535 bytes. */
+ * -EMSGSIZE when outcap is too small or the message exceeds 65535 bytes (the
+ * state is unchanged then: retry with more room). payload must not overlap
+ * out. -EBADMSG when a DH gives all zeros (a low-order key read earlier);
+ * any failure other than -EPROTO and -EMSGSIZE leaves the state failed. */
 int ntm_noise_write(struct ntm_noise_hs *hs, const uint8_t *payload, size_t plen,
 		    uint8_t *out, size_t outcap, size_t *outlen);
 
 /* Read the next handshake message; the decrypted payload goes to payload
  * (capacity pcap), its length to *plen. Rejects (-EBADMSG) a message that is
- * truncated, too long, fails authentication or gives an all-zero DH; the
- * state is then unusable (the caller starts over). -EPROTO out of turn. */
+ * truncated, too long, fails authentication or gives an all-zero DH, and
+ * -EMSGSIZE when the payload would not fit in pcap; after any failure except
+ * -EPROTO the state is unusable (reads and writes give -EPROTO; the caller
+ * starts over). -EPROTO out of turn, when finished or failed. The message is
+ * read only within mlen bytes. */
 int ntm_noise_read(struct ntm_noise_hs *hs, const uint8_t *msg, size_t mlen,
 		   uint8_t *payload, size_t pcap, size_t *plen);
 

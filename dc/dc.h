@@ -1,0 +1,88 @@
+/* dc.h - ntm-dcd's state, shared by its files:
+ *   dcd.c       main: options, configuration, key, sockets, event loop
+ *   dc_proto.c  datagrams: handshakes, sessions, REGISTER and KEEPALIVE
+ *   dc_ctl.c    the local control socket (ntm-dcctl stats, live nodes)  */
+#ifndef NTM_DC_H
+#define NTM_DC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dc_config.h"
+#include "evloop.h"
+#include "idmap.h"
+#include "ratelimit.h"
+#include "session.h"
+#include "store.h"
+#include "udp.h"
+
+/* Every datagram the DC receives is counted once in rx and, unless it led
+ * to a state change, in exactly one drop counter. None of the drops is ever
+ * answered. */
+#define DC_STATS(X) \
+	X(rx_packets, "datagrams received") \
+	X(tx_packets, "datagrams sent") \
+	X(handshakes, "handshakes completed") \
+	X(registrations, "REGISTER accepted") \
+	X(register_refused, "REGISTER refused (name does not match the key's enrolment)") \
+	X(keepalives, "KEEPALIVE answered") \
+	X(expired, "nodes expired (no keepalive within the lifetime)") \
+	X(drop_malformed, "dropped: malformed or unknown message") \
+	X(drop_ratelimit, "dropped: handshake rate limit") \
+	X(drop_unauth, "dropped: handshake failed mac1 or authentication") \
+	X(drop_unenrolled, "dropped: handshake from a key that is not enrolled") \
+	X(drop_replayed_hs, "dropped: handshake timestamp not newer (replay)") \
+	X(drop_unknown_index, "dropped: DATA for an unknown session") \
+	X(drop_data_auth, "dropped: DATA failed authentication") \
+	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
+	X(drop_bad_control, "dropped: control message malformed or not for the DC")
+
+struct dc_stats {
+#define X(name, text) uint64_t name;
+	DC_STATS(X)
+#undef X
+};
+
+struct dc_node {
+	struct ntm_node_rec rec;         /* enrolment, as read from the store */
+	struct ntm_session sess;
+	uint8_t last_ts[12];             /* newest HANDSHAKE_INIT timestamp */
+	struct sockaddr_storage ep;      /* last authenticated source */
+	socklen_t eplen;
+	struct ntm_udp_meta via;         /* local address it reached */
+	int fd;                          /* the socket it came in on */
+	uint64_t last_seen_ms;
+	uint64_t registered_ms;          /* 0 = not registered */
+	uint8_t naddrs;
+	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+};
+
+struct dc {
+	struct dc_config cfg;
+	struct ntm_identity id;
+	struct ntm_store *store;
+	struct ntm_loop *loop;
+	int fd4, fd6;
+	struct ntm_io io4, io6;
+	struct ntm_idmap by_index;       /* session local index -> node */
+	struct ntm_idmap by_host;        /* host index -> node */
+	struct ntm_ratelimit rl;
+	struct ntm_timer sweep;
+	struct dc_stats stats;
+	int ctl_fd;
+	struct ntm_io ctl_io;
+	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+};
+
+/* dc_proto.c */
+void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg);
+void dc_sweep(struct ntm_timer *t, void *arg);
+void dc_node_forget(struct dc *dc, struct dc_node *n);
+void dc_free_nodes(struct dc *dc);
+void dc_log_stats(const struct dc *dc);
+
+/* dc_ctl.c */
+int dc_ctl_open(struct dc *dc);
+void dc_ctl_close(struct dc *dc);
+
+#endif

@@ -1,0 +1,353 @@
+/* dc_proto.c - the DC's datagram handling: IK handshakes from enrolled
+ * nodes, their DATA sessions, REGISTER and KEEPALIVE (doc/protocol.md
+ * sections 2, 3, 5.1-5.4). Nothing here ever answers a datagram that did
+ * not authenticate: every failure is a counter increment. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dc.h"
+#include "log.h"
+#include "util.h"
+
+#define DC_BATCH 64   /* datagrams per readable event before yielding */
+
+static void send_to_node(struct dc *dc, struct dc_node *n, const uint8_t *buf, size_t len)
+{
+	ssize_t r = ntm_udp_send(n->fd, buf, len, (struct sockaddr *)&n->ep, n->eplen, &n->via);
+	if (r < 0)
+		log_debug("send to %s: %s", n->rec.name, strerror((int)-r));
+	else
+		dc->stats.tx_packets++;
+}
+
+/* Seal a control message to n's session and send it. */
+static void send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m)
+{
+	uint8_t pkt[NTM_DATA_HDR_LEN + 1024 + NTM_TAG_LEN];
+	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
+
+	if (len < 0) {
+		log_err("encoding %s for %s: %s", ntm_ctl_type_name(m->type), n->rec.name,
+			strerror(-len));
+		return;
+	}
+	len = ntm_session_seal(&n->sess, pkt, (size_t)len);
+	if (len < 0) {
+		log_debug("sealing for %s: %s", n->rec.name, strerror(-len));
+		return;
+	}
+	send_to_node(dc, n, pkt, (size_t)len);
+}
+
+void dc_node_forget(struct dc *dc, struct dc_node *n)
+{
+	if (n->sess.valid)
+		ntm_idmap_del(&dc->by_index, n->sess.local_index);
+	ntm_session_clear(&n->sess);
+	n->registered_ms = 0;
+}
+
+void dc_free_nodes(struct dc *dc)
+{
+	size_t pos = 0;
+	struct dc_node *n;
+
+	while ((n = ntm_idmap_next(&dc->by_host, &pos, NULL))) {
+		ntm_session_clear(&n->sess);
+		free(n);
+	}
+	ntm_idmap_free(&dc->by_host);
+	ntm_idmap_free(&dc->by_index);
+}
+
+static uint32_t new_index(struct dc *dc)
+{
+	uint32_t idx;
+
+	do {
+		if (ntm_random(&idx, sizeof(idx)) < 0)
+			idx = (uint32_t)ntm_loop_now_ms() * 2654435761u;
+	} while (idx == 0 || ntm_idmap_get(&dc->by_index, idx));
+	return idx;
+}
+
+static struct dc_node *node_for(struct dc *dc, const struct ntm_node_rec *rec)
+{
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, rec->host_index);
+
+	if (n) {
+		n->rec = *rec; /* the name may have changed through del + add */
+		return n;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->rec = *rec;
+	if (ntm_idmap_put(&dc->by_host, rec->host_index, n) < 0) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static void set_endpoint(struct dc_node *n, const struct ntm_udp_meta *m, int fd)
+{
+	memcpy(&n->ep, &m->src, m->srclen);
+	n->eplen = m->srclen;
+	n->via = *m;
+	n->fd = fd;
+}
+
+static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
+		       const struct ntm_udp_meta *m)
+{
+	struct ntm_hs_responder r;
+	struct ntm_node_rec rec;
+	struct ntm_session s;
+	uint8_t out[NTM_HS_RESP_LEN];
+	int ret;
+
+	if (!ntm_ratelimit_allow(&dc->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
+		dc->stats.drop_ratelimit++;
+		return;
+	}
+	if (ntm_hs_respond_begin(&r, &dc->id, buf, len) < 0) {
+		dc->stats.drop_unauth++;
+		return;
+	}
+	if (r.info.purpose != NTM_PURPOSE_DC) {
+		dc->stats.drop_malformed++;
+		goto out;
+	}
+	ret = ntm_store_node_by_key(dc->store, r.info.initiator_pub, &rec);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			log_err("registry lookup: %s", ntm_store_errmsg(dc->store));
+		dc->stats.drop_unenrolled++;
+		goto out;
+	}
+	struct dc_node *n = node_for(dc, &rec);
+	if (!n)
+		goto out;
+	if (memcmp(r.info.timestamp, n->last_ts, sizeof(n->last_ts)) <= 0) {
+		dc->stats.drop_replayed_hs++;
+		goto out;
+	}
+	uint32_t idx = new_index(dc);
+	ret = ntm_hs_respond_finish(&r, idx, out, sizeof(out), &s);
+	if (ret < 0)
+		goto out;
+	if (ntm_idmap_put(&dc->by_index, idx, n) < 0) {
+		ntm_session_clear(&s);
+		goto out;
+	}
+	memcpy(n->last_ts, r.info.timestamp, sizeof(n->last_ts));
+	/* The new session replaces the old one; the node registers again on it. */
+	if (n->sess.valid)
+		ntm_idmap_del(&dc->by_index, n->sess.local_index);
+	ntm_session_clear(&n->sess);
+	n->sess = s;
+	set_endpoint(n, m, fd);
+	dc->stats.handshakes++;
+	send_to_node(dc, n, out, sizeof(out));
+	log_debug("handshake from %s", n->rec.name);
+out:
+	ntm_hs_responder_clear(&r);
+}
+
+static void fill_addrs(struct dc_node *n, uint8_t count, const struct ntm_endpoint *addrs)
+{
+	n->naddrs = count;
+	memcpy(n->addrs, addrs, count * sizeof(*addrs));
+}
+
+static int observed(const struct dc_node *n, struct ntm_endpoint *ep)
+{
+	struct sockaddr_storage ss = n->ep;
+	socklen_t len = n->eplen;
+
+	ntm_sockaddr_unmap(&ss, &len);
+	return ntm_endpoint_from_sockaddr(ep, (struct sockaddr *)&ss);
+}
+
+static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_register *req)
+{
+	struct ntm_node_rec rec;
+	struct ntm_conf_addr p4, p6;
+	struct ntm_ctl ack = { .type = NTM_CTL_REGISTER_ACK };
+	struct ntm_ctl_register_ack *a = &ack.u.reg_ack;
+	char claimed[NTM_NAME_MAX + 1];
+	int ret;
+
+	/* Re-read the enrolment: ntm-dcctl may have deleted or changed it. */
+	ret = ntm_store_node_by_key(dc->store, n->sess.remote_pub, &rec);
+	if (ret < 0) {
+		dc->stats.drop_unenrolled++;
+		dc_node_forget(dc, n);
+		return;
+	}
+	n->rec = rec;
+	a->req_id = req->req_id;
+	a->keepalive_s = (uint16_t)dc->cfg.keepalive_s;
+	a->lifetime_s = (uint16_t)dc->cfg.lifetime_s;
+	a->nzones = 1;
+	ntm_name_set(&a->zones[0], dc->cfg.zone);
+	if (dc_qualify_name(dc->cfg.zone, req->name.s, claimed) < 0 || strcmp(claimed, rec.name) != 0) {
+		log_warn("%s: registration refused: key is enrolled as %s", req->name.s, rec.name);
+		dc->stats.register_refused++;
+		a->status = 1;
+		ntm_name_set(&a->fqdn, req->name.s);
+		a->observed.family = 4;
+		a->observed.port = 1;
+		send_ctl(dc, n, &ack);
+		return;
+	}
+	ntm_store_prefixes(dc->store, &p4, &p6);
+	memcpy(a->vip4, rec.vip4, 4);
+	a->plen4 = p4.plen;
+	memcpy(a->vip6, rec.vip6, 16);
+	a->plen6 = p6.plen;
+	observed(n, &a->observed);
+	ntm_name_set(&a->fqdn, rec.name);
+	fill_addrs(n, req->naddrs, req->addrs);
+	if (!n->registered_ms)
+		log_notice("%s registered from %s", rec.name,
+			   ntm_sockaddr_str((struct sockaddr *)&n->ep, (char[64]){ 0 }, 64));
+	n->registered_ms = ntm_loop_now_ms();
+	dc->stats.registrations++;
+	send_ctl(dc, n, &ack);
+}
+
+static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_keepalive *ka)
+{
+	struct ntm_ctl ack = { .type = NTM_CTL_KEEPALIVE_ACK };
+	struct ntm_node_rec rec;
+
+	if (!n->registered_ms) {
+		dc->stats.drop_bad_control++;
+		return;
+	}
+	if (ntm_store_node_by_key(dc->store, n->sess.remote_pub, &rec) < 0) {
+		/* deleted with ntm-dcctl node del: it gets no more answers */
+		log_notice("%s is no longer enrolled; forgetting it", n->rec.name);
+		dc->stats.drop_unenrolled++;
+		dc_node_forget(dc, n);
+		return;
+	}
+	fill_addrs(n, ka->naddrs, ka->addrs);
+	ack.u.ka_ack.seq = ka->seq;
+	observed(n, &ack.u.ka_ack.observed);
+	dc->stats.keepalives++;
+	send_ctl(dc, n, &ack);
+}
+
+static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	struct ntm_data d;
+	struct ntm_ctl c;
+	size_t ptlen;
+	int ret;
+
+	if (ntm_data_decode(buf, len, &d) < 0) {
+		dc->stats.drop_malformed++;
+		return;
+	}
+	struct dc_node *n = ntm_idmap_get(&dc->by_index, d.receiver);
+	if (!n) {
+		dc->stats.drop_unknown_index++;
+		return;
+	}
+	ret = ntm_session_open(&n->sess, buf, len, &ptlen);
+	if (ret == -EALREADY) {
+		dc->stats.drop_data_replay++;
+		return;
+	}
+	if (ret < 0) {
+		dc->stats.drop_data_auth++;
+		return;
+	}
+	/* Authenticated and fresh: only now may the endpoint move. */
+	set_endpoint(n, m, fd);
+	n->last_seen_ms = ntm_loop_now_ms();
+	if (ptlen == 0)
+		return; /* keepalive */
+	if (ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) < 0) {
+		dc->stats.drop_bad_control++;
+		return;
+	}
+	switch (c.type) {
+	case NTM_CTL_REGISTER:
+		on_register(dc, n, &c.u.reg);
+		break;
+	case NTM_CTL_KEEPALIVE:
+		on_keepalive(dc, n, &c.u.ka);
+		break;
+	default:
+		dc->stats.drop_bad_control++;
+	}
+}
+
+static void on_datagram(struct dc *dc, int fd, uint8_t *buf, size_t len, struct ntm_udp_meta *m)
+{
+	dc->stats.rx_packets++;
+	switch (ntm_wire_type(buf, len)) {
+	case NTM_MSG_HS_INIT:
+		on_hs_init(dc, fd, buf, len, m);
+		break;
+	case NTM_MSG_DATA:
+		on_data(dc, fd, buf, len, m);
+		break;
+	default:
+		dc->stats.drop_malformed++;
+	}
+}
+
+void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct dc *dc = arg;
+	struct ntm_udp_meta m;
+	(void)events;
+
+	for (int i = 0; i < DC_BATCH; i++) {
+		ssize_t n = ntm_udp_recv(io->fd, dc->buf, sizeof(dc->buf), &m);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			if (n == -EMSGSIZE) {
+				dc->stats.rx_packets++;
+				dc->stats.drop_malformed++;
+				continue;
+			}
+			log_debug("recv: %s", strerror((int)-n));
+			return;
+		}
+		on_datagram(dc, io->fd, dc->buf, (size_t)n, &m);
+	}
+}
+
+void dc_sweep(struct ntm_timer *t, void *arg)
+{
+	struct dc *dc = arg;
+	uint64_t now = ntm_loop_now_ms(), life = dc->cfg.lifetime_s * 1000;
+	size_t pos = 0;
+	struct dc_node *n;
+	(void)t;
+
+	while ((n = ntm_idmap_next(&dc->by_host, &pos, NULL))) {
+		if (n->registered_ms && now - n->last_seen_ms > life) {
+			log_notice("%s expired: no keepalive for %llu s", n->rec.name,
+				   (unsigned long long)dc->cfg.lifetime_s);
+			dc->stats.expired++;
+			dc_node_forget(dc, n);
+		}
+	}
+}
+
+void dc_log_stats(const struct dc *dc)
+{
+#define X(name, text) log_notice("%-20s %llu  (%s)", #name, (unsigned long long)dc->stats.name, text);
+	DC_STATS(X)
+#undef X
+}

@@ -1,0 +1,199 @@
+/* dcd.c - ntm-dcd, the Direction Coordinator: options, configuration,
+ * identity, registry, sockets and the event loop. The protocol lives in
+ * dc_proto.c, the control socket in dc_ctl.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dc.h"
+#include "keyfile.h"
+#include "log.h"
+#include "privs.h"
+#include "util.h"
+
+#define DC_SWEEP_MS 1000
+#define DC_HS_RATE 50      /* handshakes per second per source (protocol.md 7) */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ntm-dcd [-f] [-n] [-d] [-c FILE]\n"
+		   "  -c FILE  configuration file (default " NTM_DCD_CONF ")\n"
+		   "  -f       stay in the foreground, log to stderr\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -d       debug logging\n");
+}
+
+static int load_identity(struct dc *dc)
+{
+	uint8_t priv[32];
+	char msg[512], b64[NTM_KEY_B64_LEN + 1];
+	int created = 0, ret;
+
+	ret = ntm_mkdir_parent(dc->cfg.key_file);
+	if (ret < 0) {
+		log_err("%s: cannot create its directory: %s", dc->cfg.key_file, strerror(-ret));
+		return ret;
+	}
+	ret = ntm_keyfile_load_or_create(dc->cfg.key_file, priv, &created, msg, sizeof(msg));
+	if (ret < 0) {
+		log_err("%s", msg);
+		return ret;
+	}
+	ret = ntm_identity_init(&dc->id, priv);
+	ntm_wipe(priv, sizeof(priv));
+	if (ret < 0)
+		return ret;
+	ntm_key_to_base64(b64, dc->id.pub);
+	if (created)
+		log_notice("created DC key %s; public key %s", dc->cfg.key_file, b64);
+	else
+		log_info("DC public key %s", b64);
+	return 0;
+}
+
+static int open_store(struct dc *dc)
+{
+	struct ntm_store_params p = { .v4 = dc->cfg.prefix4, .v6 = dc->cfg.prefix6 };
+	char err[512];
+	int ret = ntm_mkdir_parent(dc->cfg.database);
+
+	if (ret < 0) {
+		log_err("%s: cannot create its directory: %s", dc->cfg.database, strerror(-ret));
+		return ret;
+	}
+	ret = ntm_store_open(&dc->store, dc->cfg.database, &p, err, sizeof(err));
+	if (ret < 0)
+		log_err("%s", err);
+	return ret;
+}
+
+static int open_sockets(struct dc *dc)
+{
+	const void *a4 = dc->cfg.has_listen4 ? (const void *)&dc->cfg.listen4.u.v4 : NULL;
+	const void *a6 = dc->cfg.has_listen6 ? (const void *)&dc->cfg.listen6.u.v6 : NULL;
+
+	dc->fd4 = ntm_udp_open(AF_INET, a4, dc->cfg.port, false);
+	if (dc->fd4 < 0) {
+		log_err("UDP port %u (IPv4): %s", dc->cfg.port, strerror(-dc->fd4));
+		return dc->fd4;
+	}
+	dc->fd6 = ntm_udp_open(AF_INET6, a6, dc->cfg.port, true);
+	if (dc->fd6 < 0) {
+		if (dc->fd6 != -EAFNOSUPPORT && dc->cfg.has_listen6) {
+			log_err("UDP port %u (IPv6): %s", dc->cfg.port, strerror(-dc->fd6));
+			return dc->fd6;
+		}
+		log_warn("no IPv6 (%s); serving IPv4 only", strerror(-dc->fd6));
+	}
+	ntm_io_init(&dc->io4, dc->loop, dc->fd4, dc_on_readable, dc);
+	if (ntm_io_add(&dc->io4, EPOLLIN) < 0)
+		return -EIO;
+	if (dc->fd6 >= 0) {
+		ntm_io_init(&dc->io6, dc->loop, dc->fd6, dc_on_readable, dc);
+		if (ntm_io_add(&dc->io6, EPOLLIN) < 0)
+			return -EIO;
+	}
+	log_notice("zone %s, listening on UDP port %u", dc->cfg.zone, dc->cfg.port);
+	return 0;
+}
+
+static void on_stop(struct ntm_signal *s, int signo, void *arg)
+{
+	struct dc *dc = arg;
+	(void)s;
+	log_notice("signal %d: stopping", signo);
+	ntm_loop_stop(dc->loop);
+}
+
+static void on_usr1(struct ntm_signal *s, int signo, void *arg)
+{
+	(void)s;
+	(void)signo;
+	dc_log_stats(arg);
+}
+
+static int run(struct dc *dc, bool foreground)
+{
+	struct ntm_signal sterm, sint, susr1;
+	int ret;
+
+	(void)foreground;
+	ntm_idmap_init(&dc->by_index);
+	ntm_idmap_init(&dc->by_host);
+	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
+	dc->fd4 = dc->fd6 = dc->ctl_fd = -1;
+	ret = ntm_loop_new(&dc->loop);
+	if (ret < 0)
+		return ret;
+	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
+	    (ret = open_sockets(dc)) < 0 || (ret = dc_ctl_open(dc)) < 0)
+		goto out;
+	if (dc->cfg.user[0] && geteuid() == 0) {
+		ret = ntm_privs_drop(dc->cfg.user, 0);
+		if (ret < 0) {
+			log_err("cannot drop privileges to user %s: %s", dc->cfg.user, strerror(-ret));
+			goto out;
+		}
+		log_info("running as user %s without capabilities", dc->cfg.user);
+	}
+	ntm_signal_add(&sterm, dc->loop, SIGTERM, on_stop, dc);
+	ntm_signal_add(&sint, dc->loop, SIGINT, on_stop, dc);
+	ntm_signal_add(&susr1, dc->loop, SIGUSR1, on_usr1, dc);
+	signal(SIGPIPE, SIG_IGN);
+	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
+	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
+	ret = ntm_loop_run(dc->loop);
+	dc_log_stats(dc);
+out:
+	dc_ctl_close(dc);
+	dc_free_nodes(dc);
+	if (dc->fd4 >= 0)
+		close(dc->fd4);
+	if (dc->fd6 >= 0)
+		close(dc->fd6);
+	ntm_store_close(dc->store);
+	ntm_loop_free(dc->loop);
+	ntm_identity_clear(&dc->id);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NTM_DCD_CONF;
+	bool foreground = false, check_only = false;
+	int level = NTM_LOG_INFO, c;
+	char msg[1024];
+
+	/* Our own lookups must never go through nss_ntm (NAMES.md A.5). */
+	setenv("NTM_NSS_BYPASS", "1", 1);
+	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'd': level = NTM_LOG_DEBUG; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	ntm_log_init("ntm-dcd", foreground || check_only, level);
+	static struct dc dc; /* large: holds the receive buffer */
+	if (dc_config_load(conf, &dc.cfg, msg, sizeof(msg)) < 0) {
+		log_err("%s", msg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: ok\n", conf);
+		return 0;
+	}
+	return run(&dc, foreground) < 0 ? 1 : 0;
+}

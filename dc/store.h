@@ -1,0 +1,147 @@
+/* store.h - the Direction Coordinator's registry: enrolled nodes and the
+ * virtual addresses allocated to their keys, kept in one SQLite database.
+ *
+ * Addresses. Every key that was ever enrolled owns a host index i >= 1 for
+ * good: its virtual IPv4 is the IPv4 prefix's base + i, its virtual IPv6 is
+ * the IPv6 prefix's base + ::i, i.e. an address in subnet 0 (the first /64)
+ * of the IPv6 prefix. An allocation row is never deleted: `node del` removes
+ * the enrolment only, so the address is never handed to another key, and
+ * enrolling the same key again (under any free name) gives back the same
+ * addresses. Indices are handed out in order; the last one is the IPv4
+ * prefix's size minus 2 (index 0 is the network address and the top one the
+ * broadcast address, both skipped), after which enrolling a new key fails
+ * with -ENOSPC.
+ *
+ * Prefixes. IPv4 defaults to NTM_STORE_V4_DEFAULT, 198.18.0.0/15: the
+ * RFC 2544 benchmarking range, which keeps clear of 100.64.0.0/10 (the
+ * CGNAT range Tailscale uses) and of the RFC 1918 ranges LANs use. IPv6
+ * without configuration is a random ULA /48 (fd00::/8 plus 40 bits from
+ * getrandom()) made on first open and stored in the database. The prefixes
+ * in use are stored in the meta table; once an address has been allocated,
+ * opening with different prefixes is refused (that would renumber every
+ * node). Before that, a new configuration simply replaces the stored one.
+ *
+ * Durability and sharing. The database runs in WAL mode with
+ * synchronous=FULL: every function that changes something has committed and
+ * synced it when it returns 0, so an enrolment survives kill -9 (and power
+ * loss) at any instant. ntm-dcd and ntm-dcctl may have the same file open at
+ * once: writers take the write lock for the whole read-check-write sequence,
+ * readers always see the latest committed state, and a locked database is
+ * retried for NTM_STORE_BUSY_MS before -EBUSY.
+ *
+ * Errors: functions return 0 or -errno and never log. Besides the errors
+ * named per function, SQLite failures come back as -EBUSY (locked too long),
+ * -ENOMEM, -EROFS, -EUCLEAN (corrupt database or not a database), the OS
+ * errno of a failed system call, or -EIO; ntm_store_errmsg() then has
+ * SQLite's text for the caller's one log line. -ENOSPC always means "the
+ * IPv4 prefix is exhausted", never a full disk (that is -EIO).
+ *
+ * Threads: a struct ntm_store is one SQLite connection opened in
+ * multi-thread mode; use it from one thread at a time. */
+#ifndef NTM_STORE_H
+#define NTM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "wire.h"
+
+#define NTM_STORE_KEY_LEN 32
+#define NTM_STORE_SCHEMA_VERSION 1
+#define NTM_STORE_BUSY_MS 5000
+#define NTM_STORE_V4_DEFAULT "198.18.0.0/15"
+/* Meta keys the store itself uses; ntm_store_set_meta refuses them. */
+#define NTM_STORE_META_V4 "prefix4"
+#define NTM_STORE_META_V6 "prefix6"
+#define NTM_STORE_META_MAX 1024         /* longest meta key or value, bytes */
+
+struct ntm_store;
+
+/* What ntm_store_open needs from the configuration. A prefix whose family
+ * is 0 is "not configured": v4 then means NTM_STORE_V4_DEFAULT, v6 the
+ * stored prefix or else a new random ULA /48. A configured v4 prefix must
+ * be AF_INET with a length of 1..30, v6 AF_INET6 with a length of 1..64,
+ * both with no bits set after the length (-EINVAL otherwise). */
+struct ntm_store_params {
+	struct ntm_conf_addr v4;
+	struct ntm_conf_addr v6;
+};
+
+/* One enrolled node. */
+struct ntm_node_rec {
+	char name[NTM_NAME_MAX + 1];    /* normalized: lower case, no trailing dot */
+	uint8_t pubkey[NTM_STORE_KEY_LEN];
+	uint8_t vip4[4];                /* network order */
+	uint8_t vip6[16];
+	uint32_t host_index;            /* >= 1, the key's for good */
+	int64_t created;                /* enrolment time, unix seconds */
+};
+
+/* Opens or creates the database at path (a new file gets mode 0600; a
+ * symlink is refused), creates or checks the schema and settles the
+ * prefixes, all in one transaction. p may be NULL (all defaults).
+ * Returns 0 with *out set, or -errno with a one-line reason in err (which
+ * may be NULL) naming the path:
+ *   -EINVAL     a bad prefix in p, or configured prefixes that differ from
+ *               those the addresses were allocated from (both are named);
+ *   -ENOTSUP    a schema version newer than this program knows;
+ *   -EUCLEAN    not a database, a damaged one, or one missing its prefixes;
+ *   otherwise as listed above. */
+int ntm_store_open(struct ntm_store **out, const char *path, const struct ntm_store_params *p,
+		   char *err, size_t errlen);
+
+/* Closes st, finalizing its statements. Accepts NULL. */
+void ntm_store_close(struct ntm_store *st);
+
+/* SQLite's message for the last failure on st, for the caller's log line.
+ * Valid until the next call on st. */
+const char *ntm_store_errmsg(const struct ntm_store *st);
+
+/* Enrolls name (validated and normalized as ntm_name_set does) with
+ * pubkey, allocating the key's addresses if it never had any. On success
+ * and when rec is not NULL, *rec is the new enrolment.
+ *   -EINVAL  name is not a valid DNS name;
+ *   -EEXIST  name is enrolled (with any key), or pubkey under another name;
+ *   -ENOSPC  pubkey has no allocation and the IPv4 prefix has no index left.
+ * On any failure nothing has been written. */
+int ntm_store_node_add(struct ntm_store *st, const char *name,
+		       const uint8_t pubkey[NTM_STORE_KEY_LEN], struct ntm_node_rec *rec);
+
+/* Removes the enrolment of name, keeping its key's allocation.
+ * -EINVAL for an invalid name, -ENOENT when name is not enrolled. */
+int ntm_store_node_del(struct ntm_store *st, const char *name);
+
+/* Lookups; each fills *out, or returns -ENOENT when nothing enrolled
+ * matches (a key whose node was deleted is not enrolled). by_name returns
+ * -EINVAL for an invalid name. by_addr takes family AF_INET (4 bytes at
+ * addr) or AF_INET6 (16 bytes) and returns -EAFNOSUPPORT for another;
+ * an address outside the prefixes is -ENOENT. by_key is the DC's per-
+ * handshake path and runs one prepared statement. */
+int ntm_store_node_by_key(struct ntm_store *st, const uint8_t pubkey[NTM_STORE_KEY_LEN],
+			  struct ntm_node_rec *out);
+int ntm_store_node_by_name(struct ntm_store *st, const char *name, struct ntm_node_rec *out);
+int ntm_store_node_by_addr(struct ntm_store *st, int family, const void *addr,
+			   struct ntm_node_rec *out);
+
+/* Calls cb for every enrolled node in name order (byte order of the
+ * normalized names). A non-zero return from cb stops the walk and is
+ * returned. cb gets a record valid only for the call and must not change
+ * the store or call ntm_store_node_list itself (lookups are fine). */
+typedef int (*ntm_store_node_cb)(const struct ntm_node_rec *rec, void *ctx);
+int ntm_store_node_list(struct ntm_store *st, ntm_store_node_cb cb, void *ctx);
+
+/* The prefixes addresses are allocated from (either pointer may be NULL). */
+void ntm_store_prefixes(const struct ntm_store *st, struct ntm_conf_addr *v4,
+			struct ntm_conf_addr *v6);
+
+/* Small key/value settings for other parts of the DC. Keys and values are
+ * text of 1..NTM_STORE_META_MAX bytes. get copies the value NUL-terminated
+ * into buf and returns its length, -ENOENT when the key is absent, or
+ * -ERANGE when cap is too small. set creates or replaces the value; it
+ * refuses the store's own keys (NTM_STORE_META_V4/V6) with -EPERM and an
+ * empty or overlong key or value with -EINVAL. */
+int ntm_store_get_meta(struct ntm_store *st, const char *key, char *buf, size_t cap);
+int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,28 @@
+/* ctlclient.h - one request/reply exchange with ntm-tund's control socket.
+ *
+ * Depends on libc only (the NSS module compiles it too), keeps no state,
+ * allocates nothing, and is safe in threads and after fork. The whole
+ * exchange (connect, send, receive) runs under one deadline; EINTR retries
+ * with the time left. The socket is checked before it is trusted: the path
+ * must be a socket, and the daemon at the other end (SO_PEERCRED) must run
+ * as the uid that owns the socket file, which must be root or the daemon's
+ * own user (the daemon creates it as root and hands it over before
+ * dropping privileges). */
+#ifndef NTM_CTLCLIENT_H
+#define NTM_CTLCLIENT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Send req (a complete request) and read one complete reply into reply.
+ * Returns the reply length, or:
+ *   -ENOENT / -ECONNREFUSED  the daemon is not running
+ *   -ETIMEDOUT               no complete reply before the deadline
+ *   -EPERM                   the socket or its peer failed the ownership checks
+ *   -EMSGSIZE                the reply does not fit in cap
+ *   -EBADMSG                 the reply's header is malformed
+ *   other -errno             from socket calls */
+ssize_t ntm_ctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
+		     int timeout_ms);
+
+#endif

@@ -1,0 +1,273 @@
+/* ctlproto.h - the local control-socket protocol between ntm-tund and its
+ * clients (ntmctl, libnss_ntm.so.2, the stub resolver). doc/control.md is the
+ * specification; this codec follows it field by field.
+ *
+ * The prefix is ntm_lctl_ ("local control") because ntm_ctl_ already names
+ * the node-DC control messages of wire.h, and the daemon includes both.
+ *
+ * ctlproto.c depends on libc only: the NSS module compiles the same file
+ * into a library that runs inside every process. Nothing here allocates,
+ * logs, or keeps state; every function is thread-safe.
+ *
+ * Message = 12-byte header + body of TLV attributes. Builders write a whole
+ * message into the caller's buffer and return its length, -EMSGSIZE when cap
+ * is too small, or -EINVAL for arguments that break the specification (so
+ * whatever ntm sends, ntm accepts). Decoders take a whole message (header and
+ * body, exactly 12 + body_len bytes), check every length, count, family, enum
+ * and name, require it to be consumed whole, and return 0 or -EBADMSG (header
+ * errors as in ntm_lctl_header_parse). */
+#ifndef NTM_CTLPROTO_H
+#define NTM_CTLPROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NTM_LCTL_SOCKET_PATH "/run/ntm/tund.sock"
+
+#define NTM_LCTL_VERSION 1
+#define NTM_LCTL_HDR_LEN 12
+#define NTM_LCTL_MSG_MAX 65536                        /* header + body */
+#define NTM_LCTL_BODY_MAX (NTM_LCTL_MSG_MAX - NTM_LCTL_HDR_LEN)
+/* The daemon never sends a RESOLVE reply longer than this, so a resolver
+ * client may read it into a small stack buffer and reject anything longer. */
+#define NTM_LCTL_RESOLVE_MSG_MAX 2048
+
+#define NTM_LCTL_NAME_MAX 253                         /* bytes, without NUL */
+#define NTM_LCTL_NAME_SIZE (NTM_LCTL_NAME_MAX + 1)
+#define NTM_LCTL_MAX_ADDRS 16
+#define NTM_LCTL_MAX_ZONES 8
+#define NTM_LCTL_MAX_PEERS 64                         /* per PEERS reply */
+#define NTM_LCTL_WAIT_MS_MAX 60000
+#define NTM_LCTL_WAIT_DEFAULT UINT32_MAX              /* builder: omit WAIT_MS */
+#define NTM_LCTL_PING_COUNT_MAX 100
+
+/* Message types. Requests 0x01-0x3f are queries any local user may send;
+ * 0x40-0x7f change state and need uid 0 or group ntm. A reply's type is its
+ * request's type with bit 0x80 set. */
+enum ntm_lctl_type {
+	NTM_LCTL_STATUS = 0x01,
+	NTM_LCTL_RESOLVE_NAME = 0x02,
+	NTM_LCTL_RESOLVE_ADDR = 0x03,
+	NTM_LCTL_PEERS = 0x04,
+	NTM_LCTL_PING = 0x05,
+	NTM_LCTL_REREGISTER = 0x40,
+	NTM_LCTL_REPLY = 0x80,
+	NTM_LCTL_STATUS_REPLY = 0x81,
+	NTM_LCTL_RESOLVE_NAME_REPLY = 0x82,
+	NTM_LCTL_RESOLVE_ADDR_REPLY = 0x83,
+	NTM_LCTL_PEERS_REPLY = 0x84,
+	NTM_LCTL_PING_REPLY = 0x85,
+	NTM_LCTL_REREGISTER_REPLY = 0xc0,
+};
+#define NTM_LCTL_PRIVILEGED 0x40                      /* bit of a request type */
+
+/* Reply status, header bytes 2-3 (0 in every request). */
+enum ntm_lctl_status {
+	NTM_LCTL_OK = 0,
+	NTM_LCTL_NOTFOUND = 1,         /* name or address unknown */
+	NTM_LCTL_NODATA = 2,           /* name known, no address of that family */
+	NTM_LCTL_TRYAGAIN = 3,         /* tunnel being set up, DC unreachable */
+	NTM_LCTL_DENIED = 4,           /* caller may not change state */
+	NTM_LCTL_BADREQ = 5,           /* malformed or unknown request */
+	NTM_LCTL_INTERNAL = 6,         /* daemon failure */
+	NTM_LCTL_STATUS_MAX = 6,
+};
+
+/* Attribute types. Bit 0x8000 marks an attribute a receiver that does not
+ * expect it in this message skips; without the bit it rejects the message. */
+#define NTM_LCTL_ATTR_OPTIONAL 0x8000
+enum ntm_lctl_attr {
+	NTM_LCTL_A_NAME = 0x0001,          /* 1..253 bytes, 0x21..0x7e */
+	NTM_LCTL_A_FAMILIES = 0x0002,      /* u8: NTM_LCTL_FAM_* bits */
+	NTM_LCTL_A_WAIT_MS = 0x0003,       /* u32 <= NTM_LCTL_WAIT_MS_MAX */
+	NTM_LCTL_A_ADDR = 0x0004,          /* family u8 (4|6) + 4|16 bytes */
+	NTM_LCTL_A_TTL = 0x0005,           /* u32 seconds */
+	NTM_LCTL_A_VIP4 = 0x0006,          /* 4 bytes + prefix length u8 <= 32 */
+	NTM_LCTL_A_VIP6 = 0x0007,          /* 16 bytes + prefix length u8 <= 128 */
+	NTM_LCTL_A_DC = 0x0008,            /* DC address as configured, name rules */
+	NTM_LCTL_A_DC_ENDPOINT = 0x0009,   /* endpoint */
+	NTM_LCTL_A_DC_STATE = 0x000a,      /* u8: enum ntm_lctl_dc_state */
+	NTM_LCTL_A_OBSERVED = 0x000b,      /* endpoint the DC observes */
+	NTM_LCTL_A_ACK_AGE = 0x000c,       /* u32 seconds since last DC ack */
+	NTM_LCTL_A_ZONE = 0x000d,          /* name */
+	NTM_LCTL_A_PEER = 0x000e,          /* nested attributes: one peer */
+	NTM_LCTL_A_ENDPOINT = 0x000f,      /* endpoint */
+	NTM_LCTL_A_HS_AGE = 0x0010,        /* u32 seconds since last handshake */
+	NTM_LCTL_A_RX_BYTES = 0x0011,      /* u64 */
+	NTM_LCTL_A_TX_BYTES = 0x0012,      /* u64 */
+	NTM_LCTL_A_PATH = 0x0013,          /* u8: enum ntm_lctl_path */
+	NTM_LCTL_A_OFFSET = 0x0014,        /* u32 */
+	NTM_LCTL_A_TOTAL = 0x0015,         /* u32 */
+	NTM_LCTL_A_COUNT = 0x0016,         /* u16 1..NTM_LCTL_PING_COUNT_MAX */
+	NTM_LCTL_A_PING_RESULT = 0x0017,   /* 16 bytes, see struct */
+};
+
+#define NTM_LCTL_FAM_V4 0x01
+#define NTM_LCTL_FAM_V6 0x02
+#define NTM_LCTL_FAM_BOTH (NTM_LCTL_FAM_V4 | NTM_LCTL_FAM_V6)
+
+enum ntm_lctl_dc_state {
+	NTM_LCTL_DC_CONNECTING = 1,
+	NTM_LCTL_DC_REGISTERED = 2,
+	NTM_LCTL_DC_UNREACHABLE = 3,
+	NTM_LCTL_DC_REFUSED = 4,       /* the DC answered and refused the registration */
+};
+
+enum ntm_lctl_path {
+	NTM_LCTL_PATH_PENDING = 1,     /* handshake in progress */
+	NTM_LCTL_PATH_DIRECT = 2,
+	NTM_LCTL_PATH_RELAY = 3,
+};
+
+struct ntm_lctl_hdr {
+	uint8_t version;
+	uint8_t type;
+	uint16_t status;               /* enum ntm_lctl_status; 0 in requests */
+	uint32_t req_id;               /* chosen by the client, echoed */
+	uint32_t body_len;             /* <= NTM_LCTL_BODY_MAX */
+};
+
+/* An address: family 4 or 6 (not AF_*), addr[0..3] used for family 4. */
+struct ntm_lctl_addr {
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+struct ntm_lctl_endpoint {
+	uint8_t family;                /* 4 or 6 */
+	uint16_t port;                 /* host order, 1..65535 */
+	uint8_t addr[16];
+};
+
+/* A virtual address with its prefix length (vip4 uses addr[0..3]). */
+struct ntm_lctl_vip {
+	bool present;
+	uint8_t plen;
+	uint8_t addr[16];
+};
+
+/* Any request, decoded. Fields not used by hdr.type are zero. */
+struct ntm_lctl_req {
+	struct ntm_lctl_hdr hdr;
+	char name[NTM_LCTL_NAME_SIZE];     /* RESOLVE_NAME, PING */
+	uint8_t families;                  /* RESOLVE_NAME: NTM_LCTL_FAM_* */
+	bool has_wait_ms;                  /* RESOLVE_NAME */
+	uint32_t wait_ms;
+	struct ntm_lctl_addr addr;         /* RESOLVE_ADDR */
+	uint32_t offset;                   /* PEERS: index of the first peer */
+	uint16_t count;                    /* PING: echo requests to send */
+};
+
+/* RESOLVE_NAME and RESOLVE_ADDR replies. */
+struct ntm_lctl_resolve {
+	char name[NTM_LCTL_NAME_SIZE];     /* canonical name */
+	uint32_t ttl;
+	unsigned n_addrs;                  /* RESOLVE_NAME: 1..16; ADDR: 0..16 */
+	struct ntm_lctl_addr addrs[NTM_LCTL_MAX_ADDRS];
+};
+
+struct ntm_lctl_status_info {
+	char name[NTM_LCTL_NAME_SIZE];     /* node FQDN (configured name before registration) */
+	struct ntm_lctl_vip vip4, vip6;
+	char dc[NTM_LCTL_NAME_SIZE];       /* DC address as configured, e.g. "dc.example.org:7540" */
+	bool has_dc_endpoint;
+	struct ntm_lctl_endpoint dc_endpoint;  /* the DC address in use */
+	uint8_t dc_state;                  /* enum ntm_lctl_dc_state */
+	bool has_observed;
+	struct ntm_lctl_endpoint observed; /* this node as the DC sees it */
+	bool has_ack_age;
+	uint32_t ack_age;                  /* s since last registration/keepalive ack */
+	unsigned n_zones;
+	char zones[NTM_LCTL_MAX_ZONES][NTM_LCTL_NAME_SIZE];
+};
+
+struct ntm_lctl_peer {
+	char name[NTM_LCTL_NAME_SIZE];
+	struct ntm_lctl_vip vip4, vip6;
+	bool has_endpoint;
+	struct ntm_lctl_endpoint endpoint;
+	bool has_hs_age;
+	uint32_t hs_age;                   /* s since last completed handshake */
+	uint64_t rx_bytes, tx_bytes;
+	uint8_t path;                      /* enum ntm_lctl_path */
+};
+
+struct ntm_lctl_peers {
+	uint32_t total;                    /* peers the daemon has in all */
+	unsigned n_peers;                  /* in this reply, <= 64 and <= total */
+	struct ntm_lctl_peer peers[NTM_LCTL_MAX_PEERS];
+};
+
+struct ntm_lctl_ping_result {
+	uint16_t sent, received;           /* received <= sent */
+	uint32_t rtt_min_us, rtt_avg_us, rtt_max_us;  /* min <= avg <= max; 0 if none received */
+};
+
+/* ---- names ---- */
+
+/* Constant English text for a status ("ok", "not found", ...), "unknown" otherwise. */
+const char *ntm_lctl_status_name(unsigned status);
+/* Constant text for a message type ("STATUS", "RESOLVE_NAME reply", ...), or "unknown". */
+const char *ntm_lctl_type_name(unsigned type);
+/* True for a request type that needs uid 0 or group ntm (bit 0x40). */
+bool ntm_lctl_type_is_privileged(unsigned type);
+
+/* ---- header ---- */
+
+/* Parses the first NTM_LCTL_HDR_LEN bytes of buf (len may be larger). Returns
+ * 0; -EBADMSG when len < 12, a request's status is not 0 or a reply's status
+ * is unknown; -EPROTONOSUPPORT for another version; -EMSGSIZE when body_len
+ * exceeds NTM_LCTL_BODY_MAX; -EOPNOTSUPP for an unknown type. After
+ * -EOPNOTSUPP (and -EBADMSG with len >= 12), *h is filled so that the daemon
+ * can read and discard body_len bytes and answer BADREQ. */
+int ntm_lctl_header_parse(const void *buf, size_t len, struct ntm_lctl_hdr *h);
+
+/* ---- requests: builders (client) and decoder (daemon) ---- */
+
+int ntm_lctl_req_status(void *buf, size_t cap, uint32_t req_id);
+/* families: NTM_LCTL_FAM_* bits, not 0; wait_ms <= NTM_LCTL_WAIT_MS_MAX or
+ * NTM_LCTL_WAIT_DEFAULT to let the daemon choose. */
+int ntm_lctl_req_resolve_name(void *buf, size_t cap, uint32_t req_id, const char *name,
+			      uint8_t families, uint32_t wait_ms);
+/* family 4 (addr has 4 bytes) or 6 (16 bytes). */
+int ntm_lctl_req_resolve_addr(void *buf, size_t cap, uint32_t req_id, uint8_t family,
+			      const void *addr);
+int ntm_lctl_req_peers(void *buf, size_t cap, uint32_t req_id, uint32_t offset);
+int ntm_lctl_req_ping(void *buf, size_t cap, uint32_t req_id, const char *name, uint16_t count);
+int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id);
+
+/* Decodes any known request. */
+int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
+
+/* ---- replies: encoders (daemon) and decoders (clients) ---- */
+
+/* A reply with an empty body to request type req_type (which may be one this
+ * codec does not know, for BADREQ): any non-OK status, or OK to REREGISTER. */
+int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			 uint16_t status);
+/* OK replies. req_type is NTM_LCTL_RESOLVE_NAME or NTM_LCTL_RESOLVE_ADDR. */
+int ntm_lctl_reply_resolve(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			   const struct ntm_lctl_resolve *m);
+int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
+			  const struct ntm_lctl_status_info *m);
+int ntm_lctl_reply_peers(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_peers *m);
+int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
+			const struct ntm_lctl_ping_result *m);
+
+/* Each reply decoder checks the type (resolve accepts both RESOLVE replies),
+ * leaves the caller to compare hdr->req_id with its request, and fills *m
+ * only when hdr->status is OK; a non-OK reply has an empty body (attributes
+ * with the optional bit are skipped) and leaves *m zeroed. */
+int ntm_lctl_decode_empty(const void *msg, size_t len, uint8_t reply_type,
+			  struct ntm_lctl_hdr *hdr);
+int ntm_lctl_decode_resolve(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			    struct ntm_lctl_resolve *m);
+int ntm_lctl_decode_status(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			   struct ntm_lctl_status_info *m);
+int ntm_lctl_decode_peers(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_peers *m);
+int ntm_lctl_decode_ping(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			 struct ntm_lctl_ping_result *m);
+
+#endif

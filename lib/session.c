@@ -1,0 +1,271 @@
+/* session.c - IK handshake framing and DATA sessions; see session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+static const char *const suite_names[] = {
+	[NTM_SUITE_AESGCM] = "Noise_IK_25519_AESGCM_SHA256",
+	[NTM_SUITE_CHACHAPOLY] = "Noise_IK_25519_ChaChaPoly_SHA256",
+};
+
+const char *ntm_suite_protocol(uint8_t suite)
+{
+	if (suite != NTM_SUITE_AESGCM && suite != NTM_SUITE_CHACHAPOLY)
+		return NULL;
+	return suite_names[suite];
+}
+
+int ntm_identity_init(struct ntm_identity *id, const uint8_t priv[NTM_DH_LEN])
+{
+	memcpy(id->priv, priv, NTM_DH_LEN);
+	return ntm_x25519_public(id->pub, id->priv);
+}
+
+void ntm_identity_clear(struct ntm_identity *id)
+{
+	ntm_wipe(id, sizeof(*id));
+}
+
+void ntm_tai64n_now(uint8_t out[12])
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ntm_put_be64(out, (UINT64_C(1) << 62) + (uint64_t)ts.tv_sec);
+	ntm_put_be32(out + 8, (uint32_t)ts.tv_nsec);
+}
+
+void ntm_session_clear(struct ntm_session *s)
+{
+	ntm_noise_cs_clear(&s->tx);
+	ntm_noise_cs_clear(&s->rx);
+	ntm_wipe(s, sizeof(*s));
+}
+
+static int noise_start(struct ntm_noise_hs *hs, const struct ntm_identity *me, bool initiator,
+		       const uint8_t *rs, uint8_t suite, uint8_t purpose, uint32_t sender)
+{
+	uint8_t prologue[NTM_PROLOGUE_LEN];
+	const char *proto = ntm_suite_protocol(suite);
+
+	if (!proto)
+		return -EBADMSG;
+	ntm_hs_prologue(prologue, suite, purpose, sender);
+	struct ntm_noise_config cfg = {
+		.protocol_name = proto,
+		.initiator = initiator,
+		.prologue = prologue,
+		.prologue_len = sizeof(prologue),
+		.s_priv = me->priv,
+		.rs = rs,
+	};
+	return ntm_noise_hs_init(hs, &cfg);
+}
+
+int ntm_hs_initiate(struct ntm_hs_pending *p, const struct ntm_identity *me,
+		    const uint8_t remote_pub[NTM_DH_LEN], uint8_t suite, uint8_t purpose,
+		    uint32_t local_index, uint64_t route_id, uint8_t *out, size_t cap)
+{
+	uint8_t payload[NTM_HS_INIT_PAYLOAD_LEN], noise[NTM_HS_INIT_NOISE_LEN];
+	size_t nlen = 0;
+	int ret;
+
+	if (cap < NTM_HS_INIT_LEN)
+		return -EMSGSIZE;
+	memset(p, 0, sizeof(*p));
+	ret = noise_start(&p->hs, me, true, remote_pub, suite, purpose, local_index);
+	if (ret < 0)
+		goto fail;
+	ntm_tai64n_now(payload);
+	ntm_put_be64(payload + 12, route_id);
+	ret = ntm_noise_write(&p->hs, payload, sizeof(payload), noise, sizeof(noise), &nlen);
+	if (ret < 0)
+		goto fail;
+	if (nlen != sizeof(noise)) {
+		ret = -EPROTO;
+		goto fail;
+	}
+	ret = ntm_hs_init_encode(out, cap, suite, purpose, local_index, noise);
+	if (ret < 0)
+		goto fail;
+	ret = ntm_mac1_put(out, NTM_HS_INIT_LEN, remote_pub);
+	if (ret < 0)
+		goto fail;
+	p->local_index = local_index;
+	p->suite = suite;
+	p->purpose = purpose;
+	memcpy(p->remote_pub, remote_pub, NTM_DH_LEN);
+	p->active = true;
+	return NTM_HS_INIT_LEN;
+fail:
+	ntm_noise_hs_clear(&p->hs);
+	ntm_wipe(p, sizeof(*p));
+	return ret;
+}
+
+static void session_fill(struct ntm_session *s, uint32_t local, uint32_t remote,
+			 const uint8_t *remote_pub, uint8_t suite, uint8_t purpose, bool initiator)
+{
+	s->local_index = local;
+	s->remote_index = remote;
+	s->tx_next = 0;
+	ntm_replay_init(&s->replay);
+	memcpy(s->remote_pub, remote_pub, NTM_DH_LEN);
+	s->suite = suite;
+	s->purpose = purpose;
+	s->initiator = initiator;
+	s->confirmed = initiator;
+	s->valid = true;
+}
+
+int ntm_hs_complete(struct ntm_hs_pending *p, const struct ntm_identity *me,
+		    const uint8_t *buf, size_t len, struct ntm_session *s)
+{
+	struct ntm_hs_resp m;
+	uint8_t payload[16];
+	size_t plen = 0;
+
+	if (!p->active)
+		return -EBADMSG;
+	if (ntm_hs_resp_decode(buf, len, &m) < 0)
+		return -EBADMSG;
+	if (m.receiver != p->local_index)
+		return -EBADMSG;
+	if (ntm_mac1_check(buf, len, me->pub) != 0)
+		return -EBADMSG;
+	if (ntm_noise_read(&p->hs, m.noise, NTM_HS_RESP_NOISE_LEN, payload, sizeof(payload), &plen) < 0 ||
+	    plen != 0) {
+		ntm_noise_hs_clear(&p->hs);
+		ntm_wipe(p, sizeof(*p));
+		return -EPROTO;
+	}
+	memset(s, 0, sizeof(*s));
+	if (ntm_noise_split(&p->hs, &s->tx, &s->rx) < 0) {
+		ntm_noise_hs_clear(&p->hs);
+		ntm_wipe(p, sizeof(*p));
+		return -EPROTO;
+	}
+	session_fill(s, p->local_index, m.sender, p->remote_pub, p->suite, p->purpose, true);
+	ntm_noise_hs_clear(&p->hs);
+	ntm_wipe(p, sizeof(*p));
+	return 0;
+}
+
+int ntm_hs_respond_begin(struct ntm_hs_responder *r, const struct ntm_identity *me,
+			 const uint8_t *buf, size_t len)
+{
+	struct ntm_hs_init m;
+	uint8_t payload[NTM_HS_INIT_PAYLOAD_LEN];
+	size_t plen = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (ntm_hs_init_decode(buf, len, &m) < 0)
+		return -EBADMSG;
+	if (ntm_mac1_check(buf, len, me->pub) != 0)
+		return -EBADMSG;
+	ret = noise_start(&r->hs, me, false, NULL, m.suite, m.purpose, m.sender);
+	if (ret < 0)
+		goto fail;
+	ret = ntm_noise_read(&r->hs, m.noise, NTM_HS_INIT_NOISE_LEN, payload, sizeof(payload), &plen);
+	if (ret < 0 || plen != sizeof(payload))
+		goto fail;
+	const uint8_t *rs = ntm_noise_remote_static(&r->hs);
+	if (!rs)
+		goto fail;
+	memcpy(r->info.initiator_pub, rs, NTM_DH_LEN);
+	memcpy(r->info.timestamp, payload, 12);
+	r->info.route_id = ntm_get_be64(payload + 12);
+	r->info.sender_index = m.sender;
+	r->info.suite = m.suite;
+	r->info.purpose = m.purpose;
+	return 0;
+fail:
+	ntm_hs_responder_clear(r);
+	return -EBADMSG;
+}
+
+int ntm_hs_respond_finish(struct ntm_hs_responder *r, uint32_t local_index,
+			  uint8_t *out, size_t cap, struct ntm_session *s)
+{
+	uint8_t noise[NTM_HS_RESP_NOISE_LEN];
+	size_t nlen = 0;
+	int ret;
+
+	if (cap < NTM_HS_RESP_LEN)
+		return -EMSGSIZE;
+	ret = ntm_noise_write(&r->hs, NULL, 0, noise, sizeof(noise), &nlen);
+	if (ret < 0)
+		goto out;
+	if (nlen != sizeof(noise)) {
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = ntm_hs_resp_encode(out, cap, local_index, r->info.sender_index, noise);
+	if (ret < 0)
+		goto out;
+	ret = ntm_mac1_put(out, NTM_HS_RESP_LEN, r->info.initiator_pub);
+	if (ret < 0)
+		goto out;
+	memset(s, 0, sizeof(*s));
+	ret = ntm_noise_split(&r->hs, &s->tx, &s->rx);
+	if (ret < 0)
+		goto out;
+	session_fill(s, local_index, r->info.sender_index, r->info.initiator_pub,
+		     r->info.suite, r->info.purpose, false);
+	ret = NTM_HS_RESP_LEN;
+out:
+	ntm_hs_responder_clear(r);
+	return ret;
+}
+
+void ntm_hs_responder_clear(struct ntm_hs_responder *r)
+{
+	ntm_noise_hs_clear(&r->hs);
+	ntm_wipe(r, sizeof(*r));
+}
+
+int ntm_session_seal(struct ntm_session *s, uint8_t *buf, size_t ptlen)
+{
+	uint64_t n;
+	int ret;
+
+	if (!s->valid)
+		return -ENOTCONN;
+	if (!s->confirmed)
+		return -EPROTO;
+	if (ptlen > NTM_MAX_DATAGRAM - NTM_DATA_OVERHEAD)
+		return -EMSGSIZE;
+	if (!ntm_counter_next(&s->tx_next, &n))
+		return -EKEYEXPIRED;
+	ntm_data_header_encode(buf, NTM_DATA_HDR_LEN, s->remote_index, n);
+	ret = ntm_noise_cs_seal(&s->tx, n, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN, ptlen,
+				buf + NTM_DATA_HDR_LEN);
+	if (ret < 0)
+		return ret;
+	return (int)(ptlen + NTM_DATA_OVERHEAD);
+}
+
+int ntm_session_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *ptlen)
+{
+	struct ntm_data m;
+
+	if (!s->valid)
+		return -ENOTCONN;
+	if (ntm_data_decode(buf, len, &m) < 0)
+		return -EBADMSG;
+	if (!ntm_replay_peek(&s->replay, m.counter))
+		return -EALREADY;
+	if (ntm_noise_cs_open(&s->rx, m.counter, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN,
+			      m.ct_len, buf + NTM_DATA_HDR_LEN) < 0)
+		return -EBADMSG;
+	if (!ntm_replay_check(&s->replay, m.counter))
+		return -EALREADY;
+	s->confirmed = true;
+	*ptlen = m.ct_len - NTM_TAG_LEN;
+	return 0;
+}

@@ -1,0 +1,233 @@
+/* udp.c - UDP socket helpers; see udp.h. */
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void size_buffers(int fd)
+{
+	int sz = NTM_UDP_BUFSIZE;
+
+	/* FORCE variants ignore rmem_max/wmem_max but need CAP_NET_ADMIN;
+	 * fall back to the capped ones. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd, one = 1, v6o = v6only;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		if (addr)
+			memcpy(&sin->sin_addr, addr, 4);
+		len = sizeof(*sin);
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		if (addr)
+			memcpy(&sin6->sin6_addr, addr, 16);
+		len = sizeof(*sin6);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6o, sizeof(v6o)) < 0)
+			goto fail;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		if (!v6only)
+			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	size_buffers(fd);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+int ntm_udp_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static void read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
+{
+	m->has_dst = false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			m->family = AF_INET;
+			memcpy(m->dst, &pi.ipi_addr, 4);
+			m->ifindex = pi.ipi_ifindex;
+			m->has_dst = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			m->family = AF_INET6;
+			memcpy(m->dst, &pi.ipi6_addr, 16);
+			m->ifindex = (int)pi.ipi6_ifindex;
+			m->has_dst = true;
+		}
+	}
+}
+
+ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr mh = {
+		.msg_name = &m->src, .msg_namelen = sizeof(m->src),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	m->srclen = mh.msg_namelen;
+	read_pktinfo(&mh, m);
+	return n;
+}
+
+ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
+		     socklen_t tolen, const struct ntm_udp_meta *from)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_name = (void *)to, .msg_namelen = tolen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (from && from->has_dst) {
+		struct cmsghdr *c;
+		mh.msg_control = ctl.buf;
+		if (from->family == AF_INET) {
+			struct in_pktinfo pi = { 0 };
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(&pi.ipi_spec_dst, from->dst, 4);
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = { 0 };
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(&pi.ipi6_addr, from->dst, 16);
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	do
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6 || memcmp(&s6->sin6_addr, v4mapped, 12) != 0)
+		return;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+	*len = sizeof(s4);
+}
+
+void ntm_sockaddr_map(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+
+	if (ss->ss_family != AF_INET)
+		return;
+	memcpy(&s4, ss, sizeof(s4));
+	s6.sin6_port = s4.sin_port;
+	memcpy(&s6.sin6_addr, v4mapped, 12);
+	memcpy((uint8_t *)&s6.sin6_addr + 12, &s4.sin_addr, 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s6, sizeof(s6));
+	*len = sizeof(s6);
+}
+
+int ntm_sockaddr_cmp(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 1;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port != y->sin_port || x->sin_addr.s_addr != y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port != y->sin6_port ||
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) != 0;
+	}
+	return 1;
+}
+
+const char *ntm_sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)sa;
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, cap, "%s:%u", a, ntohs(s->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)sa;
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, cap, "[%s]:%u", a, ntohs(s->sin6_port));
+	} else {
+		snprintf(buf, cap, "(family %d)", sa->sa_family);
+	}
+	return buf;
+}

@@ -1,0 +1,54 @@
+/* udp.h - the UDP sockets ntm daemons use: nonblocking, close-on-exec,
+ * deliberately sized buffers (default-sized receive buffers drop under load,
+ * see DESIGN.md section 5), and packet info so a multi-homed host answers
+ * from the address it was reached on. */
+#ifndef NTM_UDP_H
+#define NTM_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define NTM_UDP_BUFSIZE (4 * 1024 * 1024)
+
+/* Where a datagram came from and which local address it reached. */
+struct ntm_udp_meta {
+	struct sockaddr_storage src;
+	socklen_t srclen;
+	bool has_dst;
+	int family;                    /* of dst: AF_INET or AF_INET6 */
+	uint8_t dst[16];               /* local address the datagram was sent to */
+	int ifindex;
+};
+
+/* Open a UDP socket of family AF_INET or AF_INET6 bound to addr (a struct
+ * in_addr / in6_addr, NULL for any) and port (0: kernel's choice). For
+ * AF_INET6, v6only false makes one socket serve IPv4 too (v4-mapped
+ * addresses). Returns the fd or -errno. */
+int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only);
+
+/* Local port of a bound socket, or -errno. */
+int ntm_udp_local_port(int fd);
+
+/* Receive one datagram. Returns its length, -EAGAIN when none is waiting,
+ * -EMSGSIZE when it was larger than cap (dropped), or another -errno. */
+ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m);
+
+/* Send one datagram to `to`; when from is given (the meta of a datagram
+ * being answered) the reply leaves from the address that datagram reached. */
+ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
+		     socklen_t tolen, const struct ntm_udp_meta *from);
+
+/* Turn an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into AF_INET in place. */
+void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len);
+/* The reverse, for sending to an IPv4 peer from an AF_INET6 dual-stack socket. */
+void ntm_sockaddr_map(struct sockaddr_storage *ss, socklen_t *len);
+
+/* Compare address and port (0 = equal). */
+int ntm_sockaddr_cmp(const struct sockaddr *a, const struct sockaddr *b);
+/* "192.0.2.1:7541" or "[2001:db8::1]:7541" */
+const char *ntm_sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap);
+
+#endif

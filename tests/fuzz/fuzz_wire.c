@@ -1,0 +1,138 @@
+/* fuzz_wire.c - libFuzzer harness for every decoder in lib/wire.c and
+ * lib/wire_ctl.c.
+ *
+ * The input goes to ntm_wire_type, each outer decoder and ntm_ctl_decode.
+ * Whatever decodes must re-encode to exactly the input bytes (the encoding
+ * is canonical), and decoded slices must lie inside the input; anything else
+ * aborts. The input is also tried as name text for ntm_name_set: a name it
+ * accepts must survive a DIRECTION_REQ round trip. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+static uint8_t out[NTM_MAX_DATAGRAM + 1];
+
+static bool inside(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
+{
+	return p >= data && n <= size && (size_t)(p - data) <= size - n;
+}
+
+static void fuzz_hs_init(const uint8_t *data, size_t size)
+{
+	struct ntm_hs_init m;
+	uint8_t prologue[NTM_PROLOGUE_LEN];
+
+	if (ntm_hs_init_decode(data, size, &m) != 0)
+		return;
+	CHECK(inside(m.noise, NTM_HS_INIT_NOISE_LEN, data, size));
+	CHECK(inside(m.mac1, NTM_MAC1_LEN, data, size));
+	int n = ntm_hs_init_encode(out, sizeof(out), m.suite, m.purpose, m.sender, m.noise);
+	CHECK(n == (int)size);
+	memcpy(out + NTM_HS_INIT_LEN - NTM_MAC1_LEN, m.mac1, NTM_MAC1_LEN);
+	CHECK(memcmp(out, data, size) == 0);
+	ntm_hs_prologue(prologue, m.suite, m.purpose, m.sender);
+	CHECK(memcmp(prologue + 4, data, 8) == 0);
+}
+
+static void fuzz_hs_resp(const uint8_t *data, size_t size)
+{
+	struct ntm_hs_resp m;
+
+	if (ntm_hs_resp_decode(data, size, &m) != 0)
+		return;
+	CHECK(inside(m.noise, NTM_HS_RESP_NOISE_LEN, data, size));
+	CHECK(inside(m.mac1, NTM_MAC1_LEN, data, size));
+	int n = ntm_hs_resp_encode(out, sizeof(out), m.sender, m.receiver, m.noise);
+	CHECK(n == (int)size);
+	memcpy(out + NTM_HS_RESP_LEN - NTM_MAC1_LEN, m.mac1, NTM_MAC1_LEN);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
+static void fuzz_data(const uint8_t *data, size_t size)
+{
+	struct ntm_data m;
+
+	if (ntm_data_decode(data, size, &m) != 0)
+		return;
+	CHECK(m.header == data);
+	CHECK(m.ct_len >= 16);
+	CHECK(inside(m.ct, m.ct_len, data, size));
+	CHECK(NTM_DATA_HDR_LEN + m.ct_len == size);
+	CHECK(ntm_data_header_encode(out, sizeof(out), m.receiver, m.counter) == NTM_DATA_HDR_LEN);
+	CHECK(memcmp(out, data, NTM_DATA_HDR_LEN) == 0);
+}
+
+static void fuzz_relay(const uint8_t *data, size_t size)
+{
+	struct ntm_relay_msg m;
+
+	if (ntm_relay_decode(data, size, &m) != 0)
+		return;
+	CHECK(m.inner_len == 0 || inside(m.inner, m.inner_len, data, size));
+	CHECK(m.inner_len != 0 || m.inner == NULL);
+	CHECK(inside(m.tag, 16, data, size));
+	CHECK(m.ad_len == NTM_RELAY_HDR_LEN + m.inner_len);
+	int n = ntm_relay_encode(out, sizeof(out), m.side, m.direction, m.alloc_id, m.counter,
+				 m.inner, m.inner_len);
+	CHECK(n == (int)size);
+	memcpy(out + m.ad_len, m.tag, 16);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
+static void fuzz_ctl(const uint8_t *data, size_t size)
+{
+	static struct ntm_ctl m;
+	char text[64];
+
+	if (ntm_ctl_decode(data, size, &m) != 0)
+		return;
+	int n = ntm_ctl_encode(&m, out, sizeof(out));
+	CHECK(n == (int)size);
+	CHECK(memcmp(out, data, size) == 0);
+	CHECK(strcmp(ntm_ctl_type_name(m.type), "unknown") != 0);
+	if (m.type == NTM_CTL_KEEPALIVE_ACK)
+		CHECK(ntm_endpoint_format(&m.u.ka_ack.observed, text, sizeof(text)) > 0);
+}
+
+/* A name ntm_name_set accepts is one the decoder accepts on the wire. */
+static void fuzz_name(const uint8_t *data, size_t size)
+{
+	static struct ntm_ctl c, back;
+	char text[NTM_NAME_MAX + 8];
+
+	if (size >= sizeof(text))
+		return;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (ntm_name_set(&c.u.dir_req.name, text) != 0)
+		return;
+	c.type = NTM_CTL_DIRECTION_REQ;
+	c.u.dir_req.kind = NTM_DIR_BY_NAME;
+	int n = ntm_ctl_encode(&c, out, sizeof(out));
+	CHECK(n > 0);
+	CHECK(ntm_ctl_decode(out, (size_t)n, &back) == 0);
+	CHECK(back.u.dir_req.name.len == c.u.dir_req.name.len);
+	CHECK(strcmp(back.u.dir_req.name.s, c.u.dir_req.name.s) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int type = ntm_wire_type(data, size);
+
+	CHECK(type == -EBADMSG || type == NTM_MSG_HS_INIT || type == NTM_MSG_HS_RESP ||
+	      type == NTM_MSG_DATA || type == NTM_MSG_RELAY);
+	fuzz_hs_init(data, size);
+	fuzz_hs_resp(data, size);
+	fuzz_data(data, size);
+	fuzz_relay(data, size);
+	fuzz_ctl(data, size);
+	fuzz_name(data, size);
+	return 0;
+}

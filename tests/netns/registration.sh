@@ -1,0 +1,173 @@
+#!/bin/bash
+# registration.sh - issue 3 end to end: a DC and three nodes on a routed
+# test network (no NAT). Checks that every node registers and carries
+# distinct virtual addresses from the DC's prefixes on its TUN device;
+# that after kill -9 of the DC and a restart the nodes re-register by
+# themselves with the same addresses within the documented bound; that a
+# node with an unenrolled key gets no reply at all (nftables counters on
+# the DC's side); and that a second key cannot take an enrolled name.
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v nft >/dev/null || skip "needs nftables"
+
+ZONE=ntm.example.org
+KA=2          # KeepaliveInterval for the test DC (s)
+LIFE=6        # NodeLifetime (s)
+BOUND=15      # documented re-registration bound for KA=2 (ntm-tund(8))
+
+# --- topology: router "r" with the DC and four nodes on their own links ---
+ns_add r
+nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ns_add dc
+link dc eth0 "198.51.100.2/24 2001:db8:dc::2/64" r dc0 "198.51.100.1/24 2001:db8:dc::1/64"
+nsx dc ip route add default via 198.51.100.1
+nsx dc ip -6 route add default via 2001:db8:dc::1
+i=1
+for n in a b c d; do
+	ns_add "$n"
+	link "$n" eth0 "203.0.113.$((16 * i + 2))/28 2001:db8:$i::2/64" r "$n"0 "203.0.113.$((16 * i + 1))/28 2001:db8:$i::1/64"
+	nsx "$n" ip route add default via "203.0.113.$((16 * i + 1))"
+	nsx "$n" ip -6 route add default via "2001:db8:$i::1"
+	i=$((i + 1))
+done
+wait_for 5 "routing from a to the DC" nsx a ping -c1 -W1 198.51.100.2
+
+# --- the DC ---
+mkdir -p "$T/dc"
+cat > "$T/dc/dcd.conf" <<CONF
+[DC]
+Zone = $ZONE
+PrivateKeyFile = $T/dc/dc.key
+Database = $T/dc/dc.db
+ControlSocket = $T/dc/run/dcd.sock
+KeepaliveInterval = $KA
+NodeLifetime = $LIFE
+CONF
+"$NTM_DCD" -n -c "$T/dc/dcd.conf" >/dev/null || fail "ntm-dcd -n rejected the config"
+bg dc dcd "$NTM_DCD" -f -c "$T/dc/dcd.conf"
+DCD_PID=$LAST_PID
+wait_for 5 "DC key file" test -s "$T/dc/dc.key"
+DCPUB=$("$NTM_DCCTL" -c "$T/dc/dcd.conf" show-key) || fail "show-key"
+[ ${#DCPUB} = 44 ] || fail "show-key printed '$DCPUB'"
+ok "DC started, public key $DCPUB"
+
+# --- nodes: a, b, c enrolled; d has a key nobody enrolled ---
+node_conf() { # NAME NODENAME
+	mkdir -p "$T/$1"
+	cat > "$T/$1/tund.conf" <<CONF
+[Node]
+Name = $2
+PrivateKeyFile = $T/$1/node.key
+ControlSocket = $T/$1/run/tund.sock
+User = nobody
+[DC]
+Endpoint = 198.51.100.2:7540
+PublicKey = $DCPUB
+CONF
+	(umask 077; "$NTMCTL" genkey > "$T/$1/node.key")
+}
+for n in a b c d; do node_conf "$n" "$n"; done
+for n in a b c; do
+	pub=$("$NTMCTL" pubkey < "$T/$n/node.key")
+	"$NTM_DCCTL" -c "$T/dc/dcd.conf" node add "$n" "$pub" >/dev/null || fail "node add $n"
+done
+"$NTM_DCCTL" -c "$T/dc/dcd.conf" node list --json > "$T/list.json"
+grep -q '"name": "a.ntm.example.org"' "$T/list.json" || fail "node list lacks a: $(cat "$T/list.json")"
+
+# nftables counters in the DC's namespace: datagrams from and to node d.
+nsx dc nft -f - <<NFT || fail "nft"
+table inet ntmtest {
+	chain in { type filter hook input priority 0; policy accept;
+		ip saddr 203.0.113.66 udp dport 7540 counter name d_in }
+	chain out { type filter hook output priority 0; policy accept;
+		ip daddr 203.0.113.66 counter name d_out }
+	counter d_in { }
+	counter d_out { }
+}
+NFT
+
+for n in a b c d; do
+	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	eval "PID_$n=\$LAST_PID"
+done
+
+registered() { "$NTMCTL" -s "$T/$1/run/tund.sock" status --json | grep -q '"state": "registered"'; }
+for n in a b c; do
+	wait_for 10 "node $n registered" registered "$n"
+done
+ok "a, b and c registered"
+
+# --- addresses on ntm0: from the prefixes, distinct ---
+addrs() { # NAME -> "v4 v6"
+	local v4 v6
+	v4=$(nsx "$1" ip -4 -o addr show dev ntm0 | awk '{print $4}')
+	v6=$(nsx "$1" ip -6 -o addr show dev ntm0 scope global | awk '{print $4}')
+	echo "$v4 $v6"
+}
+declare -A BEFORE
+for n in a b c; do
+	BEFORE[$n]=$(addrs "$n")
+	set -- ${BEFORE[$n]}
+	[ $# = 2 ] || fail "$n: ntm0 has '${BEFORE[$n]}', expected one IPv4 and one IPv6"
+	case $1 in 198.1[89].*/15) ;; *) fail "$n: IPv4 $1 not in 198.18.0.0/15" ;; esac
+	case $2 in fd*/48) ;; *) fail "$n: IPv6 $2 not a ULA /48" ;; esac
+	nsx "$n" ip link show ntm0 | grep -q "mtu 1388" || fail "$n: ntm0 MTU is not 1388"
+	nsx "$n" ip link show ntm0 | grep -q "UP" || fail "$n: ntm0 is not up"
+done
+[ "$(printf '%s\n' "${BEFORE[@]}" | tr ' ' '\n' | sort | uniq -d)" = "" ] || fail "duplicate addresses: ${BEFORE[*]}"
+v6a=${BEFORE[a]#* }; v6b=${BEFORE[b]#* }
+[ "${v6a%%::*}" = "${v6b%%::*}" ] || fail "nodes in different IPv6 prefixes: $v6a $v6b"
+ok "distinct addresses: ${BEFORE[*]}"
+
+# status shows what the DC sees
+"$NTMCTL" -s "$T/a/run/tund.sock" status | grep -q "seen as:  203.0.113.18:7541" \
+	|| fail "status of a lacks the observed endpoint: $("$NTMCTL" -s "$T/a/run/tund.sock" status)"
+ok "ntmctl status shows the endpoint the DC sees"
+
+# --- an unenrolled key gets no reply at all ---
+sleep 3   # d keeps retrying with backoff meanwhile
+registered d && fail "unenrolled node d registered"
+din=$(nsx dc nft list counter inet ntmtest d_in | awk '/packets/ {print $2}')
+dout=$(nsx dc nft list counter inet ntmtest d_out | awk '/packets/ {print $2}')
+[ "${din:-0}" -ge 2 ] || fail "DC saw only ${din:-0} datagrams from d"
+[ "${dout:-0}" = 0 ] || fail "DC sent $dout packets to unenrolled node d"
+kill -USR1 "$DCD_PID"
+wait_for 3 "stats in the DC log" grep -q "drop_unenrolled" "$T/dcd.log"
+grep "drop_unenrolled" "$T/dcd.log" | tail -n1 | grep -Eq 'drop_unenrolled +[1-9]' \
+	|| fail "DC did not count d's handshakes as unenrolled: $(grep drop_unenrolled "$T/dcd.log")"
+ok "unenrolled key: $din datagrams in, 0 out"
+
+# --- one name, one key ---
+pub_d=$("$NTMCTL" pubkey < "$T/d/node.key")
+if "$NTM_DCCTL" -c "$T/dc/dcd.conf" node add a "$pub_d" 2> "$T/err"; then
+	fail "a second key was enrolled under the name a"
+fi
+grep -q "already enrolled" "$T/err" || fail "unclear error: $(cat "$T/err")"
+# d enrolled as e, but claiming the name c: the DC refuses the registration.
+"$NTM_DCCTL" -c "$T/dc/dcd.conf" node add e "$pub_d" >/dev/null || fail "node add e"
+kill "$PID_d"
+node_conf d2 c
+cp "$T/d/node.key" "$T/d2/node.key"
+bg d "tund-d2" "$NTM_TUND" -f -c "$T/d2/tund.conf"
+wait_for 10 "d2 refused" sh -c "\"$NTMCTL\" -s \"$T/d2/run/tund.sock\" status --json | grep -q '\"state\": \"refused\"'"
+grep -q "refused the registration" "$T/tund-d2.log" || fail "no refusal message in d2's log"
+[ "$(addrs c)" = "${BEFORE[c]}" ] || fail "c lost its addresses"
+ok "a second key claiming an enrolled name is refused"
+
+# --- kill -9 the DC, restart: same addresses, nodes re-register by themselves ---
+kill -9 "$DCD_PID"
+wait_for 5 "DC gone" sh -c "! kill -0 $DCD_PID"
+bg dc dcd "$NTM_DCD" -f -c "$T/dc/dcd.conf"
+DCD_PID=$LAST_PID
+t0=$(date +%s%N)
+for n in a b c; do
+	# a fresh registration shows as a recent answer after the restart
+	wait_for $BOUND "$n re-registered after the DC restart" sh -c \
+		"grep -c 'registered as' \"$T/tund-$n.log\" | grep -q '^[2-9]'"
+done
+t1=$(date +%s%N)
+for n in a b c; do
+	[ "$(addrs "$n")" = "${BEFORE[$n]}" ] || fail "$n: addresses changed to $(addrs "$n")"
+done
+ok "all nodes re-registered $(( (t1 - t0) / 1000000 )) ms after the DC restart, same addresses"
+echo "PASS: registration"

@@ -1,0 +1,233 @@
+/* test_session.c - ntm's IK handshake framing and DATA sessions. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+
+static struct ntm_identity alice, bob, eve;
+
+static void keys(void)
+{
+	uint8_t priv[32], pub[32];
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&alice, priv), 0);
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&bob, priv), 0);
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&eve, priv), 0);
+}
+
+/* Alice initiates to Bob; both sessions established. */
+static void establish(uint8_t suite, struct ntm_session *a, struct ntm_session *b)
+{
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	uint8_t m1[NTM_HS_INIT_LEN], m2[NTM_HS_RESP_LEN];
+
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, suite, NTM_PURPOSE_PEER, 0x11111111,
+					 0xabcdef, m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ck_assert_mem_eq(r.info.initiator_pub, alice.pub, 32);
+	ck_assert_uint_eq(r.info.route_id, 0xabcdef);
+	ck_assert_uint_eq(r.info.sender_index, 0x11111111);
+	ck_assert_int_eq(ntm_hs_respond_finish(&r, 0x22222222, m2, sizeof(m2), b), NTM_HS_RESP_LEN);
+	ck_assert_int_eq(ntm_hs_complete(&p, &alice, m2, sizeof(m2), a), 0);
+	ck_assert_uint_eq(a->remote_index, 0x22222222);
+	ck_assert_uint_eq(b->remote_index, 0x11111111);
+	ck_assert_mem_eq(b->remote_pub, alice.pub, 32);
+	ck_assert_mem_eq(a->remote_pub, bob.pub, 32);
+}
+
+static int send_text(struct ntm_session *s, const char *text, uint8_t *buf)
+{
+	size_t n = strlen(text);
+	memcpy(buf + NTM_DATA_HDR_LEN, text, n);
+	return ntm_session_seal(s, buf, n);
+}
+
+static void both_suites(void (*fn)(uint8_t))
+{
+	fn(NTM_SUITE_AESGCM);
+	fn(NTM_SUITE_CHACHAPOLY);
+}
+
+static void data_flows(uint8_t suite)
+{
+	struct ntm_session a, b;
+	uint8_t buf[256];
+	size_t ptlen;
+
+	establish(suite, &a, &b);
+	/* The responder may not speak before the initiator confirmed the keys. */
+	ck_assert_int_eq(send_text(&b, "early", buf), -EPROTO);
+	int n = send_text(&a, "hello bob", buf);
+	ck_assert_int_eq(n, 9 + NTM_DATA_OVERHEAD);
+	ck_assert_int_eq(ntm_session_open(&b, buf, n, &ptlen), 0);
+	ck_assert_uint_eq(ptlen, 9);
+	ck_assert_mem_eq(buf + NTM_DATA_HDR_LEN, "hello bob", 9);
+	ck_assert(b.confirmed);
+	n = send_text(&b, "hi alice", buf);
+	ck_assert_int_eq(ntm_session_open(&a, buf, n, &ptlen), 0);
+	ck_assert_mem_eq(buf + NTM_DATA_HDR_LEN, "hi alice", 8);
+	ntm_session_clear(&a);
+	ntm_session_clear(&b);
+}
+
+START_TEST(test_data_flows_both_ways_after_a_handshake_in_both_suites)
+{
+	both_suites(data_flows);
+}
+END_TEST
+
+START_TEST(test_a_replayed_data_packet_is_refused)
+{
+	struct ntm_session a, b;
+	uint8_t buf[256], copy[256];
+	size_t ptlen;
+
+	establish(NTM_SUITE_AESGCM, &a, &b);
+	int n = send_text(&a, "once", buf);
+	memcpy(copy, buf, n);
+	ck_assert_int_eq(ntm_session_open(&b, buf, n, &ptlen), 0);
+	ck_assert_int_eq(ntm_session_open(&b, copy, n, &ptlen), -EALREADY);
+	ntm_session_clear(&a);
+	ntm_session_clear(&b);
+}
+END_TEST
+
+START_TEST(test_a_flipped_bit_anywhere_in_a_data_packet_is_refused)
+{
+	struct ntm_session a, b;
+	uint8_t buf[256], pkt[256];
+	size_t ptlen;
+
+	establish(NTM_SUITE_CHACHAPOLY, &a, &b);
+	int n = send_text(&a, "integrity", pkt);
+	for (int i = 0; i < n * 8; i++) {
+		memcpy(buf, pkt, n);
+		buf[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_msg(ntm_session_open(&b, buf, n, &ptlen) < 0, "bit %d accepted", i);
+	}
+	/* The genuine packet still opens: forgeries did not advance the window. */
+	memcpy(buf, pkt, n);
+	ck_assert_int_eq(ntm_session_open(&b, buf, n, &ptlen), 0);
+	ntm_session_clear(&a);
+	ntm_session_clear(&b);
+}
+END_TEST
+
+START_TEST(test_a_handshake_for_someone_else_fails_mac1)
+{
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	uint8_t m1[NTM_HS_INIT_LEN];
+
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, NTM_SUITE_AESGCM, NTM_PURPOSE_DC, 7, 0,
+					 m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &eve, m1, sizeof(m1)), -EBADMSG);
+	/* Bob still accepts it. */
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ntm_hs_responder_clear(&r);
+	ntm_noise_hs_clear(&p.hs);
+}
+END_TEST
+
+START_TEST(test_a_tampered_handshake_init_is_refused_byte_by_byte)
+{
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	uint8_t m1[NTM_HS_INIT_LEN], t[NTM_HS_INIT_LEN];
+
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, NTM_SUITE_AESGCM, NTM_PURPOSE_DC, 7, 0,
+					 m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	for (size_t i = 0; i < sizeof(m1); i++) {
+		memcpy(t, m1, sizeof(t));
+		t[i] ^= 0x40;
+		ck_assert_msg(ntm_hs_respond_begin(&r, &bob, t, sizeof(t)) == -EBADMSG, "byte %zu", i);
+	}
+	for (size_t l = 0; l < sizeof(m1); l++)
+		ck_assert(ntm_hs_respond_begin(&r, &bob, m1, l) == -EBADMSG);
+	ntm_noise_hs_clear(&p.hs);
+}
+END_TEST
+
+START_TEST(test_a_response_to_another_index_or_tampered_is_refused)
+{
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	struct ntm_session a, b;
+	uint8_t m1[NTM_HS_INIT_LEN], m2[NTM_HS_RESP_LEN], t[NTM_HS_RESP_LEN];
+
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, NTM_SUITE_AESGCM, NTM_PURPOSE_PEER, 5, 1,
+					 m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ck_assert_int_eq(ntm_hs_respond_finish(&r, 9, m2, sizeof(m2), &b), NTM_HS_RESP_LEN);
+	/* mac1 and framing failures leave the pending handshake usable. */
+	for (size_t i = 0; i < 12; i++) {
+		memcpy(t, m2, sizeof(t));
+		t[i] ^= 1;
+		ck_assert_int_eq(ntm_hs_complete(&p, &alice, t, sizeof(t), &a), -EBADMSG);
+	}
+	memcpy(t, m2, sizeof(t));
+	t[sizeof(t) - 1] ^= 1;
+	ck_assert_int_eq(ntm_hs_complete(&p, &alice, t, sizeof(t), &a), -EBADMSG);
+	ck_assert_int_eq(ntm_hs_complete(&p, &alice, m2, sizeof(m2), &a), 0);
+	ntm_session_clear(&a);
+	ntm_session_clear(&b);
+}
+END_TEST
+
+START_TEST(test_a_session_stops_sending_at_the_counter_limit)
+{
+	struct ntm_session a, b;
+	uint8_t buf[256];
+	size_t ptlen;
+
+	establish(NTM_SUITE_AESGCM, &a, &b);
+	a.tx_next = NTM_REJECT_AFTER - 1;
+	int n = send_text(&a, "last", buf);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ntm_session_open(&b, buf, n, &ptlen), 0);
+	ck_assert_int_eq(send_text(&a, "over", buf), -EKEYEXPIRED);
+	ntm_session_clear(&a);
+	ntm_session_clear(&b);
+}
+END_TEST
+
+START_TEST(test_unknown_suites_are_refused)
+{
+	struct ntm_hs_pending p;
+	uint8_t m1[NTM_HS_INIT_LEN];
+	ck_assert_ptr_null(ntm_suite_protocol(0));
+	ck_assert_ptr_null(ntm_suite_protocol(3));
+	ck_assert_int_lt(ntm_hs_initiate(&p, &alice, bob.pub, 3, NTM_PURPOSE_PEER, 5, 1, m1, sizeof(m1)), 0);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("ik");
+	tcase_add_checked_fixture(tc, keys, NULL);
+	tcase_add_test(tc, test_data_flows_both_ways_after_a_handshake_in_both_suites);
+	tcase_add_test(tc, test_a_replayed_data_packet_is_refused);
+	tcase_add_test(tc, test_a_flipped_bit_anywhere_in_a_data_packet_is_refused);
+	tcase_add_test(tc, test_a_handshake_for_someone_else_fails_mac1);
+	tcase_add_test(tc, test_a_tampered_handshake_init_is_refused_byte_by_byte);
+	tcase_add_test(tc, test_a_response_to_another_index_or_tampered_is_refused);
+	tcase_add_test(tc, test_a_session_stops_sending_at_the_counter_limit);
+	tcase_add_test(tc, test_unknown_suites_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(session_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

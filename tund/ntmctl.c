@@ -1,0 +1,263 @@
+/* ntmctl.c - ntmctl, the node's command-line tool. Key commands work
+ * offline in the manner of `wg genkey | wg pubkey`; the others ask the
+ * running ntm-tund over its control socket (doc/control.md). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "ctlclient.h"
+#include "ctlproto.h"
+#include "tund_config.h"
+#include "util.h"
+
+#define CALL_TIMEOUT_MS 2000
+
+static const char *sock_path = NTM_TUND_SOCK;
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static int cmd_genkey(int argc, char **argv)
+{
+	uint8_t priv[32], pub[32];
+	char b64[NTM_KEY_B64_LEN + 1];
+	struct stat st;
+	(void)argv;
+
+	if (argc != 0)
+		return -EINVAL;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+		fprintf(stderr, "ntmctl: warning: writing a private key to a file others can read "
+			"(chmod 600 it, or run umask 077 first)\n");
+	if (ntm_x25519_keygen(priv, pub) < 0) {
+		fprintf(stderr, "ntmctl: cannot generate a key\n");
+		return 1;
+	}
+	ntm_key_to_base64(b64, priv);
+	printf("%s\n", b64);
+	ntm_wipe(priv, sizeof(priv));
+	ntm_wipe(b64, sizeof(b64));
+	return 0;
+}
+
+static int cmd_pubkey(int argc, char **argv)
+{
+	char line[256];
+	uint8_t priv[32], pub[32];
+	(void)argv;
+
+	if (argc != 0)
+		return -EINVAL;
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "ntmctl: expected a private key on standard input\n");
+		return 1;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	int ret = ntm_key_from_base64(priv, line);
+	ntm_wipe(line, sizeof(line));
+	if (ret < 0 || ntm_x25519_public(pub, priv) < 0) {
+		fprintf(stderr, "ntmctl: standard input is not a private key (44 characters of "
+			"base64, as 'ntmctl genkey' prints)\n");
+		ntm_wipe(priv, sizeof(priv));
+		return 1;
+	}
+	ntm_wipe(priv, sizeof(priv));
+	char b64[NTM_KEY_B64_LEN + 1];
+	ntm_key_to_base64(b64, pub);
+	printf("%s\n", b64);
+	return 0;
+}
+
+/* One call to the daemon; prints the reason on failure. */
+static ssize_t call(const void *req, size_t len, uint8_t *reply, size_t cap)
+{
+	ssize_t n = ntm_ctl_call(sock_path, req, len, reply, cap, CALL_TIMEOUT_MS);
+
+	if (n == -ENOENT || n == -ECONNREFUSED)
+		fprintf(stderr, "ntmctl: ntm-tund is not running (no socket at %s)\n", sock_path);
+	else if (n == -EPERM)
+		fprintf(stderr, "ntmctl: %s failed the ownership checks; not trusting it\n", sock_path);
+	else if (n < 0)
+		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror((int)-n));
+	return n;
+}
+
+static const char *dc_state(uint8_t s)
+{
+	switch (s) {
+	case NTM_LCTL_DC_CONNECTING: return "connecting";
+	case NTM_LCTL_DC_REGISTERED: return "registered";
+	case NTM_LCTL_DC_UNREACHABLE: return "unreachable";
+	case NTM_LCTL_DC_REFUSED: return "refused";
+	}
+	return "unknown";
+}
+
+static void fmt_endpoint(const struct ntm_lctl_endpoint *e, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, a, sizeof(a));
+	snprintf(buf, cap, e->family == 4 ? "%s:%u" : "[%s]:%u", a, e->port);
+}
+
+static void fmt_vip(const struct ntm_lctl_vip *v, int af, char *buf, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (!v->present) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	inet_ntop(af, v->addr, a, sizeof(a));
+	snprintf(buf, cap, "%s/%u", a, v->plen);
+}
+
+static void print_status(const struct ntm_lctl_status_info *s, bool json)
+{
+	char v4[64], v6[80], obs[80] = "-", age[32] = "";
+
+	fmt_vip(&s->vip4, AF_INET, v4, sizeof(v4));
+	fmt_vip(&s->vip6, AF_INET6, v6, sizeof(v6));
+	if (s->has_observed)
+		fmt_endpoint(&s->observed, obs, sizeof(obs));
+	if (!json) {
+		if (s->has_ack_age)
+			snprintf(age, sizeof(age), ", last answer %u s ago", s->ack_age);
+		printf("node:     %s\nipv4:     %s\nipv6:     %s\ndc:       %s (%s%s)\nseen as:  %s\nzones:   ",
+		       s->name, v4, v6, s->dc, dc_state(s->dc_state), age, obs);
+		for (unsigned i = 0; i < s->n_zones; i++)
+			printf(" %s", s->zones[i]);
+		printf("%s\n", s->n_zones ? "" : " -");
+		return;
+	}
+	/* Every string printed is an LDH name, an address or a fixed word:
+	 * nothing needs JSON escaping. */
+	printf("{\"name\": \"%s\", ", s->name);
+	if (s->vip4.present)
+		printf("\"ipv4\": \"%s\", ", v4);
+	else
+		printf("\"ipv4\": null, ");
+	if (s->vip6.present)
+		printf("\"ipv6\": \"%s\", ", v6);
+	else
+		printf("\"ipv6\": null, ");
+	printf("\"dc\": {\"address\": \"%s\", \"state\": \"%s\", \"last_answer_s\": ", s->dc,
+	       dc_state(s->dc_state));
+	if (s->has_ack_age)
+		printf("%u}, ", s->ack_age);
+	else
+		printf("null}, ");
+	if (s->has_observed)
+		printf("\"observed\": \"%s\", ", obs);
+	else
+		printf("\"observed\": null, ");
+	printf("\"zones\": [");
+	for (unsigned i = 0; i < s->n_zones; i++)
+		printf("%s\"%s\"", i ? ", " : "", s->zones[i]);
+	printf("]}\n");
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static uint8_t reply[NTM_LCTL_MSG_MAX];
+	uint8_t req[64];
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_status_info s;
+	bool json = false;
+
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		json = true;
+	else if (argc != 0)
+		return -EINVAL;
+	int len = ntm_lctl_req_status(req, sizeof(req), 1);
+	ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_status(reply, (size_t)n, &h, &s) < 0) {
+		fprintf(stderr, "ntmctl: malformed status reply from ntm-tund\n");
+		return 1;
+	}
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: status: %s\n", ntm_lctl_status_name(h.status));
+		return 1;
+	}
+	print_status(&s, json);
+	return 0;
+}
+
+static int cmd_reregister(int argc, char **argv)
+{
+	uint8_t req[64], reply[256];
+	struct ntm_lctl_hdr h;
+	(void)argv;
+
+	if (argc != 0)
+		return -EINVAL;
+	int len = ntm_lctl_req_reregister(req, sizeof(req), 1);
+	ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_empty(reply, (size_t)n, NTM_LCTL_REREGISTER_REPLY, &h) < 0) {
+		fprintf(stderr, "ntmctl: malformed reply from ntm-tund\n");
+		return 1;
+	}
+	if (h.status == NTM_LCTL_DENIED) {
+		fprintf(stderr, "ntmctl: reregister: permission denied (needs root or group ntm)\n");
+		return 1;
+	}
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: reregister: %s\n", ntm_lctl_status_name(h.status));
+		return 1;
+	}
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "genkey", cmd_genkey, "genkey" },
+	{ "pubkey", cmd_pubkey, "pubkey < PRIVATE-KEY" },
+	{ "status", cmd_status, "status [--json]" },
+	{ "reregister", cmd_reregister, "reregister" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ntmctl [-s SOCKET] COMMAND\n");
+	for (size_t i = 0; i < NTM_ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  ntmctl %s\n", cmds[i].usage);
+	fprintf(f, "  -s SOCKET  ntm-tund's control socket (default " NTM_TUND_SOCK ")\n");
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	setenv("NTM_NSS_BYPASS", "1", 1);
+	if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+		sock_path = argv[2];
+		i = 3;
+	}
+	if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? 2 : 0;
+	}
+	for (size_t k = 0; k < NTM_ARRAY_SIZE(cmds); k++) {
+		if (strcmp(argv[i], cmds[k].name) != 0)
+			continue;
+		int ret = cmds[k].fn(argc - i - 1, argv + i + 1);
+		if (ret == -EINVAL) {
+			fprintf(stderr, "usage: ntmctl %s\n", cmds[k].usage);
+			return 2;
+		}
+		return ret;
+	}
+	fprintf(stderr, "ntmctl: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,120 @@
+/* tun.c - open the TUN device and move packets through it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "tun.h"
+
+#define TUN_PATH "/dev/net/tun"
+
+/* The kernel's dev_valid_name(), checked here so that a bad name gets -EINVAL with
+ * certainty instead of whatever TUNSETIFF happens to say about it. */
+static int valid_ifname(const char *name)
+{
+	size_t len = strnlen(name, IFNAMSIZ);
+
+	if (len == 0 || len >= IFNAMSIZ)
+		return 0;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Turn TUNSETIFF's errno into the documented, more telling one. */
+static int setiff_error(int err, const char *name)
+{
+	/* EINVAL for a valid name means the name belongs to another kind of device
+	 * (tun_set_iff: neither a TUN nor a TAP of ours). */
+	if (err == EINVAL && name[0] && !strchr(name, '%') && if_nametoindex(name) != 0)
+		return -EEXIST;
+	return -err;
+}
+
+int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
+{
+	struct ifreq ifr;
+	int tfd, ret;
+
+	if (!name)
+		name = "";
+	if (name[0] && !valid_ifname(name))
+		return -EINVAL;
+
+	tfd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (tfd < 0)
+		return errno == EACCES ? -EPERM : -errno;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = NTM_TUN_IFF_FLAGS;
+	memcpy(ifr.ifr_name, name, strlen(name)); /* < IFNAMSIZ, NUL stays from memset */
+	if (ioctl(tfd, TUNSETIFF, &ifr) < 0) {
+		ret = setiff_error(errno, name);
+		goto close_fd;
+	}
+
+	memcpy(actual_name, ifr.ifr_name, IFNAMSIZ);
+	actual_name[IFNAMSIZ - 1] = '\0';
+	*fd = tfd;
+	return 0;
+
+close_fd:
+	close(tfd);
+	return ret;
+}
+
+/* Length of the IP packet starting at p as its header states; 0 if unknown. */
+static size_t ip_length(const uint8_t *p, size_t len)
+{
+	if (len >= 4 && p[0] >> 4 == 4)
+		return (size_t)(p[2] << 8 | p[3]);
+	if (len >= 6 && p[0] >> 4 == 6)
+		return 40 + (size_t)(p[4] << 8 | p[5]);
+	return 0;
+}
+
+ssize_t ntm_tun_read(int fd, void *buf, size_t cap)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* With IFF_NO_PI the kernel cuts a packet that does not fit without a word;
+	 * a cut is only possible when the buffer came back full, and then the IP
+	 * header tells. */
+	if ((size_t)n == cap && ip_length(buf, cap) > cap)
+		return -EMSGSIZE;
+	return n;
+}
+
+int ntm_tun_write(int fd, const void *pkt, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, pkt, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+void ntm_tun_close(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}

@@ -1,0 +1,279 @@
+/* tund.c - ntm-tund, the node daemon: options, configuration, identity,
+ * TUN device, UDP socket, control socket, privileges and the event loop.
+ * The DC session lives in dclink.c, the control socket in ctl.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keyfile.h"
+#include "log.h"
+#include "privs.h"
+#include "tun.h"
+#include "tund.h"
+#include "util.h"
+
+#define UDP_BATCH 64
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ntm-tund [-f] [-n] [-d] [-c FILE]\n"
+		   "  -c FILE  configuration file (default " NTM_TUND_CONF ")\n"
+		   "  -f       stay in the foreground, log to stderr\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -d       debug logging\n");
+}
+
+static int load_identity(struct tund *t)
+{
+	uint8_t priv[32];
+	char msg[512], b64[NTM_KEY_B64_LEN + 1];
+	int created = 0, ret;
+
+	ret = ntm_mkdir_parent(t->cfg.key_file);
+	if (ret < 0) {
+		log_err("%s: cannot create its directory: %s", t->cfg.key_file, strerror(-ret));
+		return ret;
+	}
+	ret = ntm_keyfile_load_or_create(t->cfg.key_file, priv, &created, msg, sizeof(msg));
+	if (ret < 0) {
+		log_err("%s", msg);
+		return ret;
+	}
+	ret = ntm_identity_init(&t->id, priv);
+	ntm_wipe(priv, sizeof(priv));
+	if (ret < 0)
+		return ret;
+	ntm_key_to_base64(b64, t->id.pub);
+	if (created)
+		log_notice("created node key %s; public key %s (enroll it on the DC with "
+			   "'ntm-dcctl node add %s %s')", t->cfg.key_file, b64, t->cfg.name, b64);
+	else
+		log_info("node public key %s", b64);
+	return 0;
+}
+
+static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct tund *t = arg;
+	struct ntm_udp_meta m;
+	(void)events;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		ssize_t n = ntm_udp_recv(io->fd, t->buf, sizeof(t->buf), &m);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			if (n == -EMSGSIZE) {
+				t->stats.rx_packets++;
+				t->stats.drop_malformed++;
+				continue;
+			}
+			return;
+		}
+		t->stats.rx_packets++;
+		if (ntm_sockaddr_cmp((struct sockaddr *)&m.src, (struct sockaddr *)&t->dc_addr) == 0)
+			dclink_on_datagram(t, t->buf, (size_t)n);
+		else
+			t->stats.drop_unknown++; /* peers arrive with the tunnels */
+	}
+}
+
+static void on_tun(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct tund *t = arg;
+	(void)events;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		ssize_t n = ntm_tun_read(io->fd, t->buf, sizeof(t->buf));
+		if (n == -EMSGSIZE) {
+			t->stats.tun_rx_packets++;
+			continue;
+		}
+		if (n <= 0)
+			return;
+		t->stats.tun_rx_packets++;
+		t->stats.tun_no_peer++; /* no peer tunnels yet: dropped */
+	}
+}
+
+static int open_udp(struct tund *t)
+{
+	t->udp_fd = ntm_udp_open(AF_INET6, NULL, t->cfg.port, false);
+	if (t->udp_fd == -EAFNOSUPPORT)
+		t->udp_fd = ntm_udp_open(AF_INET, NULL, t->cfg.port, false);
+	if (t->udp_fd < 0) {
+		log_err("UDP port %u: %s", t->cfg.port, strerror(-t->udp_fd));
+		return t->udp_fd;
+	}
+	struct sockaddr_storage probe;
+	socklen_t plen = sizeof(probe);
+	getsockname(t->udp_fd, (struct sockaddr *)&probe, &plen);
+	t->dc_addr = t->cfg.dc_endpoint;
+	t->dc_addrlen = t->dc_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6);
+	if (probe.ss_family == AF_INET6)
+		ntm_sockaddr_map(&t->dc_addr, &t->dc_addrlen);
+	else if (t->dc_addr.ss_family == AF_INET6) {
+		log_err("the DC has an IPv6 address but this host has no IPv6");
+		return -EAFNOSUPPORT;
+	}
+	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, on_udp, t);
+	return ntm_io_add(&t->udp_io, EPOLLIN);
+}
+
+static int open_tun(struct tund *t)
+{
+	int ret = ntm_tun_open(t->cfg.ifname, t->ifname, &t->tun_fd);
+
+	if (ret < 0) {
+		log_err("TUN device %s: %s", t->cfg.ifname, strerror(-ret));
+		return ret;
+	}
+	ntm_io_init(&t->tun_io, t->loop, t->tun_fd, on_tun, t);
+	return ntm_io_add(&t->tun_io, EPOLLIN);
+}
+
+/* The user to run as after setup: User= from the config, or "nobody" when
+ * the default "ntm" does not exist. */
+static int pick_user(struct tund *t, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	unsigned u, g;
+	int end = 0;
+
+	/* "UID:GID" needs no user database at all */
+	if (sscanf(t->cfg.user, "%u:%u%n", &u, &g, &end) == 2 && t->cfg.user[end] == '\0') {
+		*uid = u;
+		*gid = g;
+		return 0;
+	}
+	if (getpwnam_r(t->cfg.user, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		if (strcmp(t->cfg.user, "ntm") != 0) {
+			log_err("User=%s: no such user", t->cfg.user);
+			return -ENOENT;
+		}
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+		snprintf(t->cfg.user, sizeof(t->cfg.user), "nobody");
+		if (getpwnam_r(t->cfg.user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+			return -ENOENT;
+	}
+	*uid = res->pw_uid;
+	*gid = res->pw_gid;
+	return 0;
+}
+
+static void on_stop(struct ntm_signal *s, int signo, void *arg)
+{
+	struct tund *t = arg;
+	(void)s;
+	log_notice("signal %d: stopping", signo);
+	ntm_loop_stop(t->loop);
+}
+
+static void log_stats(const struct tund *t)
+{
+	const struct tund_stats *s = &t->stats;
+	log_notice("rx %llu tx %llu drops: malformed %llu unknown %llu auth %llu replay %llu; "
+		   "tun rx %llu no-peer %llu; registrations %llu handshakes %llu",
+		   (unsigned long long)s->rx_packets, (unsigned long long)s->tx_packets,
+		   (unsigned long long)s->drop_malformed, (unsigned long long)s->drop_unknown,
+		   (unsigned long long)s->drop_auth, (unsigned long long)s->drop_replay,
+		   (unsigned long long)s->tun_rx_packets, (unsigned long long)s->tun_no_peer,
+		   (unsigned long long)s->registrations, (unsigned long long)s->dc_handshakes);
+}
+
+static void on_usr1(struct ntm_signal *s, int signo, void *arg)
+{
+	(void)s;
+	(void)signo;
+	log_stats(arg);
+}
+
+static int run(struct tund *t)
+{
+	struct ntm_signal sterm, sint, susr1;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int ret;
+
+	t->udp_fd = t->tun_fd = t->ctl_fd = -1;
+	ret = ntm_loop_new(&t->loop);
+	if (ret < 0)
+		return ret;
+	bool root = geteuid() == 0;
+	if (root && (ret = pick_user(t, &uid, &gid)) < 0)
+		goto out;
+	if ((ret = load_identity(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0)
+		goto out;
+	ret = ctl_open(t, root ? uid : geteuid(), root ? gid : getegid());
+	if (ret < 0) {
+		log_err("control socket %s: %s", t->cfg.control_socket, strerror(-ret));
+		goto out;
+	}
+	if (root) {
+		ret = ntm_privs_drop(t->cfg.user, NTM_TUND_KEEP_CAPS);
+		if (ret < 0) {
+			log_err("cannot drop privileges to user %s: %s", t->cfg.user, strerror(-ret));
+			goto out;
+		}
+		log_info("running as user %s with CAP_NET_ADMIN only", t->cfg.user);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ntm_signal_add(&sterm, t->loop, SIGTERM, on_stop, t);
+	ntm_signal_add(&sint, t->loop, SIGINT, on_stop, t);
+	ntm_signal_add(&susr1, t->loop, SIGUSR1, on_usr1, t);
+	dclink_start(t);
+	ret = ntm_loop_run(t->loop);
+	log_stats(t);
+	dclink_stop(t);
+out:
+	ctl_close(t);
+	if (t->udp_fd >= 0)
+		close(t->udp_fd);
+	ntm_tun_close(&t->tun_fd);
+	ntm_loop_free(t->loop);
+	ntm_identity_clear(&t->id);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NTM_TUND_CONF;
+	bool foreground = false, check_only = false;
+	int level = NTM_LOG_INFO, c;
+	char msg[1024];
+
+	/* Our own lookups must never go through nss_ntm (NAMES.md A.5). */
+	setenv("NTM_NSS_BYPASS", "1", 1);
+	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'd': level = NTM_LOG_DEBUG; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	ntm_log_init("ntm-tund", foreground || check_only, level);
+	static struct tund t;
+	if (tund_config_load(conf, &t.cfg, msg, sizeof(msg)) < 0) {
+		log_err("%s", msg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: ok\n", conf);
+		return 0;
+	}
+	return run(&t) < 0 ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+/* tund.h - ntm-tund's state, shared by its files:
+ *   tund.c     main: options, configuration, key, TUN, sockets, privileges
+ *   dclink.c   the session with the DC: handshake, REGISTER, KEEPALIVE,
+ *              backoff and re-registration
+ *   ctl.c      the local control socket (ntmctl, nss_ntm, ntm-resolverd)  */
+#ifndef NTM_TUND_H
+#define NTM_TUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evloop.h"
+#include "session.h"
+#include "tund_config.h"
+#include "udp.h"
+
+enum dc_state {
+	DC_CONNECTING = 1,   /* handshake or REGISTER in flight, not yet answered */
+	DC_REGISTERED = 2,   /* REGISTER_ACK OK and keepalives answered */
+	DC_UNREACHABLE = 3,  /* attempts keep failing; retrying with backoff */
+	DC_REFUSED = 4,      /* the DC refused the registration (name/key) */
+};
+
+/* Timers of the DC link (doc/protocol.md section 7). */
+#define DC_RETRY_MIN_MS 1000
+#define DC_RETRY_MAX_MS 30000
+#define DC_REGISTER_RETRY_MS 2000
+#define DC_ACK_TIMEOUT_MAX_MS 5000
+#define DC_MISSED_ACKS 2
+#define REKEY_AFTER_TIME_MS 120000
+#define REJECT_AFTER_TIME_MS 180000
+
+struct tund_stats {
+	uint64_t rx_packets, tx_packets;
+	uint64_t drop_malformed, drop_unknown, drop_auth, drop_replay;
+	uint64_t tun_rx_packets, tun_no_peer;
+	uint64_t registrations, dc_handshakes;
+};
+
+struct tund {
+	struct tund_config cfg;
+	struct ntm_identity id;
+	struct ntm_loop *loop;
+	int udp_fd;
+	struct ntm_io udp_io;
+	int tun_fd;
+	struct ntm_io tun_io;
+	char ifname[16];
+	struct tund_stats stats;
+
+	/* DC link */
+	enum dc_state dc_state;
+	struct sockaddr_storage dc_addr;   /* as used on the (dual-stack) socket */
+	socklen_t dc_addrlen;
+	struct ntm_hs_pending dc_hs;
+	struct ntm_session dc_sess, dc_prev; /* prev: kept during a rekey */
+	uint64_t dc_sess_ms;               /* when dc_sess was established */
+	struct ntm_timer dc_timer;         /* retries, REGISTER resend, keepalive */
+	uint64_t dc_backoff_ms;
+	unsigned dc_failures;
+	uint32_t dc_req_id, ka_seq;
+	unsigned ka_missed, reg_tries;
+	bool ka_waiting;
+	uint64_t dc_last_ack_ms;           /* last REGISTER_ACK or KEEPALIVE_ACK */
+	uint64_t keepalive_ms;
+	bool configured;                   /* ntm0 carries the addresses */
+	uint8_t vip4[4], plen4, vip6[16], plen6;
+	char fqdn[NTM_NAME_MAX + 1];
+	uint8_t nzones;
+	char zones[NTM_MAX_ZONES][NTM_NAME_MAX + 1];
+	struct ntm_endpoint observed;
+
+	/* control socket */
+	int ctl_fd;
+	struct ntm_io ctl_io;
+
+	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+};
+
+/* dclink.c */
+void dclink_start(struct tund *t);
+void dclink_stop(struct tund *t);
+/* A datagram from the DC's address (already read into buf). */
+void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
+/* Force a new handshake and registration now (ntmctl reregister). */
+void dclink_reregister(struct tund *t);
+const char *dclink_state_name(enum dc_state s);
+
+/* ctl.c */
+int ctl_open(struct tund *t, uid_t owner, gid_t group);
+void ctl_close(struct tund *t);
+
+#endif

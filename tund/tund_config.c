@@ -1,0 +1,62 @@
+/* tund_config.c - tund.conf schema; see tund_config.h. */
+#include "tund_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
+{
+	struct ntm_conf *c = NULL;
+	struct ntm_conf_error err = { 0 };
+	char name[NTM_NAME_MAX + 2] = "", suite[16] = "";
+	struct ntm_name n;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	const struct ntm_conf_spec spec[] = {
+		{ "Node", "Name", NTM_CONF_STRING, NTM_CONF_REQUIRED, name, sizeof(name), 0, 0, NULL, NULL },
+		{ "Node", "PrivateKeyFile", NTM_CONF_STRING, 0, cfg->key_file, sizeof(cfg->key_file), 0,
+		  0, NTM_LOCALSTATEDIR "/lib/ntm/node.key", NULL },
+		{ "Node", "ListenPort", NTM_CONF_PORT, 0, &cfg->port, 0, 0, 0, "7541", NULL },
+		{ "Node", "Interface", NTM_CONF_STRING, 0, cfg->ifname, sizeof(cfg->ifname), 0, 0, "ntm0", NULL },
+		{ "Node", "MTU", NTM_CONF_UINT, 0, &cfg->mtu, 0, 1280, 65535 - 32 - 48, "1388", NULL },
+		{ "Node", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+		{ "Node", "ControlSocket", NTM_CONF_STRING, 0, cfg->control_socket,
+		  sizeof(cfg->control_socket), 0, 0, NTM_TUND_SOCK, NULL },
+		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
+		{ "DC", "Endpoint", NTM_CONF_ENDPOINT, NTM_CONF_REQUIRED, &cfg->dc_endpoint, 0, 0, 0, NULL, NULL },
+		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
+	};
+
+	ret = ntm_conf_parse_file(path, &c, &err);
+	if (ret == 0)
+		ret = ntm_conf_apply(c, spec, sizeof(spec) / sizeof(spec[0]), &err);
+	if (ret < 0) {
+		ntm_conf_error_format(&err, msg, msglen);
+		goto out;
+	}
+	const struct ntm_conf_entry *e = ntm_conf_get(c, "Node", "Name");
+	if (ntm_name_set(&n, name) < 0) {
+		snprintf(msg, msglen, "%s:%u: Name: '%s' is not a valid DNS name", path,
+			 e ? e->line : 0, name);
+		ret = -EINVAL;
+		goto out;
+	}
+	memcpy(cfg->name, n.s, (size_t)n.len + 1);
+	if (strcasecmp(suite, "aesgcm") == 0) {
+		cfg->suite = NTM_SUITE_AESGCM;
+	} else if (strcasecmp(suite, "chachapoly") == 0) {
+		cfg->suite = NTM_SUITE_CHACHAPOLY;
+	} else {
+		e = ntm_conf_get(c, "Node", "Suite");
+		snprintf(msg, msglen, "%s:%u: Suite: '%s' is not aesgcm or chachapoly", path,
+			 e ? e->line : 0, suite);
+		ret = -EINVAL;
+		goto out;
+	}
+out:
+	ntm_conf_free(c);
+	return ret;
+}

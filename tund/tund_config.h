@@ -1,0 +1,41 @@
+/* tund_config.h - /etc/ntm/tund.conf, documented in ntm-tund.conf(5). */
+#ifndef NTM_TUND_CONFIG_H
+#define NTM_TUND_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "wire.h"
+
+#ifndef NTM_SYSCONFDIR
+#define NTM_SYSCONFDIR "/etc"
+#endif
+#ifndef NTM_LOCALSTATEDIR
+#define NTM_LOCALSTATEDIR "/var"
+#endif
+#ifndef NTM_RUNSTATEDIR
+#define NTM_RUNSTATEDIR "/run"
+#endif
+#define NTM_TUND_CONF NTM_SYSCONFDIR "/ntm/tund.conf"
+#define NTM_TUND_SOCK NTM_RUNSTATEDIR "/ntm/tund.sock"
+#define NTM_TUND_DEFAULT_MTU 1388   /* doc/protocol.md section 8 */
+
+struct tund_config {
+	char name[NTM_NAME_MAX + 1];
+	char key_file[4096];
+	uint16_t port;
+	char ifname[IFNAMSIZ];
+	uint64_t mtu;
+	char user[64];
+	char control_socket[108];
+	struct sockaddr_storage dc_endpoint;
+	uint8_t dc_pub[32];
+	uint64_t suite;
+};
+
+int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
+
+#endif
