@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "noise.h"
+#include "util.h"
 #include "wire.h"
 
 static double seconds = 1.0;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctlserver.h"
 #include "dc_config.h"
 #include "evloop.h"
 #include "idmap.h"
@@ -69,8 +70,7 @@ struct dc {
 	struct ntm_ratelimit rl;
 	struct ntm_timer sweep;
 	struct dc_stats stats;
-	int ctl_fd;
-	struct ntm_io ctl_io;
+	struct ntm_ctlsrv *ctl;          /* control socket */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 };
 
@@ -82,7 +82,7 @@ void dc_free_nodes(struct dc *dc);
 void dc_log_stats(const struct dc *dc);
 
 /* dc_ctl.c */
-int dc_ctl_open(struct dc *dc);
+int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);
 void dc_ctl_close(struct dc *dc);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "crypto.h"
 #include "dc_config.h"
 #include "keyfile.h"
@@ -177,9 +178,19 @@ static int cmd_node(const struct dc_config *cfg, int argc, char **argv)
 	return -EINVAL;
 }
 
+static int cmd_stats(const struct dc_config *cfg, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		return ntm_cli_stats("ntm-dcctl", "ntm-dcd", cfg->control_socket, true);
+	if (argc != 0)
+		return -EINVAL;
+	return ntm_cli_stats("ntm-dcctl", "ntm-dcd", cfg->control_socket, false);
+}
+
 static const struct cmd cmds[] = {
 	{ "show-key", cmd_show_key, "show-key" },
 	{ "node", cmd_node, "node add NAME PUBKEY | node del NAME | node list [--json]" },
+	{ "stats", cmd_stats, "stats [--json]" },
 };
 
 static void usage(FILE *f)

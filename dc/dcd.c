@@ -126,14 +126,21 @@ static int run(struct dc *dc, bool foreground)
 	ntm_idmap_init(&dc->by_index);
 	ntm_idmap_init(&dc->by_host);
 	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
-	dc->fd4 = dc->fd6 = dc->ctl_fd = -1;
+	dc->fd4 = dc->fd6 = -1;
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)
 		return ret;
-	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
-	    (ret = open_sockets(dc)) < 0 || (ret = dc_ctl_open(dc)) < 0)
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	bool drop = dc->cfg.user[0] && uid == 0;
+	if (drop && (ret = ntm_privs_resolve(dc->cfg.user, &uid, &gid)) < 0) {
+		log_err("User=%s: %s", dc->cfg.user, strerror(-ret));
 		goto out;
-	if (dc->cfg.user[0] && geteuid() == 0) {
+	}
+	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
+	    (ret = open_sockets(dc)) < 0 || (ret = dc_ctl_open(dc, uid, gid)) < 0)
+		goto out;
+	if (drop) {
 		ret = ntm_privs_drop(dc->cfg.user, 0);
 		if (ret < 0) {
 			log_err("cannot drop privileges to user %s: %s", dc->cfg.user, strerror(-ret));

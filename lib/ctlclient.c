@@ -118,7 +118,10 @@ static int open_checked(const char *path, int64_t deadline)
 		ret = -errno;
 		goto fail;
 	}
-	if (cred.uid != st.st_uid) {
+	/* SO_PEERCRED reports the credentials the daemon had at listen(): root
+	 * for a daemon that set up as root and then dropped to the socket's
+	 * owner, or the owner itself for one that never ran as root. */
+	if (cred.uid != 0 && cred.uid != st.st_uid) {
 		ret = -EPERM;
 		goto fail;
 	}
@@ -170,7 +173,7 @@ static int recv_exact(int fd, uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-ssize_t ntm_ctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
+ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
 		     int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;

@@ -4,10 +4,11 @@
  * allocates nothing, and is safe in threads and after fork. The whole
  * exchange (connect, send, receive) runs under one deadline; EINTR retries
  * with the time left. The socket is checked before it is trusted: the path
- * must be a socket, and the daemon at the other end (SO_PEERCRED) must run
- * as the uid that owns the socket file, which must be root or the daemon's
- * own user (the daemon creates it as root and hands it over before
- * dropping privileges). */
+ * must be a socket in a directory owned by root and writable by nobody
+ * else, and the process at the other end (SO_PEERCRED, which reports the
+ * credentials it had when it called listen()) must be root or the socket
+ * file's owner (the daemon creates the socket as root and hands it to its
+ * own user before dropping privileges). */
 #ifndef NTM_CTLCLIENT_H
 #define NTM_CTLCLIENT_H
 
@@ -22,7 +23,7 @@
  *   -EMSGSIZE                the reply does not fit in cap
  *   -EBADMSG                 the reply's header is malformed
  *   other -errno             from socket calls */
-ssize_t ntm_ctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
+ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
 		     int timeout_ms);
 
 #endif

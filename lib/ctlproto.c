@@ -20,6 +20,7 @@
 #define RULES_MAX 10
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
+#define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
 
 struct attr {
 	uint16_t type, len;
@@ -58,12 +59,14 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_RESOLVE_ADDR: return "RESOLVE_ADDR";
 	case NTM_LCTL_PEERS: return "PEERS";
 	case NTM_LCTL_PING: return "PING";
+	case NTM_LCTL_STATS: return "STATS";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
 	case NTM_LCTL_RESOLVE_NAME_REPLY: return "RESOLVE_NAME reply";
 	case NTM_LCTL_RESOLVE_ADDR_REPLY: return "RESOLVE_ADDR reply";
 	case NTM_LCTL_PEERS_REPLY: return "PEERS reply";
 	case NTM_LCTL_PING_REPLY: return "PING reply";
+	case NTM_LCTL_STATS_REPLY: return "STATS reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
 	}
 	return "unknown";
@@ -146,6 +149,23 @@ static bool path_ok(uint8_t p)
 static bool families_ok(uint8_t f)
 {
 	return f != 0 && (f & ~NTM_LCTL_FAM_BOTH) == 0;
+}
+
+/* Counter names: 1..63 bytes of [a-z0-9_], a subset of the text rule. */
+static bool counter_text_ok(const uint8_t *s, size_t n)
+{
+	if (n < 1 || n > NTM_LCTL_COUNTER_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool counter_name_ok(const char *s)
+{
+	size_t n = strnlen(s, NTM_LCTL_COUNTER_NAME_MAX + 1);
+	return n <= NTM_LCTL_COUNTER_NAME_MAX && counter_text_ok((const uint8_t *)s, n);
 }
 
 /* ---- attribute values (decoding) ---- */
@@ -482,6 +502,12 @@ int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id)
+{
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_STATS, 0, req_id);
+	return end_msg(&w);
+}
+
 static const struct rule resolve_name_req_rules[] = {
 	{ NTM_LCTL_A_NAME, 1, 1 },
 	{ NTM_LCTL_A_FAMILIES, 1, 1 },
@@ -525,6 +551,7 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 		return ret;
 	switch (req->hdr.type) {
 	case NTM_LCTL_STATUS:
+	case NTM_LCTL_STATS:
 	case NTM_LCTL_REREGISTER:
 		break;
 	case NTM_LCTL_RESOLVE_NAME:
@@ -626,6 +653,16 @@ static bool ping_ok(const struct ntm_lctl_ping_result *m)
 	return m->rtt_min_us <= m->rtt_avg_us && m->rtt_avg_us <= m->rtt_max_us;
 }
 
+static bool stats_ok(const struct ntm_lctl_stats *m)
+{
+	if (m->n > NTM_LCTL_MAX_COUNTERS)
+		return false;
+	for (unsigned i = 0; i < m->n; i++)
+		if (!counter_name_ok(m->c[i].name))
+			return false;
+	return true;
+}
+
 /* ---- replies: encoders ---- */
 
 int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
@@ -723,6 +760,20 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 	return end_msg(&w);
 }
 
+int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m)
+{
+	if (!stats_ok(m))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_STATS_REPLY, NTM_LCTL_OK, req_id);
+	for (unsigned i = 0; i < m->n; i++) {
+		size_t n = strlen(m->c[i].name);      /* <= 63: counter_name_ok */
+		put_attr_hdr(&w, NTM_LCTL_A_COUNTER, COUNTER_VALUE_LEN + n);
+		ntm_wr_u64(&w, m->c[i].value);
+		ntm_wr_bytes(&w, m->c[i].name, n);
+	}
+	return end_msg(&w);
+}
+
 /* ---- replies: decoders ---- */
 
 static const struct rule resolve_rules[] = {
@@ -763,9 +814,14 @@ static const struct rule ping_rules[] = {
 	{ NTM_LCTL_A_PING_RESULT, 1, 1 },
 };
 
+static const struct rule stats_rules[] = {
+	{ NTM_LCTL_A_COUNTER, 0, NTM_LCTL_MAX_COUNTERS },
+};
+
 _Static_assert(NTM_ARRAY_SIZE(status_rules) <= RULES_MAX, "RULES_MAX too small");
 _Static_assert(NTM_ARRAY_SIZE(peer_rules) <= RULES_MAX, "RULES_MAX too small");
 _Static_assert(NTM_LCTL_MAX_PEERS <= UINT8_MAX, "rule counts are u8");
+_Static_assert(NTM_LCTL_MAX_COUNTERS <= UINT8_MAX, "rule counts are u8");
 
 static bool take_resolve(void *out, const struct attr *a, unsigned nth)
 {
@@ -841,6 +897,24 @@ static bool take_ping(void *out, const struct attr *a, unsigned nth)
 	m->rtt_min_us = ntm_get_be32(a->val + 4);
 	m->rtt_avg_us = ntm_get_be32(a->val + 8);
 	m->rtt_max_us = ntm_get_be32(a->val + 12);
+	return true;
+}
+
+/* u64 value + 1..63 name bytes of [a-z0-9_] */
+static bool take_stats(void *out, const struct attr *a, unsigned nth)
+{
+	struct ntm_lctl_stats *m = out;
+	if (a->type != NTM_LCTL_A_COUNTER || a->len < COUNTER_VALUE_LEN)
+		return false;
+	const uint8_t *name = a->val + COUNTER_VALUE_LEN;
+	size_t n = a->len - COUNTER_VALUE_LEN;
+	if (!counter_text_ok(name, n))
+		return false;
+	struct ntm_lctl_counter *c = &m->c[nth];
+	m->n = nth + 1;
+	c->value = ntm_get_be64(a->val);
+	memcpy(c->name, name, n);
+	c->name[n] = '\0';
 	return true;
 }
 
@@ -921,6 +995,20 @@ int ntm_lctl_decode_ping(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 	int ret = read_reply(msg, len, NTM_LCTL_PING_REPLY, NTM_LCTL_PING_REPLY, hdr,
 			     ping_rules, NTM_ARRAY_SIZE(ping_rules), take_ping, m, &ok);
 	if (ret == 0 && ok && !ping_ok(m))
+		ret = -EBADMSG;
+	if (ret < 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int ntm_lctl_decode_stats(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_stats *m)
+{
+	bool ok;
+	memset(m, 0, sizeof(*m));
+	int ret = read_reply(msg, len, NTM_LCTL_STATS_REPLY, NTM_LCTL_STATS_REPLY, hdr,
+			     stats_rules, NTM_ARRAY_SIZE(stats_rules), take_stats, m, &ok);
+	if (ret == 0 && ok && !stats_ok(m))
 		ret = -EBADMSG;
 	if (ret < 0)
 		memset(m, 0, sizeof(*m));

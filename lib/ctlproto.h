@@ -41,6 +41,8 @@
 #define NTM_LCTL_WAIT_MS_MAX 60000
 #define NTM_LCTL_WAIT_DEFAULT UINT32_MAX              /* builder: omit WAIT_MS */
 #define NTM_LCTL_PING_COUNT_MAX 100
+#define NTM_LCTL_MAX_COUNTERS 64                      /* per STATS reply */
+#define NTM_LCTL_COUNTER_NAME_MAX 63                  /* bytes, without NUL */
 
 /* Message types. Requests 0x01-0x3f are queries any local user may send;
  * 0x40-0x7f change state and need uid 0 or group ntm. A reply's type is its
@@ -51,6 +53,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_RESOLVE_ADDR = 0x03,
 	NTM_LCTL_PEERS = 0x04,
 	NTM_LCTL_PING = 0x05,
+	NTM_LCTL_STATS = 0x06,         /* query: no attributes; any local user */
 	NTM_LCTL_REREGISTER = 0x40,
 	NTM_LCTL_REPLY = 0x80,
 	NTM_LCTL_STATUS_REPLY = 0x81,
@@ -58,6 +61,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_RESOLVE_ADDR_REPLY = 0x83,
 	NTM_LCTL_PEERS_REPLY = 0x84,
 	NTM_LCTL_PING_REPLY = 0x85,
+	NTM_LCTL_STATS_REPLY = 0x86,
 	NTM_LCTL_REREGISTER_REPLY = 0xc0,
 };
 #define NTM_LCTL_PRIVILEGED 0x40                      /* bit of a request type */
@@ -101,6 +105,8 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_TOTAL = 0x0015,         /* u32 */
 	NTM_LCTL_A_COUNT = 0x0016,         /* u16 1..NTM_LCTL_PING_COUNT_MAX */
 	NTM_LCTL_A_PING_RESULT = 0x0017,   /* 16 bytes, see struct */
+	NTM_LCTL_A_COUNTER = 0x0018,       /* u64 value (big-endian) followed by the
+					    * counter's name: 1..63 bytes of [a-z0-9_] */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -204,6 +210,18 @@ struct ntm_lctl_ping_result {
 	uint32_t rtt_min_us, rtt_avg_us, rtt_max_us;  /* min <= avg <= max; 0 if none received */
 };
 
+/* One named counter of a STATS reply. name: 1..63 bytes of [a-z0-9_], NUL-terminated. */
+struct ntm_lctl_counter {
+	char name[NTM_LCTL_COUNTER_NAME_MAX + 1];
+	uint64_t value;
+};
+
+/* STATS reply: the counters in the order sent (decode preserves it). */
+struct ntm_lctl_stats {
+	unsigned n;                        /* 0..NTM_LCTL_MAX_COUNTERS */
+	struct ntm_lctl_counter c[NTM_LCTL_MAX_COUNTERS];
+};
+
 /* ---- names ---- */
 
 /* Constant English text for a status ("ok", "not found", ...), "unknown" otherwise. */
@@ -236,6 +254,8 @@ int ntm_lctl_req_resolve_addr(void *buf, size_t cap, uint32_t req_id, uint8_t fa
 int ntm_lctl_req_peers(void *buf, size_t cap, uint32_t req_id, uint32_t offset);
 int ntm_lctl_req_ping(void *buf, size_t cap, uint32_t req_id, const char *name, uint16_t count);
 int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id);
+/* Served by ntm-tund and, with the same framing, by ntm-dcd on its own socket. */
+int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id);
 
 /* Decodes any known request. */
 int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
@@ -254,6 +274,8 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 int ntm_lctl_reply_peers(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_peers *m);
 int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 			const struct ntm_lctl_ping_result *m);
+/* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS or a name outside [a-z0-9_]{1,63}. */
+int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m);
 
 /* Each reply decoder checks the type (resolve accepts both RESOLVE replies),
  * leaves the caller to compare hdr->req_id with its request, and fills *m
@@ -269,5 +291,7 @@ int ntm_lctl_decode_peers(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			  struct ntm_lctl_peers *m);
 int ntm_lctl_decode_ping(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			 struct ntm_lctl_ping_result *m);
+int ntm_lctl_decode_stats(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_stats *m);
 
 #endif

@@ -131,7 +131,7 @@ free_buf:
 	return ret;
 }
 
-static int resolve(const char *user, uid_t *uid, gid_t *gid)
+int ntm_privs_resolve(const char *user, uid_t *uid, gid_t *gid)
 {
 	int ret;
 
@@ -236,7 +236,7 @@ int ntm_privs_drop(const char *user, uint64_t keep_caps_mask)
 
 	if (keep_caps_mask & ~all_caps(last))
 		return -EINVAL;
-	ret = resolve(user, &uid, &gid);
+	ret = ntm_privs_resolve(user, &uid, &gid);
 	if (ret < 0)
 		return ret;
 	ret = caps_get(&now);

@@ -22,6 +22,7 @@
 
 #include <linux/capability.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Mask bit for capability number c (CAP_NET_ADMIN, ...). */
 #define NTM_CAP(c) ((uint64_t)1 << (c))
@@ -54,6 +55,10 @@
  * failed; other -errno from the lookup or a system call. After an error the process
  * may be half-way (e.g. ids switched, capabilities not yet trimmed): the caller must
  * log it and exit, never carry on. */
+/* The uid and gid ntm_privs_drop would switch to for user (a name or
+ * "UID:GID"), without changing anything. 0, -ENOENT, -EINVAL (root). */
+int ntm_privs_resolve(const char *user, uid_t *uid, gid_t *gid);
+
 int ntm_privs_drop(const char *user, uint64_t keep_caps_mask);
 
 /* 1 if capability `cap` is in this thread's effective set, 0 if not, -EINVAL for a

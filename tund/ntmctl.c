@@ -9,13 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
 #include "tund_config.h"
 #include "util.h"
-
-#define CALL_TIMEOUT_MS 2000
 
 static const char *sock_path = NTM_TUND_SOCK;
 
@@ -76,18 +75,9 @@ static int cmd_pubkey(int argc, char **argv)
 	return 0;
 }
 
-/* One call to the daemon; prints the reason on failure. */
 static ssize_t call(const void *req, size_t len, uint8_t *reply, size_t cap)
 {
-	ssize_t n = ntm_ctl_call(sock_path, req, len, reply, cap, CALL_TIMEOUT_MS);
-
-	if (n == -ENOENT || n == -ECONNREFUSED)
-		fprintf(stderr, "ntmctl: ntm-tund is not running (no socket at %s)\n", sock_path);
-	else if (n == -EPERM)
-		fprintf(stderr, "ntmctl: %s failed the ownership checks; not trusting it\n", sock_path);
-	else if (n < 0)
-		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror((int)-n));
-	return n;
+	return ntm_cli_call("ntmctl", "ntm-tund", sock_path, req, len, reply, cap);
 }
 
 static const char *dc_state(uint8_t s)
@@ -219,10 +209,20 @@ static int cmd_reregister(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_stats(int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		return ntm_cli_stats("ntmctl", "ntm-tund", sock_path, true);
+	if (argc != 0)
+		return -EINVAL;
+	return ntm_cli_stats("ntmctl", "ntm-tund", sock_path, false);
+}
+
 static const struct cmd cmds[] = {
 	{ "genkey", cmd_genkey, "genkey" },
 	{ "pubkey", cmd_pubkey, "pubkey < PRIVATE-KEY" },
 	{ "status", cmd_status, "status [--json]" },
+	{ "stats", cmd_stats, "stats [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
 };
 

@@ -3,7 +3,6 @@
  * The DC session lives in dclink.c, the control socket in ctl.c. */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,34 +137,20 @@ static int open_tun(struct tund *t)
 	return ntm_io_add(&t->tun_io, EPOLLIN);
 }
 
-/* The user to run as after setup: User= from the config, or "nobody" when
- * the default "ntm" does not exist. */
+/* The user to run as after setup: User= from the config (a name or
+ * "UID:GID"), or "nobody" when the default "ntm" does not exist. */
 static int pick_user(struct tund *t, uid_t *uid, gid_t *gid)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	unsigned u, g;
-	int end = 0;
+	int ret = ntm_privs_resolve(t->cfg.user, uid, gid);
 
-	/* "UID:GID" needs no user database at all */
-	if (sscanf(t->cfg.user, "%u:%u%n", &u, &g, &end) == 2 && t->cfg.user[end] == '\0') {
-		*uid = u;
-		*gid = g;
-		return 0;
-	}
-	if (getpwnam_r(t->cfg.user, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		if (strcmp(t->cfg.user, "ntm") != 0) {
-			log_err("User=%s: no such user", t->cfg.user);
-			return -ENOENT;
-		}
+	if (ret == -ENOENT && strcmp(t->cfg.user, "ntm") == 0) {
 		log_info("no user 'ntm'; running as 'nobody' after setup");
 		snprintf(t->cfg.user, sizeof(t->cfg.user), "nobody");
-		if (getpwnam_r(t->cfg.user, &pw, buf, sizeof(buf), &res) != 0 || !res)
-			return -ENOENT;
+		ret = ntm_privs_resolve(t->cfg.user, uid, gid);
 	}
-	*uid = res->pw_uid;
-	*gid = res->pw_gid;
-	return 0;
+	if (ret < 0)
+		log_err("User=%s: %s", t->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
+	return ret;
 }
 
 static void on_stop(struct ntm_signal *s, int signo, void *arg)
@@ -202,7 +187,7 @@ static int run(struct tund *t)
 	gid_t gid = 0;
 	int ret;
 
-	t->udp_fd = t->tun_fd = t->ctl_fd = -1;
+	t->udp_fd = t->tun_fd = -1;
 	ret = ntm_loop_new(&t->loop);
 	if (ret < 0)
 		return ret;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctlserver.h"
 #include "evloop.h"
 #include "session.h"
 #include "tund_config.h"
@@ -30,11 +31,17 @@ enum dc_state {
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
 
+/* Counters shown by `ntmctl stats` (names as printed). */
+#define TUND_STATS(X) \
+	X(rx_packets) X(tx_packets) \
+	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
+	X(tun_rx_packets) X(tun_no_peer) \
+	X(registrations) X(dc_handshakes)
+
 struct tund_stats {
-	uint64_t rx_packets, tx_packets;
-	uint64_t drop_malformed, drop_unknown, drop_auth, drop_replay;
-	uint64_t tun_rx_packets, tun_no_peer;
-	uint64_t registrations, dc_handshakes;
+#define X(name) uint64_t name;
+	TUND_STATS(X)
+#undef X
 };
 
 struct tund {
@@ -70,9 +77,7 @@ struct tund {
 	char zones[NTM_MAX_ZONES][NTM_NAME_MAX + 1];
 	struct ntm_endpoint observed;
 
-	/* control socket */
-	int ctl_fd;
-	struct ntm_io ctl_io;
+	struct ntm_ctlsrv *ctl;            /* control socket */
 
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 };

@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t out1[NTM_LCTL_MSG_MAX], out2[NTM_LCTL_MSG_MAX];
 static struct ntm_lctl_status_info st;
 static struct ntm_lctl_peers peers;
+static struct ntm_lctl_stats stats;
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
@@ -32,6 +33,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 		return ntm_lctl_req_resolve_addr(buf, cap, id, q->addr.family, q->addr.addr);
 	case NTM_LCTL_PEERS: return ntm_lctl_req_peers(buf, cap, id, q->offset);
 	case NTM_LCTL_PING: return ntm_lctl_req_ping(buf, cap, id, q->name, q->count);
+	case NTM_LCTL_STATS: return ntm_lctl_req_stats(buf, cap, id);
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
 	}
 	return -1;
@@ -110,6 +112,19 @@ static void check_ping(const uint8_t *data, size_t size)
 	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
 }
 
+static void check_stats(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	if (ntm_lctl_decode_stats(data, size, &h, &stats) != 0)
+		return;
+	CHECK(stats.n <= NTM_LCTL_MAX_COUNTERS);
+	int n1 = h.status ? encode_empty(out1, &h) : ntm_lctl_reply_stats(out1, sizeof(out1), h.req_id, &stats);
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_stats(out1, (size_t)n1, &h, &stats) == 0);
+	int n2 = h.status ? encode_empty(out2, &h) : ntm_lctl_reply_stats(out2, sizeof(out2), h.req_id, &stats);
+	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
+}
+
 static void check_empty(const uint8_t *data, size_t size)
 {
 	struct ntm_lctl_hdr h;
@@ -139,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_status(copy, size);
 	check_peers(copy, size);
 	check_ping(copy, size);
+	check_stats(copy, size);
 	check_empty(copy, size);
 	free(copy);
 	return 0;

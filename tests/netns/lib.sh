@@ -40,6 +40,7 @@ dump_logs() {
 }
 
 cleanup() {
+	[ -n "${KEEP:-}" ] && { echo "kept $T and namespaces $P-*"; return; }
 	for pid in $PIDS; do kill "$pid" 2>/dev/null; done
 	for pid in $PIDS; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

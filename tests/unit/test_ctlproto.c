@@ -10,7 +10,7 @@
 
 /* ---- fixtures ---- */
 
-enum kind { K_REQ, K_EMPTY, K_RESOLVE, K_STATUS, K_PEERS, K_PING };
+enum kind { K_REQ, K_EMPTY, K_RESOLVE, K_STATUS, K_PEERS, K_PING, K_STATS };
 
 struct sample {
 	const char *label;
@@ -90,11 +90,22 @@ static void fill_peers(struct ntm_lctl_peers *m, unsigned n)
 		fill_peer(&m->peers[i], i, i % 2 == 0);
 }
 
+/* n counters named c<i>_rx... with value i * 1000 + 1; the last one UINT64_MAX. */
+static void fill_stats(struct ntm_lctl_stats *m, unsigned n)
+{
+	memset(m, 0, sizeof(*m));
+	m->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(m->c[i].name, sizeof(m->c[i].name), "c%u_rx_packets", i);
+		m->c[i].value = i + 1 == n ? UINT64_MAX : (uint64_t)i * 1000 + 1;
+	}
+}
+
 static const struct ntm_lctl_ping_result ping_fixture = {
 	.sent = 4, .received = 3, .rtt_min_us = 100, .rtt_avg_us = 150, .rtt_max_us = 300,
 };
 
-#define N_SAMPLES 20
+#define N_SAMPLES 26
 static struct sample samples[N_SAMPLES];
 static size_t n_samples;
 
@@ -117,6 +128,7 @@ static void build_samples(void)
 	struct ntm_lctl_resolve res;
 	struct ntm_lctl_status_info st;
 	static struct ntm_lctl_peers peers;
+	static struct ntm_lctl_stats stats;
 
 	n_samples = 0;
 	add("STATUS", K_REQ, 0, ntm_lctl_req_status(NEXT, 1));
@@ -131,6 +143,7 @@ static void build_samples(void)
 	add("PEERS from 64", K_REQ, 0, ntm_lctl_req_peers(NEXT, 7, 64));
 	add("PING", K_REQ, 0, ntm_lctl_req_ping(NEXT, 8, "bob.ntm.example.org", 4));
 	add("REREGISTER", K_REQ, 0, ntm_lctl_req_reregister(NEXT, 9));
+	add("STATS", K_REQ, 0, ntm_lctl_req_stats(NEXT, 10));
 
 	fill_resolve(&res, 2);
 	add("RESOLVE_NAME reply", K_RESOLVE, 0,
@@ -149,6 +162,14 @@ static void build_samples(void)
 	fill_peers(&peers, 0);
 	add("PEERS reply, empty", K_PEERS, 0, ntm_lctl_reply_peers(NEXT, 6, &peers));
 	add("PING reply", K_PING, 0, ntm_lctl_reply_ping(NEXT, 8, &ping_fixture));
+	fill_stats(&stats, 3);
+	add("STATS reply", K_STATS, 0, ntm_lctl_reply_stats(NEXT, 10, &stats));
+	fill_stats(&stats, 0);
+	add("STATS reply, empty", K_STATS, 0, ntm_lctl_reply_stats(NEXT, 10, &stats));
+	fill_stats(&stats, NTM_LCTL_MAX_COUNTERS);
+	add("STATS reply, 64 counters", K_STATS, 0, ntm_lctl_reply_stats(NEXT, 10, &stats));
+	add("STATS INTERNAL", K_STATS, 0,
+	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_STATS, 10, NTM_LCTL_INTERNAL));
 	add("REREGISTER reply", K_EMPTY, NTM_LCTL_REREGISTER_REPLY,
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_REREGISTER, 9, NTM_LCTL_OK));
 	add("REREGISTER DENIED", K_EMPTY, NTM_LCTL_REREGISTER_REPLY,
@@ -187,6 +208,12 @@ static int decode_kind(enum kind k, uint8_t reply_type, const void *msg, size_t 
 	case K_PING: {
 		struct ntm_lctl_ping_result m;
 		return ntm_lctl_decode_ping(msg, len, &h, &m);
+	}
+	case K_STATS: {
+		struct ntm_lctl_stats *m = malloc(sizeof(*m));
+		ret = ntm_lctl_decode_stats(msg, len, &h, m);
+		free(m);
+		return ret;
 	}
 	}
 	return ret;
@@ -590,7 +617,7 @@ START_TEST(test_an_unknown_type_is_reported_with_its_body_length_so_it_can_be_sk
 	struct hand m;
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_req q;
-	static const uint8_t bad[] = { 0x00, 0x06, 0x3f, 0x41, 0x7f, 0x80, 0x86, 0xc1, 0xff };
+	static const uint8_t bad[] = { 0x00, 0x07, 0x3f, 0x41, 0x7f, 0x80, 0x87, 0xc1, 0xff };
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		hand_hdr(&m, 1, bad[i], 0);
 		hand_u32(&m, 0x1234, 0);
@@ -601,9 +628,9 @@ START_TEST(test_an_unknown_type_is_reported_with_its_body_length_so_it_can_be_sk
 	}
 	/* ... and the daemon can answer it with BADREQ. */
 	uint8_t buf[NTM_LCTL_HDR_LEN];
-	ck_assert_int_eq(ntm_lctl_reply_empty(buf, sizeof(buf), 0x06, 1, NTM_LCTL_BADREQ),
+	ck_assert_int_eq(ntm_lctl_reply_empty(buf, sizeof(buf), 0x07, 1, NTM_LCTL_BADREQ),
 			 NTM_LCTL_HDR_LEN);
-	ck_assert_uint_eq(buf[1], 0x86);
+	ck_assert_uint_eq(buf[1], 0x87);
 }
 END_TEST
 
@@ -1029,6 +1056,9 @@ START_TEST(test_status_and_type_names_are_fixed_strings)
 	ck_assert_str_eq(ntm_lctl_status_name(7), "unknown");
 	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_RESOLVE_NAME), "RESOLVE_NAME");
 	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_PEERS_REPLY), "PEERS reply");
+	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_STATS), "STATS");
+	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_STATS_REPLY), "STATS reply");
+	ck_assert_str_eq(ntm_lctl_type_name(0x07), "unknown");
 	ck_assert_str_eq(ntm_lctl_type_name(0x42), "unknown");
 }
 END_TEST
@@ -1042,6 +1072,8 @@ START_TEST(test_only_requests_in_the_0x40_range_are_privileged)
 	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_RESOLVE_ADDR));
 	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_PEERS));
 	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_PING));
+	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_STATS));
+	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_STATS_REPLY));
 	ck_assert(!ntm_lctl_type_is_privileged(NTM_LCTL_REREGISTER_REPLY));
 }
 END_TEST
@@ -1051,11 +1083,269 @@ START_TEST(test_an_ok_reply_with_data_cannot_be_sent_empty)
 	uint8_t buf[64];
 	ck_assert_int_eq(ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_RESOLVE_NAME, 1,
 					      NTM_LCTL_OK), -EINVAL);
+	ck_assert_int_eq(ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_STATS, 1, NTM_LCTL_OK),
+			 -EINVAL);
 	ck_assert_int_eq(ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_STATUS_REPLY, 1,
 					      NTM_LCTL_INTERNAL), -EINVAL);
 	struct ntm_lctl_resolve r;
 	fill_resolve(&r, 1);
 	ck_assert_int_eq(ntm_lctl_reply_resolve(buf, sizeof(buf), NTM_LCTL_PING, 1, &r), -EINVAL);
+}
+END_TEST
+
+/* ---- STATS ---- */
+
+/* Encodes m, decodes it, checks every counter in order and re-encodes to the same bytes. */
+static void stats_round_trip(const struct ntm_lctl_stats *in)
+{
+	static uint8_t buf[NTM_LCTL_MSG_MAX], again[NTM_LCTL_MSG_MAX];
+	static struct ntm_lctl_stats out;
+	struct ntm_lctl_hdr h;
+	int n = ntm_lctl_reply_stats(buf, sizeof(buf), 0xfeedface, in);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), 0);
+	ck_assert_uint_eq(h.type, NTM_LCTL_STATS_REPLY);
+	ck_assert_uint_eq(h.status, NTM_LCTL_OK);
+	ck_assert_uint_eq(h.req_id, 0xfeedface);
+	ck_assert_uint_eq(out.n, in->n);
+	for (unsigned i = 0; i < in->n; i++) {
+		ck_assert_str_eq(out.c[i].name, in->c[i].name);
+		ck_assert(out.c[i].value == in->c[i].value);
+	}
+	ck_assert_int_eq(ntm_lctl_reply_stats(again, sizeof(again), 0xfeedface, &out), n);
+	ck_assert_mem_eq(again, buf, (size_t)n);
+}
+
+START_TEST(test_a_stats_reply_of_0_1_and_64_counters_keeps_names_values_and_order)
+{
+	static struct ntm_lctl_stats m;
+	fill_stats(&m, 0);
+	stats_round_trip(&m);
+
+	fill_stats(&m, 1);
+	ck_assert(m.c[0].value == UINT64_MAX);
+	stats_round_trip(&m);
+
+	fill_stats(&m, NTM_LCTL_MAX_COUNTERS);
+	/* Longest names, out of alphabetical order, with every allowed byte. */
+	memset(m.c[5].name, 'z', NTM_LCTL_COUNTER_NAME_MAX);
+	m.c[5].name[NTM_LCTL_COUNTER_NAME_MAX] = '\0';
+	strcpy(m.c[6].name, "abcdefghijklmnopqrstuvwxyz_0123456789");
+	strcpy(m.c[7].name, "_");
+	m.c[8].value = 0;
+	stats_round_trip(&m);
+
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	static struct ntm_lctl_stats out;
+	struct ntm_lctl_hdr h;
+	int n = ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m);
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), 0);
+	ck_assert_uint_eq(out.n, NTM_LCTL_MAX_COUNTERS);
+	ck_assert_str_eq(out.c[0].name, "c0_rx_packets");
+	ck_assert_str_eq(out.c[63].name, "c63_rx_packets");
+	ck_assert(out.c[63].value == UINT64_MAX);
+	ck_assert(out.c[62].value == 62001);
+	ck_assert_uint_eq(strlen(out.c[5].name), NTM_LCTL_COUNTER_NAME_MAX);
+	ck_assert_str_eq(out.c[7].name, "_");
+	ck_assert(out.c[8].value == 0);
+	/* Value is big-endian, before the name. */
+	ck_assert_uint_eq(ntm_get_be16(buf + NTM_LCTL_HDR_LEN), NTM_LCTL_A_COUNTER);
+	ck_assert_uint_eq(ntm_get_be16(buf + NTM_LCTL_HDR_LEN + 2), 8 + strlen("c0_rx_packets"));
+	ck_assert(ntm_get_be64(buf + NTM_LCTL_HDR_LEN + 4) == 1);
+	ck_assert_mem_eq(buf + NTM_LCTL_HDR_LEN + 12, "c0_rx_packets", 13);
+
+	/* The largest reply: 64 counters with 63-byte names. */
+	for (unsigned i = 0; i < NTM_LCTL_MAX_COUNTERS; i++) {
+		memset(m.c[i].name, 'a' + i % 26, NTM_LCTL_COUNTER_NAME_MAX);
+		m.c[i].name[NTM_LCTL_COUNTER_NAME_MAX] = '\0';
+	}
+	n = ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m);
+	ck_assert_int_eq(n, NTM_LCTL_HDR_LEN + NTM_LCTL_MAX_COUNTERS * (4 + 8 + 63));
+	stats_round_trip(&m);
+}
+END_TEST
+
+START_TEST(test_a_stats_request_has_no_attributes_and_any_user_may_send_it)
+{
+	uint8_t buf[64];
+	static struct hand m;
+	struct ntm_lctl_req q;
+	int n = ntm_lctl_req_stats(buf, sizeof(buf), 77);
+	ck_assert_int_eq(n, NTM_LCTL_HDR_LEN);
+	ck_assert_int_eq(ntm_lctl_req_decode(buf, (size_t)n, &q), 0);
+	ck_assert_uint_eq(q.hdr.type, NTM_LCTL_STATS);
+	ck_assert_uint_eq(q.hdr.req_id, 77);
+	ck_assert(!ntm_lctl_type_is_privileged(q.hdr.type));
+	for (size_t cap = 0; cap < NTM_LCTL_HDR_LEN; cap++)
+		ck_assert_int_eq(ntm_lctl_req_stats(buf, cap, 1), -EMSGSIZE);
+
+	/* Any attribute without the optional bit rejects it, a COUNTER included. */
+	uint8_t v[8 + 1] = { 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
+	hand_hdr(&m, 1, NTM_LCTL_STATS, 0);
+	hand_attr(&m, NTM_LCTL_A_COUNTER, v, sizeof(v));
+	ck_assert_int_eq(ntm_lctl_req_decode(m.b, m.n, &q), -EBADMSG);
+	ck_assert_uint_eq(q.hdr.type, NTM_LCTL_STATS);
+	hand_hdr(&m, 1, NTM_LCTL_STATS, 0);
+	hand_u32(&m, NTM_LCTL_A_OFFSET, 0);
+	ck_assert_int_eq(ntm_lctl_req_decode(m.b, m.n, &q), -EBADMSG);
+	hand_hdr(&m, 1, NTM_LCTL_STATS, 0);
+	hand_u32(&m, 0x0777, 0);
+	ck_assert_int_eq(ntm_lctl_req_decode(m.b, m.n, &q), -EBADMSG);
+	/* ... and an optional one is skipped. */
+	hand_hdr(&m, 1, NTM_LCTL_STATS, 0);
+	hand_u32(&m, NTM_LCTL_ATTR_OPTIONAL | 0x0777, 0);
+	ck_assert_int_eq(ntm_lctl_req_decode(m.b, m.n, &q), 0);
+}
+END_TEST
+
+START_TEST(test_a_non_ok_stats_reply_decodes_with_its_status_and_no_counters)
+{
+	uint8_t buf[64];
+	static struct hand m;
+	static struct ntm_lctl_stats out;
+	struct ntm_lctl_hdr h;
+	static const uint16_t st[] = { NTM_LCTL_TRYAGAIN, NTM_LCTL_DENIED, NTM_LCTL_BADREQ,
+				       NTM_LCTL_INTERNAL };
+	for (size_t i = 0; i < NTM_ARRAY_SIZE(st); i++) {
+		int n = ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_STATS, 3, st[i]);
+		ck_assert_int_eq(n, NTM_LCTL_HDR_LEN);
+		ck_assert_uint_eq(buf[1], NTM_LCTL_STATS_REPLY);
+		ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), 0);
+		ck_assert_uint_eq(h.status, st[i]);
+		ck_assert_uint_eq(h.req_id, 3);
+		ck_assert_uint_eq(out.n, 0);
+	}
+	/* A non-OK reply carrying a counter is malformed; an optional attribute is skipped. */
+	uint8_t v[8 + 1] = { 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
+	hand_hdr(&m, 1, NTM_LCTL_STATS_REPLY, NTM_LCTL_INTERNAL);
+	hand_attr(&m, NTM_LCTL_ATTR_OPTIONAL | 0x0100, v, sizeof(v));
+	ck_assert_int_eq(ntm_lctl_decode_stats(m.b, m.n, &h, &out), 0);
+	hand_attr(&m, NTM_LCTL_A_COUNTER, v, sizeof(v));
+	ck_assert_int_eq(ntm_lctl_decode_stats(m.b, m.n, &h, &out), -EBADMSG);
+	ck_assert_uint_eq(out.n, 0);
+
+	/* Another reply type, or a request, is not a STATS reply. */
+	int n = ntm_lctl_reply_ping(buf, sizeof(buf), 8, &ping_fixture);
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), -EBADMSG);
+	n = ntm_lctl_req_stats(buf, sizeof(buf), 8);
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), -EBADMSG);
+	n = ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_STATUS, 8, NTM_LCTL_INTERNAL);
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_sixty_five_counters_are_rejected_by_encoder_and_decoder)
+{
+	static struct ntm_lctl_stats m;
+	static struct hand hm;
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	struct ntm_lctl_hdr h;
+	fill_stats(&m, NTM_LCTL_MAX_COUNTERS);
+	int n = ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m);
+	ck_assert_int_gt(n, 0);
+	memcpy(hm.b, buf, (size_t)n);
+	hm.n = (size_t)n;
+	uint8_t v[8 + 3] = { 0, 0, 0, 0, 0, 0, 0, 1, 'x', 'y', 'z' };
+	hand_attr(&hm, NTM_LCTL_A_COUNTER, v, sizeof(v));
+	ck_assert_int_eq(ntm_lctl_decode_stats(hm.b, hm.n, &h, &m), -EBADMSG);
+	ck_assert_uint_eq(m.n, 0);
+
+	fill_stats(&m, NTM_LCTL_MAX_COUNTERS);
+	m.n = NTM_LCTL_MAX_COUNTERS + 1;
+	ck_assert_int_eq(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m), -EINVAL);
+	m.n = UINT32_MAX;
+	ck_assert_int_eq(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m), -EINVAL);
+}
+END_TEST
+
+/* A one-counter STATS reply whose COUNTER value is the 8 value bytes and name bytes [0, n). */
+static int stats_reply_with_name(const void *name, size_t n)
+{
+	static struct hand m;
+	static struct ntm_lctl_stats out;
+	struct ntm_lctl_hdr h;
+	uint8_t v[8 + 300] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
+	memcpy(v + 8, name, n);
+	hand_hdr(&m, 1, NTM_LCTL_STATS_REPLY, NTM_LCTL_OK);
+	hand_attr(&m, NTM_LCTL_A_COUNTER, v, 8 + n);
+	int ret = ntm_lctl_decode_stats(m.b, m.n, &h, &out);
+	if (ret == 0) {
+		ck_assert_uint_eq(out.n, 1);
+		ck_assert(out.c[0].value == 0x0102030405060708ull);
+		ck_assert_uint_eq(strlen(out.c[0].name), n);
+		ck_assert_mem_eq(out.c[0].name, name, n);
+	} else {
+		ck_assert_uint_eq(out.n, 0);
+	}
+	return ret;
+}
+
+START_TEST(test_a_counter_name_outside_a_z_0_9_underscore_of_1_to_63_bytes_is_rejected)
+{
+	char long_name[NTM_LCTL_COUNTER_NAME_MAX + 2];
+	memset(long_name, 'a', sizeof(long_name));
+
+	/* Decoder. */
+	ck_assert_int_eq(stats_reply_with_name("rx_packets_2", 12), 0);
+	ck_assert_int_eq(stats_reply_with_name(long_name, NTM_LCTL_COUNTER_NAME_MAX), 0);
+	ck_assert_int_eq(stats_reply_with_name("", 0), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name(long_name, NTM_LCTL_COUNTER_NAME_MAX + 1), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("Rx_packets", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx_packetS", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx-packets", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx\0packets", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx_packets\0", 11), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("\0", 1), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx.packets", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx packets", 10), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx\xc3\xa9", 4), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx/", 3), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx{", 3), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx`", 3), -EBADMSG);
+	ck_assert_int_eq(stats_reply_with_name("rx:", 3), -EBADMSG);
+
+	/* A COUNTER shorter than its 8-byte value. */
+	static struct hand m;
+	static struct ntm_lctl_stats out;
+	struct ntm_lctl_hdr h;
+	uint8_t v[8] = { 0 };
+	for (size_t len = 0; len <= 8; len++) {
+		hand_hdr(&m, 1, NTM_LCTL_STATS_REPLY, NTM_LCTL_OK);
+		hand_attr(&m, NTM_LCTL_A_COUNTER, v, len);
+		ck_assert_int_eq(ntm_lctl_decode_stats(m.b, m.n, &h, &out), -EBADMSG);
+	}
+
+	/* Encoder: the same names are refused, and one bad name among good ones. */
+	static struct ntm_lctl_stats in;
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	static const char *const bad[] = { "", "Rx_packets", "rx-packets", "rx.packets",
+					   "rx packets", "rx\t", "rx\xc3\xa9" };
+	for (size_t i = 0; i < NTM_ARRAY_SIZE(bad); i++) {
+		fill_stats(&in, 3);
+		strcpy(in.c[1].name, bad[i]);
+		ck_assert_msg(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &in) == -EINVAL,
+			      "name \"%s\" accepted", bad[i]);
+	}
+	/* 64 bytes, so no NUL inside the array: the encoder must not read on. */
+	fill_stats(&in, 3);
+	memset(in.c[2].name, 'a', sizeof(in.c[2].name));
+	ck_assert_int_eq(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &in), -EINVAL);
+	/* A bad name beyond n is not looked at. */
+	fill_stats(&in, 3);
+	strcpy(in.c[3].name, "BAD-");
+	ck_assert_int_gt(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &in), 0);
+}
+END_TEST
+
+START_TEST(test_a_stats_encoder_reports_emsgsize_for_every_short_buffer)
+{
+	static struct ntm_lctl_stats m;
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	fill_stats(&m, 5);
+	int full = ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m);
+	ck_assert_int_gt(full, 0);
+	for (int cap = 0; cap < full; cap++)
+		ck_assert_int_eq(ntm_lctl_reply_stats(buf, (size_t)cap, 1, &m), -EMSGSIZE);
 }
 END_TEST
 
@@ -1106,6 +1396,15 @@ static Suite *ctlproto_suite(void)
 	tcase_add_test(tc, test_status_and_type_names_are_fixed_strings);
 	tcase_add_test(tc, test_only_requests_in_the_0x40_range_are_privileged);
 	tcase_add_test(tc, test_an_ok_reply_with_data_cannot_be_sent_empty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stats");
+	tcase_add_test(tc, test_a_stats_reply_of_0_1_and_64_counters_keeps_names_values_and_order);
+	tcase_add_test(tc, test_a_stats_request_has_no_attributes_and_any_user_may_send_it);
+	tcase_add_test(tc, test_a_non_ok_stats_reply_decodes_with_its_status_and_no_counters);
+	tcase_add_test(tc, test_sixty_five_counters_are_rejected_by_encoder_and_decoder);
+	tcase_add_test(tc, test_a_counter_name_outside_a_z_0_9_underscore_of_1_to_63_bytes_is_rejected);
+	tcase_add_test(tc, test_a_stats_encoder_reports_emsgsize_for_every_short_buffer);
 	suite_add_tcase(s, tc);
 	return s;
 }
