@@ -53,7 +53,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "IPv6Prefix", NTM_CONF_PREFIX, 0, &cfg->prefix6, 0, 0, 0, NULL, &seen6 },
 		{ "DC", "KeepaliveInterval", NTM_CONF_UINT, 0, &cfg->keepalive_s, 0, 1, 3600, "20", NULL },
 		{ "DC", "NodeLifetime", NTM_CONF_UINT, 0, &cfg->lifetime_s, 0, 3, 65535, "90", NULL },
-		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, NULL, NULL },
+		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
 	};
 
 	ret = ntm_conf_parse_file(path, &c, &err);

@@ -32,7 +32,7 @@ struct dc_config {
 	char control_socket[108];
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;
-	char user[64];                        /* drop privileges to; "" = stay */
+	char user[64];                        /* drop privileges to (default "ntm", else nobody) */
 };
 
 /* Read and validate path into *cfg (defaults filled). On error returns

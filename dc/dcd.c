@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ntm-dcd [-f] [-n] [-d] [-c FILE]\n"
 		   "  -c FILE  configuration file (default " NTM_DCD_CONF ")\n"
-		   "  -f       stay in the foreground, log to stderr\n"
+		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
 		   "  -n       check the configuration and exit\n"
 		   "  -d       debug logging\n");
 }
@@ -102,6 +102,49 @@ static int open_sockets(struct dc *dc)
 	return 0;
 }
 
+/* The user to run as: User= (a name or "UID:GID"), or "nobody" when the
+ * default "ntm" does not exist. */
+static int pick_user(struct dc *dc, uid_t *uid, gid_t *gid)
+{
+	int ret = ntm_privs_resolve(dc->cfg.user, uid, gid);
+
+	if (ret == -ENOENT && strcmp(dc->cfg.user, "ntm") == 0) {
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+		snprintf(dc->cfg.user, sizeof(dc->cfg.user), "nobody");
+		ret = ntm_privs_resolve(dc->cfg.user, uid, gid);
+	}
+	if (ret < 0)
+		log_err("User=%s: %s", dc->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
+	return ret;
+}
+
+/* SQLite creates and removes the -wal and -shm files beside the database:
+ * the unprivileged DC must own that directory and those files. The key
+ * file stays root's (it was read already). */
+static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char path[4096 + 8];
+	const char *db = dc->cfg.database;
+	const char *slash = strrchr(db, '/');
+
+	if (slash && slash != db) {
+		snprintf(path, sizeof(path), "%.*s", (int)(slash - db), db);
+		if (chown(path, uid, gid) < 0) {
+			log_err("%s: cannot hand it to uid %u: %s", path, (unsigned)uid, strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < NTM_ARRAY_SIZE(suffix); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (chown(path, uid, gid) < 0 && errno != ENOENT) {
+			log_err("%s: cannot hand it to uid %u: %s", path, (unsigned)uid, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static void on_stop(struct ntm_signal *s, int signo, void *arg)
 {
 	struct dc *dc = arg;
@@ -132,13 +175,13 @@ static int run(struct dc *dc, bool foreground)
 		return ret;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	bool drop = dc->cfg.user[0] && uid == 0;
-	if (drop && (ret = ntm_privs_resolve(dc->cfg.user, &uid, &gid)) < 0) {
-		log_err("User=%s: %s", dc->cfg.user, strerror(-ret));
+	bool drop = uid == 0;
+	if (drop && (ret = pick_user(dc, &uid, &gid)) < 0)
 		goto out;
-	}
 	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_ctl_open(dc, uid, gid)) < 0)
+		goto out;
+	if (drop && (ret = hand_over_state(dc, uid, gid)) < 0)
 		goto out;
 	if (drop) {
 		ret = ntm_privs_drop(dc->cfg.user, 0);

@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NTM_LCTL_SOCKET_PATH "/run/ntm/tund.sock"
 
 #define NTM_LCTL_VERSION 1
 #define NTM_LCTL_HDR_LEN 12

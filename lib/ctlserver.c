@@ -150,8 +150,10 @@ static int process(struct ntm_ctlconn *c)
 	struct ntm_lctl_hdr h;
 
 	while (!c->out && !c->deferred && c->inlen >= NTM_LCTL_HDR_LEN) {
-		if (ntm_lctl_header_parse(c->in, c->inlen, &h) < 0 ||
-		    h.body_len > NTM_CTLSRV_MAX_REQUEST) {
+		int hr = ntm_lctl_header_parse(c->in, c->inlen, &h);
+		/* An unknown type still has a usable header: read its body and
+		 * answer BADREQ (handle() does). Anything else cannot be skipped. */
+		if ((hr < 0 && hr != -EOPNOTSUPP) || h.body_len > NTM_CTLSRV_MAX_REQUEST) {
 			conn_close(c);
 			return -1;
 		}

@@ -22,7 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ntm-tund [-f] [-n] [-d] [-c FILE]\n"
 		   "  -c FILE  configuration file (default " NTM_TUND_CONF ")\n"
-		   "  -f       stay in the foreground, log to stderr\n"
+		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
 		   "  -n       check the configuration and exit\n"
 		   "  -d       debug logging\n");
 }
