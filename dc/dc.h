@@ -27,6 +27,8 @@
 	X(registrations, "REGISTER accepted") \
 	X(register_refused, "REGISTER refused (name does not match the key's enrolment)") \
 	X(keepalives, "KEEPALIVE answered") \
+	X(directions, "DIRECTION_REQ answered with ROUTE_DIRECTION to both nodes") \
+	X(direction_naks, "DIRECTION_REQ answered with DIRECTION_NAK") \
 	X(expired, "nodes expired (no keepalive within the lifetime)") \
 	X(drop_malformed, "dropped: malformed or unknown message") \
 	X(drop_ratelimit, "dropped: handshake rate limit") \
@@ -67,6 +69,7 @@ struct dc {
 	struct ntm_io io4, io6;
 	struct ntm_idmap by_index;       /* session local index -> node */
 	struct ntm_idmap by_host;        /* host index -> node */
+	struct ntm_idmap routes;         /* node pair -> struct dc_route */
 	struct ntm_ratelimit rl;
 	struct ntm_timer sweep;
 	struct dc_stats stats;
@@ -74,7 +77,23 @@ struct dc {
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 };
 
+/* A route the DC directed between two nodes, reused for ROUTE_REUSE_MS
+ * so that requests from both ends meet in one handshake with one
+ * initiator. */
+struct dc_route {
+	uint64_t route_id;
+	uint32_t initiator;              /* host index of the initiating node */
+	uint64_t created_ms;
+};
+#define DC_ROUTE_REUSE_MS 120000
+
 /* dc_proto.c */
+void dc_send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m);
+int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep);
+
+/* dc_route.c */
+void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
+void dc_free_routes(struct dc *dc);
 void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg);
 void dc_sweep(struct ntm_timer *t, void *arg);
 void dc_node_forget(struct dc *dc, struct dc_node *n);

@@ -23,7 +23,7 @@ static void send_to_node(struct dc *dc, struct dc_node *n, const uint8_t *buf, s
 }
 
 /* Seal a control message to n's session and send it. */
-static void send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m)
+void dc_send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m)
 {
 	uint8_t pkt[NTM_DATA_HDR_LEN + 1024 + NTM_TAG_LEN];
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
@@ -136,6 +136,8 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	uint32_t idx = new_index(dc);
+	uint8_t ts[12];
+	memcpy(ts, r.info.timestamp, sizeof(ts)); /* finish wipes r */
 	ret = ntm_hs_respond_finish(&r, idx, out, sizeof(out), &s);
 	if (ret < 0)
 		goto out;
@@ -143,7 +145,7 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		ntm_session_clear(&s);
 		goto out;
 	}
-	memcpy(n->last_ts, r.info.timestamp, sizeof(n->last_ts));
+	memcpy(n->last_ts, ts, sizeof(n->last_ts));
 	/* The new session replaces the old one; the node registers again on it. */
 	if (n->sess.valid)
 		ntm_idmap_del(&dc->by_index, n->sess.local_index);
@@ -163,7 +165,7 @@ static void fill_addrs(struct dc_node *n, uint8_t count, const struct ntm_endpoi
 	memcpy(n->addrs, addrs, count * sizeof(*addrs));
 }
 
-static int observed(const struct dc_node *n, struct ntm_endpoint *ep)
+int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep)
 {
 	struct sockaddr_storage ss = n->ep;
 	socklen_t len = n->eplen;
@@ -201,7 +203,7 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 		ntm_name_set(&a->fqdn, req->name.s);
 		a->observed.family = 4;
 		a->observed.port = 1;
-		send_ctl(dc, n, &ack);
+		dc_send_ctl(dc, n, &ack);
 		return;
 	}
 	ntm_store_prefixes(dc->store, &p4, &p6);
@@ -209,7 +211,7 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 	a->plen4 = p4.plen;
 	memcpy(a->vip6, rec.vip6, 16);
 	a->plen6 = p6.plen;
-	observed(n, &a->observed);
+	dc_observed(n, &a->observed);
 	ntm_name_set(&a->fqdn, rec.name);
 	fill_addrs(n, req->naddrs, req->addrs);
 	if (!n->registered_ms)
@@ -217,7 +219,7 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 			   ntm_sockaddr_str((struct sockaddr *)&n->ep, (char[64]){ 0 }, 64));
 	n->registered_ms = ntm_loop_now_ms();
 	dc->stats.registrations++;
-	send_ctl(dc, n, &ack);
+	dc_send_ctl(dc, n, &ack);
 }
 
 static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_keepalive *ka)
@@ -238,9 +240,9 @@ static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	}
 	fill_addrs(n, ka->naddrs, ka->addrs);
 	ack.u.ka_ack.seq = ka->seq;
-	observed(n, &ack.u.ka_ack.observed);
+	dc_observed(n, &ack.u.ka_ack.observed);
 	dc->stats.keepalives++;
-	send_ctl(dc, n, &ack);
+	dc_send_ctl(dc, n, &ack);
 }
 
 static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
@@ -284,6 +286,14 @@ static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struc
 	case NTM_CTL_KEEPALIVE:
 		on_keepalive(dc, n, &c.u.ka);
 		break;
+	case NTM_CTL_DIRECTION_REQ:
+		if (n->registered_ms)
+			dc_on_direction_req(dc, n, &c.u.dir_req);
+		else
+			dc->stats.drop_bad_control++;
+		break;
+	case NTM_CTL_ROUTE_DIRECTION_ACK:
+		break; /* informational: the node has the route */
 	default:
 		dc->stats.drop_bad_control++;
 	}

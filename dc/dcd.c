@@ -168,6 +168,7 @@ static int run(struct dc *dc, bool foreground)
 	(void)foreground;
 	ntm_idmap_init(&dc->by_index);
 	ntm_idmap_init(&dc->by_host);
+	ntm_idmap_init(&dc->routes);
 	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
 	dc->fd4 = dc->fd6 = -1;
 	ret = ntm_loop_new(&dc->loop);
@@ -202,6 +203,7 @@ static int run(struct dc *dc, bool foreground)
 out:
 	dc_ctl_close(dc);
 	dc_free_nodes(dc);
+	dc_free_routes(dc);
 	if (dc->fd4 >= 0)
 		close(dc->fd4);
 	if (dc->fd6 >= 0)

@@ -53,8 +53,10 @@ static int off_std_fds(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
-/* The directory holding the socket must be root's and writable by nobody
- * else, or anyone could have put a socket there. */
+/* The directory holding the socket must be root's (or the caller's own:
+ * a process trusts itself, which lets tests run unprivileged; a setuid-root
+ * program has euid 0) and writable by nobody else, or anyone could have
+ * put a socket there. */
 static int check_dir(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -70,9 +72,39 @@ static int check_dir(const char *path)
 	*slash = '\0';
 	if (stat(dir, &st) < 0)
 		return -errno;
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return -EPERM;
 	return 0;
+}
+
+/* Connects before the deadline. A non-blocking Unix stream connect either
+ * completes at once or fails with EAGAIN when the daemon's listen backlog is
+ * full, and then nothing is in progress: poll() would report the unconnected
+ * socket writable at once. So retry every 10 ms until the deadline. */
+static int connect_by(int fd, const struct sockaddr_un *sun, int64_t deadline)
+{
+	for (;;) {
+		int64_t left;
+
+		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 || errno == EISCONN)
+			return 0;
+		if (errno == EINPROGRESS) {
+			int err = 0, ret = wait_fd(fd, POLLOUT, deadline);
+			socklen_t elen = sizeof(err);
+
+			if (ret < 0)
+				return ret;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+				return -errno;
+			return -err;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		poll(NULL, 0, left < 10 ? (int)left : 10);
+	}
 }
 
 static int open_checked(const char *path, int64_t deadline)
@@ -99,21 +131,9 @@ static int open_checked(const char *path, int64_t deadline)
 	fd = off_std_fds(fd);
 	if (fd < 0)
 		return fd;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
-			ret = -errno;
-			goto fail;
-		}
-		ret = wait_fd(fd, POLLOUT, deadline);
-		if (ret < 0)
-			goto fail;
-		int err = 0;
-		socklen_t elen = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
-			ret = err ? -err : -errno;
-			goto fail;
-		}
-	}
+	ret = connect_by(fd, &sun, deadline);
+	if (ret < 0)
+		goto fail;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		ret = -errno;
 		goto fail;

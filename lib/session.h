@@ -89,7 +89,9 @@ struct ntm_hs_responder {
 int ntm_hs_respond_begin(struct ntm_hs_responder *r, const struct ntm_identity *me,
 			 const uint8_t *buf, size_t len);
 /* Responder, step 2: write the HANDSHAKE_RESP (NTM_HS_RESP_LEN bytes) and
- * establish the session (unconfirmed until the first DATA arrives). */
+ * establish the session (unconfirmed until the first DATA arrives). r is
+ * wiped, r->info included: copy what you keep from it (the timestamp)
+ * before calling. */
 int ntm_hs_respond_finish(struct ntm_hs_responder *r, uint32_t local_index,
 			  uint8_t *out, size_t cap, struct ntm_session *s);
 void ntm_hs_responder_clear(struct ntm_hs_responder *r);

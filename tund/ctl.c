@@ -101,8 +101,14 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 			   (unsigned)ntm_ctlconn_cred(c)->uid);
 		dclink_reregister(t);
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_OK);
+	case NTM_LCTL_RESOLVE_NAME:
+	case NTM_LCTL_RESOLVE_ADDR:
+		return resolve_request(t, c, req, buf, cap);
+	case NTM_LCTL_PEERS:
+		return peers_reply(t, req, buf, cap);
+	case NTM_LCTL_PING:
+		return ping_request(t, c, req, buf, cap);
 	default:
-		/* resolution, peers and ping come with the tunnels (issue 4) */
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 	}
 }

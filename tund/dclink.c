@@ -85,16 +85,21 @@ static uint8_t local_addrs(struct tund *t, struct ntm_endpoint *out, uint8_t max
 		} else if (i->ifa_addr->sa_family != AF_INET) {
 			continue;
 		}
-		if (ntm_endpoint_from_sockaddr(&out[n], i->ifa_addr) < 0)
-			continue;
-		out[n].port = t->cfg.port;
-		n++;
+		struct sockaddr_storage ss = { 0 };
+		memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+									  : sizeof(struct sockaddr_in6));
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(t->cfg.port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(t->cfg.port);
+		if (ntm_endpoint_from_sockaddr(&out[n], (struct sockaddr *)&ss) == 0)
+			n++;
 	}
 	freeifaddrs(ifa);
 	return n;
 }
 
-static void send_ctl(struct tund *t, const struct ntm_ctl *m)
+void dclink_send(struct tund *t, const struct ntm_ctl *m)
 {
 	uint8_t pkt[NTM_DATA_HDR_LEN + 1024 + NTM_TAG_LEN];
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
@@ -119,7 +124,7 @@ static void send_register(struct tund *t)
 	m.u.reg.listen_port = t->cfg.port;
 	ntm_name_set(&m.u.reg.name, t->cfg.name);
 	m.u.reg.naddrs = local_addrs(t, m.u.reg.addrs, NTM_MAX_ADDRS);
-	send_ctl(t, &m);
+	dclink_send(t, &m);
 	arm(t, PH_REGISTER, DC_REGISTER_RETRY_MS);
 }
 
@@ -134,7 +139,7 @@ static void send_keepalive(struct tund *t)
 
 	m.u.ka.seq = ++t->ka_seq;
 	m.u.ka.naddrs = local_addrs(t, m.u.ka.addrs, NTM_MAX_ADDRS);
-	send_ctl(t, &m);
+	dclink_send(t, &m);
 	t->ka_waiting = true;
 	arm(t, PH_KEEPALIVE, ack_timeout(t));
 }
@@ -326,6 +331,10 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		on_register_ack(t, &c.u.reg_ack);
 	else if (c.type == NTM_CTL_KEEPALIVE_ACK)
 		on_keepalive_ack(t, &c.u.ka_ack);
+	else if (c.type == NTM_CTL_ROUTE_DIRECTION)
+		peer_on_route(t, &c.u.route);
+	else if (c.type == NTM_CTL_DIRECTION_NAK)
+		peer_on_nak(t, &c.u.nak);
 	else
 		t->stats.drop_malformed++;
 }

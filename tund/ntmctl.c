@@ -209,6 +209,176 @@ static int cmd_reregister(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_resolve(int argc, char **argv)
+{
+	static uint8_t reply[NTM_LCTL_MSG_MAX];
+	uint8_t req[512], fam = NTM_LCTL_FAM_BOTH;
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_resolve r;
+	const char *name = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-4") == 0)
+			fam = NTM_LCTL_FAM_V4;
+		else if (strcmp(argv[i], "-6") == 0)
+			fam = NTM_LCTL_FAM_V6;
+		else if (!name)
+			name = argv[i];
+		else
+			return -EINVAL;
+	}
+	if (!name)
+		return -EINVAL;
+	int len = ntm_lctl_req_resolve_name(req, sizeof(req), 1, name, fam, 3000);
+	if (len < 0) {
+		fprintf(stderr, "ntmctl: '%s' is not a valid name\n", name);
+		return 1;
+	}
+	ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_resolve(reply, (size_t)n, &h, &r) < 0) {
+		fprintf(stderr, "ntmctl: malformed reply from ntm-tund\n");
+		return 1;
+	}
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: %s: %s\n", name, ntm_lctl_status_name(h.status));
+		return 2;
+	}
+	for (unsigned i = 0; i < r.n_addrs; i++) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(r.addrs[i].family == 4 ? AF_INET : AF_INET6, r.addrs[i].addr, a, sizeof(a));
+		printf("%-40s %s\n", a, r.name);
+	}
+	return 0;
+}
+
+static const char *path_name(uint8_t p)
+{
+	switch (p) {
+	case NTM_LCTL_PATH_PENDING: return "pending";
+	case NTM_LCTL_PATH_DIRECT: return "direct";
+	case NTM_LCTL_PATH_RELAY: return "relay";
+	}
+	return "unknown";
+}
+
+static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], ep[80] = "-", age[16] = "-";
+
+	inet_ntop(AF_INET, e->vip4.addr, v4, sizeof(v4));
+	inet_ntop(AF_INET6, e->vip6.addr, v6, sizeof(v6));
+	if (e->has_endpoint)
+		fmt_endpoint(&e->endpoint, ep, sizeof(ep));
+	if (e->has_hs_age)
+		snprintf(age, sizeof(age), "%us", e->hs_age);
+	if (!json) {
+		printf("%-28s %-15s %-26s %-24s %-8s %-9s %12llu %12llu\n", e->name, v4, v6, ep,
+		       path_name(e->path), age, (unsigned long long)e->rx_bytes,
+		       (unsigned long long)e->tx_bytes);
+		return;
+	}
+	printf("%s\n  {\"name\": \"%s\", \"ipv4\": \"%s\", \"ipv6\": \"%s\", \"endpoint\": ",
+	       first ? "" : ",", e->name, v4, v6);
+	if (e->has_endpoint)
+		printf("\"%s\"", ep);
+	else
+		printf("null");
+	printf(", \"path\": \"%s\", \"last_handshake_s\": ", path_name(e->path));
+	if (e->has_hs_age)
+		printf("%u", e->hs_age);
+	else
+		printf("null");
+	printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu}", (unsigned long long)e->rx_bytes,
+	       (unsigned long long)e->tx_bytes);
+}
+
+static int cmd_peers(int argc, char **argv)
+{
+	static uint8_t reply[NTM_LCTL_MSG_MAX];
+	static struct ntm_lctl_peers m;
+	uint8_t req[64];
+	struct ntm_lctl_hdr h;
+	bool json = false;
+	uint32_t offset = 0, shown = 0;
+
+	if (argc == 1 && strcmp(argv[0], "--json") == 0)
+		json = true;
+	else if (argc != 0)
+		return -EINVAL;
+	if (json)
+		printf("[");
+	else
+		printf("%-28s %-15s %-26s %-24s %-8s %-9s %12s %12s\n", "NAME", "IPV4", "IPV6",
+		       "ENDPOINT", "PATH", "HANDSHAKE", "RX BYTES", "TX BYTES");
+	do {
+		int len = ntm_lctl_req_peers(req, sizeof(req), 1, offset);
+		ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
+		if (n < 0)
+			return 1;
+		if (ntm_lctl_decode_peers(reply, (size_t)n, &h, &m) < 0 || h.status != NTM_LCTL_OK) {
+			fprintf(stderr, "ntmctl: bad peers reply from ntm-tund\n");
+			return 1;
+		}
+		for (unsigned i = 0; i < m.n_peers; i++, shown++)
+			print_peer(&m.peers[i], json, shown == 0);
+		offset += m.n_peers;
+	} while (m.n_peers && offset < m.total);
+	if (json)
+		printf("%s]\n", shown ? "\n" : "");
+	return 0;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	uint8_t req[512], reply[256];
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_ping_result r;
+	const char *name = NULL;
+	unsigned long count = 3;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			char *end;
+			count = strtoul(argv[++i], &end, 10);
+			if (*end || count < 1 || count > NTM_LCTL_PING_COUNT_MAX) {
+				fprintf(stderr, "ntmctl: -c: a count of 1..%d\n", NTM_LCTL_PING_COUNT_MAX);
+				return 2;
+			}
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (!name)
+		return -EINVAL;
+	int len = ntm_lctl_req_ping(req, sizeof(req), 1, name, (uint16_t)count);
+	if (len < 0) {
+		fprintf(stderr, "ntmctl: '%s' is not a valid name\n", name);
+		return 1;
+	}
+	/* the daemon answers after the last echo, or after its deadline */
+	ssize_t n = ntm_lctl_call(sock_path, req, (size_t)len, reply, sizeof(reply),
+				  (int)(5000 + count * 200));
+	if (n < 0) {
+		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror((int)-n));
+		return 1;
+	}
+	if (ntm_lctl_decode_ping(reply, (size_t)n, &h, &r) < 0 || h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: ping %s: %s\n", name,
+			h.status ? ntm_lctl_status_name(h.status) : "malformed reply");
+		return 1;
+	}
+	printf("%s: %u sent, %u received", name, r.sent, r.received);
+	if (r.received)
+		printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms", r.rtt_min_us / 1000.0,
+		       r.rtt_avg_us / 1000.0, r.rtt_max_us / 1000.0);
+	printf("\n");
+	return r.received ? 0 : 1;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "--json") == 0)
@@ -222,6 +392,9 @@ static const struct cmd cmds[] = {
 	{ "genkey", cmd_genkey, "genkey" },
 	{ "pubkey", cmd_pubkey, "pubkey < PRIVATE-KEY" },
 	{ "status", cmd_status, "status [--json]" },
+	{ "resolve", cmd_resolve, "resolve [-4|-6] NAME" },
+	{ "peers", cmd_peers, "peers [--json]" },
+	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
 };

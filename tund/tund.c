@@ -78,7 +78,7 @@ static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
 		if (ntm_sockaddr_cmp((struct sockaddr *)&m.src, (struct sockaddr *)&t->dc_addr) == 0)
 			dclink_on_datagram(t, t->buf, (size_t)n);
 		else
-			t->stats.drop_unknown++; /* peers arrive with the tunnels */
+			data_on_udp(t, t->buf, (size_t)n, &m);
 	}
 }
 
@@ -87,16 +87,18 @@ static void on_tun(struct ntm_io *io, uint32_t events, void *arg)
 	struct tund *t = arg;
 	(void)events;
 
+	/* read with headroom for the DATA header: sealed in place */
+	uint8_t *pkt = t->buf + NTM_DATA_HDR_LEN;
+	size_t cap = sizeof(t->buf) - NTM_DATA_HDR_LEN - NTM_TAG_LEN;
 	for (int i = 0; i < UDP_BATCH; i++) {
-		ssize_t n = ntm_tun_read(io->fd, t->buf, sizeof(t->buf));
+		ssize_t n = ntm_tun_read(io->fd, pkt, cap);
 		if (n == -EMSGSIZE) {
 			t->stats.tun_rx_packets++;
 			continue;
 		}
 		if (n <= 0)
 			return;
-		t->stats.tun_rx_packets++;
-		t->stats.tun_no_peer++; /* no peer tunnels yet: dropped */
+		data_on_tun(t, pkt, (size_t)n);
 	}
 }
 
@@ -115,6 +117,7 @@ static int open_udp(struct tund *t)
 	t->dc_addr = t->cfg.dc_endpoint;
 	t->dc_addrlen = t->dc_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
 							 : sizeof(struct sockaddr_in6);
+	t->udp_family = probe.ss_family;
 	if (probe.ss_family == AF_INET6)
 		ntm_sockaddr_map(&t->dc_addr, &t->dc_addrlen);
 	else if (t->dc_addr.ss_family == AF_INET6) {
@@ -163,14 +166,9 @@ static void on_stop(struct ntm_signal *s, int signo, void *arg)
 
 static void log_stats(const struct tund *t)
 {
-	const struct tund_stats *s = &t->stats;
-	log_notice("rx %llu tx %llu drops: malformed %llu unknown %llu auth %llu replay %llu; "
-		   "tun rx %llu no-peer %llu; registrations %llu handshakes %llu",
-		   (unsigned long long)s->rx_packets, (unsigned long long)s->tx_packets,
-		   (unsigned long long)s->drop_malformed, (unsigned long long)s->drop_unknown,
-		   (unsigned long long)s->drop_auth, (unsigned long long)s->drop_replay,
-		   (unsigned long long)s->tun_rx_packets, (unsigned long long)s->tun_no_peer,
-		   (unsigned long long)s->registrations, (unsigned long long)s->dc_handshakes);
+#define X(name) log_notice("%-22s %llu", #name, (unsigned long long)t->stats.name);
+	TUND_STATS(X)
+#undef X
 }
 
 static void on_usr1(struct ntm_signal *s, int signo, void *arg)
@@ -213,10 +211,17 @@ static int run(struct tund *t)
 	ntm_signal_add(&sterm, t->loop, SIGTERM, on_stop, t);
 	ntm_signal_add(&sint, t->loop, SIGINT, on_stop, t);
 	ntm_signal_add(&susr1, t->loop, SIGUSR1, on_usr1, t);
+	peers_init(t);
+	ntm_ratelimit_init(&t->rl, 50, 50);
+	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
+	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);
 	dclink_start(t);
 	ret = ntm_loop_run(t->loop);
 	log_stats(t);
 	dclink_stop(t);
+	pings_free(t);
+	ctl_close(t);
+	peers_free(t);
 out:
 	ctl_close(t);
 	if (t->udp_fd >= 0)

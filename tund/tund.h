@@ -11,6 +11,9 @@
 
 #include "ctlserver.h"
 #include "evloop.h"
+#include "idmap.h"
+#include "peer.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "tund_config.h"
 #include "udp.h"
@@ -33,10 +36,12 @@ enum dc_state {
 
 /* Counters shown by `ntmctl stats` (names as printed). */
 #define TUND_STATS(X) \
-	X(rx_packets) X(tx_packets) \
+	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
-	X(tun_rx_packets) X(tun_no_peer) \
-	X(registrations) X(dc_handshakes)
+	X(drop_ratelimit) X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
+	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) \
+	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
+	X(hs_early_answered)
 
 struct tund_stats {
 #define X(name) uint64_t name;
@@ -79,7 +84,19 @@ struct tund {
 
 	struct ntm_ctlsrv *ctl;            /* control socket */
 
-	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+	/* peers (peer.c) */
+	int udp_family;                    /* AF_INET6 (dual-stack) or AF_INET */
+	struct ntm_ratelimit rl;
+	struct ntm_idmap peers_all;        /* pointer -> peer */
+	struct ntm_idmap peers_name, peers_v4, peers_v6, peers_key;
+	struct ntm_idmap sess_index;       /* local session index -> peer */
+	struct ntm_timer peer_timer;
+	struct ping_job *pings;
+	struct early_hs early[EARLY_HS];
+	unsigned early_next;
+
+	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */
+	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
 };
 
 /* dclink.c */
@@ -89,6 +106,8 @@ void dclink_stop(struct tund *t);
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 /* Force a new handshake and registration now (ntmctl reregister). */
 void dclink_reregister(struct tund *t);
+/* Seal a control message into the DC session and send it. */
+void dclink_send(struct tund *t, const struct ntm_ctl *m);
 const char *dclink_state_name(enum dc_state s);
 
 /* ctl.c */

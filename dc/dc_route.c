@@ -1,0 +1,152 @@
+/* dc_route.c - Direction Request in, Route Direction out to both nodes
+ * (doc/protocol.md sections 5.5-5.8). The DC looks the target up in the
+ * registry, checks it is registered now, and tells each side the other's
+ * static key, virtual addresses and candidate endpoints: the local
+ * addresses the node reported and the address the DC observed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc.h"
+#include "log.h"
+
+enum { NAK_NOT_FOUND = 1, NAK_OFFLINE = 2, NAK_REFUSED = 3, NAK_BUSY = 4 };
+
+static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, uint8_t status)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK };
+
+	m.u.nak.req_id = req_id;
+	m.u.nak.status = status;
+	dc->stats.direction_naks++;
+	dc_send_ctl(dc, n, &m);
+}
+
+static bool same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b)
+{
+	size_t alen = a->family == 4 ? 4 : 16;
+	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, alen) == 0;
+}
+
+static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
+		     const struct ntm_endpoint *ep)
+{
+	for (uint8_t i = 0; i < r->ncands; i++)
+		if (same_ep(&r->cands[i].ep, ep))
+			return;
+	if (r->ncands == NTM_MAX_CANDS)
+		return;
+	r->cands[r->ncands].kind = kind;
+	r->cands[r->ncands].priority = prio;
+	r->cands[r->ncands].ep = *ep;
+	r->ncands++;
+}
+
+/* The copy for `to`, describing `peer`. */
+static void send_route(struct dc *dc, struct dc_node *to, struct dc_node *peer, uint32_t req_id,
+		       uint64_t route_id, uint8_t role, uint8_t suite)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_ROUTE_DIRECTION };
+	struct ntm_ctl_route_direction *r = &m.u.route;
+	struct ntm_endpoint obs;
+
+	r->req_id = req_id;
+	r->route_id = route_id;
+	r->role = role;
+	r->suite = suite;
+	memcpy(r->peer_key, peer->rec.pubkey, 32);
+	memcpy(r->peer_vip4, peer->rec.vip4, 4);
+	memcpy(r->peer_vip6, peer->rec.vip6, 16);
+	ntm_name_set(&r->peer_name, peer->rec.name);
+	/* LAN and IPv6 addresses first: a direct path inside one network is
+	 * best; then what the DC saw, which is the way through a NAT. */
+	for (uint8_t i = 0; i < peer->naddrs; i++)
+		add_cand(r, peer->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
+			 peer->addrs[i].family == 6 ? 30 : 20, &peer->addrs[i]);
+	if (dc_observed(peer, &obs) == 0)
+		add_cand(r, NTM_CAND_NAT, 10, &obs);
+	dc_send_ctl(dc, to, &m);
+}
+
+static uint64_t pair_key(uint32_t a, uint32_t b)
+{
+	return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+/* The route between n and peer: reused while fresh, else a new one with
+ * n as its initiator. NULL when out of memory. */
+static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_node *peer)
+{
+	uint64_t key = pair_key(n->rec.host_index, peer->rec.host_index);
+	struct dc_route *rt = ntm_idmap_get(&dc->routes, key);
+	uint64_t now = ntm_loop_now_ms();
+
+	if (rt && now - rt->created_ms < DC_ROUTE_REUSE_MS)
+		return rt;
+	if (!rt) {
+		rt = calloc(1, sizeof(*rt));
+		if (!rt || ntm_idmap_put(&dc->routes, key, rt) < 0) {
+			free(rt);
+			return NULL;
+		}
+	}
+	do
+		ntm_random(&rt->route_id, sizeof(rt->route_id));
+	while (rt->route_id == 0);
+	rt->initiator = n->rec.host_index;
+	rt->created_ms = now;
+	return rt;
+}
+
+void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q)
+{
+	struct ntm_node_rec rec;
+	char fqdn[NTM_NAME_MAX + 1];
+	int ret;
+
+	if (q->kind == NTM_DIR_BY_NAME) {
+		ret = dc_qualify_name(dc->cfg.zone, q->name.s, fqdn);
+		ret = ret < 0 ? ret : ntm_store_node_by_name(dc->store, fqdn, &rec);
+	} else {
+		ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr,
+					     &rec);
+	}
+	if (ret < 0) {
+		nak(dc, n, q->req_id, NAK_NOT_FOUND);
+		return;
+	}
+	if (rec.host_index == n->rec.host_index) {
+		nak(dc, n, q->req_id, NAK_REFUSED);
+		return;
+	}
+	struct dc_node *peer = ntm_idmap_get(&dc->by_host, rec.host_index);
+	if (!peer || !peer->registered_ms || !peer->sess.valid) {
+		nak(dc, n, q->req_id, NAK_OFFLINE);
+		return;
+	}
+	struct dc_route *rt = route_for(dc, n, peer);
+	if (!rt) {
+		nak(dc, n, q->req_id, NAK_BUSY);
+		return;
+	}
+	/* the node-node handshake uses the suite the initiator chose for the DC */
+	bool n_inits = rt->initiator == n->rec.host_index;
+	uint8_t suite = n_inits ? n->sess.suite : peer->sess.suite;
+	send_route(dc, n, peer, q->req_id, rt->route_id,
+		   n_inits ? NTM_ROLE_INITIATOR : NTM_ROLE_RESPONDER, suite);
+	send_route(dc, peer, n, 0, rt->route_id,
+		   n_inits ? NTM_ROLE_RESPONDER : NTM_ROLE_INITIATOR, suite);
+	dc->stats.directions++;
+	log_info("route %016llx: %s -> %s", (unsigned long long)rt->route_id, n->rec.name,
+		 peer->rec.name);
+}
+
+void dc_free_routes(struct dc *dc)
+{
+	size_t pos = 0;
+	struct dc_route *rt;
+
+	while ((rt = ntm_idmap_next(&dc->routes, &pos, NULL)))
+		free(rt);
+	ntm_idmap_free(&dc->routes);
+}

@@ -1,0 +1,52 @@
+# setup2.sh - sourced by tunnel tests: a DC and two nodes, a and b, on a
+# routed test network (router r, no NAT), all registered. Sets DCCONF,
+# sock_a, sock_b and helper functions. Needs lib.sh sourced first.
+ZONE=ntm.example.org
+ns_add r
+nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ns_add dc
+link dc eth0 "198.51.100.2/24 2001:db8:dc::2/64" r dc0 "198.51.100.1/24 2001:db8:dc::1/64"
+nsx dc ip route add default via 198.51.100.1
+nsx dc ip -6 route add default via 2001:db8:dc::1
+i=1
+for n in a b; do
+	ns_add "$n"
+	link "$n" eth0 "203.0.113.$((16 * i + 2))/28 2001:db8:$i::2/64" r "$n"0 "203.0.113.$((16 * i + 1))/28 2001:db8:$i::1/64"
+	nsx "$n" ip route add default via "203.0.113.$((16 * i + 1))"
+	nsx "$n" ip -6 route add default via "2001:db8:$i::1"
+	i=$((i + 1))
+done
+mkdir -p "$T/dc"
+DCCONF=$T/dc/dcd.conf
+cat > "$DCCONF" <<CONF
+[DC]
+Zone = $ZONE
+PrivateKeyFile = $T/dc/dc.key
+Database = $T/dc/dc.db
+ControlSocket = $T/dc/run/dcd.sock
+CONF
+bg dc dcd "$NTM_DCD" -f -c "$DCCONF"
+DCD_PID=$LAST_PID
+wait_for 5 "DC key file" test -s "$T/dc/dc.key"
+DCPUB=$("$NTM_DCCTL" -c "$DCCONF" show-key)
+for n in a b; do
+	mkdir -p "$T/$n"
+	cat > "$T/$n/tund.conf" <<CONF
+[Node]
+Name = $n
+PrivateKeyFile = $T/$n/node.key
+ControlSocket = $T/$n/run/tund.sock
+[DC]
+Endpoint = 198.51.100.2:7540
+PublicKey = $DCPUB
+CONF
+	(umask 077; "$NTMCTL" genkey > "$T/$n/node.key")
+	"$NTM_DCCTL" -c "$DCCONF" node add "$n" "$("$NTMCTL" pubkey < "$T/$n/node.key")" >/dev/null
+	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	eval "TUND_PID_$n=\$LAST_PID"
+done
+sock_a=$T/a/run/tund.sock
+sock_b=$T/b/run/tund.sock
+registered() { "$NTMCTL" -s "$1" status --json 2>/dev/null | grep -q '"state": "registered"'; }
+wait_for 10 "a registered" registered "$sock_a"
+wait_for 10 "b registered" registered "$sock_b"

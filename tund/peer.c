@@ -1,0 +1,535 @@
+/* peer.c - the peer table, Route Directions, node-to-node handshakes and
+ * the session lifecycle; see peer.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "peer.h"
+#include "tund.h"
+#include "util.h"
+
+static uint64_t name_key(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+static uint64_t v4_key(const uint8_t *a) { return ntm_get_be32(a); }
+static uint64_t v6_key(const uint8_t *a) { return ntm_get_be64(a + 8); }
+static uint64_t pub_key(const uint8_t *k) { return ntm_get_be64(k); }
+
+int peers_init(struct tund *t)
+{
+	ntm_idmap_init(&t->peers_all);
+	ntm_idmap_init(&t->peers_name);
+	ntm_idmap_init(&t->peers_v4);
+	ntm_idmap_init(&t->peers_v6);
+	ntm_idmap_init(&t->peers_key);
+	ntm_idmap_init(&t->sess_index);
+	return 0;
+}
+
+static void session_forget(struct tund *t, struct ntm_session *s)
+{
+	if (s->valid)
+		ntm_idmap_del(&t->sess_index, s->local_index);
+	ntm_session_clear(s);
+}
+
+static void hs_forget(struct tund *t, struct peer *p)
+{
+	if (!p->hs.active)
+		return;
+	ntm_idmap_del(&t->sess_index, p->hs.local_index);
+	ntm_noise_hs_clear(&p->hs.hs); /* wipes the secrets; the rest is public */
+	memset(&p->hs, 0, sizeof(p->hs));
+}
+
+static void peer_free(struct tund *t, struct peer *p)
+{
+	session_forget(t, &p->cur);
+	session_forget(t, &p->next);
+	session_forget(t, &p->prev);
+	hs_forget(t, p);
+	resolve_answer(p, NTM_LCTL_TRYAGAIN);
+	free(p->qbuf);
+	free(p);
+}
+
+void peers_free(struct tund *t)
+{
+	size_t pos = 0;
+	struct peer *p;
+
+	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL)))
+		peer_free(t, p);
+	ntm_idmap_free(&t->peers_all);
+	ntm_idmap_free(&t->peers_name);
+	ntm_idmap_free(&t->peers_v4);
+	ntm_idmap_free(&t->peers_v6);
+	ntm_idmap_free(&t->peers_key);
+	ntm_idmap_free(&t->sess_index);
+}
+
+struct peer *peer_by_name(struct tund *t, const char *name)
+{
+	struct peer *p = ntm_idmap_get(&t->peers_name, name_key(name));
+	return p && strcmp(p->name, name) == 0 ? p : NULL;
+}
+
+struct peer *peer_by_addr(struct tund *t, int family, const uint8_t *addr)
+{
+	struct peer *p;
+
+	if (family == AF_INET) {
+		p = ntm_idmap_get(&t->peers_v4, v4_key(addr));
+		return p && p->has_vip4 && memcmp(p->vip4, addr, 4) == 0 ? p : NULL;
+	}
+	p = ntm_idmap_get(&t->peers_v6, v6_key(addr));
+	return p && p->has_vip6 && memcmp(p->vip6, addr, 16) == 0 ? p : NULL;
+}
+
+static struct peer *peer_by_pub(struct tund *t, const uint8_t *pub)
+{
+	struct peer *p = ntm_idmap_get(&t->peers_key, pub_key(pub));
+	return p && p->resolved && memcmp(p->pub, pub, 32) == 0 ? p : NULL;
+}
+
+static bool in_prefix(const uint8_t *a, const uint8_t *base, unsigned plen)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (memcmp(a, base, full) != 0)
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & mask) == (base[full] & mask);
+}
+
+bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr)
+{
+	if (!t->configured)
+		return false;
+	if (family == AF_INET)
+		return in_prefix(addr, t->vip4, t->plen4);
+	return in_prefix(addr, t->vip6, t->plen6);
+}
+
+static struct peer *peer_new(struct tund *t)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->t = t;
+	p->qslot = (size_t)t->cfg.mtu;
+	p->qbuf = malloc(PEER_QUEUE * p->qslot);
+	if (!p->qbuf || ntm_idmap_put(&t->peers_all, (uint64_t)(uintptr_t)p, p) < 0) {
+		free(p->qbuf);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void index_name(struct tund *t, struct peer *p)
+{
+	if (p->name[0])
+		ntm_idmap_put(&t->peers_name, name_key(p->name), p);
+}
+
+static void index_addrs(struct tund *t, struct peer *p)
+{
+	if (p->has_vip4)
+		ntm_idmap_put(&t->peers_v4, v4_key(p->vip4), p);
+	if (p->has_vip6)
+		ntm_idmap_put(&t->peers_v6, v6_key(p->vip6), p);
+}
+
+static void send_direction_req(struct tund *t, struct peer *p)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_REQ };
+	struct ntm_ctl_direction_req *q = &m.u.dir_req;
+
+	if (t->dc_state != DC_REGISTERED)
+		return;
+	q->req_id = p->dir_req_id = ++t->dc_req_id;
+	if (p->name[0]) {
+		q->kind = NTM_DIR_BY_NAME;
+		ntm_name_set(&q->name, p->name);
+	} else if (p->has_vip4) {
+		q->kind = NTM_DIR_BY_ADDR;
+		q->family = 4;
+		memcpy(q->addr, p->vip4, 4);
+	} else {
+		q->kind = NTM_DIR_BY_ADDR;
+		q->family = 6;
+		memcpy(q->addr, p->vip6, 16);
+	}
+	p->dir_sent_ms = ntm_loop_now_ms();
+	dclink_send(t, &m);
+}
+
+struct peer *peer_request(struct tund *t, const char *name, int family, const uint8_t *addr)
+{
+	struct peer *p = name ? peer_by_name(t, name) : peer_by_addr(t, family, addr);
+
+	if (!p) {
+		p = peer_new(t);
+		if (!p)
+			return NULL;
+		if (name) {
+			snprintf(p->name, sizeof(p->name), "%s", name);
+			index_name(t, p);
+		} else if (family == AF_INET) {
+			memcpy(p->vip4, addr, 4);
+			p->has_vip4 = true;
+		} else {
+			memcpy(p->vip6, addr, 16);
+			p->has_vip6 = true;
+		}
+		index_addrs(t, p);
+	}
+	if (!p->resolved && ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
+		send_direction_req(t, p);
+	return p;
+}
+
+/* Find the peer a Route Direction describes: by key if we talked before,
+ * else the unresolved entry made for the request (by name or address). */
+static struct peer *route_target(struct tund *t, const struct ntm_ctl_route_direction *r)
+{
+	struct peer *p = peer_by_pub(t, r->peer_key);
+
+	if (!p)
+		p = peer_by_name(t, r->peer_name.s);
+	if (!p)
+		p = peer_by_addr(t, AF_INET, r->peer_vip4);
+	if (!p)
+		p = peer_by_addr(t, AF_INET6, r->peer_vip6);
+	if (p && p->resolved && memcmp(p->pub, r->peer_key, 32) != 0) {
+		/* the name now belongs to another key (re-enrolled): start over */
+		log_notice("%s: new key from the DC", r->peer_name.s);
+		ntm_idmap_del(&t->peers_key, pub_key(p->pub));
+		session_forget(t, &p->cur);
+		session_forget(t, &p->next);
+		session_forget(t, &p->prev);
+		hs_forget(t, p);
+		memset(p->last_ts, 0, sizeof(p->last_ts));
+		p->resolved = false;
+	}
+	return p ? p : peer_new(t);
+}
+
+void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
+{
+	struct peer *p = route_target(t, r);
+	char a4[INET_ADDRSTRLEN];
+
+	if (!p)
+		return;
+	bool was = p->resolved;
+	snprintf(p->name, sizeof(p->name), "%s", r->peer_name.s);
+	memcpy(p->pub, r->peer_key, 32);
+	memcpy(p->vip4, r->peer_vip4, 4);
+	memcpy(p->vip6, r->peer_vip6, 16);
+	p->has_vip4 = p->has_vip6 = true;
+	p->route_id = r->route_id;
+	p->suite = r->suite;
+	p->role = r->role;
+	p->ncands = r->ncands;
+	memcpy(p->cands, r->cands, r->ncands * sizeof(r->cands[0]));
+	p->resolved = true;
+	index_name(t, p);
+	index_addrs(t, p);
+	ntm_idmap_put(&t->peers_key, pub_key(p->pub), p);
+	if (!was)
+		log_info("route to %s (%s): %u candidates, %s", p->name,
+			 inet_ntop(AF_INET, p->vip4, a4, sizeof(a4)), p->ncands,
+			 r->role == NTM_ROLE_INITIATOR ? "initiating" : "responding");
+	resolve_answer(p, NTM_LCTL_OK);
+	/* An initiation that overtook this route is answered now. */
+	for (unsigned i = 0; i < EARLY_HS; i++) {
+		struct early_hs *e = &t->early[i];
+		if (!e->used || memcmp(e->pub, p->pub, 32) != 0)
+			continue;
+		e->used = false;
+		if (ntm_loop_now_ms() - e->at_ms < EARLY_HS_MS) {
+			t->stats.hs_early_answered++;
+			peer_on_hs_init(t, e->pkt, sizeof(e->pkt), &e->meta);
+		}
+	}
+	/* The initiator starts (or restarts, if the other side lost its
+	 * state) a handshake now; the responder waits for it. */
+	if (r->role == NTM_ROLE_INITIATOR && !p->hs.active)
+		peer_start_handshake(p);
+}
+
+void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
+{
+	size_t pos = 0;
+	struct peer *p;
+
+	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
+		if (p->resolved || p->dir_req_id != n->req_id)
+			continue;
+		log_info("DC: %s %s", p->name[0] ? p->name : "(address)",
+			 n->status == 1 ? "is not enrolled" : n->status == 2 ? "is offline" : "refused");
+		resolve_answer(p, n->status == 1 ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+		/* Forget it: the next query asks the DC again. */
+		ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
+		if (p->name[0] && peer_by_name(t, p->name) == p)
+			ntm_idmap_del(&t->peers_name, name_key(p->name));
+		if (p->has_vip4 && peer_by_addr(t, AF_INET, p->vip4) == p)
+			ntm_idmap_del(&t->peers_v4, v4_key(p->vip4));
+		if (p->has_vip6 && peer_by_addr(t, AF_INET6, p->vip6) == p)
+			ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
+		peer_free(t, p);
+		return;
+	}
+}
+
+static uint32_t new_index(struct tund *t)
+{
+	uint32_t idx = 0;
+
+	while (idx == 0 || ntm_idmap_get(&t->sess_index, idx) || idx == t->dc_sess.local_index)
+		ntm_random(&idx, sizeof(idx));
+	return idx;
+}
+
+static void send_raw(struct peer *p, const struct sockaddr *to, socklen_t len, const uint8_t *buf,
+		     size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = len;
+
+	memcpy(&ss, to, len);
+	if (p->t->udp_family == AF_INET6)
+		ntm_sockaddr_map(&ss, &sl);
+	if (ntm_udp_send(p->t->udp_fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
+		p->t->stats.tx_packets++;
+}
+
+/* Send an initiation to every candidate at once (and to the endpoint that
+ * worked last): whichever answers first becomes the path. */
+void peer_start_handshake(struct peer *p)
+{
+	struct tund *t = p->t;
+	uint8_t pkt[NTM_HS_INIT_LEN];
+	uint64_t now = ntm_loop_now_ms();
+
+	if (!p->resolved)
+		return;
+	hs_forget(t, p);
+	uint32_t idx = new_index(t);
+	int len = ntm_hs_initiate(&p->hs, &t->id, p->pub, p->suite, NTM_PURPOSE_PEER, idx,
+				  p->route_id, pkt, sizeof(pkt));
+	if (len < 0) {
+		log_err("%s: building a handshake: %s", p->name, strerror(-len));
+		return;
+	}
+	ntm_idmap_put(&t->sess_index, idx, p);
+	if (!p->hs_first_ms) {
+		p->hs_first_ms = now;
+		p->hs_attempts = 0;
+	}
+	p->hs_attempts++;
+	p->hs_sent_ms = now;
+	if (p->has_ep)
+		send_raw(p, (struct sockaddr *)&p->ep, p->eplen, pkt, (size_t)len);
+	for (uint8_t i = 0; i < p->ncands; i++) {
+		struct sockaddr_storage ss;
+		unsigned sl = sizeof(ss);
+		if (ntm_endpoint_to_sockaddr(&p->cands[i].ep, &ss, &sl) < 0)
+			continue;
+		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0)
+			continue;
+		send_raw(p, (struct sockaddr *)&ss, (socklen_t)sl, pkt, (size_t)len);
+	}
+	t->stats.peer_handshakes_sent++;
+}
+
+/* A new confirmed session to send with: the old one stays for receiving. */
+static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
+{
+	session_forget(t, &p->prev);
+	p->prev = p->cur;
+	p->cur = *s;
+	p->cur_ms = ntm_loop_now_ms();
+	p->last_hs_ms = p->cur_ms;
+	p->hs_first_ms = 0;
+	memset(s, 0, sizeof(*s));
+}
+
+void peer_set_endpoint(struct peer *p, const struct sockaddr_storage *src, socklen_t len)
+{
+	struct sockaddr_storage ss = *src;
+	socklen_t sl = len;
+
+	ntm_sockaddr_unmap(&ss, &sl);
+	if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0)
+		return;
+	char buf[64];
+	log_info("%s: endpoint %s", p->name, ntm_sockaddr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
+	p->ep = ss;
+	p->eplen = sl;
+	p->has_ep = true;
+}
+
+void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
+		     const struct ntm_udp_meta *m)
+{
+	struct ntm_session s;
+	uint32_t idx = p->hs.local_index;
+	int ret = ntm_hs_complete(&p->hs, &t->id, buf, len, &s);
+
+	if (ret < 0) {
+		t->stats.drop_auth++;
+		if (ret == -EPROTO) /* the pending handshake is spent */
+			ntm_idmap_del(&t->sess_index, idx);
+		return;
+	}
+	/* idx now names the new session */
+	install_cur(t, p, &s);
+	peer_set_endpoint(p, &m->src, m->srclen);
+	t->stats.peer_handshakes++;
+	log_info("%s: tunnel up (initiator)", p->name);
+	/* Confirm the keys at once, then send what waited. */
+	uint8_t ka[NTM_DATA_OVERHEAD];
+	peer_send(p, ka, 0);
+	peer_flush_queue(p);
+}
+
+void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	struct ntm_hs_responder r;
+	struct ntm_session s;
+	uint8_t out[NTM_HS_RESP_LEN];
+
+	if (!ntm_ratelimit_allow(&t->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
+		t->stats.drop_ratelimit++;
+		return;
+	}
+	if (ntm_hs_respond_begin(&r, &t->id, buf, len) < 0) {
+		t->stats.drop_auth++;
+		return;
+	}
+	struct peer *p = peer_by_pub(t, r.info.initiator_pub);
+	/* Only a peer the DC directed to us, on that route, gets an answer. */
+	if (!p && r.info.purpose == NTM_PURPOSE_PEER && len == NTM_HS_INIT_LEN) {
+		struct early_hs *e = &t->early[t->early_next++ % EARLY_HS];
+		memcpy(e->pkt, buf, len);
+		memcpy(e->pub, r.info.initiator_pub, 32);
+		e->meta = *m;
+		e->at_ms = ntm_loop_now_ms();
+		e->used = true;
+	}
+	if (!p || r.info.purpose != NTM_PURPOSE_PEER || r.info.route_id != p->route_id) {
+		t->stats.drop_unknown_peer++;
+		goto out;
+	}
+	if (memcmp(r.info.timestamp, p->last_ts, sizeof(p->last_ts)) <= 0) {
+		t->stats.drop_replay++;
+		goto out;
+	}
+	uint32_t idx = new_index(t);
+	uint8_t ts[12];
+	memcpy(ts, r.info.timestamp, sizeof(ts)); /* finish wipes r */
+	if (ntm_hs_respond_finish(&r, idx, out, sizeof(out), &s) < 0)
+		goto out;
+	memcpy(p->last_ts, ts, sizeof(p->last_ts));
+	session_forget(t, &p->next);
+	p->next = s;
+	ntm_idmap_put(&t->sess_index, idx, p);
+	peer_set_endpoint(p, &m->src, m->srclen);
+	send_raw(p, (const struct sockaddr *)&m->src, m->srclen, out, sizeof(out));
+	t->stats.peer_handshakes++;
+	p->last_hs_ms = ntm_loop_now_ms();
+	log_info("%s: tunnel up (responder)", p->name);
+out:
+	ntm_hs_responder_clear(&r);
+}
+
+/* The first valid DATA on next confirms it: it becomes cur. */
+void peer_confirm_next(struct tund *t, struct peer *p)
+{
+	struct ntm_session s = p->next;
+
+	memset(&p->next, 0, sizeof(p->next));
+	install_cur(t, p, &s);
+	hs_forget(t, p); /* a crossing initiation of ours is not needed */
+	peer_flush_queue(p);
+}
+
+bool peer_can_send(const struct peer *p)
+{
+	return p->cur.valid && p->cur.confirmed &&
+	       ntm_loop_now_ms() - p->cur_ms < REJECT_AFTER_TIME_MS &&
+	       p->cur.tx_next < NTM_REJECT_AFTER;
+}
+
+static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
+{
+	if (!p->resolved) {
+		if (p->waiters && now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
+			send_direction_req(t, p);
+		return;
+	}
+	/* expire old sessions */
+	if (p->prev.valid && now - p->cur_ms > REJECT_AFTER_TIME_MS)
+		session_forget(t, &p->prev);
+	if (p->cur.valid && now - p->cur_ms > REJECT_AFTER_TIME_MS) {
+		session_forget(t, &p->cur);
+		session_forget(t, &p->prev);
+	}
+	/* handshake retries: quick at first (a lost first packet should not
+	 * cost seconds), then every REKEY_TIMEOUT_MS */
+	uint64_t retry = REKEY_TIMEOUT_MS;
+	if (p->hs_attempts >= 1 && p->hs_attempts < 6)
+		retry = (uint64_t)HS_RETRY_FIRST_MS << (p->hs_attempts - 1);
+	if (retry > REKEY_TIMEOUT_MS)
+		retry = REKEY_TIMEOUT_MS;
+	if (p->hs.active && now - p->hs_sent_ms >= retry) {
+		if (now - p->hs_first_ms >= REKEY_ATTEMPT_TIME_MS) {
+			log_info("%s: no answer to handshakes for %d s; giving up", p->name,
+				 REKEY_ATTEMPT_TIME_MS / 1000);
+			hs_forget(t, p);
+			p->hs_first_ms = 0;
+			p->qcount = 0;
+		} else {
+			peer_start_handshake(p);
+		}
+		return;
+	}
+	/* rekey: the initiator of cur renews it before it gets old or worn */
+	bool busy = now - p->last_tx_ms < PEER_KEEPALIVE_MS;
+	if (p->cur.valid && p->cur.initiator && busy && !p->hs.active &&
+	    (now - p->cur_ms >= REKEY_AFTER_TIME_MS || p->cur.tx_next >= REKEY_AFTER_MESSAGES))
+		peer_start_handshake(p);
+	/* passive keepalive: we hear from the peer but have had nothing to say */
+	if (peer_can_send(p) && now - p->last_rx_ms < PEER_KEEPALIVE_MS &&
+	    now - p->last_tx_ms >= PEER_KEEPALIVE_MS) {
+		uint8_t ka[NTM_DATA_OVERHEAD];
+		peer_send(p, ka, 0);
+	}
+}
+
+void peers_sweep(struct ntm_timer *tm, void *arg)
+{
+	struct tund *t = arg;
+	uint64_t now = ntm_loop_now_ms();
+	size_t pos = 0;
+	struct peer *p;
+	(void)tm;
+
+	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL)))
+		sweep_peer(t, p, now);
+	resolve_sweep(t, now);
+}

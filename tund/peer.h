@@ -1,0 +1,142 @@
+/* peer.h - ntm-tund's peers: one struct peer per other node this node has
+ * asked the DC about or talked to. A peer is created unresolved (the DC has
+ * not yet answered a Direction Request for it), becomes resolved with the
+ * DC's Route Direction (static key, virtual addresses, candidates), and
+ * then holds up to three sessions, as WireGuard does:
+ *   cur   the session we send with (confirmed);
+ *   next  a session we accepted as responder, until the peer's first DATA
+ *         on it confirms the keys; then it becomes cur;
+ *   prev  the session cur replaced, kept for packets still in flight.
+ * Packets for a peer without a usable session wait in a bounded queue
+ * (PEER_QUEUE packets, preallocated when the peer is made: no allocation
+ * per packet). A sweep every PEER_SWEEP_MS retries handshakes, sends
+ * keepalives, rekeys and expires sessions (doc/protocol.md section 7). */
+#ifndef NTM_PEER_H
+#define NTM_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctlserver.h"
+#include "session.h"
+#include "udp.h"
+
+struct tund;
+
+#define PEER_QUEUE 16
+#define EARLY_HS 8                    /* initiations kept while their route is on its way */
+#define EARLY_HS_MS 3000
+#define HS_RETRY_FIRST_MS 250         /* first retry; doubles up to REKEY_TIMEOUT_MS */
+#define PEER_SWEEP_MS 250
+#define REKEY_TIMEOUT_MS 5000
+#define REKEY_ATTEMPT_TIME_MS 90000
+#define PEER_KEEPALIVE_MS 15000
+#define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
+#define RESOLVE_WAIT_DEFAULT_MS 1000
+#define DIRECTION_RETRY_MS 1000
+#define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
+
+/* A control-socket request waiting for this peer's route. */
+struct waiter {
+	struct waiter *next;
+	struct tund *t;
+	struct peer *p;
+	struct ntm_ctlconn *conn;
+	uint8_t type;                 /* NTM_LCTL_RESOLVE_NAME or _ADDR */
+	uint8_t families;
+	uint32_t req_id;
+	uint64_t deadline_ms;
+};
+
+/* A HANDSHAKE_INIT from a key we have no route for yet: the DC sends the
+ * Route Direction to both ends at once, so the initiator's message can
+ * overtake ours. Kept a few seconds and answered when the route comes. */
+struct early_hs {
+	uint8_t pkt[NTM_HS_INIT_LEN];
+	uint8_t pub[32];
+	struct ntm_udp_meta meta;
+	uint64_t at_ms;
+	bool used;
+};
+
+struct peer {
+	struct tund *t;
+	bool resolved;                /* route from the DC received */
+	char name[NTM_NAME_MAX + 1];  /* set when known (by name, or from the route) */
+	uint8_t pub[32];
+	uint8_t vip4[4], vip6[16];
+	bool has_vip4, has_vip6;      /* unresolved-by-address peers know one */
+	uint64_t route_id;
+	uint8_t suite;
+	uint8_t role;
+	uint8_t ncands;
+	struct ntm_candidate cands[NTM_MAX_CANDS];
+
+	struct sockaddr_storage ep;   /* current endpoint (dual-stack form) */
+	socklen_t eplen;
+	bool has_ep;
+
+	struct ntm_session cur, next, prev;
+	uint64_t cur_ms;              /* when cur was established */
+	struct ntm_hs_pending hs;
+	uint64_t hs_first_ms, hs_sent_ms;
+	unsigned hs_attempts;
+	uint8_t last_ts[12];          /* newest HANDSHAKE_INIT timestamp seen */
+	uint64_t last_hs_ms;          /* last completed handshake */
+
+	uint64_t dir_sent_ms;         /* last DIRECTION_REQ for this peer */
+	uint32_t dir_req_id;
+	struct waiter *waiters;
+
+	uint64_t last_tx_ms, last_rx_ms;
+	uint64_t rx_bytes, tx_bytes;
+
+	uint8_t *qbuf;                /* PEER_QUEUE slots of qslot bytes */
+	size_t qslot;
+	uint16_t qlen[PEER_QUEUE];
+	unsigned qhead, qcount;
+};
+
+/* tables */
+int peers_init(struct tund *t);
+void peers_free(struct tund *t);
+struct peer *peer_by_name(struct tund *t, const char *name);
+struct peer *peer_by_addr(struct tund *t, int family, const uint8_t *addr);
+/* An unresolved peer for name or address (made if needed), with a
+ * Direction Request sent unless one is in flight. NULL: out of memory. */
+struct peer *peer_request(struct tund *t, const char *name, int family, const uint8_t *addr);
+/* Is addr inside this node's overlay prefixes? */
+bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr);
+
+/* from the DC (dclink.c) */
+void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r);
+void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n);
+
+/* data path (data.c) */
+void data_on_tun(struct tund *t, uint8_t *pkt, size_t len);
+void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+/* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send. */
+int peer_send(struct peer *p, uint8_t *buf, size_t ptlen);
+void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len);
+void peer_flush_queue(struct peer *p);
+void peer_start_handshake(struct peer *p);
+bool peer_can_send(const struct peer *p);
+void peer_set_endpoint(struct peer *p, const struct sockaddr_storage *src, socklen_t len);
+void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
+		     const struct ntm_udp_meta *m);
+void peer_confirm_next(struct tund *t, struct peer *p);
+void peers_sweep(struct ntm_timer *tm, void *arg);
+
+/* resolve.c: the control-socket side */
+int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+		    uint8_t *out, size_t cap);
+void resolve_answer(struct peer *p, uint8_t status);
+void resolve_sweep(struct tund *t, uint64_t now);
+int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, size_t cap);
+int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+		 uint8_t *out, size_t cap);
+void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m);
+void pings_free(struct tund *t);
+
+#endif

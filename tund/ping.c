@@ -1,0 +1,155 @@
+/* ping.c - `ntmctl ping NAME`: PING control messages through the peer's
+ * tunnel (doc/protocol.md 5.12), answered by the peer's ntm-tund with PONG,
+ * timed with the monotonic clock. A ping of a peer without a tunnel sets
+ * the tunnel up first (its first round trip includes that). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "peer.h"
+#include "tund.h"
+
+#define PING_INTERVAL_MS 200
+#define PING_LINGER_MS 1000          /* wait for the last PONG */
+#define PING_SETUP_MS 3000           /* allowance for tunnel setup */
+
+struct ping_job {
+	struct ping_job *next;
+	struct tund *t;
+	char name[NTM_NAME_MAX + 1];
+	struct ntm_ctlconn *conn;
+	uint32_t req_id, ident;
+	uint16_t count, sent, received;
+	uint64_t rtt_sum, rtt_min, rtt_max;   /* microseconds */
+	uint64_t deadline_ms, last_sent_ms;
+	struct ntm_timer timer;
+	bool cancelled;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void job_free(struct ping_job *j)
+{
+	struct ping_job **pp;
+
+	for (pp = &j->t->pings; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	ntm_timer_cancel(&j->timer);
+	free(j);
+}
+
+static void finish(struct ping_job *j)
+{
+	struct ntm_lctl_ping_result r = { .sent = j->sent, .received = j->received };
+	uint8_t buf[256];
+
+	if (j->received) {
+		r.rtt_min_us = (uint32_t)j->rtt_min;
+		r.rtt_max_us = (uint32_t)j->rtt_max;
+		r.rtt_avg_us = (uint32_t)(j->rtt_sum / j->received);
+	}
+	ntm_ctlconn_on_cancel(j->conn, NULL, NULL);
+	int n = ntm_lctl_reply_ping(buf, sizeof(buf), j->req_id, &r);
+	if (n > 0)
+		ntm_ctlsrv_reply(j->conn, buf, (size_t)n);
+	job_free(j);
+}
+
+static void on_cancel(void *arg)
+{
+	job_free(arg);
+}
+
+static void tick(struct ntm_timer *tm, void *arg)
+{
+	struct ping_job *j = arg;
+	struct tund *t = j->t;
+	uint64_t now = ntm_loop_now_ms();
+	(void)tm;
+
+	if (j->received == j->count || now >= j->deadline_ms ||
+	    (j->sent == j->count && now - j->last_sent_ms >= PING_LINGER_MS)) {
+		finish(j);
+		return;
+	}
+	struct peer *p = peer_by_name(t, j->name);
+	if (!p)
+		p = peer_request(t, j->name, 0, NULL);
+	if (j->sent < j->count && p && peer_can_send(p)) {
+		struct ntm_ctl c = { .type = NTM_CTL_PING };
+		c.u.ping.ident = j->ident;
+		c.u.ping.seq = j->sent;
+		c.u.ping.timestamp_ns = now_ns();
+		int n = ntm_ctl_encode(&c, t->sendbuf + NTM_DATA_HDR_LEN, 256);
+		if (n > 0 && peer_send(p, t->sendbuf, (size_t)n) == 0) {
+			j->sent++;
+			j->last_sent_ms = now;
+		}
+	} else if (p && p->resolved && !peer_can_send(p) && !p->hs.active && !p->next.valid) {
+		peer_start_handshake(p);
+	}
+	ntm_timer_arm(&j->timer, PING_INTERVAL_MS, 0);
+}
+
+int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+		 uint8_t *out, size_t cap)
+{
+	struct ntm_name n;
+
+	if (ntm_name_set(&n, req->name) < 0)
+		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_NOTFOUND);
+	struct ping_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_INTERNAL);
+	j->t = t;
+	snprintf(j->name, sizeof(j->name), "%s", n.s);
+	j->conn = c;
+	j->req_id = req->hdr.req_id;
+	j->count = req->count;
+	ntm_random(&j->ident, sizeof(j->ident));
+	j->rtt_min = UINT64_MAX;
+	j->deadline_ms = ntm_loop_now_ms() + PING_SETUP_MS +
+			 (uint64_t)req->count * PING_INTERVAL_MS + PING_LINGER_MS;
+	j->next = t->pings;
+	t->pings = j;
+	ntm_timer_init(&j->timer, t->loop, tick, j);
+	ntm_ctlconn_on_cancel(c, on_cancel, j);
+	ntm_timer_arm(&j->timer, 0, 0);
+	return NTM_CTLSRV_DEFER;
+}
+
+void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m)
+{
+	(void)p;
+	for (struct ping_job *j = t->pings; j; j = j->next) {
+		if (j->ident != m->ident || m->seq >= j->sent)
+			continue;
+		uint64_t rtt = (now_ns() - m->timestamp_ns) / 1000;
+		j->received++;
+		j->rtt_sum += rtt;
+		if (rtt < j->rtt_min)
+			j->rtt_min = rtt;
+		if (rtt > j->rtt_max)
+			j->rtt_max = rtt;
+		if (j->received == j->count)
+			ntm_timer_arm(&j->timer, 0, 0);
+		return;
+	}
+}
+
+void pings_free(struct tund *t)
+{
+	while (t->pings)
+		job_free(t->pings);
+}
