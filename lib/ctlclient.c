@@ -53,11 +53,11 @@ static int off_std_fds(int fd)
 	return nfd < 0 ? -errno : nfd;
 }
 
-/* The directory holding the socket must be root's (or the caller's own:
- * a process trusts itself, which lets tests run unprivileged; a setuid-root
- * program has euid 0) and writable by nobody else, or anyone could have
- * put a socket there. */
-static int check_dir(const char *path)
+/* The directory holding the socket must be root's, the socket owner's (the
+ * daemon's user, which keeps its state files there), or the caller's own (a
+ * process trusts itself, which lets tests run unprivileged), and writable
+ * by nobody else, or anyone could have put a socket there. */
+static int check_dir(const char *path, uid_t sock_owner)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct stat st;
@@ -72,7 +72,8 @@ static int check_dir(const char *path)
 	*slash = '\0';
 	if (stat(dir, &st) < 0)
 		return -errno;
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if ((st.st_uid != 0 && st.st_uid != sock_owner && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return -EPERM;
 	return 0;
 }
@@ -121,7 +122,7 @@ static int open_checked(const char *path, int64_t deadline)
 		return -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EPERM;
-	ret = check_dir(path);
+	ret = check_dir(path, st.st_uid);
 	if (ret < 0)
 		return ret;
 	memcpy(sun.sun_path, path, strlen(path) + 1);

@@ -4,8 +4,8 @@
  * allocates nothing, and is safe in threads and after fork. The whole
  * exchange (connect, send, receive) runs under one deadline; EINTR retries
  * with the time left. The socket is checked before it is trusted: the path
- * must be a socket in a directory owned by root and writable by nobody
- * else, and the process at the other end (SO_PEERCRED, which reports the
+ * must be a socket in a directory owned by root or by the socket's owner
+ * and writable by nobody else, and the process at the other end (SO_PEERCRED, which reports the
  * credentials it had when it called listen()) must be root or the socket
  * file's owner (the daemon creates the socket as root and hands it to its
  * own user before dropping privileges). */

@@ -303,8 +303,12 @@ int ntm_ctlsrv_open(struct ntm_ctlsrv **out, struct ntm_loop *loop, const char *
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		/* root's and not writable by others: clients trust sockets in it */
+		/* The daemon's own (it writes files there after dropping
+		 * privileges, atomically by rename) and writable by nobody else:
+		 * clients trust sockets in it. */
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (chown(dir, owner, group) < 0 || chmod(dir, 0755) < 0)
 			return -errno;
 	}
 	s = calloc(1, sizeof(*s));

@@ -36,9 +36,11 @@ struct ntm_ctlconn;
 typedef int (*ntm_ctlsrv_fn)(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 			     uint8_t *out, size_t cap);
 
-/* Create the socket at path (its directory is made 0755 if missing; the
- * socket is mode 0666, owned by owner:group so clients can check it
- * against the daemon's uid after privileges are dropped). */
+/* Create the socket at path. Its directory is made if missing and given
+ * to owner:group with mode 0755 (the daemon writes its state files there
+ * after dropping privileges; nobody else can write there). The socket is
+ * mode 0666, owned by owner:group, so clients can check it against the
+ * daemon's uid. */
 int ntm_ctlsrv_open(struct ntm_ctlsrv **out, struct ntm_loop *loop, const char *path,
 		    uid_t owner, gid_t group, ntm_ctlsrv_fn fn, void *arg);
 /* Close every connection (cancelling deferred ones) and remove the socket. */

@@ -96,14 +96,16 @@ static struct verdict transport_verdict(int err)
 	case EBADMSG:
 	case EMSGSIZE:
 	case EPROTO:
-		return UNAVAIL(EBADMSG);
+	case ECONNRESET:
+	case EPIPE:
+		return UNAVAIL(EBADMSG); /* no whole, well-formed reply */
 	case EMFILE:
 	case ENFILE:
 	case ENOMEM:
 	case ENOBUFS:
 		return v_tryagain; /* our process is short of resources, not the daemon gone */
 	default:
-		/* ENOENT, ECONNREFUSED, EPERM (ownership checks), ECONNRESET, ... */
+		/* ENOENT, ECONNREFUSED, EPERM (ownership checks), EIO, ... */
 		return UNAVAIL(ECONNREFUSED);
 	}
 }

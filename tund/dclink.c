@@ -266,8 +266,10 @@ static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a
 		memcpy(t->zones[i], a->zones[i].s, (size_t)a->zones[i].len + 1);
 	t->observed = a->observed;
 	t->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
-	if (changed)
+	if (changed) {
 		configure_if(t);
+		nssfile_write(t);
+	}
 	if (t->dc_state != DC_REGISTERED)
 		log_notice("registered as %s with DC %s", t->fqdn,
 			   ntm_sockaddr_str((struct sockaddr *)&t->dc_addr, (char[64]){ 0 }, 64));

@@ -220,6 +220,7 @@ static int run(struct tund *t)
 	log_stats(t);
 	dclink_stop(t);
 	pings_free(t);
+	nssfile_remove(t);
 	ctl_close(t);
 	peers_free(t);
 out:

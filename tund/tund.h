@@ -110,6 +110,10 @@ void dclink_reregister(struct tund *t);
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
 const char *dclink_state_name(enum dc_state s);
 
+/* nssfile.c */
+void nssfile_write(struct tund *t);
+void nssfile_remove(struct tund *t);
+
 /* ctl.c */
 int ctl_open(struct tund *t, uid_t owner, gid_t group);
 void ctl_close(struct tund *t);
