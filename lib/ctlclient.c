@@ -21,7 +21,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for events on fd until deadline. 0 when ready, -ETIMEDOUT, -EIO. */
+/* Wait for events on fd until deadline. 0 when ready (or hung up: the next
+ * call reports it), -ETIMEDOUT, the socket's pending error (SO_ERROR, e.g.
+ * -ECONNRESET), or -EIO. Readiness wins over POLLERR: a daemon that wrote
+ * and then closed with our request unread leaves both data and an error,
+ * and the data comes first. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
@@ -36,10 +40,18 @@ static int wait_fd(int fd, short events, int64_t deadline)
 			return -errno;
 		if (r == 0)
 			return -ETIMEDOUT;
-		if (p.revents & (POLLERR | POLLNVAL))
+		if (p.revents & POLLNVAL)
 			return -EIO;
 		if (p.revents & (events | POLLHUP))
 			return 0;
+		if (p.revents & POLLERR) {
+			int err = 0;
+			socklen_t elen = sizeof(err);
+
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err <= 0)
+				return -EIO;
+			return -err;
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
-# setup2.sh - sourced by tunnel tests: a DC and two nodes, a and b, on a
-# routed test network (router r, no NAT), all registered. Sets DCCONF,
-# sock_a, sock_b and helper functions. Needs lib.sh sourced first.
+# setup2.sh - sourced by tunnel tests: a DC and nodes (NODES, default
+# "a b") on a routed test network (router r, no NAT), all registered. Node
+# number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64. Sets DCCONF,
+# sock_NAME for each node, and registered(). Needs lib.sh sourced first.
 ZONE=ntm.example.org
 ns_add r
 nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
@@ -8,8 +9,9 @@ ns_add dc
 link dc eth0 "198.51.100.2/24 2001:db8:dc::2/64" r dc0 "198.51.100.1/24 2001:db8:dc::1/64"
 nsx dc ip route add default via 198.51.100.1
 nsx dc ip -6 route add default via 2001:db8:dc::1
+: "${NODES:=a b}"
 i=1
-for n in a b; do
+for n in $NODES; do
 	ns_add "$n"
 	link "$n" eth0 "203.0.113.$((16 * i + 2))/28 2001:db8:$i::2/64" r "$n"0 "203.0.113.$((16 * i + 1))/28 2001:db8:$i::1/64"
 	nsx "$n" ip route add default via "203.0.113.$((16 * i + 1))"
@@ -29,7 +31,7 @@ bg dc dcd "$NTM_DCD" -f -c "$DCCONF"
 DCD_PID=$LAST_PID
 wait_for 5 "DC key file" test -s "$T/dc/dc.key"
 DCPUB=$("$NTM_DCCTL" -c "$DCCONF" show-key)
-for n in a b; do
+for n in $NODES; do
 	mkdir -p "$T/$n"
 	cat > "$T/$n/tund.conf" <<CONF
 [Node]
@@ -45,8 +47,8 @@ CONF
 	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
 	eval "TUND_PID_$n=\$LAST_PID"
 done
-sock_a=$T/a/run/tund.sock
-sock_b=$T/b/run/tund.sock
 registered() { "$NTMCTL" -s "$1" status --json 2>/dev/null | grep -q '"state": "registered"'; }
-wait_for 10 "a registered" registered "$sock_a"
-wait_for 10 "b registered" registered "$sock_b"
+for n in $NODES; do
+	eval "sock_$n=\$T/\$n/run/tund.sock"
+	wait_for 10 "$n registered" registered "$T/$n/run/tund.sock"
+done

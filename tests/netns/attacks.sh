@@ -1,0 +1,204 @@
+#!/bin/bash
+# attacks.sh - issue 4, "Attacks": an attacker on the router between a and
+# b captures a's DATA datagrams to b and sends them again as they were
+# (replay), with a ciphertext byte flipped (forge) and cut short
+# (truncate); then a sends b packets whose inner source is not a's
+# virtual address (spoof). b must drop every one, count each in the right
+# counter (tund.h TUND_STATS), write none of them to its ntm0, and send
+# nothing at all to a in answer (nftables counters in b's namespace).
+# Afterwards the tunnel still carries a genuine ping.
+#
+# Frames b already accepted have counters b has seen, and a receiver peeks
+# at the replay window before it opens the AEAD (protocol.md 2.4 steps 4
+# and 5): altered copies of them are replays. To reach the AEAD the test
+# also captures frames b never received (b's input from a is blocked
+# meanwhile), forges those, and at the end proves the failed forgeries did
+# not use up their counters: the untouched frames are still accepted once.
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v nft >/dev/null || skip "needs nftables"
+ATTACK=$top_builddir/tests/netns/ntm_attack
+[ -x "$ATTACK" ] || fail "$ATTACK is missing (make check builds it)"
+. "$(dirname "$0")/setup2.sh"
+
+A_IP=203.0.113.18
+PORT=7541
+N=3                     # DATA frames per capture
+SPOOF_N=5
+SPOOF_SRC=198.18.0.77   # in the overlay prefix, nobody's address
+# counters of b that each step checks; one not named in a step must stay
+WATCH_ALL="drop_malformed drop_unknown drop_auth drop_replay drop_ratelimit drop_unknown_peer
+	drop_inner_src drop_bad_inner tun_tx_packets tx_packets"
+WATCH=$WATCH_ALL
+
+vip4() { nsx "$1" ip -4 -o addr show dev ntm0 | awk '{ sub("/.*", "", $4); print $4 }'; }
+have_vips() { [ -n "$(vip4 a)" ] && [ -n "$(vip4 b)" ]; }
+wait_for 5 "virtual addresses on ntm0" have_vips
+VIP_A=$(vip4 a)
+VIP_B=$(vip4 b)
+[ "$VIP_A" != "$SPOOF_SRC" ] && [ "$VIP_B" != "$SPOOF_SRC" ] || fail "$SPOOF_SRC is a node's own address"
+
+# ---- b's counters ----
+stats_b() { "$NTMCTL" -s "$sock_b" stats --json; }
+# ctr JSON NAME: one counter from a stats --json line
+ctr() {
+	local v
+	v=$(printf '%s' "$1" | grep -o "\"$2\": [0-9]*") || return 1
+	echo "${v##* }"
+}
+declare -A EXP
+expect_init() {
+	local now n
+	now=$(stats_b) || fail "ntmctl stats on b"
+	for n in $WATCH; do EXP[$n]=$(ctr "$now" "$n") || fail "b has no counter $n"; done
+}
+reached() {
+	local now n
+	now=$(stats_b) || return 1
+	for n in $WATCH; do [ "$(ctr "$now" "$n")" -ge "${EXP[$n]}" ] || return 1; done
+}
+# expect WHAT NAME=DELTA...: b's counters NAME rise by DELTA, the other
+# watched ones stay; waits until they got there, then requires exactly that.
+expect() {
+	local what=$1 kv now n got
+	shift
+	for kv; do EXP[${kv%%=*}]=$((EXP[${kv%%=*}] + ${kv#*=})); done
+	wait_for 5 "b's counters after $what" reached
+	now=$(stats_b) || fail "ntmctl stats on b"
+	for n in $WATCH; do
+		got=$(ctr "$now" "$n")
+		[ "$got" = "${EXP[$n]}" ] || fail "$what: b's $n is $got, expected ${EXP[$n]} ($*)"
+	done
+}
+
+# ---- b's traffic to a, counted in b's namespace ----
+nsx b nft -f - <<NFT || fail "nft on b"
+table ip ntmatk {
+	counter udp_to_a { }
+	counter any_to_a { }
+	chain out {
+		type filter hook output priority filter; policy accept;
+		ip daddr $A_IP meta l4proto udp counter name "udp_to_a"
+		ip daddr $A_IP counter name "any_to_a"
+	}
+}
+NFT
+nft_count() { nsx b nft list counter ip ntmatk "$1" | awk '/packets/ { print $2 }'; }
+# quiet: let in-flight answers to genuine traffic land, then mark the start
+# of a window in which b must send a nothing
+quiet() {
+	sleep 1
+	UDP0=$(nft_count udp_to_a)
+	ANY0=$(nft_count any_to_a)
+}
+# nothing_sent WHAT: the window's tail, then b's packets to a since quiet()
+nothing_sent() {
+	sleep 1
+	local udp any
+	udp=$(( $(nft_count udp_to_a) - UDP0 ))
+	any=$(( $(nft_count any_to_a) - ANY0 ))
+	[ "$udp" = 0 ] || fail "$1: b sent $udp UDP datagrams to a"
+	[ "$any" = 0 ] || fail "$1: b sent $any packets to a"
+}
+
+# ---- the attacker on the router's link to b ----
+# capture NAME: start collecting the next N DATA frames r sends to b
+capture() {
+	bg r "cap-$1" "$ATTACK" capture b0 "$PORT" "$N" "$T/$1.cap" 10000
+	CAP_PID=$LAST_PID
+	wait_for 5 "capture on b0 ready" grep -q '^capturing on b0' "$T/cap-$1.log"
+}
+capture_done() {
+	local pid rest=""
+	wait "$CAP_PID" || fail "capture $1: $(cat "$T/cap-$1.log")"
+	for pid in $PIDS; do [ "$pid" = "$CAP_PID" ] || rest="$rest $pid"; done
+	PIDS=$rest     # reaped: cleanup must not kill a reused PID
+}
+# attack CMD NAME: run ntm_attack CMD on capture NAME from r, out b0; sets
+# SENT (frames sent) and SHORT (those with a UDP payload under 32 bytes)
+attack() {
+	local out
+	out=$(nsx r "$ATTACK" "$1" b0 "$T/$2.cap") || fail "ntm_attack $1 $2: $out"
+	SENT=$(echo "$out" | sed -n 's/.* sent=\([0-9]*\).*/\1/p')
+	SHORT=$(echo "$out" | sed -n 's/.* short=\([0-9]*\).*/\1/p')
+	[ -n "$SENT" ] && [ -n "$SHORT" ] || fail "ntm_attack $1 printed '$out'"
+}
+
+# ---- 1. the tunnel, and frames b has accepted ("seen") ----
+capture seen
+"$NTMCTL" -s "$sock_a" resolve "b.$ZONE" >/dev/null || fail "resolve b.$ZONE on a"
+nsx a ping -c 3 -i 0.2 -W 2 "$VIP_B" >/dev/null || fail "ping $VIP_B from a"
+capture_done seen
+ok "tunnel a -> b carries a ping; $N of a's DATA frames to b captured on the router"
+
+# ---- 2. frames b never received ("fresh") ----
+nsx b nft -f - <<NFT || fail "nft on b"
+table ip ntmblock {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ip saddr $A_IP udp sport $PORT drop
+	}
+}
+NFT
+capture fresh
+nsx a ping -c 3 -i 0.2 -W 1 "$VIP_B" >/dev/null && fail "a ping got through while b's input was blocked"
+capture_done fresh
+nsx b nft delete table ip ntmblock || fail "nft on b"
+ok "$N more DATA frames captured while b's input from a was blocked"
+
+# ---- 3. the attack window ----
+expect_init
+quiet
+
+attack replay seen
+[ "$SENT" = "$N" ] || fail "replay sent $SENT frames"
+expect "replay" drop_replay="$N"
+ok "$N replayed frames: each dropped, drop_replay +$N"
+
+attack forge seen
+[ "$SENT" = "$N" ] || fail "forge sent $SENT frames"
+expect "forged seen frames" drop_replay="$N"
+ok "$N forged copies of seen frames: dropped at the replay window before the AEAD, drop_replay +$N"
+
+attack forge fresh
+[ "$SENT" = "$N" ] || fail "forge sent $SENT frames"
+expect "forged fresh frames" drop_auth="$N"
+ok "$N forged frames with fresh counters: the AEAD rejects each, drop_auth +$N"
+
+attack truncate fresh
+expect "truncated fresh frames" drop_malformed="$SHORT" drop_auth="$((SENT - SHORT))"
+ok "$SENT truncated fresh frames: $SHORT under 32 bytes drop_malformed, $((SENT - SHORT)) longer drop_auth"
+
+attack truncate seen
+expect "truncated seen frames" drop_malformed="$SHORT" drop_replay="$((SENT - SHORT))"
+ok "$SENT truncated seen frames: $SHORT under 32 bytes drop_malformed, $((SENT - SHORT)) longer drop_replay"
+
+nothing_sent "replayed, forged and truncated frames"
+expect "the window's tail"
+ok "none reached b's ntm0 (tun_tx_packets unchanged), b sent 0 packets to a"
+
+# ---- 4. the failed forgeries did not use up the fresh frames' counters ----
+# b answers these pings, so its tx_packets moves here: not watched
+WATCH=${WATCH_ALL% tx_packets}
+attack replay fresh
+expect "the fresh frames, late but genuine" tun_tx_packets="$N"
+ok "the $N untouched fresh frames are still accepted once (tun_tx_packets +$N)"
+wait_for 5 "b's answers to the late pings" test "$(nft_count udp_to_a)" -ge "$((UDP0 + N))"
+attack replay fresh
+expect "the fresh frames again" drop_replay="$N"
+ok "and dropped as replays the second time, drop_replay +$N"
+
+# ---- 5. spoofed inner source ----
+WATCH=$WATCH_ALL
+expect_init
+quiet
+out=$(nsx a "$ATTACK" spoof "$SPOOF_SRC" "$VIP_B" "$SPOOF_N") || fail "ntm_attack spoof: $out"
+expect "spoofed inner sources" drop_inner_src="$SPOOF_N"
+nothing_sent "spoofed inner sources"
+expect "the spoof window's tail"
+ok "$SPOOF_N packets from $SPOOF_SRC sealed by a: b drops each, drop_inner_src +$SPOOF_N, none on ntm0, nothing sent to a"
+
+# ---- 6. the tunnel still works ----
+wait_for 5 "a genuine ping a -> b" nsx a ping -c 1 -W 1 "$VIP_B"
+ok "a genuine ping from a to b still works"
+echo "PASS: attacks"
