@@ -99,8 +99,10 @@ static int connect_by(int fd, const struct sockaddr_un *sun, int64_t deadline)
 	for (;;) {
 		int64_t left;
 
-		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 || errno == EISCONN)
+		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
 			return 0;
+		if (errno == EISCONN)
+			return 0; /* a retried connect that had completed */
 		if (errno == EINPROGRESS) {
 			int err = 0, ret = wait_fd(fd, POLLOUT, deadline);
 			socklen_t elen = sizeof(err);

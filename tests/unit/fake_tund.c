@@ -73,7 +73,8 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fake_tund -s SOCKET [-m MODE] [-n NAME] [-a ADDR]... [-t TTL] [-b]\n");
+	fprintf(stderr, "usage: fake_tund -s SOCKET [-m MODE] [-n NAME] [-a ADDR]... "
+			"[-t TTL] [-b]\n");
 	exit(2);
 }
 

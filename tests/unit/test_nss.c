@@ -299,7 +299,8 @@ static const char *tuples_problem(const struct gaih_addrtuple *t, const char *bu
 	for (; t && i < ex->n; t = t->next, i++) {
 		size_t alen = ex->addr[i].af == AF_INET ? 4 : 16;
 		if (!(i == 0 && first_is_callers) &&
-		    (!inside(t, sizeof(*t), buf, len) || !aligned(t, _Alignof(struct gaih_addrtuple))))
+		    (!inside(t, sizeof(*t), buf, len) ||
+		     !aligned(t, _Alignof(struct gaih_addrtuple))))
 			return "a tuple outside the buffer or misaligned";
 		if (!name_inside(t->name, buf, len) || strcmp(t->name, ex->name) != 0)
 			return "a tuple's name";
@@ -366,12 +367,14 @@ static size_t sweep(enum ep ep, int af, size_t off, size_t max)
 		memset(base, 0xa5, off + size);
 		call_ep(ep, af, "bob.ntm.test", buf, size, &c);
 		if (!expected(ep, af, &ex)) {
-			require_triple(&c, NSS_STATUS_UNAVAIL, EAFNOSUPPORT, NO_RECOVERY, ep_names[ep]);
+			require_triple(&c, NSS_STATUS_UNAVAIL, EAFNOSUPPORT, NO_RECOVERY,
+				       ep_names[ep]);
 			free(base);
 			continue;
 		}
 		if (c.st == NSS_STATUS_TRYAGAIN) {
-			require_triple(&c, NSS_STATUS_TRYAGAIN, ERANGE, NETDB_INTERNAL, ep_names[ep]);
+			require_triple(&c, NSS_STATUS_TRYAGAIN, ERANGE, NETDB_INTERNAL,
+				       ep_names[ep]);
 			REQUIRE(threshold == SIZE_MAX, "%s: ERANGE at %zu after success at %zu",
 				ep_names[ep], size, threshold);
 			REQUIRE(untouched(base, off + size, 0xa5) && c.ttl == -7 &&
@@ -477,7 +480,7 @@ START_TEST(test_nscd_preallocated_tuple_receives_a_copy_of_the_first)
 }
 END_TEST
 
-START_TEST(test_a_case_different_name_with_a_trailing_dot_is_found_under_its_canonical_name)
+START_TEST(test_other_case_and_a_trailing_dot_find_the_canonical_name)
 {
 	char buf[1024];
 	struct call c;
@@ -929,7 +932,8 @@ START_TEST(test_a_full_nss_file_parses_into_zones_prefixes_socket_and_timeout)
 
 	ck_assert_int_eq(parse("# written by ntm-tund\n\nversion 1\n  zone Ntm.Example.ORG.\t\n"
 			       "zone internal\nprefix4 198.18.0.0/15\nprefix6 fd12:3456:789a::/48\n"
-			       "socket /run/x/tund.sock\ntimeout_ms 1500\n# bye\nend", &c, &line), 0);
+			       "socket /run/x/tund.sock\ntimeout_ms 1500\n# bye\nend",
+			       &c, &line), 0);
 	ck_assert_uint_eq(c.n_zones, 2);
 	ck_assert_str_eq(c.zones[0], "ntm.example.org");
 	ck_assert_str_eq(c.zones[1], "internal");
@@ -977,7 +981,8 @@ static const struct { const char *text; unsigned line; } bad_files[] = {
 	{ "version 1\nzone a..test\nend\n", 2 },
 	{ "version 1\nzone a_b.test\nend\n", 2 },
 	{ "version 1\nzone .\nend\n", 2 },
-	{ "version 1\nzone 1\nzone 2\nzone 3\nzone 4\nzone 5\nzone 6\nzone 7\nzone 8\nzone 9\nend\n", 10 },
+	{ "version 1\nzone a\nzone b\nzone c\nzone d\nzone e\nzone f\nzone g\nzone h\n"
+	  "zone i\nend\n", 10 },                                     /* a ninth zone */
 	{ "version 1\nprefix4 198.18.0.1/15\nend\n", 2 },          /* host bits */
 	{ "version 1\nprefix4 198.18.0.0/33\nend\n", 2 },
 	{ "version 1\nprefix4 198.18.0.0/0\nend\n", 2 },
@@ -1099,21 +1104,25 @@ static Suite *nss_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_gethostbyname4_r_fills_every_buffer_size_or_asks_for_more);
-	tcase_add_loop_test(tc, test_gethostbyname3_r_fills_every_buffer_size_for_each_family, 0, 4);
-	tcase_add_loop_test(tc, test_gethostbyname2_r_fills_every_buffer_size_for_each_family, 0, 4);
+	tcase_add_loop_test(tc, test_gethostbyname3_r_fills_every_buffer_size_for_each_family,
+			    0, 4);
+	tcase_add_loop_test(tc, test_gethostbyname2_r_fills_every_buffer_size_for_each_family,
+			    0, 4);
 	tcase_add_test(tc, test_gethostbyname_r_fills_every_buffer_size_with_ipv4);
-	tcase_add_loop_test(tc, test_gethostbyaddr2_r_fills_every_buffer_size_for_each_family, 0, 4);
-	tcase_add_loop_test(tc, test_gethostbyaddr_r_fills_every_buffer_size_for_each_family, 0, 4);
+	tcase_add_loop_test(tc, test_gethostbyaddr2_r_fills_every_buffer_size_for_each_family,
+			    0, 4);
+	tcase_add_loop_test(tc, test_gethostbyaddr_r_fills_every_buffer_size_for_each_family,
+			    0, 4);
 	tcase_add_test(tc, test_misaligned_buffers_are_padded_before_use);
 	tcase_add_test(tc, test_nscd_preallocated_tuple_receives_a_copy_of_the_first);
-	tcase_add_test(tc, test_a_case_different_name_with_a_trailing_dot_is_found_under_its_canonical_name);
+	tcase_add_test(tc, test_other_case_and_a_trailing_dot_find_the_canonical_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("statuses");
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_loop_test(tc, test_each_daemon_outcome_gives_its_exact_status_errno_and_h_errno, 0,
-			    (int)(sizeof(outcomes) / sizeof(outcomes[0])));
+	tcase_add_loop_test(tc, test_each_daemon_outcome_gives_its_exact_status_errno_and_h_errno,
+			    0, (int)(sizeof(outcomes) / sizeof(outcomes[0])));
 	tcase_add_test(tc, test_a_slow_daemon_times_out_within_the_deadline);
 	tcase_add_test(tc, test_an_ok_reply_without_the_asked_family_is_nodata);
 	tcase_add_test(tc, test_unknown_overlay_names_and_addresses_are_notfound);
