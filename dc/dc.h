@@ -1,7 +1,8 @@
 /* dc.h - ntm-dcd's state, shared by its files:
  *   dcd.c       main: options, configuration, key, sockets, event loop
  *   dc_proto.c  datagrams: handshakes, sessions, REGISTER and KEEPALIVE
- *   dc_ctl.c    the local control socket (ntm-dcctl stats, live nodes)  */
+ *   dc_route.c  Direction Requests and Route Directions
+ *   dc_ctl.c    the local control socket (ntm-dcctl stats)  */
 #ifndef NTM_DC_H
 #define NTM_DC_H
 
@@ -93,6 +94,7 @@ int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep);
 
 /* dc_route.c */
 void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
+void dc_expire_routes(struct dc *dc, uint64_t now);
 void dc_free_routes(struct dc *dc);
 void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg);
 void dc_sweep(struct ntm_timer *t, void *arg);

@@ -46,7 +46,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "PrivateKeyFile", NTM_CONF_STRING, 0, cfg->key_file, sizeof(cfg->key_file), 0, 0,
 		  NTM_LOCALSTATEDIR "/lib/ntm/dc.key", NULL },
 		{ "DC", "Database", NTM_CONF_STRING, 0, cfg->database, sizeof(cfg->database), 0, 0,
-		  NTM_LOCALSTATEDIR "/lib/ntm/dc.db", NULL },
+		  NTM_LOCALSTATEDIR "/lib/ntm/db/dc.db", NULL },
 		{ "DC", "ControlSocket", NTM_CONF_STRING, 0, cfg->control_socket,
 		  sizeof(cfg->control_socket), 0, 0, NTM_RUNSTATEDIR "/ntm/dcd.sock", NULL },
 		{ "DC", "IPv4Prefix", NTM_CONF_PREFIX, 0, &cfg->prefix4, 0, 0, 0, NULL, &seen4 },

@@ -345,6 +345,7 @@ void dc_sweep(struct ntm_timer *t, void *arg)
 	struct dc_node *n;
 	(void)t;
 
+	dc_expire_routes(dc, now);
 	while ((n = ntm_idmap_next(&dc->by_host, &pos, NULL))) {
 		if (n->registered_ms && now - n->last_seen_ms > life) {
 			log_notice("%s expired: no keepalive for %llu s", n->rec.name,

@@ -141,6 +141,21 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		 peer->rec.name);
 }
 
+void dc_expire_routes(struct dc *dc, uint64_t now)
+{
+	size_t pos = 0;
+	uint64_t key;
+	struct dc_route *rt;
+
+	while ((rt = ntm_idmap_next(&dc->routes, &pos, &key))) {
+		if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
+			continue;
+		ntm_idmap_del(&dc->routes, key);
+		free(rt);
+		pos = 0; /* the table moved: start over (only expired ones go) */
+	}
+}
+
 void dc_free_routes(struct dc *dc)
 {
 	size_t pos = 0;

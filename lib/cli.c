@@ -13,7 +13,13 @@
 ssize_t ntm_cli_call(const char *prog, const char *daemon, const char *sock, const void *req,
 		     size_t len, uint8_t *reply, size_t cap)
 {
-	ssize_t n = ntm_lctl_call(sock, req, len, reply, cap, CALL_TIMEOUT_MS);
+	return ntm_cli_call_timeout(prog, daemon, sock, req, len, reply, cap, CALL_TIMEOUT_MS);
+}
+
+ssize_t ntm_cli_call_timeout(const char *prog, const char *daemon, const char *sock,
+			     const void *req, size_t len, uint8_t *reply, size_t cap, int timeout_ms)
+{
+	ssize_t n = ntm_lctl_call(sock, req, len, reply, cap, timeout_ms);
 
 	if (n == -ENOENT || n == -ECONNREFUSED)
 		fprintf(stderr, "%s: %s is not running (no socket at %s)\n", prog, daemon, sock);

@@ -95,7 +95,7 @@ void data_on_tun(struct tund *t, uint8_t *pkt, size_t len)
 	}
 	/* No tunnel yet: wait for it, asking the DC about this address when
 	 * nobody has (a peer reached first by address, no name lookup). */
-	if (!p)
+	if (!p || !p->resolved)
 		p = peer_request(t, NULL, af, dst);
 	if (!p) {
 		t->stats.tun_no_peer++;

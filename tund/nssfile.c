@@ -38,20 +38,28 @@ void nssfile_write(struct tund *t)
 		      "# written by ntm-tund; read by libnss_ntm.so.2, see nss_ntm(8)\nversion 1\n");
 	for (uint8_t i = 0; i < t->nzones; i++)
 		n += snprintf(body + n, sizeof(body) - (size_t)n, "zone %s\n", t->zones[i]);
-	n += snprintf(body + n, sizeof(body) - (size_t)n,
-		      "prefix4 %s/%u\nprefix6 %s/%u\nsocket %s\ntimeout_ms %d\nend\n", p4, t->plen4, p6,
-		      t->plen6, t->cfg.control_socket, NSS_TIMEOUT_MS);
+	/* a length of 0 would be "everything": nss_ntm rejects it, rightly */
+	if (t->plen4)
+		n += snprintf(body + n, sizeof(body) - (size_t)n, "prefix4 %s/%u\n", p4, t->plen4);
+	if (t->plen6)
+		n += snprintf(body + n, sizeof(body) - (size_t)n, "prefix6 %s/%u\n", p6, t->plen6);
+	n += snprintf(body + n, sizeof(body) - (size_t)n, "socket %s\ntimeout_ms %d\nend\n",
+		      t->cfg.control_socket, NSS_TIMEOUT_MS);
 	if (n >= (int)sizeof(body))
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", t->cfg.nss_file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || write(fd, body, (size_t)n) != n || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, t->cfg.nss_file) < 0) {
-		log_warn("%s: cannot write it (%s): programs will not know the overlay's names "
-			 "through nss_ntm", t->cfg.nss_file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int err = 0;
+	if (fd < 0 || write(fd, body, (size_t)n) != n || fsync(fd) < 0)
+		err = errno ? errno : EIO;
+	if (fd >= 0 && close(fd) < 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, t->cfg.nss_file) < 0)
+		err = errno;
+	if (err) {
 		unlink(tmp);
+		log_warn("%s: cannot write it (%s): programs will not know the overlay's names "
+			 "through nss_ntm", t->cfg.nss_file, strerror(err));
 	}
 }
 

@@ -229,7 +229,7 @@ static int cmd_resolve(int argc, char **argv)
 	}
 	if (!name)
 		return -EINVAL;
-	int len = ntm_lctl_req_resolve_name(req, sizeof(req), 1, name, fam, 3000);
+	int len = ntm_lctl_req_resolve_name(req, sizeof(req), 1, name, fam, 1500);
 	if (len < 0) {
 		fprintf(stderr, "ntmctl: '%s' is not a valid name\n", name);
 		return 1;
@@ -243,7 +243,7 @@ static int cmd_resolve(int argc, char **argv)
 	}
 	if (h.status != NTM_LCTL_OK) {
 		fprintf(stderr, "ntmctl: %s: %s\n", name, ntm_lctl_status_name(h.status));
-		return 2;
+		return 1;
 	}
 	for (unsigned i = 0; i < r.n_addrs; i++) {
 		char a[INET6_ADDRSTRLEN];
@@ -360,15 +360,16 @@ static int cmd_ping(int argc, char **argv)
 		return 1;
 	}
 	/* the daemon answers after the last echo, or after its deadline */
-	ssize_t n = ntm_lctl_call(sock_path, req, (size_t)len, reply, sizeof(reply),
-				  (int)(5000 + count * 200));
-	if (n < 0) {
-		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror((int)-n));
+	ssize_t n = ntm_cli_call_timeout("ntmctl", "ntm-tund", sock_path, req, (size_t)len, reply,
+					 sizeof(reply), (int)(5000 + count * 200));
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_ping(reply, (size_t)n, &h, &r) < 0) {
+		fprintf(stderr, "ntmctl: malformed reply from ntm-tund\n");
 		return 1;
 	}
-	if (ntm_lctl_decode_ping(reply, (size_t)n, &h, &r) < 0 || h.status != NTM_LCTL_OK) {
-		fprintf(stderr, "ntmctl: ping %s: %s\n", name,
-			h.status ? ntm_lctl_status_name(h.status) : "malformed reply");
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: ping %s: %s\n", name, ntm_lctl_status_name(h.status));
 		return 1;
 	}
 	printf("%s: %u sent, %u received", name, r.sent, r.received);

@@ -11,6 +11,9 @@
 #include "tund.h"
 #include "util.h"
 
+static void peer_drop(struct tund *t, struct peer *p);
+static struct peer *peer_by_pub(struct tund *t, const uint8_t *pub);
+
 static uint64_t name_key(const char *s)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
@@ -283,14 +286,7 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 			 n->status == 1 ? "is not enrolled" : n->status == 2 ? "is offline" : "refused");
 		resolve_answer(p, n->status == 1 ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
 		/* Forget it: the next query asks the DC again. */
-		ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
-		if (p->name[0] && peer_by_name(t, p->name) == p)
-			ntm_idmap_del(&t->peers_name, name_key(p->name));
-		if (p->has_vip4 && peer_by_addr(t, AF_INET, p->vip4) == p)
-			ntm_idmap_del(&t->peers_v4, v4_key(p->vip4));
-		if (p->has_vip6 && peer_by_addr(t, AF_INET6, p->vip6) == p)
-			ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
-		peer_free(t, p);
+		peer_drop(t, p);
 		return;
 	}
 }
@@ -435,7 +431,13 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 		t->stats.drop_unknown_peer++;
 		goto out;
 	}
-	if (memcmp(r.info.timestamp, p->last_ts, sizeof(p->last_ts)) <= 0) {
+	int age = memcmp(r.info.timestamp, p->last_ts, sizeof(p->last_ts));
+	if (age == 0) {
+		/* the same initiation sent to another of our candidates */
+		t->stats.drop_hs_duplicate++;
+		goto out;
+	}
+	if (age < 0) {
 		t->stats.drop_replay++;
 		goto out;
 	}
@@ -475,11 +477,43 @@ bool peer_can_send(const struct peer *p)
 	       p->cur.tx_next < NTM_REJECT_AFTER;
 }
 
+/* Remove p from every table and free it. */
+static void peer_drop(struct tund *t, struct peer *p)
+{
+	ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
+	if (p->name[0] && peer_by_name(t, p->name) == p)
+		ntm_idmap_del(&t->peers_name, name_key(p->name));
+	if (p->has_vip4 && peer_by_addr(t, AF_INET, p->vip4) == p)
+		ntm_idmap_del(&t->peers_v4, v4_key(p->vip4));
+	if (p->has_vip6 && peer_by_addr(t, AF_INET6, p->vip6) == p)
+		ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
+	if (p->resolved && peer_by_pub(t, p->pub) == p)
+		ntm_idmap_del(&t->peers_key, pub_key(p->pub));
+	t->stats.tun_queue_dropped += p->qcount;
+	peer_free(t, p);
+}
+
+/* Returns false when p was freed. */
+static bool sweep_unresolved(struct tund *t, struct peer *p, uint64_t now)
+{
+	if (p->waiters) {
+		if (now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
+			send_direction_req(t, p);
+		return true;
+	}
+	/* nobody waits and the DC never answered: forget it (bounds the
+	 * memory a local user can make us hold by sending to many addresses) */
+	if (now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS) {
+		peer_drop(t, p);
+		return false;
+	}
+	return true;
+}
+
 static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
 {
 	if (!p->resolved) {
-		if (p->waiters && now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
-			send_direction_req(t, p);
+		sweep_unresolved(t, p, now);
 		return;
 	}
 	/* expire old sessions */
@@ -502,6 +536,7 @@ static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
 				 REKEY_ATTEMPT_TIME_MS / 1000);
 			hs_forget(t, p);
 			p->hs_first_ms = 0;
+			t->stats.tun_queue_dropped += p->qcount;
 			p->qcount = 0;
 		} else {
 			peer_start_handshake(p);

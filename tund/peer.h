@@ -33,6 +33,7 @@ struct tund;
 #define PEER_KEEPALIVE_MS 15000
 #define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
 #define RESOLVE_WAIT_DEFAULT_MS 1000
+#define UNRESOLVED_LINGER_MS 10000    /* an unanswered, unwanted request is dropped */
 #define DIRECTION_RETRY_MS 1000
 #define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
 
@@ -129,6 +130,7 @@ void peer_confirm_next(struct tund *t, struct peer *p);
 void peers_sweep(struct ntm_timer *tm, void *arg);
 
 /* resolve.c: the control-socket side */
+int qualify(const struct tund *t, const char *in, struct ntm_name *out);
 int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		    uint8_t *out, size_t cap);
 void resolve_answer(struct peer *p, uint8_t status);

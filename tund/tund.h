@@ -2,7 +2,12 @@
  *   tund.c     main: options, configuration, key, TUN, sockets, privileges
  *   dclink.c   the session with the DC: handshake, REGISTER, KEEPALIVE,
  *              backoff and re-registration
- *   ctl.c      the local control socket (ntmctl, nss_ntm, ntm-resolverd)  */
+ *   peer.c     peers: Route Directions, handshakes, sessions, the sweep
+ *   data.c     the packet paths TUN <-> UDP
+ *   resolve.c  RESOLVE_NAME/ADDR and PEERS on the control socket
+ *   ping.c     overlay ping
+ *   nssfile.c  the zone file nss_ntm reads
+ *   ctl.c      the control socket's request dispatch */
 #ifndef NTM_TUND_H
 #define NTM_TUND_H
 
@@ -39,7 +44,8 @@ enum dc_state {
 	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
 	X(drop_ratelimit) X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
-	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) \
+	X(drop_hs_duplicate) \
+	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered)
 

@@ -11,6 +11,7 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 	struct ntm_conf *c = NULL;
 	struct ntm_conf_error err = { 0 };
 	char name[NTM_NAME_MAX + 2] = "", suite[16] = "";
+	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
 
@@ -26,7 +27,7 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "Node", "ControlSocket", NTM_CONF_STRING, 0, cfg->control_socket,
 		  sizeof(cfg->control_socket), 0, 0, NTM_TUND_SOCK, NULL },
 		{ "Node", "NssFile", NTM_CONF_STRING, 0, cfg->nss_file, sizeof(cfg->nss_file), 0, 0,
-		  NTM_TUND_NSS_FILE, NULL },
+		  NULL, &nss_seen },
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
 		{ "DC", "Endpoint", NTM_CONF_ENDPOINT, NTM_CONF_REQUIRED, &cfg->dc_endpoint, 0, 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
@@ -57,6 +58,12 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 			 e ? e->line : 0, suite);
 		ret = -EINVAL;
 		goto out;
+	}
+	/* By default the nss file sits beside the control socket. */
+	if (!nss_seen) {
+		const char *slash = strrchr(cfg->control_socket, '/');
+		int dl = slash ? (int)(slash - cfg->control_socket) : 0;
+		snprintf(cfg->nss_file, sizeof(cfg->nss_file), "%.*s/nss", dl, cfg->control_socket);
 	}
 out:
 	ntm_conf_free(c);

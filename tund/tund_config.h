@@ -21,7 +21,6 @@
 #endif
 #define NTM_TUND_CONF NTM_SYSCONFDIR "/ntm/tund.conf"
 #define NTM_TUND_SOCK NTM_RUNSTATEDIR "/ntm/tund.sock"
-#define NTM_TUND_NSS_FILE NTM_RUNSTATEDIR "/ntm/nss"
 #define NTM_TUND_DEFAULT_MTU 1388   /* doc/protocol.md section 8 */
 
 struct tund_config {
@@ -32,7 +31,7 @@ struct tund_config {
 	uint64_t mtu;
 	char user[64];
 	char control_socket[108];
-	char nss_file[4096];          /* zones for nss_ntm, written after registration */
+	char nss_file[4096];          /* zones for nss_ntm; default: beside the socket */
 	struct sockaddr_storage dc_endpoint;
 	uint8_t dc_pub[32];
 	uint64_t suite;

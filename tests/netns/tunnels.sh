@@ -24,11 +24,14 @@ cat > "$T/hosts" <<CONF
 127.0.0.1 localhost
 198.51.100.2 www.example.com
 CONF
+# no DNS server in the lab: queries that reach "dns" are refused at once
+echo "nameserver 127.0.0.1" > "$T/resolv.conf"
 # on_a CMD...: run CMD on node a as an unmodified program would run there.
 on_a() {
 	nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" unshare -m sh -c '
-		mount --bind "$1" /etc/nsswitch.conf && mount --bind "$2" /etc/hosts || exit 97
-		shift 2; exec "$@"' sh "$T/nsswitch.conf" "$T/hosts" "$@"
+		mount --bind "$1" /etc/nsswitch.conf && mount --bind "$2" /etc/hosts &&
+			mount --bind "$3" /etc/resolv.conf || exit 97
+		shift 3; exec "$@"' sh "$T/nsswitch.conf" "$T/hosts" "$T/resolv.conf" "$@"
 }
 wait_for 5 "a's nss file" test -s "$T/a/run/nss"
 
@@ -55,7 +58,7 @@ bg b httpd busybox httpd -f -p 8080 -h "$T/www"
 bg dc httpd-dc busybox httpd -f -p 8081 -h "$T/www-dc"
 bg b iperf3 iperf3 -s -1
 wait_for 5 "httpd on b" nsx b sh -c "busybox nc -z 127.0.0.1 8080 2>/dev/null || nc -z 127.0.0.1 8080"
-wait_for 5 "iperf3 on b" nsx b sh -c "nc -z 127.0.0.1 5201"
+wait_for 5 "iperf3 on b" nsx b sh -c "ss -ltn | grep -q ':5201 '"
 
 got=$(on_a curl -4 -sS --max-time 10 http://b.ntm.example.org:8080/hello.txt) || fail "curl -4: $got"
 [ "$got" = "hello from b over ntm" ] || fail "curl -4 got '$got'"
