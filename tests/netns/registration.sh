@@ -67,6 +67,16 @@ CONF
 	(umask 077; "$NTMCTL" genkey > "$T/$1/node.key")
 }
 for n in a b c d; do node_conf "$n" "$n"; done
+
+# A private key others can read is refused, with a message saying so.
+node_conf loose loose
+chmod 644 "$T/loose/node.key"
+if nsx a "$NTM_TUND" -f -c "$T/loose/tund.conf" > "$T/loose.out" 2>&1; then
+	fail "ntm-tund accepted a world-readable private key"
+fi
+grep -q "accessible by group or others (mode 0644)" "$T/loose.out" \
+	|| fail "unclear message for a loose key: $(cat "$T/loose.out")"
+ok "a private key readable by others is refused: $(grep -o 'accessible.*' "$T/loose.out" | head -c 80)"
 for n in a b c; do
 	pub=$("$NTMCTL" pubkey < "$T/$n/node.key")
 	"$NTM_DCCTL" -c "$T/dc/dcd.conf" node add "$n" "$pub" >/dev/null || fail "node add $n"

@@ -1,0 +1,484 @@
+/* dnsq.c - validate and classify a client's DNS query (see dnsq.h).
+ *
+ * ldns_wire2pkt checks that the whole message parses; the header and the
+ * question are read from the bytes directly, so the question can be echoed
+ * exactly as received. Names are matched label by label on the wire form
+ * (ASCII case-insensitive), never through a presentation string, so escaped
+ * dots or odd bytes in a label cannot fake a zone boundary. Responses are
+ * built in dnsq_build.c. */
+/* stdbool.h before ldns: without it ldns/common.h defines _Bool as
+ * signed char, and struct dnsq would differ between files. */
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <ldns/ldns.h>
+
+#include "dnsq.h"
+
+#define T_A 1
+#define T_NS 2
+#define T_SOA 6
+#define T_PTR 12
+#define T_AAAA 28
+#define T_OPT 41
+#define T_DS 43
+#define T_DNSKEY 48
+#define T_IXFR 251
+#define T_AXFR 252
+#define C_IN 1
+#define RC_FORMERR 1
+#define RC_NXDOMAIN 3
+#define RC_NOTIMP 4
+#define RC_REFUSED 5
+#define RC_BADVERS 16
+
+#define MAX_LABELS 128
+
+/* Label offsets of a name in wire form (no compression). */
+struct labels {
+	unsigned n;
+	uint8_t off[MAX_LABELS];
+};
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* Read an uncompressed name at wire[off]; returns its length or 0. */
+static size_t read_qname(const uint8_t *wire, size_t len, size_t off, struct labels *l)
+{
+	size_t pos = off;
+
+	l->n = 0;
+	for (;;) {
+		if (len - pos < 1)
+			return 0;
+		uint8_t ll = wire[pos];
+		if (ll == 0)
+			break;
+		if (ll > 63 || l->n >= MAX_LABELS)
+			return 0;       /* pointer, reserved label type, or absurd */
+		if (len - pos - 1 < ll || pos - off + 1 + ll + 1 > NTM_DNS_MAX_QNAME)
+			return 0;
+		l->off[l->n++] = (uint8_t)(pos - off);
+		pos += 1 + (size_t)ll;
+	}
+	return pos - off + 1;
+}
+
+/* Skip a possibly compressed name; returns the offset after it or 0. */
+static size_t skip_name(const uint8_t *wire, size_t len, size_t pos)
+{
+	for (unsigned i = 0; i < 256; i++) {
+		if (len - pos < 1)
+			return 0;
+		uint8_t ll = wire[pos];
+		if ((ll & 0xc0) == 0xc0)
+			return len - pos < 2 ? 0 : pos + 2;
+		if (ll > 63)
+			return 0;
+		if (ll == 0)
+			return pos + 1;
+		if (len - pos - 1 < ll)
+			return 0;
+		pos += 1 + (size_t)ll;
+	}
+	return 0;
+}
+
+/* Count OPT records in the additional section; -1 when malformed or an
+ * OPT has a non-root owner. pos is the offset after the question. */
+static int count_opt(const uint8_t *wire, size_t len, size_t pos)
+{
+	unsigned an = rd16(wire + 6), ns = rd16(wire + 8), ar = rd16(wire + 10);
+	int nopt = 0;
+
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		size_t start = pos;
+		pos = skip_name(wire, len, pos);
+		if (pos == 0 || len - pos < 10)
+			return -1;
+		uint16_t type = rd16(wire + pos), rdlen = rd16(wire + pos + 8);
+		if (len - pos - 10 < rdlen)
+			return -1;
+		if (type == T_OPT) {
+			if (i < an + ns || pos - start != 1)
+				return -1;
+			nopt++;
+		}
+		pos += 10 + (size_t)rdlen;
+	}
+	return nopt;
+}
+
+/* Presentation form, lower case, \DDD for anything but LDH and '_';
+ * "." for the root, "" when it does not fit. */
+static void present(const uint8_t *qname, const struct labels *l, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (l->n == 0) {
+		snprintf(out, cap, ".");
+		return;
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		const uint8_t *lab = qname + l->off[i];
+		if (i > 0 && o < cap)
+			out[o++] = '.';
+		for (unsigned j = 1; j <= lab[0]; j++) {
+			uint8_t c = lower(lab[j]);
+			bool plain = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+				     c == '-' || c == '_';
+			if (plain && cap - o > 1) {
+				out[o++] = (char)c;
+			} else if (!plain && cap - o > 4) {
+				snprintf(out + o, 5, "\\%03u", c);
+				o += 4;
+			} else {
+				out[0] = '\0';
+				return;
+			}
+		}
+	}
+	if (o >= cap) {
+		out[0] = '\0';
+		return;
+	}
+	out[o] = '\0';
+}
+
+/* Label i (from the left) equals the text s[0..n). */
+static bool label_is(const uint8_t *qname, const struct labels *l, unsigned i,
+		     const char *s, size_t n)
+{
+	const uint8_t *lab = qname + l->off[i];
+
+	if (lab[0] != n)
+		return false;
+	for (size_t j = 0; j < n; j++)
+		if (lower(lab[1 + j]) != lower((uint8_t)s[j]))
+			return false;
+	return true;
+}
+
+/* Is the name under (or at) the dotted zone text? Returns the index of the
+ * zone's first label in l, or -1. Zone text is plain labels, no escapes. */
+static int under(const uint8_t *qname, const struct labels *l, const char *zone)
+{
+	const char *ends[MAX_LABELS];
+	unsigned nz = 0;
+
+	if (zone[0] == '\0')
+		return -1;
+	for (const char *p = zone; ; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (nz >= MAX_LABELS)
+				return -1;
+			ends[nz++] = p;
+		}
+		if (*p == '\0')
+			break;
+	}
+	if (nz > l->n)
+		return -1;
+	const char *start = zone;
+	unsigned first = l->n - nz;
+	for (unsigned i = 0; i < nz; i++) {
+		if (!label_is(qname, l, first + i, start, (size_t)(ends[i] - start)))
+			return -1;
+		start = ends[i] + 1;
+	}
+	return (int)first;
+}
+
+/* Numeric value of a reverse-name label: decimal octet (base 10, no
+ * leading zero) or one hex nibble (base 16); -1 if it is not one. */
+static int label_num(const uint8_t *qname, const struct labels *l, unsigned i, int base)
+{
+	const uint8_t *lab = qname + l->off[i];
+	int v = 0;
+
+	if (base == 16) {
+		if (lab[0] != 1)
+			return -1;
+		uint8_t c = lower(lab[1]);
+		if (c >= '0' && c <= '9')
+			return c - '0';
+		return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	}
+	if (lab[0] < 1 || lab[0] > 3 || (lab[0] > 1 && lab[1] == '0'))
+		return -1;
+	for (unsigned j = 1; j <= lab[0]; j++) {
+		if (lab[j] < '0' || lab[j] > '9')
+			return -1;
+		v = v * 10 + (lab[j] - '0');
+	}
+	return v <= 255 ? v : -1;
+}
+
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned nbits)
+{
+	unsigned whole = nbits / 8, rest = nbits % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+enum rev { REV_NONE, REV_FULL, REV_PARTIAL, REV_BAD };
+
+/* A name under in-addr.arpa (v6 = false) or ip6.arpa: does it fall in an
+ * overlay prefix? Each prefix owns the zones one per covered octet (or
+ * nibble), so a name belongs to it once it names at least those digits and
+ * they match. REV_FULL fills q->af/addr, REV_PARTIAL is a name above a full
+ * address (an empty non-terminal), REV_BAD has junk below the zone. */
+static enum rev reverse(struct dnsq *q, const struct labels *l, int suffix,
+			const struct dnsq_overlay *ov, bool v6)
+{
+	unsigned digits_max = v6 ? 32 : 4, bits = v6 ? 4 : 8;
+	unsigned np = v6 ? ov->nprefix6 : ov->nprefix4;
+	uint8_t addr[16] = { 0 };
+	unsigned m = 0;         /* valid digits read from the right */
+
+	while (m < (unsigned)suffix && m < digits_max) {
+		int v = label_num(q->qname, l, (unsigned)suffix - 1 - m, v6 ? 16 : 10);
+		if (v < 0)
+			break;
+		if (v6)
+			addr[m / 2] |= (uint8_t)(m % 2 ? v : v << 4);
+		else
+			addr[m] = (uint8_t)v;
+		m++;
+	}
+	for (unsigned i = 0; i < np && i < NTM_DNS_MAX_PREFIXES; i++) {
+		const uint8_t *pa = v6 ? ov->prefix6[i].addr : ov->prefix4[i].addr;
+		unsigned plen = v6 ? ov->prefix6[i].plen : ov->prefix4[i].plen;
+		if (plen == 0 || plen > digits_max * bits)
+			continue;
+		unsigned z = (plen + bits - 1) / bits;
+		if (m < z || !bits_equal(addr, pa, plen))
+			continue;
+		q->apex_off = l->off[(unsigned)suffix - z];
+		if (m == (unsigned)suffix && m == digits_max) {
+			q->af = v6 ? AF_INET6 : AF_INET;
+			memcpy(q->addr, addr, v6 ? 16 : 4);
+			return REV_FULL;
+		}
+		return m == (unsigned)suffix ? REV_PARTIAL : REV_BAD;
+	}
+	return REV_NONE;
+}
+
+/* RFC 6303 (and RFC 7793) locally served zones. */
+static const char *const private_zones[] = {
+	"10.in-addr.arpa", "16.172.in-addr.arpa", "17.172.in-addr.arpa",
+	"18.172.in-addr.arpa", "19.172.in-addr.arpa", "20.172.in-addr.arpa",
+	"21.172.in-addr.arpa", "22.172.in-addr.arpa", "23.172.in-addr.arpa",
+	"24.172.in-addr.arpa", "25.172.in-addr.arpa", "26.172.in-addr.arpa",
+	"27.172.in-addr.arpa", "28.172.in-addr.arpa", "29.172.in-addr.arpa",
+	"30.172.in-addr.arpa", "31.172.in-addr.arpa", "168.192.in-addr.arpa",
+	"0.in-addr.arpa", "127.in-addr.arpa", "254.169.in-addr.arpa",
+	"2.0.192.in-addr.arpa", "100.51.198.in-addr.arpa", "113.0.203.in-addr.arpa",
+	"255.255.255.255.in-addr.arpa",
+	"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+	"d.f.ip6.arpa", "8.e.f.ip6.arpa", "9.e.f.ip6.arpa", "a.e.f.ip6.arpa",
+	"b.e.f.ip6.arpa", "8.b.d.0.1.0.0.2.ip6.arpa",
+};
+
+static bool is_private_reverse(const uint8_t *qname, const struct labels *l)
+{
+	char z[32];
+
+	for (size_t i = 0; i < sizeof(private_zones) / sizeof(private_zones[0]); i++)
+		if (under(qname, l, private_zones[i]) >= 0)
+			return true;
+	for (unsigned o = 64; o < 128; o++) {   /* 100.64.0.0/10, RFC 7793 */
+		snprintf(z, sizeof(z), "%u.100.in-addr.arpa", o);
+		if (under(qname, l, z) >= 0)
+			return true;
+	}
+	return false;
+}
+
+static enum dnsq_kind respond(int n, size_t *resp_len)
+{
+	if (n < 0) {
+		*resp_len = 0;
+		return DNSQ_DROP;
+	}
+	*resp_len = (size_t)n;
+	return DNSQ_RESPOND;
+}
+
+static enum dnsq_kind error(struct dnsq *q, int rcode, uint8_t *resp, size_t cap,
+			    size_t *resp_len)
+{
+	return respond(dnsq_error_response(q, rcode, resp, cap), resp_len);
+}
+
+/* A locally synthesized overlay answer: status 1 = NXDOMAIN + SOA, 0 =
+ * NODATA + SOA (or the apex SOA/NS). */
+static enum dnsq_kind local(struct dnsq *q, const struct dnsq_overlay *ov, int status,
+			    uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	struct dnsq_overlay_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.status = status;
+	return respond(dnsq_overlay_response(q, ov, &a, resp, cap), resp_len);
+}
+
+/* Header checks, the question, and EDNS. Returns -1 to drop, an RCODE to
+ * answer with, or 0 when the query is valid. */
+static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labels *l)
+{
+	ldns_pkt *pkt = NULL;
+	size_t qn;
+	int nopt, rc = RC_FORMERR;
+
+	if (len < 12 || (wire[2] & 0x80))
+		return -1;
+	q->id = rd16(wire);
+	q->rd = (wire[2] & 0x01) != 0;
+	q->cd = (wire[3] & 0x10) != 0;
+	q->opcode = (wire[2] >> 3) & 0x0f;
+	if (q->opcode != 0)
+		return RC_NOTIMP;
+	if (rd16(wire + 4) != 1)
+		return RC_FORMERR;
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
+		return RC_FORMERR;
+	qn = read_qname(wire, len, 12, l);
+	if (qn == 0 || len - 12 - qn < 4)
+		goto out;
+	memcpy(q->qname, wire + 12, qn);
+	q->qname_len = qn;
+	memcpy(q->question, wire + 12, qn + 4);
+	q->question_len = qn + 4;
+	q->qtype = rd16(wire + 12 + qn);
+	q->qclass = rd16(wire + 12 + qn + 2);
+	nopt = count_opt(wire, len, 12 + qn + 4);
+	if (nopt < 0 || nopt > 1)
+		goto out;
+	if (nopt == 1) {
+		q->edns = true;
+		q->do_bit = ldns_pkt_edns_do(pkt);
+		uint16_t sz = ldns_pkt_edns_udp_size(pkt);
+		if (!q->tcp)
+			q->limit = sz > 512 ? sz : 512;
+		if (ldns_pkt_edns_version(pkt) != 0) {
+			rc = RC_BADVERS;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	ldns_pkt_free(pkt);
+	return rc;
+}
+
+/* Names under an overlay zone or in an overlay reverse zone. Returns true
+ * when the name is the overlay's (kind set), false to go on. */
+static bool overlay(struct dnsq *q, const struct labels *l, const struct dnsq_overlay *ov,
+		    enum dnsq_kind *kind, uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	for (unsigned i = 0; i < ov->nzones && i < NTM_DNS_MAX_ZONES; i++) {
+		int first = under(q->qname, l, ov->zones[i]);
+		if (first < 0)
+			continue;
+		q->zone = (int)i;
+		q->apex_off = first < (int)l->n ? l->off[first] : q->qname_len - 1;
+		bool apex = q->apex_off == 0;
+		if (apex && (q->qtype == T_SOA || q->qtype == T_NS))
+			*kind = local(q, ov, 0, resp, cap, resp_len);
+		else if (q->name[0] == '\0')    /* the daemon cannot know it */
+			*kind = local(q, ov, 1, resp, cap, resp_len);
+		else
+			*kind = DNSQ_OVERLAY_NAME;
+		return true;
+	}
+	bool v6 = false;
+	int suffix = under(q->qname, l, "in-addr.arpa");
+	if (suffix < 0) {
+		v6 = true;
+		suffix = under(q->qname, l, "ip6.arpa");
+	}
+	if (suffix < 0)
+		return false;
+	switch (reverse(q, l, suffix, ov, v6)) {
+	case REV_NONE:
+		return false;
+	case REV_FULL:
+		if (q->qtype == T_PTR) {
+			*kind = DNSQ_OVERLAY_ADDR;
+			return true;
+		}
+		/* nothing but PTR lives there */
+		*kind = local(q, ov, 0, resp, cap, resp_len);
+		return true;
+	case REV_PARTIAL:
+		*kind = local(q, ov, 0, resp, cap, resp_len);
+		return true;
+	case REV_BAD:
+		break;
+	}
+	*kind = local(q, ov, 1, resp, cap, resp_len);
+	return true;
+}
+
+enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
+			     const struct dnsq_overlay *ov, struct dnsq *q,
+			     uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	struct labels l;
+	enum dnsq_kind kind;
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	q->tcp = tcp;
+	q->limit = tcp ? 65535 : 512;
+	q->zone = -1;
+	*resp_len = 0;
+	rc = validate(wire, len, q, &l);
+	if (rc < 0)
+		return DNSQ_DROP;
+	if (rc == RC_FORMERR || rc == RC_NOTIMP) {
+		/* echo nothing we could not parse: bare header */
+		q->question_len = 0;
+		q->edns = false;
+	}
+	if (rc != 0)
+		return error(q, rc, resp, cap, resp_len);
+	if (!q->rd)
+		return error(q, RC_REFUSED, resp, cap, resp_len);
+	if (q->qtype == T_AXFR || q->qtype == T_IXFR)
+		return error(q, RC_REFUSED, resp, cap, resp_len);
+	if (q->qclass != C_IN)
+		return error(q, RC_REFUSED, resp, cap, resp_len);
+	present(q->qname, &l, q->name, sizeof(q->name));
+	if (overlay(q, &l, ov, &kind, resp, cap, resp_len))
+		return kind;
+	if (l.n >= 1 && label_is(q->qname, &l, l.n - 1, "onion", 5))
+		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+	/* Single-label names never leave the host; the TLD infrastructure
+	 * types stay answerable so a validating client behind us works. */
+	if (l.n == 1 && q->qtype != T_NS && q->qtype != T_SOA && q->qtype != T_DS &&
+	    q->qtype != T_DNSKEY)
+		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+	if (ov->refuse_private_reverse && is_private_reverse(q->qname, &l))
+		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+	return DNSQ_FORWARD;
+}

@@ -1,0 +1,128 @@
+/* fuzz_dnsq.c - libFuzzer harness for resolver/dnsq.c and dnsq_build.c.
+ *
+ * The input is classified as a UDP and as a TCP query against a fixed
+ * overlay. Every response the code builds must parse back with ldns, fit
+ * its buffer and carry the query's ID. Overlay kinds are answered with
+ * each daemon status; for DNSQ_FORWARD the upstream query is built and the
+ * same input bytes are then fed back as the upstream "reply" to
+ * dnsq_upstream_match, dnsq_client_response and dnsq_cache_ttl. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "dnsq.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+static uint8_t resp[65536];
+
+static struct dnsq_overlay overlay(void)
+{
+	struct dnsq_overlay ov;
+
+	memset(&ov, 0, sizeof(ov));
+	ov.nzones = 2;
+	strcpy(ov.zones[0], "internal");
+	strcpy(ov.zones[1], "corp.example");
+	ov.nprefix4 = 1;
+	ov.prefix4[0].addr[0] = 198;
+	ov.prefix4[0].addr[1] = 18;
+	ov.prefix4[0].plen = 15;
+	ov.nprefix6 = 1;
+	memcpy(ov.prefix6[0].addr, "\xfd\x7a\x11\x5c\xa1\xe0", 6);
+	ov.prefix6[0].plen = 48;
+	ov.refuse_private_reverse = true;
+	return ov;
+}
+
+/* Our own output must always be a well-formed message for q. */
+static void check_built(const struct dnsq *q, int n, size_t cap, bool want_id)
+{
+	ldns_pkt *p = NULL;
+
+	if (n < 0)
+		return;
+	CHECK((size_t)n <= cap && n >= 12);
+	CHECK(ldns_wire2pkt(&p, resp, (size_t)n) == LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	if (want_id)
+		CHECK(resp[0] == q->id >> 8 && resp[1] == (q->id & 0xff));
+	if (q->question_len > 0 && resp[5] == 1)
+		CHECK(memcmp(resp + 12, q->question, q->question_len) == 0);
+}
+
+static void overlay_answers(const struct dnsq *q, const struct dnsq_overlay *ov,
+			    const uint8_t *data, size_t size)
+{
+	struct dnsq_overlay_answer a;
+
+	for (int status = 0; status <= 2; status++) {
+		memset(&a, 0, sizeof(a));
+		a.status = status;
+		a.n4 = size % 17;
+		a.n6 = size % 5;
+		memcpy(a.ptr_name, data, size < sizeof(a.ptr_name) ? size : sizeof(a.ptr_name));
+		int n = dnsq_overlay_response(q, ov, &a, resp, sizeof(resp));
+		check_built(q, n, sizeof(resp), true);
+		if (n > 0 && !q->tcp)
+			CHECK((size_t)n <= q->limit);
+	}
+}
+
+static void forward(const struct dnsq *q, const uint8_t *data, size_t size)
+{
+	uint16_t id = size >= 2 ? (uint16_t)(data[0] << 8 | data[1]) : 0;
+
+	for (int edns = 0; edns <= 1; edns++) {
+		int n = dnsq_upstream_query(q, 0x5151, edns, resp, sizeof(resp));
+		CHECK(n > 0);
+		check_built(q, n, sizeof(resp), false);
+	}
+	(void)dnsq_upstream_match(q, id, data, size);
+	int n = dnsq_client_response(q, data, size, (uint32_t)size * 1000, resp, sizeof(resp));
+	check_built(q, n, sizeof(resp), true);
+	if (n > 0 && !q->tcp)
+		CHECK((size_t)n <= q->limit);
+	n = dnsq_client_response(q, data, size, 0, resp, 100);
+	check_built(q, n, 100, true);
+	(void)dnsq_cache_ttl(data, size);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dnsq_overlay ov;
+	static bool init;
+	struct dnsq q;
+	size_t len;
+
+	if (!init) {
+		ov = overlay();
+		init = true;
+	}
+	for (int tcp = 0; tcp <= 1; tcp++) {
+		enum dnsq_kind k = dnsq_classify(data, size, tcp, &ov, &q, resp, sizeof(resp), &len);
+		switch (k) {
+		case DNSQ_RESPOND:
+			check_built(&q, (int)len, sizeof(resp), true);
+			break;
+		case DNSQ_DROP:
+			CHECK(len == 0);
+			break;
+		case DNSQ_OVERLAY_NAME:
+		case DNSQ_OVERLAY_ADDR:
+			overlay_answers(&q, &ov, data, size);
+			break;
+		case DNSQ_FORWARD:
+			forward(&q, data, size);
+			break;
+		}
+		/* a response buffer too small for anything never overflows */
+		(void)dnsq_classify(data, size, tcp, &ov, &q, resp, 12, &len);
+		CHECK(len <= 12);
+	}
+	return 0;
+}
