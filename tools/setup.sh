@@ -13,12 +13,13 @@ cd "$(dirname "$0")/.."
 # Build tools and libraries; then what the tests use: check and valgrind
 # (unit tests), clang + its runtime (libFuzzer), iproute2, nftables, ping,
 # unshare (network-namespace tests), curl, iperf3, nc and busybox httpd
-# (unmodified programs talking through the tunnel).
+# (unmodified programs talking through the tunnel), dig, kdig and drill
+# (clients of the stub resolver).
 PKGS="build-essential autoconf automake libtool pkgconf git
       libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
       check valgrind clang libclang-rt-14-dev
       iproute2 nftables procps iputils-ping util-linux
-      curl iperf3 netcat-openbsd busybox"
+      curl iperf3 netcat-openbsd busybox bind9-dnsutils knot-dnsutils ldnsutils"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,182 @@
+/* handle.c - one query's way through ntm-resolverd: classified by dnsq.c;
+ * answered locally, by ntm-tund (overlay names and addresses, never sent
+ * upstream), from the cache, or by the upstream servers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "resolverd.h"
+
+static void respond_error(struct rq *q, int rcode)
+{
+	uint8_t resp[600];
+	int n = dnsq_error_response(&q->q, rcode, resp, sizeof(resp));
+
+	if (rcode == 2 /* SERVFAIL */)
+		q->r->stats.servfail++;
+	if (n > 0)
+		server_reply(q, resp, (size_t)n);
+	else
+		rq_free(q);
+}
+
+void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a)
+{
+	uint8_t *resp = q->r->buf;
+	int n = dnsq_overlay_response(&q->q, &q->r->ov, a, resp, sizeof(q->r->buf));
+
+	if (n < 0) {
+		respond_error(q, 2);
+		return;
+	}
+	q->r->stats.answered_overlay++;
+	server_reply(q, resp, (size_t)n);
+}
+
+/* The cache and coalescing key: the lower-cased wire name (the text form
+ * may not fit), type, class, DO, CD. */
+static void make_key(struct rq *q)
+{
+	size_t nl = q->q.qname_len;
+
+	for (size_t i = 0; i < nl; i++) {
+		uint8_t ch = q->q.qname[i];
+		q->key[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+	}
+	q->key[nl] = (uint8_t)(q->q.qtype >> 8);
+	q->key[nl + 1] = (uint8_t)q->q.qtype;
+	q->key[nl + 2] = (uint8_t)(q->q.qclass >> 8);
+	q->key[nl + 3] = (uint8_t)q->q.qclass;
+	q->key[nl + 4] = (uint8_t)(q->q.do_bit | q->q.cd << 1);
+	q->keylen = nl + 5;
+	/* keyed FNV-style hash: clients cannot aim at one bucket */
+	uint64_t h = q->r->hash_key;
+	for (size_t i = 0; i < q->keylen; i++)
+		h = (h ^ q->key[i]) * UINT64_C(0x100000001b3);
+	q->hash = h;
+}
+
+static int build(void *ctx, uint16_t id, bool edns, uint8_t *out, size_t cap)
+{
+	struct rq *q = ctx;
+	return dnsq_upstream_query(&q->q, id, edns, out, cap);
+}
+
+static int match(void *ctx, uint16_t id, const uint8_t *reply, size_t len)
+{
+	struct rq *q = ctx;
+	return dnsq_upstream_match(&q->q, id, reply, len);
+}
+
+static const struct ups_ops ops = { .build = build, .match = match };
+
+static void forwarded(void *arg, int status, const uint8_t *reply, size_t len)
+{
+	struct rq *q = arg;
+	struct resolverd *r = q->r;
+
+	q->w = NULL;
+	if (status < 0) {
+		respond_error(q, 2);
+		return;
+	}
+	int64_t ttl = dnsq_cache_ttl(reply, len);
+	if (ttl > 0 && r->cache)
+		cache_put(r->cache, q->hash, q->key, q->keylen, reply, len, (uint32_t)ttl);
+	int n = dnsq_client_response(&q->q, reply, len, 0, r->buf, sizeof(r->buf));
+	if (n < 0) {
+		respond_error(q, 2);
+		return;
+	}
+	server_reply(q, r->buf, (size_t)n);
+}
+
+static void forward(struct rq *q)
+{
+	struct resolverd *r = q->r;
+	const uint8_t *cached;
+	size_t clen;
+	uint32_t age;
+
+	make_key(q);
+	if (r->cache && cache_get(r->cache, q->hash, q->key, q->keylen, &cached, &clen, &age) == 0) {
+		int n = dnsq_client_response(&q->q, cached, clen, age, r->buf, sizeof(r->buf));
+		if (n > 0) {
+			r->stats.cache_hits++;
+			server_reply(q, r->buf, (size_t)n);
+			return;
+		}
+	}
+	if (!r->ups) {
+		respond_error(q, 2); /* no upstream servers known */
+		return;
+	}
+	r->stats.forwarded++;
+	if (ups_forward(r->ups, &ops, q, q->hash, q->key, q->keylen, q->q.tcp, forwarded, q, &q->w) < 0)
+		respond_error(q, 2);
+}
+
+void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
+		  const struct ntm_udp_meta *meta, struct tcpconn *conn)
+{
+	size_t rlen = 0;
+	struct rq *q;
+
+	if (r->inflight >= RS_MAX_QUERIES) {
+		r->stats.busy++;
+		return; /* overloaded: the client retries */
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return;
+	q->r = r;
+	q->fd = udp_fd;
+	q->tfd = -1;
+	if (meta)
+		q->meta = *meta;
+	q->conn = conn;
+	r->inflight++;
+	if (conn)
+		server_track(q);
+	enum dnsq_kind k = dnsq_classify(wire, len, udp_fd < 0, &r->ov, &q->q, r->buf,
+					 sizeof(r->buf), &rlen);
+	switch (k) {
+	case DNSQ_DROP:
+		r->stats.dropped++;
+		rq_free(q);
+		return;
+	case DNSQ_RESPOND:
+		r->stats.answered_local++;
+		server_reply(q, r->buf, rlen);
+		return;
+	case DNSQ_OVERLAY_NAME:
+	case DNSQ_OVERLAY_ADDR:
+		if (tundq_start(q, k) < 0) {
+			/* ntm-tund is not running: SERVFAIL, never upstream */
+			struct dnsq_overlay_answer a = { .status = 2 };
+			handle_overlay_done(q, &a);
+		}
+		return;
+	case DNSQ_FORWARD:
+		forward(q);
+		return;
+	}
+}
+
+/* The client left (its TCP connection closed): q->conn is already NULL,
+ * so whatever answers q now just frees it. */
+void handle_cancel(struct rq *q)
+{
+	if (q->w) {
+		/* forwarded(-ECANCELED) runs inside and frees q */
+		ups_cancel(q->r->ups, q->w);
+		return;
+	}
+	if (q->tfd >= 0) {
+		tundq_cancel(q);
+		rq_free(q);
+		return;
+	}
+	rq_free(q);
+}

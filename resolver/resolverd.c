@@ -1,0 +1,307 @@
+/* resolverd.c - ntm-resolverd, the stub resolver for programs that do not
+ * use NSS: options, configuration, the overlay's zones (from ntm-tund's nss
+ * file, re-read when it changes; zones once learned are kept, so an
+ * overlay name is never forwarded even while ntm-tund is down), upstream
+ * servers (from the saved original resolv.conf), the event loop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "log.h"
+#include "nss_ntm.h"
+#include "privs.h"
+#include "resolvconf.h"
+#include "resolverd.h"
+#include "util.h"
+
+#ifndef NTM_SYSCONFDIR
+#define NTM_SYSCONFDIR "/etc"
+#endif
+#ifndef NTM_RUNSTATEDIR
+#define NTM_RUNSTATEDIR "/run"
+#endif
+#define RESOLVERD_CONF NTM_SYSCONFDIR "/ntm/resolverd.conf"
+#define NSS_POLL_MS 2000
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ntm-resolverd [-f] [-n] [-d] [-c FILE]\n"
+		   "  -c FILE  configuration file (default " RESOLVERD_CONF "; optional)\n"
+		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -d       debug logging\n");
+}
+
+static int load_config(const char *path, bool must_exist, struct rs_config *cfg, char *msg,
+		       size_t msglen)
+{
+	struct ntm_conf *c = NULL;
+	struct ntm_conf_error err = { 0 };
+	struct ntm_conf_addr a4, a6;
+	uint16_t port;
+	bool v6;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	const struct ntm_conf_spec spec[] = {
+		{ "Resolver", "ListenAddress", NTM_CONF_ADDR, 0, &a4, 0, 0, 0, "127.0.0.77", NULL },
+		{ "Resolver", "ListenPort", NTM_CONF_PORT, 0, &port, 0, 0, 0, "53", NULL },
+		{ "Resolver", "ListenIPv6", NTM_CONF_BOOL, 0, &v6, 0, 0, 0, "no", NULL },
+		{ "Resolver", "UpstreamsFrom", NTM_CONF_STRING, 0, cfg->upstreams_file,
+		  sizeof(cfg->upstreams_file), 0, 0, NTM_SYSCONFDIR "/resolv.conf.ntm-orig", NULL },
+		{ "Resolver", "NssFile", NTM_CONF_STRING, 0, cfg->nss_file, sizeof(cfg->nss_file), 0, 0,
+		  NTM_RUNSTATEDIR "/ntm/nss", NULL },
+		{ "Resolver", "Zones", NTM_CONF_STRING, 0, cfg->zones, sizeof(cfg->zones), 0, 0, NULL, NULL },
+		{ "Resolver", "CacheEntries", NTM_CONF_UINT, 0, &cfg->cache_entries, 0, 0, 1000000,
+		  "10000", NULL },
+		{ "Resolver", "RefusePrivateReverse", NTM_CONF_BOOL, 0, &cfg->refuse_private_reverse, 0,
+		  0, 0, "no", NULL },
+		{ "Resolver", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+	};
+	struct stat st;
+
+	if (!must_exist && stat(path, &st) < 0 && errno == ENOENT)
+		ret = ntm_conf_parse_mem(path, "", 0, &c, &err);
+	else
+		ret = ntm_conf_parse_file(path, &c, &err);
+	if (ret == 0)
+		ret = ntm_conf_apply(c, spec, NTM_ARRAY_SIZE(spec), &err);
+	ntm_conf_free(c);
+	if (ret < 0) {
+		ntm_conf_error_format(&err, msg, msglen);
+		return ret;
+	}
+	if (a4.family != AF_INET) {
+		snprintf(msg, msglen, "%s: ListenAddress must be an IPv4 address", path);
+		return -EINVAL;
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->listen[0];
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr = a4.u.v4;
+	cfg->nlisten = 1;
+	if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->listen[1];
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		cfg->nlisten = 2;
+	}
+	(void)a6;
+	return 0;
+}
+
+/* Add zone (lower case, no trailing dot) unless known. */
+static void learn_zone(struct resolverd *r, const char *zone)
+{
+	for (unsigned i = 0; i < r->ov.nzones; i++)
+		if (strcmp(r->ov.zones[i], zone) == 0)
+			return;
+	if (r->ov.nzones == NTM_DNS_MAX_ZONES)
+		return;
+	snprintf(r->ov.zones[r->ov.nzones++], sizeof(r->ov.zones[0]), "%s", zone);
+	log_info("overlay zone %s", zone);
+}
+
+/* Re-read ntm-tund's nss file when it changed. Zones and prefixes only
+ * accumulate: forgetting one would forward its names upstream. */
+static void read_nss(struct resolverd *r)
+{
+	struct ntm_nss_conf c;
+	struct stat st;
+
+	if (stat(r->cfg.nss_file, &st) < 0 || (int64_t)st.st_mtime == r->nss_mtime)
+		return;
+	if (ntm_nss_conf_load(r->cfg.nss_file, &c) < 0)
+		return;
+	r->nss_mtime = (int64_t)st.st_mtime;
+	for (unsigned i = 0; i < c.n_zones; i++)
+		learn_zone(r, c.zones[i]);
+	for (unsigned i = 0; i < c.n_p4 && r->ov.nprefix4 < NTM_DNS_MAX_PREFIXES; i++) {
+		bool known = false;
+		for (unsigned k = 0; k < r->ov.nprefix4; k++)
+			known |= memcmp(r->ov.prefix4[k].addr, c.p4[i].addr, 4) == 0 &&
+				 r->ov.prefix4[k].plen == c.p4[i].plen;
+		if (known)
+			continue;
+		memcpy(r->ov.prefix4[r->ov.nprefix4].addr, c.p4[i].addr, 4);
+		r->ov.prefix4[r->ov.nprefix4++].plen = (uint8_t)c.p4[i].plen;
+	}
+	for (unsigned i = 0; i < c.n_p6 && r->ov.nprefix6 < NTM_DNS_MAX_PREFIXES; i++) {
+		bool known = false;
+		for (unsigned k = 0; k < r->ov.nprefix6; k++)
+			known |= memcmp(r->ov.prefix6[k].addr, c.p6[i].addr, 16) == 0 &&
+				 r->ov.prefix6[k].plen == c.p6[i].plen;
+		if (known)
+			continue;
+		memcpy(r->ov.prefix6[r->ov.nprefix6].addr, c.p6[i].addr, 16);
+		r->ov.prefix6[r->ov.nprefix6++].plen = (uint8_t)c.p6[i].plen;
+	}
+	snprintf(r->tund_socket, sizeof(r->tund_socket), "%s", c.socket);
+}
+
+static void on_nss_timer(struct ntm_timer *t, void *arg)
+{
+	(void)t;
+	read_nss(arg);
+}
+
+static int open_upstreams(struct resolverd *r)
+{
+	struct ntm_resolv rc;
+	struct ntm_resolv_ns ns[NTM_RESOLV_MAX_NS];
+	struct sockaddr_storage servers[NTM_RESOLV_MAX_NS];
+	char err[256], self[2][INET6_ADDRSTRLEN];
+	const char *listen[2];
+	int ret;
+
+	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
+		const struct sockaddr_storage *ss = &r->cfg.listen[i];
+		if (ss->ss_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, self[i], sizeof(self[i]));
+		else
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, self[i], sizeof(self[i]));
+		listen[i] = self[i];
+	}
+	ret = ntm_resolv_read_file(r->cfg.upstreams_file, &rc, err, sizeof(err));
+	if (ret < 0) {
+		log_warn("%s; names outside the overlay will get SERVFAIL", err);
+		return 0;
+	}
+	int n = ntm_resolv_upstreams(&rc, listen, r->cfg.nlisten, ns, NTM_RESOLV_MAX_NS);
+	if (n <= 0) {
+		log_warn("%s: no upstream server (other than this stub); names outside the overlay "
+			 "will get SERVFAIL", r->cfg.upstreams_file);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		memset(&servers[i], 0, sizeof(servers[i]));
+		if (ns[i].family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&servers[i];
+			s->sin_family = AF_INET;
+			s->sin_port = htons(53);
+			s->sin_addr = ns[i].addr.v4;
+		} else {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&servers[i];
+			s->sin6_family = AF_INET6;
+			s->sin6_port = htons(53);
+			s->sin6_addr = ns[i].addr.v6;
+		}
+		log_info("upstream %s", ns[i].text);
+	}
+	struct ups_params p = { .listen = r->cfg.listen, .nlisten = r->cfg.nlisten };
+	ret = ups_new(&r->ups, r->loop, servers, (size_t)n, &p);
+	if (ret < 0)
+		log_err("upstream servers: %s", strerror(-ret));
+	return ret;
+}
+
+static void on_stop(struct ntm_signal *s, int signo, void *arg)
+{
+	struct resolverd *r = arg;
+	(void)s;
+	log_notice("signal %d: stopping", signo);
+	ntm_loop_stop(r->loop);
+}
+
+static void on_usr1(struct ntm_signal *s, int signo, void *arg)
+{
+	struct resolverd *r = arg;
+	(void)s;
+	(void)signo;
+#define X(n) log_notice("%-18s %llu", #n, (unsigned long long)r->stats.n);
+	RS_STATS(X)
+#undef X
+}
+
+static int run(struct resolverd *r)
+{
+	struct ntm_signal sterm, sint, susr1;
+	int ret = ntm_loop_new(&r->loop);
+
+	if (ret < 0)
+		return ret;
+	ntm_random(&r->hash_key, sizeof(r->hash_key));
+	for (char *z = strtok(r->cfg.zones, " \t"); z; z = strtok(NULL, " \t"))
+		learn_zone(r, z);
+	snprintf(r->tund_socket, sizeof(r->tund_socket), NTM_RUNSTATEDIR "/ntm/tund.sock");
+	r->ov.refuse_private_reverse = r->cfg.refuse_private_reverse;
+	read_nss(r);
+	if (r->cfg.cache_entries) {
+		struct cache_params cp = { .max_entries = r->cfg.cache_entries };
+		if (cache_new(&r->cache, &cp) < 0)
+			goto out;
+	}
+	if ((ret = server_open(r)) < 0 || (ret = open_upstreams(r)) < 0)
+		goto out;
+	if (geteuid() == 0) {
+		uid_t uid;
+		gid_t gid;
+		if (ntm_privs_resolve(r->cfg.user, &uid, &gid) < 0)
+			snprintf(r->cfg.user, sizeof(r->cfg.user), "nobody");
+		ret = ntm_privs_drop(r->cfg.user, 0);
+		if (ret < 0) {
+			log_err("cannot drop privileges to %s: %s", r->cfg.user, strerror(-ret));
+			goto out;
+		}
+	}
+	ntm_signal_add(&sterm, r->loop, SIGTERM, on_stop, r);
+	ntm_signal_add(&sint, r->loop, SIGINT, on_stop, r);
+	ntm_signal_add(&susr1, r->loop, SIGUSR1, on_usr1, r);
+	signal(SIGPIPE, SIG_IGN);
+	ntm_timer_init(&r->nss_timer, r->loop, on_nss_timer, r);
+	ntm_timer_arm(&r->nss_timer, NSS_POLL_MS, NSS_POLL_MS);
+	char buf[80];
+	log_notice("listening on %s (UDP and TCP), %u overlay zone(s)",
+		   ntm_sockaddr_str((struct sockaddr *)&r->cfg.listen[0], buf, sizeof(buf)), r->ov.nzones);
+	ret = ntm_loop_run(r->loop);
+out:
+	ups_free(r->ups);
+	cache_free(r->cache);
+	server_close(r);
+	ntm_loop_free(r->loop);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = RESOLVERD_CONF;
+	bool foreground = false, check_only = false, given = false;
+	int level = NTM_LOG_INFO, c;
+	char msg[1024];
+	static struct resolverd r;
+
+	setenv("NTM_NSS_BYPASS", "1", 1);
+	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; given = true; break;
+		case 'f': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'd': level = NTM_LOG_DEBUG; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	ntm_log_init("ntm-resolverd", foreground || check_only, level);
+	if (load_config(conf, given, &r.cfg, msg, sizeof(msg)) < 0) {
+		log_err("%s", msg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: ok\n", conf);
+		return 0;
+	}
+	return run(&r) < 0 ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+/* resolverd.h - ntm-resolverd's state, shared by its files:
+ *   resolverd.c  main: options, configuration, overlay file, sockets, loop
+ *   server.c     UDP and TCP listeners, TCP connections (framing, limits)
+ *   handle.c     one query from classification to response
+ *   tundq.c      asynchronous questions to ntm-tund's control socket
+ * The DNS logic itself is dnsq.c; forwarding is upstream.c, caching cache.c. */
+#ifndef NTM_RESOLVERD_H
+#define NTM_RESOLVERD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cache.h"
+#include "dnsq.h"
+#include "evloop.h"
+#include "udp.h"
+#include "upstream.h"
+
+#define RS_TCP_MAX_CONNS 64
+#define RS_TCP_MAX_QUERIES 100     /* per connection, like dnsmasq */
+#define RS_TCP_MAX_PENDING 16      /* unanswered queries per connection */
+#define RS_TCP_IDLE_MS 10000
+#define RS_MAX_QUERIES 2048        /* queries in progress, all clients */
+#define RS_TUND_WAIT_MS 1500       /* how long ntm-tund may take to set up a tunnel */
+#define RS_TUND_TIMEOUT_MS 2000
+
+#define RS_STATS(X) \
+	X(queries_udp) X(queries_tcp) X(answered_local) X(answered_overlay) \
+	X(forwarded) X(cache_hits) X(servfail) X(dropped) X(truncated) X(busy)
+
+struct rs_stats {
+#define X(n) uint64_t n;
+	RS_STATS(X)
+#undef X
+};
+
+struct rs_config {
+	struct sockaddr_storage listen[2];
+	unsigned nlisten;
+	char upstreams_file[4096];
+	char nss_file[4096];
+	char zones[512];                /* extra zones, space separated */
+	uint64_t cache_entries;
+	bool refuse_private_reverse;
+	char user[64];
+};
+
+struct tcpconn;
+
+struct resolverd {
+	struct rs_config cfg;
+	struct ntm_loop *loop;
+	int udp_fd[2], tcp_fd[2];
+	struct ntm_io udp_io[2], tcp_io[2];
+	unsigned nconns;
+	struct dnsq_overlay ov;         /* zones and prefixes known so far */
+	char tund_socket[108];
+	int64_t nss_mtime;
+	struct ntm_timer nss_timer;
+	struct ups *ups;
+	struct cache *cache;
+	uint64_t hash_key;
+	unsigned inflight;
+	struct rs_stats stats;
+	uint8_t buf[65536 + 2];
+};
+
+/* A query in progress. */
+struct rq {
+	struct resolverd *r;
+	struct dnsq q;
+	/* where the answer goes */
+	int fd;                         /* UDP socket, or -1 for TCP */
+	struct ntm_udp_meta meta;       /* UDP: client address, our address */
+	struct tcpconn *conn;           /* TCP */
+	struct rq *next, *prev;         /* the connection's pending queries */
+	/* forwarding */
+	struct ups_waiter *w;
+	uint8_t key[300];
+	size_t keylen;
+	uint64_t hash;
+	/* ntm-tund */
+	int tfd;
+	struct ntm_io tio;
+	struct ntm_timer ttimer;
+	uint8_t tbuf[2048];
+	size_t tlen;
+};
+
+/* server.c */
+int server_open(struct resolverd *r);
+void server_close(struct resolverd *r);
+/* Send resp for q (UDP or TCP) and free q. */
+void server_reply(struct rq *q, const uint8_t *resp, size_t len);
+/* Free q without an answer (its client left). */
+void rq_free(struct rq *q);
+/* Link a TCP query into its connection's pending list. */
+void server_track(struct rq *q);
+
+/* handle.c */
+void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
+		  const struct ntm_udp_meta *meta, struct tcpconn *conn);
+void handle_cancel(struct rq *q);
+
+/* tundq.c */
+int tundq_start(struct rq *q, enum dnsq_kind kind);
+void tundq_cancel(struct rq *q);
+/* called by tundq when done: status 0/1/2 and the answer */
+void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a);
+
+#endif

@@ -1,0 +1,111 @@
+#!/bin/bash
+# resolver.sh - issue 5 end to end: ntm-resolverd on node a, beside a's
+# ntm-tund, in front of test upstream servers (tests/unit/fake_dns) that
+# log every name they are asked. dig, kdig and drill over UDP and TCP with
+# several EDNS settings; overlay answers from ntm-tund (A, AAAA, PTR,
+# NXDOMAIN, NODATA) that never reach an upstream; forwarding, caching,
+# failover and truncation; with ntm-tund stopped, SERVFAIL for overlay
+# names while other names still resolve.
+. "$(dirname "$0")/lib.sh"
+require_root
+for tool in dig kdig drill; do
+	command -v "$tool" >/dev/null || skip "needs $tool"
+done
+FAKE_DNS=$top_builddir/tests/unit/fake_dns
+RESOLVERD=$top_builddir/resolver/ntm-resolverd
+. "$(dirname "$0")/setup2.sh"
+
+# Upstreams in a's namespace: .78 answers, .79 never answers, .82 truncates.
+bg a up-ok "$FAKE_DNS" -a 127.0.0.78:53 -m ok -l "$T/up-ok.names" -t 300
+bg a up-stall "$FAKE_DNS" -a 127.0.0.79:53 -m stall -l "$T/up-stall.names" -t 300
+bg a up-tc "$FAKE_DNS" -a 127.0.0.82:53 -m truncate -l "$T/up-tc.names" -t 300
+wait_for 5 "upstreams ready" sh -c "grep -q ready '$T/up-ok.log' && grep -q ready '$T/up-stall.log' && grep -q ready '$T/up-tc.log'"
+
+stub() { # NAME ADDR UPSTREAMS...
+	local name=$1 addr=$2; shift 2
+	mkdir -p "$T/$name"
+	: > "$T/$name/resolv.orig"
+	for u in "$@"; do echo "nameserver $u" >> "$T/$name/resolv.orig"; done
+	cat > "$T/$name/resolverd.conf" <<CONF
+[Resolver]
+ListenAddress = $addr
+UpstreamsFrom = $T/$name/resolv.orig
+NssFile = $T/a/run/nss
+CONF
+	bg a "$name" "$RESOLVERD" -f -c "$T/$name/resolverd.conf"
+	eval "PID_$name=\$LAST_PID"
+	wait_for 5 "$name listening" grep -q "listening on" "$T/$name.log"
+}
+# the main stub: the stalling server first, so every forward fails over
+stub stub 127.0.0.77 127.0.0.79 127.0.0.78
+stub stubtc 127.0.0.80 127.0.0.82
+
+q() { nsx a dig @127.0.0.77 +time=5 +tries=1 "$@"; }
+status_of() { grep -o 'status: [A-Z]*' | head -n1 | cut -d' ' -f2; }
+
+# --- overlay answers come from ntm-tund ---
+out=$(q b.ntm.example.org A)
+echo "$out" | grep -q 'status: NOERROR' || fail "A b: $out"
+echo "$out" | grep -Eq 'flags: qr aa rd ra' || fail "overlay answer without AA: $out"
+echo "$out" | grep -Eq '^b\.ntm\.example\.org\.[[:space:]]+5[[:space:]]+IN[[:space:]]+A[[:space:]]+198\.18\.0\.2' \
+	|| fail "no A 198.18.0.2 TTL 5: $out"
+ok "A b.ntm.example.org: 198.18.0.2, AA, TTL 5"
+aaaa=$(q b.ntm.example.org AAAA +short)
+case $aaaa in fd*::2) ;; *) fail "AAAA b: '$aaaa'" ;; esac
+ok "AAAA b.ntm.example.org: $aaaa"
+ptr=$(q -x 198.18.0.2 +short)
+[ "$ptr" = "b.ntm.example.org." ] || fail "PTR 198.18.0.2: '$ptr'"
+ok "PTR 2.0.18.198.in-addr.arpa: $ptr"
+[ "$(q nobody.ntm.example.org A | status_of)" = NXDOMAIN ] || fail "unknown overlay name not NXDOMAIN"
+q nobody.ntm.example.org A | grep -q 'SOA' || fail "NXDOMAIN without SOA"
+[ "$(q b.ntm.example.org HTTPS | status_of)" = NOERROR ] || fail "HTTPS not NOERROR"
+q b.ntm.example.org HTTPS | grep -q 'ANSWER: 0' || fail "HTTPS not NODATA"
+q b.ntm.example.org ANY | grep -q '198\.18\.0\.2' || fail "ANY lacks the address"
+ok "unknown overlay name NXDOMAIN + SOA; HTTPS NODATA; ANY answered"
+
+# --- every client, transport and EDNS setting ---
+for opts in "" "+tcp" "+bufsize=512" "+bufsize=1232" "+bufsize=4096" "+noedns" "+dnssec" "+tcp +dnssec"; do
+	# shellcheck disable=SC2086
+	r=$(q b.ntm.example.org A $opts +short)
+	[ "$r" = "198.18.0.2" ] || fail "dig $opts: '$r'"
+	# shellcheck disable=SC2086
+	r=$(q www.example.com A $opts +short)
+	[ "$r" = "192.0.2.1" ] || fail "dig $opts www.example.com: '$r'"
+done
+ok "dig over UDP/TCP, bufsize 512/1232/4096, noedns, dnssec: overlay and forwarded names"
+nsx a kdig @127.0.0.77 b.ntm.example.org A +tcp | grep -q '198.18.0.2' || fail "kdig +tcp"
+nsx a kdig @127.0.0.77 www.example.com A | grep -q '192.0.2.1' || fail "kdig"
+nsx a drill @127.0.0.77 b.ntm.example.org AAAA | grep -q 'fd' || fail "drill AAAA"
+nsx a drill -t @127.0.0.77 www.example.com A | grep -q '192.0.2.1' || fail "drill -t"
+ok "kdig and drill, UDP and TCP"
+[ "$(q www.example.com A +norec | status_of)" = REFUSED ] || fail "+norec not REFUSED"
+[ "$(q www.example.com A +edns=1 +noednsneg | status_of)" = BADVERS ] || fail "+edns=1 not BADVERS"
+ok "+norec REFUSED, +edns=1 BADVERS"
+
+# --- forwarding: failover, cache, truncation ---
+n0=$(grep -c 'www.example.com' "$T/up-ok.names")
+q cached.example.com A +short >/dev/null
+q cached.example.com A +short >/dev/null
+[ "$(grep -ci 'cached.example.com' "$T/up-ok.names")" = 1 ] || fail "second query was not answered from the cache"
+grep -qi 'cached.example.com' "$T/up-stall.names" || fail "no failover: the stalling server was not asked first"
+ok "failover from a silent server; the second query came from the cache"
+tc=$(nsx a dig @127.0.0.80 +time=5 +tries=1 +ignore big.example.com A)
+echo "$tc" | grep -q 'flags: qr tc' || fail "UDP client did not get TC=1: $tc"
+full=$(nsx a dig @127.0.0.80 +time=5 +tries=1 +tcp big.example.com A +short)
+[ "$full" = "192.0.2.1" ] || fail "TCP client did not get the full answer: '$full'"
+ok "truncated upstream reply: TC=1 to a UDP client, full answer over TCP"
+
+# --- ntm-tund down: SERVFAIL for overlay names, others unaffected ---
+kill "$TUND_PID_a"
+wait_for 5 "a's daemon gone" sh -c "! kill -0 $TUND_PID_a 2>/dev/null"
+[ "$(q b.ntm.example.org A | status_of)" = SERVFAIL ] || fail "overlay name with ntm-tund down not SERVFAIL"
+[ "$(q -x 198.18.0.2 | status_of)" = SERVFAIL ] || fail "overlay PTR with ntm-tund down not SERVFAIL"
+[ "$(q other.example.org A +short)" = "192.0.2.1" ] || fail "ordinary names broke with ntm-tund down"
+ok "ntm-tund down: SERVFAIL for overlay names and addresses, other names resolve"
+
+# --- no overlay name or overlay reverse name ever reached an upstream ---
+if grep -Eih 'ntm\.example\.org|18\.198\.in-addr\.arpa|ip6\.arpa' "$T"/up-*.names; then
+	fail "an overlay name was sent upstream"
+fi
+ok "the upstreams' logs hold no overlay name ($(cat "$T"/up-*.names | wc -l) names logged)"
+echo "PASS: resolver"
