@@ -329,7 +329,7 @@ int ntm_ctlsrv_open(struct ntm_ctlsrv **out, struct ntm_loop *loop, const char *
 	}
 	unlink(path);
 	if (bind(s->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0666) < 0 ||
-	    chown(path, owner, group) < 0 || listen(s->fd, 64) < 0) {
+	    chown(path, owner, group) < 0 || listen(s->fd, NTM_CTLSRV_BACKLOG) < 0) {
 		ret = -errno;
 		goto fail;
 	}

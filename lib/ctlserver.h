@@ -23,6 +23,9 @@
 #include "evloop.h"
 
 #define NTM_CTLSRV_MAX_CONNS 256
+/* Connections waiting to be accepted: one per lookup from nss_ntm and the
+ * stub, so bursts of lookups must not overflow it (64 did, under dnsperf). */
+#define NTM_CTLSRV_BACKLOG 1024
 #define NTM_CTLSRV_MAX_REQUEST 1024
 #define NTM_CTLSRV_IDLE_MS 10000
 #define NTM_CTLSRV_DEFER 0

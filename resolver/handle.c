@@ -30,7 +30,10 @@ void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a)
 		respond_error(q, 2);
 		return;
 	}
-	q->r->stats.answered_overlay++;
+	if (a->status == 2)
+		q->r->stats.servfail++;
+	else
+		q->r->stats.answered_overlay++;
 	server_reply(q, resp, (size_t)n);
 }
 

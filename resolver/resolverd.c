@@ -148,10 +148,36 @@ static void read_nss(struct resolverd *r)
 	snprintf(r->tund_socket, sizeof(r->tund_socket), "%s", c.socket);
 }
 
+static int open_upstreams(struct resolverd *r);
+
+static int64_t mtime_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 ? -1 : (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+/* The saved resolv.conf changed (ntmctl dns enable wrote a new backup, or
+ * an administrator edited it): new upstreams, an empty cache, and every
+ * query starts again at the first server. */
+static void check_upstreams(struct resolverd *r)
+{
+	int64_t m = mtime_of(r->cfg.upstreams_file);
+
+	if (m == r->ups_mtime)
+		return;
+	log_notice("%s changed: reading the upstream servers again", r->cfg.upstreams_file);
+	ups_free(r->ups);
+	r->ups = NULL;
+	if (r->cache)
+		cache_flush(r->cache);
+	open_upstreams(r);
+}
+
 static void on_nss_timer(struct ntm_timer *t, void *arg)
 {
 	(void)t;
 	read_nss(arg);
+	check_upstreams(arg);
 }
 
 static int open_upstreams(struct resolverd *r)
@@ -171,6 +197,7 @@ static int open_upstreams(struct resolverd *r)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, self[i], sizeof(self[i]));
 		listen[i] = self[i];
 	}
+	r->ups_mtime = mtime_of(r->cfg.upstreams_file);
 	ret = ntm_resolv_read_file(r->cfg.upstreams_file, &rc, err, sizeof(err));
 	if (ret < 0) {
 		log_warn("%s; names outside the overlay will get SERVFAIL", err);

@@ -56,7 +56,7 @@ struct resolverd {
 	unsigned nconns;
 	struct dnsq_overlay ov;         /* zones and prefixes known so far */
 	char tund_socket[108];
-	int64_t nss_mtime;
+	int64_t nss_mtime, ups_mtime;
 	struct ntm_timer nss_timer;
 	struct ups *ups;
 	struct cache *cache;

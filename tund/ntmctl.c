@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
+#include "ntmctl_dns.h"
 #include "tund_config.h"
 #include "util.h"
 
@@ -398,6 +399,7 @@ static const struct cmd cmds[] = {
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
+	{ "dns", ntmctl_cmd_dns, NTMCTL_DNS_USAGE },
 };
 
 static void usage(FILE *f)

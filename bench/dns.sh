@@ -1,0 +1,338 @@
+#!/bin/bash
+# shellcheck disable=SC2034,SC2154  # variables set and read through eval
+# bench/dns.sh - ntm-resolverd beside dnsmasq and unbound under dnsperf, on
+# loopback in node a's namespace, with the same upstream and query mixes,
+# in one run.
+#
+# Usage (root):  bench/dns.sh                       [BENCH_TIME=10 s per dnsperf run]
+#                BENCH_QPS=20000 bench/dns.sh        (cap every run at 20000 queries/s)
+#                BENCH_PERF=1 bench/dns.sh           (perf profile of ntm-resolverd)
+#                top_builddir=DIR top_srcdir=DIR bench/dns.sh  (out-of-tree build)
+#
+# Topology is tests/netns/setup2.sh's (a DC and nodes a and b, each in its
+# own namespace), so a has a live ntm-tund with a tunnel to b. In a:
+#   127.0.0.78  the upstream: tests/unit/fake_dns -m ok (A 192.0.2.1 TTL 300)
+#   127.0.0.77  ntm-resolverd (NssFile = a's nss file), forwarding to .78
+#   127.0.0.90  dnsmasq --no-resolv --server=127.0.0.78 --cache-size=10000
+#   127.0.0.91  unbound, forward-zone "." to 127.0.0.78, cache on, 1 thread
+# Mixes (dnsperf -d files), each BENCH_TIME s against each resolver:
+#   cached    100 forwarded names, A, after a warm-up pass (cache hits)
+#   uncached  unique names, A, never asked before (every query is forwarded;
+#             fake_dns, one thread, carries the load too)
+#   overlay   b.ntm.example.org A and AAAA (ntm-resolverd asks ntm-tund;
+#             dnsmasq and unbound cannot answer them: n/a)
+# Reports QPS, average and 99th percentile latency (from dnsperf -v's
+# per-query latencies), and the ratios ntm/dnsmasq and ntm/unbound.
+#
+# Needs root, /dev/net/tun, a built tree and the Debian packages dnsperf,
+# dnsmasq and unbound (installs nothing; never reads or writes their files
+# in /etc: every configuration lives in the run's temp dir). Traffic stays
+# on loopback in the namespaces it creates; everything it starts is killed
+# by PID on exit. Not part of 'make check'.
+
+set -u
+
+BENCH_TIME=${BENCH_TIME:-10}
+BENCH_QPS=${BENCH_QPS:-}
+BENCH_OUTSTANDING=${BENCH_OUTSTANDING:-100}
+BENCH_PERF=${BENCH_PERF:-}
+case $BENCH_TIME in '' | *[!0-9]* | 0) echo "BENCH_TIME must be a positive integer" >&2; exit 2 ;; esac
+case $BENCH_QPS in *[!0-9]* | 0) echo "BENCH_QPS must be a positive integer" >&2; exit 2 ;; esac
+case $BENCH_OUTSTANDING in '' | *[!0-9]* | 0) echo "BENCH_OUTSTANDING must be a positive integer" >&2; exit 2 ;; esac
+[ "$BENCH_TIME" -le 300 ] || { echo "BENCH_TIME is at most 300" >&2; exit 2; }
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+: "${top_builddir:=$repo}"
+: "${top_srcdir:=$repo}"
+export top_builddir top_srcdir
+
+# Check before sourcing lib.sh (which makes a temp dir and an EXIT trap).
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
+[ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun"; exit 77; }
+PATH=$PATH:/usr/sbin:/sbin
+for t in dnsperf dnsmasq unbound; do
+	command -v "$t" >/dev/null 2>&1 || {
+		echo "missing $t; install with: apt-get install dnsperf dnsmasq unbound" >&2
+		exit 77
+	}
+done
+for t in ip ss awk sort; do
+	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: needs $t"; exit 77; }
+done
+if [ -n "$BENCH_PERF" ] && ! command -v perf >/dev/null 2>&1; then
+	echo "BENCH_PERF=1 needs perf (apt-get install linux-perf)" >&2
+	exit 77
+fi
+for f in dc/ntm-dcd dc/ntm-dcctl tund/ntm-tund tund/ntmctl resolver/ntm-resolverd tests/unit/fake_dns; do
+	[ -x "$top_builddir/$f" ] || { echo "$top_builddir/$f not built: run make first" >&2; exit 1; }
+done
+FAKE_DNS=$top_builddir/tests/unit/fake_dns
+RESOLVERD=$top_builddir/resolver/ntm-resolverd
+
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/setup2.sh"
+
+UP=127.0.0.78
+ADDR_ntm=127.0.0.77 ADDR_dnsmasq=127.0.0.90 ADDR_unbound=127.0.0.91
+RESOLVERS="ntm dnsmasq unbound"
+MIXES="cached uncached overlay"
+NAME_ntm=ntm-resolverd NAME_dnsmasq=dnsmasq NAME_unbound=unbound
+
+# --- helpers -----------------------------------------------------------------
+
+# cpu_ticks PID...: user+system clock ticks used so far by these processes.
+cpu_ticks() {
+	local pid sum=0 t
+	for pid in "$@"; do
+		t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		sum=$((sum + ${t:-0}))
+	done
+	echo $sum
+}
+
+# pct TICKS NS: CPU ticks over NS nanoseconds as % of one CPU.
+pct() {
+	awk -v c="$1" -v hz="$(getconf CLK_TCK)" -v ns="$2" 'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }'
+}
+
+# ratio X Y: X/Y with two decimals, "-" if either is missing or Y is 0.
+ratio() {
+	awk -v x="$1" -v y="$2" 'BEGIN { if (x == "-" || x == "n/a" || y == "-" || y == "n/a" || y + 0 == 0) print "-";
+	                                 else printf "%.2f\n", x / y }'
+}
+
+# udp_listening ADDR: something listens on ADDR:53 over UDP in a.
+udp_listening() { nsx a ss -Hlun "src $1 and sport = :53" | grep -q .; }
+
+# dp_stat FILE KEY: a figure from dnsperf's summary.
+dp_stat() {
+	case $2 in
+	qps) awk '/Queries per second:/ { printf "%.0f\n", $4; f = 1 } END { if (!f) print "-" }' "$1" ;;
+	avg) awk '/Average Latency \(s\):/ { printf "%.3f\n", $4 * 1000; f = 1 } END { if (!f) print "-" }' "$1" ;;
+	lost) awk '/Queries lost:/ { print $3; f = 1 } END { if (!f) print "-" }' "$1" ;;
+	sent) awk '/Queries sent:/ { print $3; f = 1 } END { if (!f) print "-" }' "$1" ;;
+	runtime) awk '/Run time \(s\):/ { printf "%.1f\n", $4; f = 1 } END { if (!f) print "-" }' "$1" ;;
+	rcodes) awk '/Response codes:/ { sub(/.*Response codes:[[:space:]]*/, ""); gsub(/ \([0-9.]+%\)/, ""); gsub(/,/, ""); print; f = 1 }
+	             END { if (!f) print "-" }' "$1" ;;
+	esac
+}
+
+# p99 FILE: the 99th percentile of dnsperf -v's per-query latencies, in ms.
+# Verbose lines are "> RCODE NAME TYPE LATENCY"; timeouts ("> T ...")
+# count as the longest.
+p99() {
+	awk '$1 == ">" && $NF ~ /^[0-9.]+$/ && $2 != "T" { print $NF * 1000 }
+	     $1 == ">" && $2 == "T" { print 1e9 }' "$1" | sort -g | awk '
+		{ v[NR] = $1 } END { if (!NR) { print "-"; exit }
+		  i = int(NR * 0.99); if (i < NR * 0.99) i++; if (i < 1) i = 1
+		  if (v[i] >= 1e9) print "timeout"; else printf "%.3f\n", v[i] }'
+}
+
+# ntm_counters: ntm-resolverd's counters (SIGUSR1 -> its log), one line.
+ntm_counters() {
+	local before
+	before=$(grep -c 'busy ' "$T/ntm.log" 2>/dev/null)
+	kill -USR1 "$PID_ntm" 2>/dev/null || return
+	for _ in $(seq 50); do
+		[ "$(grep -c 'busy ' "$T/ntm.log" 2>/dev/null)" -gt "${before:-0}" ] && break
+		sleep 0.1
+	done
+	awk '{ for (i = 1; i < NF; i++) if ($i ~ /^(queries_udp|queries_tcp|answered_local|answered_overlay|forwarded|cache_hits|servfail|dropped|truncated|busy)$/ && $(i + 1) ~ /^[0-9]+$/) v[$i] = $(i + 1) }
+	     END { n = split("queries_udp answered_overlay forwarded cache_hits servfail dropped busy", k, " ")
+		   for (j = 1; j <= n; j++) printf "%s%s %s", (j > 1 ? ", " : ""), k[j], (k[j] in v ? v[k[j]] : "?"); print "" }' "$T/ntm.log"
+}
+
+# --- query files -------------------------------------------------------------
+
+TOKEN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+awk 'BEGIN { for (i = 0; i < 100; i++) printf "c%d.bench.example.com A\n", i }' >"$T/cached.txt"
+# unique names: enough for 100000 queries/s over the whole run (dnsperf -n 1
+# stops at the end of the file rather than repeating a name)
+awk -v n=$((100000 * BENCH_TIME)) -v t="$TOKEN" \
+	'BEGIN { for (i = 0; i < n; i++) printf "u%d-%s.bench.example.com A\n", i, t }' >"$T/uncached.txt"
+printf 'b.%s A\nb.%s AAAA\n' "$ZONE" "$ZONE" >"$T/overlay.txt"
+
+# --- live tunnel a -> b --------------------------------------------------------
+
+"$NTMCTL" -s "$sock_a" resolve -4 "b.$ZONE" >"$T/resolve.txt" 2>&1 || fail "ntmctl resolve b.$ZONE: $(cat "$T/resolve.txt")"
+NTM_B=$(grep -Eo '198\.18\.[0-9]+\.[0-9]+' "$T/resolve.txt" | head -n 1)
+[ -n "$NTM_B" ] || fail "no virtual IPv4 for b in: $(cat "$T/resolve.txt")"
+wait_for 10 "ping b over ntm" nsx a ping -n -q -c 1 -W 1 "$NTM_B"
+wait_for 5 "a's nss file" test -s "$T/a/run/nss"
+
+# --- upstream and resolvers ---------------------------------------------------
+
+# fake_dns exits by itself after the whole run could have taken (bounded).
+runs=$((3 * 3 * (BENCH_TIME + 10) + 120))
+[ $runs -le 3600 ] || runs=3600
+bg a up "$FAKE_DNS" -a $UP:53 -m ok -t $runs
+PID_up=$LAST_PID
+wait_for 5 "upstream ready" grep -q ready "$T/up.log"
+
+mkdir -p "$T/ntm" "$T/dnsmasq" "$T/unbound"
+echo "nameserver $UP" >"$T/ntm/resolv.orig"
+cat >"$T/ntm/resolverd.conf" <<CONF
+[Resolver]
+ListenAddress = $ADDR_ntm
+UpstreamsFrom = $T/ntm/resolv.orig
+NssFile = $T/a/run/nss
+CacheEntries = 10000
+CONF
+bg a ntm "$RESOLVERD" -f -c "$T/ntm/resolverd.conf"
+PID_ntm=$LAST_PID
+wait_for 5 "ntm-resolverd listening" grep -q "listening on" "$T/ntm.log"
+
+# dnsmasq: an empty conf file of its own (so /etc/dnsmasq.conf and
+# /etc/dnsmasq.d are never read), no /etc/hosts, pid file in the temp dir.
+: >"$T/dnsmasq/dnsmasq.conf"
+bg a dnsmasq dnsmasq --no-resolv --server=$UP --cache-size=10000 --no-daemon \
+	--conf-file="$T/dnsmasq/dnsmasq.conf" --pid-file="$T/dnsmasq/dnsmasq.pid" --no-hosts \
+	--listen-address=$ADDR_dnsmasq --bind-interfaces --port=53 --log-facility=-
+PID_dnsmasq=$LAST_PID
+wait_for 5 "dnsmasq listening" udp_listening $ADDR_dnsmasq
+
+cat >"$T/unbound/unbound.conf" <<CONF
+server:
+	interface: $ADDR_unbound
+	port: 53
+	do-ip6: no
+	access-control: 127.0.0.0/8 allow
+	do-not-query-localhost: no
+	chroot: ""
+	username: ""
+	directory: "$T/unbound"
+	pidfile: "$T/unbound/unbound.pid"
+	use-syslog: no
+	logfile: ""
+	verbosity: 0
+	num-threads: 1
+	module-config: "iterator"
+	qname-minimisation: no
+	msg-cache-size: 16m
+	rrset-cache-size: 32m
+remote-control:
+	control-enable: no
+forward-zone:
+	name: "."
+	forward-addr: $UP
+CONF
+unbound-checkconf "$T/unbound/unbound.conf" >"$T/unbound-check.log" 2>&1 || fail "unbound-checkconf: $(cat "$T/unbound-check.log")"
+bg a unbound unbound -d -c "$T/unbound/unbound.conf"
+PID_unbound=$LAST_PID
+wait_for 5 "unbound listening" udp_listening $ADDR_unbound
+
+# --- runs --------------------------------------------------------------------
+
+# dnsperf_run RESOLVER MIX: one bounded dnsperf run from a; fills R_*.
+dnsperf_run() {
+	local r=$1 mix=$2 addr out t0 t1 c0 c1 u0 u1 perfpid="" qopt="" nopt="" d0 d1
+	eval "addr=\$ADDR_$r"
+	out=$T/dp-$r-$mix.txt
+	[ -n "$BENCH_QPS" ] && qopt="-Q $BENCH_QPS"
+	[ "$mix" = uncached ] && nopt="-n 1"
+	echo "measuring $mix against $r ($addr) ..." >&2
+	if [ -n "$BENCH_PERF" ] && [ "$r" = ntm ]; then
+		local ppids=$PID_ntm
+		[ "$mix" = overlay ] && ppids="$PID_ntm,$TUND_PID_a"
+		perf record -q -F 499 -g -p "$ppids" -o "$T/perf-$mix.data" -- sleep "$BENCH_TIME" \
+			>"$T/perf-$mix.log" 2>&1 &
+		perfpid=$!
+		PIDS="$PIDS $perfpid"
+	fi
+	t0=$(date +%s%N)
+	eval "c0=\$(cpu_ticks \$PID_$r)"
+	u0=$(cpu_ticks "$PID_up")
+	d0=$(cpu_ticks "$TUND_PID_a")
+	# shellcheck disable=SC2086
+	nsx a timeout $((BENCH_TIME + 30)) dnsperf -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
+		-q "$BENCH_OUTSTANDING" -t 2 -v $qopt $nopt >"$out" 2>"$T/dp-$r-$mix.err"
+	eval "c1=\$(cpu_ticks \$PID_$r)"
+	u1=$(cpu_ticks "$PID_up")
+	d1=$(cpu_ticks "$TUND_PID_a")
+	t1=$(date +%s%N)
+	[ -n "$perfpid" ] && wait "$perfpid"
+	eval "R_${r}_${mix}_qps=\$(dp_stat \"\$out\" qps)"
+	eval "R_${r}_${mix}_avg=\$(dp_stat \"\$out\" avg)"
+	eval "R_${r}_${mix}_p99=\$(p99 \"\$out\")"
+	eval "R_${r}_${mix}_lost=\$(dp_stat \"\$out\" lost)"
+	eval "R_${r}_${mix}_sent=\$(dp_stat \"\$out\" sent)"
+	eval "R_${r}_${mix}_time=\$(dp_stat \"\$out\" runtime)"
+	eval "R_${r}_${mix}_rc=\"\$(dp_stat \"\$out\" rcodes)\""
+	eval "R_${r}_${mix}_cpu=\$(pct \$((c1 - c0)) \$((t1 - t0)))"
+	eval "R_${r}_${mix}_upcpu=\$(pct \$((u1 - u0)) \$((t1 - t0)))"
+	eval "R_${r}_${mix}_tundcpu=\$(pct \$((d1 - d0)) \$((t1 - t0)))"
+	if [ "$(eval echo "\$R_${r}_${mix}_qps")" = - ]; then
+		echo "  dnsperf against $r failed:" >&2
+		head -n 5 "$T/dp-$r-$mix.err" >&2
+	fi
+	# -v output can be large (one line a query): keep only the summary
+	grep -v '^>' "$out" >"$out.summary" && mv "$out.summary" "$out"
+}
+
+na() { local r=$1 mix=$2 k; for k in qps avg p99 lost sent time rc cpu upcpu tundcpu; do eval "R_${r}_${mix}_$k=n/a"; done; }
+
+for mix in $MIXES; do
+	for r in $RESOLVERS; do
+		if [ "$mix" = overlay ] && [ "$r" != ntm ]; then
+			na "$r" "$mix"
+			continue
+		fi
+		if [ "$mix" = cached ]; then
+			eval "addr=\$ADDR_$r"
+			nsx a timeout 30 dnsperf -s "$addr" -d "$T/cached.txt" -n 3 -t 2 \
+				>"$T/warmup-$r.txt" 2>&1 || fail "warm-up of $r: $(tail -n 5 "$T/warmup-$r.txt")"
+		fi
+		dnsperf_run "$r" "$mix"
+	done
+	eval "STATS_ntm_$mix=\$(ntm_counters)"
+done
+
+# --- report ------------------------------------------------------------------
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo
+echo "ntm DNS benchmark: dnsperf in a, ${BENCH_TIME}s per run, at most $BENCH_OUTSTANDING queries outstanding${BENCH_QPS:+, capped at $BENCH_QPS qps}; upstream fake_dns -m ok"
+echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
+echo "dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), unbound $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }')"
+echo
+printf '%-9s %-14s %9s %9s %9s %7s %6s %6s %6s  %s\n' mix resolver QPS "avg ms" "p99 ms" lost "cpu%" "up%" "tund%" "rcodes"
+for mix in $MIXES; do
+	for r in $RESOLVERS; do
+		eval "printf '%-9s %-14s %9s %9s %9s %7s %6s %6s %6s  %s\n' \"\$mix\" \"\$NAME_$r\" \
+			\"\$R_${r}_${mix}_qps\" \"\$R_${r}_${mix}_avg\" \"\$R_${r}_${mix}_p99\" \"\$R_${r}_${mix}_lost\" \
+			\"\$R_${r}_${mix}_cpu\" \"\$R_${r}_${mix}_upcpu\" \"\$R_${r}_${mix}_tundcpu\" \"\$R_${r}_${mix}_rc\""
+	done
+done
+echo
+for o in dnsmasq unbound; do
+	line=""
+	for mix in cached uncached; do
+		eval "q=\$(ratio \"\$R_ntm_${mix}_qps\" \"\$R_${o}_${mix}_qps\")"
+		eval "a=\$(ratio \"\$R_ntm_${mix}_avg\" \"\$R_${o}_${mix}_avg\")"
+		eval "p=\$(ratio \"\$R_ntm_${mix}_p99\" \"\$R_${o}_${mix}_p99\")"
+		line="$line${line:+; }$mix qps $q, avg $a, p99 $p"
+	done
+	printf 'ntm / %-8s %s; overlay n/a\n' "$o:" "$line"
+done
+echo
+echo "details:"
+echo "  cpu% = the resolver's CPU, up% = fake_dns's (the upstream's), tund% = a's ntm-tund's; % of one CPU over the run"
+for mix in $MIXES; do
+	eval "echo \"  ntm-resolverd counters after $mix (cumulative): \$STATS_ntm_$mix\""
+done
+for mix in $MIXES; do
+	for r in $RESOLVERS; do
+		eval "s=\$R_${r}_${mix}_sent t=\$R_${r}_${mix}_time"
+		[ "$s" = n/a ] && continue
+		printf '  %-8s %-14s sent %s in %s s\n' "$mix" "$(eval echo "\$NAME_$r")" "$s" "$t"
+	done
+done
+if [ -n "$BENCH_PERF" ]; then
+	for mix in $MIXES; do
+		[ -s "$T/perf-$mix.data" ] || continue
+		echo
+		echo "perf: ntm-resolverd${mix:+ during $mix}$([ "$mix" = overlay ] && echo " (and a's ntm-tund)"), top symbols (self)"
+		perf report -i "$T/perf-$mix.data" --stdio --no-children -g none --sort comm,dso,sym 2>/dev/null |
+			grep -E '^ +[0-9]' | head -n 15
+	done
+fi
