@@ -8,36 +8,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "dc.h"
+#include "util.h"
 #include "log.h"
 
 #define X(name, text) { #name, offsetof(struct dc_stats, name) },
-static const struct { const char *name; size_t off; } counters[] = { DC_STATS(X) };
+static const struct ntm_counter_def counters[] = { DC_STATS(X) };
 #undef X
-
-static int reply_stats(struct dc *dc, uint32_t req_id, uint8_t *buf, size_t cap)
-{
-	struct ntm_lctl_stats *m = calloc(1, sizeof(*m));
-	int ret;
-
-	if (!m)
-		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		snprintf(m->c[i].name, sizeof(m->c[i].name), "%s", counters[i].name);
-		memcpy(&m->c[i].value, (const uint8_t *)&dc->stats + counters[i].off, sizeof(uint64_t));
-		m->n++;
-	}
-	ret = ntm_lctl_reply_stats(buf, cap, req_id, m);
-	free(m);
-	return ret;
-}
 
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
 	(void)c;
 	if (req->hdr.type == NTM_LCTL_STATS)
-		return reply_stats(arg, req->hdr.req_id, buf, cap);
+		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &((struct dc *)arg)->stats,
+					      counters, NTM_ARRAY_SIZE(counters));
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 }
 

@@ -2,7 +2,6 @@
  * identity, registry, sockets and the event loop. The protocol lives in
  * dc_proto.c, the control socket in dc_ctl.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "dc.h"
+#include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
 #include "privs.h"
@@ -18,15 +18,6 @@
 
 #define DC_SWEEP_MS 1000
 #define DC_HS_RATE 50      /* handshakes per second per source (protocol.md 7) */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ntm-dcd [-f] [-n] [-d] [-c FILE]\n"
-		   "  -c FILE  configuration file (default " NTM_DCD_CONF ")\n"
-		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
-		   "  -n       check the configuration and exit\n"
-		   "  -d       debug logging\n");
-}
 
 static int load_identity(struct dc *dc)
 {
@@ -216,36 +207,20 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *conf = NTM_DCD_CONF;
-	bool foreground = false, check_only = false;
-	int level = NTM_LOG_INFO, c;
+	struct ntm_daemon_opts o;
 	char msg[1024];
+	int ret = ntm_daemon_start(argc, argv, "ntm-dcd", NTM_DCD_CONF, &o);
 
-	/* Our own lookups must never go through nss_ntm (NAMES.md A.5). */
-	setenv("NTM_NSS_BYPASS", "1", 1);
-	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
-		switch (c) {
-		case 'c': conf = optarg; break;
-		case 'f': foreground = true; break;
-		case 'n': check_only = true; break;
-		case 'd': level = NTM_LOG_DEBUG; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	ntm_log_init("ntm-dcd", foreground || check_only, level);
+	if (ret >= 0)
+		return ret;
 	static struct dc dc; /* large: holds the receive buffer */
-	if (dc_config_load(conf, &dc.cfg, msg, sizeof(msg)) < 0) {
+	if (dc_config_load(o.conf, &dc.cfg, msg, sizeof(msg)) < 0) {
 		log_err("%s", msg);
 		return 1;
 	}
-	if (check_only) {
-		printf("%s: ok\n", conf);
+	if (o.check_only) {
+		printf("%s: ok\n", o.conf);
 		return 0;
 	}
-	return run(&dc, foreground) < 0 ? 1 : 0;
+	return run(&dc, o.foreground) < 0 ? 1 : 0;
 }

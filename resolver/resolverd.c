@@ -5,7 +5,6 @@
  * servers (from the saved original resolv.conf), the event loop. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "conf.h"
 #include "crypto.h"
+#include "daemon.h"
 #include "log.h"
 #include "nss_ntm.h"
 #include "privs.h"
@@ -30,15 +30,6 @@
 #endif
 #define RESOLVERD_CONF NTM_SYSCONFDIR "/ntm/resolverd.conf"
 #define NSS_POLL_MS 2000
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ntm-resolverd [-f] [-n] [-d] [-c FILE]\n"
-		   "  -c FILE  configuration file (default " RESOLVERD_CONF "; optional)\n"
-		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
-		   "  -n       check the configuration and exit\n"
-		   "  -d       debug logging\n");
-}
 
 static int load_config(const char *path, bool must_exist, struct rs_config *cfg, char *msg,
 		       size_t msglen)
@@ -300,34 +291,20 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *conf = RESOLVERD_CONF;
-	bool foreground = false, check_only = false, given = false;
-	int level = NTM_LOG_INFO, c;
+	struct ntm_daemon_opts o;
 	char msg[1024];
 	static struct resolverd r;
+	int ret = ntm_daemon_start(argc, argv, "ntm-resolverd", RESOLVERD_CONF, &o);
 
-	setenv("NTM_NSS_BYPASS", "1", 1);
-	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
-		switch (c) {
-		case 'c': conf = optarg; given = true; break;
-		case 'f': foreground = true; break;
-		case 'n': check_only = true; break;
-		case 'd': level = NTM_LOG_DEBUG; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	ntm_log_init("ntm-resolverd", foreground || check_only, level);
-	if (load_config(conf, given, &r.cfg, msg, sizeof(msg)) < 0) {
+	if (ret >= 0)
+		return ret;
+	/* the configuration file is optional unless named with -c */
+	if (load_config(o.conf, o.conf_given, &r.cfg, msg, sizeof(msg)) < 0) {
 		log_err("%s", msg);
 		return 1;
 	}
-	if (check_only) {
-		printf("%s: ok\n", conf);
+	if (o.check_only) {
+		printf("%s: ok\n", o.conf);
 		return 0;
 	}
 	return run(&r) < 0 ? 1 : 0;

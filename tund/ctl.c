@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "ctlserver.h"
+#include "daemon.h"
+#include "util.h"
 #include "log.h"
 #include "tund.h"
 
@@ -66,25 +68,8 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 }
 
 #define X(name) { #name, offsetof(struct tund_stats, name) },
-static const struct { const char *name; size_t off; } counters[] = { TUND_STATS(X) };
+static const struct ntm_counter_def counters[] = { TUND_STATS(X) };
 #undef X
-
-static int reply_stats(struct tund *t, uint32_t req_id, uint8_t *buf, size_t cap)
-{
-	struct ntm_lctl_stats *m = calloc(1, sizeof(*m));
-	int ret;
-
-	if (!m)
-		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		snprintf(m->c[i].name, sizeof(m->c[i].name), "%s", counters[i].name);
-		memcpy(&m->c[i].value, (const uint8_t *)&t->stats + counters[i].off, sizeof(uint64_t));
-		m->n++;
-	}
-	ret = ntm_lctl_reply_stats(buf, cap, req_id, m);
-	free(m);
-	return ret;
-}
 
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
@@ -95,7 +80,8 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 	case NTM_LCTL_STATUS:
 		return reply_status(t, req->hdr.req_id, buf, cap);
 	case NTM_LCTL_STATS:
-		return reply_stats(t, req->hdr.req_id, buf, cap);
+		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &t->stats, counters,
+					      NTM_ARRAY_SIZE(counters));
 	case NTM_LCTL_REREGISTER:
 		log_notice("control: re-registration requested by uid %u",
 			   (unsigned)ntm_ctlconn_cred(c)->uid);

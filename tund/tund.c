@@ -2,13 +2,13 @@
  * TUN device, UDP socket, control socket, privileges and the event loop.
  * The DC session lives in dclink.c, the control socket in ctl.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
 #include "privs.h"
@@ -17,15 +17,6 @@
 #include "util.h"
 
 #define UDP_BATCH 64
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ntm-tund [-f] [-n] [-d] [-c FILE]\n"
-		   "  -c FILE  configuration file (default " NTM_TUND_CONF ")\n"
-		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
-		   "  -n       check the configuration and exit\n"
-		   "  -d       debug logging\n");
-}
 
 static int load_identity(struct tund *t)
 {
@@ -235,35 +226,19 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *conf = NTM_TUND_CONF;
-	bool foreground = false, check_only = false;
-	int level = NTM_LOG_INFO, c;
+	struct ntm_daemon_opts o;
 	char msg[1024];
+	int ret = ntm_daemon_start(argc, argv, "ntm-tund", NTM_TUND_CONF, &o);
 
-	/* Our own lookups must never go through nss_ntm (NAMES.md A.5). */
-	setenv("NTM_NSS_BYPASS", "1", 1);
-	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
-		switch (c) {
-		case 'c': conf = optarg; break;
-		case 'f': foreground = true; break;
-		case 'n': check_only = true; break;
-		case 'd': level = NTM_LOG_DEBUG; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	ntm_log_init("ntm-tund", foreground || check_only, level);
+	if (ret >= 0)
+		return ret;
 	static struct tund t;
-	if (tund_config_load(conf, &t.cfg, msg, sizeof(msg)) < 0) {
+	if (tund_config_load(o.conf, &t.cfg, msg, sizeof(msg)) < 0) {
 		log_err("%s", msg);
 		return 1;
 	}
-	if (check_only) {
-		printf("%s: ok\n", conf);
+	if (o.check_only) {
+		printf("%s: ok\n", o.conf);
 		return 0;
 	}
 	return run(&t) < 0 ? 1 : 0;
