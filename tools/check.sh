@@ -4,8 +4,9 @@
 # Usage: tools/check.sh   (as root on a fresh Debian 12 machine)
 # Steps: tools/setup.sh (gcc, -Werror); make check (unit tests with
 # libcheck, whole-system tests in network namespaces); the unit tests again
-# under valgrind; every libFuzzer target for FUZZ_TIME seconds (default
-# 30); make distcheck built with clang and -Werror. Stops at the first
+# under valgrind; the whole-system tests again with ASan+UBSan daemons;
+# every libFuzzer target for FUZZ_TIME seconds (default 30); make distcheck
+# built with clang and -Werror. Stops at the first
 # failure with a non-zero status.
 set -eu
 
@@ -30,6 +31,32 @@ make -j"$(nproc)" check || { cat tests/unit/*.log tests/netns/*.log 2>/dev/null 
 
 step "unit tests under valgrind"
 make check-valgrind
+
+# The daemons once more, built with AddressSanitizer and UBSan (any report
+# stops the daemon and fails its test), under the whole-system tests. The
+# NSS module stays uninstrumented: programs like getent cannot load an
+# ASan library.
+if [ -d .git ] && [ "$(id -u)" = 0 ]; then
+	step "whole-system tests with ASan+UBSan daemons"
+	rm -rf _build-asan
+	git clone -q . _build-asan
+	(
+		cd _build-asan
+		autoreconf -fi >/dev/null 2>&1
+		./configure CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+			LDFLAGS="-fsanitize=address,undefined" >/dev/null
+		make -j"$(nproc)" >/dev/null
+		make -j"$(nproc)" tests/netns/ntm_attack tests/unit/fake_dns >/dev/null
+		cp ../nss_ntm/.libs/libnss_ntm.so.2 nss_ntm/.libs/libnss_ntm.so.2
+		for t in registration tunnels attacks resolver; do
+			ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+				top_builddir=$PWD top_srcdir=$PWD bash tests/netns/$t.sh > "../$t.asan.log" 2>&1 \
+				|| { tail -n 60 "../$t.asan.log"; exit 1; }
+			echo "asan: $t passed"
+		done
+	) || exit 1
+	rm -rf _build-asan
+fi
 
 step "libFuzzer targets, ${FUZZ_TIME}s each"
 make fuzz FUZZ_TIME="$FUZZ_TIME"

@@ -595,7 +595,7 @@ static int cmd_spoof(int argc, char **argv)
 		put16(pkt + 20, 40000);
 		put16(pkt + 22, 9);             /* discard */
 		put16(pkt + 24, 8 + 32);
-		snprintf((char *)pkt + 28, 32, "ntm_attack spoof %lu", i + 1);
+		snprintf((char *)pkt + 28, 32, "spoof %lu", (unsigned long)((i + 1) % 100000));
 		fix_udp_csum(pkt, pkt + 20, 8 + 32);
 		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sin, sizeof(sin)) != sizeof(pkt)) {
 			fprintf(stderr, PROG ": spoof: send to %s: %s\n", argv[2], strerror(errno));
