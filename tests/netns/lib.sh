@@ -40,6 +40,7 @@ dump_logs() {
 }
 
 cleanup() {
+	set +e # a caller's set -e must not stop the cleanup half way
 	[ -n "${KEEP:-}" ] && { echo "kept $T and namespaces $P-*"; return; }
 	for pid in $PIDS; do kill "$pid" 2>/dev/null; done
 	for pid in $PIDS; do
