@@ -17,26 +17,6 @@
 
 #ifndef NTM_RUNSTATEDIR
 #define NTM_RUNSTATEDIR "/run"
-/* The entry points (NAMES.md appendix A.2), the only exported symbols. */
-enum nss_status _nss_ntm_gethostbyname4_r(const char *name, struct gaih_addrtuple **pat,
-					  char *buffer, size_t buflen, int *errnop,
-					  int *h_errnop, int32_t *ttlp);
-enum nss_status _nss_ntm_gethostbyname3_r(const char *name, int af, struct hostent *host,
-					  char *buffer, size_t buflen, int *errnop,
-					  int *h_errnop, int32_t *ttlp, char **canonp);
-enum nss_status _nss_ntm_gethostbyname2_r(const char *name, int af, struct hostent *host,
-					  char *buffer, size_t buflen, int *errnop,
-					  int *h_errnop);
-enum nss_status _nss_ntm_gethostbyname_r(const char *name, struct hostent *host,
-					 char *buffer, size_t buflen, int *errnop,
-					 int *h_errnop);
-enum nss_status _nss_ntm_gethostbyaddr2_r(const void *addr, socklen_t len, int af,
-					  struct hostent *host, char *buffer, size_t buflen,
-					  int *errnop, int *h_errnop, int32_t *ttlp);
-enum nss_status _nss_ntm_gethostbyaddr_r(const void *addr, socklen_t len, int af,
-					 struct hostent *host, char *buffer, size_t buflen,
-					 int *errnop, int *h_errnop);
-
 #endif
 /* Where ntm-tund describes the overlay for the module (format: zones.c). */
 #define NTM_NSS_FILE_DEFAULT NTM_RUNSTATEDIR "/ntm/nss"
