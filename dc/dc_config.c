@@ -31,7 +31,6 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	struct ntm_conf_error err = { 0 };
 	char zone[NTM_NAME_MAX + 2] = "";
 	struct ntm_name z;
 	bool seen4 = false, seen6 = false;
@@ -56,13 +55,9 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
 	};
 
-	ret = ntm_conf_parse_file(path, &c, &err);
-	if (ret == 0)
-		ret = ntm_conf_apply(c, spec, sizeof(spec) / sizeof(spec[0]), &err);
-	if (ret < 0) {
-		ntm_conf_error_format(&err, msg, msglen);
-		goto out;
-	}
+	ret = ntm_conf_load(path, spec, sizeof(spec) / sizeof(spec[0]), &c, msg, msglen);
+	if (ret < 0)
+		return ret;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "DC", "Zone");
 	if (ntm_name_set(&z, zone) < 0) {
 		snprintf(msg, msglen, "%s:%u: Zone: '%s' is not a valid DNS name", path,

@@ -200,6 +200,12 @@ int ntm_conf_apply(const struct ntm_conf *c, const struct ntm_conf_spec *spec, s
  * Return 0 or -EINVAL; ntm_conf_parse_uint returns -ERANGE for a number
  * outside min..max (or above UINT64_MAX), ntm_conf_parse_prefix -EDOM for a
  * well-formed prefix with bits set after its length. */
+/* Parse the file at path and apply spec to it. On success *out is the
+ * parsed file (for the caller's own checks; free it with ntm_conf_free);
+ * on error returns -errno with "file:line: message" in msg. */
+int ntm_conf_load(const char *path, const struct ntm_conf_spec *spec, size_t n,
+		  struct ntm_conf **out, char *msg, size_t msglen);
+
 int ntm_conf_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ntm_conf_parse_bool(const char *s, bool *out);
 int ntm_conf_parse_addr(const char *s, struct ntm_conf_addr *out);

@@ -412,3 +412,21 @@ int ntm_conf_apply(const struct ntm_conf *c, const struct ntm_conf_spec *spec, s
 	}
 	return 0;
 }
+
+int ntm_conf_load(const char *path, const struct ntm_conf_spec *spec, size_t n,
+		  struct ntm_conf **out, char *msg, size_t msglen)
+{
+	struct ntm_conf_error err = { 0 };
+	struct ntm_conf *c = NULL;
+	int ret = ntm_conf_parse_file(path, &c, &err);
+
+	if (ret == 0)
+		ret = ntm_conf_apply(c, spec, n, &err);
+	if (ret < 0) {
+		ntm_conf_error_format(&err, msg, msglen);
+		ntm_conf_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}

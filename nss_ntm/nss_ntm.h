@@ -15,9 +15,7 @@
 
 #include "ctlproto.h"
 
-#ifndef NTM_RUNSTATEDIR
-#define NTM_RUNSTATEDIR "/run"
-#endif
+#include "paths.h"
 /* Where ntm-tund describes the overlay for the module (format: zones.c). */
 #define NTM_NSS_FILE_DEFAULT NTM_RUNSTATEDIR "/ntm/nss"
 #define NTM_NSS_SOCKET_DEFAULT NTM_RUNSTATEDIR "/ntm/tund.sock"

@@ -17,17 +17,12 @@
 #include "daemon.h"
 #include "log.h"
 #include "nss_ntm.h"
+#include "paths.h"
 #include "privs.h"
 #include "resolvconf.h"
 #include "resolverd.h"
 #include "util.h"
 
-#ifndef NTM_SYSCONFDIR
-#define NTM_SYSCONFDIR "/etc"
-#endif
-#ifndef NTM_RUNSTATEDIR
-#define NTM_RUNSTATEDIR "/run"
-#endif
 #define RESOLVERD_CONF NTM_SYSCONFDIR "/ntm/resolverd.conf"
 #define NSS_POLL_MS 2000
 

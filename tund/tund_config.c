@@ -9,7 +9,6 @@
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	struct ntm_conf_error err = { 0 };
 	char name[NTM_NAME_MAX + 2] = "", suite[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
@@ -33,13 +32,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
 	};
 
-	ret = ntm_conf_parse_file(path, &c, &err);
-	if (ret == 0)
-		ret = ntm_conf_apply(c, spec, sizeof(spec) / sizeof(spec[0]), &err);
-	if (ret < 0) {
-		ntm_conf_error_format(&err, msg, msglen);
-		goto out;
-	}
+	ret = ntm_conf_load(path, spec, sizeof(spec) / sizeof(spec[0]), &c, msg, msglen);
+	if (ret < 0)
+		return ret;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "Node", "Name");
 	if (ntm_name_set(&n, name) < 0) {
 		snprintf(msg, msglen, "%s:%u: Name: '%s' is not a valid DNS name", path,

@@ -8,17 +8,9 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "paths.h"
 #include "wire.h"
 
-#ifndef NTM_SYSCONFDIR
-#define NTM_SYSCONFDIR "/etc"
-#endif
-#ifndef NTM_LOCALSTATEDIR
-#define NTM_LOCALSTATEDIR "/var"
-#endif
-#ifndef NTM_RUNSTATEDIR
-#define NTM_RUNSTATEDIR "/run"
-#endif
 #define NTM_TUND_CONF NTM_SYSCONFDIR "/ntm/tund.conf"
 #define NTM_TUND_SOCK NTM_RUNSTATEDIR "/ntm/tund.sock"
 #define NTM_TUND_DEFAULT_MTU 1388   /* doc/protocol.md section 8 */

@@ -398,6 +398,33 @@ START_TEST(test_each_file_the_schema_rejects_gets_its_exact_message)
 }
 END_TEST
 
+/* ntm_conf_load: the same messages, formatted "path:line: ...", and no
+ * parsed file handed back on error. */
+START_TEST(test_load_formats_the_same_message_and_returns_nothing_on_error)
+{
+	char path[512], msg[512];
+	struct ntm_conf *c = (struct ntm_conf *)&c; /* must be left alone */
+
+	conf_path(path, sizeof(path), bad_schema_files[_i].file);
+	ck_assert_int_eq(ntm_conf_load(path, dcd_schema, DCD_N, &c, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_eq(c, (struct ntm_conf *)&c);
+	ck_assert_msg(strncmp(msg, path, strlen(path)) == 0, "message '%s' lacks the path", msg);
+	ck_assert_str_eq(msg + strlen(path), bad_schema_files[_i].rest);
+}
+END_TEST
+
+START_TEST(test_load_of_a_missing_file_names_it)
+{
+	char msg[512];
+	struct ntm_conf *c = NULL;
+
+	ck_assert_int_eq(ntm_conf_load("/nonexistent/ntm.conf", dcd_schema, DCD_N, &c, msg,
+				       sizeof(msg)), -ENOENT);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(msg, "/nonexistent/ntm.conf") != NULL, "message '%s'", msg);
+}
+END_TEST
+
 /* One [N] K = value line checked against one spec of the given type. */
 static const struct {
 	enum ntm_conf_type type;
@@ -588,6 +615,9 @@ static Suite *conf_suite(void)
 
 	tcase_add_test(schema, test_good_file_fills_every_typed_destination);
 	tcase_add_test(schema, test_absent_keys_take_their_defaults_and_report_not_seen);
+	tcase_add_loop_test(schema, test_load_formats_the_same_message_and_returns_nothing_on_error, 0,
+			    (int)(sizeof(bad_schema_files) / sizeof(bad_schema_files[0])));
+	tcase_add_test(schema, test_load_of_a_missing_file_names_it);
 	tcase_add_loop_test(schema, test_each_file_the_schema_rejects_gets_its_exact_message, 0,
 			    sizeof(bad_schema_files) / sizeof(bad_schema_files[0]));
 	tcase_add_loop_test(schema, test_each_value_type_accepts_and_rejects_as_specified, 0,
