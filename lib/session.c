@@ -269,3 +269,35 @@ int ntm_session_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *pt
 	*ptlen = m.ct_len - NTM_TAG_LEN;
 	return 0;
 }
+
+int ntm_probe_key(uint8_t key[32], const struct ntm_identity *me, const uint8_t peer_pub[32],
+		  uint64_t route_id)
+{
+	static const uint8_t salt[] = "ntm1-probe";
+	uint8_t shared[NTM_DH_LEN], info[8];
+	int ret = ntm_x25519(shared, me->priv, peer_pub);
+
+	if (ret < 0)
+		return ret;
+	ntm_put_be64(info, route_id);
+	ret = ntm_hkdf_sha256(key, 32, salt, sizeof(salt) - 1, shared, sizeof(shared), info,
+			      sizeof(info));
+	ntm_wipe(shared, sizeof(shared));
+	return ret;
+}
+
+void ntm_probe_sign(const uint8_t key[32], uint8_t *msg)
+{
+	uint8_t mac[NTM_HASH_LEN];
+
+	ntm_hmac_sha256(mac, key, 32, msg, NTM_PROBE_TAG_OFF);
+	memcpy(msg + NTM_PROBE_TAG_OFF, mac, NTM_TAG_LEN);
+}
+
+bool ntm_probe_verify(const uint8_t key[32], const uint8_t *msg)
+{
+	uint8_t mac[NTM_HASH_LEN];
+
+	ntm_hmac_sha256(mac, key, 32, msg, NTM_PROBE_TAG_OFF);
+	return ntm_memeq_ct(mac, msg + NTM_PROBE_TAG_OFF, NTM_TAG_LEN) == 0;
+}

@@ -114,4 +114,16 @@ int ntm_session_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *pt
 /* Protocol name for a suite byte, or NULL. */
 const char *ntm_suite_protocol(uint8_t suite);
 
+/* PROBE messages (doc/protocol.md 2.6). The probe key of a route is
+ * HKDF-SHA256(salt "ntm1-probe", ikm X25519(own private, peer public),
+ * info route ID big-endian): both nodes compute the same key from what the
+ * DC's Route Direction told them, nobody else (the DC included) can. */
+int ntm_probe_key(uint8_t key[32], const struct ntm_identity *me, const uint8_t peer_pub[32],
+		  uint64_t route_id);
+/* The tag: the first 16 bytes of HMAC-SHA256(key, the 28 header bytes),
+ * written into msg (NTM_PROBE_LEN bytes). */
+void ntm_probe_sign(const uint8_t key[32], uint8_t *msg);
+/* Constant-time check of a received PROBE's tag. */
+bool ntm_probe_verify(const uint8_t key[32], const uint8_t *msg);
+
 #endif

@@ -118,6 +118,7 @@ ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
 	if (mh.msg_flags & MSG_TRUNC)
 		return -EMSGSIZE;
 	m->srclen = mh.msg_namelen;
+	m->via_relay = false;
 	read_pktinfo(&mh, m);
 	return n;
 }

@@ -30,6 +30,7 @@ int ntm_wire_type(const uint8_t *buf, size_t len)
 	switch (type) {
 	case NTM_MSG_HS_INIT:
 	case NTM_MSG_HS_RESP:
+	case NTM_MSG_PROBE:
 	case NTM_MSG_DATA:
 	case NTM_MSG_RELAY:
 		return type;
@@ -45,6 +46,8 @@ const char *ntm_msg_type_name(int type)
 		return "HANDSHAKE_INIT";
 	case NTM_MSG_HS_RESP:
 		return "HANDSHAKE_RESP";
+	case NTM_MSG_PROBE:
+		return "PROBE";
 	case NTM_MSG_DATA:
 		return "DATA";
 	case NTM_MSG_RELAY:
@@ -294,6 +297,61 @@ int ntm_data_header_encode(uint8_t *buf, size_t cap, uint32_t receiver, uint64_t
 	ntm_wr_u64(&w, counter);
 	if (w.err)
 		return -EMSGSIZE;
+	return (int)w.off;
+}
+
+/* ---- PROBE (2.6) ---- */
+
+static bool probe_fields_ok(uint8_t kind, uint8_t role, uint64_t route_id, uint64_t seq,
+			    uint64_t echo)
+{
+	if (kind != NTM_PROBE_REQUEST && kind != NTM_PROBE_REPLY)
+		return false;
+	if (role != 1 && role != 2)
+		return false;
+	if (route_id == 0 || seq == 0)
+		return false;
+	return kind == NTM_PROBE_REQUEST ? echo == 0 : echo != 0;
+}
+
+int ntm_probe_decode(const uint8_t *buf, size_t len, struct ntm_probe *p)
+{
+	struct ntm_rd r = ntm_rd_init(buf, len);
+
+	memset(p, 0, sizeof(*p));
+	if (len != NTM_PROBE_LEN)
+		return -EBADMSG;
+	rd_head(&r, NTM_MSG_PROBE);
+	p->kind = ntm_rd_u8(&r);
+	p->role = ntm_rd_u8(&r);
+	p->route_id = ntm_rd_u64(&r);
+	p->seq = ntm_rd_u64(&r);
+	p->echo = ntm_rd_u64(&r);
+	p->tag = ntm_rd_take(&r, NTM_TAG_LEN);
+	if (!ntm_rd_done(&r) || !probe_fields_ok(p->kind, p->role, p->route_id, p->seq, p->echo)) {
+		memset(p, 0, sizeof(*p));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int ntm_probe_encode(uint8_t *buf, size_t cap, const struct ntm_probe *p)
+{
+	struct ntm_wr w = ntm_wr_init(buf, cap);
+
+	if (!probe_fields_ok(p->kind, p->role, p->route_id, p->seq, p->echo))
+		return -EINVAL;
+	ntm_wr_u8(&w, NTM_MSG_PROBE);
+	ntm_wr_u8(&w, NTM_WIRE_VERSION);
+	ntm_wr_u8(&w, p->kind);
+	ntm_wr_u8(&w, p->role);
+	ntm_wr_u64(&w, p->route_id);
+	ntm_wr_u64(&w, p->seq);
+	ntm_wr_u64(&w, p->echo);
+	uint8_t *tag = ntm_wr_take(&w, NTM_TAG_LEN);
+	if (w.err)
+		return -EMSGSIZE;
+	memset(tag, 0, NTM_TAG_LEN);
 	return (int)w.off;
 }
 

@@ -24,6 +24,7 @@
 enum ntm_msg_type {
 	NTM_MSG_HS_INIT = 1,
 	NTM_MSG_HS_RESP = 2,
+	NTM_MSG_PROBE = 3,
 	NTM_MSG_DATA = 4,
 	NTM_MSG_RELAY = 5,
 };
@@ -41,6 +42,8 @@ enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY =
 #define NTM_DATA_OVERHEAD 32           /* header + tag */
 #define NTM_RELAY_HDR_LEN 16
 #define NTM_RELAY_OVERHEAD 32
+#define NTM_PROBE_LEN 44               /* header 28 + tag 16 */
+#define NTM_PROBE_TAG_OFF 28
 #define NTM_PROLOGUE_LEN 12            /* "ntm1" + HS_INIT bytes 0..7 */
 
 #define NTM_NAME_MAX 253
@@ -117,6 +120,21 @@ int ntm_relay_decode(const uint8_t *buf, size_t len, struct ntm_relay_msg *m);
 /* Writes header + inner (tag space reserved, not computed). Returns 32 + inner_len. */
 int ntm_relay_encode(uint8_t *buf, size_t cap, uint8_t side, uint8_t direction,
 		     uint32_t alloc_id, uint64_t counter, const uint8_t *inner, size_t inner_len);
+
+/* PROBE (2.6): a path check between the two nodes of a route. */
+enum { NTM_PROBE_REQUEST = 1, NTM_PROBE_REPLY = 2 };
+struct ntm_probe {
+	uint8_t kind;                  /* NTM_PROBE_REQUEST or _REPLY */
+	uint8_t role;                  /* the sender's role in the route: 1 initiator, 2 responder */
+	uint64_t route_id;             /* non-zero */
+	uint64_t seq;                  /* non-zero, the sender's probe sequence number */
+	uint64_t echo;                 /* request: 0; reply: the seq of the request answered */
+	const uint8_t *tag;            /* 16 bytes (decode only) */
+};
+int ntm_probe_decode(const uint8_t *buf, size_t len, struct ntm_probe *p);
+/* Writes the 28 header bytes and zeroes the tag (the caller computes it).
+ * Returns NTM_PROBE_LEN. */
+int ntm_probe_encode(uint8_t *buf, size_t cap, const struct ntm_probe *p);
 
 /* ---- control messages (DATA plaintext starting with 0x00) ---- */
 

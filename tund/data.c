@@ -24,17 +24,14 @@ int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 
 	if (len < 0)
 		return len;
-	struct sockaddr_storage ss = p->ep;
-	socklen_t sl = p->eplen;
-	if (t->udp_family == AF_INET6)
-		ntm_sockaddr_map(&ss, &sl);
-	ssize_t n = ntm_udp_send(t->udp_fd, buf, (size_t)len, (struct sockaddr *)&ss, sl, NULL);
-	if (n < 0)
-		return (int)n;
-	t->stats.tx_packets++;
+	int ret = path_send(p, buf, (size_t)len);
+	if (ret < 0)
+		return ret;
 	t->stats.tx_data_bytes += ptlen;
 	p->tx_bytes += ptlen;
 	p->last_tx_ms = ntm_loop_now_ms();
+	if (ptlen && buf[NTM_DATA_HDR_LEN] != 0)
+		p->last_data_ms = p->last_tx_ms;
 	return 0;
 }
 
@@ -183,7 +180,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		return;
 	}
 	/* authenticated and fresh: the peer may have moved */
-	peer_set_endpoint(p, &m->src, m->srclen);
+	path_on_rx(p, m);
 	p->last_rx_ms = ntm_loop_now_ms();
 	if (s == &p->next)
 		peer_confirm_next(t, p);
@@ -201,6 +198,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	if (!inner_ok(t, p, pt, ptlen))
 		return;
 	p->rx_bytes += ptlen;
+	p->last_data_ms = p->last_rx_ms;
 	t->stats.rx_data_bytes += ptlen;
 	if (ntm_tun_write(t->tun_fd, pt, ptlen) == 0)
 		t->stats.tun_tx_packets++;
@@ -214,6 +212,18 @@ void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_
 		break;
 	case NTM_MSG_HS_INIT:
 		peer_on_hs_init(t, buf, len, m);
+		break;
+	case NTM_MSG_PROBE:
+		if (m->via_relay)
+			t->stats.drop_malformed++;
+		else
+			path_on_probe(t, buf, len, m);
+		break;
+	case NTM_MSG_RELAY:
+		if (m->via_relay) /* no capsule inside a capsule */
+			t->stats.drop_malformed++;
+		else
+			path_on_relay(t, buf, len, m);
 		break;
 	case NTM_MSG_HS_RESP: {
 		struct ntm_hs_resp r;

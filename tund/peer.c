@@ -34,6 +34,8 @@ int peers_init(struct tund *t)
 	ntm_idmap_init(&t->peers_v6);
 	ntm_idmap_init(&t->peers_key);
 	ntm_idmap_init(&t->sess_index);
+	ntm_idmap_init(&t->peers_route);
+	ntm_idmap_init(&t->peers_relay);
 	return 0;
 }
 
@@ -59,6 +61,9 @@ static void peer_free(struct tund *t, struct peer *p)
 	session_forget(t, &p->next);
 	session_forget(t, &p->prev);
 	hs_forget(t, p);
+	if (p->resolved && ntm_idmap_get(&t->peers_route, p->route_id) == p)
+		ntm_idmap_del(&t->peers_route, p->route_id);
+	path_clear(p);
 	resolve_answer(p, NTM_LCTL_TRYAGAIN);
 	free(p->qbuf);
 	free(p);
@@ -77,6 +82,8 @@ void peers_free(struct tund *t)
 	ntm_idmap_free(&t->peers_v6);
 	ntm_idmap_free(&t->peers_key);
 	ntm_idmap_free(&t->sess_index);
+	ntm_idmap_free(&t->peers_route);
+	ntm_idmap_free(&t->peers_relay);
 }
 
 struct peer *peer_by_name(struct tund *t, const char *name)
@@ -155,7 +162,7 @@ static void index_addrs(struct tund *t, struct peer *p)
 		ntm_idmap_put(&t->peers_v6, v6_key(p->vip6), p);
 }
 
-static void send_direction_req(struct tund *t, struct peer *p)
+void send_direction_req(struct tund *t, struct peer *p)
 {
 	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_REQ };
 	struct ntm_ctl_direction_req *q = &m.u.dir_req;
@@ -238,6 +245,8 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	if (!p)
 		return;
 	bool was = p->resolved;
+	if (was && p->route_id != r->route_id && ntm_idmap_get(&t->peers_route, p->route_id) == p)
+		ntm_idmap_del(&t->peers_route, p->route_id);
 	snprintf(p->name, sizeof(p->name), "%s", r->peer_name.s);
 	memcpy(p->pub, r->peer_key, 32);
 	memcpy(p->vip4, r->peer_vip4, 4);
@@ -246,15 +255,16 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	p->route_id = r->route_id;
 	p->suite = r->suite;
 	p->role = r->role;
-	p->ncands = r->ncands;
-	memcpy(p->cands, r->cands, r->ncands * sizeof(r->cands[0]));
 	p->resolved = true;
 	index_name(t, p);
 	index_addrs(t, p);
 	ntm_idmap_put(&t->peers_key, pub_key(p->pub), p);
+	ntm_idmap_put(&t->peers_route, p->route_id, p);
+	path_on_route(p, r);
 	if (!was)
-		log_info("route to %s (%s): %u candidates, %s", p->name,
-			 inet_ntop(AF_INET, p->vip4, a4, sizeof(a4)), p->ncands,
+		log_info("route to %s (%s): %u candidates%s, %s", p->name,
+			 inet_ntop(AF_INET, p->vip4, a4, sizeof(a4)), r->ncands,
+			 r->has_relay ? " and a relay" : "",
 			 r->role == NTM_ROLE_INITIATOR ? "initiating" : "responding");
 	resolve_answer(p, NTM_LCTL_OK);
 	/* An initiation that overtook this route is answered now. */
@@ -300,19 +310,6 @@ static uint32_t new_index(struct tund *t)
 	return idx;
 }
 
-static void send_raw(struct peer *p, const struct sockaddr *to, socklen_t len, const uint8_t *buf,
-		     size_t n)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = len;
-
-	memcpy(&ss, to, len);
-	if (p->t->udp_family == AF_INET6)
-		ntm_sockaddr_map(&ss, &sl);
-	if (ntm_udp_send(p->t->udp_fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
-		p->t->stats.tx_packets++;
-}
-
 /* Send an initiation to every candidate at once (and to the endpoint that
  * worked last): whichever answers first becomes the path. */
 void peer_start_handshake(struct peer *p)
@@ -338,17 +335,9 @@ void peer_start_handshake(struct peer *p)
 	}
 	p->hs_attempts++;
 	p->hs_sent_ms = now;
-	if (p->has_ep)
-		send_raw(p, (struct sockaddr *)&p->ep, p->eplen, pkt, (size_t)len);
-	for (uint8_t i = 0; i < p->ncands; i++) {
-		struct sockaddr_storage ss;
-		unsigned sl = sizeof(ss);
-		if (ntm_endpoint_to_sockaddr(&p->cands[i].ep, &ss, &sl) < 0)
-			continue;
-		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0)
-			continue;
-		send_raw(p, (struct sockaddr *)&ss, (socklen_t)sl, pkt, (size_t)len);
-	}
+	/* a rekey on a live direct path tries that path first */
+	bool everywhere = !(p->path == PATH_DIRECT && peer_can_send(p) && p->hs_attempts <= 2);
+	path_send_hs(p, pkt, (size_t)len, everywhere);
 	t->stats.peer_handshakes_sent++;
 }
 
@@ -362,21 +351,6 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->last_hs_ms = p->cur_ms;
 	p->hs_first_ms = 0;
 	memset(s, 0, sizeof(*s));
-}
-
-void peer_set_endpoint(struct peer *p, const struct sockaddr_storage *src, socklen_t len)
-{
-	struct sockaddr_storage ss = *src;
-	socklen_t sl = len;
-
-	ntm_sockaddr_unmap(&ss, &sl);
-	if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0)
-		return;
-	char buf[64];
-	log_info("%s: endpoint %s", p->name, ntm_sockaddr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
-	p->ep = ss;
-	p->eplen = sl;
-	p->has_ep = true;
 }
 
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
@@ -394,7 +368,7 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 	}
 	/* idx now names the new session */
 	install_cur(t, p, &s);
-	peer_set_endpoint(p, &m->src, m->srclen);
+	path_on_rx(p, m);
 	t->stats.peer_handshakes++;
 	log_info("%s: tunnel up (initiator)", p->name);
 	/* Confirm the keys at once, then send what waited. */
@@ -450,8 +424,8 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 	session_forget(t, &p->next);
 	p->next = s;
 	ntm_idmap_put(&t->sess_index, idx, p);
-	peer_set_endpoint(p, &m->src, m->srclen);
-	send_raw(p, (const struct sockaddr *)&m->src, m->srclen, out, sizeof(out));
+	path_on_rx(p, m);
+	path_reply(p, out, sizeof(out), m);
 	t->stats.peer_handshakes++;
 	p->last_hs_ms = ntm_loop_now_ms();
 	log_info("%s: tunnel up (responder)", p->name);
@@ -543,17 +517,19 @@ static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
 		}
 		return;
 	}
-	/* rekey: the initiator of cur renews it before it gets old or worn */
-	bool busy = now - p->last_tx_ms < PEER_KEEPALIVE_MS;
+	/* rekey: the initiator of cur renews it before it gets old or worn,
+	 * if the tunnel carried packets lately (an idle one may expire) */
+	bool busy = now - p->last_data_ms < REKEY_AFTER_TIME_MS;
 	if (p->cur.valid && p->cur.initiator && busy && !p->hs.active &&
 	    (now - p->cur_ms >= REKEY_AFTER_TIME_MS || p->cur.tx_next >= REKEY_AFTER_MESSAGES))
 		peer_start_handshake(p);
-	/* passive keepalive: we hear from the peer but have had nothing to say */
-	if (peer_can_send(p) && now - p->last_rx_ms < PEER_KEEPALIVE_MS &&
-	    now - p->last_tx_ms >= PEER_KEEPALIVE_MS) {
+	/* keepalive: holds the NAT mappings of the path (and tells the
+	 * peer we are alive) while the session lives */
+	if (peer_can_send(p) && now - p->last_tx_ms >= t->cfg.nat_keepalive_s * 1000) {
 		uint8_t ka[NTM_DATA_OVERHEAD];
 		peer_send(p, ka, 0);
 	}
+	path_sweep(p, now);
 }
 
 void peers_sweep(struct ntm_timer *tm, void *arg)

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "ctlserver.h"
+#include "relaycap.h"
+#include "replay.h"
 #include "session.h"
 #include "udp.h"
 
@@ -36,6 +38,25 @@ struct tund;
 #define UNRESOLVED_LINGER_MS 10000    /* an unanswered, unwanted request is dropped */
 #define DIRECTION_RETRY_MS 1000
 #define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
+#define PROBE_FIRST_MS 200            /* probe rounds: at once, then 200 ms doubling ... */
+#define PROBE_BURST_MAX_MS 6400       /* ... up to this, */
+#define PROBE_UPGRADE_MS 30000        /* then every 30 s while relayed (path upgrade) */
+#define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
+#define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
+
+enum peer_path { PATH_NONE = 0, PATH_DIRECT = 1, PATH_RELAY = 2 };
+enum { CAND_LEARNED = 5 };            /* beside NTM_CAND_LAN/NAT/V6: seen in an authenticated probe */
+
+/* A direct address of the peer worth probing. */
+struct path_cand {
+	struct sockaddr_storage ss;   /* unmapped form */
+	socklen_t len;
+	uint8_t kind, prio;
+	uint64_t probe_seq;           /* seq of the last request sent here */
+	uint64_t probe_sent_ms;
+	uint64_t ok_ms;               /* last reply from here (0: never) */
+	uint32_t rtt_us;
+};
 
 /* A control-socket request waiting for this peer's route. */
 struct waiter {
@@ -70,12 +91,40 @@ struct peer {
 	uint64_t route_id;
 	uint8_t suite;
 	uint8_t role;
-	uint8_t ncands;
-	struct ntm_candidate cands[NTM_MAX_CANDS];
+	uint64_t route_ms;            /* when the last Route Direction came */
 
-	struct sockaddr_storage ep;   /* current endpoint (dual-stack form) */
+	/* paths (path.c) */
+	uint8_t ncands;
+	struct path_cand cands[PATH_MAX_CANDS];
+	struct sockaddr_storage ep;   /* the direct endpoint (unmapped form) */
 	socklen_t eplen;
 	bool has_ep;
+	enum peer_path path;          /* what we send on */
+	uint8_t path_kind;            /* direct: the candidate kind of ep */
+	uint8_t path_kind_prio;       /* and its priority */
+	uint64_t ep_ok_ms;            /* when ep was last chosen or confirmed */
+	uint64_t direct_rx_ms;        /* last authenticated datagram received directly */
+	uint8_t probe_key[32];
+	bool has_probe_key;
+	uint64_t probe_seq;           /* our last probe sequence number */
+	struct ntm_replay probe_rx;   /* the peer's probe sequence numbers seen */
+	uint64_t probe_next_ms;
+	unsigned probe_round;
+	uint64_t probes_sent, probe_replies;
+	uint8_t hs_pkt[NTM_HS_INIT_LEN]; /* our pending initiation, resent to learned candidates */
+	bool has_hs_pkt;
+	/* relay (from the Route Direction) */
+	bool has_relay;
+	struct sockaddr_storage relay_ss;
+	socklen_t relay_len;
+	uint32_t relay_alloc;
+	uint8_t relay_side;
+	struct ntm_relay_key relay_key;
+	bool relay_key_ok;
+	uint64_t relay_tx;            /* next capsule counter */
+	struct ntm_replay relay_rx;
+	uint64_t relay_tx_ms, relay_rx_ms;
+	const char *path_reason;      /* why relayed (static text) */
 
 	struct ntm_session cur, next, prev;
 	uint64_t cur_ms;              /* when cur was established */
@@ -90,6 +139,7 @@ struct peer {
 	struct waiter *waiters;
 
 	uint64_t last_tx_ms, last_rx_ms;
+	uint64_t last_data_ms;        /* last IP packet either way (keepalives not counted) */
 	uint64_t rx_bytes, tx_bytes;
 
 	uint8_t *qbuf;                /* PEER_QUEUE slots of qslot bytes */
@@ -122,12 +172,29 @@ void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len);
 void peer_flush_queue(struct peer *p);
 void peer_start_handshake(struct peer *p);
 bool peer_can_send(const struct peer *p);
-void peer_set_endpoint(struct peer *p, const struct sockaddr_storage *src, socklen_t len);
+void send_direction_req(struct tund *t, struct peer *p);
 void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
 		     const struct ntm_udp_meta *m);
 void peer_confirm_next(struct tund *t, struct peer *p);
 void peers_sweep(struct ntm_timer *tm, void *arg);
+
+/* path.c: candidates, probes, the relay, path choice and keepalives */
+void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r);
+void path_clear(struct peer *p);
+/* Send a sealed datagram (DATA) on the current path. */
+int path_send(struct peer *p, const uint8_t *buf, size_t len);
+/* Send our HANDSHAKE_INIT: on a rekey over a direct path to that path, else
+ * to every candidate and through the relay at once. */
+void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere);
+/* Answer a datagram (HANDSHAKE_RESP) the way it came. */
+void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+/* An authenticated datagram from the peer arrived as described by m. */
+void path_on_rx(struct peer *p, const struct ntm_udp_meta *m);
+void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+void path_on_relay(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+void path_sweep(struct peer *p, uint64_t now);
+const char *path_describe(const struct peer *p, char *buf, size_t cap);
 
 /* resolve.c: the control-socket side */
 int qualify(const struct tund *t, const char *in, struct ntm_name *out);

@@ -47,7 +47,8 @@ enum dc_state {
 	X(drop_hs_duplicate) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
-	X(hs_early_answered)
+	X(hs_early_answered) \
+	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades)
 
 struct tund_stats {
 #define X(name) uint64_t name;
@@ -96,6 +97,8 @@ struct tund {
 	struct ntm_idmap peers_all;        /* pointer -> peer */
 	struct ntm_idmap peers_name, peers_v4, peers_v6, peers_key;
 	struct ntm_idmap sess_index;       /* local session index -> peer */
+	struct ntm_idmap peers_route;      /* route ID -> peer (probes) */
+	struct ntm_idmap peers_relay;      /* relay allocation ID -> peer */
 	struct ntm_timer peer_timer;
 	struct ping_job *pings;
 	struct early_hs early[EARLY_HS];
@@ -103,6 +106,7 @@ struct tund {
 
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */
 	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
+	uint8_t relaybuf[NTM_MAX_DATAGRAM + 64]; /* capsules to the relay */
 };
 
 /* dclink.c */

@@ -27,6 +27,7 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		  sizeof(cfg->control_socket), 0, 0, NTM_TUND_SOCK, NULL },
 		{ "Node", "NssFile", NTM_CONF_STRING, 0, cfg->nss_file, sizeof(cfg->nss_file), 0, 0,
 		  NULL, &nss_seen },
+		{ "Node", "NatKeepalive", NTM_CONF_UINT, 0, &cfg->nat_keepalive_s, 0, 1, 25, "15", NULL },
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
 		{ "DC", "Endpoint", NTM_CONF_ENDPOINT, NTM_CONF_REQUIRED, &cfg->dc_endpoint, 0, 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },

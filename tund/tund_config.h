@@ -27,6 +27,7 @@ struct tund_config {
 	struct sockaddr_storage dc_endpoint;
 	uint8_t dc_pub[32];
 	uint64_t suite;
+	uint64_t nat_keepalive_s;     /* keepalive period of live tunnels and relay use */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);

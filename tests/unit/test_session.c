@@ -206,6 +206,46 @@ START_TEST(test_unknown_suites_are_refused)
 }
 END_TEST
 
+START_TEST(test_probe_keys_match_on_both_sides_and_tags_catch_every_bit)
+{
+	struct ntm_identity a, b, c;
+	uint8_t ka[32], kb[32], kc[32], ka2[32], msg[NTM_PROBE_LEN];
+	uint8_t priv[32];
+
+	ntm_random(priv, 32);
+	ck_assert_int_eq(ntm_identity_init(&a, priv), 0);
+	ntm_random(priv, 32);
+	ck_assert_int_eq(ntm_identity_init(&b, priv), 0);
+	ntm_random(priv, 32);
+	ck_assert_int_eq(ntm_identity_init(&c, priv), 0);
+	ck_assert_int_eq(ntm_probe_key(ka, &a, b.pub, 42), 0);
+	ck_assert_int_eq(ntm_probe_key(kb, &b, a.pub, 42), 0);
+	ck_assert_mem_eq(ka, kb, 32);
+	/* another route, or a third node, gets another key */
+	ck_assert_int_eq(ntm_probe_key(ka2, &a, b.pub, 43), 0);
+	ck_assert(memcmp(ka, ka2, 32) != 0);
+	ck_assert_int_eq(ntm_probe_key(kc, &c, b.pub, 42), 0);
+	ck_assert(memcmp(ka, kc, 32) != 0);
+	/* a low-order peer key is refused */
+	uint8_t zero[32] = { 0 };
+	ck_assert_int_lt(ntm_probe_key(kc, &a, zero, 42), 0);
+
+	struct ntm_probe pr = { .kind = NTM_PROBE_REQUEST, .role = 1, .route_id = 42, .seq = 7 };
+	ck_assert_int_eq(ntm_probe_encode(msg, sizeof(msg), &pr), NTM_PROBE_LEN);
+	ntm_probe_sign(ka, msg);
+	ck_assert(ntm_probe_verify(kb, msg));
+	ck_assert(!ntm_probe_verify(ka2, msg));
+	for (size_t i = 0; i < sizeof(msg) * 8; i++) {
+		msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_msg(!ntm_probe_verify(kb, msg), "bit %zu flipped and still verified", i);
+		msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	ntm_identity_clear(&a);
+	ntm_identity_clear(&b);
+	ntm_identity_clear(&c);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -219,6 +259,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_a_response_to_another_index_or_tampered_is_refused);
 	tcase_add_test(tc, test_a_session_stops_sending_at_the_counter_limit);
 	tcase_add_test(tc, test_unknown_suites_are_refused);
+	tcase_add_test(tc, test_probe_keys_match_on_both_sides_and_tags_catch_every_bit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -44,7 +44,7 @@ struct sample {
 };
 
 enum {
-	S_HS_INIT, S_HS_RESP, S_DATA, S_DATA_KEEPALIVE, S_RELAY, S_RELAY_KEEPALIVE,
+	S_HS_INIT, S_HS_RESP, S_DATA, S_DATA_KEEPALIVE, S_RELAY, S_RELAY_KEEPALIVE, S_PROBE, S_PROBE_REPLY,
 	S_REGISTER, S_REGISTER_ACK, S_REGISTER_ACK_FAIL, S_KEEPALIVE, S_KEEPALIVE_EMPTY,
 	S_KEEPALIVE_ACK4, S_KEEPALIVE_ACK6, S_DIR_REQ_NAME, S_DIR_REQ_ADDR4, S_DIR_REQ_ADDR6,
 	S_ROUTE, S_ROUTE_NO_RELAY, S_ROUTE_ACK, S_NAK, S_ALLOC, S_ALLOC_ACK, S_FREE,
@@ -58,6 +58,8 @@ static struct sample samples[S_COUNT];
 #define HS_RECEIVER 0x01020304u
 #define DATA_RECEIVER 0x89abcdefu
 #define DATA_COUNTER 0xfffffffffffeffffull
+#define PROBE_ROUTE 0x0102030405060708ull
+#define PROBE_SEQ 0xf0e0d0c0b0a09080ull
 #define DATA_PT 1388
 #define RELAY_ALLOC_ID 0xa1a2a3a4u
 #define RELAY_COUNTER 0x0102030405060708ull
@@ -177,6 +179,24 @@ static void build_outer_samples(void)
 	n = ntm_relay_encode(s->buf, sizeof(s->buf), 0, 0, 1, 0, NULL, 0);
 	ck_assert_int_eq(n, 32);
 	fill(s->buf + 16, 16, 0x99);
+	s->len = (size_t)n;
+
+	s = &samples[S_PROBE];
+	*s = (struct sample){ .name = "PROBE-request", .kind = NTM_MSG_PROBE };
+	struct ntm_probe pr = { .kind = NTM_PROBE_REQUEST, .role = 2, .route_id = PROBE_ROUTE,
+				.seq = PROBE_SEQ, .echo = 0 };
+	n = ntm_probe_encode(s->buf, sizeof(s->buf), &pr);
+	ck_assert_int_eq(n, NTM_PROBE_LEN);
+	fill(s->buf + NTM_PROBE_TAG_OFF, 16, 0xaa);
+	s->len = (size_t)n;
+
+	s = &samples[S_PROBE_REPLY];
+	*s = (struct sample){ .name = "PROBE-reply", .kind = NTM_MSG_PROBE };
+	pr = (struct ntm_probe){ .kind = NTM_PROBE_REPLY, .role = 1, .route_id = 1, .seq = 1,
+				 .echo = PROBE_SEQ };
+	n = ntm_probe_encode(s->buf, sizeof(s->buf), &pr);
+	ck_assert_int_eq(n, NTM_PROBE_LEN);
+	fill(s->buf + NTM_PROBE_TAG_OFF, 16, 0xbb);
 	s->len = (size_t)n;
 }
 
@@ -355,8 +375,11 @@ static int decode_as(int kind, const uint8_t *buf, size_t len)
 	struct ntm_hs_resp hr;
 	struct ntm_data d;
 	struct ntm_relay_msg rl;
+	struct ntm_probe pr;
 
 	switch (kind) {
+	case NTM_MSG_PROBE:
+		return ntm_probe_decode(buf, len, &pr);
 	case NTM_MSG_HS_INIT:
 		return ntm_hs_init_decode(buf, len, &hi);
 	case NTM_MSG_HS_RESP:
@@ -877,7 +900,7 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	}
 	for (unsigned t = 0; t < 256; t++) {
 		b[0] = (uint8_t)t;
-		bool known = t == 1 || t == 2 || t == 4 || t == 5;
+		bool known = t >= 1 && t <= 5;
 		ck_assert_int_eq(ntm_wire_type(b, 4), known ? (int)t : -EBADMSG);
 	}
 	b[0] = 1;
@@ -886,7 +909,8 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 		ck_assert_int_eq(ntm_wire_type(b, 4), v == 1 ? 1 : -EBADMSG);
 	}
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_RELAY), "RELAY");
-	ck_assert_str_eq(ntm_msg_type_name(3), "unknown");
+	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_PROBE), "PROBE");
+	ck_assert_str_eq(ntm_msg_type_name(6), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_ROUTE_DIRECTION), "ROUTE_DIRECTION");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_PONG), "PONG");
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
@@ -911,8 +935,19 @@ static void bad_type_and_version(int idx)
 START_TEST(test_outer_headers_with_a_bad_field_are_rejected)
 {
 	build_samples();
-	for (int i = S_HS_INIT; i <= S_RELAY_KEEPALIVE; i++)
+	for (int i = S_HS_INIT; i <= S_PROBE_REPLY; i++)
 		bad_type_and_version(i);
+
+	bad_u8(S_PROBE, "kind", 2, 1, 0);
+	bad_u8(S_PROBE, "kind", 2, 1, 2); /* a reply must echo a seq */
+	bad_u8(S_PROBE, "kind", 2, 1, 3);
+	bad_u8(S_PROBE, "role", 3, 2, 0);
+	bad_u8(S_PROBE, "role", 3, 2, 3);
+	bad_be(S_PROBE, "route ID 0", 4, 8, 0);
+	bad_be(S_PROBE, "seq 0", 12, 8, 0);
+	bad_be(S_PROBE, "echo in a request", 20, 8, 5);
+	bad_u8(S_PROBE_REPLY, "kind", 2, 2, 1); /* a request must not echo */
+	bad_be(S_PROBE_REPLY, "echo 0", 20, 8, 0);
 
 	bad_u8(S_HS_INIT, "suite", 2, 2, 0);
 	bad_u8(S_HS_INIT, "suite", 2, 2, 3);

@@ -1,0 +1,483 @@
+/* path.c - how ntm-tund reaches a peer: the candidate addresses the DC
+ * gave (LAN, NAT-observed, IPv6) and those learned from the peer's own
+ * probes, PROBE requests and replies from both sides at once (hole
+ * punching), the relay the DC allocated, the choice between them and the
+ * keepalives that hold NAT mappings open (doc/protocol.md 2.5, 2.6, 7).
+ *
+ * The Noise session does not depend on the path: DATA sealed once can go
+ * directly or inside a RELAY capsule, so moving between paths needs no new
+ * handshake. A tunnel starts on whichever path answers first (the relay
+ * when no direct one does yet) and moves to a direct path as soon as a
+ * probe reply proves one; a relayed peer is probed again every
+ * PROBE_UPGRADE_MS. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "peer.h"
+#include "tund.h"
+#include "util.h"
+
+static uint64_t ka_ms(const struct peer *p)
+{
+	return p->t->cfg.nat_keepalive_s * 1000;
+}
+
+/* Direct path considered dead after this long without hearing on it. */
+static uint64_t dead_ms(const struct peer *p)
+{
+	return 2 * ka_ms(p) + 5000;
+}
+
+static const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case NTM_CAND_LAN: return "LAN";
+	case NTM_CAND_NAT: return "through NAT";
+	case NTM_CAND_V6: return "IPv6";
+	case CAND_LEARNED: return "through NAT (learned)";
+	default: return "?";
+	}
+}
+
+static void send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
+		    const uint8_t *buf, size_t n)
+{
+	struct tund *t = p->t;
+	struct sockaddr_storage ss = *to;
+	socklen_t sl = len;
+
+	if (t->udp_family == AF_INET6)
+		ntm_sockaddr_map(&ss, &sl);
+	else if (ss.ss_family != AF_INET)
+		return; /* an IPv6 candidate and an IPv4-only socket */
+	if (ntm_udp_send(t->udp_fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
+		t->stats.tx_packets++;
+}
+
+/* ---- relay ---- */
+
+static void relay_forget(struct peer *p)
+{
+	if (p->has_relay)
+		ntm_idmap_del(&p->t->peers_relay, p->relay_alloc);
+	ntm_relaycap_key_free(&p->relay_key);
+	p->relay_key_ok = false;
+	p->has_relay = false;
+}
+
+static int relay_send(struct peer *p, const uint8_t *inner, size_t len)
+{
+	struct tund *t = p->t;
+
+	if (!p->relay_key_ok)
+		return -ENOTCONN;
+	int n = ntm_relaycap_seal(&p->relay_key, t->relaybuf, sizeof(t->relaybuf), p->relay_side, 0,
+				  p->relay_alloc, p->relay_tx++, inner, len);
+	if (n < 0)
+		return n;
+	send_to(p, &p->relay_ss, p->relay_len, t->relaybuf, (size_t)n);
+	t->stats.relay_tx++;
+	p->relay_tx_ms = ntm_loop_now_ms();
+	return 0;
+}
+
+/* ---- candidates ---- */
+
+static struct path_cand *cand_find(struct peer *p, const struct sockaddr_storage *ss)
+{
+	for (unsigned i = 0; i < p->ncands; i++)
+		if (ntm_sockaddr_cmp((const struct sockaddr *)&p->cands[i].ss,
+				     (const struct sockaddr *)ss) == 0)
+			return &p->cands[i];
+	return NULL;
+}
+
+static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage *ss, socklen_t len,
+				  uint8_t kind, uint8_t prio)
+{
+	struct path_cand *c = cand_find(p, ss);
+
+	if (c)
+		return c;
+	if (p->ncands == PATH_MAX_CANDS) {
+		/* full: a learned address replaces the oldest learned one */
+		if (kind != CAND_LEARNED)
+			return NULL;
+		for (unsigned i = 0; i < p->ncands; i++)
+			if (p->cands[i].kind == CAND_LEARNED && (!c || p->cands[i].probe_sent_ms < c->probe_sent_ms))
+				c = &p->cands[i];
+		if (!c)
+			return NULL;
+	} else {
+		c = &p->cands[p->ncands++];
+	}
+	memset(c, 0, sizeof(*c));
+	c->ss = *ss;
+	c->len = len;
+	c->kind = kind;
+	c->prio = prio;
+	return c;
+}
+
+void path_clear(struct peer *p)
+{
+	relay_forget(p);
+	ntm_wipe(p->probe_key, sizeof(p->probe_key));
+	p->has_probe_key = false;
+}
+
+void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
+{
+	struct tund *t = p->t;
+	uint64_t now = ntm_loop_now_ms();
+	bool new_route = !p->has_probe_key || r->route_id != p->route_id;
+
+	if (new_route) {
+		if (ntm_probe_key(p->probe_key, &t->id, r->peer_key, r->route_id) < 0) {
+			log_warn("%s: the DC sent an unusable key; not probing", r->peer_name.s);
+			p->has_probe_key = false;
+		} else {
+			p->has_probe_key = true;
+		}
+		ntm_replay_init(&p->probe_rx);
+	}
+	/* the DC's candidates replace its old ones; learned ones stay */
+	unsigned keep = 0;
+	for (unsigned i = 0; i < p->ncands; i++)
+		if (p->cands[i].kind == CAND_LEARNED)
+			p->cands[keep++] = p->cands[i];
+	p->ncands = (uint8_t)keep;
+	for (uint8_t i = 0; i < r->ncands; i++) {
+		struct sockaddr_storage ss;
+		unsigned sl = sizeof(ss);
+		if (r->cands[i].kind == NTM_CAND_RELAY ||
+		    ntm_endpoint_to_sockaddr(&r->cands[i].ep, &ss, &sl) < 0)
+			continue;
+		struct path_cand *c = cand_find(p, &ss);
+		if (c) { /* learned before, now known for what it is */
+			c->kind = r->cands[i].kind;
+			c->prio = r->cands[i].priority;
+		} else {
+			cand_add(p, &ss, (socklen_t)sl, r->cands[i].kind, r->cands[i].priority);
+		}
+	}
+	/* the relay */
+	if (!r->has_relay) {
+		relay_forget(p);
+	} else if (!p->has_relay || p->relay_alloc != r->relay_alloc_id) {
+		relay_forget(p);
+		unsigned sl = sizeof(p->relay_ss);
+		if (ntm_endpoint_to_sockaddr(&r->relay_ep, &p->relay_ss, &sl) == 0 &&
+		    ntm_relaycap_key_init(&p->relay_key, r->relay_key) == 0 &&
+		    ntm_idmap_put(&t->peers_relay, r->relay_alloc_id, p) == 0) {
+			p->relay_len = (socklen_t)sl;
+			p->relay_alloc = r->relay_alloc_id;
+			p->relay_side = r->relay_side;
+			p->relay_tx = 0;
+			ntm_replay_init(&p->relay_rx);
+			p->has_relay = true;
+			p->relay_key_ok = true;
+		} else {
+			ntm_relaycap_key_free(&p->relay_key);
+		}
+	}
+	p->route_ms = now;
+	/* make ourselves known to the relay, and probe at once: both sides
+	 * do this on the same Route Direction, which is what opens NATs */
+	if (p->has_relay)
+		relay_send(p, NULL, 0);
+	p->probe_round = 0;
+	p->probe_next_ms = now;
+	path_sweep(p, now);
+}
+
+/* ---- sending ---- */
+
+int path_send(struct peer *p, const uint8_t *buf, size_t len)
+{
+	if (p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay))
+		return relay_send(p, buf, len);
+	if (!p->has_ep)
+		return -ENOTCONN;
+	send_to(p, &p->ep, p->eplen, buf, len);
+	return 0;
+}
+
+void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere)
+{
+	memcpy(p->hs_pkt, pkt, len);
+	p->has_hs_pkt = len == sizeof(p->hs_pkt);
+	if (!everywhere && p->path != PATH_NONE) {
+		path_send(p, pkt, len);
+		return;
+	}
+	if (p->has_ep)
+		send_to(p, &p->ep, p->eplen, pkt, len);
+	for (unsigned i = 0; i < p->ncands; i++) {
+		struct path_cand *c = &p->cands[i];
+		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&c->ss, (struct sockaddr *)&p->ep) == 0)
+			continue;
+		send_to(p, &c->ss, c->len, pkt, len);
+	}
+	if (p->has_relay)
+		relay_send(p, pkt, len);
+}
+
+void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	if (m->via_relay) {
+		relay_send(p, buf, len);
+		return;
+	}
+	struct sockaddr_storage ss = m->src;
+	socklen_t sl = m->srclen;
+	ntm_sockaddr_unmap(&ss, &sl);
+	send_to(p, &ss, sl, buf, len);
+}
+
+/* ---- choosing ---- */
+
+static uint8_t prio_of(struct peer *p, const struct sockaddr_storage *ss)
+{
+	struct path_cand *c = cand_find(p, ss);
+	return c ? c->prio : 0;
+}
+
+static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen_t sl, const char *why)
+{
+	struct path_cand *c = cand_find(p, ss);
+	char a[64];
+
+	if (p->path == PATH_DIRECT && p->has_ep &&
+	    ntm_sockaddr_cmp((struct sockaddr *)ss, (struct sockaddr *)&p->ep) == 0)
+		return;
+	log_info("%s: path direct %s %s (%s)", p->name, c ? kind_name(c->kind) : "", ntm_sockaddr_str((const struct sockaddr *)ss, a, sizeof(a)), why);
+	if (p->path == PATH_RELAY)
+		p->t->stats.path_upgrades++;
+	p->ep = *ss;
+	p->eplen = sl;
+	p->has_ep = true;
+	p->path = PATH_DIRECT;
+	p->path_kind = c ? c->kind : CAND_LEARNED;
+	p->path_reason = NULL;
+}
+
+void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
+{
+	uint64_t now = ntm_loop_now_ms();
+
+	if (m->via_relay) {
+		p->relay_rx_ms = now;
+		if (p->path == PATH_NONE) {
+			p->path = PATH_RELAY;
+			if (!p->path_reason)
+				p->path_reason = "no direct candidate has answered yet";
+			log_info("%s: path relay (%s)", p->name, p->path_reason);
+		}
+		return;
+	}
+	struct sockaddr_storage ss = m->src;
+	socklen_t sl = m->srclen;
+	ntm_sockaddr_unmap(&ss, &sl);
+	p->direct_rx_ms = now;
+	/* authenticated and fresh: the peer sends from here now (it moved, or
+	 * it chose this path), unless we hold a better proven one */
+	if (p->path == PATH_DIRECT && p->has_ep &&
+	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) != 0 &&
+	    prio_of(p, &ss) < p->path_kind_prio && now - p->ep_ok_ms < dead_ms(p))
+		return;
+	if (!cand_find(p, &ss))
+		cand_add(p, &ss, sl, CAND_LEARNED, 5);
+	go_direct(p, &ss, sl, "traffic");
+	p->path_kind_prio = prio_of(p, &ss);
+	p->ep_ok_ms = now;
+}
+
+/* ---- probes ---- */
+
+static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64_t echo,
+		       const struct sockaddr_storage *to, socklen_t tolen)
+{
+	uint8_t msg[NTM_PROBE_LEN];
+	struct ntm_probe pr = {
+		.kind = kind, .role = p->role, .route_id = p->route_id,
+		.seq = ++p->probe_seq, .echo = echo,
+	};
+
+	if (ntm_probe_encode(msg, sizeof(msg), &pr) < 0)
+		return;
+	ntm_probe_sign(p->probe_key, msg);
+	if (c) {
+		c->probe_seq = pr.seq;
+		c->probe_sent_ms = ntm_loop_now_ms();
+		to = &c->ss;
+		tolen = c->len;
+	}
+	send_to(p, to, tolen, msg, sizeof(msg));
+	p->probes_sent++;
+	p->t->stats.probes_sent++;
+}
+
+static bool session_wanted(const struct peer *p, uint64_t now)
+{
+	return p->cur.valid || p->next.valid || p->hs.active || now - p->route_ms < PROBE_ROUTE_FRESH_MS;
+}
+
+static void probe_round(struct peer *p, uint64_t now)
+{
+	for (unsigned i = 0; i < p->ncands; i++)
+		probe_send(p, &p->cands[i], NTM_PROBE_REQUEST, 0, NULL, 0);
+	uint64_t wait = p->probe_round == 0 ? 0 : (uint64_t)PROBE_FIRST_MS << (p->probe_round - 1);
+	if (p->probe_round == 0 || wait < PROBE_BURST_MAX_MS)
+		p->probe_round++;
+	wait = (uint64_t)PROBE_FIRST_MS << (p->probe_round - 1);
+	p->probe_next_ms = now + (wait > PROBE_BURST_MAX_MS ? PROBE_UPGRADE_MS : wait);
+}
+
+void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	struct ntm_probe pr;
+
+	if (ntm_probe_decode(buf, len, &pr) < 0) {
+		t->stats.drop_malformed++;
+		return;
+	}
+	struct peer *p = ntm_idmap_get(&t->peers_route, pr.route_id);
+	if (!p || p->route_id != pr.route_id || !p->has_probe_key || pr.role == p->role) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	if (!ntm_probe_verify(p->probe_key, buf)) {
+		t->stats.drop_auth++;
+		return;
+	}
+	if (!ntm_replay_check(&p->probe_rx, pr.seq)) {
+		t->stats.drop_replay++;
+		return;
+	}
+	struct sockaddr_storage ss = m->src;
+	socklen_t sl = m->srclen;
+	ntm_sockaddr_unmap(&ss, &sl);
+	uint64_t now = ntm_loop_now_ms();
+	struct path_cand *c = cand_find(p, &ss);
+	if (!c) {
+		/* the peer's NAT mapping towards us: a peer-reflexive candidate */
+		c = cand_add(p, &ss, sl, CAND_LEARNED, 5);
+		char a[64];
+		log_debug("%s: learned candidate %s", p->name, ntm_sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
+	}
+	t->stats.probes_received++;
+	if (pr.kind == NTM_PROBE_REQUEST) {
+		probe_send(p, NULL, NTM_PROBE_REPLY, pr.seq, &ss, sl);
+		/* our initiation may not have got through where this came
+		 * from (the other side's NAT was closed then): try it now */
+		if (p->hs.active && p->has_hs_pkt && (!c || !c->ok_ms))
+			send_to(p, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+		return;
+	}
+	/* a reply: this path works both ways */
+	p->probe_replies++;
+	if (c) {
+		if (c->probe_seq == pr.echo && c->probe_sent_ms)
+			c->rtt_us = (uint32_t)((now - c->probe_sent_ms) * 1000);
+		c->ok_ms = now;
+	}
+	uint8_t prio = c ? c->prio : 0;
+	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
+		      prio > p->path_kind_prio;
+	if (peer_can_send(p) && better) {
+		go_direct(p, &ss, sl, "probe answered");
+		p->path_kind_prio = prio;
+		p->ep_ok_ms = now;
+	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {
+		send_to(p, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+	}
+}
+
+/* ---- relay capsules to us ---- */
+
+void path_on_relay(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	struct ntm_relay_msg rm;
+
+	if (ntm_relay_decode(buf, len, &rm) < 0) {
+		t->stats.drop_malformed++;
+		return;
+	}
+	struct peer *p = ntm_idmap_get(&t->peers_relay, rm.alloc_id);
+	if (!p || !p->has_relay || p->relay_alloc != rm.alloc_id || rm.direction != 1 ||
+	    rm.side != p->relay_side) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	struct sockaddr_storage ss = m->src;
+	socklen_t sl = m->srclen;
+	ntm_sockaddr_unmap(&ss, &sl);
+	if (ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->relay_ss) != 0) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	if (ntm_relaycap_verify(&p->relay_key, buf, len, &rm) < 0) {
+		t->stats.drop_auth++;
+		return;
+	}
+	if (!ntm_replay_check(&p->relay_rx, rm.counter)) {
+		t->stats.drop_replay++;
+		return;
+	}
+	t->stats.relay_rx++;
+	if (rm.inner_len == 0)
+		return;
+	struct ntm_udp_meta im = *m;
+	im.via_relay = true;
+	/* the inner datagram is handled in place: it stays inside buf */
+	data_on_udp(t, (uint8_t *)rm.inner, rm.inner_len, &im);
+}
+
+/* ---- the sweep ---- */
+
+void path_sweep(struct peer *p, uint64_t now)
+{
+	bool wanted = session_wanted(p, now);
+
+	/* the direct path went silent: fall back to the relay and probe */
+	if (p->path == PATH_DIRECT && p->has_relay && p->cur.valid &&
+	    now - p->direct_rx_ms >= dead_ms(p) && now - p->last_rx_ms < dead_ms(p)) {
+		log_info("%s: direct path silent for %llu s; relaying", p->name,
+			 (unsigned long long)((now - p->direct_rx_ms) / 1000));
+		p->path = PATH_RELAY;
+		p->path_reason = "the direct path stopped answering";
+		p->probe_round = 0;
+		p->probe_next_ms = now;
+	}
+	/* probing: until a direct path is proven, then only to upgrade */
+	if (wanted && p->has_probe_key && p->ncands && p->path != PATH_DIRECT && now >= p->probe_next_ms) {
+		probe_round(p, now);
+		if (p->path == PATH_RELAY && p->probe_round > 1 && p->probe_replies == 0)
+			p->path_reason = "no direct candidate answered the probes";
+	}
+	/* keep the relay's idea of our endpoint, and our NAT mapping to it */
+	if (wanted && p->has_relay && p->path != PATH_DIRECT && now - p->relay_tx_ms >= ka_ms(p))
+		relay_send(p, NULL, 0);
+}
+
+const char *path_describe(const struct peer *p, char *buf, size_t cap)
+{
+	char a[64];
+
+	switch (p->path) {
+	case PATH_DIRECT:
+		snprintf(buf, cap, "direct %s", kind_name(p->path_kind));
+		break;
+	case PATH_RELAY:
+		snprintf(buf, cap, "relay via %s: %s",
+			 ntm_sockaddr_str((const struct sockaddr *)&p->relay_ss, a, sizeof(a)),
+			 p->path_reason ? p->path_reason : "no direct path yet");
+		break;
+	default:
+		snprintf(buf, cap, "%s", p->hs.active ? "handshake in progress" : "no session");
+	}
+	return buf;
+}
