@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nss_ntm.h"
 #include "ntmctl_dns.h"
 #include "resolvconf.h"
 #include "util.h"
@@ -22,6 +23,7 @@
 #define DNS_STUB        "127.0.0.77"     /* ntm-resolverd's ListenAddress */
 #define DNS_LINK        "ntm0"           /* ntm-tund's Interface */
 #define DNS_MAX_ZONES   16
+#define DNS_ZONE_SIZE   80               /* the longest reverse zone is 73 bytes */
 
 /* which options a verb takes */
 #define OPT_ZONE     0x01u
@@ -31,12 +33,15 @@
 #define OPT_JSON     0x10u
 #define OPT_DISCARD  0x20u
 #define OPT_PATHS    0x40u
+#define OPT_NSS      0x80u
 
 struct dns_opts {
-	const char *path, *backup, *stub, *link;
+	const char *path, *backup, *stub, *link, *nss_file;
 	const char *zones[DNS_MAX_ZONES];
 	size_t nzones;
 	bool json, resolved, discard;
+	/* zones learned from the nss file when no --zone is given */
+	char auto_zones[DNS_MAX_ZONES][DNS_ZONE_SIZE];
 };
 
 /* Fills *o from argv; prints what was wrong and returns -EINVAL. */
@@ -48,10 +53,15 @@ static int parse_opts(const char *verb, unsigned allowed, int argc, char **argv,
 		{ "--resolved", OPT_RESOLVED, false }, { "--link", OPT_LINK, true },
 		{ "--json", OPT_JSON, false }, { "--discard-backup", OPT_DISCARD, false },
 		{ "--resolv-conf", OPT_PATHS, true }, { "--backup", OPT_PATHS, true },
+		{ "--nss-file", OPT_NSS, true },
 	};
 
-	*o = (struct dns_opts){ .path = DNS_RESOLV_CONF, .backup = DNS_BACKUP,
-				.stub = DNS_STUB, .link = DNS_LINK };
+	memset(o, 0, sizeof(*o));
+	o->path = DNS_RESOLV_CONF;
+	o->backup = DNS_BACKUP;
+	o->stub = DNS_STUB;
+	o->link = DNS_LINK;
+	o->nss_file = NTM_NSS_FILE_DEFAULT;
 	for (int i = 0; i < argc; i++) {
 		size_t k = 0;
 		while (k < NTM_ARRAY_SIZE(opts) && strcmp(argv[i], opts[k].name) != 0)
@@ -79,6 +89,7 @@ static int parse_opts(const char *verb, unsigned allowed, int argc, char **argv,
 		case OPT_STUB: o->stub = v; break;
 		case OPT_RESOLVED: o->resolved = true; break;
 		case OPT_LINK: o->link = v; break;
+		case OPT_NSS: o->nss_file = v; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_DISCARD: o->discard = true; break;
 		case OPT_PATHS:
@@ -166,15 +177,75 @@ static int run_or_print(const struct dns_opts *o, const char *verb,
 	return 0;
 }
 
-static bool loopback_addr(const char *s)
+/* The reverse zones that cover a prefix: one per value of the first
+ * partly covered octet (IPv4) or nibble (IPv6), as ntm-resolverd answers
+ * them (198.18.0.0/15: 18.198.in-addr.arpa and 19.198.in-addr.arpa). A
+ * prefix that would need more than 16 zones is covered by the enclosing
+ * one, which also sends some names outside the overlay to the stub. */
+static void add_reverse_zones(struct dns_opts *o, int af, const uint8_t *addr, unsigned plen)
 {
-	struct ntm_resolv_ns ns;
+	unsigned unit = af == AF_INET ? 8 : 4, nunits = af == AF_INET ? 4 : 32;
+	unsigned full = plen / unit, rem = plen % unit, count = rem ? 1u << (unit - rem) : 1;
 
-	if (ntm_resolv_parse_addr(s, &ns) < 0)
-		return false;
-	if (ns.family == AF_INET)
-		return (ntohl(ns.addr.v4.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&ns.addr.v6);
+	if (plen == 0 || plen > nunits * unit)
+		return;
+	if (count > DNS_MAX_ZONES)
+		count = 1, rem = 0;
+	if (full == 0 && rem == 0)
+		return; /* the whole address family: not a zone to route */
+	for (unsigned v = 0; v < count && o->nzones < DNS_MAX_ZONES; v++) {
+		char z[DNS_ZONE_SIZE];
+		size_t n = 0;
+		unsigned labels = rem ? full + 1 : full;
+		for (unsigned i = labels; i-- > 0;) {
+			unsigned val;
+			if (af == AF_INET)
+				val = addr[i];
+			else
+				val = i % 2 ? addr[i / 2] & 0x0f : addr[i / 2] >> 4;
+			if (i == full && rem)
+				val = (val & ~((1u << (unit - rem)) - 1) & ((1u << unit) - 1)) + v;
+			n += (size_t)snprintf(z + n, sizeof(z) - n, af == AF_INET ? "%u." : "%x.", val);
+		}
+		snprintf(z + n, sizeof(z) - n, "%s", af == AF_INET ? "in-addr.arpa" : "ip6.arpa");
+		bool dup = false;
+		for (size_t k = 0; k < o->nzones; k++)
+			dup |= strcmp(o->zones[k], z) == 0;
+		if (dup)
+			continue;
+		memcpy(o->auto_zones[o->nzones], z, strlen(z) + 1);
+		o->zones[o->nzones] = o->auto_zones[o->nzones];
+		o->nzones++;
+	}
+}
+
+/* Without --zone: the overlay zones and the reverse zones of the overlay
+ * prefixes, from the file ntm-tund keeps for nss_ntm. */
+static int zones_from_nss(struct dns_opts *o)
+{
+	struct ntm_nss_conf c;
+	int r = ntm_nss_conf_load(o->nss_file, &c);
+
+	if (r < 0) {
+		fprintf(stderr, "ntmctl: dns enable: cannot read the overlay zones from %s (%s): is "
+			"ntm-tund running? Or name them with --zone\n", o->nss_file, strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < c.n_zones && o->nzones < DNS_MAX_ZONES; i++) {
+		snprintf(o->auto_zones[o->nzones], DNS_ZONE_SIZE, "%s", c.zones[i]);
+		o->zones[o->nzones] = o->auto_zones[o->nzones];
+		o->nzones++;
+	}
+	for (unsigned i = 0; i < c.n_p4; i++)
+		add_reverse_zones(o, AF_INET, c.p4[i].addr, c.p4[i].plen);
+	for (unsigned i = 0; i < c.n_p6; i++)
+		add_reverse_zones(o, AF_INET6, c.p6[i].addr, c.p6[i].plen);
+	if (c.n_zones == 0) {
+		fprintf(stderr, "ntmctl: dns enable: %s names no overlay zone yet (not registered?); "
+			"name it with --zone\n", o->nss_file);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* Builds the domain command, naming the zone the builder refuses. */
@@ -196,7 +267,10 @@ static int build_domain(const struct dns_opts *o, struct ntm_resolvectl_cmd *c)
 	return r;
 }
 
-static int resolved_enable(const struct dns_opts *o)
+/* systemd-resolved (252.3 and later, which talks to a link's loopback
+ * servers over the loopback interface rather than out of the link) routes
+ * the zones to the stub; the other names keep their servers. */
+static int resolved_enable(struct dns_opts *o)
 {
 	struct ntm_resolvectl_cmd cmds[3];
 
@@ -204,22 +278,15 @@ static int resolved_enable(const struct dns_opts *o)
 		fprintf(stderr, "ntmctl: dns enable: --link '%s' is not an interface name\n", o->link);
 		return 2;
 	}
-	if (o->nzones == 0) {
-		fprintf(stderr, "ntmctl: dns enable: the systemd-resolved mode needs --zone: the "
-			"overlay zone and its reverse zones\n");
-		return 2;
-	}
 	if (ntm_resolvectl_dns(&cmds[0], o->link, &o->stub, 1) < 0) {
 		fprintf(stderr, "ntmctl: dns enable: --stub '%s' is not an IP address\n", o->stub);
 		return 2;
 	}
+	if (o->nzones == 0 && zones_from_nss(o) < 0)
+		return 1;
 	if (build_domain(o, &cmds[1]) < 0)
 		return 2;
 	ntm_resolvectl_default_route(&cmds[2], o->link, false);
-	if (loopback_addr(o->stub))
-		fprintf(stderr, "ntmctl: dns enable: warning: systemd-resolved sends %s's queries "
-			"out of %s, where the loopback address %s is not reached; give --stub an "
-			"address the stub answers on through %s\n", o->link, o->link, o->stub, o->link);
 	return run_or_print(o, "enable", cmds, NTM_ARRAY_SIZE(cmds));
 }
 
@@ -247,7 +314,7 @@ static int inspect(const char *verb, const struct ntm_resolvconf_env *env,
 	return r;
 }
 
-static int dns_enable(const struct dns_opts *o)
+static int dns_enable(struct dns_opts *o)
 {
 	struct ntm_resolvconf_env env = { .path = o->path, .backup_path = o->backup };
 	struct ntm_resolvconf_status st;
@@ -276,7 +343,7 @@ static int dns_enable(const struct dns_opts *o)
 	return 0;
 }
 
-static int dns_disable(const struct dns_opts *o)
+static int dns_disable(struct dns_opts *o)
 {
 	struct ntm_resolvconf_env env = { .path = o->path, .backup_path = o->backup };
 	struct ntm_resolvconf_status st;
@@ -363,7 +430,7 @@ static const char *status_hint(const struct ntm_resolvconf_status *st)
 	}
 }
 
-static int dns_status(const struct dns_opts *o)
+static int dns_status(struct dns_opts *o)
 {
 	struct ntm_resolvconf_env env = { .path = o->path, .backup_path = o->backup };
 	struct ntm_resolvconf_status st;
@@ -388,10 +455,10 @@ int ntmctl_cmd_dns(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int (*fn)(const struct dns_opts *o);
+		int (*fn)(struct dns_opts *o);
 		unsigned opts;
 	} verbs[] = {
-		{ "enable", dns_enable, OPT_ZONE | OPT_STUB | OPT_RESOLVED | OPT_LINK | OPT_PATHS },
+		{ "enable", dns_enable, OPT_ZONE | OPT_STUB | OPT_RESOLVED | OPT_LINK | OPT_PATHS | OPT_NSS },
 		{ "disable", dns_disable, OPT_DISCARD | OPT_RESOLVED | OPT_LINK | OPT_PATHS },
 		{ "status", dns_status, OPT_JSON | OPT_PATHS },
 	};

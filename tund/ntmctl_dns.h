@@ -6,7 +6,7 @@
 /* The usage lines, as ntmctl(8)'s SYNOPSIS gives them. */
 #define NTMCTL_DNS_USAGE \
 	"dns enable [--zone ZONE]... [--stub ADDR] [--resolved] [--link IFACE]\n" \
-	"             [--resolv-conf PATH] [--backup PATH]\n" \
+	"             [--nss-file PATH] [--resolv-conf PATH] [--backup PATH]\n" \
 	"  ntmctl dns disable [--discard-backup] [--resolved] [--link IFACE]\n" \
 	"             [--resolv-conf PATH] [--backup PATH]\n" \
 	"  ntmctl dns status [--json] [--resolv-conf PATH] [--backup PATH]"

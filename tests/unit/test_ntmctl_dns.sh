@@ -158,6 +158,21 @@ revert ntmtest0"
 [ "$(cat "$dir/resolvectl.log" 2>/dev/null)" = "$expected" ] \
 	&& pass "--resolved runs resolvectl with those arguments" \
 	|| fail "resolvectl ran with: $(cat "$dir/resolvectl.log" 2>/dev/null)"
+# without --zone: the zones and the overlay prefixes' reverse zones from ntm-tund's nss file
+printf 'version 1\nzone ntm.test\nprefix4 198.18.0.0/15\nprefix6 fd12:3456:789a::/48\nsocket /x\nend\n' >"$dir/nss"
+chmod 644 "$dir/nss"
+: >"$dir/resolvectl.log"
+PATH=$dir/bin:$PATH dns enable --resolved --nss-file "$dir/nss" --link ntmtest0
+expect_rc 0 "enable --resolved with zones from the nss file"
+expected="dns ntmtest0 127.0.0.77
+domain ntmtest0 ~ntm.test ~18.198.in-addr.arpa ~19.198.in-addr.arpa ~a.9.8.7.6.5.4.3.2.1.d.f.ip6.arpa
+default-route ntmtest0 false"
+[ "$(cat "$dir/resolvectl.log")" = "$expected" ] \
+	&& pass "zones and reverse zones come from the nss file" \
+	|| fail "resolvectl ran with: $(cat "$dir/resolvectl.log")"
+PATH=$dir/bin:$PATH dns enable --resolved --nss-file "$dir/missing" --link ntmtest0
+expect_rc 1 "enable --resolved without zones and without an nss file"
+case $err in *"--zone"*) pass "it says to name the zones" ;; *) fail "no nss file: $err" ;; esac
 printf '#!/bin/sh\nexit 3\n' >"$dir/bin/resolvectl"
 PATH=$dir/bin:$PATH dns disable --resolved --link ntmtest0
 expect_rc 1 "a failing resolvectl"
