@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "relay.h"
 #include "relaycap.h"
 #include "util.h"
 
@@ -34,7 +38,7 @@ static void fill_inner(uint8_t *p, size_t len)
 }
 
 /* Decode and verify with k: 0 when the capsule is accepted. */
-static int accept(struct ntm_relay_key *k, const uint8_t *buf, size_t len, struct ntm_relay_msg *m)
+static int accepted(struct ntm_relay_key *k, const uint8_t *buf, size_t len, struct ntm_relay_msg *m)
 {
 	if (ntm_relay_decode(buf, len, m) < 0)
 		return -EBADMSG;
@@ -49,7 +53,7 @@ START_TEST(test_a_sealed_capsule_decodes_and_verifies)
 	fill_inner(inner, sizeof(inner));
 	int len = ntm_relaycap_seal(&ka, out, sizeof(out), 0, 0, 0x01020304, 77, inner, sizeof(inner));
 	ck_assert_int_eq(len, NTM_RELAY_OVERHEAD + (int)sizeof(inner));
-	ck_assert_int_eq(accept(&ka, out, (size_t)len, &m), 0);
+	ck_assert_int_eq(accepted(&ka, out, (size_t)len, &m), 0);
 	ck_assert_uint_eq(m.side, 0);
 	ck_assert_uint_eq(m.direction, 0);
 	ck_assert_uint_eq(m.alloc_id, 0x01020304);
@@ -84,7 +88,7 @@ START_TEST(test_an_empty_capsule_is_a_keepalive_of_32_bytes)
 	struct ntm_relay_msg m;
 
 	ck_assert_int_eq(ntm_relaycap_seal(&ka, out, sizeof(out), 1, 0, 5, 0, NULL, 0), 32);
-	ck_assert_int_eq(accept(&ka, out, 32, &m), 0);
+	ck_assert_int_eq(accepted(&ka, out, 32, &m), 0);
 	ck_assert_uint_eq(m.inner_len, 0);
 	ck_assert_ptr_null(m.inner);
 }
@@ -100,16 +104,16 @@ START_TEST(test_every_single_bit_flip_is_rejected)
 	ck_assert_int_eq(len, 96);
 	for (size_t bit = 0; bit < 96 * 8; bit++) {
 		out[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		ck_assert_msg(accept(&ka, out, 96, &m) != 0, "flip of bit %zu accepted", bit);
+		ck_assert_msg(accepted(&ka, out, 96, &m) != 0, "flip of bit %zu accepted", bit);
 		out[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
-	ck_assert_int_eq(accept(&ka, out, 96, &m), 0);
+	ck_assert_int_eq(accepted(&ka, out, 96, &m), 0);
 	/* and a truncated or extended capsule */
-	ck_assert_int_ne(accept(&ka, out, 95, &m), 0);
+	ck_assert_int_ne(accepted(&ka, out, 95, &m), 0);
 	uint8_t longer[97];
 	memcpy(longer, out, 96);
 	longer[96] = 0;
-	ck_assert_int_ne(accept(&ka, longer, 97, &m), 0);
+	ck_assert_int_ne(accepted(&ka, longer, 97, &m), 0);
 }
 END_TEST
 
@@ -120,8 +124,8 @@ START_TEST(test_another_key_side_direction_alloc_or_counter_is_rejected)
 
 	fill_inner(inner, sizeof(inner));
 	ck_assert_int_eq(ntm_relaycap_seal(&ka, good, sizeof(good), 0, 0, 42, 3, inner, 32), 64);
-	ck_assert_int_eq(accept(&ka, good, 64, &m), 0);
-	ck_assert_int_eq(accept(&kb, good, 64, &m), -EBADMSG);
+	ck_assert_int_eq(accepted(&ka, good, 64, &m), 0);
+	ck_assert_int_eq(accepted(&kb, good, 64, &m), -EBADMSG);
 	/* the same tag with any header field changed */
 	struct { uint8_t side, dir; uint32_t alloc; uint64_t ctr; } alt[] = {
 		{ 1, 0, 42, 3 }, { 0, 1, 42, 3 }, { 0, 0, 43, 3 }, { 0, 0, 42, 4 },
@@ -130,7 +134,7 @@ START_TEST(test_another_key_side_direction_alloc_or_counter_is_rejected)
 		ck_assert_int_eq(ntm_relay_encode(bad, sizeof(bad), alt[i].side, alt[i].dir,
 						  alt[i].alloc, alt[i].ctr, inner, 32), 64);
 		memcpy(bad + 48, good + 48, 16);
-		ck_assert_msg(accept(&ka, bad, 64, &m) == -EBADMSG, "variant %zu accepted", i);
+		ck_assert_msg(accepted(&ka, bad, 64, &m) == -EBADMSG, "variant %zu accepted", i);
 	}
 }
 END_TEST
@@ -146,7 +150,7 @@ START_TEST(test_an_inner_datagram_already_in_place_is_sealed_without_copying)
 					   buf + NTM_RELAY_HDR_LEN, sizeof(inner)), 82);
 	ck_assert_int_eq(ntm_relaycap_seal(&kb, ref, sizeof(ref), 1, 0, 7, 8, inner, sizeof(inner)), 82);
 	ck_assert_mem_eq(buf, ref, 82);
-	ck_assert_int_eq(accept(&kb, buf, 82, &m), 0);
+	ck_assert_int_eq(accepted(&kb, buf, 82, &m), 0);
 	ck_assert_mem_eq(m.inner, inner, sizeof(inner));
 	/* an inner datagram overlapping elsewhere (a received capsule being
 	 * re-wrapped from an offset) is moved */
@@ -201,10 +205,342 @@ static TCase *capsule_tcase(void)
 	return tc;
 }
 
+/* ---- the relay core (relay/relay.c) ---- */
+
+#define ALLOC 0x0a0b0c0du
+#define T0 1000000u
+
+static struct relay rl;
+static struct {
+	unsigned n;
+	struct relay_ep ep;
+	uint8_t buf[2048];
+	size_t len;
+	int fail;             /* -errno to return */
+} sent;
+
+static int fake_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len)
+{
+	(void)arg;
+	sent.n++;
+	sent.ep = *ep;
+	ck_assert_uint_le(len, sizeof(sent.buf));
+	memcpy(sent.buf, buf, len);
+	sent.len = len;
+	return sent.fail;
+}
+
+static struct ntm_udp_meta addr(const char *ip, uint16_t port)
+{
+	struct ntm_udp_meta m;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&m.src;
+
+	memset(&m, 0, sizeof(m));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	m.srclen = sizeof(*sin);
+	m.has_dst = true;
+	m.family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", m.dst);
+	return m;
+}
+
+static void core_setup_params(const struct relay_params *p)
+{
+	keys();
+	memset(&sent, 0, sizeof(sent));
+	relay_init(&rl, p, fake_send, NULL);
+	ck_assert_int_eq(relay_alloc(&rl, ALLOC, 600, key_a, key_b, T0), 0);
+}
+
+static void core_setup(void)
+{
+	struct relay_params p;
+	relay_params_default(&p);
+	core_setup_params(&p);
+}
+
+static void core_teardown(void)
+{
+	relay_free_all(&rl);
+	keys_free();
+}
+
+static uint64_t ctr_a, ctr_b;
+
+/* A capsule from side s (sealed with key k) carrying inner_len bytes, fed
+ * to the relay from ip:port at time now. */
+static enum relay_verdict feed_as(uint8_t s, struct ntm_relay_key *k, uint8_t dir, uint32_t id,
+				  uint64_t ctr, size_t inner_len, const char *ip, uint16_t port,
+				  uint64_t now)
+{
+	uint8_t inner[1500], buf[1600];
+	struct ntm_udp_meta m = addr(ip, port);
+
+	ck_assert_uint_le(inner_len, sizeof(inner));
+	fill_inner(inner, inner_len > 2 ? inner_len : 2);
+	int len = ntm_relaycap_seal(k, buf, sizeof(buf), s, dir, id, ctr, inner_len ? inner : NULL,
+				    inner_len);
+	ck_assert_int_gt(len, 0);
+	return relay_input(&rl, buf, (size_t)len, &m, 40 + s, now);
+}
+
+static enum relay_verdict from_a(size_t inner_len, uint64_t now)
+{
+	return feed_as(0, &ka, 0, ALLOC, ctr_a++, inner_len, "198.51.100.1", 4000, now);
+}
+
+static enum relay_verdict from_b(size_t inner_len, uint64_t now)
+{
+	return feed_as(1, &kb, 0, ALLOC, ctr_b++, inner_len, "203.0.113.7", 5000, now);
+}
+
+/* Every capsule received lands in exactly one outcome counter. */
+static void check_accounting(void)
+{
+	const struct relay_stats *st = &rl.stats;
+	uint64_t sum = st->forwarded + st->keepalives + st->drop_malformed + st->drop_unknown_alloc +
+		       st->drop_bad_direction + st->drop_auth + st->drop_replay +
+		       st->drop_no_peer_endpoint + st->drop_rate + st->drop_send_error;
+	ck_assert_uint_eq(sum, st->rx);
+}
+
+START_TEST(test_capsules_are_forwarded_between_the_two_sides_both_ways)
+{
+	struct ntm_relay_msg m;
+
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_uint_eq(sent.n, 0);
+	ck_assert_int_eq(from_b(100, T0), RELAY_FORWARDED);
+	ck_assert_uint_eq(sent.n, 1);
+	/* to A's endpoint, on A's socket, from the address A reached */
+	struct sockaddr_in *to = (struct sockaddr_in *)&sent.ep.meta.src;
+	ck_assert_uint_eq(ntohs(to->sin_port), 4000);
+	ck_assert_int_eq(sent.ep.fd, 40);
+	ck_assert_uint_eq(sent.len, 132);
+	ck_assert_int_eq(accepted(&ka, sent.buf, sent.len, &m), 0);
+	ck_assert_uint_eq(m.side, 0);
+	ck_assert_uint_eq(m.direction, 1);
+	ck_assert_uint_eq(m.alloc_id, ALLOC);
+	ck_assert_uint_eq(m.counter, 0);
+	uint8_t inner[100];
+	fill_inner(inner, sizeof(inner));
+	ck_assert_mem_eq(m.inner, inner, sizeof(inner));
+	/* and back, with B's key and B's own counter */
+	ck_assert_int_eq(from_a(40, T0), RELAY_FORWARDED);
+	ck_assert_uint_eq(sent.n, 2);
+	ck_assert_int_eq(accepted(&kb, sent.buf, sent.len, &m), 0);
+	ck_assert_int_eq(accepted(&ka, sent.buf, sent.len, &m), -EBADMSG);
+	ck_assert_uint_eq(m.side, 1);
+	ck_assert_uint_eq(m.direction, 1);
+	ck_assert_uint_eq(m.counter, 0);
+	ck_assert_int_eq(sent.ep.fd, 41);
+	ck_assert_int_eq(from_b(32, T0), RELAY_FORWARDED);
+	ck_assert_int_eq(accepted(&ka, sent.buf, sent.len, &m), 0);
+	ck_assert_uint_eq(m.counter, 1);
+	ck_assert_uint_eq(rl.stats.forwarded, 3);
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, 172);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_nothing_is_forwarded_before_the_other_side_was_heard)
+{
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_b(64, T0), RELAY_DROP_NO_PEER_ENDPOINT);
+	ck_assert_uint_eq(sent.n, 0);
+	ck_assert_uint_eq(rl.stats.drop_no_peer_endpoint, 1);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_bad_capsules_are_dropped_counted_and_never_answered)
+{
+	uint8_t junk[64] = { NTM_MSG_RELAY, 1, 0, 0 };
+	struct ntm_udp_meta m = addr("192.0.2.66", 666);
+
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(from_b(0, T0), RELAY_KEEPALIVE);
+	/* unknown allocation */
+	ck_assert_int_eq(feed_as(0, &ka, 0, ALLOC + 1, 0, 64, "192.0.2.66", 666, T0),
+			 RELAY_DROP_UNKNOWN_ALLOC);
+	/* side A's header with B's key, and the reverse */
+	ck_assert_int_eq(feed_as(0, &kb, 0, ALLOC, 100, 64, "192.0.2.66", 666, T0), RELAY_DROP_AUTH);
+	ck_assert_int_eq(feed_as(1, &ka, 0, ALLOC, 100, 64, "192.0.2.66", 666, T0), RELAY_DROP_AUTH);
+	/* a valid capsule replayed */
+	ck_assert_int_eq(feed_as(0, &ka, 0, ALLOC, 7, 64, "198.51.100.1", 4000, T0), RELAY_FORWARDED);
+	ck_assert_int_eq(feed_as(0, &ka, 0, ALLOC, 7, 64, "192.0.2.66", 666, T0), RELAY_DROP_REPLAY);
+	/* direction 1 sent to the relay by a node, even with a valid tag */
+	ck_assert_int_eq(feed_as(0, &ka, 1, ALLOC, 8, 64, "198.51.100.1", 4000, T0),
+			 RELAY_DROP_BAD_DIRECTION);
+	/* malformed: short, bad version, non-zero ... */
+	ck_assert_int_eq(relay_input(&rl, junk, 20, &m, 9, T0), RELAY_DROP_MALFORMED);
+	junk[1] = 2;
+	ck_assert_int_eq(relay_input(&rl, junk, sizeof(junk), &m, 9, T0), RELAY_DROP_MALFORMED);
+	ck_assert_uint_eq(sent.n, 1); /* the one valid capsule */
+	ck_assert_uint_eq(rl.stats.drop_unknown_alloc, 1);
+	ck_assert_uint_eq(rl.stats.drop_auth, 2);
+	ck_assert_uint_eq(rl.stats.drop_replay, 1);
+	ck_assert_uint_eq(rl.stats.drop_bad_direction, 1);
+	ck_assert_uint_eq(rl.stats.drop_malformed, 2);
+	/* none of them moved A's endpoint: B's next packet still goes to A */
+	ck_assert_int_eq(from_b(64, T0), RELAY_FORWARDED);
+	struct sockaddr_in *to = (struct sockaddr_in *)&sent.ep.meta.src;
+	ck_assert_uint_eq(ntohs(to->sin_port), 4000);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_an_authenticated_capsule_moves_the_endpoint)
+{
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(feed_as(0, &ka, 0, ALLOC, ctr_a++, 0, "198.51.100.99", 4100, T0),
+			 RELAY_KEEPALIVE);
+	ck_assert_int_eq(from_b(64, T0), RELAY_FORWARDED);
+	struct sockaddr_in *to = (struct sockaddr_in *)&sent.ep.meta.src;
+	ck_assert_uint_eq(ntohs(to->sin_port), 4100);
+}
+END_TEST
+
+START_TEST(test_one_pair_is_held_to_its_packet_rate)
+{
+	struct relay_params p = { .max_allocs = 8, .pps = 3, .bytes_ps = 1000000 };
+
+	core_teardown();
+	core_setup_params(&p);
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(from_b(64, T0), RELAY_FORWARDED);
+	ck_assert_int_eq(from_b(64, T0), RELAY_DROP_RATE);
+	ck_assert_int_eq(from_a(64, T0 + 10), RELAY_DROP_RATE);
+	ck_assert_uint_eq(sent.n, 3);
+	/* a third of a second later, one more packet's worth */
+	ck_assert_int_eq(from_a(64, T0 + 340), RELAY_FORWARDED);
+	ck_assert_int_eq(from_a(64, T0 + 340), RELAY_DROP_RATE);
+	/* keepalives are not held back */
+	ck_assert_int_eq(from_a(0, T0 + 340), RELAY_KEEPALIVE);
+	ck_assert_uint_eq(rl.stats.drop_rate, 3);
+	/* another allocation has its own bucket */
+	ck_assert_int_eq(relay_alloc(&rl, 77, 600, key_a, key_b, T0), 0);
+	ck_assert_int_eq(feed_as(0, &ka, 0, 77, 0, 0, "198.51.100.1", 4000, T0 + 340), RELAY_KEEPALIVE);
+	ck_assert_int_eq(feed_as(1, &kb, 0, 77, 0, 64, "203.0.113.7", 5000, T0 + 340), RELAY_FORWARDED);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_one_pair_is_held_to_its_byte_rate)
+{
+	struct relay_params p = { .max_allocs = 8, .pps = 1000, .bytes_ps = 1000 };
+
+	core_teardown();
+	core_setup_params(&p);
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(from_b(600, T0), RELAY_FORWARDED);
+	ck_assert_int_eq(from_b(400, T0), RELAY_FORWARDED);
+	ck_assert_int_eq(from_b(32, T0), RELAY_DROP_RATE);
+	ck_assert_int_eq(from_b(32, T0 + 40), RELAY_FORWARDED);
+	ck_assert_uint_eq(rl.stats.drop_rate, 1);
+}
+END_TEST
+
+START_TEST(test_an_idle_allocation_expires_and_a_busy_one_does_not)
+{
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(relay_alloc(&rl, 2, 10, key_a, key_b, T0), 0);
+	ck_assert_uint_eq(rl.stats.allocs, 2);
+	ck_assert_uint_eq(relay_expire(&rl, T0 + 10000), 0);
+	ck_assert_int_eq(feed_as(0, &ka, 0, 2, 0, 0, "198.51.100.1", 4000, T0 + 9000), RELAY_KEEPALIVE);
+	ck_assert_uint_eq(relay_expire(&rl, T0 + 18000), 0);
+	ck_assert_uint_eq(relay_expire(&rl, T0 + 19000), 0);
+	ck_assert_uint_eq(relay_expire(&rl, T0 + 19001), 1);
+	ck_assert(!relay_has(&rl, 2));
+	ck_assert(relay_has(&rl, ALLOC));
+	ck_assert_int_eq(feed_as(0, &ka, 0, 2, 1, 0, "198.51.100.1", 4000, T0 + 19002),
+			 RELAY_DROP_UNKNOWN_ALLOC);
+	ck_assert_uint_eq(relay_expire(&rl, T0 + 600001), 1);
+	ck_assert_uint_eq(rl.stats.allocs, 0);
+	ck_assert_uint_eq(rl.stats.allocs_expired, 2);
+	ck_assert_int_eq(from_a(0, T0 + 600001), RELAY_DROP_UNKNOWN_ALLOC);
+}
+END_TEST
+
+START_TEST(test_a_freed_allocation_forwards_nothing)
+{
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(relay_free(&rl, ALLOC), 0);
+	ck_assert_int_eq(relay_free(&rl, ALLOC), -ENOENT);
+	ck_assert_int_eq(from_b(64, T0), RELAY_DROP_UNKNOWN_ALLOC);
+	ck_assert_uint_eq(sent.n, 0);
+	ck_assert_uint_eq(rl.stats.allocs_freed, 1);
+	ck_assert_uint_eq(rl.stats.allocs, 0);
+}
+END_TEST
+
+START_TEST(test_the_table_is_bounded_and_ids_are_not_taken_over)
+{
+	struct relay_params p = { .max_allocs = 2, .pps = 10, .bytes_ps = 10000 };
+	uint8_t other[32];
+
+	core_teardown();
+	core_setup_params(&p);
+	ck_assert_int_eq(relay_alloc(&rl, 2, 600, key_a, key_b, T0), 0);
+	ck_assert_int_eq(relay_alloc(&rl, 3, 600, key_a, key_b, T0), -ENOSPC);
+	ck_assert_int_eq(relay_alloc(&rl, 0, 600, key_a, key_b, T0), -EINVAL);
+	ck_assert_int_eq(relay_alloc(&rl, 4, 0, key_a, key_b, T0), -EINVAL);
+	/* a repeat with the same keys is the same allocation; other keys are refused */
+	ck_assert_int_eq(relay_alloc(&rl, 2, 600, key_a, key_b, T0), 0);
+	memcpy(other, key_b, 32);
+	other[0] ^= 1;
+	ck_assert_int_eq(relay_alloc(&rl, 2, 600, key_a, other, T0), -EEXIST);
+	ck_assert_int_eq(relay_alloc(&rl, 2, 600, key_b, key_a, T0), -EEXIST);
+	ck_assert_uint_eq(rl.stats.allocs, 2);
+	ck_assert_uint_eq(rl.stats.allocs_refused, 3);
+	ck_assert_int_eq(relay_free(&rl, 2), 0);
+	ck_assert_int_eq(relay_alloc(&rl, 3, 600, key_a, key_b, T0), 0);
+}
+END_TEST
+
+START_TEST(test_a_failed_send_is_counted)
+{
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	sent.fail = -ENETUNREACH;
+	ck_assert_int_eq(from_b(64, T0), RELAY_DROP_SEND_ERROR);
+	ck_assert_uint_eq(rl.stats.drop_send_error, 1);
+	ck_assert_uint_eq(rl.stats.forwarded, 0);
+	check_accounting();
+}
+END_TEST
+
+static TCase *core_tcase(void)
+{
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, core_setup, core_teardown);
+	tcase_add_test(tc, test_capsules_are_forwarded_between_the_two_sides_both_ways);
+	tcase_add_test(tc, test_nothing_is_forwarded_before_the_other_side_was_heard);
+	tcase_add_test(tc, test_bad_capsules_are_dropped_counted_and_never_answered);
+	tcase_add_test(tc, test_an_authenticated_capsule_moves_the_endpoint);
+	tcase_add_test(tc, test_one_pair_is_held_to_its_packet_rate);
+	tcase_add_test(tc, test_one_pair_is_held_to_its_byte_rate);
+	tcase_add_test(tc, test_an_idle_allocation_expires_and_a_busy_one_does_not);
+	tcase_add_test(tc, test_a_freed_allocation_forwards_nothing);
+	tcase_add_test(tc, test_the_table_is_bounded_and_ids_are_not_taken_over);
+	tcase_add_test(tc, test_a_failed_send_is_counted);
+	return tc;
+}
+
 int main(void)
 {
 	Suite *s = suite_create("relay");
 	suite_add_tcase(s, capsule_tcase());
+	suite_add_tcase(s, core_tcase());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -1,0 +1,258 @@
+/* relay.c - the relay core; see relay.h for the contract. */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "util.h"
+#include "wire.h"
+
+/* A bucket holds one second of its rate; tokens are kept in thousandths
+ * so that a refill of a few milliseconds is not lost to rounding. */
+#define RELAY_BURST_MS 1000u
+
+void relay_params_default(struct relay_params *p)
+{
+	p->max_allocs = RELAY_DEFAULT_MAX_ALLOCS;
+	p->pps = RELAY_DEFAULT_PPS;
+	p->bytes_ps = (uint64_t)RELAY_DEFAULT_MBIT * 1000000u / 8u;
+}
+
+void relay_init(struct relay *r, const struct relay_params *p, relay_send_fn send, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->p = *p;
+	if (r->p.max_allocs == 0)
+		r->p.max_allocs = 1;
+	ntm_idmap_init(&r->by_id);
+	r->send = send;
+	r->send_arg = arg;
+}
+
+static void alloc_destroy(struct relay *r, struct relay_alloc *a)
+{
+	ntm_idmap_del(&r->by_id, a->id);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		r->head = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	ntm_relaycap_key_free(&a->side[0].key);
+	ntm_relaycap_key_free(&a->side[1].key);
+	ntm_wipe(a, sizeof(*a));
+	free(a);
+	r->stats.allocs--;
+}
+
+void relay_free_all(struct relay *r)
+{
+	while (r->head)
+		alloc_destroy(r, r->head);
+	ntm_idmap_free(&r->by_id);
+}
+
+static int key_hash(uint8_t out[32], const uint8_t key_a[32], const uint8_t key_b[32])
+{
+	uint8_t both[64];
+	int ret;
+
+	memcpy(both, key_a, 32);
+	memcpy(both + 32, key_b, 32);
+	ret = ntm_sha256(out, both, sizeof(both));
+	ntm_wipe(both, sizeof(both));
+	return ret;
+}
+
+static void bucket_fill(struct relay *r, struct relay_alloc *a)
+{
+	a->pkt_mtok = r->p.pps * RELAY_BURST_MS;
+	a->byte_mtok = r->p.bytes_ps * RELAY_BURST_MS;
+}
+
+int relay_alloc(struct relay *r, uint32_t id, uint32_t lifetime_s, const uint8_t key_a[32],
+		const uint8_t key_b[32], uint64_t now_ms)
+{
+	uint8_t hash[32];
+	struct relay_alloc *a;
+	int ret;
+
+	if (id == 0 || lifetime_s == 0)
+		return -EINVAL;
+	if ((ret = key_hash(hash, key_a, key_b)) < 0)
+		return ret;
+	a = ntm_idmap_get(&r->by_id, id);
+	if (a) {
+		if (ntm_memeq_ct(a->keyhash, hash, sizeof(hash)) != 0) {
+			r->stats.allocs_refused++;
+			return -EEXIST;
+		}
+		a->lifetime_ms = (uint64_t)lifetime_s * 1000u;
+		return 0; /* the same allocation again: its ACK was lost */
+	}
+	if (r->stats.allocs >= r->p.max_allocs) {
+		r->stats.allocs_refused++;
+		return -ENOSPC;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->id = id;
+	memcpy(a->keyhash, hash, sizeof(hash));
+	if ((ret = ntm_relaycap_key_init(&a->side[0].key, key_a)) < 0 ||
+	    (ret = ntm_relaycap_key_init(&a->side[1].key, key_b)) < 0 ||
+	    (ret = ntm_idmap_put(&r->by_id, id, a)) < 0)
+		goto fail;
+	for (int s = 0; s < 2; s++)
+		ntm_replay_init(&a->side[s].replay);
+	a->last_ms = a->tok_ms = now_ms;
+	a->lifetime_ms = (uint64_t)lifetime_s * 1000u;
+	bucket_fill(r, a);
+	a->next = r->head;
+	if (r->head)
+		r->head->prev = a;
+	r->head = a;
+	r->stats.allocs++;
+	r->stats.allocs_made++;
+	return 0;
+fail:
+	ntm_relaycap_key_free(&a->side[0].key);
+	ntm_relaycap_key_free(&a->side[1].key);
+	ntm_wipe(a, sizeof(*a));
+	free(a);
+	return ret;
+}
+
+int relay_free(struct relay *r, uint32_t id)
+{
+	struct relay_alloc *a = ntm_idmap_get(&r->by_id, id);
+
+	if (!a)
+		return -ENOENT;
+	alloc_destroy(r, a);
+	r->stats.allocs_freed++;
+	return 0;
+}
+
+bool relay_has(const struct relay *r, uint32_t id)
+{
+	return ntm_idmap_get(&r->by_id, id) != NULL;
+}
+
+size_t relay_expire(struct relay *r, uint64_t now_ms)
+{
+	struct relay_alloc *a = r->head, *next;
+	size_t n = 0;
+
+	for (; a; a = next) {
+		next = a->next;
+		if (now_ms - a->last_ms <= a->lifetime_ms)
+			continue;
+		alloc_destroy(r, a);
+		r->stats.allocs_expired++;
+		n++;
+	}
+	return n;
+}
+
+/* Take one packet of bytes bytes from a's buckets; false = over the rate. */
+static bool rate_take(struct relay *r, struct relay_alloc *a, size_t bytes, uint64_t now_ms)
+{
+	uint64_t pkt_cap = r->p.pps * RELAY_BURST_MS, byte_cap = r->p.bytes_ps * RELAY_BURST_MS;
+	uint64_t dt = now_ms > a->tok_ms ? now_ms - a->tok_ms : 0;
+
+	if (dt > RELAY_BURST_MS)
+		dt = RELAY_BURST_MS; /* a full bucket either way; avoids overflow */
+	a->tok_ms = now_ms;
+	a->pkt_mtok += dt * r->p.pps;
+	if (a->pkt_mtok > pkt_cap)
+		a->pkt_mtok = pkt_cap;
+	a->byte_mtok += dt * r->p.bytes_ps;
+	if (a->byte_mtok > byte_cap)
+		a->byte_mtok = byte_cap;
+	uint64_t need_b = (uint64_t)bytes * 1000u;
+	if (a->pkt_mtok < 1000u || a->byte_mtok < need_b)
+		return false;
+	a->pkt_mtok -= 1000u;
+	a->byte_mtok -= need_b;
+	return true;
+}
+
+/* Count an outcome and return it. */
+static enum relay_verdict count(uint64_t *counter, enum relay_verdict v)
+{
+	(*counter)++;
+	return v;
+}
+
+/* The checks of doc/protocol.md 2.5, in order; on success *ap is the
+ * allocation (m->side names the sending side). The replay window is peeked
+ * before the tag is checked (a replay costs no AES) and written only after. */
+static enum relay_verdict check(struct relay *r, const uint8_t *buf, size_t len,
+				struct ntm_relay_msg *m, struct relay_alloc **ap)
+{
+	struct relay_stats *st = &r->stats;
+
+	if (ntm_relay_decode(buf, len, m) < 0)
+		return count(&st->drop_malformed, RELAY_DROP_MALFORMED);
+	struct relay_alloc *a = ntm_idmap_get(&r->by_id, m->alloc_id);
+	if (!a)
+		return count(&st->drop_unknown_alloc, RELAY_DROP_UNKNOWN_ALLOC);
+	if (m->direction != 0)
+		return count(&st->drop_bad_direction, RELAY_DROP_BAD_DIRECTION);
+	struct relay_side *s = &a->side[m->side];
+	if (!ntm_replay_peek(&s->replay, m->counter))
+		return count(&st->drop_replay, RELAY_DROP_REPLAY);
+	if (ntm_relaycap_verify(&s->key, buf, len, m) < 0)
+		return count(&st->drop_auth, RELAY_DROP_AUTH);
+	if (!ntm_replay_check(&s->replay, m->counter))
+		return count(&st->drop_replay, RELAY_DROP_REPLAY);
+	*ap = a;
+	return RELAY_FORWARDED;
+}
+
+enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
+			       const struct ntm_udp_meta *src, int fd, uint64_t now_ms)
+{
+	struct relay_stats *st = &r->stats;
+	struct ntm_relay_msg m;
+	struct relay_alloc *a = NULL;
+	enum relay_verdict v;
+
+	st->rx++;
+	v = check(r, buf, len, &m, &a);
+	if (v != RELAY_FORWARDED)
+		return v;
+	/* Authenticated and fresh: only now may the side's endpoint move. */
+	struct relay_side *from = &a->side[m.side], *to = &a->side[m.side ^ 1];
+	from->ep.meta = *src;
+	from->ep.fd = fd;
+	from->ep.known = true;
+	a->last_ms = now_ms;
+	if (m.inner_len == 0)
+		return count(&st->keepalives, RELAY_KEEPALIVE);
+	if (!to->ep.known)
+		return count(&st->drop_no_peer_endpoint, RELAY_DROP_NO_PEER_ENDPOINT);
+	if (!rate_take(r, a, m.inner_len, now_ms))
+		return count(&st->drop_rate, RELAY_DROP_RATE);
+	uint64_t ctr;
+	if (!ntm_counter_next(&to->tx_next, &ctr))
+		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
+	/* m.inner already sits at buf + 16: the new header and tag go around it. */
+	int n = ntm_relaycap_seal(&to->key, buf, len, m.side ^ 1, 1, m.alloc_id, ctr,
+				  buf + NTM_RELAY_HDR_LEN, m.inner_len);
+	if (n < 0 || r->send(r->send_arg, &to->ep, buf, (size_t)n) < 0)
+		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
+	st->forwarded_bytes += m.inner_len;
+	return count(&st->forwarded, RELAY_FORWARDED);
+}
+
+int relay_udp_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len)
+{
+	(void)arg;
+	ssize_t n = ntm_udp_send(ep->fd, buf, len, (const struct sockaddr *)&ep->meta.src,
+				 ep->meta.srclen, &ep->meta);
+	return n < 0 ? (int)n : 0;
+}

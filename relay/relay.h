@@ -1,0 +1,149 @@
+/* relay.h - the relay core (doc/protocol.md 2.5 and 6), shared by
+ * ntm-relayd and the relay embedded in ntm-dcd.
+ *
+ * An allocation joins two sides, A and B, each with its own 32-byte relay
+ * key. A node sends RELAY capsules with direction 0; once one authenticates
+ * and is fresh (per-side replay window), its source becomes that side's
+ * endpoint, and a non-empty inner datagram is re-wrapped (direction 1, the
+ * other side's key and counter) and sent to the other side's endpoint.
+ * An empty capsule (relay keepalive) only refreshes the endpoint.
+ *
+ * Every capsule received is counted in rx and in exactly one outcome
+ * counter: forwarded, keepalives or one drop reason. Nothing is ever sent
+ * in answer to a capsule that failed a check; the only datagram the relay
+ * ever sends is a forwarded one, to the endpoint the other side
+ * authenticated from. The re-wrap happens in place in the caller's buffer:
+ * no allocation per packet. Nothing here logs. Not thread-safe. */
+#ifndef NTM_RELAY_H
+#define NTM_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "idmap.h"
+#include "relaycap.h"
+#include "replay.h"
+#include "udp.h"
+
+#define RELAY_DEFAULT_MAX_ALLOCS 4096
+#define RELAY_DEFAULT_PPS 20000         /* packets per second per allocation */
+#define RELAY_DEFAULT_MBIT 200          /* Mbit/s per allocation */
+#define RELAY_DEFAULT_LIFETIME_S 600    /* idle lifetime the DC asks for */
+
+#define RELAY_STATS(X) \
+	X(rx, "RELAY capsules received") \
+	X(forwarded, "capsules forwarded to the other side") \
+	X(forwarded_bytes, "inner bytes forwarded") \
+	X(keepalives, "relay keepalives (endpoint refreshed, nothing forwarded)") \
+	X(drop_malformed, "dropped: malformed capsule") \
+	X(drop_unknown_alloc, "dropped: no such allocation") \
+	X(drop_bad_direction, "dropped: direction 1 (relay to node) sent to the relay") \
+	X(drop_auth, "dropped: tag did not verify with the side's key") \
+	X(drop_replay, "dropped: counter replayed or too old") \
+	X(drop_no_peer_endpoint, "dropped: the other side has not been heard from yet") \
+	X(drop_rate, "dropped: the allocation's packet or byte rate") \
+	X(drop_send_error, "dropped: sending to the other side failed") \
+	X(allocs, "allocations live now") \
+	X(allocs_made, "allocations made") \
+	X(allocs_refused, "allocations refused (table full or duplicate ID)") \
+	X(allocs_freed, "allocations freed on request") \
+	X(allocs_expired, "allocations expired (idle past their lifetime)")
+
+struct relay_stats {
+#define X(name, text) uint64_t name;
+	RELAY_STATS(X)
+#undef X
+};
+
+enum relay_verdict {
+	RELAY_FORWARDED,
+	RELAY_KEEPALIVE,
+	RELAY_DROP_MALFORMED,
+	RELAY_DROP_UNKNOWN_ALLOC,
+	RELAY_DROP_BAD_DIRECTION,
+	RELAY_DROP_AUTH,
+	RELAY_DROP_REPLAY,
+	RELAY_DROP_NO_PEER_ENDPOINT,
+	RELAY_DROP_RATE,
+	RELAY_DROP_SEND_ERROR,
+};
+
+struct relay_params {
+	uint32_t max_allocs;     /* 1.. */
+	uint64_t pps;            /* packets per second per allocation, both ways together */
+	uint64_t bytes_ps;       /* inner bytes per second per allocation */
+};
+
+/* One side's last authenticated source: the peer address, the local
+ * address it reached (so the forwarded capsule leaves from it) and the
+ * socket. */
+struct relay_ep {
+	struct ntm_udp_meta meta;
+	int fd;
+	bool known;
+};
+
+/* Send buf to ep (ep->meta.src, from ep->meta's local address, on ep->fd).
+ * Returns >= 0 or -errno. */
+typedef int (*relay_send_fn)(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len);
+
+struct relay_side {
+	struct ntm_relay_key key;
+	struct ntm_replay replay;        /* direction 0 counters from this side */
+	uint64_t tx_next;                /* direction 1 counter towards this side */
+	struct relay_ep ep;
+};
+
+struct relay_alloc {
+	uint32_t id;
+	uint8_t keyhash[32];             /* SHA-256 of key A || key B: a repeated
+					    RELAY_ALLOC is recognised */
+	struct relay_side side[2];
+	uint64_t last_ms;                /* last authenticated capsule (or creation) */
+	uint64_t lifetime_ms;
+	uint64_t tok_ms;                 /* token buckets, in thousandths */
+	uint64_t pkt_mtok, byte_mtok;
+	struct relay_alloc *prev, *next; /* all allocations, for expiry */
+};
+
+struct relay {
+	struct relay_params p;
+	struct ntm_idmap by_id;          /* alloc id -> struct relay_alloc */
+	struct relay_alloc *head;
+	relay_send_fn send;
+	void *send_arg;
+	struct relay_stats stats;
+};
+
+/* Fill p with the defaults above. */
+void relay_params_default(struct relay_params *p);
+
+void relay_init(struct relay *r, const struct relay_params *p, relay_send_fn send, void *arg);
+/* Free every allocation (keys wiped). */
+void relay_free_all(struct relay *r);
+
+/* Make allocation id (non-zero) with an idle lifetime (seconds, >= 1) and
+ * the two sides' keys. 0; 0 again for a repeat of a live allocation with
+ * the same keys (a retransmitted RELAY_ALLOC); -EEXIST for an id in use
+ * with other keys; -ENOSPC when the table is full; -EINVAL; -ENOMEM. */
+int relay_alloc(struct relay *r, uint32_t id, uint32_t lifetime_s, const uint8_t key_a[32],
+		const uint8_t key_b[32], uint64_t now_ms);
+/* 0 or -ENOENT. */
+int relay_free(struct relay *r, uint32_t id);
+bool relay_has(const struct relay *r, uint32_t id);
+
+/* Handle one received datagram of type RELAY. buf is modified (the capsule
+ * is re-wrapped in place for the other side). src is where it came from,
+ * fd the socket it came in on. */
+enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
+			       const struct ntm_udp_meta *src, int fd, uint64_t now_ms);
+
+/* Free allocations idle longer than their lifetime; returns how many. */
+size_t relay_expire(struct relay *r, uint64_t now_ms);
+
+/* Send callback for relays on ntm_udp sockets. */
+int relay_udp_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len);
+
+#endif
