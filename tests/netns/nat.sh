@@ -1,0 +1,149 @@
+#!/bin/bash
+# nat.sh - issue 6, the NAT matrix: every kind of NAT on the initiator's
+# side against every kind on the responder's (RFC 4787: none, full cone,
+# address-restricted, port-restricted, symmetric; tests/netns/natlab.sh
+# builds them after shared/LAB.md), in one topology of 14 nodes.
+#
+# For each of the 25 ordered pairs (initiator i-X, responder r-Y), with
+# unmodified programs through nss_ntm (ping's and curl's own name lookup):
+#   1. i-X pings r-Y by name (a never-seen peer: lookup, Route Direction,
+#      probing, handshake, first reply) - the time to the first reply;
+#      getent on i-X gives r-Y's virtual address as 'ntmctl peers' has it;
+#   2. i-X fetches a file from r-Y's web server by name (TCP);
+#   3. r-Y pings i-X by name and fetches a file from it (the other way);
+#   4. the path i-X's 'ntmctl peers --json' shows for r-Y (and r-Y's for
+#      i-X): direct, relay or pending. Where direct is expected and the
+#      path is still the relay, it may take UPGRADE_DL s to upgrade.
+# Then: two nodes behind one NAT must reach each other directly at their
+# LAN addresses; a node behind two chained NATs (home NAT + carrier-grade
+# NAT) must reach a port-restricted site both ways; a port-restricted node
+# must reach one behind a bare Linux masquerade (no WAN input filter, see
+# natlab.sh) both ways, directly or relayed.
+# A pair passes when both directions work (ping and TCP) and the path is
+# the expected one. The table lists every pair; the test fails naming
+# every pair that did not pass.
+. "$(dirname "$0")/lib.sh"
+require_root
+. "$(dirname "$0")/natlab.sh"
+natlab_require
+
+# ---- expectations: "INITIATOR:RESPONDER" NAT types ---------------------------
+# EXPECT_RELAY: pairs with no direct path (both mappings unpredictable);
+# EXPECT_EITHER: relay or direct accepted (port-restricted <-> symmetric is
+# direct only with the birthday method). Every other pair: direct.
+EXPECT_RELAY="sym:sym"
+EXPECT_EITHER="port:sym sym:port"
+# -----------------------------------------------------------------------------
+TYPES="none full addr port sym"
+PING_DL=${PING_DL:-5}       # s: deadline of one ping by name
+UPGRADE_DL=${UPGRADE_DL:-5} # s: relay -> direct upgrade allowed after traffic
+
+NL_KA=5
+natlab_init
+for t in $TYPES; do site "i-$t" "$t"; done
+for t in $TYPES; do site "r-$t" "$t"; done
+site_same s-a s-b port
+site_double d-pp port port
+# a bare Linux box as NAT: stock masquerade without the WAN input filter
+# (natlab.sh's NL_WAN_INPUT): a peer's early probe to its public port makes
+# conntrack pick a new port for the node's own flow to that peer.
+NL_WAN_INPUT=accept site r-lnx port
+T0=$(date +%s)
+natlab_start
+ok "14 nodes registered; the DC sees each at its NAT's public address$(for n in i-full i-sym d-pp; do printf ', %s %s' "$n" "$(observed "$n")"; done)"
+for n in $NL_NODES; do nl_httpd "$n"; done
+for n in $NL_NODES; do wait_for 5 "httpd on $n" nl_httpd_ready "$n"; done
+
+expect_of() { # X Y -> direct | relay | either
+	case " $EXPECT_RELAY " in *" $1:$2 "*) echo relay; return ;; esac
+	case " $EXPECT_EITHER " in *" $1:$2 "*) echo either; return ;; esac
+	echo direct
+}
+
+FAILED=""
+ROWS=""
+DIAG=""
+# way FROM TO: ping by name then TCP; prints "ok", "noname", "noreply" or
+# "tcp-fail", and sets WAY_MS to the ping's time.
+way() {
+	if ! nl_ping_name "$1" "$2" "$PING_DL"; then
+		WAY="$PING_ERR"; WAY_MS="-"; return
+	fi
+	WAY_MS=$PING_MS
+	if nl_curl "$1" "$2"; then WAY=ok; else WAY=tcp-fail; fi
+}
+# diag A B: what A's and B's logs say about each other (last lines).
+diag() {
+	local a=$1 b=$2
+	DIAG="$DIAG
+---- $a -> $b: $a's peers: $(peer_json "$a" "$b" || echo none)
+     $b's peers: $(peer_json "$b" "$a" || echo none)
+$(grep -h -e "$(fqdn "$b")" -e "$b " "$T/tund-$a.log" 2>/dev/null | tail -n 4 | sed "s/^/     $a: /")
+$(grep -h -e "$(fqdn "$a")" -e "$a " "$T/tund-$b.log" 2>/dev/null | tail -n 4 | sed "s/^/     $b: /")"
+}
+
+# pair LABEL A B EXPECT [LANCHECK]: the checks above for initiator A and
+# responder B; EXPECT direct, relay or either; LANCHECK: B's endpoint in A's
+# peer list must be B's LAN address.
+pair() {
+	local label=$1 a=$2 b=$3 exp=$4 lan=${5:-} fwd rev fms pa pb ep why="" ip4 got
+	way "$a" "$b"; fwd=$WAY; fms=$WAY_MS
+	if [ "$fwd" = ok ]; then
+		ip4=$(peer_field "$a" "$b" ipv4)
+		got=$(on_node "$a" getent ahostsv4 "$(fqdn "$b")" | awk 'NR == 1 {print $1}')
+		[ -n "$ip4" ] && [ "$got" = "$ip4" ] || { fwd=lookup; why="getent gave '$got', peers has '$ip4'"; }
+	fi
+	way "$b" "$a"; rev=$WAY
+	pa=$(peer_field "$a" "$b" path)
+	if [ "$exp" = direct ] && [ "$pa" != direct ] && [ "$fwd" = ok ]; then
+		poll_until "$UPGRADE_DL" nl_path_is "$a" "$b" direct
+		pa=$(peer_field "$a" "$b" path)
+	fi
+	pb=$(peer_field "$b" "$a" path)
+	ep=$(peer_field "$a" "$b" endpoint)
+	[ "$fwd" = ok ] || why="${why:+$why; }$a -> $b: $fwd"
+	[ "$rev" = ok ] || why="${why:+$why; }$b -> $a: $rev"
+	case $exp in
+	direct) [ "$pa" = direct ] || why="${why:+$why; }path '$pa', expected direct" ;;
+	relay) [ "$pa" = relay ] || why="${why:+$why; }path '$pa', expected relay" ;;
+	either) case $pa in direct | relay) ;; *) why="${why:+$why; }path '$pa', expected relay or direct" ;; esac ;;
+	esac
+	if [ -n "$lan" ]; then
+		case $ep in "${NL_LAN[$b]}":*) ;; *) why="${why:+$why; }endpoint '$ep' is not $b's LAN address ${NL_LAN[$b]}" ;; esac
+	fi
+	local verdict=PASS
+	if [ -n "$why" ]; then
+		verdict=FAIL
+		FAILED="$FAILED
+  $label: $why"
+		diag "$a" "$b"
+	fi
+	ROWS="$ROWS
+$(printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %s' "$label" "$fwd" "$rev" "${pa:--}" "${pb:--}" "${ep:--}" "$exp" "$fms" "$verdict")"
+	echo "$verdict $label: i->r $fwd, r->i $rev, path $pa/$pb, endpoint ${ep:--}, first reply ${fms} ms" >&2
+}
+
+for x in $TYPES; do
+	for y in $TYPES; do
+		pair "$x->$y" "i-$x" "r-$y" "$(expect_of "$x" "$y")"
+	done
+done
+pair "same NAT" s-a s-b direct lan
+pair "double->port" d-pp r-port either
+pair "port->lnx" i-port r-lnx either
+T1=$(date +%s)
+
+echo
+echo "NAT matrix: initiator i-X -> responder r-Y (ping by name + TCP, both ways; path as the initiator sees it)"
+printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %s\n' pair "i->r" "r->i" "path(i)" "path(r)" "endpoint(i sees r)" expect "1st ms" result
+echo "${ROWS#?}"
+npass=$(echo "$ROWS" | grep -c ' PASS$')
+ntotal=$(echo "${ROWS#?}" | wc -l)
+echo "$npass of $ntotal cases passed in $((T1 - T0)) s (EXPECT_RELAY='$EXPECT_RELAY', EXPECT_EITHER='$EXPECT_EITHER')"
+"$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ && $NF != 0' | tr -s ' \t' ' ' | paste -sd, - | sed 's/^/DC counters (nonzero): /'
+if [ -n "$FAILED" ]; then
+	echo "$DIAG" >&2
+	echo "FAIL: $((ntotal - npass)) cases:$FAILED" >&2
+	exit 1
+fi
+echo "PASS: nat"
