@@ -1,0 +1,220 @@
+/* relayd.c - ntm-relayd, a standalone relay: options, configuration,
+ * identity, sockets, control socket and the event loop. The DC's session
+ * and the capsules are handled in relayd_proto.c, forwarding in relay.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "keyfile.h"
+#include "log.h"
+#include "privs.h"
+#include "relayd.h"
+#include "util.h"
+
+#define RELAYD_SWEEP_MS 1000
+#define RELAYD_HS_RATE 50      /* handshakes per second per source (protocol.md 7) */
+
+static int load_identity(struct relayd *rd)
+{
+	uint8_t priv[32];
+	char msg[512], b64[NTM_KEY_B64_LEN + 1];
+	int created = 0, ret;
+
+	ret = ntm_mkdir_parent(rd->cfg.key_file);
+	if (ret < 0) {
+		log_err("%s: cannot create its directory: %s", rd->cfg.key_file, strerror(-ret));
+		return ret;
+	}
+	ret = ntm_keyfile_load_or_create(rd->cfg.key_file, priv, &created, msg, sizeof(msg));
+	if (ret < 0) {
+		log_err("%s", msg);
+		return ret;
+	}
+	ret = ntm_identity_init(&rd->id, priv);
+	ntm_wipe(priv, sizeof(priv));
+	if (ret < 0)
+		return ret;
+	ntm_key_to_base64(b64, rd->id.pub);
+	if (created)
+		log_notice("created relay key %s; public key %s", rd->cfg.key_file, b64);
+	else
+		log_info("relay public key %s", b64);
+	return 0;
+}
+
+static int open_sockets(struct relayd *rd)
+{
+	const struct relayd_config *c = &rd->cfg;
+	const void *a4 = c->has_listen4 ? (const void *)&c->listen4.u.v4 : NULL;
+	const void *a6 = c->has_listen6 ? (const void *)&c->listen6.u.v6 : NULL;
+
+	rd->fd4 = ntm_udp_open(AF_INET, a4, c->port, false);
+	if (rd->fd4 < 0) {
+		log_err("UDP port %u (IPv4): %s", c->port, strerror(-rd->fd4));
+		return rd->fd4;
+	}
+	rd->fd6 = ntm_udp_open(AF_INET6, a6, c->port, true);
+	if (rd->fd6 < 0) {
+		if (rd->fd6 != -EAFNOSUPPORT && c->has_listen6) {
+			log_err("UDP port %u (IPv6): %s", c->port, strerror(-rd->fd6));
+			return rd->fd6;
+		}
+		log_warn("no IPv6 (%s); relaying IPv4 only", strerror(-rd->fd6));
+	}
+	ntm_io_init(&rd->io4, rd->loop, rd->fd4, relayd_on_readable, rd);
+	if (ntm_io_add(&rd->io4, EPOLLIN) < 0)
+		return -EIO;
+	if (rd->fd6 >= 0) {
+		ntm_io_init(&rd->io6, rd->loop, rd->fd6, relayd_on_readable, rd);
+		if (ntm_io_add(&rd->io6, EPOLLIN) < 0)
+			return -EIO;
+	}
+	log_notice("relaying on UDP port %u, at most %u allocations", c->port,
+		   (unsigned)c->params.max_allocs);
+	return 0;
+}
+
+/* ---- control socket: STATS ---- */
+
+struct relayd_all_stats {
+	struct relayd_stats d;
+	struct relay_stats r;
+};
+
+#define XD(name, text) { #name, offsetof(struct relayd_all_stats, d.name) },
+#define XR(name, text) { "relay_" #name, offsetof(struct relayd_all_stats, r.name) },
+static const struct ntm_counter_def counters[] = { RELAYD_STATS(XD) RELAY_STATS(XR) };
+#undef XD
+#undef XR
+
+static int handle_ctl(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+		      uint8_t *buf, size_t cap)
+{
+	struct relayd *rd = arg;
+	struct relayd_all_stats all = { .d = rd->stats, .r = rd->core.stats };
+	(void)c;
+
+	if (req->hdr.type == NTM_LCTL_STATS)
+		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &all, counters,
+					      NTM_ARRAY_SIZE(counters));
+	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
+}
+
+/* ---- privileges ---- */
+
+/* The user to run as: User= (a name or "UID:GID"), or "nobody" when the
+ * default "ntm" does not exist. */
+static int pick_user(struct relayd *rd, uid_t *uid, gid_t *gid)
+{
+	int ret = ntm_privs_resolve(rd->cfg.user, uid, gid);
+
+	if (ret == -ENOENT && strcmp(rd->cfg.user, "ntm") == 0) {
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+		snprintf(rd->cfg.user, sizeof(rd->cfg.user), "nobody");
+		ret = ntm_privs_resolve(rd->cfg.user, uid, gid);
+	}
+	if (ret < 0)
+		log_err("User=%s: %s", rd->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
+	return ret;
+}
+
+static void on_stop(struct ntm_signal *s, int signo, void *arg)
+{
+	struct relayd *rd = arg;
+	(void)s;
+	log_notice("signal %d: stopping", signo);
+	ntm_loop_stop(rd->loop);
+}
+
+static void on_usr1(struct ntm_signal *s, int signo, void *arg)
+{
+	(void)s;
+	(void)signo;
+	relayd_log_stats(arg);
+}
+
+static int setup(struct relayd *rd)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	bool drop = uid == 0;
+	int ret;
+
+	if (drop && (ret = pick_user(rd, &uid, &gid)) < 0)
+		return ret;
+	if ((ret = load_identity(rd)) < 0 || (ret = open_sockets(rd)) < 0)
+		return ret;
+	ret = ntm_ctlsrv_open(&rd->ctl, rd->loop, rd->cfg.control_socket, uid, gid, handle_ctl, rd);
+	if (ret < 0) {
+		log_err("control socket %s: %s", rd->cfg.control_socket, strerror(-ret));
+		return ret;
+	}
+	if (drop) {
+		ret = ntm_privs_drop(rd->cfg.user, 0);
+		if (ret < 0) {
+			log_err("cannot drop privileges to user %s: %s", rd->cfg.user, strerror(-ret));
+			return ret;
+		}
+		log_info("running as user %s without capabilities", rd->cfg.user);
+	}
+	return 0;
+}
+
+static int run(struct relayd *rd)
+{
+	struct ntm_signal sterm, sint, susr1;
+	int ret;
+
+	relay_init(&rd->core, &rd->cfg.params, relay_udp_send, NULL);
+	ntm_ratelimit_init(&rd->rl, RELAYD_HS_RATE, RELAYD_HS_RATE);
+	rd->fd4 = rd->fd6 = rd->dc_fd = -1;
+	ret = ntm_loop_new(&rd->loop);
+	if (ret < 0)
+		return ret;
+	if ((ret = setup(rd)) < 0)
+		goto out;
+	ntm_signal_add(&sterm, rd->loop, SIGTERM, on_stop, rd);
+	ntm_signal_add(&sint, rd->loop, SIGINT, on_stop, rd);
+	ntm_signal_add(&susr1, rd->loop, SIGUSR1, on_usr1, rd);
+	signal(SIGPIPE, SIG_IGN);
+	ntm_timer_init(&rd->sweep, rd->loop, relayd_sweep, rd);
+	ntm_timer_arm(&rd->sweep, RELAYD_SWEEP_MS, RELAYD_SWEEP_MS);
+	ret = ntm_loop_run(rd->loop);
+	relayd_log_stats(rd);
+out:
+	ntm_ctlsrv_close(rd->ctl);
+	relayd_clear_sessions(rd);
+	relay_free_all(&rd->core);
+	if (rd->fd4 >= 0)
+		close(rd->fd4);
+	if (rd->fd6 >= 0)
+		close(rd->fd6);
+	ntm_loop_free(rd->loop);
+	ntm_identity_clear(&rd->id);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct ntm_daemon_opts o;
+	char msg[1024];
+	int ret = ntm_daemon_start(argc, argv, "ntm-relayd", NTM_RELAYD_CONF, &o);
+
+	if (ret >= 0)
+		return ret;
+	static struct relayd rd; /* large: holds the receive buffer */
+	if (relayd_config_load(o.conf, &rd.cfg, msg, sizeof(msg)) < 0) {
+		log_err("%s", msg);
+		return 1;
+	}
+	if (o.check_only) {
+		printf("%s: ok\n", o.conf);
+		return 0;
+	}
+	return run(&rd) < 0 ? 1 : 0;
+}

@@ -1,0 +1,77 @@
+/* relayd.h - ntm-relayd's state, shared by its files:
+ *   relayd.c        main: options, configuration, key, sockets, event loop,
+ *                   control socket
+ *   relayd_proto.c  datagrams: the DC's handshakes and session (RELAY_ALLOC,
+ *                   RELAY_FREE), and RELAY capsules for the core
+ *   relay.c         the relay core (allocations and forwarding) */
+#ifndef NTM_RELAYD_H
+#define NTM_RELAYD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctlserver.h"
+#include "evloop.h"
+#include "ratelimit.h"
+#include "relay.h"
+#include "relay_config.h"
+#include "session.h"
+#include "udp.h"
+
+/* Every datagram is counted once in rx_packets and, unless it is a RELAY
+ * capsule (counted by the core, relay_* counters) or led to a state
+ * change, in exactly one drop counter. None of the drops is answered. */
+#define RELAYD_STATS(X) \
+	X(rx_packets, "datagrams received") \
+	X(tx_packets, "datagrams sent to the DC") \
+	X(handshakes, "handshakes with the DC completed") \
+	X(alloc_requests, "RELAY_ALLOC received from the DC") \
+	X(free_requests, "RELAY_FREE received from the DC") \
+	X(drop_malformed, "dropped: malformed or unknown message") \
+	X(drop_ratelimit, "dropped: handshake rate limit") \
+	X(drop_unauth, "dropped: handshake failed mac1 or authentication") \
+	X(drop_not_dc, "dropped: handshake from a key other than the DC's, or not for a relay") \
+	X(drop_replayed_hs, "dropped: handshake timestamp not newer (replay)") \
+	X(drop_unknown_index, "dropped: DATA for an unknown session") \
+	X(drop_data_auth, "dropped: DATA failed authentication") \
+	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
+	X(drop_bad_control, "dropped: control message malformed or not for a relay")
+
+struct relayd_stats {
+#define X(name, text) uint64_t name;
+	RELAYD_STATS(X)
+#undef X
+};
+
+/* A session with the DC. The newest and the one before it are kept, so
+ * that a RELAY_ALLOC sent just before a rekey is still answered. */
+struct relayd_dc_sess {
+	struct ntm_session s;
+	uint64_t created_ms;
+};
+
+struct relayd {
+	struct relayd_config cfg;
+	struct ntm_identity id;
+	struct ntm_loop *loop;
+	int fd4, fd6;
+	struct ntm_io io4, io6;
+	struct relay core;
+	struct ntm_ratelimit rl;
+	struct relayd_dc_sess sess[2];   /* [0] newest */
+	uint8_t last_ts[12];             /* newest HANDSHAKE_INIT timestamp from the DC */
+	struct ntm_udp_meta dc_ep;       /* the DC's last authenticated source */
+	int dc_fd;
+	struct ntm_timer sweep;
+	struct relayd_stats stats;
+	struct ntm_ctlsrv *ctl;
+	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+};
+
+/* relayd_proto.c */
+void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg);
+void relayd_sweep(struct ntm_timer *t, void *arg);
+void relayd_clear_sessions(struct relayd *rd);
+void relayd_log_stats(const struct relayd *rd);
+
+#endif

@@ -1,0 +1,255 @@
+/* relayd_proto.c - ntm-relayd's datagrams (doc/protocol.md 2, 3, 5.9-5.11,
+ * 6): Noise IK handshakes from the one DC key configured, the DC's DATA
+ * session carrying RELAY_ALLOC and RELAY_FREE, and RELAY capsules from
+ * nodes, which go to the relay core. Nothing here ever answers a datagram
+ * that did not authenticate: every failure is a counter increment. */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "relayd.h"
+#include "util.h"
+
+#define RELAYD_BATCH 64                 /* datagrams per readable event before yielding */
+#define REJECT_AFTER_TIME_MS 180000     /* doc/protocol.md 7 */
+
+enum { ALLOC_OK = 0, ALLOC_FULL = 1, ALLOC_DUPLICATE = 2 };
+
+static void send_to_dc(struct relayd *rd, const uint8_t *buf, size_t len)
+{
+	ssize_t r = ntm_udp_send(rd->dc_fd, buf, len, (const struct sockaddr *)&rd->dc_ep.src,
+				 rd->dc_ep.srclen, &rd->dc_ep);
+	if (r < 0)
+		log_debug("send to the DC: %s", strerror((int)-r));
+	else
+		rd->stats.tx_packets++;
+}
+
+static void send_ctl(struct relayd *rd, struct ntm_session *s, const struct ntm_ctl *m)
+{
+	uint8_t pkt[NTM_DATA_HDR_LEN + 256 + NTM_TAG_LEN];
+	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 256);
+
+	if (len < 0) {
+		log_err("encoding %s: %s", ntm_ctl_type_name(m->type), strerror(-len));
+		return;
+	}
+	len = ntm_session_seal(s, pkt, (size_t)len);
+	if (len < 0) {
+		log_debug("sealing for the DC: %s", strerror(-len));
+		return;
+	}
+	send_to_dc(rd, pkt, (size_t)len);
+}
+
+static void sess_clear(struct relayd_dc_sess *ds)
+{
+	ntm_session_clear(&ds->s);
+	ds->created_ms = 0;
+}
+
+void relayd_clear_sessions(struct relayd *rd)
+{
+	sess_clear(&rd->sess[0]);
+	sess_clear(&rd->sess[1]);
+}
+
+static uint32_t new_index(const struct relayd *rd)
+{
+	uint32_t idx;
+
+	do {
+		if (ntm_random(&idx, sizeof(idx)) < 0)
+			idx = (uint32_t)ntm_loop_now_ms() * 2654435761u;
+	} while (idx == 0 || (rd->sess[0].s.valid && idx == rd->sess[0].s.local_index) ||
+		 (rd->sess[1].s.valid && idx == rd->sess[1].s.local_index));
+	return idx;
+}
+
+static void set_dc_endpoint(struct relayd *rd, const struct ntm_udp_meta *m, int fd)
+{
+	rd->dc_ep = *m;
+	rd->dc_fd = fd;
+}
+
+static void on_hs_init(struct relayd *rd, int fd, const uint8_t *buf, size_t len,
+		       const struct ntm_udp_meta *m)
+{
+	struct ntm_hs_responder r;
+	struct ntm_session s;
+	uint8_t out[NTM_HS_RESP_LEN], ts[12];
+
+	if (!ntm_ratelimit_allow(&rd->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
+		rd->stats.drop_ratelimit++;
+		return;
+	}
+	if (ntm_hs_respond_begin(&r, &rd->id, buf, len) < 0) {
+		rd->stats.drop_unauth++;
+		return;
+	}
+	if (r.info.purpose != NTM_PURPOSE_RELAY ||
+	    ntm_memeq_ct(r.info.initiator_pub, rd->cfg.dc_pub, 32) != 0) {
+		rd->stats.drop_not_dc++;
+		goto out;
+	}
+	if (memcmp(r.info.timestamp, rd->last_ts, sizeof(rd->last_ts)) <= 0) {
+		rd->stats.drop_replayed_hs++;
+		goto out;
+	}
+	memcpy(ts, r.info.timestamp, sizeof(ts)); /* finish wipes r */
+	if (ntm_hs_respond_finish(&r, new_index(rd), out, sizeof(out), &s) < 0)
+		goto out;
+	memcpy(rd->last_ts, ts, sizeof(rd->last_ts));
+	sess_clear(&rd->sess[1]);
+	rd->sess[1] = rd->sess[0];
+	rd->sess[0].s = s;
+	rd->sess[0].created_ms = ntm_loop_now_ms();
+	set_dc_endpoint(rd, m, fd);
+	rd->stats.handshakes++;
+	send_to_dc(rd, out, sizeof(out));
+	log_info("session with the DC (%s)",
+		 ntm_sockaddr_str((const struct sockaddr *)&m->src, (char[64]){ 0 }, 64));
+out:
+	ntm_hs_responder_clear(&r);
+}
+
+static void on_alloc(struct relayd *rd, struct ntm_session *s, const struct ntm_ctl_relay_alloc *a)
+{
+	struct ntm_ctl ack = { .type = NTM_CTL_RELAY_ALLOC_ACK };
+	int ret;
+
+	rd->stats.alloc_requests++;
+	ret = relay_alloc(&rd->core, a->alloc_id, a->lifetime_s, a->key_a, a->key_b,
+			  ntm_loop_now_ms());
+	ack.u.alloc_ack.alloc_id = a->alloc_id;
+	ack.u.alloc_ack.status = ret == 0 ? ALLOC_OK : ret == -EEXIST ? ALLOC_DUPLICATE : ALLOC_FULL;
+	if (ret < 0)
+		log_warn("allocation %08x refused: %s", (unsigned)a->alloc_id, strerror(-ret));
+	else
+		log_debug("allocation %08x for %u s", (unsigned)a->alloc_id, (unsigned)a->lifetime_s);
+	send_ctl(rd, s, &ack);
+}
+
+static struct ntm_session *sess_by_index(struct relayd *rd, uint32_t idx)
+{
+	for (int i = 0; i < 2; i++)
+		if (rd->sess[i].s.valid && rd->sess[i].s.local_index == idx)
+			return &rd->sess[i].s;
+	return NULL;
+}
+
+static void on_data(struct relayd *rd, int fd, uint8_t *buf, size_t len,
+		    const struct ntm_udp_meta *m)
+{
+	struct ntm_data d;
+	struct ntm_ctl c;
+	size_t ptlen;
+	int ret;
+
+	if (ntm_data_decode(buf, len, &d) < 0) {
+		rd->stats.drop_malformed++;
+		return;
+	}
+	struct ntm_session *s = sess_by_index(rd, d.receiver);
+	if (!s) {
+		rd->stats.drop_unknown_index++;
+		return;
+	}
+	ret = ntm_session_open(s, buf, len, &ptlen);
+	if (ret == -EALREADY) {
+		rd->stats.drop_data_replay++;
+		return;
+	}
+	if (ret < 0) {
+		rd->stats.drop_data_auth++;
+		return;
+	}
+	/* Authenticated and fresh: only now may the DC's endpoint move. */
+	set_dc_endpoint(rd, m, fd);
+	if (ptlen == 0)
+		return; /* keepalive (and key confirmation) */
+	if (ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) < 0) {
+		rd->stats.drop_bad_control++;
+		return;
+	}
+	switch (c.type) {
+	case NTM_CTL_RELAY_ALLOC:
+		on_alloc(rd, s, &c.u.alloc);
+		break;
+	case NTM_CTL_RELAY_FREE:
+		rd->stats.free_requests++;
+		if (relay_free(&rd->core, c.u.free.alloc_id) == 0)
+			log_debug("allocation %08x freed", (unsigned)c.u.free.alloc_id);
+		break;
+	default:
+		rd->stats.drop_bad_control++;
+	}
+}
+
+static void on_datagram(struct relayd *rd, int fd, uint8_t *buf, size_t len,
+			const struct ntm_udp_meta *m)
+{
+	rd->stats.rx_packets++;
+	switch (ntm_wire_type(buf, len)) {
+	case NTM_MSG_RELAY:
+		relay_input(&rd->core, buf, len, m, fd, ntm_loop_now_ms());
+		break;
+	case NTM_MSG_HS_INIT:
+		on_hs_init(rd, fd, buf, len, m);
+		break;
+	case NTM_MSG_DATA:
+		on_data(rd, fd, buf, len, m);
+		break;
+	default:
+		rd->stats.drop_malformed++;
+	}
+}
+
+void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct relayd *rd = arg;
+	struct ntm_udp_meta m;
+	(void)events;
+
+	for (int i = 0; i < RELAYD_BATCH; i++) {
+		ssize_t n = ntm_udp_recv(io->fd, rd->buf, sizeof(rd->buf), &m);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			if (n == -EMSGSIZE) {
+				rd->stats.rx_packets++;
+				rd->stats.drop_malformed++;
+				continue;
+			}
+			log_debug("recv: %s", strerror((int)-n));
+			return;
+		}
+		on_datagram(rd, io->fd, rd->buf, (size_t)n, &m);
+	}
+}
+
+void relayd_sweep(struct ntm_timer *t, void *arg)
+{
+	struct relayd *rd = arg;
+	uint64_t now = ntm_loop_now_ms();
+	size_t n;
+	(void)t;
+
+	for (int i = 0; i < 2; i++)
+		if (rd->sess[i].s.valid && now - rd->sess[i].created_ms >= REJECT_AFTER_TIME_MS)
+			sess_clear(&rd->sess[i]);
+	n = relay_expire(&rd->core, now);
+	if (n)
+		log_debug("%zu allocation(s) expired", n);
+}
+
+void relayd_log_stats(const struct relayd *rd)
+{
+#define X(name, text) log_notice("%-24s %llu  (%s)", #name, (unsigned long long)rd->stats.name, text);
+	RELAYD_STATS(X)
+#undef X
+#define X(name, text) log_notice("relay_%-18s %llu  (%s)", #name, \
+				 (unsigned long long)rd->core.stats.name, text);
+	RELAY_STATS(X)
+#undef X
+}
