@@ -119,6 +119,7 @@ ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
 		return -EMSGSIZE;
 	m->srclen = mh.msg_namelen;
 	m->via_relay = false;
+	m->fd = fd;
 	read_pktinfo(&mh, m);
 	return n;
 }

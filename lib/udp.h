@@ -21,6 +21,7 @@ struct ntm_udp_meta {
 	int family;                    /* of dst: AF_INET or AF_INET6 */
 	uint8_t dst[16];               /* local address the datagram was sent to */
 	int ifindex;
+	int fd;                        /* the socket it arrived on */
 	bool via_relay;                /* ntm-tund: unwrapped from a RELAY capsule (src = the relay) */
 };
 

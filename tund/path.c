@@ -10,9 +10,13 @@
  * when no direct one does yet) and moves to a direct path as soon as a
  * probe reply proves one; a relayed peer is probed again every
  * PROBE_UPGRADE_MS. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "peer.h"
@@ -41,19 +45,53 @@ static const char *kind_name(uint8_t kind)
 	}
 }
 
-static void send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
-		    const uint8_t *buf, size_t n)
+struct bday {
+	int fds[BDAY_SOCKETS];
+	struct ntm_io ios[BDAY_SOCKETS];
+	unsigned nfds;
+	struct sockaddr_storage target;  /* the peer's NAT-observed endpoint */
+	socklen_t target_len;
+	uint32_t port_start, port_step;  /* guesses: a walk through 1024..65535 */
+	unsigned guessed;
+	uint64_t started_ms, resent_ms;
+};
+
+/* Is fd one of our sockets that may talk to p? (A stale fd number from a
+ * closed search could name another file by now.) */
+static bool fd_of(const struct peer *p, int fd)
+{
+	if (fd <= 0 || fd == p->t->udp_fd)
+		return false;
+	if (fd == p->own_fd)
+		return true;
+	if (p->bday)
+		for (unsigned i = 0; i < p->bday->nfds; i++)
+			if (p->bday->fds[i] == fd)
+				return true;
+	return false;
+}
+
+static void send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
+		       const uint8_t *buf, size_t n)
 {
 	struct tund *t = p->t;
 	struct sockaddr_storage ss = *to;
 	socklen_t sl = len;
 
+	if (!fd_of(p, fd))
+		fd = t->udp_fd;
 	if (t->udp_family == AF_INET6)
 		ntm_sockaddr_map(&ss, &sl);
 	else if (ss.ss_family != AF_INET)
 		return; /* an IPv6 candidate and an IPv4-only socket */
-	if (ntm_udp_send(t->udp_fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
+	if (ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
 		t->stats.tx_packets++;
+}
+
+static void send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
+		    const uint8_t *buf, size_t n)
+{
+	send_to_fd(p, 0, to, len, buf, n);
 }
 
 /* ---- relay ---- */
@@ -95,12 +133,15 @@ static struct path_cand *cand_find(struct peer *p, const struct sockaddr_storage
 }
 
 static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage *ss, socklen_t len,
-				  uint8_t kind, uint8_t prio)
+				  uint8_t kind, uint8_t prio, int fd)
 {
 	struct path_cand *c = cand_find(p, ss);
 
-	if (c)
+	if (c) {
+		if (fd_of(p, fd))
+			c->fd = fd;
 		return c;
+	}
 	if (p->ncands == PATH_MAX_CANDS) {
 		/* full: a learned address replaces the oldest learned one */
 		if (kind != CAND_LEARNED)
@@ -118,11 +159,20 @@ static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage 
 	c->len = len;
 	c->kind = kind;
 	c->prio = prio;
+	c->fd = fd_of(p, fd) ? fd : 0;
 	return c;
 }
 
+static void bday_stop(struct peer *p, bool success);
+
 void path_clear(struct peer *p)
 {
+	bday_stop(p, false);
+	if (p->own_fd > 0) {
+		ntm_io_remove(&p->own_io);
+		close(p->own_fd);
+		p->own_fd = 0;
+	}
 	relay_forget(p);
 	ntm_wipe(p->probe_key, sizeof(p->probe_key));
 	p->has_probe_key = false;
@@ -160,7 +210,7 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 			c->kind = r->cands[i].kind;
 			c->prio = r->cands[i].priority;
 		} else {
-			cand_add(p, &ss, (socklen_t)sl, r->cands[i].kind, r->cands[i].priority);
+			cand_add(p, &ss, (socklen_t)sl, r->cands[i].kind, r->cands[i].priority, 0);
 		}
 	}
 	/* the relay */
@@ -183,6 +233,8 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 			ntm_relaycap_key_free(&p->relay_key);
 		}
 	}
+	if (new_route)
+		p->bday_tries = 0;
 	p->route_ms = now;
 	/* make ourselves known to the relay, and probe at once: both sides
 	 * do this on the same Route Direction, which is what opens NATs */
@@ -201,7 +253,7 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len)
 		return relay_send(p, buf, len);
 	if (!p->has_ep)
 		return -ENOTCONN;
-	send_to(p, &p->ep, p->eplen, buf, len);
+	send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
 	return 0;
 }
 
@@ -214,12 +266,12 @@ void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywher
 		return;
 	}
 	if (p->has_ep)
-		send_to(p, &p->ep, p->eplen, pkt, len);
+		send_to_fd(p, p->ep_fd, &p->ep, p->eplen, pkt, len);
 	for (unsigned i = 0; i < p->ncands; i++) {
 		struct path_cand *c = &p->cands[i];
 		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&c->ss, (struct sockaddr *)&p->ep) == 0)
 			continue;
-		send_to(p, &c->ss, c->len, pkt, len);
+		send_to_fd(p, c->fd, &c->ss, c->len, pkt, len);
 	}
 	if (p->has_relay)
 		relay_send(p, pkt, len);
@@ -234,7 +286,7 @@ void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm
 	struct sockaddr_storage ss = m->src;
 	socklen_t sl = m->srclen;
 	ntm_sockaddr_unmap(&ss, &sl);
-	send_to(p, &ss, sl, buf, len);
+	send_to_fd(p, m->fd, &ss, sl, buf, len);
 }
 
 /* ---- choosing ---- */
@@ -245,19 +297,67 @@ static uint8_t prio_of(struct peer *p, const struct sockaddr_storage *ss)
 	return c ? c->prio : 0;
 }
 
-static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen_t sl, const char *why)
+/* A socket of the birthday search reached the peer: keep it for p. */
+static void adopt_fd(struct peer *p, int fd)
+{
+	struct bday *b = p->bday;
+
+	if (!b || fd == p->own_fd)
+		return;
+	for (unsigned i = 0; i < b->nfds; i++) {
+		if (b->fds[i] != fd)
+			continue;
+		if (p->own_fd > 0) { /* one kept socket per peer */
+			ntm_io_remove(&p->own_io);
+			close(p->own_fd);
+		}
+		ntm_io_remove(&b->ios[i]);
+		p->own_fd = fd;
+		ntm_io_init(&p->own_io, p->t->loop, fd, tund_on_udp, p->t);
+		ntm_io_add(&p->own_io, EPOLLIN);
+		b->fds[i] = b->fds[--b->nfds];
+		b->ios[i] = b->ios[b->nfds];
+		/* the moved io must be re-registered with its new address */
+		if (i < b->nfds) {
+			ntm_io_remove(&b->ios[i]);
+			ntm_io_init(&b->ios[i], p->t->loop, b->fds[i], tund_on_udp, p->t);
+			ntm_io_add(&b->ios[i], EPOLLIN);
+		}
+		return;
+	}
+}
+
+/* A datagram from the peer came in on fd: if that is a socket of the
+ * birthday search, the search succeeded and p keeps that socket. */
+static void bday_hit(struct peer *p, int fd)
+{
+	if (!p->bday || !fd_of(p, fd) || fd == p->own_fd)
+		return;
+	adopt_fd(p, fd);
+	p->t->stats.bday_succeeded++;
+	log_info("%s: birthday search found a path after %llu ms", p->name,
+		 (unsigned long long)(ntm_loop_now_ms() - p->bday->started_ms));
+	bday_stop(p, true);
+}
+
+static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen_t sl, int fd,
+		      const char *why)
 {
 	struct path_cand *c = cand_find(p, ss);
 	char a[64];
 
-	if (p->path == PATH_DIRECT && p->has_ep &&
+	if (!fd_of(p, fd))
+		fd = 0;
+	if (p->path == PATH_DIRECT && p->has_ep && p->ep_fd == fd &&
 	    ntm_sockaddr_cmp((struct sockaddr *)ss, (struct sockaddr *)&p->ep) == 0)
 		return;
+	bday_hit(p, fd);
 	log_info("%s: path direct %s %s (%s)", p->name, c ? kind_name(c->kind) : "", ntm_sockaddr_str((const struct sockaddr *)ss, a, sizeof(a)), why);
 	if (p->path == PATH_RELAY)
 		p->t->stats.path_upgrades++;
 	p->ep = *ss;
 	p->eplen = sl;
+	p->ep_fd = fd;
 	p->has_ep = true;
 	p->path = PATH_DIRECT;
 	p->path_kind = c ? c->kind : CAND_LEARNED;
@@ -288,9 +388,8 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
 	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) != 0 &&
 	    prio_of(p, &ss) < p->path_kind_prio && now - p->ep_ok_ms < dead_ms(p))
 		return;
-	if (!cand_find(p, &ss))
-		cand_add(p, &ss, sl, CAND_LEARNED, 5);
-	go_direct(p, &ss, sl, "traffic");
+	cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
+	go_direct(p, &ss, sl, m->fd, "traffic");
 	p->path_kind_prio = prio_of(p, &ss);
 	p->ep_ok_ms = now;
 }
@@ -298,7 +397,7 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
 /* ---- probes ---- */
 
 static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64_t echo,
-		       const struct sockaddr_storage *to, socklen_t tolen)
+		       const struct sockaddr_storage *to, socklen_t tolen, int fd)
 {
 	uint8_t msg[NTM_PROBE_LEN];
 	struct ntm_probe pr = {
@@ -314,8 +413,9 @@ static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64
 		c->probe_sent_ms = ntm_loop_now_ms();
 		to = &c->ss;
 		tolen = c->len;
+		fd = c->fd;
 	}
-	send_to(p, to, tolen, msg, sizeof(msg));
+	send_to_fd(p, fd, to, tolen, msg, sizeof(msg));
 	p->probes_sent++;
 	p->t->stats.probes_sent++;
 }
@@ -328,7 +428,7 @@ static bool session_wanted(const struct peer *p, uint64_t now)
 static void probe_round(struct peer *p, uint64_t now)
 {
 	for (unsigned i = 0; i < p->ncands; i++)
-		probe_send(p, &p->cands[i], NTM_PROBE_REQUEST, 0, NULL, 0);
+		probe_send(p, &p->cands[i], NTM_PROBE_REQUEST, 0, NULL, 0, 0);
 	uint64_t wait = p->probe_round == 0 ? 0 : (uint64_t)PROBE_FIRST_MS << (p->probe_round - 1);
 	if (p->probe_round == 0 || wait < PROBE_BURST_MAX_MS)
 		p->probe_round++;
@@ -364,17 +464,21 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	struct path_cand *c = cand_find(p, &ss);
 	if (!c) {
 		/* the peer's NAT mapping towards us: a peer-reflexive candidate */
-		c = cand_add(p, &ss, sl, CAND_LEARNED, 5);
 		char a[64];
 		log_debug("%s: learned candidate %s", p->name, ntm_sockaddr_str((struct sockaddr *)&ss, a, sizeof(a)));
 	}
+	bday_hit(p, m->fd);
+	c = cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
 	t->stats.probes_received++;
 	if (pr.kind == NTM_PROBE_REQUEST) {
-		probe_send(p, NULL, NTM_PROBE_REPLY, pr.seq, &ss, sl);
+		probe_send(p, NULL, NTM_PROBE_REPLY, pr.seq, &ss, sl, m->fd);
 		/* our initiation may not have got through where this came
 		 * from (the other side's NAT was closed then): try it now */
 		if (p->hs.active && p->has_hs_pkt && (!c || !c->ok_ms))
-			send_to(p, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+			send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+		/* a birthday hit on one of our extra sockets: ask back */
+		if (m->fd == p->own_fd && p->own_fd > 0 && m->fd != p->ep_fd)
+			probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &ss, sl, m->fd);
 		return;
 	}
 	/* a reply: this path works both ways */
@@ -388,11 +492,11 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
 		      prio > p->path_kind_prio;
 	if (peer_can_send(p) && better) {
-		go_direct(p, &ss, sl, "probe answered");
+		go_direct(p, &ss, sl, m->fd, "probe answered");
 		p->path_kind_prio = prio;
 		p->ep_ok_ms = now;
 	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {
-		send_to(p, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+		send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
 	}
 }
 
@@ -436,6 +540,102 @@ void path_on_relay(struct tund *t, uint8_t *buf, size_t len, const struct ntm_ud
 	data_on_udp(t, (uint8_t *)rm.inner, rm.inner_len, &im);
 }
 
+/* ---- the birthday search ---- */
+
+static void bday_stop(struct peer *p, bool success)
+{
+	struct bday *b = p->bday;
+
+	if (!b)
+		return;
+	for (unsigned i = 0; i < b->nfds; i++) {
+		ntm_io_remove(&b->ios[i]);
+		close(b->fds[i]);
+	}
+	if (!success)
+		p->t->stats.bday_failed++;
+	free(b);
+	p->bday = NULL;
+	if (p->t->bday_peer == p)
+		p->t->bday_peer = NULL;
+}
+
+/* The peer's NAT-observed IPv4 endpoint, if the DC gave one. */
+static const struct path_cand *nat_cand(const struct peer *p)
+{
+	for (unsigned i = 0; i < p->ncands; i++)
+		if (p->cands[i].kind == NTM_CAND_NAT && p->cands[i].ss.ss_family == AF_INET)
+			return &p->cands[i];
+	return NULL;
+}
+
+static void bday_start(struct peer *p, uint64_t now)
+{
+	struct tund *t = p->t;
+	const struct path_cand *nc = nat_cand(p);
+	struct bday *b;
+
+	if (!nc || t->bday_peer || !(b = calloc(1, sizeof(*b))))
+		return;
+	p->bday = b;
+	t->bday_peer = p;
+	p->bday_tries++;
+	t->stats.bday_started++;
+	b->target = nc->ss;
+	b->target_len = nc->len;
+	b->started_ms = b->resent_ms = now;
+	ntm_random(&b->port_start, sizeof(b->port_start));
+	ntm_random(&b->port_step, sizeof(b->port_step));
+	b->port_start %= 64512;
+	b->port_step = 1 + b->port_step % 64511;
+	/* a step coprime with 64512 = 2^10 * 3^2 * 7 visits every port once */
+	while (b->port_step % 2 == 0 || b->port_step % 3 == 0 || b->port_step % 7 == 0)
+		b->port_step = b->port_step % 64511 + 1;
+	for (unsigned i = 0; i < BDAY_SOCKETS; i++) {
+		int fd = ntm_udp_open(t->udp_family, NULL, 0, false);
+		if (fd < 0)
+			break;
+		b->fds[b->nfds] = fd;
+		ntm_io_init(&b->ios[b->nfds], t->loop, fd, tund_on_udp, t);
+		if (ntm_io_add(&b->ios[b->nfds], EPOLLIN) < 0) {
+			close(fd);
+			break;
+		}
+		b->nfds++;
+		probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, fd);
+	}
+	log_info("%s: no direct answer yet; birthday search with %u sockets and %u guesses", p->name,
+		 b->nfds, BDAY_PROBES);
+}
+
+static void bday_step(struct peer *p, uint64_t now)
+{
+	struct bday *b = p->bday;
+
+	if (now - b->started_ms >= BDAY_TIMEOUT_MS) {
+		log_info("%s: birthday search found nothing in %d s", p->name, BDAY_TIMEOUT_MS / 1000);
+		bday_stop(p, false);
+		return;
+	}
+	/* spread the guesses over BDAY_SPRAY_MS, one share per sweep */
+	uint64_t due = (uint64_t)BDAY_PROBES * (now - b->started_ms + PEER_SWEEP_MS) / BDAY_SPRAY_MS;
+	if (due > BDAY_PROBES)
+		due = BDAY_PROBES;
+	struct sockaddr_storage to = b->target;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&to;
+	for (; b->guessed < due; b->guessed++) {
+		uint32_t port = 1024 + (b->port_start + (uint64_t)b->guessed * b->port_step) % 64512;
+		sin->sin_port = htons((uint16_t)port);
+		probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &to, b->target_len, 0);
+	}
+	/* the extra sockets ask again once, in case the first went astray */
+	if (now - b->resent_ms >= 1000 && now - b->started_ms < 2500) {
+		b->resent_ms = now;
+		for (unsigned i = 0; i < b->nfds; i++)
+			probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, b->fds[i]);
+	}
+}
+
 /* ---- the sweep ---- */
 
 void path_sweep(struct peer *p, uint64_t now)
@@ -458,6 +658,12 @@ void path_sweep(struct peer *p, uint64_t now)
 		if (p->path == PATH_RELAY && p->probe_round > 1 && p->probe_replies == 0)
 			p->path_reason = "no direct candidate answered the probes";
 	}
+	/* plain probes unanswered: try the birthday search, once per route */
+	if (p->bday)
+		bday_step(p, now);
+	else if (wanted && p->path != PATH_DIRECT && p->probe_replies == 0 && p->bday_tries == 0 &&
+		 p->has_probe_key && now - p->route_ms >= BDAY_AFTER_MS)
+		bday_start(p, now);
 	/* keep the relay's idea of our endpoint, and our NAT mapping to it */
 	if (wanted && p->has_relay && p->path != PATH_DIRECT && now - p->relay_tx_ms >= ka_ms(p))
 		relay_send(p, NULL, 0);

@@ -43,6 +43,18 @@ struct tund;
 #define PROBE_UPGRADE_MS 30000        /* then every 30 s while relayed (path upgrade) */
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
+/* The birthday search (port-restricted <-> symmetric NAT): each side opens
+ * BDAY_SOCKETS extra sockets that probe the peer's NAT-observed endpoint
+ * (new mappings on an endpoint-dependent NAT) and sends BDAY_PROBES probes
+ * from its main socket to random ports of the peer's public address (each
+ * opens an endpoint-dependent filter for one port). A hit needs one of the
+ * guessed ports to be one of the new mappings: with 256 mappings and 2048
+ * guesses among 64512 ports, 1 - exp(-256 * 2048 / 64512) = 99.97 %. */
+#define BDAY_SOCKETS 256
+#define BDAY_PROBES 2048
+#define BDAY_AFTER_MS 1000            /* plain probing unanswered this long first */
+#define BDAY_SPRAY_MS 2000            /* guesses spread over this long */
+#define BDAY_TIMEOUT_MS 6000          /* then the extra sockets are closed */
 
 enum peer_path { PATH_NONE = 0, PATH_DIRECT = 1, PATH_RELAY = 2 };
 enum { CAND_LEARNED = 5 };            /* beside NTM_CAND_LAN/NAT/V6: seen in an authenticated probe */
@@ -55,6 +67,7 @@ struct path_cand {
 	uint64_t probe_seq;           /* seq of the last request sent here */
 	uint64_t probe_sent_ms;
 	uint64_t ok_ms;               /* last reply from here (0: never) */
+	int fd;                       /* our socket that reaches it (0: the main one) */
 	uint32_t rtt_us;
 };
 
@@ -98,6 +111,7 @@ struct peer {
 	struct path_cand cands[PATH_MAX_CANDS];
 	struct sockaddr_storage ep;   /* the direct endpoint (unmapped form) */
 	socklen_t eplen;
+	int ep_fd;                    /* our socket for ep (0: the main one) */
 	bool has_ep;
 	enum peer_path path;          /* what we send on */
 	uint8_t path_kind;            /* direct: the candidate kind of ep */
@@ -125,6 +139,10 @@ struct peer {
 	struct ntm_replay relay_rx;
 	uint64_t relay_tx_ms, relay_rx_ms;
 	const char *path_reason;      /* why relayed (static text) */
+	struct bday *bday;            /* a birthday search in progress */
+	unsigned bday_tries;          /* per route */
+	int own_fd;                   /* a socket kept from a birthday search (0: none) */
+	struct ntm_io own_io;
 
 	struct ntm_session cur, next, prev;
 	uint64_t cur_ms;              /* when cur was established */

@@ -47,7 +47,7 @@ static int load_identity(struct tund *t)
 	return 0;
 }
 
-static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
+void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct tund *t = arg;
 	struct ntm_udp_meta m;
@@ -115,7 +115,7 @@ static int open_udp(struct tund *t)
 		log_err("the DC has an IPv6 address but this host has no IPv6");
 		return -EAFNOSUPPORT;
 	}
-	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, on_udp, t);
+	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, tund_on_udp, t);
 	return ntm_io_add(&t->udp_io, EPOLLIN);
 }
 

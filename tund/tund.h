@@ -48,7 +48,8 @@ enum dc_state {
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
-	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades)
+	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
+	X(bday_started) X(bday_succeeded) X(bday_failed)
 
 struct tund_stats {
 #define X(name) uint64_t name;
@@ -102,12 +103,16 @@ struct tund {
 	struct ntm_timer peer_timer;
 	struct ping_job *pings;
 	struct early_hs early[EARLY_HS];
+	struct peer *bday_peer;            /* the one peer a birthday search runs for */
 	unsigned early_next;
 
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */
 	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
 	uint8_t relaybuf[NTM_MAX_DATAGRAM + 64]; /* capsules to the relay */
 };
+
+/* tund.c: reads datagrams from one of our UDP sockets (arg: the tund) */
+void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);
 
 /* dclink.c */
 void dclink_start(struct tund *t);
