@@ -352,6 +352,7 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	    ntm_sockaddr_cmp((struct sockaddr *)ss, (struct sockaddr *)&p->ep) == 0)
 		return;
 	bday_hit(p, fd);
+	bday_stop(p, true); /* a direct path, however found, ends a search */
 	log_info("%s: path direct %s %s (%s)", p->name, c ? kind_name(c->kind) : "", ntm_sockaddr_str((const struct sockaddr *)ss, a, sizeof(a)), why);
 	if (p->path == PATH_RELAY)
 		p->t->stats.path_upgrades++;
