@@ -111,6 +111,26 @@ static bool text_ok(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* free text shown to people: printable ASCII and spaces */
+static bool info_ok(const uint8_t *s, size_t n)
+{
+	if (n < 1 || n >= NTM_LCTL_INFO_SIZE)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool get_info(const struct attr *a, char out[NTM_LCTL_INFO_SIZE])
+{
+	if (!info_ok(a->val, a->len))
+		return false;
+	memcpy(out, a->val, a->len);
+	out[a->len] = '\0';
+	return true;
+}
+
 static bool name_ok(const char *s)
 {
 	size_t n = strnlen(s, NTM_LCTL_NAME_SIZE);
@@ -629,6 +649,9 @@ static bool peer_ok(const struct ntm_lctl_peer *p)
 		return false;
 	if (p->has_endpoint && !endpoint_ok(&p->endpoint))
 		return false;
+	size_t n = strnlen(p->path_info, NTM_LCTL_INFO_SIZE);
+	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)p->path_info, n)))
+		return false;
 	return path_ok(p->path);
 }
 
@@ -730,6 +753,8 @@ static void put_peer(struct ntm_wr *w, const struct ntm_lctl_peer *p)
 	put_u64(w, NTM_LCTL_A_RX_BYTES, p->rx_bytes);
 	put_u64(w, NTM_LCTL_A_TX_BYTES, p->tx_bytes);
 	put_u8(w, NTM_LCTL_A_PATH, p->path);
+	if (p->path_info[0])
+		put_text(w, NTM_LCTL_A_PATH_INFO, p->path_info);
 	if (!w->err)
 		ntm_put_be16(w->buf + start + 2, (uint16_t)(w->off - start - ATTR_HDR_LEN));
 }
@@ -808,6 +833,7 @@ static const struct rule peer_rules[] = {
 	{ NTM_LCTL_A_RX_BYTES, 1, 1 },
 	{ NTM_LCTL_A_TX_BYTES, 1, 1 },
 	{ NTM_LCTL_A_PATH, 1, 1 },
+	{ NTM_LCTL_A_PATH_INFO, 0, 1 },
 };
 
 static const struct rule ping_rules[] = {
@@ -869,6 +895,7 @@ static bool take_peer(void *out, const struct attr *a, unsigned nth)
 	case NTM_LCTL_A_RX_BYTES: return get_u64(a, &p->rx_bytes);
 	case NTM_LCTL_A_TX_BYTES: return get_u64(a, &p->tx_bytes);
 	case NTM_LCTL_A_PATH: return get_u8(a, &p->path);
+	case NTM_LCTL_A_PATH_INFO: return get_info(a, p->path_info);
 	}
 	return false;
 }

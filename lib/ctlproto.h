@@ -34,6 +34,7 @@
 
 #define NTM_LCTL_NAME_MAX 253                         /* bytes, without NUL */
 #define NTM_LCTL_NAME_SIZE (NTM_LCTL_NAME_MAX + 1)
+#define NTM_LCTL_INFO_SIZE 128                        /* path info text, with NUL */
 #define NTM_LCTL_MAX_ADDRS 16
 #define NTM_LCTL_MAX_ZONES 8
 #define NTM_LCTL_MAX_PEERS 64                         /* per PEERS reply */
@@ -104,6 +105,7 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_TOTAL = 0x0015,         /* u32 */
 	NTM_LCTL_A_COUNT = 0x0016,         /* u16 1..NTM_LCTL_PING_COUNT_MAX */
 	NTM_LCTL_A_PING_RESULT = 0x0017,   /* 16 bytes, see struct */
+	NTM_LCTL_A_PATH_INFO = 0x0019,     /* text, 1..127 bytes of 0x20..0x7e: which path and why */
 	NTM_LCTL_A_COUNTER = 0x0018,       /* u64 value (big-endian) followed by the
 					    * counter's name: 1..63 bytes of [a-z0-9_] */
 };
@@ -196,6 +198,7 @@ struct ntm_lctl_peer {
 	uint32_t hs_age;                   /* s since last completed handshake */
 	uint64_t rx_bytes, tx_bytes;
 	uint8_t path;                      /* enum ntm_lctl_path */
+	char path_info[NTM_LCTL_INFO_SIZE]; /* "" when absent */
 };
 
 struct ntm_lctl_peers {

@@ -264,6 +264,18 @@ static const char *path_name(uint8_t p)
 	return "unknown";
 }
 
+/* A JSON string of printable ASCII (as the control protocol guarantees). */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
 static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 {
 	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], ep[80] = "-", age[16] = "-";
@@ -278,6 +290,8 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("%-28s %-15s %-26s %-24s %-8s %-9s %12llu %12llu\n", e->name, v4, v6, ep,
 		       path_name(e->path), age, (unsigned long long)e->rx_bytes,
 		       (unsigned long long)e->tx_bytes);
+		if (e->path_info[0])
+			printf("%-28s path: %s\n", "", e->path_info);
 		return;
 	}
 	printf("%s\n  {\"name\": \"%s\", \"ipv4\": \"%s\", \"ipv6\": \"%s\", \"endpoint\": ",
@@ -286,7 +300,9 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("\"%s\"", ep);
 	else
 		printf("null");
-	printf(", \"path\": \"%s\", \"last_handshake_s\": ", path_name(e->path));
+	printf(", \"path\": \"%s\", \"path_info\": ", path_name(e->path));
+	json_string(e->path_info);
+	printf(", \"last_handshake_s\": ");
 	if (e->has_hs_age)
 		printf("%u", e->hs_age);
 	else

@@ -240,7 +240,11 @@ int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, si
 		}
 		e->rx_bytes = p->rx_bytes;
 		e->tx_bytes = p->tx_bytes;
-		e->path = peer_can_send(p) || p->next.valid ? NTM_LCTL_PATH_DIRECT : NTM_LCTL_PATH_PENDING;
+		if (!peer_can_send(p) && !p->next.valid)
+			e->path = NTM_LCTL_PATH_PENDING;
+		else
+			e->path = p->path == PATH_RELAY ? NTM_LCTL_PATH_RELAY : NTM_LCTL_PATH_DIRECT;
+		path_describe(p, e->path_info, sizeof(e->path_info));
 	}
 	m->total = i;
 	ret = ntm_lctl_reply_peers(out, cap, req->hdr.req_id, m);
