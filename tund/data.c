@@ -99,8 +99,14 @@ void data_on_tun(struct tund *t, uint8_t *pkt, size_t len)
 		return;
 	}
 	peer_enqueue(p, pkt, len);
-	if (p->resolved && !p->hs.active && !p->next.valid)
+	if (p->resolved && !p->hs.active && !p->next.valid) {
 		peer_start_handshake(p);
+		/* a session that expired while idle: the NAT mappings on the way
+		 * may be gone too, so ask the DC to direct both ends again (both
+		 * then probe); the handshake above covers a DC that is down */
+		if (ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
+			send_direction_req(t, p);
+	}
 }
 
 /* Is this decrypted IP packet really from p, and whole? */

@@ -32,7 +32,6 @@ struct tund;
 #define PEER_SWEEP_MS 250
 #define REKEY_TIMEOUT_MS 5000
 #define REKEY_ATTEMPT_TIME_MS 90000
-#define PEER_KEEPALIVE_MS 15000
 #define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
 #define RESOLVE_WAIT_DEFAULT_MS 1000
 #define UNRESOLVED_LINGER_MS 10000    /* an unanswered, unwanted request is dropped */
