@@ -85,6 +85,22 @@ static void fuzz_relay(const uint8_t *data, size_t size)
 	CHECK(memcmp(out, data, size) == 0);
 }
 
+static void fuzz_probe(const uint8_t *data, size_t size)
+{
+	struct ntm_probe m;
+
+	if (ntm_probe_decode(data, size, &m) != 0)
+		return;
+	CHECK(size == NTM_PROBE_LEN);
+	CHECK(inside(m.tag, 16, data, size));
+	CHECK(m.route_id != 0 && m.seq != 0);
+	CHECK((m.kind == NTM_PROBE_REQUEST) == (m.echo == 0));
+	int n = ntm_probe_encode(out, sizeof(out), &m);
+	CHECK(n == (int)size);
+	memcpy(out + NTM_PROBE_TAG_OFF, m.tag, 16);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
 static void fuzz_ctl(const uint8_t *data, size_t size)
 {
 	static struct ntm_ctl m;
@@ -127,8 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int type = ntm_wire_type(data, size);
 
 	CHECK(type == -EBADMSG || type == NTM_MSG_HS_INIT || type == NTM_MSG_HS_RESP ||
-	      type == NTM_MSG_DATA || type == NTM_MSG_RELAY);
+	      type == NTM_MSG_PROBE || type == NTM_MSG_DATA || type == NTM_MSG_RELAY);
 	fuzz_hs_init(data, size);
+	fuzz_probe(data, size);
 	fuzz_hs_resp(data, size);
 	fuzz_data(data, size);
 	fuzz_relay(data, size);
