@@ -94,6 +94,7 @@ struct dnsq_overlay_answer {
 	uint8_t v4[16][4];
 	uint8_t v6[16][16];
 	char ptr_name[256];           /* DNSQ_OVERLAY_ADDR */
+	uint32_t age;                 /* seconds in the stub's cache: TTLs are lowered by it */
 };
 int dnsq_overlay_response(const struct dnsq *q, const struct dnsq_overlay *ov,
 			  const struct dnsq_overlay_answer *a, uint8_t *resp, size_t cap);

@@ -214,12 +214,13 @@ static ldns_rr *soa_rr(const struct dnsq *q)
 	return mkrr(LDNS_RR_TYPE_SOA, dname(apex, n), NTM_DNS_NEGATIVE_TTL, rd, 7);
 }
 
-static ldns_rr *addr_rr(const struct dnsq *q, ldns_rr_type t, const uint8_t *a, size_t n)
+static ldns_rr *addr_rr(const struct dnsq *q, ldns_rr_type t, const uint8_t *a, size_t n,
+		       uint32_t ttl)
 {
 	ldns_rdf *rd = ldns_rdf_new_frm_data(t == LDNS_RR_TYPE_A ? LDNS_RDF_TYPE_A :
 					     LDNS_RDF_TYPE_AAAA, n, a);
 
-	return mkrr(t, dname(q->qname, q->qname_len), NTM_DNS_OVERLAY_TTL, &rd, 1);
+	return mkrr(t, dname(q->qname, q->qname_len), ttl, &rd, 1);
 }
 
 /* Answer records for a found name; returns how many, or -1 on failure. */
@@ -227,22 +228,24 @@ static int answers(const struct dnsq *q, const struct dnsq_overlay_answer *a, ld
 {
 	unsigned n4 = a->n4 < 16 ? a->n4 : 16, n6 = a->n6 < 16 ? a->n6 : 16;
 	bool apex = q->apex_off == 0;
+	/* an answer from the stub's cache is as old as it has been there */
+	uint32_t ttl = a->age < NTM_DNS_OVERLAY_TTL ? NTM_DNS_OVERLAY_TTL - a->age : 0;
 	int n = 0;
 
 	if (q->qtype == T_A || q->qtype == T_ANY)
 		for (unsigned i = 0; i < n4; i++, n++)
-			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_A, a->v4[i], 4)))
+			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_A, a->v4[i], 4, ttl)))
 				return -1;
 	if (q->qtype == T_AAAA || q->qtype == T_ANY)
 		for (unsigned i = 0; i < n6; i++, n++)
-			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_AAAA, a->v6[i], 16)))
+			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_AAAA, a->v6[i], 16, ttl)))
 				return -1;
 	if (q->qtype == T_PTR && a->ptr_name[0] != '\0') {
 		ldns_rdf *target = NULL;
 		if (strnlen(a->ptr_name, sizeof(a->ptr_name)) < sizeof(a->ptr_name))
 			target = ldns_dname_new_frm_str(a->ptr_name);
 		if (!push(pkt, LDNS_SECTION_ANSWER, mkrr(LDNS_RR_TYPE_PTR,
-			  dname(q->qname, q->qname_len), NTM_DNS_OVERLAY_TTL, &target, 1)))
+			  dname(q->qname, q->qname_len), ttl, &target, 1)))
 			return -1;
 		n++;
 	}

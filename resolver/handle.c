@@ -135,7 +135,6 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 		return;
 	q->r = r;
 	q->fd = udp_fd;
-	q->tfd = -1;
 	if (meta)
 		q->meta = *meta;
 	q->conn = conn;
@@ -176,10 +175,5 @@ void handle_cancel(struct rq *q)
 		ups_cancel(q->r->ups, q->w);
 		return;
 	}
-	if (q->tfd >= 0) {
-		tundq_cancel(q);
-		rq_free(q);
-		return;
-	}
-	rq_free(q);
+	rq_free(q); /* also takes it off its ntm-tund connection */
 }

@@ -104,11 +104,18 @@ static void read_nss(struct resolverd *r)
 	struct ntm_nss_conf c;
 	struct stat st;
 
-	if (stat(r->cfg.nss_file, &st) < 0 || (int64_t)st.st_mtime == r->nss_mtime)
+	if (stat(r->cfg.nss_file, &st) < 0)
+		return;
+	int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (m == r->nss_mtime && (uint64_t)st.st_ino == r->nss_ino)
 		return;
 	if (ntm_nss_conf_load(r->cfg.nss_file, &c) < 0)
 		return;
-	r->nss_mtime = (int64_t)st.st_mtime;
+	r->nss_mtime = m;
+	r->nss_ino = (uint64_t)st.st_ino;
+	/* ntm-tund (re)started or re-registered: forget its answers, and
+	 * connect again at once if a connect was failing */
+	tundq_changed(r);
 	for (unsigned i = 0; i < c.n_zones; i++)
 		learn_zone(r, c.zones[i]);
 	for (unsigned i = 0; i < c.n_p4 && r->ov.nprefix4 < NTM_DNS_MAX_PREFIXES; i++) {
@@ -247,6 +254,8 @@ static int run(struct resolverd *r)
 		learn_zone(r, z);
 	snprintf(r->tund_socket, sizeof(r->tund_socket), NTM_RUNSTATEDIR "/ntm/tund.sock");
 	r->ov.refuse_private_reverse = r->cfg.refuse_private_reverse;
+	if ((ret = tundq_init(r)) < 0)
+		goto out;
 	read_nss(r);
 	if (r->cfg.cache_entries) {
 		struct cache_params cp = { .max_entries = r->cfg.cache_entries };
@@ -277,6 +286,7 @@ static int run(struct resolverd *r)
 		   ntm_sockaddr_str((struct sockaddr *)&r->cfg.listen[0], buf, sizeof(buf)), r->ov.nzones);
 	ret = ntm_loop_run(r->loop);
 out:
+	tundq_free(r);
 	ups_free(r->ups);
 	cache_free(r->cache);
 	server_close(r);

@@ -24,10 +24,21 @@
 #define RS_MAX_QUERIES 2048        /* queries in progress, all clients */
 #define RS_TUND_WAIT_MS 1500       /* how long ntm-tund may take to set up a tunnel */
 #define RS_TUND_TIMEOUT_MS 2000
+#define RS_TUND_CONNS 4            /* persistent connections to ntm-tund, at most */
+#define RS_TUND_RING 512           /* questions in flight per connection */
+#define RS_TUND_STALL_MS 20        /* oldest question older: use another connection */
+#define RS_TUND_IDLE_MS 8000       /* below ntm-tund's 10 s idle timeout */
+#define RS_TUND_BACKOFF_MIN_MS 100
+#define RS_TUND_BACKOFF_MAX_MS 2000
+#define RS_OVC_SLOTS 1024          /* overlay answer cache, direct-mapped */
+#define RS_UDP_BATCH 32            /* datagrams per recvmmsg/sendmmsg */
+#define RS_UDP_BATCH_MAX 4096      /* larger replies are sent on their own */
 
 #define RS_STATS(X) \
 	X(queries_udp) X(queries_tcp) X(answered_local) X(answered_overlay) \
-	X(forwarded) X(cache_hits) X(servfail) X(dropped) X(truncated) X(busy)
+	X(forwarded) X(cache_hits) X(servfail) X(dropped) X(truncated) X(busy) \
+	X(overlay_cache_hits) X(tund_connects) X(tund_connect_failed) X(tund_lost) \
+	X(tund_timeouts)
 
 struct rs_stats {
 #define X(n) uint64_t n;
@@ -47,6 +58,9 @@ struct rs_config {
 };
 
 struct tcpconn;
+struct tundq;
+struct tundc;
+struct udp_out;
 
 struct resolverd {
 	struct rs_config cfg;
@@ -56,7 +70,11 @@ struct resolverd {
 	unsigned nconns;
 	struct dnsq_overlay ov;         /* zones and prefixes known so far */
 	char tund_socket[108];
+	struct tundq *tq;               /* connections to ntm-tund, answer cache */
+	int batching;                   /* > 0: replies and requests wait for batch_end */
+	struct udp_out *uout;           /* UDP replies waiting for sendmmsg */
 	int64_t nss_mtime, ups_mtime;
+	uint64_t nss_ino;
 	struct ntm_timer nss_timer;
 	struct ups *ups;
 	struct cache *cache;
@@ -81,11 +99,9 @@ struct rq {
 	size_t keylen;
 	uint64_t hash;
 	/* ntm-tund */
-	int tfd;
-	struct ntm_io tio;
+	struct tundc *tc;               /* the connection the question is on */
+	enum dnsq_kind tkind;
 	struct ntm_timer ttimer;
-	uint8_t tbuf[2048];
-	size_t tlen;
 };
 
 /* server.c */
@@ -97,6 +113,10 @@ void server_reply(struct rq *q, const uint8_t *resp, size_t len);
 void rq_free(struct rq *q);
 /* Link a TCP query into its connection's pending list. */
 void server_track(struct rq *q);
+/* Between these, UDP replies and requests to ntm-tund are queued and then
+ * sent together (sendmmsg; one send per ntm-tund connection). Nest. */
+void server_batch_begin(struct resolverd *r);
+void server_batch_end(struct resolverd *r);
 
 /* handle.c */
 void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
@@ -104,8 +124,18 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 void handle_cancel(struct rq *q);
 
 /* tundq.c */
+int tundq_init(struct resolverd *r);
+void tundq_free(struct resolverd *r);
+/* Ask ntm-tund (or the answer cache) about q; 0 when q is on its way (it
+ * may already have been answered and freed), <0 when ntm-tund cannot be
+ * asked (the caller answers SERVFAIL). */
 int tundq_start(struct rq *q, enum dnsq_kind kind);
 void tundq_cancel(struct rq *q);
+/* Send the requests queued during a batch. */
+void tundq_flush(struct resolverd *r);
+/* ntm-tund's nss file changed: empty the cache, end any connect backoff. */
+void tundq_changed(struct resolverd *r);
+void tundq_cache_flush(struct resolverd *r);
 /* called by tundq when done: status 0/1/2 and the answer */
 void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a);
 

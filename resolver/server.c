@@ -1,11 +1,15 @@
 /* server.c - ntm-resolverd's listeners. UDP: one datagram, one query; the
- * answer leaves from the address the query reached (IP_PKTINFO). TCP:
+ * answer leaves from the address the query reached (IP_PKTINFO); datagrams
+ * are read RS_UDP_BATCH at a time (recvmmsg), and the replies made while a
+ * batch is handled (cache hits, local answers, overlay answers that arrive
+ * together) leave together (sendmmsg) at its end. TCP:
  * 2-byte length framing, several (pipelined) queries per connection
  * answered as they complete (possibly out of order), at most
  * RS_TCP_MAX_QUERIES per connection and RS_TCP_MAX_PENDING unanswered,
  * RS_TCP_IDLE_MS idle timeout, RS_TCP_MAX_CONNS connections, partial reads
  * and writes handled; a length below 12 closes the connection. Queries from
  * non-loopback sources are dropped (the stub listens on loopback only). */
+#define _GNU_SOURCE 1 /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -29,6 +33,24 @@ struct tcpconn {
 	struct rq *queries;
 	bool closing;
 };
+
+/* UDP replies waiting for the end of a batch. */
+struct udp_out {
+	unsigned n;
+	struct {
+		int fd;
+		struct sockaddr_storage to;
+		socklen_t tolen;
+		bool has_src;
+		int family;
+		uint8_t src[16];
+		size_t len;
+		uint8_t data[RS_UDP_BATCH_MAX];
+	} m[RS_UDP_BATCH];
+};
+
+/* Datagrams being read: one buffer each. */
+static uint8_t (*rbuf)[4096];
 
 static bool loopback(const struct sockaddr_storage *ss)
 {
@@ -122,9 +144,89 @@ static void conn_queue(struct tcpconn *c, const uint8_t *resp, size_t len)
 	c->outlen += 2 + len;
 }
 
+union pktinfo_ctl {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct cmsghdr align;
+};
+
+/* Send the queued UDP replies: sendmmsg per run of one socket. */
+static void udp_flush(struct resolverd *r)
+{
+	struct udp_out *u = r->uout;
+	struct mmsghdr mm[RS_UDP_BATCH];
+	struct iovec iov[RS_UDP_BATCH];
+	union pktinfo_ctl ctl[RS_UDP_BATCH];
+	unsigned i = 0;
+
+	if (!u || u->n == 0)
+		return;
+	memset(ctl, 0, sizeof(ctl));
+	for (unsigned k = 0; k < u->n; k++) {
+		struct msghdr *mh = &mm[k].msg_hdr;
+		memset(mh, 0, sizeof(*mh));
+		iov[k].iov_base = u->m[k].data;
+		iov[k].iov_len = u->m[k].len;
+		mh->msg_name = &u->m[k].to;
+		mh->msg_namelen = u->m[k].tolen;
+		mh->msg_iov = &iov[k];
+		mh->msg_iovlen = 1;
+		if (!u->m[k].has_src)
+			continue;
+		mh->msg_control = ctl[k].buf;
+		struct cmsghdr *c;
+		if (u->m[k].family == AF_INET) {
+			struct in_pktinfo pi = { 0 };
+			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(&pi.ipi_spec_dst, u->m[k].src, 4);
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = { 0 };
+			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(&pi.ipi6_addr, u->m[k].src, 16);
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	while (i < u->n) {
+		unsigned run = 1;
+		while (i + run < u->n && u->m[i + run].fd == u->m[i].fd)
+			run++;
+		int sent = sendmmsg(u->m[i].fd, mm + i, run, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0) {
+			i++; /* this one cannot go (socket full): the client retries */
+			continue;
+		}
+		i += (unsigned)sent;
+	}
+	u->n = 0;
+}
+
+void server_batch_begin(struct resolverd *r)
+{
+	r->batching++;
+}
+
+void server_batch_end(struct resolverd *r)
+{
+	if (--r->batching > 0)
+		return;
+	tundq_flush(r);
+	udp_flush(r);
+}
+
 void server_reply(struct rq *q, const uint8_t *resp, size_t len)
 {
 	struct tcpconn *c = q->conn;
+	struct resolverd *r = q->r;
 
 	if (c) {
 		rq_free(q);
@@ -132,31 +234,91 @@ void server_reply(struct rq *q, const uint8_t *resp, size_t len)
 		conn_flush(c);
 		return;
 	}
-	if (q->fd >= 0)
+	if (q->fd >= 0 && r->batching && r->uout && len <= RS_UDP_BATCH_MAX) {
+		struct udp_out *u = r->uout;
+		if (u->n == RS_UDP_BATCH)
+			udp_flush(r);
+		u->m[u->n].fd = q->fd;
+		u->m[u->n].to = q->meta.src;
+		u->m[u->n].tolen = q->meta.srclen;
+		u->m[u->n].has_src = q->meta.has_dst;
+		u->m[u->n].family = q->meta.family;
+		memcpy(u->m[u->n].src, q->meta.dst, 16);
+		u->m[u->n].len = len;
+		memcpy(u->m[u->n].data, resp, len);
+		u->n++;
+	} else if (q->fd >= 0) {
 		ntm_udp_send(q->fd, resp, len, (struct sockaddr *)&q->meta.src, q->meta.srclen, &q->meta);
+	}
 	rq_free(q);
+}
+
+static void read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
+{
+	m->has_dst = false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			m->family = AF_INET;
+			memcpy(m->dst, &pi.ipi_addr, 4);
+			m->ifindex = pi.ipi_ifindex;
+			m->has_dst = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			m->family = AF_INET6;
+			memcpy(m->dst, &pi.ipi6_addr, 16);
+			m->ifindex = (int)pi.ipi6_ifindex;
+			m->has_dst = true;
+		}
+	}
 }
 
 static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct resolverd *r = arg;
-	struct ntm_udp_meta m;
-	uint8_t buf[4096];
+	struct mmsghdr mm[RS_UDP_BATCH];
+	struct iovec iov[RS_UDP_BATCH];
+	struct sockaddr_storage src[RS_UDP_BATCH];
+	union pktinfo_ctl ctl[RS_UDP_BATCH];
 	(void)events;
 
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = ntm_udp_recv(io->fd, buf, sizeof(buf), &m);
-		if (n == -EAGAIN)
-			return;
-		if (n < 0)
-			continue;
-		if (!loopback(&m.src)) {
-			r->stats.dropped++;
-			continue;
+	server_batch_begin(r);
+	for (int round = 0; round < 4; round++) {
+		for (unsigned i = 0; i < RS_UDP_BATCH; i++) {
+			iov[i].iov_base = rbuf[i];
+			iov[i].iov_len = sizeof(rbuf[i]);
+			mm[i].msg_hdr = (struct msghdr){
+				.msg_name = &src[i], .msg_namelen = sizeof(src[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+				.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
+			};
+			mm[i].msg_len = 0;
 		}
-		r->stats.queries_udp++;
-		handle_query(r, buf, (size_t)n, io->fd, &m, NULL);
+		int n = recvmmsg(io->fd, mm, RS_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct ntm_udp_meta m = { 0 };
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			m.src = src[i];
+			m.srclen = mm[i].msg_hdr.msg_namelen;
+			read_pktinfo(&mm[i].msg_hdr, &m);
+			if (!loopback(&m.src)) {
+				r->stats.dropped++;
+				continue;
+			}
+			r->stats.queries_udp++;
+			handle_query(r, rbuf[i], mm[i].msg_len, io->fd, &m, NULL);
+		}
+		if (n < RS_UDP_BATCH)
+			break;
 	}
+	server_batch_end(r);
 }
 
 /* Start every complete query in the input buffer (within the limits). */
@@ -202,7 +364,10 @@ static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
 	}
 	c->inlen += (size_t)n;
 	ntm_timer_arm(&c->idle, RS_TCP_IDLE_MS, 0);
+	struct resolverd *r = c->r;
+	server_batch_begin(r);
 	conn_process(c);
+	server_batch_end(r);
 }
 
 static void on_idle(struct ntm_timer *t, void *arg)
@@ -293,6 +458,12 @@ int server_open(struct resolverd *r)
 {
 	for (unsigned i = 0; i < 2; i++)
 		r->udp_fd[i] = r->tcp_fd[i] = -1;
+	if (!rbuf)
+		rbuf = calloc(RS_UDP_BATCH, sizeof(*rbuf));
+	if (!r->uout)
+		r->uout = calloc(1, sizeof(*r->uout));
+	if (!rbuf || !r->uout)
+		return -ENOMEM;
 	for (unsigned i = 0; i < r->cfg.nlisten; i++) {
 		int ret = open_one(r, i);
 		if (ret < 0) {
@@ -308,6 +479,10 @@ int server_open(struct resolverd *r)
 
 void server_close(struct resolverd *r)
 {
+	free(r->uout);
+	r->uout = NULL;
+	free(rbuf);
+	rbuf = NULL;
 	for (unsigned i = 0; i < 2; i++) {
 		if (r->udp_fd[i] >= 0) {
 			ntm_io_remove(&r->udp_io[i]);

@@ -1,10 +1,41 @@
 /* tundq.c - questions to ntm-tund's control socket (doc/control.md) from
- * inside the event loop: one non-blocking connection per question, a
- * deadline, and the same trust checks as lib/ctlclient.c (a socket whose
- * peer is root or the socket's owner). Any failure is a SERVFAIL for the
- * client: an overlay name is never sent upstream. */
+ * inside the event loop, and a small cache of its answers.
+ *
+ * Connections. The stub keeps a few persistent connections and pipelines
+ * its questions on them: each carries a request ID (a counter), and since
+ * ntm-tund answers one connection's requests in order, a ring of the
+ * questions in flight per connection pairs each reply with its question
+ * (the ID is checked; a mismatch is a protocol error). A request ntm-tund
+ * defers (a tunnel being set up, up to RS_TUND_WAIT_MS) holds up the ones
+ * behind it on that connection, so a connection whose oldest question has
+ * waited RS_TUND_STALL_MS counts as stalled and new questions go to
+ * another, opened on demand, up to RS_TUND_CONNS. Requests are written
+ * into a per-connection buffer and flushed once per batch of client
+ * queries (tundq_flush), so one send() carries many.
+ *
+ * Failures. Every question has a deadline (RS_TUND_TIMEOUT_MS): the client
+ * gets SERVFAIL and the question's slot is orphaned, so the late reply is
+ * still paired correctly. When a connection ends (ntm-tund stopped or
+ * restarted), every question in flight on it gets SERVFAIL at once, and
+ * the answer cache is emptied. A failed connect starts a backoff (100 ms
+ * doubling to RS_TUND_BACKOFF_MAX_MS): until it ends, overlay questions
+ * get SERVFAIL without a connect attempt; a change of ntm-tund's nss file
+ * (it rewrites it when it starts) ends it early. Connections idle for
+ * RS_TUND_IDLE_MS are closed by the stub before ntm-tund's own 10 s idle
+ * timeout could race with a new question. Any failure is a SERVFAIL for
+ * the client: an overlay name is never sent upstream.
+ *
+ * Trust: the same checks as lib/ctlclient.c (a socket whose peer is root
+ * or the socket's owner).
+ *
+ * Cache. Answers (found, NODATA, NOTFOUND; not failures) are kept for the
+ * TTL ntm-tund gives, at most NTM_DNS_OVERLAY_TTL seconds, in a
+ * direct-mapped table keyed by the lower-cased name or the address;
+ * served answers carry the remaining TTL. It is emptied when ntm-tund's
+ * nss file changes or a connection to ntm-tund ends. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,30 +43,211 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "log.h"
 #include "resolverd.h"
 
-static void finish(struct rq *q, const struct dnsq_overlay_answer *a)
+struct tund_slot {
+	uint32_t id;
+	struct rq *q;                   /* NULL: orphaned (timed out, client gone) */
+	uint64_t sent_ms;
+};
+
+struct tundc {
+	struct tundq *t;
+	int fd;
+	struct ntm_io io;
+	uint8_t in[NTM_LCTL_RESOLVE_MSG_MAX * 2];
+	size_t inlen;
+	uint8_t *out;
+	size_t outlen, outoff, outcap;
+	bool out_armed;
+	struct tund_slot ring[RS_TUND_RING];
+	unsigned head, n;
+	uint64_t last_ms;               /* last request sent or reply received */
+};
+
+struct ovc_entry {
+	uint64_t gen;                   /* 0 or stale: empty */
+	uint64_t expires_ms, stored_ms;
+	uint8_t keylen;
+	uint8_t key[255];
+	struct dnsq_overlay_answer a;
+};
+
+struct tundq {
+	struct resolverd *r;
+	struct tundc *c[RS_TUND_CONNS];
+	uint32_t next_id;
+	uint64_t down_until_ms;
+	unsigned backoff_ms;
+	struct ntm_timer tick;
+	uint64_t gen;
+	struct ovc_entry *cache;        /* RS_OVC_SLOTS */
+	bool dirty;                     /* some connection has unsent output */
+};
+
+/* ---- the answer cache --------------------------------------------------- */
+
+/* The key: 'N' + lower-case name, or 'A' + family byte + address. */
+static size_t cache_key(const struct rq *q, enum dnsq_kind kind, uint8_t *key)
 {
-	tundq_cancel(q);
+	if (kind == DNSQ_OVERLAY_NAME) {
+		size_t n = strlen(q->q.name);
+		if (n == 0 || n > 250)
+			return 0;
+		key[0] = 'N';
+		memcpy(key + 1, q->q.name, n);
+		return n + 1;
+	}
+	key[0] = 'A';
+	key[1] = (uint8_t)q->q.af;
+	size_t al = q->q.af == AF_INET ? 4 : 16;
+	memcpy(key + 2, q->q.addr, al);
+	return al + 2;
+}
+
+static uint32_t key_hash(const uint8_t *k, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ UINT64_C(0xcbf29ce484222325);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * UINT64_C(0x100000001b3);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static struct ovc_entry *cache_slot(struct tundq *t, const uint8_t *key, size_t n)
+{
+	return &t->cache[key_hash(key, n, t->r->hash_key) % RS_OVC_SLOTS];
+}
+
+void tundq_cache_flush(struct resolverd *r)
+{
+	if (r->tq)
+		r->tq->gen++;
+}
+
+static bool ovc_get(struct tundq *t, struct rq *q, enum dnsq_kind kind,
+		      struct dnsq_overlay_answer *a)
+{
+	uint8_t key[255];
+	size_t n = cache_key(q, kind, key);
+	uint64_t now = ntm_loop_now_ms();
+
+	if (!n || !t->cache)
+		return false;
+	struct ovc_entry *e = cache_slot(t, key, n);
+	if (e->gen != t->gen || e->keylen != n || memcmp(e->key, key, n) != 0 ||
+	    now >= e->expires_ms)
+		return false;
+	*a = e->a;
+	a->age = (uint32_t)((now - e->stored_ms) / 1000);
+	return true;
+}
+
+static void ovc_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_answer *a,
+		      uint32_t ttl)
+{
+	uint8_t key[255];
+	size_t n = cache_key(q, q->tkind, key);
+	uint64_t now = ntm_loop_now_ms();
+
+	if (!n || !t->cache || a->status == 2 || ttl == 0)
+		return;
+	if (ttl > NTM_DNS_OVERLAY_TTL)
+		ttl = NTM_DNS_OVERLAY_TTL;
+	struct ovc_entry *e = cache_slot(t, key, n);
+	e->gen = t->gen;
+	e->stored_ms = now;
+	e->expires_ms = now + (uint64_t)ttl * 1000;
+	e->keylen = (uint8_t)n;
+	memcpy(e->key, key, n);
+	e->a = *a;
+	e->a.age = 0;
+}
+
+/* ---- one connection ----------------------------------------------------- */
+
+static void answer(struct rq *q, const struct dnsq_overlay_answer *a)
+{
+	q->tc = NULL;
+	ntm_timer_cancel(&q->ttimer);
 	handle_overlay_done(q, a);
 }
 
 static void fail(struct rq *q)
 {
 	struct dnsq_overlay_answer a = { .status = 2 };
-	finish(q, &a);
+	answer(q, &a);
 }
 
-static void on_reply(struct rq *q, const uint8_t *msg, size_t len)
+/* Close c; every question in flight on it gets SERVFAIL. lost: ntm-tund
+ * ended it (not an idle close of ours), so its cached answers go too. */
+static void conn_close(struct tundc *c, bool lost)
+{
+	struct tundq *t = c->t;
+
+	for (unsigned i = 0; i < RS_TUND_CONNS; i++)
+		if (t->c[i] == c)
+			t->c[i] = NULL;
+	ntm_io_remove(&c->io);
+	close(c->fd);
+	if (lost) {
+		t->r->stats.tund_lost++;
+		t->gen++;
+	}
+	/* answer after unlinking: handle_overlay_done may start new questions */
+	while (c->n) {
+		struct rq *q = c->ring[c->head].q;
+		c->head = (c->head + 1) % RS_TUND_RING;
+		c->n--;
+		if (q)
+			fail(q);
+	}
+	free(c->out);
+	free(c);
+}
+
+/* Send what is buffered; false when c was closed. */
+static bool conn_flush(struct tundc *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!c->out_armed && ntm_io_modify(&c->io, EPOLLIN | EPOLLOUT) == 0)
+				c->out_armed = true;
+			return true;
+		}
+		if (n <= 0) {
+			conn_close(c, true);
+			return false;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outlen = c->outoff = 0;
+	if (c->out_armed && ntm_io_modify(&c->io, EPOLLIN) == 0)
+		c->out_armed = false;
+	return true;
+}
+
+/* One reply: pairs it with the oldest question. False when c was closed. */
+static bool on_reply(struct tundc *c, const uint8_t *msg, size_t len)
 {
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_resolve res;
 	struct dnsq_overlay_answer a = { 0 };
+	struct tund_slot *s = &c->ring[c->head];
 
-	if (ntm_lctl_decode_resolve(msg, len, &h, &res) < 0) {
-		fail(q);
-		return;
+	if (ntm_lctl_decode_resolve(msg, len, &h, &res) < 0 || h.req_id != s->id) {
+		log_warn("ntm-tund sent a malformed or unexpected reply; reconnecting");
+		conn_close(c, true);
+		return false;
 	}
+	struct rq *q = s->q;
+	c->head = (c->head + 1) % RS_TUND_RING;
+	c->n--;
+	c->last_ms = ntm_loop_now_ms();
 	switch (h.status) {
 	case NTM_LCTL_OK:
 		a.status = 0;
@@ -49,47 +261,66 @@ static void on_reply(struct rq *q, const uint8_t *msg, size_t len)
 		break;
 	case NTM_LCTL_NOTFOUND:
 		a.status = 1;
+		res.ttl = NTM_DNS_OVERLAY_TTL;
 		break;
 	case NTM_LCTL_NODATA:
 		a.status = 0; /* known, no address of the family: NODATA */
+		res.ttl = NTM_DNS_OVERLAY_TTL;
 		break;
 	default:
 		a.status = 2;
 	}
-	finish(q, &a);
+	if (q) { /* (NULL: its client was answered at the deadline, or left) */
+		ovc_put(c->t, q, &a, res.ttl);
+		answer(q, &a);
+	}
+	return true;
 }
 
 static void on_io(struct ntm_io *io, uint32_t events, void *arg)
 {
-	struct rq *q = arg;
-	struct ntm_lctl_hdr h;
+	struct tundc *c = arg;
+	struct resolverd *r = c->t->r;
 	(void)io;
-	(void)events;
 
-	ssize_t n = recv(q->tfd, q->tbuf + q->tlen, sizeof(q->tbuf) - q->tlen, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((events & EPOLLOUT) && !conn_flush(c))
 		return;
-	if (n <= 0) {
-		fail(q);
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
+	server_batch_begin(r);
+	for (int rounds = 0; rounds < 16; rounds++) {
+		size_t space = sizeof(c->in) - c->inlen;
+		ssize_t n = recv(c->fd, c->in + c->inlen, space, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			conn_close(c, true);
+			goto out;
+		}
+		c->inlen += (size_t)n;
+		size_t off = 0;
+		while (c->inlen - off >= NTM_LCTL_HDR_LEN) {
+			struct ntm_lctl_hdr h;
+			if (ntm_lctl_header_parse(c->in + off, c->inlen - off, &h) < 0 ||
+			    h.body_len > NTM_LCTL_RESOLVE_MSG_MAX - NTM_LCTL_HDR_LEN || c->n == 0) {
+				log_warn("ntm-tund sent a malformed or unexpected reply; reconnecting");
+				conn_close(c, true);
+				goto out;
+			}
+			size_t mlen = NTM_LCTL_HDR_LEN + h.body_len;
+			if (c->inlen - off < mlen)
+				break;
+			if (!on_reply(c, c->in + off, mlen))
+				goto out;
+			off += mlen;
+		}
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+		if ((size_t)n < space)
+			break; /* drained */
 	}
-	q->tlen += (size_t)n;
-	if (q->tlen < NTM_LCTL_HDR_LEN)
-		return;
-	if (ntm_lctl_header_parse(q->tbuf, q->tlen, &h) < 0 ||
-	    h.body_len > sizeof(q->tbuf) - NTM_LCTL_HDR_LEN) {
-		fail(q);
-		return;
-	}
-	if (q->tlen < NTM_LCTL_HDR_LEN + h.body_len)
-		return;
-	on_reply(q, q->tbuf, NTM_LCTL_HDR_LEN + h.body_len);
-}
-
-static void on_timeout(struct ntm_timer *t, void *arg)
-{
-	(void)t;
-	fail(arg);
+out:
+	server_batch_end(r);
 }
 
 static int connect_checked(const char *path)
@@ -117,48 +348,228 @@ static int connect_checked(const char *path)
 		close(fd);
 		return err;
 	}
+	int sz = 1 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	return fd;
+}
+
+static struct tundc *conn_open(struct tundq *t, unsigned slot)
+{
+	uint64_t now = ntm_loop_now_ms();
+
+	if (now < t->down_until_ms)
+		return NULL;
+	errno = 0;
+	int fd = connect_checked(t->r->tund_socket);
+	if (fd < 0) {
+		t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : RS_TUND_BACKOFF_MIN_MS;
+		if (t->backoff_ms > RS_TUND_BACKOFF_MAX_MS)
+			t->backoff_ms = RS_TUND_BACKOFF_MAX_MS;
+		t->down_until_ms = now + t->backoff_ms;
+		t->r->stats.tund_connect_failed++;
+		return NULL;
+	}
+	struct tundc *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->t = t;
+	c->fd = fd;
+	c->last_ms = now;
+	ntm_io_init(&c->io, t->r->loop, fd, on_io, c);
+	if (ntm_io_add(&c->io, EPOLLIN) < 0) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	t->backoff_ms = 0;
+	t->c[slot] = c;
+	t->r->stats.tund_connects++;
+	return c;
+}
+
+/* The connection for a new question (module comment), or NULL. */
+static struct tundc *pick(struct tundq *t)
+{
+	uint64_t now = ntm_loop_now_ms();
+	struct tundc *best = NULL, *any = NULL;
+	int free_slot = -1;
+
+	for (unsigned i = 0; i < RS_TUND_CONNS; i++) {
+		struct tundc *c = t->c[i];
+		if (!c) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+			continue;
+		}
+		if (c->n == RS_TUND_RING)
+			continue;
+		if (!any || c->n < any->n)
+			any = c;
+		bool stalled = c->n > 0 && now - c->ring[c->head].sent_ms >= RS_TUND_STALL_MS;
+		if (!stalled && (!best || c->n < best->n))
+			best = c;
+	}
+	if (best)
+		return best;
+	if (free_slot >= 0) {
+		struct tundc *c = conn_open(t, (unsigned)free_slot);
+		if (c)
+			return c;
+	}
+	return any;
+}
+
+static void on_timeout(struct ntm_timer *tm, void *arg)
+{
+	struct rq *q = arg;
+	(void)tm;
+	tundq_cancel(q);
+	q->r->stats.tund_timeouts++;
+	fail(q);
+}
+
+/* Close connections idle for RS_TUND_IDLE_MS, and any whose oldest question
+ * is far past every deadline (ntm-tund wedged). */
+static void on_tick(struct ntm_timer *tm, void *arg)
+{
+	struct tundq *t = arg;
+	uint64_t now = ntm_loop_now_ms();
+	(void)tm;
+
+	for (unsigned i = 0; i < RS_TUND_CONNS; i++) {
+		struct tundc *c = t->c[i];
+		if (!c)
+			continue;
+		if (c->n == 0 && c->outlen == 0 && now - c->last_ms >= RS_TUND_IDLE_MS)
+			conn_close(c, false);
+		else if (c->n > 0 && now - c->ring[c->head].sent_ms >= 3 * RS_TUND_TIMEOUT_MS)
+			conn_close(c, true);
+	}
+}
+
+/* ---- the interface ------------------------------------------------------ */
+
+int tundq_init(struct resolverd *r)
+{
+	struct tundq *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->r = r;
+	t->gen = 1;
+	t->cache = calloc(RS_OVC_SLOTS, sizeof(*t->cache));
+	if (!t->cache) {
+		free(t);
+		return -ENOMEM;
+	}
+	ntm_timer_init(&t->tick, r->loop, on_tick, t);
+	ntm_timer_arm(&t->tick, 1000, 1000);
+	r->tq = t;
+	return 0;
+}
+
+void tundq_free(struct resolverd *r)
+{
+	struct tundq *t = r->tq;
+
+	if (!t)
+		return;
+	for (unsigned i = 0; i < RS_TUND_CONNS; i++)
+		if (t->c[i])
+			conn_close(t->c[i], false);
+	ntm_timer_cancel(&t->tick);
+	free(t->cache);
+	free(t);
+	r->tq = NULL;
+}
+
+void tundq_changed(struct resolverd *r)
+{
+	if (!r->tq)
+		return;
+	r->tq->gen++;
+	r->tq->down_until_ms = 0;
+	r->tq->backoff_ms = 0;
 }
 
 int tundq_start(struct rq *q, enum dnsq_kind kind)
 {
+	struct tundq *t = q->r->tq;
+	struct dnsq_overlay_answer a;
 	uint8_t req[512];
 	int len;
 
+	if (!t)
+		return -EIO;
+	q->tkind = kind;
+	if (ovc_get(t, q, kind, &a)) {
+		q->r->stats.overlay_cache_hits++;
+		handle_overlay_done(q, &a);
+		return 0;
+	}
+	struct tundc *c = pick(t);
+	if (!c)
+		return -EIO;
+	uint32_t id = ++t->next_id;
 	if (kind == DNSQ_OVERLAY_NAME)
-		len = ntm_lctl_req_resolve_name(req, sizeof(req), 1, q->q.name, NTM_LCTL_FAM_BOTH,
+		len = ntm_lctl_req_resolve_name(req, sizeof(req), id, q->q.name, NTM_LCTL_FAM_BOTH,
 						RS_TUND_WAIT_MS);
 	else
-		len = ntm_lctl_req_resolve_addr(req, sizeof(req), 1, q->q.af == AF_INET ? 4 : 6,
+		len = ntm_lctl_req_resolve_addr(req, sizeof(req), id, q->q.af == AF_INET ? 4 : 6,
 						q->q.addr);
 	if (len < 0)
 		return len;
-	int fd = connect_checked(q->r->tund_socket);
-	if (fd < 0)
-		return fd;
-	if (send(fd, req, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
-		close(fd);
-		return -EIO;
+	if (c->outlen + (size_t)len > c->outcap) {
+		size_t cap = c->outcap ? c->outcap * 2 : 8192;
+		while (cap < c->outlen + (size_t)len)
+			cap *= 2;
+		uint8_t *o = realloc(c->out, cap);
+		if (!o)
+			return -ENOMEM;
+		c->out = o;
+		c->outcap = cap;
 	}
-	q->tfd = fd;
-	q->tlen = 0;
-	ntm_io_init(&q->tio, q->r->loop, fd, on_io, q);
+	memcpy(c->out + c->outlen, req, (size_t)len);
+	c->outlen += (size_t)len;
+	unsigned slot = (c->head + c->n) % RS_TUND_RING;
+	c->ring[slot] = (struct tund_slot){ .id = id, .q = q, .sent_ms = ntm_loop_now_ms() };
+	c->n++;
+	c->last_ms = c->ring[slot].sent_ms;
+	q->tc = c;
 	ntm_timer_init(&q->ttimer, q->r->loop, on_timeout, q);
-	if (ntm_io_add(&q->tio, EPOLLIN) < 0) {
-		close(fd);
-		q->tfd = -1;
-		return -EIO;
-	}
 	ntm_timer_arm(&q->ttimer, RS_TUND_TIMEOUT_MS, 0);
+	if (q->r->batching)
+		t->dirty = true;
+	else
+		conn_flush(c); /* may close c and answer q: the caller must not touch q */
 	return 0;
+}
+
+void tundq_flush(struct resolverd *r)
+{
+	struct tundq *t = r->tq;
+
+	if (!t || !t->dirty)
+		return;
+	t->dirty = false;
+	for (unsigned i = 0; i < RS_TUND_CONNS; i++)
+		if (t->c[i] && t->c[i]->outlen > t->c[i]->outoff)
+			conn_flush(t->c[i]);
 }
 
 void tundq_cancel(struct rq *q)
 {
-	if (q->tfd < 0)
+	struct tundc *c = q->tc;
+
+	if (!c)
 		return;
-	ntm_io_remove(&q->tio);
+	for (unsigned i = 0; i < c->n; i++) {
+		struct tund_slot *s = &c->ring[(c->head + i) % RS_TUND_RING];
+		if (s->q == q)
+			s->q = NULL;
+	}
 	ntm_timer_cancel(&q->ttimer);
-	close(q->tfd);
-	q->tfd = -1;
+	q->tc = NULL;
 }

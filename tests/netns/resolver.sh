@@ -4,8 +4,11 @@
 # log every name they are asked. dig, kdig and drill over UDP and TCP with
 # several EDNS settings; overlay answers from ntm-tund (A, AAAA, PTR,
 # NXDOMAIN, NODATA) that never reach an upstream; forwarding, caching,
-# failover and truncation; with ntm-tund stopped, SERVFAIL for overlay
-# names while other names still resolve.
+# failover and truncation; overlay questions pipelined on one persistent
+# connection to ntm-tund, answers cached for their TTL (counted down); with
+# ntm-tund stopped, SERVFAIL for overlay names (at once for questions in
+# flight) while other names still resolve; and after ntm-tund starts again
+# the stub reconnects by itself.
 . "$(dirname "$0")/lib.sh"
 require_root
 for tool in dig kdig drill; do
@@ -63,6 +66,35 @@ q b.ntm.example.org HTTPS | grep -q 'ANSWER: 0' || fail "HTTPS not NODATA"
 q b.ntm.example.org ANY | grep -q '198\.18\.0\.2' || fail "ANY lacks the address"
 ok "unknown overlay name NXDOMAIN + SOA; HTTPS NODATA; ANY answered"
 
+# --- one persistent connection to ntm-tund, a cache counting TTLs down ---
+# stat NAME: ntm-resolverd's counter NAME (SIGUSR1 logs them all)
+stat() {
+	local before
+	before=$(grep -c "$1" "$T/stub.log")
+	kill -USR1 "$PID_stub"
+	wait_for 5 "stub counters" sh -c "[ \$(grep -c '$1' '$T/stub.log') -gt $before ]"
+	grep "$1" "$T/stub.log" | tail -n1 | awk '{print $NF}'
+}
+c0=$(stat tund_connects)
+h0=$(stat overlay_cache_hits)
+ttl1=$(q a.ntm.example.org A | awk '$1 == "a.ntm.example.org." && $4 == "A" {print $2}')
+[ "$ttl1" = 5 ] || fail "first answer for a.ntm.example.org: TTL '$ttl1'"
+sleep 1.2
+ttl2=$(q a.ntm.example.org A | awk '$1 == "a.ntm.example.org." && $4 == "A" {print $2}')
+[ -n "$ttl2" ] && [ "$ttl2" -lt 5 ] || fail "cached answer for a.ntm.example.org: TTL '$ttl2', want below 5"
+# 40 questions in one dig run (A, AAAA and PTR of both nodes), then the counters
+args=""
+for i in $(seq 10); do args="$args b.ntm.example.org A b.ntm.example.org AAAA a.ntm.example.org AAAA -x 198.18.0.2"; done
+# shellcheck disable=SC2086
+nsx a dig @127.0.0.77 +time=5 +tries=1 +short $args | sort | uniq -c > "$T/burst.out"
+grep -q '10 198.18.0.2$' "$T/burst.out" && grep -q '10 b.ntm.example.org.$' "$T/burst.out" \
+	|| fail "burst of 40 overlay questions: $(cat "$T/burst.out")"
+c1=$(stat tund_connects)
+h1=$(stat overlay_cache_hits)
+[ $((c1 - c0)) -le 1 ] || fail "$((c1 - c0)) new connections to ntm-tund for 42 questions"
+[ $((h1 - h0)) -ge 38 ] || fail "only $((h1 - h0)) of 42 overlay questions came from the cache"
+ok "overlay answers cached with the TTL counted down ($ttl1 s, then $ttl2 s); 42 questions: $((c1 - c0)) new connection(s) to ntm-tund, $((h1 - h0)) from the cache"
+
 # --- every client, transport and EDNS setting ---
 for opts in "" "+tcp" "+bufsize=512" "+bufsize=1232" "+bufsize=4096" "+noedns" "+dnssec" "+tcp +dnssec"; do
 	# shellcheck disable=SC2086
@@ -95,13 +127,33 @@ full=$(nsx a dig @127.0.0.80 +time=5 +tries=1 +tcp big.example.com A +short)
 [ "$full" = "192.0.2.1" ] || fail "TCP client did not get the full answer: '$full'"
 ok "truncated upstream reply: TC=1 to a UDP client, full answer over TCP"
 
-# --- ntm-tund down: SERVFAIL for overlay names, others unaffected ---
-kill "$TUND_PID_a"
+# --- ntm-tund gone with a question in flight: SERVFAIL at once ---
+q a.ntm.example.org AAAA +short >/dev/null  # the connection is open
+kill -STOP "$TUND_PID_a"
+nsx a dig @127.0.0.77 +time=5 +tries=1 pending.ntm.example.org A > "$T/pending.out" &
+dig_pid=$!
+sleep 0.3
+kill -KILL "$TUND_PID_a"
+wait "$dig_pid"
+st=$(status_of < "$T/pending.out")
+ms=$(sed -n 's/^;; Query time: \([0-9]*\) msec.*/\1/p' "$T/pending.out")
+[ "$st" = SERVFAIL ] || fail "question in flight when ntm-tund died: '$st'"
+[ -n "$ms" ] && [ "$ms" -lt 1500 ] || fail "question in flight answered after ${ms} ms, not at once"
 wait_for 5 "a's daemon gone" sh -c "! kill -0 $TUND_PID_a 2>/dev/null"
+ok "ntm-tund killed with a question in flight: SERVFAIL after $ms ms"
+
+# --- ntm-tund down: SERVFAIL for overlay names, others unaffected ---
 [ "$(q b.ntm.example.org A | status_of)" = SERVFAIL ] || fail "overlay name with ntm-tund down not SERVFAIL"
 [ "$(q -x 198.18.0.2 | status_of)" = SERVFAIL ] || fail "overlay PTR with ntm-tund down not SERVFAIL"
 [ "$(q other.example.org A +short)" = "192.0.2.1" ] || fail "ordinary names broke with ntm-tund down"
 ok "ntm-tund down: SERVFAIL for overlay names and addresses, other names resolve"
+
+# --- ntm-tund back: the stub reconnects by itself ---
+bg a tund-a "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_PID_a=$LAST_PID
+wait_for 10 "a registered again" registered "$T/a/run/tund.sock"
+wait_for 5 "overlay answers again" sh -c "[ \"\$(ip netns exec $P-a dig @127.0.0.77 +time=2 +tries=1 +short b.ntm.example.org A)\" = 198.18.0.2 ]"
+ok "ntm-tund restarted: overlay answers again after ${WAITED_MS} ms"
 
 # --- no overlay name or overlay reverse name ever reached an upstream ---
 if grep -Eih 'ntm\.example\.org|18\.198\.in-addr\.arpa|ip6\.arpa' "$T"/up-*.names; then

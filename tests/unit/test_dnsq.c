@@ -434,6 +434,18 @@ START_TEST(test_overlay_a_and_aaaa_answers_are_authoritative_with_a_short_ttl)
 	ck_assert_int_eq(ldns_rr_get_type(rr), LDNS_RR_TYPE_AAAA);
 	ck_assert_mem_eq(ldns_rdf_data(ldns_rr_rdf(rr, 0)), b.v6[0], 16);
 	ldns_pkt_free(p);
+
+	/* from the stub's cache, 3 s old: TTL 2; past the TTL: 0, never wrapped */
+	b.age = 3;
+	r = dnsq_overlay_response(&q, &ov, &b, resp, sizeof(resp));
+	p = parse(resp, (size_t)r);
+	ck_assert_uint_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), NTM_DNS_OVERLAY_TTL - 3);
+	ldns_pkt_free(p);
+	b.age = 60;
+	r = dnsq_overlay_response(&q, &ov, &b, resp, sizeof(resp));
+	p = parse(resp, (size_t)r);
+	ck_assert_uint_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 0);
+	ldns_pkt_free(p);
 }
 END_TEST
 
