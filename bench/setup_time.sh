@@ -1,0 +1,102 @@
+#!/bin/bash
+# bench/setup_time.sh - how long a tunnel takes to come up: from an
+# unmodified program's getaddrinfo() of a never-seen peer's name to the
+# first ping reply through the new tunnel, across NATs.
+#
+# Usage (root):  bench/setup_time.sh              [RUNS=20 per pair]
+#                top_builddir=DIR top_srcdir=DIR bench/setup_time.sh
+#
+# Topology: tests/netns/natlab.sh - a DC (with its embedded relay) on an
+# "internet" bridge, and four sites:
+#   direct pair:  p-a and p-b, each behind a port-restricted cone NAT
+#                 (stock masquerade): hole punching gives a direct path
+#   relayed pair: s-a and s-b, each behind a symmetric NAT (masquerade
+#                 fully-random): no direct path, the relay carries it
+# Each run: both nodes' ntm-tund are restarted (so neither knows the other)
+# with the initiator on a new UDP port (7541 + run number), so that no NAT
+# mapping of an earlier run helps this one; then, on the initiator,
+#   ping -4 -c 1 -i 0.2 -w DEADLINE NAME   (its own getaddrinfo through nss_ntm)
+# is timed from just before ping starts to its exit on the first reply:
+# name lookup (the Direction Request to the DC and its Route Direction),
+# probing, handshake, and the first echo's round trip. The path the
+# initiator then lists for the peer is recorded too.
+# Prints per pair: runs answered, median, min and max in ms, the paths.
+#
+# Needs root, /dev/net/tun, nftables, a built tree (make -j2) and the
+# programs natlab.sh needs (getent, unshare, ping, busybox, curl). Installs
+# nothing; everything stays inside the namespaces it creates and every
+# process it starts is killed by PID on exit. Not part of 'make check'.
+
+set -u
+
+RUNS=${RUNS:-20}
+DEADLINE=${DEADLINE:-5}
+case $RUNS in '' | *[!0-9]* | 0) echo "RUNS must be a positive integer" >&2; exit 2 ;; esac
+[ "$RUNS" -le 500 ] || { echo "RUNS is at most 500" >&2; exit 2; }
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+: "${top_builddir:=$repo}"
+: "${top_srcdir:=$repo}"
+export top_builddir top_srcdir
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
+[ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun"; exit 77; }
+
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/natlab.sh"
+natlab_require
+
+natlab_init
+site p-a port
+site p-b port
+site s-a sym
+site s-b sym
+natlab_start
+
+# port_of NAME PORT: set NAME's ListenPort (takes effect at its next start).
+port_of() { sed -i "s/^ListenPort = .*/ListenPort = $2/" "$T/$1/tund.conf"; }
+
+# run_pair LABEL INITIATOR RESPONDER: RUNS cold setups; sets R_<label>_*.
+run_pair() {
+	local label=$1 a=$2 b=$3 i ms times="" paths="" okn=0 p
+	echo "measuring $label ($a -> $b), $RUNS runs ..." >&2
+	for i in $(seq 1 "$RUNS"); do
+		port_of "$a" $((NL_PORT + i))
+		nl_restart_tund "$b"
+		nl_restart_tund "$a"
+		if nl_ping_name "$a" "$b" "$DEADLINE"; then
+			times="$times $PING_MS"
+			okn=$((okn + 1))
+			p=$(peer_field "$a" "$b" path)
+		else
+			p="failed:$PING_ERR"
+		fi
+		paths="$paths ${p:-none}"
+		printf '  run %2d: %s ms, %s\n' "$i" "$( [ "${p#failed}" = "$p" ] && echo "$PING_MS" || echo -)" "${p:-none}" >&2
+	done
+	port_of "$a" "$NL_PORT"
+	eval "R_${label}_ok=$okn"
+	eval "R_${label}_stats=\"\$(echo \$times | tr ' ' '\n' | sort -n | awk 'NF {
+		v[++n] = \$1 } END { if (!n) { print \"- - -\"; exit }
+		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		printf \"%g %d %d\", m, v[1], v[n] }')\""
+	eval "R_${label}_paths=\"\$(echo \$paths | tr ' ' '\n' | sort | uniq -c | awk '{ printf \"%s%s x%d\", s, \$2, \$1; s = \", \" }')\""
+}
+
+run_pair direct p-a p-b
+run_pair relayed s-a s-b
+
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo
+echo "ntm setup time: getaddrinfo of a never-seen peer -> first ping reply, $RUNS cold runs per pair (deadline ${DEADLINE}s)"
+echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
+echo
+printf '%-34s %8s %10s %8s %8s  %s\n' pair answered "median ms" "min ms" "max ms" "paths (initiator's view)"
+for l in direct relayed; do
+	eval "set -- \$R_${l}_stats"
+	case $l in
+	direct) d="direct: port-restricted <-> port" ;;
+	relayed) d="relayed: symmetric <-> symmetric" ;;
+	esac
+	printf '%-34s %8s %10s %8s %8s  %s\n' "$d" "$(eval echo \$R_${l}_ok)/$RUNS" "$1" "$2" "$3" "$(eval echo \"\$R_${l}_paths\")"
+done
