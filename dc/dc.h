@@ -1,7 +1,10 @@
 /* dc.h - ntm-dcd's state, shared by its files:
  *   dcd.c       main: options, configuration, key, sockets, event loop
  *   dc_proto.c  datagrams: handshakes, sessions, REGISTER and KEEPALIVE
- *   dc_route.c  Direction Requests and Route Directions
+ *   dc_route.c  Direction Requests and Route Directions (with a relay
+ *               allocation each)
+ *   dc_relay.c  relays: the embedded one, and sessions with standalone
+ *               ntm-relayd instances (RELAY_ALLOC / RELAY_ALLOC_ACK)
  *   dc_ctl.c    the local control socket (ntm-dcctl stats)  */
 #ifndef NTM_DC_H
 #define NTM_DC_H
@@ -14,6 +17,7 @@
 #include "evloop.h"
 #include "idmap.h"
 #include "ratelimit.h"
+#include "relay.h"
 #include "session.h"
 #include "store.h"
 #include "udp.h"
@@ -39,7 +43,15 @@
 	X(drop_unknown_index, "dropped: DATA for an unknown session") \
 	X(drop_data_auth, "dropped: DATA failed authentication") \
 	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
-	X(drop_bad_control, "dropped: control message malformed or not for the DC")
+	X(drop_bad_control, "dropped: control message malformed or not for the DC") \
+	X(routes_relayed, "ROUTE_DIRECTIONs that offered a relay allocation") \
+	X(routes_unrelayed, "ROUTE_DIRECTIONs without a relay (none available)") \
+	X(standalone_handshakes, "sessions with standalone relays established") \
+	X(standalone_allocs, "allocations sent to standalone relays") \
+	X(standalone_alloc_acks, "RELAY_ALLOC_ACK OK from standalone relays") \
+	X(standalone_alloc_refused, "RELAY_ALLOC_ACK refusals (relay full or duplicate ID)") \
+	X(standalone_down, "standalone relays marked down (no answer)") \
+	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -61,6 +73,35 @@ struct dc_node {
 	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
 };
 
+/* An allocation sent to a standalone relay and not acknowledged yet. */
+#define DC_RELAY_PENDING 256
+struct dc_relay_pending {
+	uint32_t alloc_id;               /* 0: free slot */
+	uint8_t key_a[32], key_b[32];
+	uint64_t sent_ms;
+	unsigned tries;
+};
+
+/* A standalone relay (a [Relay.NAME] section): the DC's Noise IK session
+ * with it (purpose 3) on a socket connected to it. */
+struct dc;
+struct dc_relay {
+	struct dc *dc;
+	const struct dc_relay_conf *conf;
+	struct sockaddr_storage ep;      /* where the session goes */
+	socklen_t eplen;
+	int fd;
+	struct ntm_io io;
+	struct ntm_hs_pending hs;        /* handshake in flight */
+	uint64_t hs_sent_ms, next_hs_ms;
+	uint64_t backoff_ms;
+	struct ntm_session sess;
+	uint64_t sess_ms;                /* when sess was established */
+	uint64_t last_tx_ms;
+	bool up;
+	struct dc_relay_pending pending[DC_RELAY_PENDING];
+};
+
 struct dc {
 	struct dc_config cfg;
 	struct ntm_identity id;
@@ -75,6 +116,13 @@ struct dc {
 	struct ntm_timer sweep;
 	struct dc_stats stats;
 	struct ntm_ctlsrv *ctl;          /* control socket */
+	struct relay relay;              /* the embedded relay (EmbeddedRelay) */
+	int rfd4, rfd6;                  /* its sockets, -1 when not open */
+	struct ntm_io rio4, rio6;
+	size_t nrelays;                  /* standalone relays */
+	struct dc_relay relays[DC_MAX_RELAYS];
+	struct ntm_timer relay_timer;
+	unsigned relay_rr;               /* round robin among standalone relays */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 };
 
@@ -83,8 +131,11 @@ struct dc {
  * initiator. */
 struct dc_route {
 	uint64_t route_id;
-	uint32_t initiator;              /* host index of the initiating node */
+	uint32_t initiator;              /* host index of the initiating node (side A) */
 	uint64_t created_ms;
+	uint32_t alloc_id;               /* relay allocation, 0: none */
+	struct dc_relay *relay;          /* NULL: the embedded relay */
+	uint8_t relay_key[2][32];        /* side A's and side B's relay keys */
 };
 #define DC_ROUTE_REUSE_MS 120000
 
@@ -101,6 +152,17 @@ void dc_sweep(struct ntm_timer *t, void *arg);
 void dc_node_forget(struct dc *dc, struct dc_node *n);
 void dc_free_nodes(struct dc *dc);
 void dc_log_stats(const struct dc *dc);
+
+/* dc_relay.c */
+int dc_relays_open(struct dc *dc);
+void dc_relays_close(struct dc *dc);
+/* Make an allocation for rt (id and keys filled in) on a standalone relay
+ * that is up, else on the embedded relay; 0 or -errno (no relay). */
+int dc_relay_allocate(struct dc *dc, struct dc_route *rt);
+/* The relay endpoint to give node n for rt's allocation; -errno if none. */
+int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
+		      struct ntm_endpoint *ep);
+const char *dc_relay_name(const struct dc_route *rt);
 
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 1])
 {
@@ -28,16 +29,88 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 	return 0;
 }
 
+#define RELAY_SECTION "Relay."
+#define DC_FIXED_KEYS 18
+#define DC_RELAY_KEYS 3
+
+/* The [Relay.NAME] sections of c: name them in cfg->relays and add their
+ * keys to spec (room for DC_RELAY_KEYS each). Returns the number of specs
+ * added, or -E2BIG with a message. */
+static int relay_sections(const char *path, const struct ntm_conf *c, struct dc_config *cfg,
+			  struct ntm_conf_spec *spec, bool seen[][DC_RELAY_KEYS], unsigned *lines,
+			  char *msg, size_t msglen)
+{
+	size_t pre = strlen(RELAY_SECTION), n = 0;
+	unsigned line;
+
+	for (size_t i = 0; i < ntm_conf_section_count(c); i++) {
+		const char *sec = ntm_conf_section_at(c, i, &line);
+		if (strncasecmp(sec, RELAY_SECTION, pre) != 0 || sec[pre] == '\0')
+			continue;
+		if (cfg->nrelays == DC_MAX_RELAYS) {
+			snprintf(msg, msglen, "%s:%u: more than %d [Relay.NAME] sections", path, line,
+				 DC_MAX_RELAYS);
+			return -E2BIG;
+		}
+		struct dc_relay_conf *r = &cfg->relays[cfg->nrelays];
+		snprintf(r->name, sizeof(r->name), "%s", sec + pre);
+		lines[cfg->nrelays] = line;
+		const struct ntm_conf_spec s[DC_RELAY_KEYS] = {
+			{ sec, "EndpointIPv4", NTM_CONF_ENDPOINT, 0, &r->ep4, 0, 0, 0, NULL,
+			  &seen[cfg->nrelays][0] },
+			{ sec, "EndpointIPv6", NTM_CONF_ENDPOINT, 0, &r->ep6, 0, 0, 0, NULL,
+			  &seen[cfg->nrelays][1] },
+			{ sec, "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, r->pub, 0, 0, 0, NULL,
+			  &seen[cfg->nrelays][2] },
+		};
+		memcpy(spec + n, s, sizeof(s));
+		n += DC_RELAY_KEYS;
+		cfg->nrelays++;
+	}
+	return (int)n;
+}
+
+/* Each relay needs an endpoint, of the family its key names. */
+static int check_relays(const char *path, struct dc_config *cfg, bool seen[][DC_RELAY_KEYS],
+			const unsigned *lines, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < cfg->nrelays; i++) {
+		struct dc_relay_conf *r = &cfg->relays[i];
+		r->has_ep4 = seen[i][0];
+		r->has_ep6 = seen[i][1];
+		if (!r->has_ep4 && !r->has_ep6) {
+			snprintf(msg, msglen, "%s:%u: [Relay.%s] needs EndpointIPv4 or EndpointIPv6",
+				 path, lines[i], r->name);
+			return -EINVAL;
+		}
+		if (r->has_ep4 && r->ep4.ss_family != AF_INET) {
+			snprintf(msg, msglen, "%s:%u: [Relay.%s] EndpointIPv4 is not an IPv4 endpoint",
+				 path, lines[i], r->name);
+			return -EINVAL;
+		}
+		if (r->has_ep6 && r->ep6.ss_family != AF_INET6) {
+			snprintf(msg, msglen, "%s:%u: [Relay.%s] EndpointIPv6 is not an IPv6 endpoint",
+				 path, lines[i], r->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
+	struct ntm_conf_error err = { 0 };
 	char zone[NTM_NAME_MAX + 2] = "";
 	struct ntm_name z;
-	bool seen4 = false, seen6 = false;
-	int ret;
+	bool seen4 = false, seen6 = false, rseen[DC_MAX_RELAYS][DC_RELAY_KEYS];
+	unsigned rlines[DC_MAX_RELAYS] = { 0 };
+	struct ntm_conf_spec spec[DC_FIXED_KEYS + DC_MAX_RELAYS * DC_RELAY_KEYS];
+	int ret, nrel;
 
 	memset(cfg, 0, sizeof(*cfg));
-	const struct ntm_conf_spec spec[] = {
+	memset(rseen, 0, sizeof(rseen));
+	const struct ntm_conf_spec fixed[DC_FIXED_KEYS] = {
 		{ "DC", "Zone", NTM_CONF_STRING, NTM_CONF_REQUIRED, zone, sizeof(zone), 0, 0, NULL, NULL },
 		{ "DC", "ListenPort", NTM_CONF_PORT, 0, &cfg->port, 0, 0, 0, "7540", NULL },
 		{ "DC", "ListenAddressIPv4", NTM_CONF_ADDR, 0, &cfg->listen4, 0, 0, 0, NULL, &cfg->has_listen4 },
@@ -53,11 +126,35 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "KeepaliveInterval", NTM_CONF_UINT, 0, &cfg->keepalive_s, 0, 1, 3600, "20", NULL },
 		{ "DC", "NodeLifetime", NTM_CONF_UINT, 0, &cfg->lifetime_s, 0, 3, 65535, "90", NULL },
 		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+		{ "Relay", "EmbeddedRelay", NTM_CONF_BOOL, 0, &cfg->embedded_relay, 0, 0, 0, "yes", NULL },
+		{ "Relay", "ListenPort", NTM_CONF_PORT, 0, &cfg->relay_port, 0, 0, 0, "7542", NULL },
+		{ "Relay", "MaxAllocations", NTM_CONF_UINT, 0, &cfg->relay_max_allocs, 0, 1, 1000000,
+		  "4096", NULL },
+		{ "Relay", "PairPacketRate", NTM_CONF_UINT, 0, &cfg->relay_pps, 0, 1, 10000000, "20000",
+		  NULL },
+		{ "Relay", "PairMbitRate", NTM_CONF_UINT, 0, &cfg->relay_mbit, 0, 1, 100000, "200", NULL },
+		{ "Relay", "AllocationLifetime", NTM_CONF_UINT, 0, &cfg->relay_lifetime_s, 0, 10, 65535,
+		  "600", NULL },
 	};
 
-	ret = ntm_conf_load(path, spec, sizeof(spec) / sizeof(spec[0]), &c, msg, msglen);
-	if (ret < 0)
+	ret = ntm_conf_parse_file(path, &c, &err);
+	if (ret < 0) {
+		ntm_conf_error_format(&err, msg, msglen);
 		return ret;
+	}
+	memcpy(spec, fixed, sizeof(fixed));
+	nrel = relay_sections(path, c, cfg, spec + DC_FIXED_KEYS, rseen, rlines, msg, msglen);
+	if (nrel < 0) {
+		ret = nrel;
+		goto out;
+	}
+	ret = ntm_conf_apply(c, spec, DC_FIXED_KEYS + (size_t)nrel, &err);
+	if (ret < 0) {
+		ntm_conf_error_format(&err, msg, msglen);
+		goto out;
+	}
+	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0)
+		goto out;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "DC", "Zone");
 	if (ntm_name_set(&z, zone) < 0) {
 		snprintf(msg, msglen, "%s:%u: Zone: '%s' is not a valid DNS name", path,

@@ -14,6 +14,17 @@
 
 #define NTM_DCD_CONF NTM_SYSCONFDIR "/ntm/dcd.conf"
 
+/* A standalone relay (ntm-relayd) the DC may assign: a [Relay.NAME]
+ * section. The DC's own session with it uses the IPv4 endpoint when there
+ * is one, else the IPv6 one. */
+#define DC_MAX_RELAYS 8
+struct dc_relay_conf {
+	char name[64];                        /* NAME of [Relay.NAME] */
+	bool has_ep4, has_ep6;
+	struct sockaddr_storage ep4, ep6;     /* EndpointIPv4, EndpointIPv6 */
+	uint8_t pub[32];                      /* PublicKey */
+};
+
 struct dc_config {
 	char zone[NTM_NAME_MAX + 1];          /* normalized */
 	uint16_t port;
@@ -25,6 +36,14 @@ struct dc_config {
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;
 	char user[64];                        /* drop privileges to (default "ntm", else nobody) */
+	/* [Relay]: the embedded relay and what every allocation gets */
+	bool embedded_relay;
+	uint16_t relay_port;
+	uint64_t relay_max_allocs, relay_pps, relay_mbit;
+	uint64_t relay_lifetime_s;            /* idle lifetime of an allocation */
+	/* [Relay.NAME] sections */
+	size_t nrelays;
+	struct dc_relay_conf relays[DC_MAX_RELAYS];
 };
 
 /* Read and validate path into *cfg (defaults filled). On error returns

@@ -1,6 +1,7 @@
 /* dc_ctl.c - ntm-dcd's answers on its local control socket: the same
  * framing as ntm-tund's (doc/control.md, lib/ctlserver.c); the DC answers
- * STATS (its counters, for `ntm-dcctl stats`) and BADREQ to the rest. */
+ * STATS (its counters and its embedded relay's, for `ntm-dcctl stats`) and
+ * BADREQ to the rest. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,17 +14,28 @@
 #include "util.h"
 #include "log.h"
 
-#define X(name, text) { #name, offsetof(struct dc_stats, name) },
-static const struct ntm_counter_def counters[] = { DC_STATS(X) };
-#undef X
+/* The DC's counters, then the embedded relay's as relay_NAME. */
+struct dc_all_stats {
+	struct dc_stats d;
+	struct relay_stats r;
+};
+#define XD(name, text) { #name, offsetof(struct dc_all_stats, d.name) },
+#define XR(name, text) { "relay_" #name, offsetof(struct dc_all_stats, r.name) },
+static const struct ntm_counter_def counters[] = { DC_STATS(XD) RELAY_STATS(XR) };
+#undef XD
+#undef XR
+_Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS, "too many counters for STATS");
 
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
+	const struct dc *dc = arg;
+	struct dc_all_stats all = { .d = dc->stats, .r = dc->relay.stats };
 	(void)c;
+
 	if (req->hdr.type == NTM_LCTL_STATS)
-		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &((struct dc *)arg)->stats,
-					      counters, NTM_ARRAY_SIZE(counters));
+		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &all, counters,
+					      NTM_ARRAY_SIZE(counters));
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 }
 

@@ -346,6 +346,9 @@ void dc_sweep(struct ntm_timer *t, void *arg)
 	(void)t;
 
 	dc_expire_routes(dc, now);
+	size_t gone = relay_expire(&dc->relay, now);
+	if (gone)
+		log_debug("embedded relay: %zu allocation(s) expired", gone);
 	while ((n = ntm_idmap_next(&dc->by_host, &pos, NULL))) {
 		if (n->registered_ms && now - n->last_seen_ms > life) {
 			log_notice("%s expired: no keepalive for %llu s", n->rec.name,
@@ -358,7 +361,11 @@ void dc_sweep(struct ntm_timer *t, void *arg)
 
 void dc_log_stats(const struct dc *dc)
 {
-#define X(name, text) log_notice("%-20s %llu  (%s)", #name, (unsigned long long)dc->stats.name, text);
+#define X(name, text) log_notice("%-24s %llu  (%s)", #name, (unsigned long long)dc->stats.name, text);
 	DC_STATS(X)
+#undef X
+#define X(name, text) log_notice("relay_%-18s %llu  (%s)", #name, \
+				 (unsigned long long)dc->relay.stats.name, text);
+	RELAY_STATS(X)
 #undef X
 }

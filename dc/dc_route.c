@@ -2,13 +2,15 @@
  * (doc/protocol.md sections 5.5-5.8). The DC looks the target up in the
  * registry, checks it is registered now, and tells each side the other's
  * static key, virtual addresses and candidate endpoints: the local
- * addresses the node reported and the address the DC observed. */
+ * addresses the node reported, the address the DC observed, and a relay
+ * allocation (dc_relay.c) with the node's own side and key. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dc.h"
 #include "log.h"
+#include "util.h"
 
 enum { NAK_NOT_FOUND = 1, NAK_OFFLINE = 2, NAK_REFUSED = 3, NAK_BUSY = 4 };
 
@@ -42,16 +44,31 @@ static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t pr
 	r->ncands++;
 }
 
+/* The relay part of to's copy: to's side of rt's allocation and to's own
+ * side key only (never the other side's). */
+static void add_relay(struct dc *dc, struct ntm_ctl_route_direction *r, const struct dc_route *rt,
+		      const struct dc_node *to)
+{
+	uint8_t side = rt->initiator == to->rec.host_index ? 0 : 1;
+
+	if (dc_relay_endpoint(dc, rt, to, &r->relay_ep) < 0)
+		return;
+	r->has_relay = true;
+	r->relay_alloc_id = rt->alloc_id;
+	r->relay_side = side;
+	memcpy(r->relay_key, rt->relay_key[side], 32);
+}
+
 /* The copy for `to`, describing `peer`. */
 static void send_route(struct dc *dc, struct dc_node *to, struct dc_node *peer, uint32_t req_id,
-		       uint64_t route_id, uint8_t role, uint8_t suite)
+		       const struct dc_route *rt, uint8_t role, uint8_t suite)
 {
 	struct ntm_ctl m = { .type = NTM_CTL_ROUTE_DIRECTION };
 	struct ntm_ctl_route_direction *r = &m.u.route;
 	struct ntm_endpoint obs;
 
 	r->req_id = req_id;
-	r->route_id = route_id;
+	r->route_id = rt->route_id;
 	r->role = role;
 	r->suite = suite;
 	memcpy(r->peer_key, peer->rec.pubkey, 32);
@@ -65,7 +82,9 @@ static void send_route(struct dc *dc, struct dc_node *to, struct dc_node *peer, 
 			 peer->addrs[i].family == 6 ? 30 : 20, &peer->addrs[i]);
 	if (dc_observed(peer, &obs) == 0)
 		add_cand(r, NTM_CAND_NAT, 10, &obs);
+	add_relay(dc, r, rt, to);
 	dc_send_ctl(dc, to, &m);
+	ntm_wipe(&m, sizeof(m)); /* the relay key */
 }
 
 static uint64_t pair_key(uint32_t a, uint32_t b)
@@ -95,6 +114,12 @@ static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_no
 	while (rt->route_id == 0);
 	rt->initiator = n->rec.host_index;
 	rt->created_ms = now;
+	/* A new relay allocation with the new route: the old one, if any,
+	 * idles out at its relay. Without one the route goes out without. */
+	if (dc_relay_allocate(dc, rt) == 0)
+		dc->stats.routes_relayed++;
+	else
+		dc->stats.routes_unrelayed++;
 	return rt;
 }
 
@@ -132,13 +157,17 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	/* the node-node handshake uses the suite the initiator chose for the DC */
 	bool n_inits = rt->initiator == n->rec.host_index;
 	uint8_t suite = n_inits ? n->sess.suite : peer->sess.suite;
-	send_route(dc, n, peer, q->req_id, rt->route_id,
-		   n_inits ? NTM_ROLE_INITIATOR : NTM_ROLE_RESPONDER, suite);
-	send_route(dc, peer, n, 0, rt->route_id,
-		   n_inits ? NTM_ROLE_RESPONDER : NTM_ROLE_INITIATOR, suite);
+	send_route(dc, n, peer, q->req_id, rt, n_inits ? NTM_ROLE_INITIATOR : NTM_ROLE_RESPONDER,
+		   suite);
+	send_route(dc, peer, n, 0, rt, n_inits ? NTM_ROLE_RESPONDER : NTM_ROLE_INITIATOR, suite);
 	dc->stats.directions++;
-	log_info("route %016llx: %s -> %s", (unsigned long long)rt->route_id, n->rec.name,
-		 peer->rec.name);
+	if (rt->alloc_id)
+		log_info("route %016llx: %s -> %s, relay %s allocation %08x",
+			 (unsigned long long)rt->route_id, n->rec.name, peer->rec.name,
+			 dc_relay_name(rt), (unsigned)rt->alloc_id);
+	else
+		log_info("route %016llx: %s -> %s, no relay", (unsigned long long)rt->route_id,
+			 n->rec.name, peer->rec.name);
 }
 
 void dc_expire_routes(struct dc *dc, uint64_t now)
@@ -151,6 +180,7 @@ void dc_expire_routes(struct dc *dc, uint64_t now)
 		if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
 			continue;
 		ntm_idmap_del(&dc->routes, key);
+		ntm_wipe(rt, sizeof(*rt));
 		free(rt);
 		pos = 0; /* the table moved: start over (only expired ones go) */
 	}
@@ -161,7 +191,9 @@ void dc_free_routes(struct dc *dc)
 	size_t pos = 0;
 	struct dc_route *rt;
 
-	while ((rt = ntm_idmap_next(&dc->routes, &pos, NULL)))
+	while ((rt = ntm_idmap_next(&dc->routes, &pos, NULL))) {
+		ntm_wipe(rt, sizeof(*rt));
 		free(rt);
+	}
 	ntm_idmap_free(&dc->routes);
 }

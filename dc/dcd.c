@@ -161,7 +161,7 @@ static int run(struct dc *dc, bool foreground)
 	ntm_idmap_init(&dc->by_host);
 	ntm_idmap_init(&dc->routes);
 	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
-	dc->fd4 = dc->fd6 = -1;
+	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = -1;
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)
 		return ret;
@@ -171,7 +171,8 @@ static int run(struct dc *dc, bool foreground)
 	if (drop && (ret = pick_user(dc, &uid, &gid)) < 0)
 		goto out;
 	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
-	    (ret = open_sockets(dc)) < 0 || (ret = dc_ctl_open(dc, uid, gid)) < 0)
+	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
+	    (ret = dc_ctl_open(dc, uid, gid)) < 0)
 		goto out;
 	if (drop && (ret = hand_over_state(dc, uid, gid)) < 0)
 		goto out;
@@ -193,6 +194,7 @@ static int run(struct dc *dc, bool foreground)
 	dc_log_stats(dc);
 out:
 	dc_ctl_close(dc);
+	dc_relays_close(dc);
 	dc_free_nodes(dc);
 	dc_free_routes(dc);
 	if (dc->fd4 >= 0)
