@@ -14,6 +14,7 @@
  * sends go to loopback addresses only. */
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
