@@ -8,6 +8,8 @@
 #                BENCH_QPS=20000 bench/dns.sh        (cap every run at 20000 queries/s)
 #                BENCH_PERF=1 bench/dns.sh           (perf profile of ntm-resolverd)
 #                top_builddir=DIR top_srcdir=DIR bench/dns.sh  (out-of-tree build)
+#                BENCH_BASELINE=/path/to/old/ntm-resolverd bench/dns.sh
+#                    (also measure that build, e.g. the one before a change)
 #
 # Topology is tests/netns/setup2.sh's (a DC and nodes a and b, each in its
 # own namespace), so a has a live ntm-tund with a tunnel to b. In a:
@@ -15,12 +17,17 @@
 #   127.0.0.77  ntm-resolverd (NssFile = a's nss file), forwarding to .78
 #   127.0.0.90  dnsmasq --no-resolv --server=127.0.0.78 --cache-size=10000
 #   127.0.0.91  unbound, forward-zone "." to 127.0.0.78, cache on, 1 thread
+#   127.0.0.76  a second ntm-resolverd with OverlayCache = no (overlay mix
+#               only: every overlay query goes to ntm-tund over the
+#               persistent control connections)
+#   127.0.0.75  with BENCH_BASELINE, that ntm-resolverd binary (same config)
 # Mixes (dnsperf -d files), each BENCH_TIME s against each resolver:
 #   cached    100 forwarded names, A, after a warm-up pass (cache hits)
 #   uncached  unique names, A, never asked before (every query is forwarded;
 #             fake_dns, one thread, carries the load too)
-#   overlay   b.ntm.example.org A and AAAA (ntm-resolverd asks ntm-tund;
-#             dnsmasq and unbound cannot answer them: n/a)
+#   overlay   b.ntm.example.org A and AAAA (ntm-resolverd answers from its
+#             overlay cache or asks ntm-tund; the OverlayCache = no instance
+#             always asks ntm-tund; dnsmasq and unbound cannot answer them: n/a)
 # Reports QPS, average and 99th percentile latency (from dnsperf -v's
 # per-query latencies), and the ratios ntm/dnsmasq and ntm/unbound.
 #
@@ -36,6 +43,7 @@ BENCH_TIME=${BENCH_TIME:-10}
 BENCH_QPS=${BENCH_QPS:-}
 BENCH_OUTSTANDING=${BENCH_OUTSTANDING:-100}
 BENCH_PERF=${BENCH_PERF:-}
+BENCH_BASELINE=${BENCH_BASELINE:-}
 case $BENCH_TIME in '' | *[!0-9]* | 0) echo "BENCH_TIME must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_QPS in *[!0-9]* | 0) echo "BENCH_QPS must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_OUTSTANDING in '' | *[!0-9]* | 0) echo "BENCH_OUTSTANDING must be a positive integer" >&2; exit 2 ;; esac
@@ -68,15 +76,22 @@ for f in dc/ntm-dcd dc/ntm-dcctl tund/ntm-tund tund/ntmctl resolver/ntm-resolver
 done
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
 RESOLVERD=$top_builddir/resolver/ntm-resolverd
+if [ -n "$BENCH_BASELINE" ] && [ ! -x "$BENCH_BASELINE" ]; then
+	echo "BENCH_BASELINE=$BENCH_BASELINE is not an executable" >&2
+	exit 2
+fi
 
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/setup2.sh"
 
 UP=127.0.0.78
 ADDR_ntm=127.0.0.77 ADDR_dnsmasq=127.0.0.90 ADDR_unbound=127.0.0.91
-RESOLVERS="ntm dnsmasq unbound"
+ADDR_ntmnc=127.0.0.76 ADDR_base=127.0.0.75
+RESOLVERS="ntm ntmnc dnsmasq unbound"
+[ -n "$BENCH_BASELINE" ] && RESOLVERS="ntm ntmnc base dnsmasq unbound"
 MIXES="cached uncached overlay"
 NAME_ntm=ntm-resolverd NAME_dnsmasq=dnsmasq NAME_unbound=unbound
+NAME_ntmnc=ntm-no-ovl-cache NAME_base=ntm-baseline
 
 # --- helpers -----------------------------------------------------------------
 
@@ -128,18 +143,19 @@ p99() {
 		  if (v[i] >= 1e9) print "timeout"; else printf "%.3f\n", v[i] }'
 }
 
-# ntm_counters: ntm-resolverd's counters (SIGUSR1 -> its log), one line.
+# ntm_counters R: an ntm-resolverd's counters (SIGUSR1 -> its log), one line.
 ntm_counters() {
-	local before
-	before=$(grep -c 'busy ' "$T/ntm.log" 2>/dev/null)
-	kill -USR1 "$PID_ntm" 2>/dev/null || return
+	local r=$1 before pid
+	eval "pid=\$PID_$r"
+	before=$(grep -c 'busy ' "$T/$r.log" 2>/dev/null)
+	kill -USR1 "$pid" 2>/dev/null || return
 	for _ in $(seq 50); do
-		[ "$(grep -c 'busy ' "$T/ntm.log" 2>/dev/null)" -gt "${before:-0}" ] && break
+		[ "$(grep -c 'busy ' "$T/$r.log" 2>/dev/null)" -gt "${before:-0}" ] && break
 		sleep 0.1
 	done
-	awk '{ for (i = 1; i < NF; i++) if ($i ~ /^(queries_udp|queries_tcp|answered_local|answered_overlay|forwarded|cache_hits|servfail|dropped|truncated|busy)$/ && $(i + 1) ~ /^[0-9]+$/) v[$i] = $(i + 1) }
-	     END { n = split("queries_udp answered_overlay forwarded cache_hits servfail dropped busy", k, " ")
-		   for (j = 1; j <= n; j++) printf "%s%s %s", (j > 1 ? ", " : ""), k[j], (k[j] in v ? v[k[j]] : "?"); print "" }' "$T/ntm.log"
+	awk '{ for (i = 1; i < NF; i++) if ($i ~ /^[a-z_]+$/ && $(i + 1) ~ /^[0-9]+$/) v[$i] = $(i + 1) }
+	     END { n = split("queries_udp answered_overlay overlay_cache_hits tund_connects tund_lost tund_timeouts forwarded cache_hits servfail dropped busy", k, " ")
+		   for (j = 1; j <= n; j++) if (k[j] in v) printf "%s%s %s", (o++ ? ", " : ""), k[j], v[k[j]]; print "" }' "$T/$r.log"
 }
 
 # --- query files -------------------------------------------------------------
@@ -181,6 +197,17 @@ CONF
 bg a ntm "$RESOLVERD" -f -c "$T/ntm/resolverd.conf"
 PID_ntm=$LAST_PID
 wait_for 5 "ntm-resolverd listening" grep -q "listening on" "$T/ntm.log"
+sed -e "s/^ListenAddress = .*/ListenAddress = $ADDR_ntmnc/" "$T/ntm/resolverd.conf" >"$T/ntm/ntmnc.conf"
+echo "OverlayCache = no" >>"$T/ntm/ntmnc.conf"
+bg a ntmnc "$RESOLVERD" -f -c "$T/ntm/ntmnc.conf"
+PID_ntmnc=$LAST_PID
+wait_for 5 "ntm-resolverd (no overlay cache) listening" grep -q "listening on" "$T/ntmnc.log"
+if [ -n "$BENCH_BASELINE" ]; then
+	sed -e "s/^ListenAddress = .*/ListenAddress = $ADDR_base/" "$T/ntm/resolverd.conf" >"$T/ntm/base.conf"
+	bg a base "$BENCH_BASELINE" -f -c "$T/ntm/base.conf"
+	PID_base=$LAST_PID
+	wait_for 5 "baseline ntm-resolverd listening" grep -q "listening on" "$T/base.log"
+fi
 
 # dnsmasq: an empty conf file of its own (so /etc/dnsmasq.conf and
 # /etc/dnsmasq.d are never read), no /etc/hosts, pid file in the temp dir.
@@ -273,10 +300,11 @@ na() { local r=$1 mix=$2 k; for k in qps avg p99 lost sent time rc cpu upcpu tun
 
 for mix in $MIXES; do
 	for r in $RESOLVERS; do
-		if [ "$mix" = overlay ] && [ "$r" != ntm ]; then
+		case $mix/$r in
+		overlay/dnsmasq | overlay/unbound | cached/ntmnc | uncached/ntmnc)
 			na "$r" "$mix"
-			continue
-		fi
+			continue ;;
+		esac
 		if [ "$mix" = cached ]; then
 			eval "addr=\$ADDR_$r"
 			nsx a timeout 30 dnsperf -s "$addr" -d "$T/cached.txt" -n 3 -t 2 \
@@ -284,7 +312,10 @@ for mix in $MIXES; do
 		fi
 		dnsperf_run "$r" "$mix"
 	done
-	eval "STATS_ntm_$mix=\$(ntm_counters)"
+	for r in $RESOLVERS; do
+		case $mix/$r in cached/ntmnc | uncached/ntmnc) ;;
+		*/ntm | */ntmnc | */base) eval "STATS_${r}_$mix=\$(ntm_counters $r)" ;; esac
+	done
 done
 
 # --- report ------------------------------------------------------------------
@@ -295,10 +326,11 @@ echo "ntm DNS benchmark: dnsperf in a, ${BENCH_TIME}s per run, at most $BENCH_OU
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), unbound $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }')"
 echo
-printf '%-9s %-14s %9s %9s %9s %7s %6s %6s %6s  %s\n' mix resolver QPS "avg ms" "p99 ms" lost "cpu%" "up%" "tund%" "rcodes"
+printf '%-9s %-16s %9s %9s %9s %7s %6s %6s %6s  %s\n' mix resolver QPS "avg ms" "p99 ms" lost "cpu%" "up%" "tund%" "rcodes"
 for mix in $MIXES; do
 	for r in $RESOLVERS; do
-		eval "printf '%-9s %-14s %9s %9s %9s %7s %6s %6s %6s  %s\n' \"\$mix\" \"\$NAME_$r\" \
+		case $mix/$r in cached/ntmnc | uncached/ntmnc) continue ;; esac
+		eval "printf '%-9s %-16s %9s %9s %9s %7s %6s %6s %6s  %s\n' \"\$mix\" \"\$NAME_$r\" \
 			\"\$R_${r}_${mix}_qps\" \"\$R_${r}_${mix}_avg\" \"\$R_${r}_${mix}_p99\" \"\$R_${r}_${mix}_lost\" \
 			\"\$R_${r}_${mix}_cpu\" \"\$R_${r}_${mix}_upcpu\" \"\$R_${r}_${mix}_tundcpu\" \"\$R_${r}_${mix}_rc\""
 	done
@@ -314,17 +346,34 @@ for o in dnsmasq unbound; do
 	done
 	printf 'ntm / %-8s %s; overlay n/a\n' "$o:" "$line"
 done
+if [ -n "$BENCH_BASELINE" ]; then
+	line=""
+	for mix in $MIXES; do
+		q=$(ratio "$(eval echo "\$R_ntm_${mix}_qps")" "$(eval echo "\$R_base_${mix}_qps")")
+		a=$(ratio "$(eval echo "\$R_ntm_${mix}_avg")" "$(eval echo "\$R_base_${mix}_avg")")
+		line="$line${line:+; }$mix qps $q, avg $a"
+	done
+	printf 'ntm / %-8s %s\n' "baseline:" "$line"
+	q=$(ratio "$R_ntmnc_overlay_qps" "$R_base_overlay_qps")
+	a=$(ratio "$R_ntmnc_overlay_avg" "$R_base_overlay_avg")
+	echo "ntm without overlay cache / baseline: overlay qps $q, avg $a"
+fi
 echo
 echo "details:"
 echo "  cpu% = the resolver's CPU, up% = fake_dns's (the upstream's), tund% = a's ntm-tund's; % of one CPU over the run"
-for mix in $MIXES; do
-	eval "echo \"  ntm-resolverd counters after $mix (cumulative): \$STATS_ntm_$mix\""
+for r in ntm ntmnc base; do
+	case " $RESOLVERS " in *" $r "*) ;; *) continue ;; esac
+	for mix in $MIXES; do
+		eval "st=\${STATS_${r}_$mix:-}"
+		[ -n "$st" ] && eval "echo \"  \$NAME_$r counters after $mix (cumulative): \$st\""
+	done
 done
+[ -n "$BENCH_BASELINE" ] && echo "  ntm-baseline = $BENCH_BASELINE"
 for mix in $MIXES; do
 	for r in $RESOLVERS; do
 		eval "s=\$R_${r}_${mix}_sent t=\$R_${r}_${mix}_time"
 		[ "$s" = n/a ] && continue
-		printf '  %-8s %-14s sent %s in %s s\n' "$mix" "$(eval echo "\$NAME_$r")" "$s" "$t"
+		printf '  %-8s %-16s sent %s in %s s\n' "$mix" "$(eval echo "\$NAME_$r")" "$s" "$t"
 	done
 done
 if [ -n "$BENCH_PERF" ]; then

@@ -222,9 +222,9 @@ int ntm_resolvconf_status(const char *path, const char *backup_path,
  * "~" makes a zone routing-only (not added to the search list). Pass the
  * overlay zone and the overlay reverse zones. Settings vanish when the link
  * goes away, so the caller re-applies them after creating the TUN.
- * Note: resolved sends per-link queries out of that link, so STUB must be
- * an address the stub answers on *through the TUN* (e.g. its overlay
- * address), not 127.0.0.x.
+ * STUB may be the stub's loopback address: resolved 252.3 and later sends
+ * a link's queries for a loopback server over the loopback interface
+ * (tested with Debian's 252.39 by tests/netns/resolved.sh).
  *
  * Each builder fills a self-contained argv (strings copied into cmd->buf,
  * argv[argc] == NULL) for execvp(). Returns 0, or -EINVAL for a bad

@@ -50,6 +50,8 @@ static int load_config(const char *path, bool must_exist, struct rs_config *cfg,
 		  "10000", NULL },
 		{ "Resolver", "RefusePrivateReverse", NTM_CONF_BOOL, 0, &cfg->refuse_private_reverse, 0,
 		  0, 0, "no", NULL },
+		{ "Resolver", "OverlayCache", NTM_CONF_BOOL, 0, &cfg->overlay_cache, 0, 0, 0, "yes",
+		  NULL },
 		{ "Resolver", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
 	};
 	struct stat st;

@@ -54,6 +54,7 @@ struct rs_config {
 	char zones[512];                /* extra zones, space separated */
 	uint64_t cache_entries;
 	bool refuse_private_reverse;
+	bool overlay_cache;             /* keep ntm-tund's answers for their TTL */
 	char user[64];
 };
 

@@ -32,7 +32,8 @@
  * TTL ntm-tund gives, at most NTM_DNS_OVERLAY_TTL seconds, in a
  * direct-mapped table keyed by the lower-cased name or the address;
  * served answers carry the remaining TTL. It is emptied when ntm-tund's
- * nss file changes or a connection to ntm-tund ends. */
+ * nss file changes or a connection to ntm-tund ends. OverlayCache = no
+ * turns it off. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,10 +460,12 @@ int tundq_init(struct resolverd *r)
 		return -ENOMEM;
 	t->r = r;
 	t->gen = 1;
-	t->cache = calloc(RS_OVC_SLOTS, sizeof(*t->cache));
-	if (!t->cache) {
-		free(t);
-		return -ENOMEM;
+	if (r->cfg.overlay_cache) {
+		t->cache = calloc(RS_OVC_SLOTS, sizeof(*t->cache));
+		if (!t->cache) {
+			free(t);
+			return -ENOMEM;
+		}
 	}
 	ntm_timer_init(&t->tick, r->loop, on_tick, t);
 	ntm_timer_arm(&t->tick, 1000, 1000);
