@@ -360,6 +360,7 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	p->eplen = sl;
 	p->ep_fd = fd;
 	p->has_ep = true;
+	p->direct_rx_ms = ntm_loop_now_ms(); /* proven just now */
 	p->path = PATH_DIRECT;
 	p->path_kind = c ? c->kind : CAND_LEARNED;
 	p->path_reason = NULL;
@@ -471,6 +472,9 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	bday_hit(p, m->fd);
 	c = cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
 	t->stats.probes_received++;
+	if (p->path == PATH_DIRECT && p->has_ep &&
+	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0)
+		p->direct_rx_ms = now;
 	if (pr.kind == NTM_PROBE_REQUEST) {
 		probe_send(p, NULL, NTM_PROBE_REPLY, pr.seq, &ss, sl, m->fd);
 		/* our initiation may not have got through where this came
