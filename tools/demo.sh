@@ -3,63 +3,73 @@
 #
 # Usage: tools/demo.sh   (as root on Debian 12)
 #
-# Builds a small internet out of network namespaces: a router, a DC
-# (ntm-dcd) and two nodes, alice and bob, each running ntm-tund. On alice,
-# unmodified programs (getent, ping, curl) reach bob by the name
-# bob.ntm.example.org: glibc asks nss_ntm, nss_ntm asks alice's ntm-tund,
-# which has the DC direct both nodes and sets up an encrypted tunnel. Every
-# namespace and process is removed at the end. The routed network has no
-# NAT yet: traversal of NATs and the relay are issue 6 (README "Status").
+# Builds a small internet out of network namespaces: a DC (ntm-dcd, with
+# its embedded relay) on the "internet", and three nodes, each running
+# ntm-tund behind its own NAT: alice behind a port-restricted cone NAT (a
+# stock Linux masquerade), bob and carol each behind a symmetric NAT
+# (a new random port for every destination). On alice and bob, unmodified
+# programs (getent, ping, curl) reach the others by name: glibc asks
+# nss_ntm, nss_ntm asks the local ntm-tund, which has the DC direct both
+# nodes; they punch through their NATs (alice <-> bob needs the birthday
+# search) or, for two symmetric NATs (bob <-> carol), go through the relay.
+# Every namespace and process is removed at the end.
 set -eu
 cd "$(dirname "$0")/.."
 tools/setup.sh >/dev/null
 
 top_builddir=$PWD top_srcdir=$PWD
 export top_builddir top_srcdir
-NODES="alice bob"
 # shellcheck source=../tests/netns/lib.sh
 . tests/netns/lib.sh
 require_root
+# shellcheck source=../tests/netns/natlab.sh
+. tests/netns/natlab.sh
+natlab_require
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '\033[36m%s$\033[0m %s\n' "$1" "${*:2}"; }
 
-say "A router, a DC at 198.51.100.2 and two nodes on their own networks"
-# shellcheck source=../tests/netns/setup2.sh
-. tests/netns/setup2.sh
+say "The internet (203.0.113.0/24), a DC at $NL_DC_IP, three homes behind NATs"
+natlab_init
+site alice port
+site bob sym
+site carol sym
+natlab_start
+for n in alice bob carol; do
+	printf '%-6s LAN %-10s behind a %-22s NAT, seen by the DC as %s\n' "$n" "${NL_LAN[$n]}" \
+		"$( [ "${NL_TYPE[$n]}" = sym ] && echo symmetric || echo port-restricted cone)" "$(observed "$n")"
+done
 "$NTM_DCCTL" -c "$DCCONF" node list
 
 say "alice's daemon, registered: its virtual addresses come from the DC"
-"$NTMCTL" -s "$sock_alice" status
+"$NTMCTL" -s "${NL_SOCK[alice]}" status
 
-NSSLIB=$top_builddir/nss_ntm/.libs
-cat > "$T/nsswitch.conf" <<CONF
-hosts: files ntm [!UNAVAIL=return] dns
-CONF
-# on alice, with the nsswitch line the documentation recommends
-on_alice() {
-	nsx alice env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/alice/run/nss" unshare -m sh -c '
-		mount --bind "$1" /etc/nsswitch.conf || exit 97
-		shift; exec "$@"' sh "$T/nsswitch.conf" "$@"
-}
-
-say "bob serves a web page on port 8080"
-mkdir -p "$T/www"
-echo "Hello alice, this is bob, through an ntm tunnel." > "$T/www/index.html"
-bg bob httpd busybox httpd -f -p 8080 -h "$T/www"
-wait_for 5 "bob's web server" nsx bob nc -z 127.0.0.1 8080
+say "bob and carol serve a web page on port 8080"
+nl_httpd bob
+nl_httpd carol
+wait_for 5 "bob's web server" nl_httpd_ready bob
+wait_for 5 "carol's web server" nl_httpd_ready carol
 
 say "On alice, unmodified programs use the name bob.ntm.example.org"
 echo "(nsswitch.conf: $(cat "$T/nsswitch.conf"))"
 run alice getent ahosts bob.ntm.example.org
-on_alice getent ahosts bob.ntm.example.org
-run alice ping -c 3 bob.ntm.example.org
-on_alice ping -c 3 bob.ntm.example.org
-run alice curl http://bob.ntm.example.org:8080/
-on_alice curl -sS http://bob.ntm.example.org:8080/
+on_node alice getent ahosts bob.ntm.example.org
+run alice ping -c 4 bob.ntm.example.org
+on_node alice ping -c 4 bob.ntm.example.org
+run alice curl http://bob.ntm.example.org:8080/id.txt
+on_node alice curl -sS http://bob.ntm.example.org:8080/id.txt
 
-say "The tunnel as alice's daemon sees it"
-"$NTMCTL" -s "$sock_alice" peers
+say "On bob, the same to carol: two symmetric NATs, so through the relay"
+run bob ping -c 3 carol.ntm.example.org
+on_node bob ping -c 3 carol.ntm.example.org
+run bob curl http://carol.ntm.example.org:8080/id.txt
+on_node bob curl -sS http://carol.ntm.example.org:8080/id.txt
+
+say "The tunnels as the daemons see them (path and why)"
+run alice ntmctl peers
+"$NTMCTL" -s "${NL_SOCK[alice]}" peers
+run bob ntmctl peers
+"$NTMCTL" -s "${NL_SOCK[bob]}" peers
 run alice ntmctl ping bob.ntm.example.org
-"$NTMCTL" -s "$sock_alice" ping -c 3 bob.ntm.example.org
+"$NTMCTL" -s "${NL_SOCK[alice]}" ping -c 3 bob.ntm.example.org
 
 say "Done: cleaning up namespaces and daemons"
