@@ -13,7 +13,9 @@
 #   3. r-Y pings i-X by name and fetches a file from it (the other way);
 #   4. the path i-X's 'ntmctl peers --json' shows for r-Y (and r-Y's for
 #      i-X): direct, relay or pending. Where direct is expected and the
-#      path is still the relay, it may take UPGRADE_DL s to upgrade.
+#      path is still the relay, it may take UPGRADE_DL s to upgrade; an
+#      "either" pair on the relay is watched BDAY_DL s for an upgrade (noted,
+#      not required); an upgraded path must carry a ping by name.
 # Then: two nodes behind one NAT must reach each other directly at their
 # LAN addresses; a node behind two chained NATs (home NAT + carrier-grade
 # NAT) must reach a port-restricted site both ways; a port-restricted node
@@ -37,6 +39,8 @@ EXPECT_EITHER="port:sym sym:port"
 TYPES="none full addr port sym"
 PING_DL=${PING_DL:-5}       # s: deadline of one ping by name
 UPGRADE_DL=${UPGRADE_DL:-5} # s: relay -> direct upgrade allowed after traffic
+BDAY_DL=${BDAY_DL:-8}       # s: how long an "either" pair on the relay is watched
+                            # for an upgrade (the birthday search: doc/protocol.md 7)
 
 NL_KA=5
 natlab_init
@@ -86,7 +90,8 @@ $(grep -h -e "$(fqdn "$a")" -e "$a " "$T/tund-$b.log" 2>/dev/null | tail -n 4 | 
 # responder B; EXPECT direct, relay or either; LANCHECK: B's endpoint in A's
 # peer list must be B's LAN address.
 pair() {
-	local label=$1 a=$2 b=$3 exp=$4 lan=${5:-} fwd rev fms pa pb ep why="" ip4 got
+	local label=$1 a=$2 b=$3 exp=$4 lan=${5:-} fwd rev fms pa pb ep why="" ip4 got note t_pair
+	t_pair=$(date +%s%N)
 	way "$a" "$b"; fwd=$WAY; fms=$WAY_MS
 	if [ "$fwd" = ok ]; then
 		ip4=$(peer_field "$a" "$b" ipv4)
@@ -95,8 +100,16 @@ pair() {
 	fi
 	way "$b" "$a"; rev=$WAY
 	pa=$(peer_field "$a" "$b" path)
-	if [ "$exp" = direct ] && [ "$pa" != direct ] && [ "$fwd" = ok ]; then
-		poll_until "$UPGRADE_DL" nl_path_is "$a" "$b" direct
+	note=""
+	if [ "$pa" = relay ] && [ "$fwd" = ok ] && [ "$exp" != relay ]; then
+		local dl=$UPGRADE_DL
+		[ "$exp" = either ] && dl=$BDAY_DL
+		if poll_until "$dl" nl_path_is "$a" "$b" direct; then
+			note="relay, then direct $(( ($(date +%s%N) - t_pair) / 1000000 )) ms after the lookup"
+			nl_ping_name "$a" "$b" 3 || why="${why:+$why; }the upgraded direct path carries no ping ($PING_ERR)"
+		else
+			note="relay for ${dl} s more"
+		fi
 		pa=$(peer_field "$a" "$b" path)
 	fi
 	pb=$(peer_field "$b" "$a" path)
@@ -119,8 +132,8 @@ pair() {
 		diag "$a" "$b"
 	fi
 	ROWS="$ROWS
-$(printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %s' "$label" "$fwd" "$rev" "${pa:--}" "${pb:--}" "${ep:--}" "$exp" "$fms" "$verdict")"
-	echo "$verdict $label: i->r $fwd, r->i $rev, path $pa/$pb, endpoint ${ep:--}, first reply ${fms} ms" >&2
+$(printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %-6s %s' "$label" "$fwd" "$rev" "${pa:--}" "${pb:--}" "${ep:--}" "$exp" "$fms" "$verdict" "$note")"
+	echo "$verdict $label: i->r $fwd, r->i $rev, path $pa/$pb, endpoint ${ep:--}, first reply ${fms} ms${note:+; $note}" >&2
 }
 
 for x in $TYPES; do
@@ -135,9 +148,9 @@ T1=$(date +%s)
 
 echo
 echo "NAT matrix: initiator i-X -> responder r-Y (ping by name + TCP, both ways; path as the initiator sees it)"
-printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %s\n' pair "i->r" "r->i" "path(i)" "path(r)" "endpoint(i sees r)" expect "1st ms" result
+printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %-6s %s\n' pair "i->r" "r->i" "path(i)" "path(r)" "endpoint(i sees r)" expect "1st ms" result note
 echo "${ROWS#?}"
-npass=$(echo "$ROWS" | grep -c ' PASS$')
+npass=$(echo "$ROWS" | grep -c '  PASS ')
 ntotal=$(echo "${ROWS#?}" | wc -l)
 echo "$npass of $ntotal cases passed in $((T1 - T0)) s (EXPECT_RELAY='$EXPECT_RELAY', EXPECT_EITHER='$EXPECT_EITHER')"
 "$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ && $NF != 0' | tr -s ' \t' ' ' | paste -sd, - | sed 's/^/DC counters (nonzero): /'
