@@ -213,6 +213,30 @@ static enum relay_verdict check(struct relay *r, const uint8_t *buf, size_t len,
 	return RELAY_FORWARDED;
 }
 
+/* Side `fromside` sent a datagram while the other side was unknown: the
+ * other side is known now, so it goes out (counted as forwarded). */
+static void send_held(struct relay *r, struct relay_alloc *a, unsigned fromside, uint64_t now_ms)
+{
+	struct relay_side *from = &a->side[fromside], *to = &a->side[fromside ^ 1];
+	uint8_t out[NTM_RELAY_OVERHEAD + RELAY_HOLD_MAX];
+	uint64_t ctr;
+	size_t len = from->held_len;
+
+	from->held_len = 0;
+	if (!rate_take(r, a, len, now_ms) || !ntm_counter_next(&to->tx_next, &ctr)) {
+		r->stats.held_dropped++;
+		return;
+	}
+	int n = ntm_relaycap_seal(&to->key, out, sizeof(out), (uint8_t)(fromside ^ 1), 1, a->id, ctr,
+				  from->held, len);
+	if (n < 0 || r->send(r->send_arg, &to->ep, out, (size_t)n) < 0) {
+		r->stats.held_dropped++;
+		return;
+	}
+	r->stats.held_sent++;
+	r->stats.forwarded_bytes += len;
+}
+
 enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 			       const struct ntm_udp_meta *src, int fd, uint64_t now_ms)
 {
@@ -231,10 +255,19 @@ enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 	from->ep.fd = fd;
 	from->ep.known = true;
 	a->last_ms = now_ms;
+	if (to->held_len)
+		send_held(r, a, m.side ^ 1, now_ms);
 	if (m.inner_len == 0)
 		return count(&st->keepalives, RELAY_KEEPALIVE);
-	if (!to->ep.known)
-		return count(&st->drop_no_peer_endpoint, RELAY_DROP_NO_PEER_ENDPOINT);
+	if (!to->ep.known) {
+		if (m.inner_len > RELAY_HOLD_MAX)
+			return count(&st->drop_no_peer_endpoint, RELAY_DROP_NO_PEER_ENDPOINT);
+		if (from->held_len)
+			st->held_dropped++; /* the newer one replaces it */
+		memcpy(from->held, buf + NTM_RELAY_HDR_LEN, m.inner_len);
+		from->held_len = (uint16_t)m.inner_len;
+		return count(&st->held, RELAY_HELD);
+	}
 	if (!rate_take(r, a, m.inner_len, now_ms))
 		return count(&st->drop_rate, RELAY_DROP_RATE);
 	uint64_t ctr;

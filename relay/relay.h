@@ -42,6 +42,9 @@
 	X(drop_bad_direction, "dropped: direction 1 (relay to node) sent to the relay") \
 	X(drop_auth, "dropped: tag did not verify with the side's key") \
 	X(drop_replay, "dropped: counter replayed or too old") \
+	X(held, "held: the other side not heard from yet (one small datagram per side, sent when it is)") \
+	X(held_sent, "held datagrams sent on when the other side appeared") \
+	X(held_dropped, "held datagrams dropped (replaced, rate or send error)") \
 	X(drop_no_peer_endpoint, "dropped: the other side has not been heard from yet") \
 	X(drop_rate, "dropped: the allocation's packet or byte rate") \
 	X(drop_send_error, "dropped: sending to the other side failed") \
@@ -60,6 +63,7 @@ struct relay_stats {
 enum relay_verdict {
 	RELAY_FORWARDED,
 	RELAY_KEEPALIVE,
+	RELAY_HELD,
 	RELAY_DROP_MALFORMED,
 	RELAY_DROP_UNKNOWN_ALLOC,
 	RELAY_DROP_BAD_DIRECTION,
@@ -89,8 +93,17 @@ struct relay_ep {
  * Returns >= 0 or -errno. */
 typedef int (*relay_send_fn)(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len);
 
+/* A datagram of at most RELAY_HOLD_MAX bytes (a handshake message) that
+ * arrives before the other side was heard from is kept, one per side, and
+ * sent when the other side shows up: both nodes start on the same Route
+ * Direction, so the initiator's first handshake often beats the
+ * responder's first capsule to the relay. */
+#define RELAY_HOLD_MAX 256
+
 struct relay_side {
 	struct ntm_relay_key key;
+	uint16_t held_len;               /* 0: nothing held */
+	uint8_t held[RELAY_HOLD_MAX];    /* from this side, for the other */
 	struct ntm_replay replay;        /* direction 0 counters from this side */
 	uint64_t tx_next;                /* direction 1 counter towards this side */
 	struct relay_ep ep;

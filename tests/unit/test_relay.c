@@ -302,7 +302,7 @@ static void check_accounting(void)
 	const struct relay_stats *st = &rl.stats;
 	uint64_t sum = st->forwarded + st->keepalives + st->drop_malformed + st->drop_unknown_alloc +
 		       st->drop_bad_direction + st->drop_auth + st->drop_replay +
-		       st->drop_no_peer_endpoint + st->drop_rate + st->drop_send_error;
+		       st->drop_no_peer_endpoint + st->drop_rate + st->drop_send_error + st->held;
 	ck_assert_uint_eq(sum, st->rx);
 }
 
@@ -349,9 +349,28 @@ END_TEST
 START_TEST(test_nothing_is_forwarded_before_the_other_side_was_heard)
 {
 	ctr_a = ctr_b = 0;
-	ck_assert_int_eq(from_b(64, T0), RELAY_DROP_NO_PEER_ENDPOINT);
+	/* a datagram larger than a handshake message is dropped */
+	ck_assert_int_eq(from_b(RELAY_HOLD_MAX + 1, T0), RELAY_DROP_NO_PEER_ENDPOINT);
 	ck_assert_uint_eq(sent.n, 0);
 	ck_assert_uint_eq(rl.stats.drop_no_peer_endpoint, 1);
+	/* a small one is held (the newest of them), and sent once A appears */
+	ck_assert_int_eq(from_b(64, T0), RELAY_HELD);
+	ck_assert_int_eq(from_b(76, T0), RELAY_HELD);
+	ck_assert_uint_eq(sent.n, 0);
+	ck_assert_uint_eq(rl.stats.held_dropped, 1);
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_uint_eq(sent.n, 1);
+	ck_assert_uint_eq(rl.stats.held_sent, 1);
+	/* to A, re-tagged with A's key, the newest held datagram whole */
+	struct ntm_relay_msg got;
+	ck_assert_uint_eq(sent.len, NTM_RELAY_OVERHEAD + 76);
+	ck_assert_int_eq(ntm_relay_decode(sent.buf, sent.len, &got), 0);
+	ck_assert_uint_eq(got.side, 0);
+	ck_assert_uint_eq(got.direction, 1);
+	ck_assert_int_eq(ntm_relaycap_verify(&ka, sent.buf, sent.len, &got), 0);
+	/* ... only once */
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_uint_eq(sent.n, 1);
 	check_accounting();
 }
 END_TEST
