@@ -230,8 +230,13 @@ static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
 		return;
 	}
 	if (c->inlen == sizeof(c->in)) {
-		if (c->out || c->deferred)
-			return; /* a full buffer waits for the reply in progress */
+		if ((c->out || c->deferred) && !(events & (EPOLLHUP | EPOLLERR))) {
+			/* a full buffer waits for the reply in progress: stop
+			 * reading until it is sent (flush() re-arms EPOLLIN), or
+			 * the readable socket would wake us in a busy loop */
+			ntm_io_modify(&c->io, c->out ? EPOLLOUT : 0);
+			return;
+		}
 		conn_close(c);
 		return;
 	}
