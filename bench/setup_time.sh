@@ -14,7 +14,8 @@
 #                 fully-random): no direct path, the relay carries it
 # Each run: both nodes' ntm-tund are restarted (so neither knows the other)
 # with the initiator on a new UDP port (7541 + run number), so that no NAT
-# mapping of an earlier run helps this one; then, on the initiator,
+# mapping of an earlier run helps this one (with COLD=all the DC, and so its
+# embedded relay, is restarted too, before the nodes); then, on the initiator,
 #   ping -4 -c 1 -i 0.2 -w DEADLINE NAME   (its own getaddrinfo through nss_ntm)
 # is timed from just before ping starts to its exit on the first reply:
 # name lookup (the Direction Request to the DC and its Route Direction),
@@ -31,6 +32,8 @@ set -u
 
 RUNS=${RUNS:-20}
 DEADLINE=${DEADLINE:-5}
+COLD=${COLD:-nodes}
+case $COLD in nodes | all) ;; *) echo "COLD must be nodes or all" >&2; exit 2 ;; esac
 case $RUNS in '' | *[!0-9]* | 0) echo "RUNS must be a positive integer" >&2; exit 2 ;; esac
 [ "$RUNS" -le 500 ] || { echo "RUNS is at most 500" >&2; exit 2; }
 
@@ -53,6 +56,16 @@ site s-a sym
 site s-b sym
 natlab_start
 
+# restart_dc: stop the DC (by PID) and start it again (same key and database).
+restart_dc() {
+	kill "$DCD_PID" 2>/dev/null
+	wait_for 5 "the DC stopped" sh -c "! kill -0 $DCD_PID 2>/dev/null"
+	wait "$DCD_PID" 2>/dev/null
+	bg inet dcd "$NTM_DCD" -f -c "$DCCONF"
+	DCD_PID=$LAST_PID
+	wait_for 5 "the DC's control socket" test -S "$T/dc/run/dcd.sock"
+}
+
 # port_of NAME PORT: set NAME's ListenPort (takes effect at its next start).
 port_of() { sed -i "s/^ListenPort = .*/ListenPort = $2/" "$T/$1/tund.conf"; }
 
@@ -62,6 +75,7 @@ run_pair() {
 	echo "measuring $label ($a -> $b), $RUNS runs ..." >&2
 	for i in $(seq 1 "$RUNS"); do
 		port_of "$a" $((NL_PORT + i))
+		[ "$COLD" = all ] && restart_dc
 		nl_restart_tund "$b"
 		nl_restart_tund "$a"
 		if nl_ping_name "$a" "$b" "$DEADLINE"; then
@@ -88,7 +102,7 @@ run_pair relayed s-a s-b
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
-echo "ntm setup time: getaddrinfo of a never-seen peer -> first ping reply, $RUNS cold runs per pair (deadline ${DEADLINE}s)"
+echo "ntm setup time: getaddrinfo of a never-seen peer -> first ping reply, $RUNS cold runs per pair (deadline ${DEADLINE}s, restarted before each: $( [ "$COLD" = all ] && echo "DC and both nodes" || echo "both nodes"))"
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo
 printf '%-34s %8s %10s %8s %8s  %s\n' pair answered "median ms" "min ms" "max ms" "paths (initiator's view)"
