@@ -1,28 +1,33 @@
 #!/bin/bash
 # nat_keepalive.sh - issue 6: NAT keepalives hold an idle tunnel's NAT
-# mappings open. Two port-restricted sites a and b (natlab.sh), conntrack
-# UDP timeouts of 2 s in both NAT namespaces (nf_conntrack_udp_timeout and
+# mappings open. Two port-restricted sites a and b (a direct tunnel) and two
+# symmetric sites c and d (a relayed tunnel) (natlab.sh), conntrack UDP
+# timeouts of 2 s in every NAT namespace (nf_conntrack_udp_timeout and
 # _stream), the nodes' NatKeepalive 1 s, the DC's KeepaliveInterval 1 s.
 #
 #  0. control: the lab's 2 s mapping lifetime really bites - a plain UDP
 #     flow a -> b's public address (nc, no ntm) lets b's answer in after
 #     0.5 s, and no longer after 3.5 s of silence;
-#  1. a (the initiator) pings b by name: a direct tunnel;
+#  1. a (the initiator) pings b by name: a direct tunnel; c pings d: a
+#     tunnel through the DC's embedded relay;
 #  2. idle for IDLE s (6): no program traffic at all;
-#  3. then b, the RESPONDER, pings a by name. That is the direction that
-#     fails when a's NAT forgot a's mapping: a's NAT filters by address and
-#     port, so b's packets get in only while a's mapping towards b lives.
-# Asserted:
-#  - b's ping gets its first reply within 2 s;
+#  3. then b and d, the RESPONDERS, ping a and c by name. That is the
+#     direction that fails when the initiator's NAT forgot its mapping:
+#     the NATs filter by address and port, so the responder's packets get
+#     in only while the initiator's mapping towards b's site (direct) or
+#     towards the relay (relayed) lives.
+# Asserted, for both pairs:
+#  - the responder's ping gets its first reply within 2 s;
 #  - no new handshake was needed: peer_handshakes and peer_handshakes_sent
-#    of both nodes are unchanged since step 1, and b's last_handshake_s for
-#    a is at least IDLE;
+#    of all four nodes are unchanged since step 1, and the responder's
+#    last_handshake_s for the initiator is at least IDLE;
 #  - no new DC round trip: the DC's 'directions' counter is unchanged;
-#  - the path stayed direct on both sides, at the same endpoints;
+#  - the paths stayed as they were (direct; relay), at the same endpoints;
 #  - the mappings never expired: nftables counters in each NAT namespace
-#    saw at least IDLE/2 datagrams from its node to the other site during
-#    the idle time (the keepalives), and no conntrack entry was created
-#    anew for that flow ("ct state new" counter 0 from step 1 on).
+#    saw at least IDLE/2 datagrams from its node towards the path (the
+#    other site, or the relay's port 7542) during the idle time (the
+#    keepalives), and no conntrack entry was created anew for that flow
+#    ("ct state new" counter 0 from step 1 on).
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/natlab.sh"
@@ -61,71 +66,91 @@ grep -q early "$T/ctl.out" || fail "control: b's answer did not get through a's 
 grep -q late "$T/ctl.out" && fail "control: b's answer still got in after 3.5 s idle (conntrack timeout not in effect)"
 ok "control: a plain UDP mapping lets the answer in after 0.5 s, not after 3.5 s idle"
 
-# --- counters in the NAT namespaces: node -> other site, and new flows ---
-for s in a b; do
-	[ "$s" = a ] && other=$B_PUB || other=$A_PUB
-	nsx "$s-nat" nft -f - <<NFT || fail "nft counters in $s-nat"
+site c sym
+site d sym
+
+# PAIRS: initiator, responder, the path expected between them.
+PAIRS="a:b:direct c:d:relay"
+# target NODE PEER PATH: the address (and port) NODE's NAT mapping must be
+# kept open towards: the peer's site when direct, the relay when relayed.
+target() { if [ "$3" = direct ]; then echo "ip daddr ${NL_PUB[$2]}"; else echo "ip daddr $NL_DC_IP udp dport 7542"; fi; }
+
+# --- counters in the NAT namespaces: node -> that target, and new flows ---
+for pr in $PAIRS; do
+	IFS=: read -r x y path <<< "$pr"
+	for s in "$x:$y" "$y:$x"; do
+		n=${s%%:*} m=${s#*:}
+		nsx "$n-nat" nft -f - <<NFT || fail "nft counters in $n-nat"
 table ip ka {
 	counter out { }
 	counter out_new { }
 	chain count_fwd { type filter hook forward priority -10; policy accept;
-		iifname "lan0" ip saddr ${NL_LAN[$s]} ip daddr $other udp sport $NL_PORT counter name "out"
-		iifname "lan0" ip saddr ${NL_LAN[$s]} ip daddr $other udp sport $NL_PORT ct state new counter name "out_new"
+		iifname "lan0" ip saddr ${NL_LAN[$n]} udp sport $NL_PORT $(target "$n" "$m" "$path") counter name "out"
+		iifname "lan0" ip saddr ${NL_LAN[$n]} udp sport $NL_PORT $(target "$n" "$m" "$path") ct state new counter name "out_new"
 	}
 }
 NFT
+	done
 done
 cnt() { nsx "$1-nat" nft list counter ip ka "$2" | awk '/packets/ {print $2}'; }
 tstat() { "$NTMCTL" -s "${NL_SOCK[$1]}" stats --json | grep -o "\"$2\": [0-9]*" | awk '{print $2}'; }
 dcstat() { "$NTM_DCCTL" -c "$DCCONF" stats --json | grep -o "\"$1\": [0-9]*" | awk '{print $2}'; }
+declare -A HS HSS N0 N1 NEW0 EP
 
 natlab_start
-ok "a and b registered behind port-restricted NATs with 2 s UDP timeouts (DC keepalive 1 s, ${NL_NODE_EXTRA:-NatKeepalive default})"
+ok "a, b (port-restricted) and c, d (symmetric) registered behind NATs with 2 s UDP timeouts (DC keepalive 1 s, ${NL_NODE_EXTRA:-NatKeepalive default})"
 
-# --- 1. the tunnel ---
-nl_ping_name a b 5 || fail "a could not ping b by name ($PING_ERR)"
-ok "a pinged b by name: first reply after $PING_MS ms"
-wait_for 5 "b's path to a direct" nl_path_is b a direct
-nl_path_is a b direct || fail "a's path to b is '$(peer_field a b path)'"
-EP_AB=$(peer_field a b endpoint) EP_BA=$(peer_field b a endpoint)
-for n in a b; do
-	eval "HS_$n=\$(tstat $n peer_handshakes) HSS_$n=\$(tstat $n peer_handshakes_sent)"
+# --- 1. the tunnels ---
+for pr in $PAIRS; do
+	IFS=: read -r x y path <<< "$pr"
+	nl_ping_name "$x" "$y" 5 || fail "$x could not ping $y by name ($PING_ERR)"
+	wait_for 5 "$x's path to $y $path" nl_path_is "$x" "$y" "$path"
+	wait_for 5 "$y's path to $x $path" nl_path_is "$y" "$x" "$path"
+	EP[$x]=$(peer_field "$x" "$y" endpoint) EP[$y]=$(peer_field "$y" "$x" endpoint)
+	ok "$x pinged $y by name (first reply after $PING_MS ms): $path tunnel ($x sees $y at ${EP[$x]}, $y sees $x at ${EP[$y]})"
+done
+for n in a b c d; do
+	HS[$n]=$(tstat "$n" peer_handshakes) HSS[$n]=$(tstat "$n" peer_handshakes_sent)
+	N0[$n]=$(cnt "$n" out) NEW0[$n]=$(cnt "$n" out_new)
 done
 DIRS=$(dcstat directions)
-N0_a=$(cnt a out) N0_b=$(cnt b out) NEW0_a=$(cnt a out_new) NEW0_b=$(cnt b out_new)
-ok "direct tunnel a <-> b (a sees b at $EP_AB, b sees a at $EP_BA)"
 
 # --- 2. idle ---
-t_idle=$(date +%s%N)
 sleep "$IDLE" # the point of the test: no program traffic for IDLE s
 
-# --- 3. the responder speaks first ---
-N1_a=$(cnt a out) N1_b=$(cnt b out)
-nl_ping_name b a 2 || fail "after ${IDLE}s idle, b (the responder) could not ping a by name ($PING_ERR); \
-a sent $((N1_a - N0_a)), b sent $((N1_b - N0_b)) datagrams to the other site while idle"
-ok "after ${IDLE} s idle, b pinged a by name: first reply after $PING_MS ms"
+# --- 3. the responders speak first ---
+for n in a b c d; do N1[$n]=$(cnt "$n" out); done
 fails=""
-for n in a b; do
-	[ "$(tstat $n peer_handshakes)" = "$(eval echo \$HS_$n)" ] || fails="$fails; $n completed a new handshake ($(eval echo \$HS_$n) -> $(tstat $n peer_handshakes))"
-	[ "$(tstat $n peer_handshakes_sent)" = "$(eval echo \$HSS_$n)" ] || fails="$fails; $n sent a new handshake ($(eval echo \$HSS_$n) -> $(tstat $n peer_handshakes_sent))"
+for pr in $PAIRS; do
+	IFS=: read -r x y path <<< "$pr"
+	if nl_ping_name "$y" "$x" 2; then
+		ok "after ${IDLE} s idle, $y (the responder) pinged $x by name: first reply after $PING_MS ms"
+	else
+		fails="$fails; after ${IDLE}s idle, $y (the responder) could not ping $x by name ($PING_ERR)"
+	fi
+done
+for n in a b c d; do
+	[ "$(tstat $n peer_handshakes)" = "${HS[$n]}" ] || fails="$fails; $n completed a new handshake (${HS[$n]} -> $(tstat $n peer_handshakes))"
+	[ "$(tstat $n peer_handshakes_sent)" = "${HSS[$n]}" ] || fails="$fails; $n sent a new handshake (${HSS[$n]} -> $(tstat $n peer_handshakes_sent))"
 done
 [ "$(dcstat directions)" = "$DIRS" ] || fails="$fails; the DC handled a new Direction Request ($DIRS -> $(dcstat directions))"
-lh=$(peer_field b a last_handshake_s)
-case $lh in '' | null | *[!0-9]*) fails="$fails; b's last_handshake_s for a is '$lh'" ;;
-*) [ "$lh" -ge "$IDLE" ] || fails="$fails; b's last handshake with a was $lh s ago (< ${IDLE})" ;;
-esac
-for pr in "a b $EP_AB" "b a $EP_BA"; do
-	set -- $pr
-	[ "$(peer_field "$1" "$2" path)" = direct ] || fails="$fails; $1's path to $2 is '$(peer_field "$1" "$2" path)'"
-	[ "$(peer_field "$1" "$2" endpoint)" = "$3" ] || fails="$fails; $1's endpoint for $2 moved $3 -> $(peer_field "$1" "$2" endpoint)"
-done
-for n in a b; do
-	sent=$(( $(eval echo \$N1_$n) - $(eval echo \$N0_$n) ))
-	new=$(( $(cnt "$n" out_new) - $(eval echo \$NEW0_$n) ))
-	[ "$sent" -ge $((IDLE / 2)) ] || fails="$fails; $n sent only $sent datagrams to the other site in ${IDLE}s idle"
-	[ "$new" = 0 ] || fails="$fails; $n's NAT made $new new mappings towards the other site (the old one expired)"
-	echo "  $n: $sent datagrams to the other site while idle, $new new mappings since the tunnel came up"
+for pr in $PAIRS; do
+	IFS=: read -r x y path <<< "$pr"
+	lh=$(peer_field "$y" "$x" last_handshake_s)
+	case $lh in '' | null | *[!0-9]*) fails="$fails; $y's last_handshake_s for $x is '$lh'" ;;
+	*) [ "$lh" -ge "$IDLE" ] || fails="$fails; $y's last handshake with $x was $lh s ago (< ${IDLE})" ;;
+	esac
+	for s in "$x:$y" "$y:$x"; do
+		n=${s%%:*} m=${s#*:}
+		[ "$(peer_field "$n" "$m" path)" = "$path" ] || fails="$fails; $n's path to $m is '$(peer_field "$n" "$m" path)', was $path"
+		[ "$(peer_field "$n" "$m" endpoint)" = "${EP[$n]}" ] || fails="$fails; $n's endpoint for $m moved ${EP[$n]} -> $(peer_field "$n" "$m" endpoint)"
+		sent=$(( N1[$n] - N0[$n] ))
+		new=$(( $(cnt "$n" out_new) - NEW0[$n] ))
+		[ "$sent" -ge $((IDLE / 2)) ] || fails="$fails; $n sent only $sent datagrams towards $m's $path path in ${IDLE}s idle"
+		[ "$new" = 0 ] || fails="$fails; $n's NAT made $new new mappings towards $m's $path path (the old one expired)"
+		echo "  $n: $sent datagrams towards $m's $path path ($(target "$n" "$m" "$path" | sed 's/ip daddr //; s/ udp dport /:/')) while idle, $new new mappings since the tunnel came up"
+	done
 done
 [ -z "$fails" ] || fail "${fails#; }"
-ok "no new handshake, no new DC round trip, same direct path and endpoints; keepalives held both mappings"
+ok "no new handshake, no new DC round trip, same paths and endpoints; keepalives held every mapping"
 echo "PASS: nat_keepalive"
