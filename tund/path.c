@@ -481,6 +481,11 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 		 * from (the other side's NAT was closed then): try it now */
 		if (p->hs.active && p->has_hs_pkt && (!c || !c->ok_ms))
 			send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+		/* the way from there is open: ask back at once, so both
+		 * sides prove the path within one round trip instead of
+		 * waiting for their next probe round */
+		if (p->path != PATH_DIRECT && c && now - c->probe_sent_ms >= PROBE_ASK_BACK_MS)
+			probe_send(p, c, NTM_PROBE_REQUEST, 0, NULL, 0, 0);
 		/* a birthday hit on one of our extra sockets: ask back */
 		if (m->fd == p->own_fd && p->own_fd > 0 && m->fd != p->ep_fd)
 			probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &ss, sl, m->fd);

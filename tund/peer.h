@@ -39,7 +39,8 @@ struct tund;
 #define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
 #define PROBE_FIRST_MS 200            /* probe rounds: at once, then 200 ms doubling ... */
 #define PROBE_BURST_MAX_MS 6400       /* ... up to this, */
-#define PROBE_UPGRADE_MS 30000        /* then every 30 s while relayed (path upgrade) */
+#define PROBE_UPGRADE_MS 30000
+#define PROBE_ASK_BACK_MS 100         /* a request answers a request at most this often per candidate */        /* then every 30 s while relayed (path upgrade) */
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
 /* The birthday search (port-restricted <-> symmetric NAT): each side opens
