@@ -114,3 +114,5 @@ for l in direct relayed; do
 	esac
 	printf '%-34s %8s %10s %8s %8s  %s\n' "$d" "$(eval echo \$R_${l}_ok)/$RUNS" "$1" "$2" "$3" "$(eval echo \"\$R_${l}_paths\")"
 done
+echo
+echo "DC counters after all runs (nonzero): $("$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ && $NF != 0 { printf "%s%s %s", s, $1, $NF; s = ", " }')"
