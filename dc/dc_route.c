@@ -100,7 +100,11 @@ static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_no
 	struct dc_route *rt = ntm_idmap_get(&dc->routes, key);
 	uint64_t now = ntm_loop_now_ms();
 
-	if (rt && now - rt->created_ms < DC_ROUTE_REUSE_MS)
+	/* Reused while fresh, unless one of the nodes registered anew since
+	 * (it restarted: its relay counters start over and it knows nothing
+	 * of the old route, so both get a new route and allocation). */
+	if (rt && now - rt->created_ms < DC_ROUTE_REUSE_MS && n->registered_ms <= rt->created_ms &&
+	    peer->registered_ms <= rt->created_ms)
 		return rt;
 	if (!rt) {
 		rt = calloc(1, sizeof(*rt));
