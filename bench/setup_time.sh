@@ -54,6 +54,8 @@ site p-a port
 site p-b port
 site s-a sym
 site s-b sym
+site h-a port
+site h-b sym
 natlab_start
 
 # restart_dc: stop the DC (by PID) and start it again (same key and database).
@@ -71,7 +73,7 @@ port_of() { sed -i "s/^ListenPort = .*/ListenPort = $2/" "$T/$1/tund.conf"; }
 
 # run_pair LABEL INITIATOR RESPONDER: RUNS cold setups; sets R_<label>_*.
 run_pair() {
-	local label=$1 a=$2 b=$3 i ms times="" paths="" okn=0 p
+	local label=$1 a=$2 b=$3 i ms times="" paths="" okn=0 p upg=""
 	echo "measuring $label ($a -> $b), $RUNS runs ..." >&2
 	for i in $(seq 1 "$RUNS"); do
 		port_of "$a" $((NL_PORT + i))
@@ -82,6 +84,15 @@ run_pair() {
 			times="$times $PING_MS"
 			okn=$((okn + 1))
 			p=$(peer_field "$a" "$b" path)
+			# the birthday pair: does the search make it direct, and when?
+			if [ "$label" = birthday ]; then
+				if [ "$p" = direct ] || poll_until 8 nl_path_is "$a" "$b" direct; then
+					p=direct
+					upg="$upg $((PING_MS + ${WAITED_MS:-0}))"
+				else
+					p=$(peer_field "$a" "$b" path)
+				fi
+			fi
 		else
 			p="failed:$PING_ERR"
 		fi
@@ -90,6 +101,10 @@ run_pair() {
 	done
 	port_of "$a" "$NL_PORT"
 	eval "R_${label}_ok=$okn"
+	eval "R_${label}_upg=\"\$(echo \$upg | tr ' ' '\n' | sort -n | awk 'NF { v[++n] = \$1 } END {
+		if (!n) { print \"none\"; exit }
+		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		printf \"%d of the runs direct, median %g ms, max %d ms after the lookup\", n, m, v[n] }')\""
 	eval "R_${label}_stats=\"\$(echo \$times | tr ' ' '\n' | sort -n | awk 'NF {
 		v[++n] = \$1 } END { if (!n) { print \"- - -\"; exit }
 		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
@@ -99,6 +114,7 @@ run_pair() {
 
 run_pair direct p-a p-b
 run_pair relayed s-a s-b
+run_pair birthday h-a h-b
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
@@ -106,13 +122,16 @@ echo "ntm setup time: getaddrinfo of a never-seen peer -> first ping reply, $RUN
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo
 printf '%-34s %8s %10s %8s %8s  %s\n' pair answered "median ms" "min ms" "max ms" "paths (initiator's view)"
-for l in direct relayed; do
+for l in direct relayed birthday; do
 	eval "set -- \$R_${l}_stats"
 	case $l in
 	direct) d="direct: port-restricted <-> port" ;;
 	relayed) d="relayed: symmetric <-> symmetric" ;;
+	birthday) d="birthday: port-restricted <-> sym" ;;
 	esac
 	printf '%-34s %8s %10s %8s %8s  %s\n' "$d" "$(eval echo \$R_${l}_ok)/$RUNS" "$1" "$2" "$3" "$(eval echo \"\$R_${l}_paths\")"
 done
+echo
+echo "birthday pair, path direct within 8 s of the first reply (the birthday search): $R_birthday_upg"
 echo
 echo "DC counters after all runs (nonzero): $("$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ && $NF != 0 { printf "%s%s %s", s, $1, $NF; s = ", " }')"
