@@ -78,6 +78,10 @@ static void fill_peer(struct ntm_lctl_peer *p, unsigned i, bool full)
 	p->endpoint = (struct ntm_lctl_endpoint){ .family = 4, .port = 7541 };
 	memcpy(p->endpoint.addr, v4a, 4);
 	p->has_hs_age = true;
+	/* the longest path text (127 bytes), with spaces and quotes */
+	int k = snprintf(p->path_info, sizeof(p->path_info), "relay via 203.0.113.1:7542: \"no\" %u ", i);
+	memset(p->path_info + k, 'x', NTM_LCTL_INFO_SIZE - 1 - (size_t)k);
+	p->path_info[NTM_LCTL_INFO_SIZE - 1] = '\0';
 	p->hs_age = 3;
 }
 
@@ -431,6 +435,27 @@ START_TEST(test_a_status_reply_keeps_every_field)
 }
 END_TEST
 
+START_TEST(test_path_info_with_a_control_byte_is_refused_both_ways)
+{
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	static struct ntm_lctl_peers in, out;
+	struct ntm_lctl_hdr h;
+
+	fill_peers(&in, 1);
+	fill_peer(&in.peers[0], 0, true);
+	int n = ntm_lctl_reply_peers(buf, sizeof(buf), 6, &in);
+	ck_assert_int_gt(n, 0);
+	/* the encoder refuses a tab; a decoder refuses one spliced into a valid reply */
+	in.peers[0].path_info[3] = '\t';
+	ck_assert_int_eq(ntm_lctl_reply_peers(buf + 4096, sizeof(buf) - 4096, 6, &in), -EINVAL);
+	uint8_t *r = memmem(buf, (size_t)n, "relay via", 9);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ntm_lctl_decode_peers(buf, (size_t)n, &h, &out), 0);
+	r[3] = 0x7f;
+	ck_assert_int_lt(ntm_lctl_decode_peers(buf, (size_t)n, &h, &out), 0);
+}
+END_TEST
+
 START_TEST(test_a_full_peers_reply_of_64_peers_keeps_every_record)
 {
 	static uint8_t buf[NTM_LCTL_MSG_MAX], again[NTM_LCTL_MSG_MAX];
@@ -451,9 +476,12 @@ START_TEST(test_a_full_peers_reply_of_64_peers_keeps_every_record)
 	ck_assert_uint_eq(p->endpoint.port, 7541);
 	ck_assert(p->has_hs_age);
 	ck_assert_uint_eq(p->vip6.plen, 128);
+	ck_assert_uint_eq(strlen(p->path_info), NTM_LCTL_INFO_SIZE - 1);
+	ck_assert_str_eq(p->path_info, in.peers[62].path_info);
 	ck_assert(!out.peers[63].has_endpoint);
 	ck_assert(!out.peers[63].vip4.present);
 	ck_assert_uint_eq(out.peers[63].path, NTM_LCTL_PATH_PENDING);
+	ck_assert_str_eq(out.peers[63].path_info, "");
 	ck_assert_int_eq(ntm_lctl_reply_peers(again, sizeof(again), 6, &out), n);
 	ck_assert_mem_eq(again, buf, (size_t)n);
 }
@@ -1359,6 +1387,7 @@ static Suite *ctlproto_suite(void)
 	tcase_add_test(tc, test_a_resolve_reply_keeps_name_ttl_and_addresses);
 	tcase_add_test(tc, test_a_status_reply_keeps_every_field);
 	tcase_add_test(tc, test_a_full_peers_reply_of_64_peers_keeps_every_record);
+	tcase_add_test(tc, test_path_info_with_a_control_byte_is_refused_both_ways);
 	tcase_add_test(tc, test_a_ping_reply_and_empty_replies_keep_their_fields);
 	tcase_add_test(tc, test_a_non_ok_resolve_reply_decodes_with_its_status_and_no_data);
 	suite_add_tcase(s, tc);
