@@ -98,6 +98,7 @@ struct dc_relay {
 	struct ntm_session sess;
 	uint64_t sess_ms;                /* when sess was established */
 	uint64_t last_tx_ms;
+	uint64_t last_rx_ms;             /* last authenticated datagram from the relay */
 	bool up;
 	struct dc_relay_pending pending[DC_RELAY_PENDING];
 };
@@ -159,6 +160,8 @@ void dc_relays_close(struct dc *dc);
 /* Make an allocation for rt (id and keys filled in) on a standalone relay
  * that is up, else on the embedded relay; 0 or -errno (no relay). */
 int dc_relay_allocate(struct dc *dc, struct dc_route *rt);
+/* Is the route's relay (if standalone) still up? */
+bool dc_relay_route_ok(const struct dc_route *rt);
 /* The relay endpoint to give node n for rt's allocation; -errno if none. */
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
 		      struct ntm_endpoint *ep);

@@ -8,7 +8,8 @@
  * the relay, so only the relay's datagrams arrive on it. The DC rekeys
  * every REKEY_AFTER_TIME, retries an unanswered handshake after
  * REKEY_TIMEOUT (backing off to DC_RELAY_BACKOFF_MAX while the relay is
- * down), sends an empty DATA when it sent nothing for PEER_KEEPALIVE, and
+ * down), sends an empty DATA when it sent nothing for PEER_KEEPALIVE (the
+ * relay answers it; a relay silent for DC_RELAY_DEAD is marked down), and
  * resends an unacknowledged RELAY_ALLOC every second. A relay whose
  * session fails, or that leaves a RELAY_ALLOC unacknowledged three times,
  * is marked down and gets no new allocations until a new session is up;
@@ -29,7 +30,8 @@
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
 #define REKEY_TIMEOUT_MS 5000
-#define PEER_KEEPALIVE_MS 15000
+#define PEER_KEEPALIVE_MS 5000      /* the relay answers each keepalive with one */
+#define DC_RELAY_DEAD_MS 16000      /* a relay silent this long is down */
 #define DC_RELAY_TICK_MS 250
 #define DC_RELAY_BACKOFF_MIN 1000
 #define DC_RELAY_BACKOFF_MAX 30000
@@ -227,6 +229,7 @@ static void on_hs_resp(struct dc *dc, struct dc_relay *r, const uint8_t *buf, si
 	ntm_session_clear(&r->sess);
 	r->sess = s;
 	r->sess_ms = ntm_loop_now_ms();
+	r->last_rx_ms = r->sess_ms;
 	r->backoff_ms = DC_RELAY_BACKOFF_MIN;
 	dc->stats.standalone_handshakes++;
 	if (!r->up)
@@ -267,6 +270,7 @@ static void on_relay_data(struct dc *dc, struct dc_relay *r, uint8_t *buf, size_
 		dc->stats.drop_relay_session++;
 		return;
 	}
+	r->last_rx_ms = ntm_loop_now_ms();
 	if (ptlen == 0)
 		return;
 	if (ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) < 0 ||
@@ -330,6 +334,11 @@ static void relay_tick_one(struct dc *dc, struct dc_relay *r, uint64_t now)
 			break;
 		}
 		send_alloc(dc, r, p);
+	}
+	if (r->up && now - r->last_rx_ms >= DC_RELAY_DEAD_MS) {
+		mark_down(dc, r, "silent (keepalives unanswered)");
+		r->next_hs_ms = now;
+		return;
 	}
 	if (r->sess.valid && now - r->last_tx_ms >= PEER_KEEPALIVE_MS)
 		relay_send_ctl(dc, r, NULL);
@@ -442,6 +451,11 @@ static struct dc_relay *pick_standalone(struct dc *dc)
 		}
 	}
 	return NULL;
+}
+
+bool dc_relay_route_ok(const struct dc_route *rt)
+{
+	return !rt->relay || rt->relay->up;
 }
 
 int dc_relay_allocate(struct dc *dc, struct dc_route *rt)

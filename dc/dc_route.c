@@ -102,9 +102,10 @@ static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_no
 
 	/* Reused while fresh, unless one of the nodes registered anew since
 	 * (it restarted: its relay counters start over and it knows nothing
-	 * of the old route, so both get a new route and allocation). */
+	 * of the old route, so both get a new route and allocation) or the
+	 * route's relay went down (a node asking again is relayed there). */
 	if (rt && now - rt->created_ms < DC_ROUTE_REUSE_MS && n->registered_ms <= rt->created_ms &&
-	    peer->registered_ms <= rt->created_ms)
+	    peer->registered_ms <= rt->created_ms && dc_relay_route_ok(rt))
 		return rt;
 	if (!rt) {
 		rt = calloc(1, sizeof(*rt));

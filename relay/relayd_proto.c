@@ -42,6 +42,19 @@ static void send_ctl(struct relayd *rd, struct ntm_session *s, const struct ntm_
 	send_to_dc(rd, pkt, (size_t)len);
 }
 
+/* An empty DATA back to the DC: its keepalives are how it knows we live. */
+static void reply_keepalive(struct relayd *rd, struct ntm_session *s)
+{
+	uint8_t pkt[NTM_DATA_OVERHEAD];
+	int len = ntm_session_seal(s, pkt, 0);
+
+	if (len < 0) {
+		log_debug("sealing a keepalive for the DC: %s", strerror(-len));
+		return;
+	}
+	send_to_dc(rd, pkt, (size_t)len);
+}
+
 static void sess_clear(struct relayd_dc_sess *ds)
 {
 	ntm_session_clear(&ds->s);
@@ -166,8 +179,12 @@ static void on_data(struct relayd *rd, int fd, uint8_t *buf, size_t len,
 	}
 	/* Authenticated and fresh: only now may the DC's endpoint move. */
 	set_dc_endpoint(rd, m, fd);
-	if (ptlen == 0)
-		return; /* keepalive (and key confirmation) */
+	if (ptlen == 0) {
+		/* keepalive (and key confirmation): answered, so the DC knows
+		 * the relay is alive (this DATA authenticated) */
+		reply_keepalive(rd, s);
+		return;
+	}
 	if (ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) < 0) {
 		rd->stats.drop_bad_control++;
 		return;

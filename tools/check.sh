@@ -48,7 +48,7 @@ if [ -d .git ] && [ "$(id -u)" = 0 ]; then
 		make -j"$(nproc)" >/dev/null
 		make -j"$(nproc)" tests/netns/ntm_attack tests/unit/fake_dns >/dev/null
 		cp ../nss_ntm/.libs/libnss_ntm.so.2 nss_ntm/.libs/libnss_ntm.so.2
-		for t in registration tunnels attacks resolver relay nat nat_keepalive nat_failover; do
+		for t in registration tunnels attacks resolver relay nat nat_keepalive nat_failover relay_failover; do
 			ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 				top_builddir=$PWD top_srcdir=$PWD bash tests/netns/$t.sh > "../$t.asan.log" 2>&1 \
 				|| { tail -n 60 "../$t.asan.log"; exit 1; }

@@ -226,6 +226,7 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 			p->relay_alloc = r->relay_alloc_id;
 			p->relay_side = r->relay_side;
 			p->relay_tx = 0;
+			p->relay_rx_ms = now; /* judged from now on */
 			ntm_replay_init(&p->relay_rx);
 			p->has_relay = true;
 			p->relay_key_ok = true;
@@ -661,6 +662,15 @@ void path_sweep(struct peer *p, uint64_t now)
 		p->path_reason = "the direct path stopped answering";
 		p->probe_round = 0;
 		p->probe_next_ms = now;
+	}
+	/* the relay went silent: ask the DC again, which gives a new route
+	 * (and relay) when the old route's relay is down */
+	if (p->path == PATH_RELAY && p->has_relay && p->cur.valid && now - p->relay_rx_ms >= dead_ms(p) &&
+	    now - p->dir_sent_ms >= dead_ms(p) && p->t->dc_state == DC_REGISTERED) {
+		log_info("%s: relay silent for %llu s; asking the DC for another route", p->name,
+			 (unsigned long long)((now - p->relay_rx_ms) / 1000));
+		p->path_reason = "the relay stopped answering; asked the DC for another";
+		send_direction_req(p->t, p);
 	}
 	/* probing: until a direct path is proven, then only to upgrade */
 	if (wanted && p->has_probe_key && p->ncands && p->path != PATH_DIRECT && now >= p->probe_next_ms) {
