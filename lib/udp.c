@@ -74,7 +74,7 @@ int ntm_udp_local_port(int fd)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static void read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
+void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
 {
 	m->has_dst = false;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
@@ -120,7 +120,7 @@ ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
 	m->srclen = mh.msg_namelen;
 	m->via_relay = false;
 	m->fd = fd;
-	read_pktinfo(&mh, m);
+	ntm_udp_read_pktinfo(&mh, m);
 	return n;
 }
 

@@ -38,6 +38,12 @@ int ntm_udp_local_port(int fd);
  * -EMSGSIZE when it was larger than cap (dropped), or another -errno. */
 ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m);
 
+/* Fill m's destination fields (has_dst, family, dst, ifindex) from the
+ * IP_PKTINFO / IPV6_PKTINFO control message of a received datagram (for
+ * callers that use recvmsg or recvmmsg themselves). */
+struct msghdr;
+void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
+
 /* Send one datagram to `to`; when from is given (the meta of a datagram
  * being answered) the reply leaves from the address that datagram reached. */
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,

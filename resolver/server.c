@@ -253,28 +253,6 @@ void server_reply(struct rq *q, const uint8_t *resp, size_t len)
 	rq_free(q);
 }
 
-static void read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
-{
-	m->has_dst = false;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			m->family = AF_INET;
-			memcpy(m->dst, &pi.ipi_addr, 4);
-			m->ifindex = pi.ipi_ifindex;
-			m->has_dst = true;
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			m->family = AF_INET6;
-			memcpy(m->dst, &pi.ipi6_addr, 16);
-			m->ifindex = (int)pi.ipi6_ifindex;
-			m->has_dst = true;
-		}
-	}
-}
-
 static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct resolverd *r = arg;
@@ -307,7 +285,7 @@ static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
 				continue;
 			m.src = src[i];
 			m.srclen = mm[i].msg_hdr.msg_namelen;
-			read_pktinfo(&mm[i].msg_hdr, &m);
+			ntm_udp_read_pktinfo(&mm[i].msg_hdr, &m);
 			if (!loopback(&m.src)) {
 				r->stats.dropped++;
 				continue;
