@@ -298,7 +298,8 @@ static uint8_t prio_of(struct peer *p, const struct sockaddr_storage *ss)
 	return c ? c->prio : 0;
 }
 
-/* A socket of the birthday search reached the peer: keep it for p. */
+/* A socket of the birthday search reached the peer: keep it for p (its
+ * slot in the search becomes -1, so the search never closes it). */
 static void adopt_fd(struct peer *p, int fd)
 {
 	struct bday *b = p->bday;
@@ -313,17 +314,10 @@ static void adopt_fd(struct peer *p, int fd)
 			close(p->own_fd);
 		}
 		ntm_io_remove(&b->ios[i]);
+		b->fds[i] = -1;
 		p->own_fd = fd;
 		ntm_io_init(&p->own_io, p->t->loop, fd, tund_on_udp, p->t);
 		ntm_io_add(&p->own_io, EPOLLIN);
-		b->fds[i] = b->fds[--b->nfds];
-		b->ios[i] = b->ios[b->nfds];
-		/* the moved io must be re-registered with its new address */
-		if (i < b->nfds) {
-			ntm_io_remove(&b->ios[i]);
-			ntm_io_init(&b->ios[i], p->t->loop, b->fds[i], tund_on_udp, p->t);
-			ntm_io_add(&b->ios[i], EPOLLIN);
-		}
 		return;
 	}
 }
@@ -560,6 +554,8 @@ static void bday_stop(struct peer *p, bool success)
 	if (!b)
 		return;
 	for (unsigned i = 0; i < b->nfds; i++) {
+		if (b->fds[i] < 0)
+			continue; /* adopted */
 		ntm_io_remove(&b->ios[i]);
 		close(b->fds[i]);
 	}
@@ -643,7 +639,9 @@ static void bday_step(struct peer *p, uint64_t now)
 	if (now - b->resent_ms >= 1000 && now - b->started_ms < 2500) {
 		b->resent_ms = now;
 		for (unsigned i = 0; i < b->nfds; i++)
-			probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, b->fds[i]);
+			if (b->fds[i] >= 0)
+				probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len,
+					   b->fds[i]);
 	}
 }
 

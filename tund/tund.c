@@ -51,10 +51,16 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct tund *t = arg;
 	struct ntm_udp_meta m;
+	int fd = io->fd;
 	(void)events;
 
 	for (int i = 0; i < UDP_BATCH; i++) {
-		ssize_t n = ntm_udp_recv(io->fd, t->buf, sizeof(t->buf), &m);
+		/* A datagram on a birthday-search socket may end the search and
+		 * free io: such sockets take one datagram per wakeup (epoll is
+		 * level-triggered) and io is not touched after the dispatch. */
+		if (i > 0 && fd != t->udp_fd)
+			return;
+		ssize_t n = ntm_udp_recv(fd, t->buf, sizeof(t->buf), &m);
 		if (n == -EAGAIN)
 			return;
 		if (n < 0) {
