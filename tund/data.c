@@ -20,6 +20,9 @@
 int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 {
 	struct tund *t = p->t;
+	/* an IP packet, not a keepalive or control message (looked at before
+	 * sealing: the plaintext is encrypted in place) */
+	bool ip = ptlen && buf[NTM_DATA_HDR_LEN] != 0;
 	int len = ntm_session_seal(&p->cur, buf, ptlen);
 
 	if (len < 0)
@@ -30,7 +33,7 @@ int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 	t->stats.tx_data_bytes += ptlen;
 	p->tx_bytes += ptlen;
 	p->last_tx_ms = ntm_loop_now_ms();
-	if (ptlen && buf[NTM_DATA_HDR_LEN] != 0)
+	if (ip)
 		p->last_data_ms = p->last_tx_ms;
 	return 0;
 }

@@ -341,8 +341,11 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	struct path_cand *c = cand_find(p, ss);
 	char a[64];
 
+	uint64_t now = ntm_loop_now_ms();
+
 	if (!fd_of(p, fd))
 		fd = 0;
+	p->ep_ok_ms = p->direct_rx_ms = now; /* proven just now */
 	if (p->path == PATH_DIRECT && p->has_ep && p->ep_fd == fd &&
 	    ntm_sockaddr_cmp((struct sockaddr *)ss, (struct sockaddr *)&p->ep) == 0)
 		return;
@@ -355,9 +358,9 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	p->eplen = sl;
 	p->ep_fd = fd;
 	p->has_ep = true;
-	p->direct_rx_ms = ntm_loop_now_ms(); /* proven just now */
 	p->path = PATH_DIRECT;
 	p->path_kind = c ? c->kind : CAND_LEARNED;
+	p->path_kind_prio = c ? c->prio : 0;
 	p->path_reason = NULL;
 }
 
@@ -378,17 +381,20 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
 	struct sockaddr_storage ss = m->src;
 	socklen_t sl = m->srclen;
 	ntm_sockaddr_unmap(&ss, &sl);
-	p->direct_rx_ms = now;
-	/* authenticated and fresh: the peer sends from here now (it moved, or
-	 * it chose this path), unless we hold a better proven one */
-	if (p->path == PATH_DIRECT && p->has_ep &&
-	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) != 0 &&
-	    prio_of(p, &ss) < p->path_kind_prio && now - p->ep_ok_ms < dead_ms(p))
+	bool direct = p->path == PATH_DIRECT && p->has_ep;
+	/* the packet path: from the endpoint we send to, one compare */
+	if (direct && p->ep_fd == (fd_of(p, m->fd) ? m->fd : 0) &&
+	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0) {
+		p->direct_rx_ms = p->ep_ok_ms = now;
+		return;
+	}
+	/* authenticated and fresh from elsewhere: the peer sends from there
+	 * now (it moved, or it chose that path), unless we hold a better
+	 * path proven lately */
+	if (direct && prio_of(p, &ss) < p->path_kind_prio && now - p->ep_ok_ms < dead_ms(p))
 		return;
 	cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
 	go_direct(p, &ss, sl, m->fd, "traffic");
-	p->path_kind_prio = prio_of(p, &ss);
-	p->ep_ok_ms = now;
 }
 
 /* ---- probes ---- */
@@ -498,8 +504,6 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 		      prio > p->path_kind_prio;
 	if (peer_can_send(p) && better) {
 		go_direct(p, &ss, sl, m->fd, "probe answered");
-		p->path_kind_prio = prio;
-		p->ep_ok_ms = now;
 	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {
 		send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
 	}
