@@ -15,6 +15,13 @@ FUZZ_TIME=${FUZZ_TIME:-30}
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
+# Everything not run, with its reason, is listed at the end: whole steps
+# this script leaves out (skip_step), tests that exit 77 (their log's
+# "SKIP: reason" line) and parts of tests left out ("SKIP-PART: reason").
+SKIPS=$(mktemp /tmp/ntm-check-skips-XXXXXX)
+trap 'rm -f "$SKIPS"' EXIT
+skip_step() { echo "$*" >>"$SKIPS"; echo "SKIPPED: $*"; }
+
 step "setup and build (gcc)"
 tools/setup.sh
 
@@ -24,6 +31,8 @@ if [ -d ../shared/vectors ]; then
 		cmp "$f" "tests/vectors/$(basename "$f")" || { echo "tests/vectors differs from $f" >&2; exit 1; }
 	done
 	echo "vectors: identical"
+else
+	skip_step "check.sh: tests/vectors compared with ../shared/vectors (no such directory beside this checkout)"
 fi
 
 step "make check"
@@ -56,6 +65,8 @@ if [ -d .git ] && [ "$(id -u)" = 0 ]; then
 		done
 	) || exit 1
 	rm -rf _build-asan
+else
+	skip_step "check.sh: whole-system tests with ASan+UBSan daemons (needs root and a git checkout)"
 fi
 
 step "libFuzzer targets, ${FUZZ_TIME}s each"
@@ -86,4 +97,25 @@ summary() {
 	echo "unit checks: $checks, whole-system tests passed: ${sys_pass:-0}"
 	echo "$((checks - failed + ${sys_pass:-0})) passed, $((failed + ${sys_fail:-0})) failed"
 }
+# skipped: every test or step that did not run, and why.
+skipped() {
+	for trs in tests/*/*.trs; do
+		[ -f "$trs" ] || continue
+		grep -q '^:test-result: SKIP' "$trs" || continue
+		log=${trs%.trs}.log
+		reason=$(grep -m1 '^SKIP: ' "$log" 2>/dev/null | sed 's/^SKIP: //')
+		echo "${trs%.trs}: ${reason:-no reason in $log}" >>"$SKIPS"
+	done
+	for log in tests/*/*.log; do
+		[ -f "$log" ] || continue
+		grep '^SKIP-PART: ' "$log" | sed "s|^SKIP-PART: |${log%.log} (part): |" >>"$SKIPS" || true
+	done
+	if [ -s "$SKIPS" ]; then
+		echo "skipped ($(wc -l <"$SKIPS")):"
+		sed 's/^/  /' "$SKIPS"
+	else
+		echo "skipped: none"
+	fi
+}
+skipped
 summary

@@ -15,7 +15,10 @@
 # Every namespace and process is removed at the end.
 set -eu
 cd "$(dirname "$0")/.."
-tools/setup.sh >/dev/null
+# Installs and builds only what the demo needs, one line per step.
+set -o pipefail
+tools/setup.sh --demo | grep --line-buffered -E '^setup\.sh:|error|Error'
+set +o pipefail
 
 top_builddir=$PWD top_srcdir=$PWD
 export top_builddir top_srcdir
