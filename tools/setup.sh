@@ -32,9 +32,11 @@ DEMO_PKGS="iproute2 nftables procps iputils-ping util-linux curl busybox"
 # llvm-symbolizer that turns sanitizer reports into file:line stacks),
 # iperf3 and nc (traffic through the tunnel), dig, kdig and drill (clients
 # of the stub resolver), dbus-daemon (a private system bus for the
-# systemd-resolved test, tests/netns/resolved.sh).
+# systemd-resolved test, tests/netns/resolved.sh) and systemd itself
+# (libsystemd-shared, which that test's resolved runs on; a minimal root or
+# container lacks it; installing the package does not make it PID 1).
 TEST_PKGS="git check valgrind clang libclang-rt-14-dev llvm
-      iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon"
+      iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon systemd"
 PKGS="$BUILD_PKGS $DEMO_PKGS"
 [ "$profile" = demo ] || PKGS="$PKGS $TEST_PKGS"
 # Downloaded, never installed (installing it takes over /etc/resolv.conf):
