@@ -20,22 +20,22 @@ case "${1:-}" in
 	*) echo "usage: tools/setup.sh [--demo]" >&2; exit 2 ;;
 esac
 
-# To build: compilers, autotools, the libraries.
+# To build: compilers, autotools, the libraries (check too: configure
+# wants it for the unit tests, and it is small).
 BUILD_PKGS="build-essential autoconf automake libtool pkgconf
-      libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev"
+      libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev check"
 # To run the demo: iproute2, nftables, procps, util-linux (unshare) for the
 # namespaces and NATs; ping, curl and busybox httpd as the unmodified
 # programs talking through the tunnel.
 DEMO_PKGS="iproute2 nftables procps iputils-ping util-linux curl busybox"
-# To test: git (the ASan build clones the tree), check and valgrind (unit
-# tests), clang + its runtime (libFuzzer, the distcheck build), llvm (the
+# To test: git (the ASan build clones the tree), valgrind (unit tests), clang + its runtime (libFuzzer, the distcheck build), llvm (the
 # llvm-symbolizer that turns sanitizer reports into file:line stacks),
 # iperf3 and nc (traffic through the tunnel), dig, kdig and drill (clients
 # of the stub resolver), dbus-daemon (a private system bus for the
 # systemd-resolved test, tests/netns/resolved.sh) and systemd itself
 # (libsystemd-shared, which that test's resolved runs on; a minimal root or
 # container lacks it; installing the package does not make it PID 1).
-TEST_PKGS="git check valgrind clang libclang-rt-14-dev llvm
+TEST_PKGS="git valgrind clang libclang-rt-14-dev llvm
       iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon systemd"
 PKGS="$BUILD_PKGS $DEMO_PKGS"
 [ "$profile" = demo ] || PKGS="$PKGS $TEST_PKGS"
