@@ -28,7 +28,8 @@ BUILD_PKGS="build-essential autoconf automake libtool pkgconf
 # namespaces and NATs; ping, curl and busybox httpd as the unmodified
 # programs talking through the tunnel.
 DEMO_PKGS="iproute2 nftables procps iputils-ping util-linux curl busybox"
-# To test: git (the ASan build clones the tree), valgrind (unit tests), clang + its runtime (libFuzzer, the distcheck build), llvm (the
+# To test: git (the ASan build clones the tree), valgrind (unit tests),
+# clang + its runtime (libFuzzer, the distcheck build), llvm (the
 # llvm-symbolizer that turns sanitizer reports into file:line stacks),
 # iperf3 and nc (traffic through the tunnel), dig, kdig and drill (clients
 # of the stub resolver), dbus-daemon (a private system bus for the
