@@ -83,6 +83,9 @@ inroot() {
 		set -e
 		r=$1; shift
 		mount --make-rprivate /
+		# the root a mount point of its own, as in a container (ip netns
+		# exec remounts / as a slave, which fails on a plain directory)
+		mount --bind "$r" "$r"
 		mount -t proc proc "$r/proc"
 		mount --rbind /sys "$r/sys"
 		mount --rbind /dev "$r/dev"
