@@ -27,7 +27,7 @@ int ntm_daemon_start(int argc, char **argv, const char *ident, const char *defau
 	memset(o, 0, sizeof(*o));
 	o->conf = default_conf;
 	o->level = NTM_LOG_INFO;
-	/* Our own lookups must never go through nss_ntm (NAMES.md A.5). */
+	/* Our own lookups must never go through nss_ntm (doc/names.md N14). */
 	setenv("NTM_NSS_BYPASS", "1", 1);
 	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
 		switch (c) {

@@ -1,8 +1,9 @@
 /* resolvconf.h - reading resolv.conf, and pointing it at ntm-resolverd.
  *
- * Three parts:
+ * Three parts (one file per concern; resolvconf_internal.h lists them):
  *
- * 1. A strict, bounded parser of resolv.conf text (ntm_resolv_parse). The
+ * 1. A strict, bounded parser of resolv.conf text (ntm_resolv_parse, in
+ *    resolvconf_parse.c; ntm_resolv_read_file in resolvconf_files.c). The
  *    stub resolver reads its upstreams from the *saved original* through it,
  *    and ntm_resolv_upstreams drops our own listen addresses (loop guard).
  *
@@ -28,12 +29,14 @@
  *    first NTM_RESOLV_MAXNS are *used* (ntm_resolv_upstreams). As in glibc
  *    the last search or domain line decides the search list.
  *
- * 2. Owner detection and the enable/disable/status operations behind
- *    `ntmctl dns enable|disable|status` (see the functions below). All
- *    paths are parameters; nothing here defaults to /etc/resolv.conf.
+ * 2. Owner detection (resolvconf_owner.c) and the enable/disable/status
+ *    operations behind `ntmctl dns enable|disable|status`
+ *    (resolvconf_install.c, writing the text of resolvconf_render.c
+ *    through resolvconf_files.c). All paths are parameters; nothing here
+ *    defaults to /etc/resolv.conf.
  *
  * 3. systemd-resolved split DNS: builders of the resolvectl argv the caller
- *    runs (nothing here runs a program).
+ *    runs (resolvconf_resolvectl.c; nothing here runs a program).
  *
  * Nothing here logs. Functions return 0 (or a documented positive value)
  * or -errno, and put a one-line, quoted explanation into err. */

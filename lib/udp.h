@@ -1,6 +1,6 @@
 /* udp.h - the UDP sockets ntm daemons use: nonblocking, close-on-exec,
  * deliberately sized buffers (default-sized receive buffers drop under load,
- * see DESIGN.md section 5), and packet info so a multi-homed host answers
+ * see doc/design.md section 3), and packet info so a multi-homed host answers
  * from the address it was reached on. */
 #ifndef NTM_UDP_H
 #define NTM_UDP_H

@@ -1,6 +1,6 @@
 /* nss_ntm.c - libnss_ntm.so.2: glibc "hosts" lookups of overlay names and
  * virtual addresses, answered by ntm-tund over its control socket
- * (doc/control.md). The contract is ../shared/NAMES.md, appendix A.
+ * (doc/control.md). The contract is doc/names.md, section 1.
  *
  * This code runs inside every resolving process (setuid programs, threaded
  * programs, nscd), so: no threads, no TLS, no allocation, no stdio or

@@ -67,7 +67,7 @@ bool ntm_nss_name_ok(const char *name, size_t len);
 /* True when addr (4 bytes for AF_INET, 16 for AF_INET6) is in a prefix. */
 bool ntm_nss_in_prefix(const struct ntm_nss_conf *c, int af, const void *addr);
 
-/* The entry points (NAMES.md appendix A.2), the only exported symbols. */
+/* The entry points (doc/names.md N1, N2), the only exported symbols. */
 enum nss_status _nss_ntm_gethostbyname4_r(const char *name, struct gaih_addrtuple **pat,
 					  char *buffer, size_t buflen, int *errnop,
 					  int *h_errnop, int32_t *ttlp);

@@ -1,7 +1,7 @@
 /* dnsq.h - ntm-resolverd's query logic, as pure functions over wire
  * bytes (no sockets, no clock, no globals): validate a client query,
  * classify it, and build every response the stub sends itself. ldns is
- * used for parsing and building only (shared/NAMES.md, "Stub resolver").
+ * used for parsing and building only (doc/names.md, section 2).
  * The event loop (server.c), the daemon client (tundq.c) and the upstream
  * engine (upstream.c) call these; each function is unit tested and fuzzed.
  *

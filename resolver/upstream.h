@@ -1,7 +1,6 @@
 /* upstream.h - ntm-resolverd's asynchronous forwarding engine: sends a
  * query to the upstream servers taken from the saved resolv.conf and hands
- * the accepted reply back, on one ntm_loop (shared/NAMES.md, "Stub
- * resolver").
+ * the accepted reply back, on one ntm_loop (doc/names.md, S9).
  *
  * The engine never parses DNS beyond the 12-byte header (TC and RCODE): the
  * caller builds the query and judges replies through struct ups_ops, which

@@ -25,6 +25,10 @@ skip_step() { echo "$*" >>"$SKIPS"; echo "SKIPPED: $*"; }
 step "setup and build (gcc)"
 tools/setup.sh
 
+# Cross-check, only on machines that keep a reference copy of the test
+# vectors beside the checkout (../shared/vectors): tests/vectors must be
+# byte-identical to it (provenance: tests/vectors/README.md). Skipped where
+# that directory does not exist; the tests never read it.
 if [ -d ../shared/vectors ]; then
 	step "test vectors match shared/vectors"
 	for f in ../shared/vectors/*.json; do

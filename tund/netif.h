@@ -6,7 +6,7 @@
  * would bring shared state: with one socket per call the functions are reentrant and
  * thread-safe, and an interrupted call leaves no half-read replies behind for the next
  * one. The socket is blocking on purpose: the kernel answers these requests at once,
- * and none of them runs inside the packet path. Address-change *events* (issue 3's
+ * and none of them runs inside the packet path. Address-change *events* (for
  * mobility) need a long-lived subscribed socket in the event loop; that is a separate
  * module, not this one.
  *

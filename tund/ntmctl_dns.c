@@ -1,6 +1,6 @@
 /* ntmctl_dns.c - `ntmctl dns enable|disable|status`: make programs that
  * read resolv.conf themselves (static Go and musl binaries, dig) use
- * ntm-resolverd. The work is done by lib/resolvconf.c; this file parses the
+ * ntm-resolverd. The work is done by lib/resolvconf_*.c; this file parses the
  * options, picks the mode and reports. Where systemd-resolved owns
  * resolv.conf the file is left alone and the resolvectl commands for
  * per-link split DNS are printed, and run only with --resolved. */

@@ -21,7 +21,7 @@
  * IFF_NO_PI:  no 4-byte packet-information prefix; the IP version nibble tells the
  *             family, so the prefix would only cost a copy.
  *
- * Later, for the offload path of DESIGN.md section 5, this grows by:
+ * Later, for the offload path of doc/design.md section 3, this grows by:
  * IFF_VNET_HDR:    a struct virtio_net_hdr in front of each packet, followed by
  *                  TUNSETVNETHDRSZ and TUNSETOFFLOAD (TUN_F_CSUM|TSO4|TSO6|USO4|USO6)
  *                  on the same fd, right after TUNSETIFF; packet buffers then need that

@@ -2,7 +2,7 @@
  * guard and the address parser, with invariants of a successful parse.
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *         -Ilib lib/resolvconf.c tests/fuzz/fuzz_resolvconf.c -o fuzz_resolvconf
+ *         -Ilib lib/resolvconf_parse.c tests/fuzz/fuzz_resolvconf.c -o fuzz_resolvconf
  *   ./fuzz_resolvconf -max_total_time=60 tests/fuzz/corpus/resolvconf
  */
 #include <stdint.h>

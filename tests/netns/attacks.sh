@@ -1,5 +1,5 @@
 #!/bin/bash
-# attacks.sh - issue 4, "Attacks": an attacker on the router between a and
+# attacks.sh - the data plane under attack: an attacker on the router between a and
 # b captures a's DATA datagrams to b and sends them again as they were
 # (replay), with a ciphertext byte flipped (forge) and cut short
 # (truncate); then a sends b packets whose inner source is not a's

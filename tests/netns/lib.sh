@@ -1,5 +1,5 @@
 # lib.sh - shared helpers for ntm's whole-system tests in network namespaces
-# (see shared/LAB.md). Source it; it sets up cleanup on exit.
+# (see doc/lab.md). Source it; it sets up cleanup on exit.
 #
 # Rules kept here: namespaces and links are named with a per-run prefix,
 # every process a test starts is recorded and killed by PID, waits poll for

@@ -1,8 +1,8 @@
 #!/bin/bash
-# nat.sh - issue 6, the NAT matrix: every kind of NAT on the initiator's
+# nat.sh - NAT traversal, the NAT matrix: every kind of NAT on the initiator's
 # side against every kind on the responder's (RFC 4787: none, full cone,
 # address-restricted, port-restricted, symmetric; tests/netns/natlab.sh
-# builds them after shared/LAB.md), in one topology of 14 nodes.
+# builds them, doc/lab.md section 3), in one topology of 14 nodes.
 #
 # For each of the 25 ordered pairs (initiator i-X, responder r-Y), with
 # unmodified programs through nss_ntm (ping's and curl's own name lookup):

@@ -1,5 +1,5 @@
 #!/bin/bash
-# nat_failover.sh - issue 6: established direct tunnels do not depend on
+# nat_failover.sh - NAT traversal: established direct tunnels do not depend on
 # the relay or on the DC. Two port-restricted sites a and b (natlab.sh)
 # with a direct tunnel.
 #  (b) first, with a standalone ntm-relayd as the DC's only relay (so the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# nat_keepalive.sh - issue 6: NAT keepalives hold an idle tunnel's NAT
+# nat_keepalive.sh - NAT traversal: NAT keepalives hold an idle tunnel's NAT
 # mappings open. Two port-restricted sites a and b (a direct tunnel) and two
 # symmetric sites c and d (a relayed tunnel) (natlab.sh), conntrack UDP
 # timeouts of 2 s in every NAT namespace (nf_conntrack_udp_timeout and

@@ -1,6 +1,6 @@
-# natlab.sh - sourced by the NAT tests (issue 6): a little internet of
+# natlab.sh - sourced by the NAT traversal tests: a little internet of
 # network namespaces with a DC in the middle and sites behind NATs of the
-# RFC 4787 kinds, built to shared/LAB.md's recipes. Needs lib.sh sourced
+# RFC 4787 kinds, built to doc/lab.md's recipes. Needs lib.sh sourced
 # first (it uses ns_add, link, bg, nsx, wait_for, fail).
 #
 #   ns inet: bridge br0 203.0.113.1/24; ntm-dcd (UDP 7540, embedded relay

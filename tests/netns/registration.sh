@@ -1,5 +1,5 @@
 #!/bin/bash
-# registration.sh - issue 3 end to end: a DC and three nodes on a routed
+# registration.sh - enrolment and registration end to end: a DC and three nodes on a routed
 # test network (no NAT). Checks that every node registers and carries
 # distinct virtual addresses from the DC's prefixes on its TUN device;
 # that after kill -9 of the DC and a restart the nodes re-register by

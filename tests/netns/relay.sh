@@ -1,5 +1,5 @@
 #!/bin/bash
-# relay.sh - issue 6, the relay: ntm-relayd standalone in its own namespace
+# relay.sh - the standalone relay: ntm-relayd standalone in its own namespace
 # and a DC configured to use it ([Relay.r1], no embedded relay).
 #
 #  1. the DC's Noise session with the relay comes up (both sides count it);

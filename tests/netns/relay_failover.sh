@@ -1,5 +1,5 @@
 #!/bin/bash
-# relay_failover.sh - issue 6: a relayed tunnel survives the loss of its
+# relay_failover.sh - relay failover: a relayed tunnel survives the loss of its
 # relay. Two standalone ntm-relayd (rs1, rs2) and no embedded relay; two
 # sites c and d behind symmetric NATs, so their tunnel can only be relayed.
 # kill -9 of the relay the tunnel uses: the DC notices (its keepalives go

@@ -1,5 +1,5 @@
 #!/bin/bash
-# resolver.sh - issue 5 end to end: ntm-resolverd on node a, beside a's
+# resolver.sh - the stub resolver end to end: ntm-resolverd on node a, beside a's
 # ntm-tund, in front of test upstream servers (tests/unit/fake_dns) that
 # log every name they are asked. dig, kdig and drill over UDP and TCP with
 # several EDNS settings; overlay answers from ntm-tund (A, AAAA, PTR,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tunnels.sh - issue 4 end to end, routed network without NAT: unmodified
+# tunnels.sh - name-triggered tunnels end to end, routed network without NAT: unmodified
 # programs on node a reach node b by name through nss_ntm and the tunnel
 # (getent, curl over IPv4 and IPv6, iperf3, nc), a's ordinary traffic to a
 # host outside the overlay keeps working at the same time, node c reaches a

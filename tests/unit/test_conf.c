@@ -103,7 +103,7 @@ static const struct ntm_conf_spec node_schema[] = {
 
 #define NODE_N (sizeof(node_schema) / sizeof(node_schema[0]))
 
-/* ---- the dcd schema of the brief's examples ---- */
+/* ---- a schema like ntm-dcd's ---- */
 
 static struct dcd_conf {
 	struct sockaddr_storage ep;

@@ -33,7 +33,7 @@
 #define DEADLINE_MS 3000
 #define MAX_ADDRS 16
 
-/* The first allocation (the example) and the one that replaces it. */
+/* A first allocation and the one that replaces it. */
 static const uint8_t v4a[4] = { 198, 18, 0, 5 };
 static const uint8_t v6a[16] = { 0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, [15] = 5 };
 static const uint8_t v4b[4] = { 198, 19, 7, 7 };

@@ -1,6 +1,6 @@
 /* test_nss.c - libnss_ntm.so.2 as glibc sees it: dlopen, dlsym of the six
  * entry points, and calls against tests/unit/fake_tund serving the socket
- * named in a test nss file (NAMES.md appendix A is the contract). The zone
+ * named in a test nss file (doc/names.md section 1 is the contract). The zone
  * file parser (nss_ntm/zones.c) is compiled in and tested directly.
  *
  * The module reads its nss file once per process, so one file serves every
