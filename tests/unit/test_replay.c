@@ -19,7 +19,7 @@ static unsigned step;
 		      (unsigned long long)(c), (ok) ? "accepted" : "rejected"); \
 } while (0)
 
-START_TEST(test_the_issue_sequence_is_accepted_and_rejected_as_specified)
+START_TEST(test_a_mixed_sequence_around_the_window_edges_is_accepted_and_rejected_as_specified)
 {
 	ntm_replay_init(&win);
 	step = 0;
@@ -133,7 +133,7 @@ static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
 	TCase *tc = tcase_create("window");
-	tcase_add_test(tc, test_the_issue_sequence_is_accepted_and_rejected_as_specified);
+	tcase_add_test(tc, test_a_mixed_sequence_around_the_window_edges_is_accepted_and_rejected_as_specified);
 	tcase_add_test(tc, test_one_to_w_then_zero_is_accepted_once);
 	tcase_add_test(tc, test_two_to_w_plus_one_then_one_fits_but_zero_is_too_old);
 	tcase_add_test(tc, test_w_down_to_zero_is_all_accepted);
