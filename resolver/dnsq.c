@@ -1,7 +1,8 @@
 /* dnsq.c - validate and classify a client's DNS query (see dnsq.h).
  *
- * ldns_wire2pkt checks that the whole message parses; the header and the
- * question are read from the bytes directly, so the question can be echoed
+ * dnswalk() checks the whole message first (malformed bytes never reach
+ * ldns, which leaks on some of them), then ldns_wire2pkt parses it for the
+ * EDNS fields; the header and the question are read from the bytes directly, so the question can be echoed
  * exactly as received. Names are matched label by label on the wire form
  * (ASCII case-insensitive), never through a presentation string, so escaped
  * dots or odd bytes in a label cannot fake a zone boundary. Responses are
@@ -17,13 +18,13 @@
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnswalk.h"
 
 #define T_A 1
 #define T_NS 2
 #define T_SOA 6
 #define T_PTR 12
 #define T_AAAA 28
-#define T_OPT 41
 #define T_DS 43
 #define T_DNSKEY 48
 #define T_IXFR 251
@@ -73,51 +74,6 @@ static size_t read_qname(const uint8_t *wire, size_t len, size_t off, struct lab
 		pos += 1 + (size_t)ll;
 	}
 	return pos - off + 1;
-}
-
-/* Skip a possibly compressed name; returns the offset after it or 0. */
-static size_t skip_name(const uint8_t *wire, size_t len, size_t pos)
-{
-	for (unsigned i = 0; i < 256; i++) {
-		if (len - pos < 1)
-			return 0;
-		uint8_t ll = wire[pos];
-		if ((ll & 0xc0) == 0xc0)
-			return len - pos < 2 ? 0 : pos + 2;
-		if (ll > 63)
-			return 0;
-		if (ll == 0)
-			return pos + 1;
-		if (len - pos - 1 < ll)
-			return 0;
-		pos += 1 + (size_t)ll;
-	}
-	return 0;
-}
-
-/* Count OPT records in the additional section; -1 when malformed or an
- * OPT has a non-root owner. pos is the offset after the question. */
-static int count_opt(const uint8_t *wire, size_t len, size_t pos)
-{
-	unsigned an = rd16(wire + 6), ns = rd16(wire + 8), ar = rd16(wire + 10);
-	int nopt = 0;
-
-	for (unsigned i = 0; i < an + ns + ar; i++) {
-		size_t start = pos;
-		pos = skip_name(wire, len, pos);
-		if (pos == 0 || len - pos < 10)
-			return -1;
-		uint16_t type = rd16(wire + pos), rdlen = rd16(wire + pos + 8);
-		if (len - pos - 10 < rdlen)
-			return -1;
-		if (type == T_OPT) {
-			if (i < an + ns || pos - start != 1)
-				return -1;
-			nopt++;
-		}
-		pos += 10 + (size_t)rdlen;
-	}
-	return nopt;
 }
 
 /* Presentation form, lower case, \DDD for anything but LDH and '_';
@@ -346,8 +302,9 @@ static enum dnsq_kind local(struct dnsq *q, const struct dnsq_overlay *ov, int s
 static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labels *l)
 {
 	ldns_pkt *pkt = NULL;
+	struct dnswalk w;
 	size_t qn;
-	int nopt, rc = RC_FORMERR;
+	int rc = RC_FORMERR;
 
 	if (len < 12 || (wire[2] & 0x80))
 		return -1;
@@ -358,6 +315,8 @@ static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labe
 	if (q->opcode != 0)
 		return RC_NOTIMP;
 	if (rd16(wire + 4) != 1)
+		return RC_FORMERR;
+	if (dnswalk(wire, len, &w) != DNSWALK_OK)
 		return RC_FORMERR;
 	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
 		return RC_FORMERR;
@@ -370,10 +329,7 @@ static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labe
 	q->question_len = qn + 4;
 	q->qtype = rd16(wire + 12 + qn);
 	q->qclass = rd16(wire + 12 + qn + 2);
-	nopt = count_opt(wire, len, 12 + qn + 4);
-	if (nopt < 0 || nopt > 1)
-		goto out;
-	if (nopt == 1) {
+	if (w.opt != 0) {
 		q->edns = true;
 		q->do_bit = ldns_pkt_edns_do(pkt);
 		uint16_t sz = ldns_pkt_edns_udp_size(pkt);

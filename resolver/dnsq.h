@@ -1,7 +1,8 @@
 /* dnsq.h - ntm-resolverd's query logic, as pure functions over wire
  * bytes (no sockets, no clock, no globals): validate a client query,
  * classify it, and build every response the stub sends itself. ldns is
- * used for parsing and building only (doc/names.md, section 2).
+ * used for parsing and building only (doc/names.md, section 2), and
+ * parses only messages that dnswalk() (dnswalk.h) has walked whole.
  * The event loop (server.c), the daemon client (tundq.c) and the upstream
  * engine (upstream.c) call these; each function is unit tested and fuzzed.
  *
@@ -69,9 +70,10 @@ struct dnsq {
 
 /* Validate and classify wire (len bytes from a client over UDP or TCP).
  * Fills q. For DNSQ_RESPOND writes the response into resp (cap bytes) and
- * its length into *resp_len: FORMERR (QDCOUNT != 1, parse errors), NOTIMP
- * (opcode other than QUERY), BADVERS (EDNS version != 0), REFUSED (RD = 0,
- * AXFR/IXFR, class other than IN), NXDOMAIN for .onion, single-label names
+ * its length into *resp_len: FORMERR (QDCOUNT != 1, a message dnswalk()
+ * refuses, parse errors), NOTIMP (opcode other than QUERY), BADVERS (EDNS
+ * version != 0), REFUSED (RD = 0, AXFR/IXFR, class other than IN),
+ * NXDOMAIN for .onion, single-label names
  * (except NS/SOA/DS/DNSKEY, which are forwarded so TLD lookups and
  * validation keep working) and (optionally) RFC 6303 private reverse
  * zones; the overlay apex's SOA and NS. Names in an overlay reverse zone
@@ -108,8 +110,8 @@ int dnsq_error_response(const struct dnsq *q, int rcode, uint8_t *resp, size_t c
 int dnsq_upstream_query(const struct dnsq *q, uint16_t id, bool edns, uint8_t *out, size_t cap);
 
 /* Check an upstream reply: ID, QR = 1, question equal to q's
- * (case-insensitive name, type, class). 0 when it answers q, -EBADMSG
- * otherwise (keep waiting). */
+ * (case-insensitive name, type, class), and a message dnswalk() accepts.
+ * 0 when it answers q, -EBADMSG otherwise (keep waiting). */
 int dnsq_upstream_match(const struct dnsq *q, uint16_t id, const uint8_t *reply, size_t len);
 
 /* Turn an accepted upstream reply into the client's response: client ID,

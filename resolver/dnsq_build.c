@@ -16,6 +16,7 @@
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnswalk.h"
 
 #define T_A 1
 #define T_NS 2
@@ -311,6 +312,15 @@ int dnsq_upstream_query(const struct dnsq *q, uint16_t id, bool edns, uint8_t *o
 	return finish(&uq, pkt, out, cap);
 }
 
+/* Upstream replies (and what the cache holds of them) are untrusted: each
+ * is walked whole before ldns parses it (dnswalk.h says why). */
+static bool well_formed(const uint8_t *msg, size_t len)
+{
+	struct dnswalk w;
+
+	return dnswalk(msg, len, &w) == DNSWALK_OK;
+}
+
 /* The reply's question (at offset 12, uncompressed) equals q's. */
 static bool same_question(const struct dnsq *q, const uint8_t *reply, size_t len)
 {
@@ -343,7 +353,7 @@ int dnsq_upstream_match(const struct dnsq *q, uint16_t id, const uint8_t *reply,
 		return -EBADMSG;
 	if (qd == 1 && !same_question(q, reply, len))
 		return -EBADMSG;
-	if (ldns_wire2pkt(&pkt, reply, len) != LDNS_STATUS_OK)
+	if (!well_formed(reply, len) || ldns_wire2pkt(&pkt, reply, len) != LDNS_STATUS_OK)
 		return -EBADMSG;
 	ldns_pkt_free(pkt);
 	return 0;
@@ -394,7 +404,7 @@ int dnsq_client_response(const struct dnsq *q, const uint8_t *reply, size_t len,
 
 	if (len < 12 || q->question_len == 0)
 		return -EBADMSG;
-	if (ldns_wire2pkt(&up, reply, len) != LDNS_STATUS_OK)
+	if (!well_formed(reply, len) || ldns_wire2pkt(&up, reply, len) != LDNS_STATUS_OK)
 		return -EBADMSG;
 	/* a fresh packet: client header bits, client question, our OPT,
 	 * AA = 0 (we are not authoritative for it), the upstream's RCODE, TC
@@ -447,7 +457,7 @@ int64_t dnsq_cache_ttl(const uint8_t *reply, size_t len)
 	ldns_pkt *pkt = NULL;
 	int64_t ttl = -1;
 
-	if (ldns_wire2pkt(&pkt, reply, len) != LDNS_STATUS_OK)
+	if (!well_formed(reply, len) || ldns_wire2pkt(&pkt, reply, len) != LDNS_STATUS_OK)
 		return -1;
 	if (ldns_pkt_tc(pkt))
 		goto out;

@@ -1,5 +1,10 @@
-/* fuzz_dnsq.c - libFuzzer harness for resolver/dnsq.c and dnsq_build.c.
+/* fuzz_dnsq.c - libFuzzer harness for resolver/dnsq.c, dnsq_build.c and
+ * dnswalk.c.
  *
+ * The input is walked with dnswalk, whose answer must describe the bytes
+ * (offsets inside the message, an OPT where it says), and fed to
+ * dnsq_cache_ttl as an upstream reply (ldns must not leak on anything the
+ * walk lets through).
  * The input is classified as a UDP and as a TCP query against a fixed
  * overlay. Every response the code builds must parse back with ldns, fit
  * its buffer and carry the query's ID. Overlay kinds are answered with
@@ -13,6 +18,7 @@
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnswalk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -92,6 +98,23 @@ static void forward(const struct dnsq *q, const uint8_t *data, size_t size)
 	(void)dnsq_cache_ttl(data, size);
 }
 
+/* What the walk reports of an accepted message must be true of its bytes. */
+static void walk(const uint8_t *data, size_t size)
+{
+	struct dnswalk w;
+
+	if (dnswalk(data, size, &w) != DNSWALK_OK)
+		return;
+	CHECK(size >= 12 && w.question_end >= 12 && w.question_end <= size);
+	CHECK(w.count[DNSWALK_QD] == (data[4] << 8 | data[5]));
+	if (w.opt != 0)
+		CHECK(size - w.opt >= 10 && data[w.opt - 1] == 0 && data[w.opt] == 0 &&
+		      data[w.opt + 1] == 41 && w.count[DNSWALK_AR] > 0);
+	if (w.tsig != 0)
+		CHECK(w.tsig >= w.question_end && size - w.tsig >= 11);
+	(void)dnsq_cache_ttl(data, size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dnsq_overlay ov;
@@ -103,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ov = overlay();
 		init = true;
 	}
+	walk(data, size);
 	for (int tcp = 0; tcp <= 1; tcp++) {
 		enum dnsq_kind k = dnsq_classify(data, size, tcp, &ov, &q, resp, sizeof(resp), &len);
 		switch (k) {

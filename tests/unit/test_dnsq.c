@@ -1,4 +1,5 @@
-/* test_dnsq.c - unit tests for resolver/dnsq.c: query validation, overlay
+/* test_dnsq.c - unit tests for resolver/dnsq.c: query validation (the
+ * whole-message walk itself is tested in test_dnswalk.c), overlay
  * answers, upstream queries and replies. Queries and replies are built
  * with ldns; responses are parsed back with ldns. */
 /* stdbool.h before ldns: without it ldns/common.h defines _Bool as
@@ -236,6 +237,80 @@ START_TEST(test_two_opt_records_get_formerr)
 	ldns_pkt *p = parse_resp();
 	ck_assert_int_eq(rcode_of(p), LDNS_RCODE_FORMERR);
 	ldns_pkt_free(p);
+}
+END_TEST
+
+/* Append a bare TSIG record (root owner, class ANY, no data) to the
+ * message in buf and count it in ARCOUNT; returns the new length. */
+static size_t add_tsig(uint8_t *buf, size_t n)
+{
+	static const uint8_t tsig[11] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0 };
+
+	memcpy(buf + n, tsig, sizeof(tsig));
+	buf[11]++;
+	return n + sizeof(tsig);
+}
+
+static void expect_bare_formerr(const uint8_t *buf, size_t n)
+{
+	ck_assert_int_eq(dnsq_classify(buf, n, false, &ov, &q, resp, sizeof(resp), &resp_len),
+			 DNSQ_RESPOND);
+	ldns_pkt *p = parse_resp();
+	ck_assert_int_eq(rcode_of(p), LDNS_RCODE_FORMERR);
+	ck_assert_uint_eq(ldns_pkt_qdcount(p), 0);
+	ck_assert_uint_eq(ldns_pkt_id(p), 0x1234);
+	ldns_pkt_free(p);
+}
+
+START_TEST(test_the_query_that_leaked_inside_ldns_gets_formerr)
+{
+	/* tests/fuzz/corpus/dnsq/leak_arcount5_two_tsig_type0_truncated_rr:
+	 * ARCOUNT 5 = a type-0 record, two TSIGs, a type-0 record and one cut
+	 * off after its TTL */
+	static const uint8_t leak[82] = {
+		0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 5,
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+		0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+		0, 0, 250, 0, 1, 0, 0, 0, 0, 0, 0,
+		0, 0, 250, 0, 1, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 1, 0, 0, 0, 0,
+	};
+
+	expect_bare_formerr(leak, sizeof(leak));
+}
+END_TEST
+
+START_TEST(test_one_tsig_last_is_ignored_and_two_get_formerr)
+{
+	uint8_t buf[512];
+	struct qopt o = { .edns = true };
+	size_t n = mkq("www.example.com", LDNS_RR_TYPE_A, &o, buf);
+
+	n = add_tsig(buf, n);
+	ck_assert_int_eq(dnsq_classify(buf, n, false, &ov, &q, resp, sizeof(resp), &resp_len),
+			 DNSQ_FORWARD);
+	ck_assert(q.edns);
+	expect_bare_formerr(buf, add_tsig(buf, n));
+}
+END_TEST
+
+START_TEST(test_a_pointer_loop_or_trailing_bytes_after_the_question_get_formerr)
+{
+	uint8_t buf[512];
+	struct qopt o = { 0 };
+	size_t n = mkq("www.example.com", LDNS_RR_TYPE_A, &o, buf);
+	/* an answer record: owner a pointer, type A, class IN, no data */
+	static const uint8_t answer[13] = { 0xc0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
+
+	memcpy(buf + n, answer, sizeof(answer));
+	buf[7] = 1;
+	buf[n + 1] = (uint8_t)n;        /* the owner points at itself */
+	expect_bare_formerr(buf, n + 12);
+	buf[n + 1] = 12;                /* the owner is the question's name */
+	ck_assert_int_eq(dnsq_classify(buf, n + 12, false, &ov, &q, resp, sizeof(resp),
+				       &resp_len), DNSQ_FORWARD);
+	expect_bare_formerr(buf, n + 13);
 }
 END_TEST
 
@@ -770,6 +845,23 @@ START_TEST(test_match_accepts_only_the_right_id_question_and_qr)
 }
 END_TEST
 
+START_TEST(test_an_upstream_reply_with_two_tsigs_never_reaches_ldns)
+{
+	uint8_t rep[1024];
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.1", NULL };
+
+	ck_assert_int_eq(classify("www.example.com", LDNS_RR_TYPE_A), DNSQ_FORWARD);
+	size_t n = mkreply(7, "www.example.com", LDNS_RR_TYPE_A, 0, an, NULL, false, rep,
+			   sizeof(rep));
+	n = add_tsig(rep, n);
+	ck_assert_int_eq(dnsq_upstream_match(&q, 7, rep, n), 0);
+	n = add_tsig(rep, n);
+	ck_assert_int_eq(dnsq_upstream_match(&q, 7, rep, n), -EBADMSG);
+	ck_assert_int_eq(dnsq_client_response(&q, rep, n, 0, resp, sizeof(resp)), -EBADMSG);
+	ck_assert_int_eq(dnsq_cache_ttl(rep, n), -1);
+}
+END_TEST
+
 START_TEST(test_the_client_response_restores_id_and_case_and_ages_ttls)
 {
 	uint8_t buf[512], rep[1024];
@@ -950,6 +1042,9 @@ static Suite *dnsq_suite(void)
 	tcase_add_test(tc, test_a_compressed_question_name_gets_formerr);
 	tcase_add_test(tc, test_edns_version_1_gets_badvers_with_an_opt);
 	tcase_add_test(tc, test_two_opt_records_get_formerr);
+	tcase_add_test(tc, test_the_query_that_leaked_inside_ldns_gets_formerr);
+	tcase_add_test(tc, test_one_tsig_last_is_ignored_and_two_get_formerr);
+	tcase_add_test(tc, test_a_pointer_loop_or_trailing_bytes_after_the_question_get_formerr);
 	tcase_add_test(tc, test_recursion_not_desired_is_refused);
 	tcase_add_test(tc, test_zone_transfers_are_refused);
 	tcase_add_test(tc, test_chaos_and_other_classes_are_refused);
@@ -970,6 +1065,7 @@ static Suite *dnsq_suite(void)
 	tcase_add_test(tc, test_private_reverse_zones_are_nxdomain_only_when_asked);
 	tcase_add_test(tc, test_the_upstream_query_has_a_new_id_and_our_own_opt);
 	tcase_add_test(tc, test_match_accepts_only_the_right_id_question_and_qr);
+	tcase_add_test(tc, test_an_upstream_reply_with_two_tsigs_never_reaches_ldns);
 	tcase_add_test(tc, test_the_client_response_restores_id_and_case_and_ages_ttls);
 	tcase_add_test(tc, test_a_big_upstream_reply_is_truncated_for_udp_clients);
 	tcase_add_test(tc, test_the_cache_ttl_is_the_smallest_ttl_or_the_soa_minimum);
