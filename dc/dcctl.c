@@ -12,15 +12,8 @@
 #include "cli.h"
 #include "crypto.h"
 #include "dc_config.h"
-#include "keyfile.h"
 #include "store.h"
 #include "util.h"
-
-struct cmd {
-	const char *name;
-	int (*fn)(const struct dc_config *cfg, int argc, char **argv);
-	const char *usage;
-};
 
 static int open_store(const struct dc_config *cfg, struct ntm_store **st)
 {
@@ -33,29 +26,16 @@ static int open_store(const struct dc_config *cfg, struct ntm_store **st)
 	return ret;
 }
 
-static int cmd_show_key(const struct dc_config *cfg, int argc, char **argv)
+static int cmd_show_key(void *ctx, int argc, char **argv)
 {
-	uint8_t priv[32], pub[32];
-	char msg[512], b64[NTM_KEY_B64_LEN + 1];
-	(void)argv;
+	const struct dc_config *cfg = ctx;
 
-	if (argc != 0)
-		return -EINVAL;
-	if (ntm_keyfile_read(cfg->key_file, priv, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, "ntm-dcctl: %s\n", msg);
-		return 1;
-	}
-	int ret = ntm_x25519_public(pub, priv);
-	ntm_wipe(priv, sizeof(priv));
-	if (ret < 0)
-		return 1;
-	ntm_key_to_base64(b64, pub);
-	printf("%s\n", b64);
-	return 0;
+	return ntm_cli_show_key_cmd("ntm-dcctl", cfg->key_file, argc, argv);
 }
 
-static int node_add(const struct dc_config *cfg, int argc, char **argv)
+static int node_add(void *ctx, int argc, char **argv)
 {
+	const struct dc_config *cfg = ctx;
 	struct ntm_store *st;
 	struct ntm_node_rec rec;
 	char fqdn[NTM_NAME_MAX + 1], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
@@ -90,8 +70,9 @@ static int node_add(const struct dc_config *cfg, int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
-static int node_del(const struct dc_config *cfg, int argc, char **argv)
+static int node_del(void *ctx, int argc, char **argv)
 {
+	const struct dc_config *cfg = ctx;
 	struct ntm_store *st;
 	char fqdn[NTM_NAME_MAX + 1];
 	int ret;
@@ -137,101 +118,77 @@ static int print_node(const struct ntm_node_rec *rec, void *arg)
 	return 0;
 }
 
-static int node_list(const struct dc_config *cfg, int argc, char **argv)
+static int node_list(void *ctx, int argc, char **argv)
 {
-	struct list_ctx ctx = { 0 };
+	const struct dc_config *cfg = ctx;
+	struct list_ctx list = { 0 };
 	struct ntm_store *st;
 	int ret;
 
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		ctx.json = true;
-	else if (argc != 0)
+	if (ntm_cli_json_arg(argc, argv, &list.json) < 0)
 		return -EINVAL;
 	if (open_store(cfg, &st) < 0)
 		return 1;
-	if (ctx.json)
+	if (list.json)
 		printf("[");
 	else
 		printf("%-32s %-44s %-15s %s\n", "NAME", "PUBLIC KEY", "IPV4", "IPV6");
-	ret = ntm_store_node_list(st, print_node, &ctx);
-	if (ctx.json)
-		printf("%s]\n", ctx.n ? "\n" : "");
+	ret = ntm_store_node_list(st, print_node, &list);
+	if (list.json)
+		printf("%s]\n", list.n ? "\n" : "");
 	if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: listing nodes: %s\n", ntm_store_errmsg(st));
 	ntm_store_close(st);
 	return ret < 0 ? 1 : 0;
 }
 
-static const struct cmd node_cmds[] = {
+static const struct ntm_cli_cmd node_cmds[] = {
 	{ "add", node_add, "node add NAME PUBKEY" },
 	{ "del", node_del, "node del NAME" },
 	{ "list", node_list, "node list [--json]" },
 };
 
-static int cmd_node(const struct dc_config *cfg, int argc, char **argv)
+static int cmd_node(void *ctx, int argc, char **argv)
 {
-	if (argc < 1)
+	const struct ntm_cli_cmd *c = NULL;
+
+	if (argc >= 1)
+		c = ntm_cli_find(node_cmds, NTM_ARRAY_SIZE(node_cmds), argv[0]);
+	if (!c)
 		return -EINVAL;
-	for (size_t i = 0; i < NTM_ARRAY_SIZE(node_cmds); i++)
-		if (strcmp(argv[0], node_cmds[i].name) == 0)
-			return node_cmds[i].fn(cfg, argc - 1, argv + 1);
-	return -EINVAL;
+	return c->fn(ctx, argc - 1, argv + 1);
 }
 
-static int cmd_stats(const struct dc_config *cfg, int argc, char **argv)
+static int cmd_stats(void *ctx, int argc, char **argv)
 {
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		return ntm_cli_stats("ntm-dcctl", "ntm-dcd", cfg->control_socket, true);
-	if (argc != 0)
-		return -EINVAL;
-	return ntm_cli_stats("ntm-dcctl", "ntm-dcd", cfg->control_socket, false);
+	const struct dc_config *cfg = ctx;
+
+	return ntm_cli_stats_cmd("ntm-dcctl", "ntm-dcd", cfg->control_socket, argc, argv);
 }
 
-static const struct cmd cmds[] = {
+static const struct ntm_cli_cmd cmds[] = {
 	{ "show-key", cmd_show_key, "show-key" },
 	{ "node", cmd_node, "node add NAME PUBKEY | node del NAME | node list [--json]" },
 	{ "stats", cmd_stats, "stats [--json]" },
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ntm-dcctl [-c FILE] COMMAND\n");
-	for (size_t i = 0; i < NTM_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  ntm-dcctl %s\n", cmds[i].usage);
-	fprintf(f, "  -c FILE  the DC's configuration (default " NTM_DCD_CONF ")\n");
-}
-
 int main(int argc, char **argv)
 {
-	const char *conf = NTM_DCD_CONF;
+	struct ntm_cli cli = {
+		.prog = "ntm-dcctl", .cmds = cmds, .n_cmds = NTM_ARRAY_SIZE(cmds),
+		.opt = "-c", .opt_synopsis = "-c FILE",
+		.opt_help = "the DC's configuration (default " NTM_DCD_CONF ")",
+		.opt_value = NTM_DCD_CONF,
+	};
 	struct dc_config cfg;
 	char msg[1024];
-	int i = 1;
+	int i, ret = ntm_cli_start(&cli, argc, argv, &i);
 
-	setenv("NTM_NSS_BYPASS", "1", 1);
-	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
-		conf = argv[2];
-		i = 3;
-	}
-	if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-		usage(i >= argc ? stderr : stdout);
-		return i >= argc ? 2 : 0;
-	}
-	if (dc_config_load(conf, &cfg, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, "ntm-dcctl: %s\n", msg);
-		return 1;
-	}
-	for (size_t k = 0; k < NTM_ARRAY_SIZE(cmds); k++) {
-		if (strcmp(argv[i], cmds[k].name) != 0)
-			continue;
-		int ret = cmds[k].fn(&cfg, argc - i - 1, argv + i + 1);
-		if (ret == -EINVAL) {
-			fprintf(stderr, "usage: ntm-dcctl %s\n", cmds[k].usage);
-			return 2;
-		}
+	if (ret >= 0)
 		return ret;
+	if (dc_config_load(cli.opt_value, &cfg, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ntm-dcctl: %s\n", msg);
+		return NTM_CLI_FAIL;
 	}
-	fprintf(stderr, "ntm-dcctl: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	return ntm_cli_dispatch(&cli, &cfg, argc - i, argv + i);
 }

@@ -3,10 +3,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
+#include "keyfile.h"
+#include "util.h"
 
 #define CALL_TIMEOUT_MS 2000
 
@@ -62,4 +66,101 @@ int ntm_cli_stats(const char *prog, const char *daemon, const char *sock, bool j
 	if (json)
 		printf("}\n");
 	return 0;
+}
+
+void ntm_cli_usage(const struct ntm_cli *cli, FILE *f)
+{
+	fprintf(f, "usage: %s [%s] COMMAND\n", cli->prog, cli->opt_synopsis);
+	for (size_t i = 0; i < cli->n_cmds; i++)
+		fprintf(f, "  %s %s\n", cli->prog, cli->cmds[i].usage);
+	fprintf(f, "  %s  %s\n", cli->opt_synopsis, cli->opt_help);
+}
+
+int ntm_cli_start(struct ntm_cli *cli, int argc, char **argv, int *cmd_at)
+{
+	int i = 1;
+
+	setenv("NTM_NSS_BYPASS", "1", 1);
+	if (argc > 2 && strcmp(argv[1], cli->opt) == 0) {
+		cli->opt_value = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		ntm_cli_usage(cli, stderr);
+		return NTM_CLI_USAGE;
+	}
+	if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		ntm_cli_usage(cli, stdout);
+		return NTM_CLI_OK;
+	}
+	*cmd_at = i;
+	return -1;
+}
+
+const struct ntm_cli_cmd *ntm_cli_find(const struct ntm_cli_cmd *cmds, size_t n,
+				       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, cmds[i].name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+int ntm_cli_dispatch(const struct ntm_cli *cli, void *ctx, int argc, char **argv)
+{
+	const struct ntm_cli_cmd *c = argc > 0 ? ntm_cli_find(cli->cmds, cli->n_cmds, argv[0])
+					       : NULL;
+	int ret;
+
+	if (!c) {
+		fprintf(stderr, "%s: unknown command '%s'\n", cli->prog, argc > 0 ? argv[0] : "");
+		ntm_cli_usage(cli, stderr);
+		return NTM_CLI_USAGE;
+	}
+	ret = c->fn(ctx, argc - 1, argv + 1);
+	if (ret == -EINVAL) {
+		fprintf(stderr, "usage: %s %s\n", cli->prog, c->usage);
+		return NTM_CLI_USAGE;
+	}
+	return ret;
+}
+
+int ntm_cli_json_arg(int argc, char **argv, bool *json)
+{
+	*json = argc == 1 && strcmp(argv[0], "--json") == 0;
+	return *json || argc == 0 ? 0 : -EINVAL;
+}
+
+int ntm_cli_stats_cmd(const char *prog, const char *daemon, const char *sock, int argc,
+		      char **argv)
+{
+	bool json;
+
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
+		return -EINVAL;
+	return ntm_cli_stats(prog, daemon, sock, json);
+}
+
+int ntm_cli_show_key_cmd(const char *prog, const char *key_file, int argc, char **argv)
+{
+	uint8_t priv[32], pub[32];
+	char msg[512], b64[NTM_KEY_B64_LEN + 1];
+	int ret;
+	(void)argv;
+
+	if (argc != 0)
+		return -EINVAL;
+	if (ntm_keyfile_read(key_file, priv, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, msg);
+		return NTM_CLI_FAIL;
+	}
+	ret = ntm_x25519_public(pub, priv);
+	ntm_wipe(priv, sizeof(priv));
+	if (ret < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, key_file, strerror(-ret));
+		return NTM_CLI_FAIL;
+	}
+	ntm_key_to_base64(b64, pub);
+	printf("%s\n", b64);
+	return NTM_CLI_OK;
 }

@@ -19,17 +19,12 @@
 
 static const char *sock_path = NTM_TUND_SOCK;
 
-struct cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-};
-
-static int cmd_genkey(int argc, char **argv)
+static int cmd_genkey(void *ctx, int argc, char **argv)
 {
 	uint8_t priv[32], pub[32];
 	char b64[NTM_KEY_B64_LEN + 1];
 	struct stat st;
+	(void)ctx;
 	(void)argv;
 
 	if (argc != 0)
@@ -48,10 +43,11 @@ static int cmd_genkey(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_pubkey(int argc, char **argv)
+static int cmd_pubkey(void *ctx, int argc, char **argv)
 {
 	char line[256];
 	uint8_t priv[32], pub[32];
+	(void)ctx;
 	(void)argv;
 
 	if (argc != 0)
@@ -155,17 +151,16 @@ static void print_status(const struct ntm_lctl_status_info *s, bool json)
 	printf("]}\n");
 }
 
-static int cmd_status(int argc, char **argv)
+static int cmd_status(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
 	uint8_t req[64];
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_status_info s;
 	bool json = false;
+	(void)ctx;
 
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		json = true;
-	else if (argc != 0)
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
 		return -EINVAL;
 	int len = ntm_lctl_req_status(req, sizeof(req), 1);
 	ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
@@ -183,10 +178,11 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_reregister(int argc, char **argv)
+static int cmd_reregister(void *ctx, int argc, char **argv)
 {
 	uint8_t req[64], reply[256];
 	struct ntm_lctl_hdr h;
+	(void)ctx;
 	(void)argv;
 
 	if (argc != 0)
@@ -210,13 +206,14 @@ static int cmd_reregister(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_resolve(int argc, char **argv)
+static int cmd_resolve(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
 	uint8_t req[512], fam = NTM_LCTL_FAM_BOTH;
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_resolve r;
 	const char *name = NULL;
+	(void)ctx;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-4") == 0)
@@ -311,7 +308,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 	       (unsigned long long)e->tx_bytes);
 }
 
-static int cmd_peers(int argc, char **argv)
+static int cmd_peers(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
 	static struct ntm_lctl_peers m;
@@ -319,10 +316,9 @@ static int cmd_peers(int argc, char **argv)
 	struct ntm_lctl_hdr h;
 	bool json = false;
 	uint32_t offset = 0, shown = 0;
+	(void)ctx;
 
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		json = true;
-	else if (argc != 0)
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
 		return -EINVAL;
 	if (json)
 		printf("[");
@@ -347,13 +343,14 @@ static int cmd_peers(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_ping(int argc, char **argv)
+static int cmd_ping(void *ctx, int argc, char **argv)
 {
 	uint8_t req[512], reply[256];
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_ping_result r;
 	const char *name = NULL;
 	unsigned long count = 3;
+	(void)ctx;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -397,16 +394,19 @@ static int cmd_ping(int argc, char **argv)
 	return r.received ? 0 : 1;
 }
 
-static int cmd_stats(int argc, char **argv)
+static int cmd_stats(void *ctx, int argc, char **argv)
 {
-	if (argc == 1 && strcmp(argv[0], "--json") == 0)
-		return ntm_cli_stats("ntmctl", "ntm-tund", sock_path, true);
-	if (argc != 0)
-		return -EINVAL;
-	return ntm_cli_stats("ntmctl", "ntm-tund", sock_path, false);
+	(void)ctx;
+	return ntm_cli_stats_cmd("ntmctl", "ntm-tund", sock_path, argc, argv);
 }
 
-static const struct cmd cmds[] = {
+static int cmd_dns(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return ntmctl_cmd_dns(argc, argv);
+}
+
+static const struct ntm_cli_cmd cmds[] = {
 	{ "genkey", cmd_genkey, "genkey" },
 	{ "pubkey", cmd_pubkey, "pubkey < PRIVATE-KEY" },
 	{ "status", cmd_status, "status [--json]" },
@@ -415,41 +415,21 @@ static const struct cmd cmds[] = {
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
-	{ "dns", ntmctl_cmd_dns, NTMCTL_DNS_USAGE },
+	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ntmctl [-s SOCKET] COMMAND\n");
-	for (size_t i = 0; i < NTM_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  ntmctl %s\n", cmds[i].usage);
-	fprintf(f, "  -s SOCKET  ntm-tund's control socket (default " NTM_TUND_SOCK ")\n");
-}
 
 int main(int argc, char **argv)
 {
-	int i = 1;
+	struct ntm_cli cli = {
+		.prog = "ntmctl", .cmds = cmds, .n_cmds = NTM_ARRAY_SIZE(cmds),
+		.opt = "-s", .opt_synopsis = "-s SOCKET",
+		.opt_help = "ntm-tund's control socket (default " NTM_TUND_SOCK ")",
+		.opt_value = NTM_TUND_SOCK,
+	};
+	int i, ret = ntm_cli_start(&cli, argc, argv, &i);
 
-	setenv("NTM_NSS_BYPASS", "1", 1);
-	if (argc > 2 && strcmp(argv[1], "-s") == 0) {
-		sock_path = argv[2];
-		i = 3;
-	}
-	if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-		usage(i >= argc ? stderr : stdout);
-		return i >= argc ? 2 : 0;
-	}
-	for (size_t k = 0; k < NTM_ARRAY_SIZE(cmds); k++) {
-		if (strcmp(argv[i], cmds[k].name) != 0)
-			continue;
-		int ret = cmds[k].fn(argc - i - 1, argv + i + 1);
-		if (ret == -EINVAL) {
-			fprintf(stderr, "usage: ntmctl %s\n", cmds[k].usage);
-			return 2;
-		}
+	if (ret >= 0)
 		return ret;
-	}
-	fprintf(stderr, "ntmctl: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	sock_path = cli.opt_value;
+	return ntm_cli_dispatch(&cli, NULL, argc - i, argv + i);
 }
