@@ -2,7 +2,6 @@
  * identity, registry, sockets and the event loop. The protocol lives in
  * dc_proto.c, the control socket in dc_ctl.c. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +20,14 @@
 
 static int load_identity(struct dc *dc)
 {
-	uint8_t priv[32];
 	char msg[512], b64[NTM_KEY_B64_LEN + 1];
-	int created = 0, ret;
+	bool created;
+	int ret = ntm_daemon_load_identity(dc->cfg.key_file, &dc->id, &created, msg, sizeof(msg));
 
-	ret = ntm_mkdir_parent(dc->cfg.key_file);
-	if (ret < 0) {
-		log_err("%s: cannot create its directory: %s", dc->cfg.key_file, strerror(-ret));
-		return ret;
-	}
-	ret = ntm_keyfile_load_or_create(dc->cfg.key_file, priv, &created, msg, sizeof(msg));
 	if (ret < 0) {
 		log_err("%s", msg);
 		return ret;
 	}
-	ret = ntm_identity_init(&dc->id, priv);
-	ntm_wipe(priv, sizeof(priv));
-	if (ret < 0)
-		return ret;
 	ntm_key_to_base64(b64, dc->id.pub);
 	if (created)
 		log_notice("created DC key %s; public key %s", dc->cfg.key_file, b64);
@@ -93,22 +82,6 @@ static int open_sockets(struct dc *dc)
 	return 0;
 }
 
-/* The user to run as: User= (a name or "UID:GID"), or "nobody" when the
- * default "ntm" does not exist. */
-static int pick_user(struct dc *dc, uid_t *uid, gid_t *gid)
-{
-	int ret = ntm_privs_resolve(dc->cfg.user, uid, gid);
-
-	if (ret == -ENOENT && strcmp(dc->cfg.user, "ntm") == 0) {
-		log_info("no user 'ntm'; running as 'nobody' after setup");
-		snprintf(dc->cfg.user, sizeof(dc->cfg.user), "nobody");
-		ret = ntm_privs_resolve(dc->cfg.user, uid, gid);
-	}
-	if (ret < 0)
-		log_err("User=%s: %s", dc->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
-	return ret;
-}
-
 /* SQLite creates and removes the -wal and -shm files beside the database:
  * the unprivileged DC must own that directory and those files. The key
  * file stays root's (it was read already). */
@@ -136,24 +109,15 @@ static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 	return 0;
 }
 
-static void on_stop(struct ntm_signal *s, int signo, void *arg)
+static void log_stats(void *arg)
 {
-	struct dc *dc = arg;
-	(void)s;
-	log_notice("signal %d: stopping", signo);
-	ntm_loop_stop(dc->loop);
-}
-
-static void on_usr1(struct ntm_signal *s, int signo, void *arg)
-{
-	(void)s;
-	(void)signo;
 	dc_log_stats(arg);
 }
 
 static int run(struct dc *dc, bool foreground)
 {
-	struct ntm_signal sterm, sint, susr1;
+	struct ntm_daemon_signals sig;
+	struct ntm_privs_target who;
 	int ret;
 
 	(void)foreground;
@@ -165,18 +129,20 @@ static int run(struct dc *dc, bool foreground)
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)
 		return ret;
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	bool drop = uid == 0;
-	if (drop && (ret = pick_user(dc, &uid, &gid)) < 0)
+	ret = ntm_privs_target(dc->cfg.user, sizeof(dc->cfg.user), &who);
+	if (ret == 1)
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+	if (ret < 0) {
+		log_err("User=%s: %s", dc->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
+	}
 	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
-	    (ret = dc_ctl_open(dc, uid, gid)) < 0)
+	    (ret = dc_ctl_open(dc, who.uid, who.gid)) < 0)
 		goto out;
-	if (drop && (ret = hand_over_state(dc, uid, gid)) < 0)
+	if (who.drop && (ret = hand_over_state(dc, who.uid, who.gid)) < 0)
 		goto out;
-	if (drop) {
+	if (who.drop) {
 		ret = ntm_privs_drop(dc->cfg.user, 0);
 		if (ret < 0) {
 			log_err("cannot drop privileges to user %s: %s", dc->cfg.user, strerror(-ret));
@@ -184,13 +150,16 @@ static int run(struct dc *dc, bool foreground)
 		}
 		log_info("running as user %s without capabilities", dc->cfg.user);
 	}
-	ntm_signal_add(&sterm, dc->loop, SIGTERM, on_stop, dc);
-	ntm_signal_add(&sint, dc->loop, SIGINT, on_stop, dc);
-	ntm_signal_add(&susr1, dc->loop, SIGUSR1, on_usr1, dc);
-	signal(SIGPIPE, SIG_IGN);
+	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
+	if (ret < 0) {
+		log_err("signals: %s", strerror(-ret));
+		goto out;
+	}
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
 	ret = ntm_loop_run(dc->loop);
+	if (sig.stopped_by)
+		log_notice("signal %d: stopping", sig.stopped_by);
 	dc_log_stats(dc);
 out:
 	dc_ctl_close(dc);

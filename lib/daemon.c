@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlproto.h"
+#include "keyfile.h"
 #include "log.h"
+#include "session.h"
+#include "util.h"
 
 static void usage(FILE *f, const char *ident, const char *default_conf)
 {
@@ -45,6 +49,63 @@ int ntm_daemon_start(int argc, char **argv, const char *ident, const char *defau
 	}
 	ntm_log_init(ident, o->foreground || o->check_only, o->level);
 	return -1;
+}
+
+int ntm_daemon_load_identity(const char *key_file, struct ntm_identity *id, bool *created,
+			     char *msg, size_t msglen)
+{
+	uint8_t priv[32];
+	int made = 0;
+	int ret = ntm_mkdir_parent(key_file);
+
+	if (ret < 0) {
+		snprintf(msg, msglen, "%s: cannot create its directory: %s", key_file,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = ntm_keyfile_load_or_create(key_file, priv, &made, msg, msglen);
+	if (ret < 0)
+		return ret;
+	ret = ntm_identity_init(id, priv);
+	ntm_wipe(priv, sizeof(priv));
+	if (ret < 0) {
+		snprintf(msg, msglen, "%s: %s", key_file, strerror(-ret));
+		return ret;
+	}
+	*created = made != 0;
+	return 0;
+}
+
+static void on_stop(struct ntm_signal *sig, int signo, void *arg)
+{
+	struct ntm_daemon_signals *s = arg;
+
+	(void)sig;
+	s->stopped_by = signo;
+	ntm_loop_stop(s->loop);
+}
+
+static void on_usr1(struct ntm_signal *sig, int signo, void *arg)
+{
+	struct ntm_daemon_signals *s = arg;
+	(void)sig;
+	(void)signo;
+
+	s->on_usr1(s->arg);
+}
+
+int ntm_daemon_signals_add(struct ntm_daemon_signals *s, struct ntm_loop *l,
+			   void (*usr1)(void *arg), void *arg)
+{
+	int ret;
+
+	*s = (struct ntm_daemon_signals){ .loop = l, .on_usr1 = usr1, .arg = arg };
+	signal(SIGPIPE, SIG_IGN);
+	if ((ret = ntm_signal_add(&s->term, l, SIGTERM, on_stop, s)) < 0 ||
+	    (ret = ntm_signal_add(&s->intr, l, SIGINT, on_stop, s)) < 0 ||
+	    (ret = ntm_signal_add(&s->usr1, l, SIGUSR1, on_usr1, s)) < 0)
+		return ret;
+	return 0;
 }
 
 int ntm_daemon_stats_reply(uint8_t *buf, size_t cap, uint32_t req_id, const void *stats,

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -143,6 +144,24 @@ int ntm_privs_resolve(const char *user, uid_t *uid, gid_t *gid)
 		ret = lookup_user(user, uid, gid);
 	if (ret == 0 && (*uid == 0 || *gid == 0))
 		ret = -EINVAL; /* "dropping" to root would drop nothing */
+	return ret;
+}
+
+int ntm_privs_target(char *user, size_t cap, struct ntm_privs_target *t)
+{
+	int ret;
+
+	t->uid = geteuid();
+	t->gid = getegid();
+	t->drop = t->uid == 0;
+	if (!t->drop)
+		return 0;
+	ret = ntm_privs_resolve(user, &t->uid, &t->gid);
+	if (ret == -ENOENT && strcmp(user, "ntm") == 0) {
+		snprintf(user, cap, "nobody");
+		ret = ntm_privs_resolve(user, &t->uid, &t->gid);
+		return ret < 0 ? ret : 1;
+	}
 	return ret;
 }
 

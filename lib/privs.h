@@ -21,6 +21,8 @@
 #define NTM_PRIVS_H
 
 #include <linux/capability.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -60,6 +62,23 @@
 int ntm_privs_resolve(const char *user, uid_t *uid, gid_t *gid);
 
 int ntm_privs_drop(const char *user, uint64_t keep_caps_mask);
+
+/* Who a daemon runs as once its setup is done, known before the setup so
+ * that what it creates (the control socket, state files) can be handed to
+ * that user. */
+struct ntm_privs_target {
+	uid_t uid;
+	gid_t gid;
+	bool drop;              /* started as root: ntm_privs_drop(user) after setup */
+};
+
+/* Started as root (effective uid 0): the ids of user (its User= setting,
+ * a name or "UID:GID", in a buffer of cap bytes) and drop = true; when user
+ * is the default "ntm" and there is no such account, user becomes "nobody"
+ * and 1 is returned, for the caller to say so. Otherwise: the process's own
+ * effective ids, drop = false. 0, 1, or -errno from ntm_privs_resolve
+ * (t->drop is set even then). */
+int ntm_privs_target(char *user, size_t cap, struct ntm_privs_target *t);
 
 /* 1 if capability `cap` is in this thread's effective set, 0 if not, -EINVAL for a
  * number outside 0..63, or another -errno from capget. */

@@ -2,7 +2,6 @@
  * identity, sockets, control socket and the event loop. The DC's session
  * and the capsules are handled in relayd_proto.c, forwarding in relay.c. */
 #include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,6 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "keyfile.h"
 #include "log.h"
 #include "privs.h"
 #include "relayd.h"
@@ -21,24 +19,14 @@
 
 static int load_identity(struct relayd *rd)
 {
-	uint8_t priv[32];
 	char msg[512], b64[NTM_KEY_B64_LEN + 1];
-	int created = 0, ret;
+	bool created;
+	int ret = ntm_daemon_load_identity(rd->cfg.key_file, &rd->id, &created, msg, sizeof(msg));
 
-	ret = ntm_mkdir_parent(rd->cfg.key_file);
-	if (ret < 0) {
-		log_err("%s: cannot create its directory: %s", rd->cfg.key_file, strerror(-ret));
-		return ret;
-	}
-	ret = ntm_keyfile_load_or_create(rd->cfg.key_file, priv, &created, msg, sizeof(msg));
 	if (ret < 0) {
 		log_err("%s", msg);
 		return ret;
 	}
-	ret = ntm_identity_init(&rd->id, priv);
-	ntm_wipe(priv, sizeof(priv));
-	if (ret < 0)
-		return ret;
 	ntm_key_to_base64(b64, rd->id.pub);
 	if (created)
 		log_notice("created relay key %s; public key %s", rd->cfg.key_file, b64);
@@ -107,54 +95,31 @@ static int handle_ctl(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_re
 
 /* ---- privileges ---- */
 
-/* The user to run as: User= (a name or "UID:GID"), or "nobody" when the
- * default "ntm" does not exist. */
-static int pick_user(struct relayd *rd, uid_t *uid, gid_t *gid)
+static void log_stats(void *arg)
 {
-	int ret = ntm_privs_resolve(rd->cfg.user, uid, gid);
-
-	if (ret == -ENOENT && strcmp(rd->cfg.user, "ntm") == 0) {
-		log_info("no user 'ntm'; running as 'nobody' after setup");
-		snprintf(rd->cfg.user, sizeof(rd->cfg.user), "nobody");
-		ret = ntm_privs_resolve(rd->cfg.user, uid, gid);
-	}
-	if (ret < 0)
-		log_err("User=%s: %s", rd->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
-	return ret;
-}
-
-static void on_stop(struct ntm_signal *s, int signo, void *arg)
-{
-	struct relayd *rd = arg;
-	(void)s;
-	log_notice("signal %d: stopping", signo);
-	ntm_loop_stop(rd->loop);
-}
-
-static void on_usr1(struct ntm_signal *s, int signo, void *arg)
-{
-	(void)s;
-	(void)signo;
 	relayd_log_stats(arg);
 }
 
 static int setup(struct relayd *rd)
 {
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	bool drop = uid == 0;
-	int ret;
+	struct ntm_privs_target who;
+	int ret = ntm_privs_target(rd->cfg.user, sizeof(rd->cfg.user), &who);
 
-	if (drop && (ret = pick_user(rd, &uid, &gid)) < 0)
+	if (ret == 1)
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+	if (ret < 0) {
+		log_err("User=%s: %s", rd->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		return ret;
+	}
 	if ((ret = load_identity(rd)) < 0 || (ret = open_sockets(rd)) < 0)
 		return ret;
-	ret = ntm_ctlsrv_open(&rd->ctl, rd->loop, rd->cfg.control_socket, uid, gid, handle_ctl, rd);
+	ret = ntm_ctlsrv_open(&rd->ctl, rd->loop, rd->cfg.control_socket, who.uid, who.gid,
+			      handle_ctl, rd);
 	if (ret < 0) {
 		log_err("control socket %s: %s", rd->cfg.control_socket, strerror(-ret));
 		return ret;
 	}
-	if (drop) {
+	if (who.drop) {
 		ret = ntm_privs_drop(rd->cfg.user, 0);
 		if (ret < 0) {
 			log_err("cannot drop privileges to user %s: %s", rd->cfg.user, strerror(-ret));
@@ -167,7 +132,7 @@ static int setup(struct relayd *rd)
 
 static int run(struct relayd *rd)
 {
-	struct ntm_signal sterm, sint, susr1;
+	struct ntm_daemon_signals sig;
 	int ret;
 
 	relay_init(&rd->core, &rd->cfg.params, relay_udp_send, NULL);
@@ -178,13 +143,16 @@ static int run(struct relayd *rd)
 		return ret;
 	if ((ret = setup(rd)) < 0)
 		goto out;
-	ntm_signal_add(&sterm, rd->loop, SIGTERM, on_stop, rd);
-	ntm_signal_add(&sint, rd->loop, SIGINT, on_stop, rd);
-	ntm_signal_add(&susr1, rd->loop, SIGUSR1, on_usr1, rd);
-	signal(SIGPIPE, SIG_IGN);
+	ret = ntm_daemon_signals_add(&sig, rd->loop, log_stats, rd);
+	if (ret < 0) {
+		log_err("signals: %s", strerror(-ret));
+		goto out;
+	}
 	ntm_timer_init(&rd->sweep, rd->loop, relayd_sweep, rd);
 	ntm_timer_arm(&rd->sweep, RELAYD_SWEEP_MS, RELAYD_SWEEP_MS);
 	ret = ntm_loop_run(rd->loop);
+	if (sig.stopped_by)
+		log_notice("signal %d: stopping", sig.stopped_by);
 	relayd_log_stats(rd);
 out:
 	ntm_ctlsrv_close(rd->ctl);

@@ -5,7 +5,6 @@
  * servers (from the saved original resolv.conf), the event loop. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,19 +225,9 @@ static int open_upstreams(struct resolverd *r)
 	return ret;
 }
 
-static void on_stop(struct ntm_signal *s, int signo, void *arg)
+static void log_stats(void *arg)
 {
-	struct resolverd *r = arg;
-	(void)s;
-	log_notice("signal %d: stopping", signo);
-	ntm_loop_stop(r->loop);
-}
-
-static void on_usr1(struct ntm_signal *s, int signo, void *arg)
-{
-	struct resolverd *r = arg;
-	(void)s;
-	(void)signo;
+	const struct resolverd *r = arg;
 #define X(n) log_notice("%-18s %llu", #n, (unsigned long long)r->stats.n);
 	RS_STATS(X)
 #undef X
@@ -246,7 +235,8 @@ static void on_usr1(struct ntm_signal *s, int signo, void *arg)
 
 static int run(struct resolverd *r)
 {
-	struct ntm_signal sterm, sint, susr1;
+	struct ntm_daemon_signals sig;
+	struct ntm_privs_target who;
 	int ret = ntm_loop_new(&r->loop);
 
 	if (ret < 0)
@@ -266,27 +256,29 @@ static int run(struct resolverd *r)
 	}
 	if ((ret = server_open(r)) < 0 || (ret = open_upstreams(r)) < 0)
 		goto out;
-	if (geteuid() == 0) {
-		uid_t uid;
-		gid_t gid;
-		if (ntm_privs_resolve(r->cfg.user, &uid, &gid) < 0)
-			snprintf(r->cfg.user, sizeof(r->cfg.user), "nobody");
+	/* any User= that does not resolve falls back to nobody */
+	if (ntm_privs_target(r->cfg.user, sizeof(r->cfg.user), &who) < 0)
+		snprintf(r->cfg.user, sizeof(r->cfg.user), "nobody");
+	if (who.drop) {
 		ret = ntm_privs_drop(r->cfg.user, 0);
 		if (ret < 0) {
 			log_err("cannot drop privileges to %s: %s", r->cfg.user, strerror(-ret));
 			goto out;
 		}
 	}
-	ntm_signal_add(&sterm, r->loop, SIGTERM, on_stop, r);
-	ntm_signal_add(&sint, r->loop, SIGINT, on_stop, r);
-	ntm_signal_add(&susr1, r->loop, SIGUSR1, on_usr1, r);
-	signal(SIGPIPE, SIG_IGN);
+	ret = ntm_daemon_signals_add(&sig, r->loop, log_stats, r);
+	if (ret < 0) {
+		log_err("signals: %s", strerror(-ret));
+		goto out;
+	}
 	ntm_timer_init(&r->nss_timer, r->loop, on_nss_timer, r);
 	ntm_timer_arm(&r->nss_timer, NSS_POLL_MS, NSS_POLL_MS);
 	char buf[80];
 	log_notice("listening on %s (UDP and TCP), %u overlay zone(s)",
 		   ntm_sockaddr_str((struct sockaddr *)&r->cfg.listen[0], buf, sizeof(buf)), r->ov.nzones);
 	ret = ntm_loop_run(r->loop);
+	if (sig.stopped_by)
+		log_notice("signal %d: stopping", sig.stopped_by);
 out:
 	tundq_free(r);
 	ups_free(r->ups);

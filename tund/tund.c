@@ -2,14 +2,12 @@
  * TUN device, UDP socket, control socket, privileges and the event loop.
  * The DC session lives in dclink.c, the control socket in ctl.c. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
-#include "keyfile.h"
 #include "log.h"
 #include "privs.h"
 #include "tun.h"
@@ -20,24 +18,14 @@
 
 static int load_identity(struct tund *t)
 {
-	uint8_t priv[32];
 	char msg[512], b64[NTM_KEY_B64_LEN + 1];
-	int created = 0, ret;
+	bool created;
+	int ret = ntm_daemon_load_identity(t->cfg.key_file, &t->id, &created, msg, sizeof(msg));
 
-	ret = ntm_mkdir_parent(t->cfg.key_file);
-	if (ret < 0) {
-		log_err("%s: cannot create its directory: %s", t->cfg.key_file, strerror(-ret));
-		return ret;
-	}
-	ret = ntm_keyfile_load_or_create(t->cfg.key_file, priv, &created, msg, sizeof(msg));
 	if (ret < 0) {
 		log_err("%s", msg);
 		return ret;
 	}
-	ret = ntm_identity_init(&t->id, priv);
-	ntm_wipe(priv, sizeof(priv));
-	if (ret < 0)
-		return ret;
 	ntm_key_to_base64(b64, t->id.pub);
 	if (created)
 		log_notice("created node key %s; public key %s (enroll it on the DC with "
@@ -137,66 +125,39 @@ static int open_tun(struct tund *t)
 	return ntm_io_add(&t->tun_io, EPOLLIN);
 }
 
-/* The user to run as after setup: User= from the config (a name or
- * "UID:GID"), or "nobody" when the default "ntm" does not exist. */
-static int pick_user(struct tund *t, uid_t *uid, gid_t *gid)
+static void log_stats(void *arg)
 {
-	int ret = ntm_privs_resolve(t->cfg.user, uid, gid);
-
-	if (ret == -ENOENT && strcmp(t->cfg.user, "ntm") == 0) {
-		log_info("no user 'ntm'; running as 'nobody' after setup");
-		snprintf(t->cfg.user, sizeof(t->cfg.user), "nobody");
-		ret = ntm_privs_resolve(t->cfg.user, uid, gid);
-	}
-	if (ret < 0)
-		log_err("User=%s: %s", t->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
-	return ret;
-}
-
-static void on_stop(struct ntm_signal *s, int signo, void *arg)
-{
-	struct tund *t = arg;
-	(void)s;
-	log_notice("signal %d: stopping", signo);
-	ntm_loop_stop(t->loop);
-}
-
-static void log_stats(const struct tund *t)
-{
+	const struct tund *t = arg;
 #define X(name) log_notice("%-22s %llu", #name, (unsigned long long)t->stats.name);
 	TUND_STATS(X)
 #undef X
 }
 
-static void on_usr1(struct ntm_signal *s, int signo, void *arg)
-{
-	(void)s;
-	(void)signo;
-	log_stats(arg);
-}
-
 static int run(struct tund *t)
 {
-	struct ntm_signal sterm, sint, susr1;
-	uid_t uid = 0;
-	gid_t gid = 0;
+	struct ntm_daemon_signals sig;
+	struct ntm_privs_target who;
 	int ret;
 
 	t->udp_fd = t->tun_fd = -1;
 	ret = ntm_loop_new(&t->loop);
 	if (ret < 0)
 		return ret;
-	bool root = geteuid() == 0;
-	if (root && (ret = pick_user(t, &uid, &gid)) < 0)
+	ret = ntm_privs_target(t->cfg.user, sizeof(t->cfg.user), &who);
+	if (ret == 1)
+		log_info("no user 'ntm'; running as 'nobody' after setup");
+	if (ret < 0) {
+		log_err("User=%s: %s", t->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
+	}
 	if ((ret = load_identity(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0)
 		goto out;
-	ret = ctl_open(t, root ? uid : geteuid(), root ? gid : getegid());
+	ret = ctl_open(t, who.uid, who.gid);
 	if (ret < 0) {
 		log_err("control socket %s: %s", t->cfg.control_socket, strerror(-ret));
 		goto out;
 	}
-	if (root) {
+	if (who.drop) {
 		ret = ntm_privs_drop(t->cfg.user, NTM_TUND_KEEP_CAPS);
 		if (ret < 0) {
 			log_err("cannot drop privileges to user %s: %s", t->cfg.user, strerror(-ret));
@@ -204,16 +165,19 @@ static int run(struct tund *t)
 		}
 		log_info("running as user %s with CAP_NET_ADMIN only", t->cfg.user);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	ntm_signal_add(&sterm, t->loop, SIGTERM, on_stop, t);
-	ntm_signal_add(&sint, t->loop, SIGINT, on_stop, t);
-	ntm_signal_add(&susr1, t->loop, SIGUSR1, on_usr1, t);
+	ret = ntm_daemon_signals_add(&sig, t->loop, log_stats, t);
+	if (ret < 0) {
+		log_err("signals: %s", strerror(-ret));
+		goto out;
+	}
 	peers_init(t);
 	ntm_ratelimit_init(&t->rl, 50, 50);
 	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
 	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);
 	dclink_start(t);
 	ret = ntm_loop_run(t->loop);
+	if (sig.stopped_by)
+		log_notice("signal %d: stopping", sig.stopped_by);
 	log_stats(t);
 	dclink_stop(t);
 	pings_free(t);
