@@ -4,14 +4,22 @@
 # first ping reply through the new tunnel, across NATs.
 #
 # Usage (root):  bench/setup_time.sh              [RUNS=20 per pair]
+#                PAIRS="sym" bench/setup_time.sh  [only these pairs]
 #                top_builddir=DIR top_srcdir=DIR bench/setup_time.sh
 #
 # Topology: tests/netns/natlab.sh - a DC (with its embedded relay) on an
-# "internet" bridge, and four sites:
-#   direct pair:  p-a and p-b, each behind a port-restricted cone NAT
-#                 (stock masquerade): hole punching gives a direct path
-#   relayed pair: s-a and s-b, each behind a symmetric NAT (masquerade
-#                 fully-random): no direct path, the relay carries it
+# "internet" bridge, and eight sites, a node behind its own NAT each:
+#   direct pair:   p-a and p-b, each behind a port-restricted cone NAT
+#                  (stock masquerade): hole punching gives a direct path
+#   relayed pair:  f-a behind a symmetric NAT and a firewall that passes
+#                  UDP only to and from the DC (natlab.sh's NL_UDP_ONLY_TO),
+#                  f-b behind a symmetric NAT: no direct path, the relay
+#                  carries it
+#   sym pair:      s-a and s-b, each behind a symmetric NAT (masquerade
+#                  fully-random): relayed first, sometimes direct later
+#                  through the birthday search (watched for UPGRADE_WAIT s)
+#   birthday pair: h-a (port-restricted) and h-b (symmetric): direct
+#                  through the birthday search (watched the same way)
 # Each run: both nodes' ntm-tund are restarted (so neither knows the other)
 # with the initiator on a new UDP port (7541 + run number), so that no NAT
 # mapping of an earlier run helps this one (with COLD=all the DC, and so its
@@ -33,6 +41,12 @@ set -u
 RUNS=${RUNS:-20}
 DEADLINE=${DEADLINE:-5}
 COLD=${COLD:-nodes}
+PAIRS=${PAIRS:-direct relayed sym birthday}
+UPGRADE_WAIT=${UPGRADE_WAIT:-8}
+for l in $PAIRS; do
+	case $l in direct | relayed | sym | birthday) ;; *) echo "PAIRS: unknown pair '$l' (direct relayed sym birthday)" >&2; exit 2 ;; esac
+done
+case $UPGRADE_WAIT in '' | *[!0-9]*) echo "UPGRADE_WAIT must be a whole number of seconds" >&2; exit 2 ;; esac
 case $COLD in nodes | all) ;; *) echo "COLD must be nodes or all" >&2; exit 2 ;; esac
 case $RUNS in '' | *[!0-9]* | 0) echo "RUNS must be a positive integer" >&2; exit 2 ;; esac
 [ "$RUNS" -le 500 ] || { echo "RUNS is at most 500" >&2; exit 2; }
@@ -52,6 +66,8 @@ natlab_require
 natlab_init
 site p-a port
 site p-b port
+NL_UDP_ONLY_TO=$NL_DC_IP site f-a sym
+site f-b sym
 site s-a sym
 site s-b sym
 site h-a port
@@ -84,9 +100,10 @@ run_pair() {
 			times="$times $PING_MS"
 			okn=$((okn + 1))
 			p=$(peer_field "$a" "$b" path)
-			# the birthday pair: does the search make it direct, and when?
-			if [ "$label" = birthday ]; then
-				if [ "$p" = direct ] || poll_until 8 nl_path_is "$a" "$b" direct; then
+			# the sym and birthday pairs: does the search make it direct, and when?
+			if [ "$label" = birthday ] || [ "$label" = sym ]; then
+				WAITED_MS=0 # already direct: no wait of an earlier run counts
+				if [ "$p" = direct ] || poll_until "$UPGRADE_WAIT" nl_path_is "$a" "$b" direct; then
 					p=direct
 					upg="$upg $((PING_MS + ${WAITED_MS:-0}))"
 				else
@@ -112,9 +129,14 @@ run_pair() {
 	eval "R_${label}_paths=\"\$(echo \$paths | tr ' ' '\n' | sort | uniq -c | awk '{ printf \"%s%s x%d\", s, \$2, \$1; s = \", \" }')\""
 }
 
-run_pair direct p-a p-b
-run_pair relayed s-a s-b
-run_pair birthday h-a h-b
+for l in $PAIRS; do
+	case $l in
+	direct) run_pair direct p-a p-b ;;
+	relayed) run_pair relayed f-a f-b ;;
+	sym) run_pair sym s-a s-b ;;
+	birthday) run_pair birthday h-a h-b ;;
+	esac
+done
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
@@ -122,16 +144,20 @@ echo "ntm setup time: getaddrinfo of a never-seen peer -> first ping reply, $RUN
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo
 printf '%-34s %8s %10s %8s %8s  %s\n' pair answered "median ms" "min ms" "max ms" "paths (initiator's view)"
-for l in direct relayed birthday; do
+for l in $PAIRS; do
 	eval "set -- \$R_${l}_stats"
 	case $l in
 	direct) d="direct: port-restricted <-> port" ;;
-	relayed) d="relayed: symmetric <-> symmetric" ;;
+	relayed) d="relayed: sym+firewall <-> sym" ;;
+	sym) d="symmetric <-> symmetric" ;;
 	birthday) d="birthday: port-restricted <-> sym" ;;
 	esac
 	printf '%-34s %8s %10s %8s %8s  %s\n' "$d" "$(eval echo \$R_${l}_ok)/$RUNS" "$1" "$2" "$3" "$(eval echo \"\$R_${l}_paths\")"
 done
 echo
-echo "birthday pair, path direct within 8 s of the first reply (the birthday search): $R_birthday_upg"
+for l in $PAIRS; do
+	case $l in sym | birthday) ;; *) continue ;; esac
+	echo "$l pair, path direct within $UPGRADE_WAIT s of the first reply (the birthday search): $(eval echo \"\$R_${l}_upg\")"
+done
 echo
 echo "DC counters after all runs (nonzero): $("$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ && $NF != 0 { printf "%s%s %s", s, $1, $NF; s = ", " }')"

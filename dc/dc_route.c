@@ -135,7 +135,9 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	int ret;
 
 	if (q->kind == NTM_DIR_BY_NAME) {
-		ret = dc_qualify_name(dc->cfg.zone, q->name.s, fqdn);
+		/* A full name only: "bob" is the asking stub's to qualify with its
+		 * search list, not ours (ntm-dcd(8)). */
+		ret = strchr(q->name.s, '.') ? dc_qualify_name(dc->cfg.zone, q->name.s, fqdn) : -ENOENT;
 		ret = ret < 0 ? ret : ntm_store_node_by_name(dc->store, fqdn, &rec);
 	} else {
 		ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr,

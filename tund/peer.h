@@ -215,7 +215,8 @@ void path_sweep(struct peer *p, uint64_t now);
 const char *path_describe(const struct peer *p, char *buf, size_t cap);
 
 /* resolve.c: the control-socket side */
-int qualify(const struct tund *t, const char *in, struct ntm_name *out);
+/* A peer's full name below a zone, normalised; -EINVAL/-ENOENT otherwise. */
+int peer_name_check(const struct tund *t, const char *in, struct ntm_name *out);
 int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		    uint8_t *out, size_t cap);
 void resolve_answer(struct peer *p, uint8_t status);

@@ -107,7 +107,7 @@ int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_re
 {
 	struct ntm_name n;
 
-	if (qualify(t, req->name, &n) < 0)
+	if (peer_name_check(t, req->name, &n) < 0)
 		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_NOTFOUND);
 	struct ping_job *j = calloc(1, sizeof(*j));
 	if (!j)

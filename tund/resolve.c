@@ -12,34 +12,15 @@
 
 #include "log.h"
 #include "peer.h"
+#include "peername.h"
 #include "tund.h"
 #include "util.h"
 
-static bool under_zone(const struct tund *t, const char *name)
+/* A name as a user or program asks for it: the full name of a peer
+ * (peername.h). "bob" is not found: the stub's search list qualifies it. */
+int peer_name_check(const struct tund *t, const char *in, struct ntm_name *out)
 {
-	size_t nl = strlen(name);
-
-	for (uint8_t i = 0; i < t->nzones; i++) {
-		size_t zl = strlen(t->zones[i]);
-		if (nl > zl + 1 && name[nl - zl - 1] == '.' && strcmp(name + nl - zl, t->zones[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* A name as a user types it: "bob" means bob in this node's (first) zone. */
-int qualify(const struct tund *t, const char *in, struct ntm_name *out)
-{
-	char buf[2 * NTM_NAME_MAX + 2];
-
-	if (ntm_name_set(out, in) < 0)
-		return -EINVAL;
-	if (strchr(out->s, '.') || !t->nzones)
-		return 0;
-	if ((size_t)out->len + 1 + strlen(t->zones[0]) > NTM_NAME_MAX)
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s.%s", out->s, t->zones[0]);
-	return ntm_name_set(out, buf);
+	return peername_check(in, t->zones, t->nzones, out);
 }
 
 static int answer(uint8_t *out, size_t cap, uint8_t type, uint32_t req_id, const char *name,
@@ -147,7 +128,7 @@ static int resolve_name(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	uint32_t id = req->hdr.req_id;
 	uint8_t fam = req->families ? req->families : NTM_LCTL_FAM_BOTH;
 
-	if (qualify(t, req->name, &n) < 0 || (t->nzones && !under_zone(t, n.s)))
+	if (peer_name_check(t, req->name, &n) < 0)
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_NOTFOUND);
 	if (t->dc_state != DC_REGISTERED && !peer_by_name(t, n.s))
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);

@@ -40,6 +40,15 @@
 #                   every NAT namespace
 #   NL_SEEN_TIMEOUT the cone NATs' inbound-permission lifetime (default 30s;
 #                   set it to match NL_CT_UDP for mapping-lifetime tests)
+#   NL_UDP_ONLY_TO  if set (a space-separated list of IPv4 addresses, e.g.
+#                   the DC's and the relays'): the site is behind a strict
+#                   firewall as well as its NAT, one that forwards UDP only
+#                   to and from those addresses (a corporate egress policy
+#                   that allows the VPN servers and nothing else). No direct
+#                   path to or from such a site exists, whatever the NAT
+#                   type: the pair is relayed. Dropped datagrams are counted
+#                   (nl_udp_blocked). Set it for one site only:
+#                   NL_UDP_ONLY_TO="..." site NAME TYPE
 #
 # After natlab_start: NL_NODES (all node names), and per node (associative
 # arrays keyed by node name) NL_SOCK, NL_PID, NL_TYPE, NL_PUB (public
@@ -58,6 +67,7 @@ NL_PORT=7541
 : "${NL_CT_UDP:=}"
 : "${NL_SEEN_TIMEOUT:=30s}"
 : "${NL_WAN_INPUT:=drop}"
+: "${NL_UDP_ONLY_TO:=}"
 NSSLIB=$top_builddir/nss_ntm/.libs
 NL_NODES=""
 NL_SITES=0
@@ -211,6 +221,20 @@ NFT
 table ip filter {
 	chain input { type filter hook input priority filter; policy accept;
 		iifname "wan0" ct state new drop
+	}
+}
+NFT
+	fi
+	if [ -n "$NL_UDP_ONLY_TO" ]; then
+		# before the NAT's own filter (priority filter - 10), both ways,
+		# so a probe out and a spray in are both counted where dropped
+		nsx "$ns" nft -f - <<NFT || fail "nft (UDP allow-list) in $ns"
+table ip strict {
+	set servers { type ipv4_addr; elements = { ${NL_UDP_ONLY_TO// /, } } }
+	counter blocked { }
+	chain forward { type filter hook forward priority filter - 10; policy accept;
+		iifname "lan0" oifname "wan0" meta l4proto udp ip daddr != @servers counter name "blocked" drop
+		iifname "wan0" oifname "lan0" meta l4proto udp ip saddr != @servers counter name "blocked" drop
 	}
 }
 NFT
@@ -453,3 +477,9 @@ poll_until() {
 
 # nl_path_is NAME PEER PATH: NAME's path to PEER is PATH.
 nl_path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
+
+# nl_udp_blocked NAME: datagrams NAME's strict firewall (NL_UDP_ONLY_TO)
+# dropped so far, to or from addresses outside its list.
+nl_udp_blocked() {
+	nsx "$1-nat" nft list counter ip strict blocked | awk '/packets/ { print $2 }'
+}

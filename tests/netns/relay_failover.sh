@@ -1,7 +1,12 @@
 #!/bin/bash
 # relay_failover.sh - relay failover: a relayed tunnel survives the loss of its
 # relay. Two standalone ntm-relayd (rs1, rs2) and no embedded relay; two
-# sites c and d behind symmetric NATs, so their tunnel can only be relayed.
+# sites c and d behind symmetric NATs, and c's site also behind a strict
+# firewall that passes UDP only to and from the DC and the relays
+# (natlab.sh's NL_UDP_ONLY_TO), so their tunnel can only be relayed: two
+# symmetric NATs alone sometimes meet directly through the birthday search.
+# The test first checks that premise (relayed both ways, and the firewall
+# dropped the direct attempts), then:
 # kill -9 of the relay the tunnel uses: the DC notices (its keepalives go
 # unanswered), the nodes notice (nothing through the relay for
 # 2 x NatKeepalive + 5 s) and ask the DC again, which gives them a new route
@@ -53,23 +58,33 @@ for r in 1 2; do
 done
 wait_for 10 "the DC's sessions with both relays" at_least standalone_handshakes 2
 ok "two standalone relays, the DC's sessions with both are up"
-site c sym
+NL_UDP_ONLY_TO="$NL_DC_IP 203.0.113.2 203.0.113.3" site c sym
 site d sym
 natlab_start
 nl_ping_name c d 5 || fail "c could not ping d by name ($PING_ERR)"
-wait_for 5 "c relays to d" nl_path_is c d relay
-wait_for 5 "d relays to c" nl_path_is d c relay
+# The premise: no direct path. A direct one is a broken lab, not a flake.
+settled() { case $(peer_field "$1" "$2" path) in direct | relay) return 0 ;; esac; return 1; }
+both_settled() { settled c d && settled d c; }
+wait_for 5 "c's and d's paths to each other (direct or relay)" both_settled
+for s in "c d" "d c"; do
+	set -- $s
+	nl_path_is "$1" "$2" relay ||
+		fail "premise broken: $1's path to $2 is '$(peer_field "$1" "$2" path)' ($(peer_field "$1" "$2" path_info)), but c's firewall passes UDP only to the DC and the relays"
+done
+blocked=$(nl_udp_blocked c)
+[ "${blocked:-0}" -gt 0 ] || fail "premise not shown: c's firewall dropped no datagram, so nothing tried a direct path"
 info=$(peer_field c d path_info)
 case $info in
 *203.0.113.2:7542*) dead=rs1 alive=203.0.113.3 ;;
 *203.0.113.3:7542*) dead=rs2 alive=203.0.113.2 ;;
 *) fail "c's path to d does not name a relay: '$info'" ;;
 esac
-ok "c <-> d relayed (symmetric NATs both sides): $info"
+ok "c <-> d relayed (symmetric NATs, c's firewall dropped $blocked direct datagrams): $info"
 
 kill -9 "${RPID[$dead]}"
 wait "${RPID[$dead]}" 2>/dev/null
 t0=$(date +%s%N)
+nl_path_is c d relay || fail "c's path to d turned '$(peer_field c d path)' before the relay was killed"
 moved() {
 	peer_field c d path_info | grep -q "$alive:7542" &&
 		peer_field d c path_info | grep -q "$alive:7542" &&

@@ -50,6 +50,18 @@ rev=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" getent -s 
 echo "$rev" | grep -q "b.ntm.example.org" || fail "reverse lookup gave '$rev'"
 ok "unknown name fails, reverse lookup of 198.18.0.2 gives b"
 
+# --- ntmctl resolve and ping take full names; a single label is not
+# qualified with the zone (ntmctl(8): "not found", exit status 1) ---
+"$NTMCTL" -s "$sock_a" resolve B.ntm.example.org. > "$T/res.out" 2>&1 || fail "ntmctl resolve B.ntm.example.org.: $(cat "$T/res.out")"
+grep -Eq '^198\.18\.0\.2 +b\.ntm\.example\.org$' "$T/res.out" || fail "ntmctl resolve b's full name gave: $(cat "$T/res.out")"
+for cmd in "resolve b" "ping -c 1 b"; do
+	rc=0
+	"$NTMCTL" -s "$sock_a" $cmd > "$T/res.out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "ntmctl $cmd exited $rc, not 1: $(cat "$T/res.out")"
+	grep -q "b: not found" "$T/res.out" || fail "ntmctl $cmd said: $(cat "$T/res.out")"
+done
+ok "ntmctl resolve by the full name works; resolve and ping of the single label b: not found, exit 1"
+
 # --- services on b, and an ordinary web server outside the overlay ---
 mkdir -p "$T/www" "$T/www-dc"
 echo "hello from b over ntm" > "$T/www/hello.txt"
