@@ -52,6 +52,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ETC_EXEC DIR NSSWITCH HOSTS RESOLV CMD... (a program, so it runs under
+# nsx too): CMD with those files as /etc/nsswitch.conf, /etc/hosts and
+# /etc/resolv.conf, whether or not the machine has them (etc_exec.sh).
+ETC_EXEC=$top_srcdir/tests/netns/etc_exec.sh
+
 # ns_add NAME: a namespace $P-NAME with loopback up and quick IPv6.
 ns_add() {
 	ip netns add "$P-$1" || fail "ip netns add $P-$1"

@@ -407,10 +407,8 @@ fqdn() { echo "$1.$ZONE"; }
 # nss_ntm reading NAME's nss file.
 on_node() {
 	local n=$1; shift
-	nsx "$n" env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/$n/run/nss" unshare -m sh -c '
-		mount --bind "$1" /etc/nsswitch.conf && mount --bind "$2" /etc/hosts &&
-			mount --bind "$3" /etc/resolv.conf || exit 97
-		shift 3; exec "$@"' sh "$T/nsswitch.conf" "$T/hosts" "$T/resolv.conf" "$@"
+	nsx "$n" env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/$n/run/nss" \
+		"$ETC_EXEC" "$T/.etc" "$T/nsswitch.conf" "$T/hosts" "$T/resolv.conf" "$@"
 }
 
 # nl_ping_name FROM TO DEADLINE: on FROM, ping -4 TO's name once a reply
