@@ -92,7 +92,14 @@ inroot() {
 		mount -t tmpfs -o mode=755 tmpfs "$r/run"
 		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 		[ "$NTM_FRESH_NET" = new ] && ip link set lo up
-		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb \
+		# pivot_root, not a bare chroot, as a container does: setns() into
+		# a mount namespace (nsenter -m, in the tests) resets the root to
+		# the namespace'"'"'s own, which must be this root, not the host'"'"'s
+		mkdir -p "$r/.oldroot"
+		cd "$r"
+		pivot_root . .oldroot
+		umount -l /.oldroot
+		exec chroot / /usr/bin/env -i HOME=/root TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			/bin/sh -c "cd /root/ntm && $2"' sh "$root" "$@"
 }
