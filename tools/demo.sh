@@ -11,7 +11,8 @@
 # programs (getent, ping, curl) reach the others by name: glibc asks
 # nss_ntm, nss_ntm asks the local ntm-tund, which has the DC direct both
 # nodes; they punch through their NATs (alice <-> bob needs the birthday
-# search) or, for two symmetric NATs (bob <-> carol), go through the relay.
+# search) or, for two symmetric NATs (bob <-> carol), start on the relay
+# (and stay there as a rule: ntm(7) says how often the search gets through).
 # Every namespace and process is removed at the end.
 set -eu
 cd "$(dirname "$0")/.."
@@ -61,7 +62,7 @@ on_node alice ping -c 4 bob.ntm.example.org
 run alice curl http://bob.ntm.example.org:8080/id.txt
 on_node alice curl -sS http://bob.ntm.example.org:8080/id.txt
 
-say "On bob, the same to carol: two symmetric NATs, so through the relay"
+say "On bob, the same to carol: two symmetric NATs, so through the relay (as a rule)"
 run bob ping -c 3 carol.ntm.example.org
 on_node bob ping -c 3 carol.ntm.example.org
 run bob curl http://carol.ntm.example.org:8080/id.txt

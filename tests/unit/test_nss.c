@@ -635,6 +635,8 @@ START_TEST(test_names_outside_every_zone_are_unavail_without_connecting)
 		"example.org", "ntm.test", "ntm.test.", "NTM.TEST", "xntm.test", ".ntm.test",
 		"bob.ntm.test.evil", "bob.ntm.testx", "localhost", "", "198.18.0.7",
 		"other.example", "bob.ntm.test..",
+		/* single labels: never qualified here (the search list does that) */
+		"bob", "b", "ntm", "test", "bob.",
 	};
 	char buf[1024];
 	struct call c;
