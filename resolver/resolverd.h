@@ -21,6 +21,10 @@
 #define RS_TCP_MAX_QUERIES 100     /* per connection, like dnsmasq */
 #define RS_TCP_MAX_PENDING 16      /* unanswered queries per connection */
 #define RS_TCP_IDLE_MS 10000
+#define RS_DNS_HEADER_LEN 12       /* a shorter TCP query closes its connection */
+#define RS_DNS_MSG_MAX 65535       /* what a 2-byte TCP length can say */
+/* Replies a TCP client has not read yet: every one it may ask for. */
+#define RS_TCP_OUT_MAX (RS_TCP_MAX_QUERIES * (2 + RS_DNS_MSG_MAX))
 #define RS_MAX_QUERIES 2048        /* queries in progress, all clients */
 #define RS_TUND_WAIT_MS 1500       /* how long ntm-tund may take to set up a tunnel */
 #define RS_TUND_TIMEOUT_MS 2000
