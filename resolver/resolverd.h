@@ -30,6 +30,7 @@
 #define RS_TUND_TIMEOUT_MS 2000
 #define RS_TUND_CONNS 4            /* persistent connections to ntm-tund, at most */
 #define RS_TUND_RING 512           /* questions in flight per connection */
+#define RS_TUND_REQ_MAX 512        /* one RESOLVE request, at its longest */
 #define RS_TUND_STALL_MS 20        /* oldest question older: use another connection */
 #define RS_TUND_IDLE_MS 8000       /* below ntm-tund's 10 s idle timeout */
 #define RS_TUND_BACKOFF_MIN_MS 100
@@ -140,8 +141,7 @@ void tundq_cancel(struct rq *q);
 void tundq_flush(struct resolverd *r);
 /* ntm-tund's nss file changed: empty the cache, end any connect backoff. */
 void tundq_changed(struct resolverd *r);
-void tundq_cache_flush(struct resolverd *r);
-/* called by tundq when done: status 0/1/2 and the answer */
+/* called by tundq when done: the answer, a->status an enum dnsq_overlay_status */
 void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a);
 
 #endif
