@@ -6,8 +6,10 @@
  * 2-byte length framing, several (pipelined) queries per connection
  * answered as they complete (possibly out of order), at most
  * RS_TCP_MAX_QUERIES per connection and RS_TCP_MAX_PENDING unanswered,
- * RS_TCP_IDLE_MS idle timeout, RS_TCP_MAX_CONNS connections, partial reads
- * and writes handled; a length below 12 closes the connection. Queries from
+ * RS_TCP_IDLE_MS idle timeout, RS_TCP_MAX_CONNS connections; a length
+ * below 12 closes the connection. Each connection is a lib/stream.h stream:
+ * a full input buffer stops reading until queries are answered, and each
+ * answer starts the queries that waited for a free slot. Queries from
  * non-loopback sources are dropped (the stub listens on loopback only). */
 #define _GNU_SOURCE 1 /* recvmmsg, sendmmsg */
 #include <errno.h>

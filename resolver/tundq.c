@@ -10,8 +10,8 @@
  * behind it on that connection, so a connection whose oldest question has
  * waited RS_TUND_STALL_MS counts as stalled and new questions go to
  * another, opened on demand, up to RS_TUND_CONNS. Requests are written
- * into a per-connection buffer and flushed once per batch of client
- * queries (tundq_flush), so one send() carries many.
+ * into each connection's output queue (lib/stream.h) and flushed once per
+ * batch of client queries (tundq_flush), so one send() carries many.
  *
  * Failures. Every question has a deadline (RS_TUND_TIMEOUT_MS): the client
  * gets SERVFAIL and the question's slot is orphaned, so the late reply is
