@@ -27,13 +27,12 @@ struct tcpconn {
 	struct resolverd *r;
 	struct ntm_stream st;
 	struct ntm_timer idle;
+	struct ntm_timer resume;        /* start queries that waited for a free slot */
 	unsigned served, pending;
 	struct rq *queries;
 	bool processing;                /* in conn_process: a close waits for its end */
 	bool closing;
 };
-
-static void conn_process(struct tcpconn *c);
 
 /* UDP replies waiting for the end of a batch. */
 struct udp_out {
@@ -103,6 +102,7 @@ static void conn_close(struct tcpconn *c)
 	}
 	ntm_stream_close(&c->st);
 	ntm_timer_cancel(&c->idle);
+	ntm_timer_cancel(&c->resume);
 	free(c);
 	r->nconns--;
 }
@@ -221,9 +221,11 @@ void server_reply(struct rq *q, const uint8_t *resp, size_t len)
 
 	if (c) {
 		rq_free(q);
-		/* an answer frees a slot: start the queries waiting for one */
-		if (conn_send(c, resp, len) && !c->processing)
-			conn_process(c);
+		/* An answer frees a slot: the queries waiting for one start
+		 * from the loop, not from inside whoever answered (the
+		 * upstream engine may be cancelling or freeing itself). */
+		if (conn_send(c, resp, len) && c->st.inlen >= 2)
+			ntm_timer_arm(&c->resume, 0, 0);
 		return;
 	}
 	if (q->fd >= 0 && r->batching && r->uout && len <= RS_UDP_BATCH_MAX) {
@@ -347,6 +349,12 @@ static void on_idle(struct ntm_timer *t, void *arg)
 	conn_close(arg);
 }
 
+static void on_resume(struct ntm_timer *t, void *arg)
+{
+	(void)t;
+	conn_process(arg);
+}
+
 static void on_accept(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct resolverd *r = arg;
@@ -372,6 +380,7 @@ static void on_accept(struct ntm_io *io, uint32_t events, void *arg)
 		}
 		r->nconns++;
 		ntm_timer_init(&c->idle, r->loop, on_idle, c);
+		ntm_timer_init(&c->resume, r->loop, on_resume, c);
 		ntm_timer_arm(&c->idle, RS_TCP_IDLE_MS, 0);
 	}
 }
