@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "stream.h"
 #include "util.h"
 
 struct ntm_ctlsrv {
@@ -27,14 +28,9 @@ struct ntm_ctlsrv {
 struct ntm_ctlconn {
 	struct ntm_ctlsrv *srv;
 	struct ntm_ctlconn *next, *prev;
-	int fd;
-	struct ntm_io io;
+	struct ntm_stream st;
 	struct ntm_timer idle;
 	struct ucred cred;
-	uint8_t in[NTM_LCTL_HDR_LEN + NTM_CTLSRV_MAX_REQUEST];
-	size_t inlen;
-	uint8_t *out;                  /* reply being sent */
-	size_t outlen, outoff;
 	bool deferred;
 	void (*cancel)(void *arg);
 	void *cancel_arg;
@@ -46,10 +42,8 @@ static void conn_close(struct ntm_ctlconn *c)
 
 	if (c->deferred && c->cancel)
 		c->cancel(c->cancel_arg);
-	ntm_io_remove(&c->io);
+	ntm_stream_close(&c->st);
 	ntm_timer_cancel(&c->idle);
-	close(c->fd);
-	free(c->out);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -101,30 +95,17 @@ static bool privileged(const struct ntm_ctlconn *c)
 	return c->cred.gid == g || in_group(c->cred.pid, g);
 }
 
-/* Send what is pending: 1 all sent, 0 socket full (EPOLLOUT armed),
- * -1 connection closed. */
-static int flush(struct ntm_ctlconn *c)
+/* Queue a reply and send what the socket takes: 0 all sent, >0 bytes
+ * still queued (the stream waits for EPOLLOUT), <0 c was closed. */
+static ssize_t send_reply(struct ntm_ctlconn *c, const uint8_t *buf, size_t len)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ntm_io_modify(&c->io, EPOLLIN | EPOLLOUT);
-			return 0;
-		}
-		if (n <= 0) {
-			conn_close(c);
-			return -1;
-		}
-		c->outoff += (size_t)n;
-	}
-	free(c->out);
-	c->out = NULL;
-	c->outlen = c->outoff = 0;
-	ntm_io_modify(&c->io, EPOLLIN);
-	return 1;
+	ssize_t ret = ntm_stream_queue(&c->st, buf, len);
+
+	if (ret == 0)
+		ret = ntm_stream_flush(&c->st);
+	if (ret < 0)
+		conn_close(c);
+	return ret;
 }
 
 /* The reply to one complete request: 0 deferred, >0 length, <0 close. */
@@ -144,13 +125,14 @@ static int handle(struct ntm_ctlconn *c, const uint8_t *msg, size_t len, uint8_t
 }
 
 /* Answer the complete requests in the input buffer in order, one at a
- * time. Returns -1 when the connection was closed. */
+ * time: the next waits until the reply before it is sent. Returns -1 when
+ * the connection was closed. */
 static int process(struct ntm_ctlconn *c)
 {
 	struct ntm_lctl_hdr h;
 
-	while (!c->out && !c->deferred && c->inlen >= NTM_LCTL_HDR_LEN) {
-		int hr = ntm_lctl_header_parse(c->in, c->inlen, &h);
+	while (!ntm_stream_pending(&c->st) && !c->deferred && c->st.inlen >= NTM_LCTL_HDR_LEN) {
+		int hr = ntm_lctl_header_parse(c->st.in, c->st.inlen, &h);
 		/* An unknown type still has a usable header: read its body and
 		 * answer BADREQ (handle() does). Anything else cannot be skipped. */
 		if ((hr < 0 && hr != -EOPNOTSUPP) || h.body_len > NTM_CTLSRV_MAX_REQUEST) {
@@ -158,16 +140,15 @@ static int process(struct ntm_ctlconn *c)
 			return -1;
 		}
 		size_t need = NTM_LCTL_HDR_LEN + h.body_len;
-		if (c->inlen < need)
+		if (c->st.inlen < need)
 			break;
 		uint8_t *buf = malloc(NTM_LCTL_MSG_MAX);
 		if (!buf) {
 			conn_close(c);
 			return -1;
 		}
-		int len = handle(c, c->in, need, buf);
-		memmove(c->in, c->in + need, c->inlen - need);
-		c->inlen -= need;
+		int len = handle(c, c->st.in, need, buf);
+		ntm_stream_consume(&c->st, need);
 		if (len < 0) {
 			free(buf);
 			conn_close(c);
@@ -179,10 +160,9 @@ static int process(struct ntm_ctlconn *c)
 			ntm_timer_cancel(&c->idle);
 			return 0;
 		}
-		c->out = buf;
-		c->outlen = (size_t)len;
-		c->outoff = 0;
-		if (flush(c) < 0)
+		ssize_t sent = send_reply(c, buf, (size_t)len);
+		free(buf);
+		if (sent < 0)
 			return -1;
 	}
 	return 0;
@@ -190,20 +170,15 @@ static int process(struct ntm_ctlconn *c)
 
 int ntm_ctlsrv_reply(struct ntm_ctlconn *c, const void *buf, size_t len)
 {
-	if (!c->deferred || c->out)
+	if (!c->deferred || ntm_stream_pending(&c->st))
 		return -EINVAL;
-	c->out = malloc(len);
-	if (!c->out) {
-		conn_close(c);
-		return -ENOMEM;
-	}
-	memcpy(c->out, buf, len);
-	c->outlen = len;
-	c->outoff = 0;
 	c->deferred = false;
 	c->cancel = NULL;
 	ntm_timer_arm(&c->idle, NTM_CTLSRV_IDLE_MS, 0);
-	if (flush(c) == 1)
+	ssize_t ret = send_reply(c, buf, len);
+	if (ret < 0)
+		return (int)ret;
+	if (ret == 0)
 		process(c);
 	return 0;
 }
@@ -224,30 +199,26 @@ static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
 	struct ntm_ctlconn *c = arg;
 	(void)io;
 
-	if ((events & EPOLLOUT) && c->out) {
-		if (flush(c) == 1)
+	if ((events & EPOLLOUT) && ntm_stream_pending(&c->st)) {
+		ssize_t left = ntm_stream_flush(&c->st);
+		if (left < 0) {
+			conn_close(c);
+			return;
+		}
+		if (left == 0)
 			process(c);
 		return;
 	}
-	if (c->inlen == sizeof(c->in)) {
-		if ((c->out || c->deferred) && !(events & (EPOLLHUP | EPOLLERR))) {
-			/* a full buffer waits for the reply in progress: stop
-			 * reading until it is sent (flush() re-arms EPOLLIN), or
-			 * the readable socket would wake us in a busy loop */
-			ntm_io_modify(&c->io, c->out ? EPOLLOUT : 0);
-			return;
-		}
+	ssize_t n = ntm_stream_read(&c->st);
+	if (n == 0)
+		return;
+	if (n == -ENOBUFS && (ntm_stream_pending(&c->st) || c->deferred) &&
+	    !(events & (EPOLLHUP | EPOLLERR)))
+		return; /* full behind the reply in progress: reading stopped */
+	if (n < 0) {
 		conn_close(c);
 		return;
 	}
-	ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(c);
-		return;
-	}
-	c->inlen += (size_t)n;
 	if (!c->deferred)
 		ntm_timer_arm(&c->idle, NTM_CTLSRV_IDLE_MS, 0);
 	process(c);
@@ -276,18 +247,18 @@ static void on_accept(struct ntm_io *io, uint32_t events, void *arg)
 			continue;
 		}
 		c->srv = s;
-		c->fd = fd;
+		if (ntm_stream_open(&c->st, s->loop, fd, NTM_LCTL_HDR_LEN + NTM_CTLSRV_MAX_REQUEST,
+				    NTM_LCTL_MSG_MAX, on_conn, c) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->next = s->conns;
 		if (s->conns)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
-		ntm_io_init(&c->io, s->loop, fd, on_conn, c);
 		ntm_timer_init(&c->idle, s->loop, on_idle, c);
-		if (ntm_io_add(&c->io, EPOLLIN) < 0) {
-			conn_close(c);
-			continue;
-		}
 		ntm_timer_arm(&c->idle, NTM_CTLSRV_IDLE_MS, 0);
 	}
 }

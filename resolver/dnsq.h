@@ -85,13 +85,19 @@ enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
 			     const struct dnsq_overlay *ov, struct dnsq *q,
 			     uint8_t *resp, size_t cap, size_t *resp_len);
 
-/* The overlay's answer to q. status: 0 found (addrs: 4-byte v4 and 16-byte
- * v6 addresses of the name, or name_out for a PTR), 1 unknown name
- * (NXDOMAIN + SOA), 2 temporary failure (SERVFAIL). Known name without the
+/* What the overlay (ntm-tund, or the stub's own knowledge) says of a name. */
+enum dnsq_overlay_status {
+	DNSQ_OVERLAY_FOUND = 0,       /* the addresses, or a PTR name (none: NODATA) */
+	DNSQ_OVERLAY_UNKNOWN = 1,     /* no such name: NXDOMAIN + SOA */
+	DNSQ_OVERLAY_FAILED = 2,      /* temporary failure: SERVFAIL */
+};
+
+/* The overlay's answer to q. status FOUND: addrs (4-byte v4 and 16-byte
+ * v6 addresses of the name) or ptr_name for a PTR. Known name without the
  * asked type: NODATA + SOA; ANY: a minimal answer with the addresses;
  * HTTPS/SVCB/MX/TXT: NODATA. AA = 1. Returns the length, or -EMSGSIZE. */
 struct dnsq_overlay_answer {
-	int status;
+	enum dnsq_overlay_status status;
 	unsigned n4, n6;
 	uint8_t v4[16][4];
 	uint8_t v6[16][16];

@@ -2,8 +2,11 @@
  * answered locally, by ntm-tund (overlay names and addresses, never sent
  * upstream), from the cache, or by the upstream servers. */
 #include <errno.h>
+#include <stdbool.h> /* before ldns, which otherwise defines its own bool */
 #include <stdlib.h>
 #include <string.h>
+
+#include <ldns/ldns.h>
 
 #include "log.h"
 #include "resolverd.h"
@@ -13,7 +16,7 @@ static void respond_error(struct rq *q, int rcode)
 	uint8_t resp[600];
 	int n = dnsq_error_response(&q->q, rcode, resp, sizeof(resp));
 
-	if (rcode == 2 /* SERVFAIL */)
+	if (rcode == LDNS_RCODE_SERVFAIL)
 		q->r->stats.servfail++;
 	if (n > 0)
 		server_reply(q, resp, (size_t)n);
@@ -27,10 +30,10 @@ void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a)
 	int n = dnsq_overlay_response(&q->q, &q->r->ov, a, resp, sizeof(q->r->buf));
 
 	if (n < 0) {
-		respond_error(q, 2);
+		respond_error(q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
-	if (a->status == 2)
+	if (a->status == DNSQ_OVERLAY_FAILED)
 		q->r->stats.servfail++;
 	else
 		q->r->stats.answered_overlay++;
@@ -81,7 +84,7 @@ static void forwarded(void *arg, int status, const uint8_t *reply, size_t len)
 
 	q->w = NULL;
 	if (status < 0) {
-		respond_error(q, 2);
+		respond_error(q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
 	int64_t ttl = dnsq_cache_ttl(reply, len);
@@ -89,7 +92,7 @@ static void forwarded(void *arg, int status, const uint8_t *reply, size_t len)
 		cache_put(r->cache, q->hash, q->key, q->keylen, reply, len, (uint32_t)ttl);
 	int n = dnsq_client_response(&q->q, reply, len, 0, r->buf, sizeof(r->buf));
 	if (n < 0) {
-		respond_error(q, 2);
+		respond_error(q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
 	server_reply(q, r->buf, (size_t)n);
@@ -112,12 +115,12 @@ static void forward(struct rq *q)
 		}
 	}
 	if (!r->ups) {
-		respond_error(q, 2); /* no upstream servers known */
+		respond_error(q, LDNS_RCODE_SERVFAIL); /* no upstream servers known */
 		return;
 	}
 	r->stats.forwarded++;
 	if (ups_forward(r->ups, &ops, q, q->hash, q->key, q->keylen, q->q.tcp, forwarded, q, &q->w) < 0)
-		respond_error(q, 2);
+		respond_error(q, LDNS_RCODE_SERVFAIL);
 }
 
 void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
@@ -156,7 +159,7 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 	case DNSQ_OVERLAY_ADDR:
 		if (tundq_start(q, k) < 0) {
 			/* ntm-tund is not running: SERVFAIL, never upstream */
-			struct dnsq_overlay_answer a = { .status = 2 };
+			struct dnsq_overlay_answer a = { .status = DNSQ_OVERLAY_FAILED };
 			handle_overlay_done(q, &a);
 		}
 		return;

@@ -21,11 +21,16 @@
 #define RS_TCP_MAX_QUERIES 100     /* per connection, like dnsmasq */
 #define RS_TCP_MAX_PENDING 16      /* unanswered queries per connection */
 #define RS_TCP_IDLE_MS 10000
+#define RS_DNS_HEADER_LEN 12       /* a shorter TCP query closes its connection */
+#define RS_DNS_MSG_MAX 65535       /* what a 2-byte TCP length can say */
+/* Replies a TCP client has not read yet: every one it may ask for. */
+#define RS_TCP_OUT_MAX (RS_TCP_MAX_QUERIES * (2 + RS_DNS_MSG_MAX))
 #define RS_MAX_QUERIES 2048        /* queries in progress, all clients */
 #define RS_TUND_WAIT_MS 1500       /* how long ntm-tund may take to set up a tunnel */
 #define RS_TUND_TIMEOUT_MS 2000
 #define RS_TUND_CONNS 4            /* persistent connections to ntm-tund, at most */
 #define RS_TUND_RING 512           /* questions in flight per connection */
+#define RS_TUND_REQ_MAX 512        /* one RESOLVE request, at its longest */
 #define RS_TUND_STALL_MS 20        /* oldest question older: use another connection */
 #define RS_TUND_IDLE_MS 8000       /* below ntm-tund's 10 s idle timeout */
 #define RS_TUND_BACKOFF_MIN_MS 100
@@ -136,8 +141,7 @@ void tundq_cancel(struct rq *q);
 void tundq_flush(struct resolverd *r);
 /* ntm-tund's nss file changed: empty the cache, end any connect backoff. */
 void tundq_changed(struct resolverd *r);
-void tundq_cache_flush(struct resolverd *r);
-/* called by tundq when done: status 0/1/2 and the answer */
+/* called by tundq when done: the answer, a->status an enum dnsq_overlay_status */
 void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a);
 
 #endif

@@ -6,8 +6,10 @@
  * 2-byte length framing, several (pipelined) queries per connection
  * answered as they complete (possibly out of order), at most
  * RS_TCP_MAX_QUERIES per connection and RS_TCP_MAX_PENDING unanswered,
- * RS_TCP_IDLE_MS idle timeout, RS_TCP_MAX_CONNS connections, partial reads
- * and writes handled; a length below 12 closes the connection. Queries from
+ * RS_TCP_IDLE_MS idle timeout, RS_TCP_MAX_CONNS connections; a length
+ * below 12 closes the connection. Each connection is a lib/stream.h stream:
+ * a full input buffer stops reading until queries are answered, and each
+ * answer starts the queries that waited for a free slot. Queries from
  * non-loopback sources are dropped (the stub listens on loopback only). */
 #define _GNU_SOURCE 1 /* recvmmsg, sendmmsg */
 #include <errno.h>
@@ -18,19 +20,17 @@
 
 #include "log.h"
 #include "resolverd.h"
+#include "stream.h"
 #include "util.h"
 
 struct tcpconn {
 	struct resolverd *r;
-	int fd;
-	struct ntm_io io;
+	struct ntm_stream st;
 	struct ntm_timer idle;
-	uint8_t in[2 + 65535];
-	size_t inlen;
-	uint8_t *out;
-	size_t outlen, outoff, outcap;
+	struct ntm_timer resume;        /* start queries that waited for a free slot */
 	unsigned served, pending;
 	struct rq *queries;
+	bool processing;                /* in conn_process: a close waits for its end */
 	bool closing;
 };
 
@@ -82,11 +82,17 @@ void rq_free(struct rq *q)
 	free(q);
 }
 
+/* Close c, orphaning its pending queries (their answers now go nowhere).
+ * Inside conn_process the close is left to conn_process, which still
+ * holds c. */
 static void conn_close(struct tcpconn *c)
 {
 	struct resolverd *r = c->r;
 
-	/* orphan the pending queries first: their answers now go nowhere */
+	if (c->processing) {
+		c->closing = true;
+		return;
+	}
 	while (c->queries) {
 		struct rq *q = c->queries;
 		c->queries = q->next;
@@ -94,10 +100,9 @@ static void conn_close(struct tcpconn *c)
 		q->next = q->prev = NULL;
 		handle_cancel(q);
 	}
-	ntm_io_remove(&c->io);
+	ntm_stream_close(&c->st);
 	ntm_timer_cancel(&c->idle);
-	close(c->fd);
-	free(c->out);
+	ntm_timer_cancel(&c->resume);
 	free(c);
 	r->nconns--;
 }
@@ -105,43 +110,29 @@ static void conn_close(struct tcpconn *c)
 /* Send what is buffered: false when the connection was closed. */
 static bool conn_flush(struct tcpconn *c)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			ntm_io_modify(&c->io, EPOLLIN | EPOLLOUT);
-			return true;
-		}
-		if (n <= 0) {
-			conn_close(c);
-			return false;
-		}
-		c->outoff += (size_t)n;
-	}
-	c->outlen = c->outoff = 0;
-	ntm_io_modify(&c->io, EPOLLIN);
-	if (c->served >= RS_TCP_MAX_QUERIES && c->pending == 0) {
-		conn_close(c); /* all answered: done with this client */
+	ssize_t left = ntm_stream_flush(&c->st);
+
+	if (left < 0 || (left == 0 && c->served >= RS_TCP_MAX_QUERIES && c->pending == 0)) {
+		conn_close(c); /* dead, or all answered: done with this client */
 		return false;
 	}
 	return true;
 }
 
-static void conn_queue(struct tcpconn *c, const uint8_t *resp, size_t len)
+/* Queue one reply with its length prefix and send. */
+static bool conn_send(struct tcpconn *c, const uint8_t *resp, size_t len)
 {
-	if (c->outlen + 2 + len > c->outcap) {
-		size_t cap = c->outlen + 2 + len + 4096;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			return;
-		c->out = o;
-		c->outcap = cap;
+	int err = 0;
+	uint8_t *p = ntm_stream_reserve(&c->st, 2 + len, &err);
+
+	if (!p) {
+		conn_close(c); /* a reply lost in a pipeline would stall the client */
+		return false;
 	}
-	ntm_put_be16(c->out + c->outlen, (uint16_t)len);
-	memcpy(c->out + c->outlen + 2, resp, len);
-	c->outlen += 2 + len;
+	ntm_put_be16(p, (uint16_t)len);
+	memcpy(p + 2, resp, len);
+	ntm_stream_commit(&c->st, 2 + len);
+	return conn_flush(c);
 }
 
 union pktinfo_ctl {
@@ -230,8 +221,11 @@ void server_reply(struct rq *q, const uint8_t *resp, size_t len)
 
 	if (c) {
 		rq_free(q);
-		conn_queue(c, resp, len);
-		conn_flush(c);
+		/* An answer frees a slot: the queries waiting for one start
+		 * from the loop, not from inside whoever answered (the
+		 * upstream engine may be cancelling or freeing itself). */
+		if (conn_send(c, resp, len) && c->st.inlen >= 2)
+			ntm_timer_arm(&c->resume, 0, 0);
 		return;
 	}
 	if (q->fd >= 0 && r->batching && r->uout && len <= RS_UDP_BATCH_MAX) {
@@ -302,22 +296,29 @@ static void on_udp(struct ntm_io *io, uint32_t events, void *arg)
 /* Start every complete query in the input buffer (within the limits). */
 static void conn_process(struct tcpconn *c)
 {
-	while (c->inlen >= 2 && c->pending < RS_TCP_MAX_PENDING && c->served < RS_TCP_MAX_QUERIES) {
-		size_t qlen = ntm_get_be16(c->in);
-		if (qlen < 12) {
-			conn_close(c);
-			return;
+	struct resolverd *r = c->r;
+
+	server_batch_begin(r);
+	c->processing = true;
+	while (!c->closing && c->st.inlen >= 2 && c->pending < RS_TCP_MAX_PENDING &&
+	       c->served < RS_TCP_MAX_QUERIES) {
+		size_t qlen = ntm_get_be16(c->st.in);
+		if (qlen < RS_DNS_HEADER_LEN) {
+			c->closing = true;
+			break;
 		}
-		if (c->inlen < 2 + qlen)
-			return;
+		if (c->st.inlen < 2 + qlen)
+			break;
 		c->served++;
-		c->pending++; /* rq_free undoes it */
-		c->r->stats.queries_tcp++;
-		/* handle_query links the rq into c->queries through q->conn */
-		handle_query(c->r, c->in + 2, qlen, -1, NULL, c);
-		memmove(c->in, c->in + 2 + qlen, c->inlen - 2 - qlen);
-		c->inlen -= 2 + qlen;
+		r->stats.queries_tcp++;
+		/* handle_query links the rq into c->queries through server_track */
+		handle_query(r, c->st.in + 2, qlen, -1, NULL, c);
+		ntm_stream_consume(&c->st, 2 + qlen);
 	}
+	c->processing = false;
+	if (c->closing)
+		conn_close(c);
+	server_batch_end(r);
 }
 
 static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
@@ -325,33 +326,33 @@ static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
 	struct tcpconn *c = arg;
 	(void)io;
 
-	if (events & EPOLLOUT) {
-		if (!conn_flush(c))
-			return;
-	}
+	if ((events & EPOLLOUT) && !conn_flush(c))
+		return;
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	if (c->inlen == sizeof(c->in))
-		return; /* wait: queries in progress will make room */
-	ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	ssize_t n = ntm_stream_read(&c->st);
+	if (n == 0)
 		return;
-	if (n <= 0) {
+	if (n == -ENOBUFS && !(events & (EPOLLHUP | EPOLLERR)))
+		return; /* reading stopped: queries in progress will make room */
+	if (n < 0) {
 		conn_close(c);
 		return;
 	}
-	c->inlen += (size_t)n;
 	ntm_timer_arm(&c->idle, RS_TCP_IDLE_MS, 0);
-	struct resolverd *r = c->r;
-	server_batch_begin(r);
 	conn_process(c);
-	server_batch_end(r);
 }
 
 static void on_idle(struct ntm_timer *t, void *arg)
 {
 	(void)t;
 	conn_close(arg);
+}
+
+static void on_resume(struct ntm_timer *t, void *arg)
+{
+	(void)t;
+	conn_process(arg);
 }
 
 static void on_accept(struct ntm_io *io, uint32_t events, void *arg)
@@ -371,23 +372,26 @@ static void on_accept(struct ntm_io *io, uint32_t events, void *arg)
 			continue;
 		}
 		c->r = r;
-		c->fd = fd;
-		r->nconns++;
-		ntm_io_init(&c->io, r->loop, fd, on_conn, c);
-		ntm_timer_init(&c->idle, r->loop, on_idle, c);
-		if (ntm_io_add(&c->io, EPOLLIN) < 0) {
-			conn_close(c);
+		if (ntm_stream_open(&c->st, r->loop, fd, 2 + RS_DNS_MSG_MAX, RS_TCP_OUT_MAX, on_conn,
+				    c) < 0) {
+			close(fd);
+			free(c);
 			continue;
 		}
+		r->nconns++;
+		ntm_timer_init(&c->idle, r->loop, on_idle, c);
+		ntm_timer_init(&c->resume, r->loop, on_resume, c);
 		ntm_timer_arm(&c->idle, RS_TCP_IDLE_MS, 0);
 	}
 }
 
-/* Link q into c's pending list (handle_query calls this through rq setup). */
+/* Link q into c's pending list (handle_query calls this through rq setup);
+ * rq_free takes it off and counts it answered. */
 void server_track(struct rq *q)
 {
 	struct tcpconn *c = q->conn;
 
+	c->pending++;
 	q->prev = NULL;
 	q->next = c->queries;
 	if (c->queries)

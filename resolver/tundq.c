@@ -10,8 +10,8 @@
  * behind it on that connection, so a connection whose oldest question has
  * waited RS_TUND_STALL_MS counts as stalled and new questions go to
  * another, opened on demand, up to RS_TUND_CONNS. Requests are written
- * into a per-connection buffer and flushed once per batch of client
- * queries (tundq_flush), so one send() carries many.
+ * into each connection's output queue (lib/stream.h) and flushed once per
+ * batch of client queries (tundq_flush), so one send() carries many.
  *
  * Failures. Every question has a deadline (RS_TUND_TIMEOUT_MS): the client
  * gets SERVFAIL and the question's slot is orphaned, so the late reply is
@@ -46,6 +46,8 @@
 #include "ctlproto.h"
 #include "log.h"
 #include "resolverd.h"
+#include "stream.h"
+#include "util.h"
 
 struct tund_slot {
 	uint32_t id;
@@ -55,13 +57,7 @@ struct tund_slot {
 
 struct tundc {
 	struct tundq *t;
-	int fd;
-	struct ntm_io io;
-	uint8_t in[NTM_LCTL_RESOLVE_MSG_MAX * 2];
-	size_t inlen;
-	uint8_t *out;
-	size_t outlen, outoff, outcap;
-	bool out_armed;
+	struct ntm_stream st;           /* in: two replies at their longest */
 	struct tund_slot ring[RS_TUND_RING];
 	unsigned head, n;
 	uint64_t last_ms;               /* last request sent or reply received */
@@ -120,12 +116,6 @@ static struct ovc_entry *cache_slot(struct tundq *t, const uint8_t *key, size_t 
 	return &t->cache[key_hash(key, n, t->r->hash_key) % RS_OVC_SLOTS];
 }
 
-void tundq_cache_flush(struct resolverd *r)
-{
-	if (r->tq)
-		r->tq->gen++;
-}
-
 static bool ovc_get(struct tundq *t, struct rq *q, enum dnsq_kind kind,
 		      struct dnsq_overlay_answer *a)
 {
@@ -151,7 +141,7 @@ static void ovc_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_ans
 	size_t n = cache_key(q, q->tkind, key);
 	uint64_t now = ntm_loop_now_ms();
 
-	if (!n || !t->cache || a->status == 2 || ttl == 0)
+	if (!n || !t->cache || a->status == DNSQ_OVERLAY_FAILED || ttl == 0)
 		return;
 	if (ttl > NTM_DNS_OVERLAY_TTL)
 		ttl = NTM_DNS_OVERLAY_TTL;
@@ -176,7 +166,7 @@ static void answer(struct rq *q, const struct dnsq_overlay_answer *a)
 
 static void fail(struct rq *q)
 {
-	struct dnsq_overlay_answer a = { .status = 2 };
+	struct dnsq_overlay_answer a = { .status = DNSQ_OVERLAY_FAILED };
 	answer(q, &a);
 }
 
@@ -189,8 +179,7 @@ static void conn_close(struct tundc *c, bool lost)
 	for (unsigned i = 0; i < RS_TUND_CONNS; i++)
 		if (t->c[i] == c)
 			t->c[i] = NULL;
-	ntm_io_remove(&c->io);
-	close(c->fd);
+	ntm_stream_close(&c->st);
 	if (lost) {
 		t->r->stats.tund_lost++;
 		t->gen++;
@@ -203,32 +192,16 @@ static void conn_close(struct tundc *c, bool lost)
 		if (q)
 			fail(q);
 	}
-	free(c->out);
 	free(c);
 }
 
 /* Send what is buffered; false when c was closed. */
 static bool conn_flush(struct tundc *c)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (!c->out_armed && ntm_io_modify(&c->io, EPOLLIN | EPOLLOUT) == 0)
-				c->out_armed = true;
-			return true;
-		}
-		if (n <= 0) {
-			conn_close(c, true);
-			return false;
-		}
-		c->outoff += (size_t)n;
+	if (ntm_stream_flush(&c->st) < 0) {
+		conn_close(c, true);
+		return false;
 	}
-	c->outlen = c->outoff = 0;
-	if (c->out_armed && ntm_io_modify(&c->io, EPOLLIN) == 0)
-		c->out_armed = false;
 	return true;
 }
 
@@ -251,30 +224,54 @@ static bool on_reply(struct tundc *c, const uint8_t *msg, size_t len)
 	c->last_ms = ntm_loop_now_ms();
 	switch (h.status) {
 	case NTM_LCTL_OK:
-		a.status = 0;
+		a.status = DNSQ_OVERLAY_FOUND;
 		for (unsigned i = 0; i < res.n_addrs; i++) {
-			if (res.addrs[i].family == 4 && a.n4 < 16)
+			if (res.addrs[i].family == 4 && a.n4 < NTM_ARRAY_SIZE(a.v4))
 				memcpy(a.v4[a.n4++], res.addrs[i].addr, 4);
-			else if (res.addrs[i].family == 6 && a.n6 < 16)
+			else if (res.addrs[i].family == 6 && a.n6 < NTM_ARRAY_SIZE(a.v6))
 				memcpy(a.v6[a.n6++], res.addrs[i].addr, 16);
 		}
 		snprintf(a.ptr_name, sizeof(a.ptr_name), "%s", res.name);
 		break;
 	case NTM_LCTL_NOTFOUND:
-		a.status = 1;
+		a.status = DNSQ_OVERLAY_UNKNOWN;
 		res.ttl = NTM_DNS_OVERLAY_TTL;
 		break;
 	case NTM_LCTL_NODATA:
-		a.status = 0; /* known, no address of the family: NODATA */
+		a.status = DNSQ_OVERLAY_FOUND; /* known, no address of the family: NODATA */
 		res.ttl = NTM_DNS_OVERLAY_TTL;
 		break;
 	default:
-		a.status = 2;
+		a.status = DNSQ_OVERLAY_FAILED;
 	}
 	if (q) { /* (NULL: its client was answered at the deadline, or left) */
 		ovc_put(c->t, q, &a, res.ttl);
 		answer(q, &a);
 	}
+	return true;
+}
+
+/* The complete replies in the input buffer. False when c was closed. */
+static bool on_input(struct tundc *c)
+{
+	size_t off = 0;
+
+	while (c->st.inlen - off >= NTM_LCTL_HDR_LEN) {
+		struct ntm_lctl_hdr h;
+		if (ntm_lctl_header_parse(c->st.in + off, c->st.inlen - off, &h) < 0 ||
+		    h.body_len > NTM_LCTL_RESOLVE_MSG_MAX - NTM_LCTL_HDR_LEN || c->n == 0) {
+			log_warn("ntm-tund sent a malformed or unexpected reply; reconnecting");
+			conn_close(c, true);
+			return false;
+		}
+		size_t mlen = NTM_LCTL_HDR_LEN + h.body_len;
+		if (c->st.inlen - off < mlen)
+			break;
+		if (!on_reply(c, c->st.in + off, mlen))
+			return false;
+		off += mlen;
+	}
+	ntm_stream_consume(&c->st, off);
 	return true;
 }
 
@@ -290,37 +287,18 @@ static void on_io(struct ntm_io *io, uint32_t events, void *arg)
 		return;
 	server_batch_begin(r);
 	for (int rounds = 0; rounds < 16; rounds++) {
-		size_t space = sizeof(c->in) - c->inlen;
-		ssize_t n = recv(c->fd, c->in + c->inlen, space, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		/* never -ENOBUFS: on_input leaves less than one reply behind */
+		ssize_t n = ntm_stream_read(&c->st);
+		if (n == 0)
 			break;
-		if (n <= 0) {
+		if (n < 0) {
 			conn_close(c, true);
-			goto out;
+			break;
 		}
-		c->inlen += (size_t)n;
-		size_t off = 0;
-		while (c->inlen - off >= NTM_LCTL_HDR_LEN) {
-			struct ntm_lctl_hdr h;
-			if (ntm_lctl_header_parse(c->in + off, c->inlen - off, &h) < 0 ||
-			    h.body_len > NTM_LCTL_RESOLVE_MSG_MAX - NTM_LCTL_HDR_LEN || c->n == 0) {
-				log_warn("ntm-tund sent a malformed or unexpected reply; reconnecting");
-				conn_close(c, true);
-				goto out;
-			}
-			size_t mlen = NTM_LCTL_HDR_LEN + h.body_len;
-			if (c->inlen - off < mlen)
-				break;
-			if (!on_reply(c, c->in + off, mlen))
-				goto out;
-			off += mlen;
-		}
-		memmove(c->in, c->in + off, c->inlen - off);
-		c->inlen -= off;
-		if ((size_t)n < space)
-			break; /* drained */
+		bool drained = c->st.inlen < c->st.incap;
+		if (!on_input(c) || drained)
+			break;
 	}
-out:
 	server_batch_end(r);
 }
 
@@ -376,10 +354,9 @@ static struct tundc *conn_open(struct tundq *t, unsigned slot)
 		return NULL;
 	}
 	c->t = t;
-	c->fd = fd;
 	c->last_ms = now;
-	ntm_io_init(&c->io, t->r->loop, fd, on_io, c);
-	if (ntm_io_add(&c->io, EPOLLIN) < 0) {
+	if (ntm_stream_open(&c->st, t->r->loop, fd, 2 * NTM_LCTL_RESOLVE_MSG_MAX,
+			    RS_TUND_RING * RS_TUND_REQ_MAX, on_io, c) < 0) {
 		close(fd);
 		free(c);
 		return NULL;
@@ -443,7 +420,7 @@ static void on_tick(struct ntm_timer *tm, void *arg)
 		struct tundc *c = t->c[i];
 		if (!c)
 			continue;
-		if (c->n == 0 && c->outlen == 0 && now - c->last_ms >= RS_TUND_IDLE_MS)
+		if (c->n == 0 && !ntm_stream_pending(&c->st) && now - c->last_ms >= RS_TUND_IDLE_MS)
 			conn_close(c, false);
 		else if (c->n > 0 && now - c->ring[c->head].sent_ms >= 3 * RS_TUND_TIMEOUT_MS)
 			conn_close(c, true);
@@ -501,7 +478,7 @@ int tundq_start(struct rq *q, enum dnsq_kind kind)
 {
 	struct tundq *t = q->r->tq;
 	struct dnsq_overlay_answer a;
-	uint8_t req[512];
+	uint8_t *req;
 	int len;
 
 	if (!t)
@@ -515,27 +492,19 @@ int tundq_start(struct rq *q, enum dnsq_kind kind)
 	struct tundc *c = pick(t);
 	if (!c)
 		return -EIO;
+	req = ntm_stream_reserve(&c->st, RS_TUND_REQ_MAX, &len);
+	if (!req)
+		return len;
 	uint32_t id = ++t->next_id;
 	if (kind == DNSQ_OVERLAY_NAME)
-		len = ntm_lctl_req_resolve_name(req, sizeof(req), id, q->q.name, NTM_LCTL_FAM_BOTH,
+		len = ntm_lctl_req_resolve_name(req, RS_TUND_REQ_MAX, id, q->q.name, NTM_LCTL_FAM_BOTH,
 						RS_TUND_WAIT_MS);
 	else
-		len = ntm_lctl_req_resolve_addr(req, sizeof(req), id, q->q.af == AF_INET ? 4 : 6,
+		len = ntm_lctl_req_resolve_addr(req, RS_TUND_REQ_MAX, id, q->q.af == AF_INET ? 4 : 6,
 						q->q.addr);
 	if (len < 0)
 		return len;
-	if (c->outlen + (size_t)len > c->outcap) {
-		size_t cap = c->outcap ? c->outcap * 2 : 8192;
-		while (cap < c->outlen + (size_t)len)
-			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			return -ENOMEM;
-		c->out = o;
-		c->outcap = cap;
-	}
-	memcpy(c->out + c->outlen, req, (size_t)len);
-	c->outlen += (size_t)len;
+	ntm_stream_commit(&c->st, (size_t)len);
 	unsigned slot = (c->head + c->n) % RS_TUND_RING;
 	c->ring[slot] = (struct tund_slot){ .id = id, .q = q, .sent_ms = ntm_loop_now_ms() };
 	c->n++;
@@ -558,7 +527,7 @@ void tundq_flush(struct resolverd *r)
 		return;
 	t->dirty = false;
 	for (unsigned i = 0; i < RS_TUND_CONNS; i++)
-		if (t->c[i] && t->c[i]->outlen > t->c[i]->outoff)
+		if (t->c[i] && ntm_stream_pending(&t->c[i]->st))
 			conn_flush(t->c[i]);
 }
 
