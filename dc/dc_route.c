@@ -177,20 +177,22 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 			 n->rec.name, peer->rec.name);
 }
 
+static bool route_expired(void *val, uint64_t key, void *arg)
+{
+	struct dc_route *rt = val;
+	uint64_t now = *(const uint64_t *)arg;
+	(void)key;
+
+	if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
+		return false;
+	ntm_wipe(rt, sizeof(*rt));
+	free(rt);
+	return true;
+}
+
 void dc_expire_routes(struct dc *dc, uint64_t now)
 {
-	size_t pos = 0;
-	uint64_t key;
-	struct dc_route *rt;
-
-	while ((rt = ntm_idmap_next(&dc->routes, &pos, &key))) {
-		if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
-			continue;
-		ntm_idmap_del(&dc->routes, key);
-		ntm_wipe(rt, sizeof(*rt));
-		free(rt);
-		pos = 0; /* the table moved: start over (only expired ones go) */
-	}
+	ntm_idmap_sweep(&dc->routes, route_expired, &now);
 }
 
 void dc_free_routes(struct dc *dc)

@@ -451,10 +451,9 @@ bool peer_can_send(const struct peer *p)
 	       p->cur.tx_next < NTM_REJECT_AFTER;
 }
 
-/* Remove p from every table and free it. */
-static void peer_drop(struct tund *t, struct peer *p)
+/* Remove p from every table but peers_all and free it. */
+static void peer_retire(struct tund *t, struct peer *p)
 {
-	ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
 	if (p->name[0] && peer_by_name(t, p->name) == p)
 		ntm_idmap_del(&t->peers_name, name_key(p->name));
 	if (p->has_vip4 && peer_by_addr(t, AF_INET, p->vip4) == p)
@@ -467,29 +466,28 @@ static void peer_drop(struct tund *t, struct peer *p)
 	peer_free(t, p);
 }
 
-/* Returns false when p was freed. */
+/* Remove p from every table and free it. */
+static void peer_drop(struct tund *t, struct peer *p)
+{
+	ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
+	peer_retire(t, p);
+}
+
+/* Returns true when p is to be forgotten. */
 static bool sweep_unresolved(struct tund *t, struct peer *p, uint64_t now)
 {
 	if (p->waiters) {
 		if (now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 			send_direction_req(t, p);
-		return true;
+		return false;
 	}
 	/* nobody waits and the DC never answered: forget it (bounds the
 	 * memory a local user can make us hold by sending to many addresses) */
-	if (now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS) {
-		peer_drop(t, p);
-		return false;
-	}
-	return true;
+	return now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS;
 }
 
-static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
+static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 {
-	if (!p->resolved) {
-		sweep_unresolved(t, p, now);
-		return;
-	}
 	/* expire old sessions */
 	if (p->prev.valid && now - p->cur_ms > REJECT_AFTER_TIME_MS)
 		session_forget(t, &p->prev);
@@ -532,15 +530,32 @@ static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
 	path_sweep(p, now);
 }
 
+/* ntm_idmap_sweep's callback over peers_all: true when p was freed (the
+ * sweep then removes it from peers_all; an iteration with ntm_idmap_next
+ * must not delete). */
+static bool sweep_peer(void *val, uint64_t key, void *arg)
+{
+	struct peer *p = val;
+	struct tund *t = p->t;
+	uint64_t now = *(const uint64_t *)arg;
+	(void)key;
+
+	if (p->resolved) {
+		sweep_resolved(t, p, now);
+		return false;
+	}
+	if (!sweep_unresolved(t, p, now))
+		return false;
+	peer_retire(t, p);
+	return true;
+}
+
 void peers_sweep(struct ntm_timer *tm, void *arg)
 {
 	struct tund *t = arg;
 	uint64_t now = ntm_loop_now_ms();
-	size_t pos = 0;
-	struct peer *p;
 	(void)tm;
 
-	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL)))
-		sweep_peer(t, p, now);
+	ntm_idmap_sweep(&t->peers_all, sweep_peer, &now);
 	resolve_sweep(t, now);
 }
