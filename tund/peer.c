@@ -148,18 +148,48 @@ static struct peer *peer_new(struct tund *t)
 	return p;
 }
 
-static void index_name(struct tund *t, struct peer *p)
+/* The peer as a person reads it: its name, else its virtual address. */
+static const char *peer_label(const struct peer *p, char *buf, size_t cap)
 {
 	if (p->name[0])
-		ntm_idmap_put(&t->peers_name, name_key(p->name), p);
+		return p->name;
+	if (p->has_vip4)
+		return inet_ntop(AF_INET, p->vip4, buf, (socklen_t)cap);
+	if (p->has_vip6)
+		return inet_ntop(AF_INET6, p->vip6, buf, (socklen_t)cap);
+	return "(unnamed peer)";
 }
 
-static void index_addrs(struct tund *t, struct peer *p)
+/* Enter p in one of the lookup tables under key; on failure (no memory)
+ * log it once, naming the peer and the table, and count it. */
+static int index_put(struct tund *t, struct ntm_idmap *m, uint64_t key, struct peer *p,
+		     const char *table)
 {
-	if (p->has_vip4)
-		ntm_idmap_put(&t->peers_v4, v4_key(p->vip4), p);
-	if (p->has_vip6)
-		ntm_idmap_put(&t->peers_v6, v6_key(p->vip6), p);
+	char buf[INET6_ADDRSTRLEN];
+	int ret = ntm_idmap_put(m, key, p);
+
+	if (ret < 0) {
+		log_err_errno(-ret, "%s: entering it in the %s table", peer_label(p, buf, sizeof(buf)),
+			      table);
+		t->stats.table_put_failed++;
+	}
+	return ret;
+}
+
+static int index_name(struct tund *t, struct peer *p)
+{
+	if (!p->name[0])
+		return 0;
+	return index_put(t, &t->peers_name, name_key(p->name), p, "name");
+}
+
+static int index_addrs(struct tund *t, struct peer *p)
+{
+	if (p->has_vip4 && index_put(t, &t->peers_v4, v4_key(p->vip4), p, "IPv4 address") < 0)
+		return -ENOMEM;
+	if (p->has_vip6 && index_put(t, &t->peers_v6, v6_key(p->vip6), p, "IPv6 address") < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 void send_direction_req(struct tund *t, struct peer *p)
@@ -196,7 +226,6 @@ struct peer *peer_request(struct tund *t, const char *name, int family, const ui
 			return NULL;
 		if (name) {
 			snprintf(p->name, sizeof(p->name), "%s", name);
-			index_name(t, p);
 		} else if (family == AF_INET) {
 			memcpy(p->vip4, addr, 4);
 			p->has_vip4 = true;
@@ -204,7 +233,11 @@ struct peer *peer_request(struct tund *t, const char *name, int family, const ui
 			memcpy(p->vip6, addr, 16);
 			p->has_vip6 = true;
 		}
-		index_addrs(t, p);
+		/* a peer that cannot be found again is not kept */
+		if (index_name(t, p) < 0 || index_addrs(t, p) < 0) {
+			peer_drop(t, p);
+			return NULL;
+		}
 	}
 	if (!p->resolved && ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 		send_direction_req(t, p);
@@ -256,10 +289,14 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	p->suite = r->suite;
 	p->role = r->role;
 	p->resolved = true;
-	index_name(t, p);
-	index_addrs(t, p);
-	ntm_idmap_put(&t->peers_key, pub_key(p->pub), p);
-	ntm_idmap_put(&t->peers_route, p->route_id, p);
+	/* a peer missing from one table would be found by some ways and not
+	 * others: it is forgotten, and the next request asks the DC again */
+	if (index_name(t, p) < 0 || index_addrs(t, p) < 0 ||
+	    index_put(t, &t->peers_key, pub_key(p->pub), p, "key") < 0 ||
+	    index_put(t, &t->peers_route, p->route_id, p, "route") < 0) {
+		peer_drop(t, p);
+		return;
+	}
 	path_on_route(p, r);
 	if (!was)
 		log_info("route to %s (%s): %u candidates%s, %s", p->name,
@@ -328,7 +365,10 @@ void peer_start_handshake(struct peer *p)
 		log_err("%s: building a handshake: %s", p->name, strerror(-len));
 		return;
 	}
-	ntm_idmap_put(&t->sess_index, idx, p);
+	if (index_put(t, &t->sess_index, idx, p, "session index") < 0) {
+		hs_forget(t, p); /* the next packet for p tries again */
+		return;
+	}
 	if (!p->hs_first_ms) {
 		p->hs_first_ms = now;
 		p->hs_attempts = 0;
@@ -420,10 +460,13 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 	memcpy(ts, r.info.timestamp, sizeof(ts)); /* finish wipes r */
 	if (ntm_hs_respond_finish(&r, idx, out, sizeof(out), &s) < 0)
 		goto out;
+	if (index_put(t, &t->sess_index, idx, p, "session index") < 0) {
+		ntm_session_clear(&s); /* unanswered: the initiator retries */
+		goto out;
+	}
 	memcpy(p->last_ts, ts, sizeof(p->last_ts));
 	session_forget(t, &p->next);
 	p->next = s;
-	ntm_idmap_put(&t->sess_index, idx, p);
 	path_on_rx(p, m);
 	path_reply(p, out, sizeof(out), m);
 	t->stats.peer_handshakes++;

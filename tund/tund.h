@@ -49,7 +49,8 @@ enum dc_state {
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
-	X(bday_started) X(bday_succeeded) X(bday_failed)
+	X(bday_started) X(bday_succeeded) X(bday_failed) \
+	X(table_put_failed)
 
 struct tund_stats {
 #define X(name) uint64_t name;
