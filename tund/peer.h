@@ -184,7 +184,10 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n);
 /* data path (data.c) */
 void data_on_tun(struct tund *t, uint8_t *pkt, size_t len);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
-/* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send. */
+/* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
+ * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
+ * tx_no_path, tx_send_failed), so a caller with nothing else to do about a
+ * lost packet may drop the result. */
 int peer_send(struct peer *p, uint8_t *buf, size_t ptlen);
 void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len);
 void peer_flush_queue(struct peer *p);
@@ -200,7 +203,8 @@ void peers_sweep(struct ntm_timer *tm, void *arg);
 /* path.c: candidates, probes, the relay, path choice and keepalives */
 void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r);
 void path_clear(struct peer *p);
-/* Send a sealed datagram (DATA) on the current path. */
+/* Send a sealed datagram (DATA) on the current path: 0, -ENOTCONN when p
+ * has no path, or the socket's -errno (counted as tx_send_failed). */
 int path_send(struct peer *p, const uint8_t *buf, size_t len);
 /* Send our HANDSHAKE_INIT: on a rekey over a direct path to that path, else
  * to every candidate and through the relay at once. */

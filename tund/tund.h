@@ -44,7 +44,7 @@ enum dc_state {
 	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
 	X(drop_ratelimit) X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
-	X(drop_hs_duplicate) \
+	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
