@@ -199,7 +199,7 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 	if (dc_qualify_name(dc->cfg.zone, req->name.s, claimed) < 0 || strcmp(claimed, rec.name) != 0) {
 		log_warn("%s: registration refused: key is enrolled as %s", req->name.s, rec.name);
 		dc->stats.register_refused++;
-		a->status = 1;
+		a->status = NTM_REG_NAME_MISMATCH;
 		ntm_name_set(&a->fqdn, req->name.s);
 		a->observed.family = 4;
 		a->observed.port = 1;

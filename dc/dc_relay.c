@@ -39,8 +39,6 @@
 #define DC_ALLOC_TRIES 3
 #define DC_RELAY_BATCH 64
 
-enum { ALLOC_ACK_OK = 0 };
-
 /* ---- the embedded relay ---- */
 
 static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
@@ -246,12 +244,14 @@ static void on_alloc_ack(struct dc *dc, struct dc_relay *r, const struct ntm_ctl
 		struct dc_relay_pending *p = &r->pending[i];
 		if (p->alloc_id != a->alloc_id)
 			continue;
-		if (a->status == ALLOC_ACK_OK) {
+		if (a->status == NTM_ALLOC_OK) {
 			dc->stats.standalone_alloc_acks++;
 		} else {
 			dc->stats.standalone_alloc_refused++;
-			log_warn("relay %s refused allocation %08x (status %u)", r->conf->name,
-				 (unsigned)a->alloc_id, (unsigned)a->status);
+			log_warn("relay %s refused allocation %08x: %s", r->conf->name,
+				 (unsigned)a->alloc_id,
+				 a->status == NTM_ALLOC_FULL ? "full"
+				 : a->status == NTM_ALLOC_DUPLICATE ? "duplicate ID" : "unknown status");
 		}
 		pending_clear(p);
 		return;

@@ -13,8 +13,6 @@
 #define RELAYD_BATCH 64                 /* datagrams per readable event before yielding */
 #define REJECT_AFTER_TIME_MS 180000     /* doc/protocol.md 7 */
 
-enum { ALLOC_OK = 0, ALLOC_FULL = 1, ALLOC_DUPLICATE = 2 };
-
 static void send_to_dc(struct relayd *rd, const uint8_t *buf, size_t len)
 {
 	ssize_t r = ntm_udp_send(rd->dc_fd, buf, len, (const struct sockaddr *)&rd->dc_ep.src,
@@ -135,7 +133,8 @@ static void on_alloc(struct relayd *rd, struct ntm_session *s, const struct ntm_
 	ret = relay_alloc(&rd->core, a->alloc_id, a->lifetime_s, a->key_a, a->key_b,
 			  ntm_loop_now_ms());
 	ack.u.alloc_ack.alloc_id = a->alloc_id;
-	ack.u.alloc_ack.status = ret == 0 ? ALLOC_OK : ret == -EEXIST ? ALLOC_DUPLICATE : ALLOC_FULL;
+	ack.u.alloc_ack.status = ret == 0 ? NTM_ALLOC_OK
+				 : ret == -EEXIST ? NTM_ALLOC_DUPLICATE : NTM_ALLOC_FULL;
 	if (ret < 0)
 		log_warn("allocation %08x refused: %s", (unsigned)a->alloc_id, strerror(-ret));
 	else

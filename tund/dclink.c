@@ -240,14 +240,28 @@ static void configure_if(struct tund *t)
 		   (unsigned long long)t->cfg.mtu);
 }
 
+static const char *register_refusal(uint8_t status)
+{
+	switch (status) {
+	case NTM_REG_NAME_MISMATCH:
+		return "the name is enrolled with another key, or this key with another name";
+	case NTM_REG_NO_ADDRESS:
+		return "no virtual address left";
+	case NTM_REG_INTERNAL:
+		return "an internal error in the DC";
+	default:
+		return "unknown status";
+	}
+}
+
 static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a)
 {
 	if (phase != PH_REGISTER || a->req_id != t->dc_req_id)
 		return;
-	if (a->status != 0) {
+	if (a->status != NTM_REG_OK) {
 		if (t->dc_state != DC_REFUSED)
-			log_err("DC refused the registration of %s (status %u): the name is enrolled "
-				"with another key, or this key with another name", t->cfg.name, a->status);
+			log_err("DC refused the registration of %s: %s", t->cfg.name,
+				register_refusal(a->status));
 		t->dc_state = DC_REFUSED;
 		ntm_session_clear(&t->dc_sess);
 		t->dc_backoff_ms = DC_RETRY_MAX_MS;

@@ -321,6 +321,23 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 		peer_start_handshake(p);
 }
 
+/* For the log: "DC: no route to <peer>: <reason>". */
+static const char *nak_reason(uint8_t status)
+{
+	switch (status) {
+	case NTM_NAK_NOT_FOUND:
+		return "not enrolled";
+	case NTM_NAK_OFFLINE:
+		return "offline";
+	case NTM_NAK_REFUSED:
+		return "refused";
+	case NTM_NAK_BUSY:
+		return "busy";
+	default: /* the decoder lets only the statuses above in */
+		return "unknown status";
+	}
+}
+
 void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 {
 	size_t pos = 0;
@@ -329,9 +346,10 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
 		if (p->resolved || p->dir_req_id != n->req_id)
 			continue;
-		log_info("DC: %s %s", p->name[0] ? p->name : "(address)",
-			 n->status == 1 ? "is not enrolled" : n->status == 2 ? "is offline" : "refused");
-		resolve_answer(p, n->status == 1 ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+		char buf[INET6_ADDRSTRLEN];
+		log_info("DC: no route to %s: %s", peer_label(p, buf, sizeof(buf)),
+			 nak_reason(n->status));
+		resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
 		/* Forget it: the next query asks the DC again. */
 		peer_drop(t, p);
 		return;
