@@ -1,7 +1,6 @@
 /* log.c - stderr or syslog logging for the daemons (see log.h). */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -159,24 +158,4 @@ void ntm_log_errno(int level, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog_errno(level, err, fmt, ap);
 	va_end(ap);
-}
-
-void ntm_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ntm_vlog(NTM_LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FAILURE);
-}
-
-void ntm_fatal_errno(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_errno(NTM_LOG_ERR, err, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FAILURE);
 }

@@ -51,12 +51,6 @@ void ntm_vlog(int level, const char *fmt, va_list ap) __attribute__((format(prin
 void ntm_log_errno(int level, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Log at NTM_LOG_ERR and exit(EXIT_FAILURE). For the top of a daemon only:
- * a failure it cannot run without (config, sockets, privileges). */
-_Noreturn void ntm_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void ntm_fatal_errno(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 #define log_err(...) ntm_log(NTM_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) ntm_log(NTM_LOG_WARN, __VA_ARGS__)
 #define log_notice(...) ntm_log(NTM_LOG_NOTICE, __VA_ARGS__)
