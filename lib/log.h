@@ -15,7 +15,6 @@
 #ifndef NTM_LOG_H
 #define NTM_LOG_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 
 /* The values are syslog's priorities, so they pass through unchanged. */
@@ -36,7 +35,6 @@ enum ntm_log_level {
  * "ntm" at NTM_LOG_INFO. May be called again (e.g. after daemonizing). */
 void ntm_log_init(const char *ident, bool foreground, int level);
 void ntm_log_set_level(int level);
-int ntm_log_get_level(void);
 
 /* Parses "err", "warn"/"warning", "notice", "info" or "debug" into *level;
  * returns 0 or -EINVAL. For -v/-d options and a config key. */
@@ -44,7 +42,6 @@ int ntm_log_level_parse(const char *name, int *level);
 
 /* Logs one message at level; a trailing newline in fmt is not needed. */
 void ntm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ntm_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Like ntm_log, with ": <strerror(err)>" appended. err may be a negative
  * errno (as library functions return) or a positive one. */

@@ -391,14 +391,3 @@ void dclink_stop(struct tund *t)
 		ntm_noise_hs_clear(&t->dc_hs.hs);
 	ntm_session_clear(&t->dc_sess);
 }
-
-const char *dclink_state_name(enum dc_state s)
-{
-	switch (s) {
-	case DC_CONNECTING: return "connecting";
-	case DC_REGISTERED: return "registered";
-	case DC_UNREACHABLE: return "unreachable";
-	case DC_REFUSED: return "refused";
-	}
-	return "?";
-}

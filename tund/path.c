@@ -421,14 +421,12 @@ static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64
 		return;
 	ntm_probe_sign(p->probe_key, msg);
 	if (c) {
-		c->probe_seq = pr.seq;
 		c->probe_sent_ms = ntm_loop_now_ms();
 		to = &c->ss;
 		tolen = c->len;
 		fd = c->fd;
 	}
 	send_to_fd(p, fd, to, tolen, msg, sizeof(msg));
-	p->probes_sent++;
 	p->t->stats.probes_sent++;
 }
 
@@ -503,11 +501,8 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	}
 	/* a reply: this path works both ways */
 	p->probe_replies++;
-	if (c) {
-		if (c->probe_seq == pr.echo && c->probe_sent_ms)
-			c->rtt_us = (uint32_t)((now - c->probe_sent_ms) * 1000);
+	if (c)
 		c->ok_ms = now;
-	}
 	uint8_t prio = c ? c->prio : 0;
 	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
 		      prio > p->path_kind_prio;

@@ -64,11 +64,9 @@ struct path_cand {
 	struct sockaddr_storage ss;   /* unmapped form */
 	socklen_t len;
 	uint8_t kind, prio;
-	uint64_t probe_seq;           /* seq of the last request sent here */
 	uint64_t probe_sent_ms;
 	uint64_t ok_ms;               /* last reply from here (0: never) */
 	int fd;                       /* our socket that reaches it (0: the main one) */
-	uint32_t rtt_us;
 };
 
 /* A control-socket request waiting for this peer's route. */
@@ -124,7 +122,7 @@ struct peer {
 	struct ntm_replay probe_rx;   /* the peer's probe sequence numbers seen */
 	uint64_t probe_next_ms;
 	unsigned probe_round;
-	uint64_t probes_sent, probe_replies;
+	uint64_t probe_replies;
 	uint8_t hs_pkt[NTM_HS_INIT_LEN]; /* our pending initiation, resent to learned candidates */
 	bool has_hs_pkt;
 	/* relay (from the Route Direction) */

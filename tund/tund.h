@@ -74,7 +74,7 @@ struct tund {
 	struct sockaddr_storage dc_addr;   /* as used on the (dual-stack) socket */
 	socklen_t dc_addrlen;
 	struct ntm_hs_pending dc_hs;
-	struct ntm_session dc_sess, dc_prev; /* prev: kept during a rekey */
+	struct ntm_session dc_sess;
 	uint64_t dc_sess_ms;               /* when dc_sess was established */
 	struct ntm_timer dc_timer;         /* retries, REGISTER resend, keepalive */
 	uint64_t dc_backoff_ms;
@@ -124,7 +124,6 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 void dclink_reregister(struct tund *t);
 /* Seal a control message into the DC session and send it. */
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
-const char *dclink_state_name(enum dc_state s);
 
 /* nssfile.c */
 void nssfile_write(struct tund *t);
