@@ -39,7 +39,7 @@ static void send_dc(struct tund *t, const uint8_t *buf, size_t len)
 	ssize_t r = ntm_udp_send(t->udp_fd, buf, len, (struct sockaddr *)&t->dc_addr,
 				 t->dc_addrlen, NULL);
 	if (r < 0)
-		log_debug("send to DC: %s", strerror((int)-r));
+		log_debug_errno((int)-r, "send to DC");
 	else
 		t->stats.tx_packets++;
 }
@@ -57,7 +57,7 @@ static void send_handshake(struct tund *t)
 	len = ntm_hs_initiate(&t->dc_hs, &t->id, t->cfg.dc_pub, (uint8_t)t->cfg.suite,
 			      NTM_PURPOSE_DC, idx, 0, pkt, sizeof(pkt));
 	if (len < 0) {
-		log_err("building handshake: %s", strerror(-len));
+		log_err_errno(-len, "building handshake");
 		return;
 	}
 	send_dc(t, pkt, (size_t)len);
@@ -105,12 +105,12 @@ void dclink_send(struct tund *t, const struct ntm_ctl *m)
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
 
 	if (len < 0) {
-		log_err("encoding %s: %s", ntm_ctl_type_name(m->type), strerror(-len));
+		log_err_errno(-len, "encoding %s", ntm_ctl_type_name(m->type));
 		return;
 	}
 	len = ntm_session_seal(&t->dc_sess, pkt, (size_t)len);
 	if (len < 0) {
-		log_debug("sealing for the DC: %s", strerror(-len));
+		log_debug_errno(-len, "sealing for the DC");
 		return;
 	}
 	send_dc(t, pkt, (size_t)len);
@@ -230,8 +230,8 @@ static void configure_if(struct tund *t)
 	inet_ntop(AF_INET, t->vip4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, t->vip6, a6, sizeof(a6));
 	if (ret < 0) {
-		log_err("%s: cannot set %s/%u and %s/%u: %s", t->ifname, a4, t->plen4, a6, t->plen6,
-			strerror(-ret));
+		log_err_errno(-ret, "%s: cannot set %s/%u and %s/%u", t->ifname, a4, t->plen4, a6,
+			      t->plen6);
 		t->configured = false;
 		return;
 	}

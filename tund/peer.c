@@ -380,7 +380,7 @@ void peer_start_handshake(struct peer *p)
 	int len = ntm_hs_initiate(&p->hs, &t->id, p->pub, p->suite, NTM_PURPOSE_PEER, idx,
 				  p->route_id, pkt, sizeof(pkt));
 	if (len < 0) {
-		log_err("%s: building a handshake: %s", p->name, strerror(-len));
+		log_err_errno(-len, "%s: building a handshake", p->name);
 		return;
 	}
 	if (index_put(t, &t->sess_index, idx, p, "session index") < 0) {
