@@ -44,7 +44,7 @@ int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group)
 	int ret = ntm_ctlsrv_open(&dc->ctl, dc->loop, dc->cfg.control_socket, owner, group,
 				  handle, dc);
 	if (ret < 0)
-		log_err("control socket %s: %s", dc->cfg.control_socket, strerror(-ret));
+		log_err_errno(-ret, "control socket %s", dc->cfg.control_socket);
 	return ret;
 }
 

@@ -17,7 +17,7 @@ static void send_to_node(struct dc *dc, struct dc_node *n, const uint8_t *buf, s
 {
 	ssize_t r = ntm_udp_send(n->fd, buf, len, (struct sockaddr *)&n->ep, n->eplen, &n->via);
 	if (r < 0)
-		log_debug("send to %s: %s", n->rec.name, strerror((int)-r));
+		log_debug_errno((int)-r, "send to %s", n->rec.name);
 	else
 		dc->stats.tx_packets++;
 }
@@ -29,13 +29,12 @@ void dc_send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m)
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
 
 	if (len < 0) {
-		log_err("encoding %s for %s: %s", ntm_ctl_type_name(m->type), n->rec.name,
-			strerror(-len));
+		log_err_errno(-len, "encoding %s for %s", ntm_ctl_type_name(m->type), n->rec.name);
 		return;
 	}
 	len = ntm_session_seal(&n->sess, pkt, (size_t)len);
 	if (len < 0) {
-		log_debug("sealing for %s: %s", n->rec.name, strerror(-len));
+		log_debug_errno(-len, "sealing for %s", n->rec.name);
 		return;
 	}
 	send_to_node(dc, n, pkt, (size_t)len);
@@ -199,7 +198,7 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 	if (dc_qualify_name(dc->cfg.zone, req->name.s, claimed) < 0 || strcmp(claimed, rec.name) != 0) {
 		log_warn("%s: registration refused: key is enrolled as %s", req->name.s, rec.name);
 		dc->stats.register_refused++;
-		a->status = 1;
+		a->status = NTM_REG_NAME_MISMATCH;
 		ntm_name_set(&a->fqdn, req->name.s);
 		a->observed.family = 4;
 		a->observed.port = 1;
@@ -330,7 +329,7 @@ void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg)
 				dc->stats.drop_malformed++;
 				continue;
 			}
-			log_debug("recv: %s", strerror((int)-n));
+			log_debug_errno((int)-n, "recv");
 			return;
 		}
 		on_datagram(dc, io->fd, dc->buf, (size_t)n, &m);

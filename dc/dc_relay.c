@@ -39,8 +39,6 @@
 #define DC_ALLOC_TRIES 3
 #define DC_RELAY_BATCH 64
 
-enum { ALLOC_ACK_OK = 0 };
-
 /* ---- the embedded relay ---- */
 
 static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
@@ -59,7 +57,7 @@ static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
 				dc->relay.stats.drop_malformed++;
 				continue;
 			}
-			log_debug("relay recv: %s", strerror((int)-n));
+			log_debug_errno((int)-n, "relay recv");
 			return;
 		}
 		relay_input(&dc->relay, dc->buf, (size_t)n, &m, io->fd, ntm_loop_now_ms());
@@ -74,12 +72,12 @@ static int embedded_open(struct dc *dc)
 
 	dc->rfd4 = ntm_udp_open(AF_INET, a4, c->relay_port, false);
 	if (dc->rfd4 < 0) {
-		log_err("embedded relay, UDP port %u (IPv4): %s", c->relay_port, strerror(-dc->rfd4));
+		log_err_errno(-dc->rfd4, "embedded relay, UDP port %u (IPv4)", c->relay_port);
 		return dc->rfd4;
 	}
 	dc->rfd6 = ntm_udp_open(AF_INET6, a6, c->relay_port, true);
 	if (dc->rfd6 < 0 && dc->rfd6 != -EAFNOSUPPORT && c->has_listen6) {
-		log_err("embedded relay, UDP port %u (IPv6): %s", c->relay_port, strerror(-dc->rfd6));
+		log_err_errno(-dc->rfd6, "embedded relay, UDP port %u (IPv6)", c->relay_port);
 		return dc->rfd6;
 	}
 	ntm_io_init(&dc->rio4, dc->loop, dc->rfd4, embedded_readable, dc);
@@ -102,7 +100,7 @@ static void relay_send(struct dc *dc, struct dc_relay *r, const uint8_t *buf, si
 	ssize_t n = send(r->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	if (n < 0) {
-		log_debug("relay %s: send: %s", r->conf->name, strerror(errno));
+		log_debug_errno(errno, "relay %s: send", r->conf->name);
 		return;
 	}
 	dc->stats.tx_packets++;
@@ -116,12 +114,12 @@ static void relay_send_ctl(struct dc *dc, struct dc_relay *r, const struct ntm_c
 	int len = 0;
 
 	if (m && (len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 256)) < 0) {
-		log_err("encoding %s: %s", ntm_ctl_type_name(m->type), strerror(-len));
+		log_err_errno(-len, "encoding %s", ntm_ctl_type_name(m->type));
 		return;
 	}
 	len = ntm_session_seal(&r->sess, pkt, (size_t)len); /* encrypts in place */
 	if (len < 0) {
-		log_debug("relay %s: sealing: %s", r->conf->name, strerror(-len));
+		log_debug_errno(-len, "relay %s: sealing", r->conf->name);
 		return;
 	}
 	relay_send(dc, r, pkt, (size_t)len);
@@ -191,7 +189,7 @@ static void start_handshake(struct dc *dc, struct dc_relay *r, uint64_t now)
 	int len = ntm_hs_initiate(&r->hs, &dc->id, r->conf->pub, NTM_SUITE_AESGCM,
 				  NTM_PURPOSE_RELAY, idx, 0, out, sizeof(out));
 	if (len < 0) {
-		log_err("relay %s: handshake: %s", r->conf->name, strerror(-len));
+		log_err_errno(-len, "relay %s: handshake", r->conf->name);
 		return;
 	}
 	r->hs_sent_ms = now;
@@ -246,12 +244,14 @@ static void on_alloc_ack(struct dc *dc, struct dc_relay *r, const struct ntm_ctl
 		struct dc_relay_pending *p = &r->pending[i];
 		if (p->alloc_id != a->alloc_id)
 			continue;
-		if (a->status == ALLOC_ACK_OK) {
+		if (a->status == NTM_ALLOC_OK) {
 			dc->stats.standalone_alloc_acks++;
 		} else {
 			dc->stats.standalone_alloc_refused++;
-			log_warn("relay %s refused allocation %08x (status %u)", r->conf->name,
-				 (unsigned)a->alloc_id, (unsigned)a->status);
+			log_warn("relay %s refused allocation %08x: %s", r->conf->name,
+				 (unsigned)a->alloc_id,
+				 a->status == NTM_ALLOC_FULL ? "full"
+				 : a->status == NTM_ALLOC_DUPLICATE ? "duplicate ID" : "unknown status");
 		}
 		pending_clear(p);
 		return;
@@ -291,7 +291,7 @@ static void relay_readable(struct ntm_io *io, uint32_t events, void *arg)
 		ssize_t n = recv(io->fd, dc->buf, sizeof(dc->buf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_debug("relay %s: recv: %s", r->conf->name, strerror(errno));
+				log_debug_errno(errno, "relay %s: recv", r->conf->name);
 			return; /* ECONNREFUSED included: the relay is not there (yet) */
 		}
 		dc->stats.rx_packets++;
@@ -371,8 +371,8 @@ static int standalone_open(struct dc *dc, struct dc_relay *r, const struct dc_re
 	r->fd = ntm_udp_open(r->ep.ss_family, NULL, 0, true);
 	if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&r->ep, r->eplen) < 0) {
 		int err = r->fd < 0 ? -r->fd : errno;
-		log_err("relay %s (%s): %s", conf->name,
-			ntm_sockaddr_str((struct sockaddr *)&r->ep, (char[64]){ 0 }, 64), strerror(err));
+		log_err_errno(err, "relay %s (%s)", conf->name,
+			      ntm_sockaddr_str((struct sockaddr *)&r->ep, (char[64]){ 0 }, 64));
 		return -err;
 	}
 	ntm_io_init(&r->io, dc->loop, r->fd, relay_readable, r);

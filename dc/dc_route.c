@@ -12,14 +12,12 @@
 #include "log.h"
 #include "util.h"
 
-enum { NAK_NOT_FOUND = 1, NAK_OFFLINE = 2, NAK_REFUSED = 3, NAK_BUSY = 4 };
-
-static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, uint8_t status)
+static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, enum ntm_nak_status status)
 {
 	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK };
 
 	m.u.nak.req_id = req_id;
-	m.u.nak.status = status;
+	m.u.nak.status = (uint8_t)status;
 	dc->stats.direction_naks++;
 	dc_send_ctl(dc, n, &m);
 }
@@ -144,21 +142,21 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 					     &rec);
 	}
 	if (ret < 0) {
-		nak(dc, n, q->req_id, NAK_NOT_FOUND);
+		nak(dc, n, q->req_id, NTM_NAK_NOT_FOUND);
 		return;
 	}
 	if (rec.host_index == n->rec.host_index) {
-		nak(dc, n, q->req_id, NAK_REFUSED);
+		nak(dc, n, q->req_id, NTM_NAK_REFUSED);
 		return;
 	}
 	struct dc_node *peer = ntm_idmap_get(&dc->by_host, rec.host_index);
 	if (!peer || !peer->registered_ms || !peer->sess.valid) {
-		nak(dc, n, q->req_id, NAK_OFFLINE);
+		nak(dc, n, q->req_id, NTM_NAK_OFFLINE);
 		return;
 	}
 	struct dc_route *rt = route_for(dc, n, peer);
 	if (!rt) {
-		nak(dc, n, q->req_id, NAK_BUSY);
+		nak(dc, n, q->req_id, NTM_NAK_BUSY);
 		return;
 	}
 	/* the node-node handshake uses the suite the initiator chose for the DC */
@@ -177,20 +175,22 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 			 n->rec.name, peer->rec.name);
 }
 
+static bool route_expired(void *val, uint64_t key, void *arg)
+{
+	struct dc_route *rt = val;
+	uint64_t now = *(const uint64_t *)arg;
+	(void)key;
+
+	if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
+		return false;
+	ntm_wipe(rt, sizeof(*rt));
+	free(rt);
+	return true;
+}
+
 void dc_expire_routes(struct dc *dc, uint64_t now)
 {
-	size_t pos = 0;
-	uint64_t key;
-	struct dc_route *rt;
-
-	while ((rt = ntm_idmap_next(&dc->routes, &pos, &key))) {
-		if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
-			continue;
-		ntm_idmap_del(&dc->routes, key);
-		ntm_wipe(rt, sizeof(*rt));
-		free(rt);
-		pos = 0; /* the table moved: start over (only expired ones go) */
-	}
+	ntm_idmap_sweep(&dc->routes, route_expired, &now);
 }
 
 void dc_free_routes(struct dc *dc)

@@ -43,7 +43,7 @@ static int open_store(struct dc *dc)
 	int ret = ntm_mkdir_parent(dc->cfg.database);
 
 	if (ret < 0) {
-		log_err("%s: cannot create its directory: %s", dc->cfg.database, strerror(-ret));
+		log_err_errno(-ret, "%s: cannot create its directory", dc->cfg.database);
 		return ret;
 	}
 	ret = ntm_store_open(&dc->store, dc->cfg.database, &p, err, sizeof(err));
@@ -59,13 +59,13 @@ static int open_sockets(struct dc *dc)
 
 	dc->fd4 = ntm_udp_open(AF_INET, a4, dc->cfg.port, false);
 	if (dc->fd4 < 0) {
-		log_err("UDP port %u (IPv4): %s", dc->cfg.port, strerror(-dc->fd4));
+		log_err_errno(-dc->fd4, "UDP port %u (IPv4)", dc->cfg.port);
 		return dc->fd4;
 	}
 	dc->fd6 = ntm_udp_open(AF_INET6, a6, dc->cfg.port, true);
 	if (dc->fd6 < 0) {
 		if (dc->fd6 != -EAFNOSUPPORT && dc->cfg.has_listen6) {
-			log_err("UDP port %u (IPv6): %s", dc->cfg.port, strerror(-dc->fd6));
+			log_err_errno(-dc->fd6, "UDP port %u (IPv6)", dc->cfg.port);
 			return dc->fd6;
 		}
 		log_warn("no IPv6 (%s); serving IPv4 only", strerror(-dc->fd6));
@@ -95,14 +95,14 @@ static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 	if (slash && slash != db) {
 		snprintf(path, sizeof(path), "%.*s", (int)(slash - db), db);
 		if (chown(path, uid, gid) < 0) {
-			log_err("%s: cannot hand it to uid %u: %s", path, (unsigned)uid, strerror(errno));
+			log_err_errno(errno, "%s: cannot hand it to uid %u", path, (unsigned)uid);
 			return -errno;
 		}
 	}
 	for (size_t i = 0; i < NTM_ARRAY_SIZE(suffix); i++) {
 		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
 		if (chown(path, uid, gid) < 0 && errno != ENOENT) {
-			log_err("%s: cannot hand it to uid %u: %s", path, (unsigned)uid, strerror(errno));
+			log_err_errno(errno, "%s: cannot hand it to uid %u", path, (unsigned)uid);
 			return -errno;
 		}
 	}
@@ -145,14 +145,14 @@ static int run(struct dc *dc, bool foreground)
 	if (who.drop) {
 		ret = ntm_privs_drop(dc->cfg.user, 0);
 		if (ret < 0) {
-			log_err("cannot drop privileges to user %s: %s", dc->cfg.user, strerror(-ret));
+			log_err_errno(-ret, "cannot drop privileges to user %s", dc->cfg.user);
 			goto out;
 		}
 		log_info("running as user %s without capabilities", dc->cfg.user);
 	}
 	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
 	if (ret < 0) {
-		log_err("signals: %s", strerror(-ret));
+		log_err_errno(-ret, "signals");
 		goto out;
 	}
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);

@@ -129,3 +129,43 @@ void *ntm_idmap_next(const struct ntm_idmap *m, size_t *pos, uint64_t *key)
 	}
 	return NULL;
 }
+
+/* Re-place every member after holes were punched without backward shift,
+ * in slot order from start, a slot that was empty before the holes (so no
+ * probe run crosses it): each member lands between its home and its slot,
+ * and fills holes only behind the point reached, so no run keeps a gap. */
+static void reseat(struct ntm_idmap *m, size_t start)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t n = 1; n < m->cap; n++) {
+		size_t j = (start + n) & mask;
+		void *val = m->vals[j];
+		if (!val)
+			continue;
+		m->vals[j] = NULL;
+		place(m->keys, m->vals, m->cap, m->keys[j], val);
+	}
+}
+
+size_t ntm_idmap_sweep(struct ntm_idmap *m, bool (*drop)(void *val, uint64_t key, void *arg),
+		       void *arg)
+{
+	size_t start = 0, removed = 0;
+
+	if (!m->len)
+		return 0;
+	while (m->vals[start]) /* the load is at most 50%: there is one */
+		start++;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->vals[i] && drop(m->vals[i], m->keys[i], arg)) {
+			m->vals[i] = NULL;
+			removed++;
+		}
+	}
+	if (removed) {
+		m->len -= removed;
+		reseat(m, start);
+	}
+	return removed;
+}

@@ -1,7 +1,7 @@
 /* log.c - stderr or syslog logging for the daemons (see log.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -54,11 +54,6 @@ void ntm_log_init(const char *ident, bool foreground, int level)
 void ntm_log_set_level(int level)
 {
 	log_level = clamp_level(level);
-}
-
-int ntm_log_get_level(void)
-{
-	return log_level;
 }
 
 int ntm_log_level_parse(const char *name, int *level)
@@ -117,7 +112,7 @@ static void format_msg(char *buf, size_t size, const char *fmt, va_list ap)
 		memcpy(buf + size - 4, "...", 4);
 }
 
-void ntm_vlog(int level, const char *fmt, va_list ap)
+static void vlog(int level, const char *fmt, va_list ap)
 {
 	char msg[NTM_LOG_MSG_MAX];
 	int saved = errno;
@@ -135,7 +130,7 @@ void ntm_log(int level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	ntm_vlog(level, fmt, ap);
+	vlog(level, fmt, ap);
 	va_end(ap);
 }
 
@@ -159,24 +154,4 @@ void ntm_log_errno(int level, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog_errno(level, err, fmt, ap);
 	va_end(ap);
-}
-
-void ntm_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ntm_vlog(NTM_LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FAILURE);
-}
-
-void ntm_fatal_errno(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_errno(NTM_LOG_ERR, err, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FAILURE);
 }

@@ -15,7 +15,6 @@
 #ifndef NTM_LOG_H
 #define NTM_LOG_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 
 /* The values are syslog's priorities, so they pass through unchanged. */
@@ -36,7 +35,6 @@ enum ntm_log_level {
  * "ntm" at NTM_LOG_INFO. May be called again (e.g. after daemonizing). */
 void ntm_log_init(const char *ident, bool foreground, int level);
 void ntm_log_set_level(int level);
-int ntm_log_get_level(void);
 
 /* Parses "err", "warn"/"warning", "notice", "info" or "debug" into *level;
  * returns 0 or -EINVAL. For -v/-d options and a config key. */
@@ -44,18 +42,11 @@ int ntm_log_level_parse(const char *name, int *level);
 
 /* Logs one message at level; a trailing newline in fmt is not needed. */
 void ntm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ntm_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Like ntm_log, with ": <strerror(err)>" appended. err may be a negative
  * errno (as library functions return) or a positive one. */
 void ntm_log_errno(int level, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* Log at NTM_LOG_ERR and exit(EXIT_FAILURE). For the top of a daemon only:
- * a failure it cannot run without (config, sockets, privileges). */
-_Noreturn void ntm_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void ntm_fatal_errno(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #define log_err(...) ntm_log(NTM_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) ntm_log(NTM_LOG_WARN, __VA_ARGS__)

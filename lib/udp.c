@@ -62,18 +62,6 @@ fail:;
 	return err;
 }
 
-int ntm_udp_local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
 {
 	m->has_dst = false;

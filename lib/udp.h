@@ -31,9 +31,6 @@ struct ntm_udp_meta {
  * addresses). Returns the fd or -errno. */
 int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only);
 
-/* Local port of a bound socket, or -errno. */
-int ntm_udp_local_port(int fd);
-
 /* Receive one datagram. Returns its length, -EAGAIN when none is waiting,
  * -EMSGSIZE when it was larger than cap (dropped), or another -errno. */
 ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m);

@@ -163,9 +163,19 @@ struct ntm_ctl_register {
 	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
 };
 
+/* The status byte of each reply, as on the wire (doc/protocol.md section 5):
+ * every number a status can take is named here and nowhere else. */
+enum ntm_register_status {
+	NTM_REG_OK = 0,
+	NTM_REG_NAME_MISMATCH = 1,     /* the name is not the key's enrolment */
+	NTM_REG_NO_ADDRESS = 2,        /* no virtual address left */
+	NTM_REG_INTERNAL = 3,
+	NTM_REG_STATUS_MAX = 3,
+};
+
 struct ntm_ctl_register_ack {
 	uint32_t req_id;
-	uint8_t status;
+	uint8_t status;                /* enum ntm_register_status */
 	uint16_t keepalive_s, lifetime_s;
 	uint8_t vip4[4], plen4;
 	uint8_t vip6[16], plen6;
@@ -218,14 +228,30 @@ struct ntm_ctl_route_direction {
 	uint8_t relay_key[32];
 };
 
+enum ntm_route_ack_status {
+	NTM_ROUTE_ACK_OK = 0,
+	NTM_ROUTE_ACK_REFUSED = 1,     /* policy */
+	NTM_ROUTE_ACK_NO_RESOURCES = 2,
+	NTM_ROUTE_ACK_STATUS_MAX = 2,
+};
+
 struct ntm_ctl_route_direction_ack {
 	uint64_t route_id;
-	uint8_t status;
+	uint8_t status;                /* enum ntm_route_ack_status */
+};
+
+enum ntm_nak_status {              /* there is no OK: a NAK is a refusal */
+	NTM_NAK_NOT_FOUND = 1,         /* no such name or address enrolled */
+	NTM_NAK_OFFLINE = 2,           /* enrolled, not registered now */
+	NTM_NAK_REFUSED = 3,           /* policy (e.g. a direction to oneself) */
+	NTM_NAK_BUSY = 4,              /* the DC could not make a route now */
+	NTM_NAK_STATUS_MIN = 1,
+	NTM_NAK_STATUS_MAX = 4,
 };
 
 struct ntm_ctl_direction_nak {
 	uint32_t req_id;
-	uint8_t status;
+	uint8_t status;                /* enum ntm_nak_status */
 };
 
 struct ntm_ctl_relay_alloc {
@@ -234,9 +260,16 @@ struct ntm_ctl_relay_alloc {
 	uint8_t key_a[32], key_b[32];
 };
 
+enum ntm_alloc_status {
+	NTM_ALLOC_OK = 0,
+	NTM_ALLOC_FULL = 1,            /* the relay's allocation limit */
+	NTM_ALLOC_DUPLICATE = 2,       /* the ID is in use */
+	NTM_ALLOC_STATUS_MAX = 2,
+};
+
 struct ntm_ctl_relay_alloc_ack {
 	uint32_t alloc_id;
-	uint8_t status;
+	uint8_t status;                /* enum ntm_alloc_status */
 };
 
 struct ntm_ctl_relay_free {

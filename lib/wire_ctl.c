@@ -340,7 +340,7 @@ static bool register_ack_valid(const struct ntm_ctl *c)
 {
 	const struct ntm_ctl_register_ack *m = &c->u.reg_ack;
 
-	if (m->status > 3)
+	if (m->status > NTM_REG_STATUS_MAX)
 		return false;
 	if (m->keepalive_s == 0 || m->keepalive_s > 3600)
 		return false;
@@ -568,7 +568,7 @@ static bool route_direction_ack_valid(const struct ntm_ctl *c)
 {
 	if (c->u.route_ack.route_id == 0)
 		return false;
-	return c->u.route_ack.status <= 2;
+	return c->u.route_ack.status <= NTM_ROUTE_ACK_STATUS_MAX;
 }
 
 static void rd_direction_nak(struct ntm_rd *r, struct ntm_ctl *c)
@@ -585,7 +585,7 @@ static void wr_direction_nak(struct ntm_wr *w, const struct ntm_ctl *c)
 
 static bool direction_nak_valid(const struct ntm_ctl *c)
 {
-	return c->u.nak.status >= 1 && c->u.nak.status <= 4;
+	return c->u.nak.status >= NTM_NAK_STATUS_MIN && c->u.nak.status <= NTM_NAK_STATUS_MAX;
 }
 
 /* ---- RELAY_ALLOC (5.9), RELAY_ALLOC_ACK (5.10), RELAY_FREE (5.11) ---- */
@@ -633,7 +633,7 @@ static bool relay_alloc_ack_valid(const struct ntm_ctl *c)
 {
 	if (c->u.alloc_ack.alloc_id == 0)
 		return false;
-	return c->u.alloc_ack.status <= 2;
+	return c->u.alloc_ack.status <= NTM_ALLOC_STATUS_MAX;
 }
 
 static void rd_relay_free(struct ntm_rd *r, struct ntm_ctl *c)

@@ -43,13 +43,13 @@ static int open_sockets(struct relayd *rd)
 
 	rd->fd4 = ntm_udp_open(AF_INET, a4, c->port, false);
 	if (rd->fd4 < 0) {
-		log_err("UDP port %u (IPv4): %s", c->port, strerror(-rd->fd4));
+		log_err_errno(-rd->fd4, "UDP port %u (IPv4)", c->port);
 		return rd->fd4;
 	}
 	rd->fd6 = ntm_udp_open(AF_INET6, a6, c->port, true);
 	if (rd->fd6 < 0) {
 		if (rd->fd6 != -EAFNOSUPPORT && c->has_listen6) {
-			log_err("UDP port %u (IPv6): %s", c->port, strerror(-rd->fd6));
+			log_err_errno(-rd->fd6, "UDP port %u (IPv6)", c->port);
 			return rd->fd6;
 		}
 		log_warn("no IPv6 (%s); relaying IPv4 only", strerror(-rd->fd6));
@@ -116,13 +116,13 @@ static int setup(struct relayd *rd)
 	ret = ntm_ctlsrv_open(&rd->ctl, rd->loop, rd->cfg.control_socket, who.uid, who.gid,
 			      handle_ctl, rd);
 	if (ret < 0) {
-		log_err("control socket %s: %s", rd->cfg.control_socket, strerror(-ret));
+		log_err_errno(-ret, "control socket %s", rd->cfg.control_socket);
 		return ret;
 	}
 	if (who.drop) {
 		ret = ntm_privs_drop(rd->cfg.user, 0);
 		if (ret < 0) {
-			log_err("cannot drop privileges to user %s: %s", rd->cfg.user, strerror(-ret));
+			log_err_errno(-ret, "cannot drop privileges to user %s", rd->cfg.user);
 			return ret;
 		}
 		log_info("running as user %s without capabilities", rd->cfg.user);
@@ -145,7 +145,7 @@ static int run(struct relayd *rd)
 		goto out;
 	ret = ntm_daemon_signals_add(&sig, rd->loop, log_stats, rd);
 	if (ret < 0) {
-		log_err("signals: %s", strerror(-ret));
+		log_err_errno(-ret, "signals");
 		goto out;
 	}
 	ntm_timer_init(&rd->sweep, rd->loop, relayd_sweep, rd);

@@ -13,14 +13,12 @@
 #define RELAYD_BATCH 64                 /* datagrams per readable event before yielding */
 #define REJECT_AFTER_TIME_MS 180000     /* doc/protocol.md 7 */
 
-enum { ALLOC_OK = 0, ALLOC_FULL = 1, ALLOC_DUPLICATE = 2 };
-
 static void send_to_dc(struct relayd *rd, const uint8_t *buf, size_t len)
 {
 	ssize_t r = ntm_udp_send(rd->dc_fd, buf, len, (const struct sockaddr *)&rd->dc_ep.src,
 				 rd->dc_ep.srclen, &rd->dc_ep);
 	if (r < 0)
-		log_debug("send to the DC: %s", strerror((int)-r));
+		log_debug_errno((int)-r, "send to the DC");
 	else
 		rd->stats.tx_packets++;
 }
@@ -31,12 +29,12 @@ static void send_ctl(struct relayd *rd, struct ntm_session *s, const struct ntm_
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 256);
 
 	if (len < 0) {
-		log_err("encoding %s: %s", ntm_ctl_type_name(m->type), strerror(-len));
+		log_err_errno(-len, "encoding %s", ntm_ctl_type_name(m->type));
 		return;
 	}
 	len = ntm_session_seal(s, pkt, (size_t)len);
 	if (len < 0) {
-		log_debug("sealing for the DC: %s", strerror(-len));
+		log_debug_errno(-len, "sealing for the DC");
 		return;
 	}
 	send_to_dc(rd, pkt, (size_t)len);
@@ -49,7 +47,7 @@ static void reply_keepalive(struct relayd *rd, struct ntm_session *s)
 	int len = ntm_session_seal(s, pkt, 0);
 
 	if (len < 0) {
-		log_debug("sealing a keepalive for the DC: %s", strerror(-len));
+		log_debug_errno(-len, "sealing a keepalive for the DC");
 		return;
 	}
 	send_to_dc(rd, pkt, (size_t)len);
@@ -135,9 +133,10 @@ static void on_alloc(struct relayd *rd, struct ntm_session *s, const struct ntm_
 	ret = relay_alloc(&rd->core, a->alloc_id, a->lifetime_s, a->key_a, a->key_b,
 			  ntm_loop_now_ms());
 	ack.u.alloc_ack.alloc_id = a->alloc_id;
-	ack.u.alloc_ack.status = ret == 0 ? ALLOC_OK : ret == -EEXIST ? ALLOC_DUPLICATE : ALLOC_FULL;
+	ack.u.alloc_ack.status = ret == 0 ? NTM_ALLOC_OK
+				 : ret == -EEXIST ? NTM_ALLOC_DUPLICATE : NTM_ALLOC_FULL;
 	if (ret < 0)
-		log_warn("allocation %08x refused: %s", (unsigned)a->alloc_id, strerror(-ret));
+		log_warn_errno(-ret, "allocation %08x refused", (unsigned)a->alloc_id);
 	else
 		log_debug("allocation %08x for %u s", (unsigned)a->alloc_id, (unsigned)a->lifetime_s);
 	send_ctl(rd, s, &ack);
@@ -238,7 +237,7 @@ void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg)
 				rd->stats.drop_malformed++;
 				continue;
 			}
-			log_debug("recv: %s", strerror((int)-n));
+			log_debug_errno((int)-n, "recv");
 			return;
 		}
 		on_datagram(rd, io->fd, rd->buf, (size_t)n, &m);

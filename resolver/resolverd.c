@@ -221,7 +221,7 @@ static int open_upstreams(struct resolverd *r)
 	struct ups_params p = { .listen = r->cfg.listen, .nlisten = r->cfg.nlisten };
 	ret = ups_new(&r->ups, r->loop, servers, (size_t)n, &p);
 	if (ret < 0)
-		log_err("upstream servers: %s", strerror(-ret));
+		log_err_errno(-ret, "upstream servers");
 	return ret;
 }
 
@@ -262,13 +262,13 @@ static int run(struct resolverd *r)
 	if (who.drop) {
 		ret = ntm_privs_drop(r->cfg.user, 0);
 		if (ret < 0) {
-			log_err("cannot drop privileges to %s: %s", r->cfg.user, strerror(-ret));
+			log_err_errno(-ret, "cannot drop privileges to %s", r->cfg.user);
 			goto out;
 		}
 	}
 	ret = ntm_daemon_signals_add(&sig, r->loop, log_stats, r);
 	if (ret < 0) {
-		log_err("signals: %s", strerror(-ret));
+		log_err_errno(-ret, "signals");
 		goto out;
 	}
 	ntm_timer_init(&r->nss_timer, r->loop, on_nss_timer, r);

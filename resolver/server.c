@@ -450,9 +450,9 @@ int server_open(struct resolverd *r)
 		int ret = open_one(r, i);
 		if (ret < 0) {
 			char buf[80];
-			log_err("listening on %s: %s",
-				ntm_sockaddr_str((const struct sockaddr *)&r->cfg.listen[i], buf, sizeof(buf)),
-				strerror(-ret));
+			log_err_errno(-ret, "listening on %s",
+				      ntm_sockaddr_str((const struct sockaddr *)&r->cfg.listen[i],
+						       buf, sizeof(buf)));
 			return ret;
 		}
 	}

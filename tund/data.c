@@ -25,10 +25,14 @@ int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 	bool ip = ptlen && buf[NTM_DATA_HDR_LEN] != 0;
 	int len = ntm_session_seal(&p->cur, buf, ptlen);
 
-	if (len < 0)
+	if (len < 0) {
+		t->stats.tx_seal_failed++;
 		return len;
+	}
 	int ret = path_send(p, buf, (size_t)len);
-	if (ret < 0)
+	if (ret == -ENOTCONN)
+		t->stats.tx_no_path++;
+	if (ret < 0) /* a failed send was counted as tx_send_failed */
 		return ret;
 	t->stats.tx_data_bytes += ptlen;
 	p->tx_bytes += ptlen;

@@ -39,7 +39,7 @@ static void send_dc(struct tund *t, const uint8_t *buf, size_t len)
 	ssize_t r = ntm_udp_send(t->udp_fd, buf, len, (struct sockaddr *)&t->dc_addr,
 				 t->dc_addrlen, NULL);
 	if (r < 0)
-		log_debug("send to DC: %s", strerror((int)-r));
+		log_debug_errno((int)-r, "send to DC");
 	else
 		t->stats.tx_packets++;
 }
@@ -57,7 +57,7 @@ static void send_handshake(struct tund *t)
 	len = ntm_hs_initiate(&t->dc_hs, &t->id, t->cfg.dc_pub, (uint8_t)t->cfg.suite,
 			      NTM_PURPOSE_DC, idx, 0, pkt, sizeof(pkt));
 	if (len < 0) {
-		log_err("building handshake: %s", strerror(-len));
+		log_err_errno(-len, "building handshake");
 		return;
 	}
 	send_dc(t, pkt, (size_t)len);
@@ -105,12 +105,12 @@ void dclink_send(struct tund *t, const struct ntm_ctl *m)
 	int len = ntm_ctl_encode(m, pkt + NTM_DATA_HDR_LEN, 1024);
 
 	if (len < 0) {
-		log_err("encoding %s: %s", ntm_ctl_type_name(m->type), strerror(-len));
+		log_err_errno(-len, "encoding %s", ntm_ctl_type_name(m->type));
 		return;
 	}
 	len = ntm_session_seal(&t->dc_sess, pkt, (size_t)len);
 	if (len < 0) {
-		log_debug("sealing for the DC: %s", strerror(-len));
+		log_debug_errno(-len, "sealing for the DC");
 		return;
 	}
 	send_dc(t, pkt, (size_t)len);
@@ -230,8 +230,8 @@ static void configure_if(struct tund *t)
 	inet_ntop(AF_INET, t->vip4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, t->vip6, a6, sizeof(a6));
 	if (ret < 0) {
-		log_err("%s: cannot set %s/%u and %s/%u: %s", t->ifname, a4, t->plen4, a6, t->plen6,
-			strerror(-ret));
+		log_err_errno(-ret, "%s: cannot set %s/%u and %s/%u", t->ifname, a4, t->plen4, a6,
+			      t->plen6);
 		t->configured = false;
 		return;
 	}
@@ -240,14 +240,28 @@ static void configure_if(struct tund *t)
 		   (unsigned long long)t->cfg.mtu);
 }
 
+static const char *register_refusal(uint8_t status)
+{
+	switch (status) {
+	case NTM_REG_NAME_MISMATCH:
+		return "the name is enrolled with another key, or this key with another name";
+	case NTM_REG_NO_ADDRESS:
+		return "no virtual address left";
+	case NTM_REG_INTERNAL:
+		return "an internal error in the DC";
+	default:
+		return "unknown status";
+	}
+}
+
 static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a)
 {
 	if (phase != PH_REGISTER || a->req_id != t->dc_req_id)
 		return;
-	if (a->status != 0) {
+	if (a->status != NTM_REG_OK) {
 		if (t->dc_state != DC_REFUSED)
-			log_err("DC refused the registration of %s (status %u): the name is enrolled "
-				"with another key, or this key with another name", t->cfg.name, a->status);
+			log_err("DC refused the registration of %s: %s", t->cfg.name,
+				register_refusal(a->status));
 		t->dc_state = DC_REFUSED;
 		ntm_session_clear(&t->dc_sess);
 		t->dc_backoff_ms = DC_RETRY_MAX_MS;
@@ -376,15 +390,4 @@ void dclink_stop(struct tund *t)
 	if (t->dc_hs.active)
 		ntm_noise_hs_clear(&t->dc_hs.hs);
 	ntm_session_clear(&t->dc_sess);
-}
-
-const char *dclink_state_name(enum dc_state s)
-{
-	switch (s) {
-	case DC_CONNECTING: return "connecting";
-	case DC_REGISTERED: return "registered";
-	case DC_UNREACHABLE: return "unreachable";
-	case DC_REFUSED: return "refused";
-	}
-	return "?";
 }

@@ -71,8 +71,9 @@ static bool fd_of(const struct peer *p, int fd)
 	return false;
 }
 
-static void send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
-		       const uint8_t *buf, size_t n)
+/* 0 or -errno; a socket's refusal is counted as tx_send_failed. */
+static int send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
+		      const uint8_t *buf, size_t n)
 {
 	struct tund *t = p->t;
 	struct sockaddr_storage ss = *to;
@@ -83,15 +84,20 @@ static void send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to
 	if (t->udp_family == AF_INET6)
 		ntm_sockaddr_map(&ss, &sl);
 	else if (ss.ss_family != AF_INET)
-		return; /* an IPv6 candidate and an IPv4-only socket */
-	if (ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL) >= 0)
-		t->stats.tx_packets++;
+		return -EAFNOSUPPORT; /* an IPv6 candidate and an IPv4-only socket */
+	ssize_t ret = ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL);
+	if (ret < 0) {
+		t->stats.tx_send_failed++;
+		return (int)ret;
+	}
+	t->stats.tx_packets++;
+	return 0;
 }
 
-static void send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
-		    const uint8_t *buf, size_t n)
+static int send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
+		   const uint8_t *buf, size_t n)
 {
-	send_to_fd(p, 0, to, len, buf, n);
+	return send_to_fd(p, 0, to, len, buf, n);
 }
 
 /* ---- relay ---- */
@@ -113,9 +119,13 @@ static int relay_send(struct peer *p, const uint8_t *inner, size_t len)
 		return -ENOTCONN;
 	int n = ntm_relaycap_seal(&p->relay_key, t->relaybuf, sizeof(t->relaybuf), p->relay_side, 0,
 				  p->relay_alloc, p->relay_tx++, inner, len);
-	if (n < 0)
+	if (n < 0) {
+		t->stats.tx_send_failed++;
 		return n;
-	send_to(p, &p->relay_ss, p->relay_len, t->relaybuf, (size_t)n);
+	}
+	int ret = send_to(p, &p->relay_ss, p->relay_len, t->relaybuf, (size_t)n);
+	if (ret < 0)
+		return ret;
 	t->stats.relay_tx++;
 	p->relay_tx_ms = ntm_loop_now_ms();
 	return 0;
@@ -254,8 +264,7 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len)
 		return relay_send(p, buf, len);
 	if (!p->has_ep)
 		return -ENOTCONN;
-	send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
-	return 0;
+	return send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
 }
 
 void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere)
@@ -412,14 +421,12 @@ static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64
 		return;
 	ntm_probe_sign(p->probe_key, msg);
 	if (c) {
-		c->probe_seq = pr.seq;
 		c->probe_sent_ms = ntm_loop_now_ms();
 		to = &c->ss;
 		tolen = c->len;
 		fd = c->fd;
 	}
 	send_to_fd(p, fd, to, tolen, msg, sizeof(msg));
-	p->probes_sent++;
 	p->t->stats.probes_sent++;
 }
 
@@ -494,11 +501,8 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	}
 	/* a reply: this path works both ways */
 	p->probe_replies++;
-	if (c) {
-		if (c->probe_seq == pr.echo && c->probe_sent_ms)
-			c->rtt_us = (uint32_t)((now - c->probe_sent_ms) * 1000);
+	if (c)
 		c->ok_ms = now;
-	}
 	uint8_t prio = c ? c->prio : 0;
 	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
 		      prio > p->path_kind_prio;

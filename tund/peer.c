@@ -148,18 +148,48 @@ static struct peer *peer_new(struct tund *t)
 	return p;
 }
 
-static void index_name(struct tund *t, struct peer *p)
+/* The peer as a person reads it: its name, else its virtual address. */
+static const char *peer_label(const struct peer *p, char *buf, size_t cap)
 {
 	if (p->name[0])
-		ntm_idmap_put(&t->peers_name, name_key(p->name), p);
+		return p->name;
+	if (p->has_vip4)
+		return inet_ntop(AF_INET, p->vip4, buf, (socklen_t)cap);
+	if (p->has_vip6)
+		return inet_ntop(AF_INET6, p->vip6, buf, (socklen_t)cap);
+	return "(unnamed peer)";
 }
 
-static void index_addrs(struct tund *t, struct peer *p)
+/* Enter p in one of the lookup tables under key; on failure (no memory)
+ * log it once, naming the peer and the table, and count it. */
+static int index_put(struct tund *t, struct ntm_idmap *m, uint64_t key, struct peer *p,
+		     const char *table)
 {
-	if (p->has_vip4)
-		ntm_idmap_put(&t->peers_v4, v4_key(p->vip4), p);
-	if (p->has_vip6)
-		ntm_idmap_put(&t->peers_v6, v6_key(p->vip6), p);
+	char buf[INET6_ADDRSTRLEN];
+	int ret = ntm_idmap_put(m, key, p);
+
+	if (ret < 0) {
+		log_err_errno(-ret, "%s: entering it in the %s table", peer_label(p, buf, sizeof(buf)),
+			      table);
+		t->stats.table_put_failed++;
+	}
+	return ret;
+}
+
+static int index_name(struct tund *t, struct peer *p)
+{
+	if (!p->name[0])
+		return 0;
+	return index_put(t, &t->peers_name, name_key(p->name), p, "name");
+}
+
+static int index_addrs(struct tund *t, struct peer *p)
+{
+	if (p->has_vip4 && index_put(t, &t->peers_v4, v4_key(p->vip4), p, "IPv4 address") < 0)
+		return -ENOMEM;
+	if (p->has_vip6 && index_put(t, &t->peers_v6, v6_key(p->vip6), p, "IPv6 address") < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 void send_direction_req(struct tund *t, struct peer *p)
@@ -196,7 +226,6 @@ struct peer *peer_request(struct tund *t, const char *name, int family, const ui
 			return NULL;
 		if (name) {
 			snprintf(p->name, sizeof(p->name), "%s", name);
-			index_name(t, p);
 		} else if (family == AF_INET) {
 			memcpy(p->vip4, addr, 4);
 			p->has_vip4 = true;
@@ -204,7 +233,11 @@ struct peer *peer_request(struct tund *t, const char *name, int family, const ui
 			memcpy(p->vip6, addr, 16);
 			p->has_vip6 = true;
 		}
-		index_addrs(t, p);
+		/* a peer that cannot be found again is not kept */
+		if (index_name(t, p) < 0 || index_addrs(t, p) < 0) {
+			peer_drop(t, p);
+			return NULL;
+		}
 	}
 	if (!p->resolved && ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 		send_direction_req(t, p);
@@ -256,10 +289,14 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	p->suite = r->suite;
 	p->role = r->role;
 	p->resolved = true;
-	index_name(t, p);
-	index_addrs(t, p);
-	ntm_idmap_put(&t->peers_key, pub_key(p->pub), p);
-	ntm_idmap_put(&t->peers_route, p->route_id, p);
+	/* a peer missing from one table would be found by some ways and not
+	 * others: it is forgotten, and the next request asks the DC again */
+	if (index_name(t, p) < 0 || index_addrs(t, p) < 0 ||
+	    index_put(t, &t->peers_key, pub_key(p->pub), p, "key") < 0 ||
+	    index_put(t, &t->peers_route, p->route_id, p, "route") < 0) {
+		peer_drop(t, p);
+		return;
+	}
 	path_on_route(p, r);
 	if (!was)
 		log_info("route to %s (%s): %u candidates%s, %s", p->name,
@@ -284,6 +321,23 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 		peer_start_handshake(p);
 }
 
+/* For the log: "DC: no route to <peer>: <reason>". */
+static const char *nak_reason(uint8_t status)
+{
+	switch (status) {
+	case NTM_NAK_NOT_FOUND:
+		return "not enrolled";
+	case NTM_NAK_OFFLINE:
+		return "offline";
+	case NTM_NAK_REFUSED:
+		return "refused";
+	case NTM_NAK_BUSY:
+		return "busy";
+	default: /* the decoder lets only the statuses above in */
+		return "unknown status";
+	}
+}
+
 void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 {
 	size_t pos = 0;
@@ -292,9 +346,10 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
 		if (p->resolved || p->dir_req_id != n->req_id)
 			continue;
-		log_info("DC: %s %s", p->name[0] ? p->name : "(address)",
-			 n->status == 1 ? "is not enrolled" : n->status == 2 ? "is offline" : "refused");
-		resolve_answer(p, n->status == 1 ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+		char buf[INET6_ADDRSTRLEN];
+		log_info("DC: no route to %s: %s", peer_label(p, buf, sizeof(buf)),
+			 nak_reason(n->status));
+		resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
 		/* Forget it: the next query asks the DC again. */
 		peer_drop(t, p);
 		return;
@@ -325,10 +380,13 @@ void peer_start_handshake(struct peer *p)
 	int len = ntm_hs_initiate(&p->hs, &t->id, p->pub, p->suite, NTM_PURPOSE_PEER, idx,
 				  p->route_id, pkt, sizeof(pkt));
 	if (len < 0) {
-		log_err("%s: building a handshake: %s", p->name, strerror(-len));
+		log_err_errno(-len, "%s: building a handshake", p->name);
 		return;
 	}
-	ntm_idmap_put(&t->sess_index, idx, p);
+	if (index_put(t, &t->sess_index, idx, p, "session index") < 0) {
+		hs_forget(t, p); /* the next packet for p tries again */
+		return;
+	}
 	if (!p->hs_first_ms) {
 		p->hs_first_ms = now;
 		p->hs_attempts = 0;
@@ -420,10 +478,13 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 	memcpy(ts, r.info.timestamp, sizeof(ts)); /* finish wipes r */
 	if (ntm_hs_respond_finish(&r, idx, out, sizeof(out), &s) < 0)
 		goto out;
+	if (index_put(t, &t->sess_index, idx, p, "session index") < 0) {
+		ntm_session_clear(&s); /* unanswered: the initiator retries */
+		goto out;
+	}
 	memcpy(p->last_ts, ts, sizeof(p->last_ts));
 	session_forget(t, &p->next);
 	p->next = s;
-	ntm_idmap_put(&t->sess_index, idx, p);
 	path_on_rx(p, m);
 	path_reply(p, out, sizeof(out), m);
 	t->stats.peer_handshakes++;
@@ -451,10 +512,9 @@ bool peer_can_send(const struct peer *p)
 	       p->cur.tx_next < NTM_REJECT_AFTER;
 }
 
-/* Remove p from every table and free it. */
-static void peer_drop(struct tund *t, struct peer *p)
+/* Remove p from every table but peers_all and free it. */
+static void peer_retire(struct tund *t, struct peer *p)
 {
-	ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
 	if (p->name[0] && peer_by_name(t, p->name) == p)
 		ntm_idmap_del(&t->peers_name, name_key(p->name));
 	if (p->has_vip4 && peer_by_addr(t, AF_INET, p->vip4) == p)
@@ -467,29 +527,28 @@ static void peer_drop(struct tund *t, struct peer *p)
 	peer_free(t, p);
 }
 
-/* Returns false when p was freed. */
+/* Remove p from every table and free it. */
+static void peer_drop(struct tund *t, struct peer *p)
+{
+	ntm_idmap_del(&t->peers_all, (uint64_t)(uintptr_t)p);
+	peer_retire(t, p);
+}
+
+/* Returns true when p is to be forgotten. */
 static bool sweep_unresolved(struct tund *t, struct peer *p, uint64_t now)
 {
 	if (p->waiters) {
 		if (now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 			send_direction_req(t, p);
-		return true;
+		return false;
 	}
 	/* nobody waits and the DC never answered: forget it (bounds the
 	 * memory a local user can make us hold by sending to many addresses) */
-	if (now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS) {
-		peer_drop(t, p);
-		return false;
-	}
-	return true;
+	return now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS;
 }
 
-static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
+static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 {
-	if (!p->resolved) {
-		sweep_unresolved(t, p, now);
-		return;
-	}
 	/* expire old sessions */
 	if (p->prev.valid && now - p->cur_ms > REJECT_AFTER_TIME_MS)
 		session_forget(t, &p->prev);
@@ -532,15 +591,32 @@ static void sweep_peer(struct tund *t, struct peer *p, uint64_t now)
 	path_sweep(p, now);
 }
 
+/* ntm_idmap_sweep's callback over peers_all: true when p was freed (the
+ * sweep then removes it from peers_all; an iteration with ntm_idmap_next
+ * must not delete). */
+static bool sweep_peer(void *val, uint64_t key, void *arg)
+{
+	struct peer *p = val;
+	struct tund *t = p->t;
+	uint64_t now = *(const uint64_t *)arg;
+	(void)key;
+
+	if (p->resolved) {
+		sweep_resolved(t, p, now);
+		return false;
+	}
+	if (!sweep_unresolved(t, p, now))
+		return false;
+	peer_retire(t, p);
+	return true;
+}
+
 void peers_sweep(struct ntm_timer *tm, void *arg)
 {
 	struct tund *t = arg;
 	uint64_t now = ntm_loop_now_ms();
-	size_t pos = 0;
-	struct peer *p;
 	(void)tm;
 
-	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL)))
-		sweep_peer(t, p, now);
+	ntm_idmap_sweep(&t->peers_all, sweep_peer, &now);
 	resolve_sweep(t, now);
 }

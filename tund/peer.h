@@ -64,11 +64,9 @@ struct path_cand {
 	struct sockaddr_storage ss;   /* unmapped form */
 	socklen_t len;
 	uint8_t kind, prio;
-	uint64_t probe_seq;           /* seq of the last request sent here */
 	uint64_t probe_sent_ms;
 	uint64_t ok_ms;               /* last reply from here (0: never) */
 	int fd;                       /* our socket that reaches it (0: the main one) */
-	uint32_t rtt_us;
 };
 
 /* A control-socket request waiting for this peer's route. */
@@ -124,7 +122,7 @@ struct peer {
 	struct ntm_replay probe_rx;   /* the peer's probe sequence numbers seen */
 	uint64_t probe_next_ms;
 	unsigned probe_round;
-	uint64_t probes_sent, probe_replies;
+	uint64_t probe_replies;
 	uint8_t hs_pkt[NTM_HS_INIT_LEN]; /* our pending initiation, resent to learned candidates */
 	bool has_hs_pkt;
 	/* relay (from the Route Direction) */
@@ -184,7 +182,10 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n);
 /* data path (data.c) */
 void data_on_tun(struct tund *t, uint8_t *pkt, size_t len);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
-/* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send. */
+/* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
+ * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
+ * tx_no_path, tx_send_failed), so a caller with nothing else to do about a
+ * lost packet may drop the result. */
 int peer_send(struct peer *p, uint8_t *buf, size_t ptlen);
 void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len);
 void peer_flush_queue(struct peer *p);
@@ -200,7 +201,8 @@ void peers_sweep(struct ntm_timer *tm, void *arg);
 /* path.c: candidates, probes, the relay, path choice and keepalives */
 void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r);
 void path_clear(struct peer *p);
-/* Send a sealed datagram (DATA) on the current path. */
+/* Send a sealed datagram (DATA) on the current path: 0, -ENOTCONN when p
+ * has no path, or the socket's -errno (counted as tx_send_failed). */
 int path_send(struct peer *p, const uint8_t *buf, size_t len);
 /* Send our HANDSHAKE_INIT: on a rekey over a direct path to that path, else
  * to every candidate and through the relay at once. */

@@ -26,7 +26,6 @@ struct ping_job {
 	uint64_t rtt_sum, rtt_min, rtt_max;   /* microseconds */
 	uint64_t deadline_ms, last_sent_ms;
 	struct ntm_timer timer;
-	bool cancelled;
 };
 
 static uint64_t now_ns(void)

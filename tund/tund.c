@@ -93,7 +93,7 @@ static int open_udp(struct tund *t)
 	if (t->udp_fd == -EAFNOSUPPORT)
 		t->udp_fd = ntm_udp_open(AF_INET, NULL, t->cfg.port, false);
 	if (t->udp_fd < 0) {
-		log_err("UDP port %u: %s", t->cfg.port, strerror(-t->udp_fd));
+		log_err_errno(-t->udp_fd, "UDP port %u", t->cfg.port);
 		return t->udp_fd;
 	}
 	struct sockaddr_storage probe;
@@ -118,7 +118,7 @@ static int open_tun(struct tund *t)
 	int ret = ntm_tun_open(t->cfg.ifname, t->ifname, &t->tun_fd);
 
 	if (ret < 0) {
-		log_err("TUN device %s: %s", t->cfg.ifname, strerror(-ret));
+		log_err_errno(-ret, "TUN device %s", t->cfg.ifname);
 		return ret;
 	}
 	ntm_io_init(&t->tun_io, t->loop, t->tun_fd, on_tun, t);
@@ -154,20 +154,20 @@ static int run(struct tund *t)
 		goto out;
 	ret = ctl_open(t, who.uid, who.gid);
 	if (ret < 0) {
-		log_err("control socket %s: %s", t->cfg.control_socket, strerror(-ret));
+		log_err_errno(-ret, "control socket %s", t->cfg.control_socket);
 		goto out;
 	}
 	if (who.drop) {
 		ret = ntm_privs_drop(t->cfg.user, NTM_TUND_KEEP_CAPS);
 		if (ret < 0) {
-			log_err("cannot drop privileges to user %s: %s", t->cfg.user, strerror(-ret));
+			log_err_errno(-ret, "cannot drop privileges to user %s", t->cfg.user);
 			goto out;
 		}
 		log_info("running as user %s with CAP_NET_ADMIN only", t->cfg.user);
 	}
 	ret = ntm_daemon_signals_add(&sig, t->loop, log_stats, t);
 	if (ret < 0) {
-		log_err("signals: %s", strerror(-ret));
+		log_err_errno(-ret, "signals");
 		goto out;
 	}
 	peers_init(t);

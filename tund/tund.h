@@ -44,12 +44,13 @@ enum dc_state {
 	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
 	X(drop_ratelimit) X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
-	X(drop_hs_duplicate) \
+	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
-	X(bday_started) X(bday_succeeded) X(bday_failed)
+	X(bday_started) X(bday_succeeded) X(bday_failed) \
+	X(table_put_failed)
 
 struct tund_stats {
 #define X(name) uint64_t name;
@@ -73,7 +74,7 @@ struct tund {
 	struct sockaddr_storage dc_addr;   /* as used on the (dual-stack) socket */
 	socklen_t dc_addrlen;
 	struct ntm_hs_pending dc_hs;
-	struct ntm_session dc_sess, dc_prev; /* prev: kept during a rekey */
+	struct ntm_session dc_sess;
 	uint64_t dc_sess_ms;               /* when dc_sess was established */
 	struct ntm_timer dc_timer;         /* retries, REGISTER resend, keepalive */
 	uint64_t dc_backoff_ms;
@@ -123,7 +124,6 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 void dclink_reregister(struct tund *t);
 /* Seal a control message into the DC session and send it. */
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
-const char *dclink_state_name(enum dc_state s);
 
 /* nssfile.c */
 void nssfile_write(struct tund *t);
