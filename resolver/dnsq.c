@@ -18,23 +18,9 @@
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnsconst.h"
 #include "dnswalk.h"
 
-#define T_A 1
-#define T_NS 2
-#define T_SOA 6
-#define T_PTR 12
-#define T_AAAA 28
-#define T_DS 43
-#define T_DNSKEY 48
-#define T_IXFR 251
-#define T_AXFR 252
-#define C_IN 1
-#define RC_FORMERR 1
-#define RC_NXDOMAIN 3
-#define RC_NOTIMP 4
-#define RC_REFUSED 5
-#define RC_BADVERS 16
 
 #define MAX_LABELS 128
 
@@ -304,7 +290,7 @@ static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labe
 	ldns_pkt *pkt = NULL;
 	struct dnswalk w;
 	size_t qn;
-	int rc = RC_FORMERR;
+	int rc = DNS_RC_FORMERR;
 
 	if (len < 12 || (wire[2] & 0x80))
 		return -1;
@@ -313,13 +299,13 @@ static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labe
 	q->cd = (wire[3] & 0x10) != 0;
 	q->opcode = (wire[2] >> 3) & 0x0f;
 	if (q->opcode != 0)
-		return RC_NOTIMP;
+		return DNS_RC_NOTIMP;
 	if (rd16(wire + 4) != 1)
-		return RC_FORMERR;
+		return DNS_RC_FORMERR;
 	if (dnswalk(wire, len, &w) != DNSWALK_OK)
-		return RC_FORMERR;
+		return DNS_RC_FORMERR;
 	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
-		return RC_FORMERR;
+		return DNS_RC_FORMERR;
 	qn = read_qname(wire, len, 12, l);
 	if (qn == 0 || len - 12 - qn < 4)
 		goto out;
@@ -336,7 +322,7 @@ static int validate(const uint8_t *wire, size_t len, struct dnsq *q, struct labe
 		if (!q->tcp)
 			q->limit = sz > 512 ? sz : 512;
 		if (ldns_pkt_edns_version(pkt) != 0) {
-			rc = RC_BADVERS;
+			rc = DNS_RC_BADVERS;
 			goto out;
 		}
 	}
@@ -358,7 +344,7 @@ static bool overlay(struct dnsq *q, const struct labels *l, const struct dnsq_ov
 		q->zone = (int)i;
 		q->apex_off = first < (int)l->n ? l->off[first] : q->qname_len - 1;
 		bool apex = q->apex_off == 0;
-		if (apex && (q->qtype == T_SOA || q->qtype == T_NS))
+		if (apex && (q->qtype == DNS_T_SOA || q->qtype == DNS_T_NS))
 			*kind = local(q, ov, 0, resp, cap, resp_len);
 		else if (q->name[0] == '\0')    /* the daemon cannot know it */
 			*kind = local(q, ov, 1, resp, cap, resp_len);
@@ -378,7 +364,7 @@ static bool overlay(struct dnsq *q, const struct labels *l, const struct dnsq_ov
 	case REV_NONE:
 		return false;
 	case REV_FULL:
-		if (q->qtype == T_PTR) {
+		if (q->qtype == DNS_T_PTR) {
 			*kind = DNSQ_OVERLAY_ADDR;
 			return true;
 		}
@@ -411,7 +397,7 @@ enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
 	rc = validate(wire, len, q, &l);
 	if (rc < 0)
 		return DNSQ_DROP;
-	if (rc == RC_FORMERR || rc == RC_NOTIMP) {
+	if (rc == DNS_RC_FORMERR || rc == DNS_RC_NOTIMP) {
 		/* echo nothing we could not parse: bare header */
 		q->question_len = 0;
 		q->edns = false;
@@ -419,22 +405,22 @@ enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
 	if (rc != 0)
 		return error(q, rc, resp, cap, resp_len);
 	if (!q->rd)
-		return error(q, RC_REFUSED, resp, cap, resp_len);
-	if (q->qtype == T_AXFR || q->qtype == T_IXFR)
-		return error(q, RC_REFUSED, resp, cap, resp_len);
-	if (q->qclass != C_IN)
-		return error(q, RC_REFUSED, resp, cap, resp_len);
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
+	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
+	if (q->qclass != DNS_C_IN)
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
 	present(q->qname, &l, q->name, sizeof(q->name));
 	if (overlay(q, &l, ov, &kind, resp, cap, resp_len))
 		return kind;
 	if (l.n >= 1 && label_is(q->qname, &l, l.n - 1, "onion", 5))
-		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
 	/* Single-label names never leave the host; the TLD infrastructure
 	 * types stay answerable so a validating client behind us works. */
-	if (l.n == 1 && q->qtype != T_NS && q->qtype != T_SOA && q->qtype != T_DS &&
-	    q->qtype != T_DNSKEY)
-		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+	if (l.n == 1 && q->qtype != DNS_T_NS && q->qtype != DNS_T_SOA && q->qtype != DNS_T_DS &&
+	    q->qtype != DNS_T_DNSKEY)
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
 	if (ov->refuse_private_reverse && is_private_reverse(q->qname, &l))
-		return error(q, RC_NXDOMAIN, resp, cap, resp_len);
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
 	return DNSQ_FORWARD;
 }

@@ -16,19 +16,9 @@
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnsconst.h"
 #include "dnswalk.h"
 
-#define T_A 1
-#define T_NS 2
-#define T_SOA 6
-#define T_PTR 12
-#define T_AAAA 28
-#define T_ANY 255
-#define RC_NOERROR 0
-#define RC_FORMERR 1
-#define RC_SERVFAIL 2
-#define RC_NXDOMAIN 3
-#define RC_NOTIMP 4
 
 /* Synthesized SOA timers; minimum is the negative TTL (RFC 2308). */
 #define SOA_SERIAL 1
@@ -233,15 +223,15 @@ static int answers(const struct dnsq *q, const struct dnsq_overlay_answer *a, ld
 	uint32_t ttl = a->age < NTM_DNS_OVERLAY_TTL ? NTM_DNS_OVERLAY_TTL - a->age : 0;
 	int n = 0;
 
-	if (q->qtype == T_A || q->qtype == T_ANY)
+	if (q->qtype == DNS_T_A || q->qtype == DNS_T_ANY)
 		for (unsigned i = 0; i < n4; i++, n++)
 			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_A, a->v4[i], 4, ttl)))
 				return -1;
-	if (q->qtype == T_AAAA || q->qtype == T_ANY)
+	if (q->qtype == DNS_T_AAAA || q->qtype == DNS_T_ANY)
 		for (unsigned i = 0; i < n6; i++, n++)
 			if (!push(pkt, LDNS_SECTION_ANSWER, addr_rr(q, LDNS_RR_TYPE_AAAA, a->v6[i], 16, ttl)))
 				return -1;
-	if (q->qtype == T_PTR && a->ptr_name[0] != '\0') {
+	if (q->qtype == DNS_T_PTR && a->ptr_name[0] != '\0') {
 		ldns_rdf *target = NULL;
 		if (strnlen(a->ptr_name, sizeof(a->ptr_name)) < sizeof(a->ptr_name))
 			target = ldns_dname_new_frm_str(a->ptr_name);
@@ -250,7 +240,7 @@ static int answers(const struct dnsq *q, const struct dnsq_overlay_answer *a, ld
 			return -1;
 		n++;
 	}
-	if (apex && q->qtype == T_SOA) {
+	if (apex && q->qtype == DNS_T_SOA) {
 		ldns_rr *soa = soa_rr(q);
 		if (soa)
 			ldns_rr_set_ttl(soa, NTM_DNS_OVERLAY_TTL);
@@ -258,7 +248,7 @@ static int answers(const struct dnsq *q, const struct dnsq_overlay_answer *a, ld
 			return -1;
 		n++;
 	}
-	if (apex && q->qtype == T_NS) {
+	if (apex && q->qtype == DNS_T_NS) {
 		ldns_rdf *ns = dname(q->qname, q->qname_len);
 		if (ns)
 			ldns_dname2canonical(ns);
@@ -278,8 +268,8 @@ int dnsq_overlay_response(const struct dnsq *q, const struct dnsq_overlay *ov,
 
 	(void)ov;
 	if (a->status != 0 && a->status != 1)
-		return dnsq_error_response(q, RC_SERVFAIL, resp, cap);
-	pkt = reply_pkt(q, a->status == 1 ? RC_NXDOMAIN : RC_NOERROR, true, false);
+		return dnsq_error_response(q, DNS_RC_SERVFAIL, resp, cap);
+	pkt = reply_pkt(q, a->status == 1 ? DNS_RC_NXDOMAIN : DNS_RC_NOERROR, true, false);
 	if (!pkt)
 		return -ENOMEM;
 	if (a->status == 0)
@@ -289,7 +279,7 @@ int dnsq_overlay_response(const struct dnsq *q, const struct dnsq_overlay *ov,
 	if (n < 0) {
 		/* a PTR target that is not a name, or no memory */
 		ldns_pkt_free(pkt);
-		return dnsq_error_response(q, RC_SERVFAIL, resp, cap);
+		return dnsq_error_response(q, DNS_RC_SERVFAIL, resp, cap);
 	}
 	return finish(q, pkt, resp, cap);
 }
@@ -304,7 +294,7 @@ int dnsq_upstream_query(const struct dnsq *q, uint16_t id, bool edns, uint8_t *o
 	uq.opcode = 0;
 	uq.edns = edns;
 	uq.limit = 65535;
-	ldns_pkt *pkt = reply_pkt(&uq, RC_NOERROR, false, false);
+	ldns_pkt *pkt = reply_pkt(&uq, DNS_RC_NOERROR, false, false);
 	if (pkt) {
 		ldns_pkt_set_qr(pkt, false);
 		ldns_pkt_set_ra(pkt, false);
@@ -347,7 +337,7 @@ int dnsq_upstream_match(const struct dnsq *q, uint16_t id, const uint8_t *reply,
 	uint16_t qd = rd16(reply + 4);
 	int rcode = reply[3] & 0x0f;
 	/* FORMERR/NOTIMP may come without a question: the EDNS retry needs them */
-	if (qd == 0 && rcode != RC_FORMERR && rcode != RC_NOTIMP)
+	if (qd == 0 && rcode != DNS_RC_FORMERR && rcode != DNS_RC_NOTIMP)
 		return -EBADMSG;
 	if (qd > 1)
 		return -EBADMSG;
@@ -462,10 +452,10 @@ int64_t dnsq_cache_ttl(const uint8_t *reply, size_t len)
 	if (ldns_pkt_tc(pkt))
 		goto out;
 	int rcode = pkt_rcode(pkt);
-	bool positive = rcode == RC_NOERROR && ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0;
+	bool positive = rcode == DNS_RC_NOERROR && ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0;
 	if (positive)
 		ttl = min_ttl(ldns_pkt_authority(pkt), min_ttl(ldns_pkt_answer(pkt), -1));
-	else if (rcode == RC_NOERROR || rcode == RC_NXDOMAIN)
+	else if (rcode == DNS_RC_NOERROR || rcode == DNS_RC_NXDOMAIN)
 		ttl = negative_ttl(ldns_pkt_authority(pkt));
 out:
 	ldns_pkt_free(pkt);

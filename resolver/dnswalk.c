@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "cursor.h"
+#include "dnsconst.h"
 #include "dnswalk.h"
 
 #define HDR 12
@@ -16,14 +17,6 @@
 #define MIN_RECORD 11           /* root name, type, class, TTL, rdlength */
 #define MAX_NAME 255
 
-#define T_NS 2
-#define T_CNAME 5
-#define T_SOA 6
-#define T_PTR 12
-#define T_MX 15
-#define T_DNAME 39
-#define T_OPT 41
-#define T_TSIG 250
 
 /* Take the name at r's position from r (r->len may end before msg_len,
  * e.g. at the end of a record's data); pointers may reach anywhere in
@@ -79,12 +72,12 @@ static enum dnswalk_verdict rdata(const uint8_t *msg, size_t msg_len, uint16_t t
 	if (off == end)
 		return DNSWALK_OK;
 	switch (type) {
-	case T_NS: case T_CNAME: case T_PTR: case T_DNAME:
+	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
 		break;
-	case T_MX:
+	case DNS_T_MX:
 		before = 2;
 		break;
-	case T_SOA:
+	case DNS_T_SOA:
 		names = 2;
 		after = 20;
 		break;
@@ -117,12 +110,12 @@ static enum dnswalk_verdict question(const uint8_t *msg, size_t len, struct ntm_
 static enum dnswalk_verdict placement(struct dnswalk *w, unsigned section, bool last,
 				      uint16_t type, size_t owner, size_t type_off)
 {
-	if (type == T_OPT) {
+	if (type == DNS_T_OPT) {
 		if (section != DNSWALK_AR || w->opt != 0 || type_off - owner != 1)
 			return DNSWALK_OPT;
 		w->opt = type_off;
 	}
-	if (type == T_TSIG) {
+	if (type == DNS_T_TSIG) {
 		if (section != DNSWALK_AR || !last)
 			return DNSWALK_TSIG;
 		w->tsig = owner;

@@ -3,6 +3,7 @@
  * each holds its waiters in arrival order, one socket (UDP, or TCP after a
  * truncated reply) and two timers: the attempt's and the overall deadline. */
 #include "upstream.h"
+#include "dnsconst.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,10 +18,6 @@
 
 #define DNS_HDR 12
 #define DNS_MAX 65535
-#define RCODE_FORMERR 1
-#define RCODE_SERVFAIL 2
-#define RCODE_NOTIMP 4
-#define RCODE_REFUSED 5
 #define UDP_BURST 16               /* datagrams read per wakeup, so one
 					  flooded socket cannot starve the loop */
 
@@ -393,9 +390,9 @@ static void on_reply(struct ups_query *q, const uint8_t *r, size_t len)
 	unsigned rcode = r[3] & 0x0f;
 	bool tc = r[2] & 0x02;
 
-	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) {
+	if (rcode == DNS_RC_SERVFAIL || rcode == DNS_RC_REFUSED) {
 		next_server(q);
-	} else if ((rcode == RCODE_FORMERR || rcode == RCODE_NOTIMP) && q->edns &&
+	} else if ((rcode == DNS_RC_FORMERR || rcode == DNS_RC_NOTIMP) && q->edns &&
 		   !q->edns_dropped) {
 		q->edns = false;
 		q->edns_dropped = true;
