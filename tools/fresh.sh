@@ -4,9 +4,9 @@
 #
 # Usage: tools/fresh.sh [-n RUNS] [-l] [-k] [-d DIR]   (as root, on Debian)
 #   -n RUNS  run the test command RUNS times in a row (default 1)
-#   -l       run the test command with only loopback (a network namespace
-#            of its own: no interface but lo), as in a sandboxed builder;
-#            packages are installed first, with the network
+#   -l       the last run of the test command has only loopback (a network
+#            namespace of its own: no interface but lo), as in a sandboxed
+#            builder; packages are installed first, with the network
 #   -k       keep the root afterwards (default: removed)
 #   -d DIR   where to build the root (default: a new /var/tmp/ntm-fresh-*)
 #
@@ -130,17 +130,19 @@ step() {
 step demo host tools/demo.sh
 if [ "$loopback" = yes ]; then
 	# Everything installed and downloaded first, with the network; the
-	# test command itself then runs with only loopback.
+	# last run of the test command then has only loopback.
 	step setup host tools/setup.sh
 fi
 i=1
 while [ "$i" -le "$runs" ]; do
-	step "check$i" "$([ "$loopback" = yes ] && echo new || echo host)" tools/check.sh
+	net=host
+	[ "$loopback" = yes ] && [ "$i" = "$runs" ] && net=new
+	step "check$i" "$net" tools/check.sh
 	i=$((i + 1))
 done
 
 if [ "$failed" = 0 ]; then
-	say "all passed: demo, and the test command $runs time(s)$([ "$loopback" = yes ] && echo ' with only loopback')"
+	say "all passed: demo, and the test command $runs time(s) in a row$([ "$loopback" = yes ] && echo ', the last with only loopback')"
 else
 	say "$failed command(s) failed; logs in $root/root/*.log"
 	exit 1
