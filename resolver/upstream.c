@@ -65,6 +65,7 @@ struct ups {
 	size_t nservers;
 	struct ups_params p;
 	unsigned inflight;
+	bool dying;                    /* in ups_free: nothing new is taken */
 	size_t nbuckets;               /* power of two */
 	struct ups_query **buckets;
 	uint8_t rbuf[DNS_MAX];         /* UDP receive buffer, shared (one thread) */
@@ -552,6 +553,8 @@ int ups_forward(struct ups *u, const struct ups_ops *ops, void *ctx, uint64_t ke
 	struct ups_waiter *w;
 	bool fresh = false;
 
+	if (u->dying)
+		return -ESHUTDOWN;
 	if (keylen == 0 || keylen > UPS_KEY_MAX || !ops || !ops->build || !ops->match || !done)
 		return -EINVAL;
 	q = find_query(u, key_hash, key, keylen, client_tcp);
@@ -602,13 +605,30 @@ void ups_cancel(struct ups *u, struct ups_waiter *w)
 	free(w);
 }
 
+/* Two passes, so that no done callback ever meets the engine half torn
+ * down: first every exchange is retired (no socket, timer or table entry
+ * is left, and ups_forward is refused), then their waiters are answered.
+ * A waiter cancelled from a callback leaves its retired exchange, which
+ * stays on the list until its turn. hnext, free once out of the table,
+ * chains the retired exchanges in table order. */
 void ups_free(struct ups *u)
 {
-	if (!u)
+	struct ups_query *head = NULL, **tail = &head, *q;
+
+	if (!u || u->dying)
 		return;
+	u->dying = true;
 	for (size_t i = 0; i < u->nbuckets; i++)
-		while (u->buckets[i])
-			finish(u->buckets[i], -ECANCELED, NULL, 0);
+		while ((q = u->buckets[i]) != NULL) {
+			retire(q);
+			q->hnext = NULL;
+			*tail = q;
+			tail = &q->hnext;
+		}
+	while ((q = head) != NULL) {
+		head = q->hnext;
+		finish(q, -ECANCELED, NULL, 0);
+	}
 	free(u->buckets);
 	free(u);
 }

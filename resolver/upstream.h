@@ -69,7 +69,8 @@ struct ups_ops {
 /* Called exactly once per accepted ups_forward: status 0 with the accepted
  * reply (valid only during the call), -ETIMEDOUT when every server failed
  * or the deadline passed (reply NULL), -ECANCELED from ups_cancel or
- * ups_free. May call any ups_* function except ups_free. */
+ * ups_free. May call ups_forward, ups_cancel and ups_inflight on this
+ * engine, also while ups_free is answering (see there), but not ups_free. */
 typedef void (*ups_done_fn)(void *arg, int status, const uint8_t *reply, size_t len);
 
 /* Creates an engine for servers[0..n) (AF_INET/AF_INET6 with port; n from 1
@@ -80,7 +81,15 @@ int ups_new(struct ups **out, struct ntm_loop *loop, const struct sockaddr_stora
 	    size_t n, const struct ups_params *p);
 
 /* Cancels every pending forward (done(-ECANCELED)), closes its sockets and
- * frees the engine. Accepts NULL. */
+ * frees the engine. Accepts NULL.
+ *
+ * Callbacks it runs may still use u, which is freed only after the last
+ * one: by the first callback every exchange is already stopped (no socket
+ * or timer of u is left in the loop, ups_inflight is 0), so ups_cancel on
+ * a waiter not answered yet answers it at once with -ECANCELED, and
+ * ups_forward is refused with -ESHUTDOWN and calls nothing. The caller may
+ * therefore keep u reachable (e.g. as its current engine) until ups_free
+ * returns. (A nested ups_free(u) returns at once.) */
 void ups_free(struct ups *u);
 
 /* Forwards one query. key/keylen identify it for coalescing (the caller
@@ -90,14 +99,16 @@ void ups_free(struct ups *u);
  * TCP. On success returns 0, and done will be called exactly once, never
  * before ups_forward returns; *handle (when not NULL) names the waiter for
  * ups_cancel until then. On error done is never called: -EBUSY (in-flight
- * or waiter cap), -EINVAL (key size), -ENOMEM. */
+ * or waiter cap), -EINVAL (key size), -ENOMEM, -ESHUTDOWN (u is in
+ * ups_free). */
 int ups_forward(struct ups *u, const struct ups_ops *ops, void *ctx, uint64_t key_hash,
 		const uint8_t *key, size_t keylen, bool client_tcp, ups_done_fn done, void *arg,
 		struct ups_waiter **handle);
 
-/* Withdraws a waiter whose done has not run yet (the client went away):
- * done(-ECANCELED) is called before this returns. The upstream exchange
- * goes on while other waiters share it, and is dropped otherwise. */
+/* Withdraws a waiter of u whose done has not run yet (the client went
+ * away): done(-ECANCELED) is called before this returns. The upstream
+ * exchange goes on while other waiters share it, and is dropped otherwise.
+ * Also valid from a callback that ups_free runs. */
 void ups_cancel(struct ups *u, struct ups_waiter *w);
 
 /* Upstream exchanges in flight (for stats and tests). */

@@ -572,6 +572,74 @@ START_TEST(a_done_callback_may_cancel_a_waiter_and_forward_again)
 }
 END_TEST
 
+/* ups_free answers with callbacks that act on the engine being freed, as
+ * ntm-resolverd's do when an answer closes a TCP client (its other queries
+ * are cancelled) or frees a slot (a new query may start). Keys are picked
+ * by hash so the forward made from a callback would land in a bucket that
+ * ups_free has already walked: let in, it would outlive the engine, and
+ * its timers would fire on freed memory. */
+static struct ups *dying_u;
+static struct ups_waiter *dying_victim[2];
+static struct result dying_r[5];
+static int dying_forward_ret;
+static unsigned dying_inflight;
+
+static void on_done_while_dying(void *arg, int status, const uint8_t *reply, size_t len)
+{
+	struct tq late = { .name = "late.example." };
+
+	on_done(arg, status, reply, len);
+	dying_inflight = ups_inflight(dying_u);
+	for (int i = 0; i < 2; i++) {
+		struct ups_waiter *w = dying_victim[i];
+
+		dying_victim[i] = NULL;
+		if (w)
+			ups_cancel(dying_u, w);
+	}
+	dying_forward_ret = ups_forward(dying_u, &tq_ops, &late, 0, (const uint8_t *)"late", 4,
+					false, on_done, &dying_r[4], NULL);
+}
+
+START_TEST(callbacks_run_by_ups_free_may_cancel_and_forward_on_the_dying_engine)
+{
+	const struct fake *f[1] = { fake_start("127.0.0.39", "stall") };
+	struct tq a = { .name = "a.example." }, b = { .name = "b.example." },
+		  c = { .name = "c.example." };
+	uint64_t end;
+
+	memset(dying_r, 0, sizeof(dying_r));
+	dying_forward_ret = 0;
+	dying_inflight = 99;
+	dying_u = engine(f, 1, 100, 300);
+	/* bucket 5 (answered first); bucket 9, two waiters, the first one
+	 * cancelled from a's callback; bucket 12, its only waiter cancelled */
+	ck_assert_int_eq(ups_forward(dying_u, &tq_ops, &a, 5, (const uint8_t *)"a", 1, false,
+				     on_done_while_dying, &dying_r[0], NULL), 0);
+	ck_assert_int_eq(ups_forward(dying_u, &tq_ops, &b, 9, (const uint8_t *)"b", 1, false,
+				     on_done, &dying_r[1], &dying_victim[0]), 0);
+	ck_assert_int_eq(ups_forward(dying_u, &tq_ops, &b, 9, (const uint8_t *)"b", 1, false,
+				     on_done_while_dying, &dying_r[2], NULL), 0);
+	ck_assert_int_eq(ups_forward(dying_u, &tq_ops, &c, 12, (const uint8_t *)"c", 1, false,
+				     on_done, &dying_r[3], &dying_victim[1]), 0);
+	ck_assert_uint_eq(ups_inflight(dying_u), 3);
+	ups_free(dying_u);
+	/* past every attempt timer and deadline the engine had: nothing of it
+	 * may be left in the loop */
+	end = ntm_loop_now_ms() + 500;
+	while (ntm_loop_now_ms() < end)
+		ck_assert_int_eq(ntm_loop_run_once(loop, 50), 0);
+	ck_assert_int_eq(dying_forward_ret, -ESHUTDOWN);
+	ck_assert_uint_eq(dying_inflight, 0);   /* all detached before the first callback */
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(dying_r[i].calls, 1);
+		ck_assert_int_eq(dying_r[i].status, -ECANCELED);
+	}
+	ck_assert_int_eq(dying_r[4].calls, 0);
+	ck_assert_int_eq(ndone, 4);
+}
+END_TEST
+
 START_TEST(the_loop_guard_refuses_our_own_listen_address)
 {
 	struct sockaddr_storage listen[2] = {0}, servers[2] = {0};
@@ -746,6 +814,7 @@ static Suite *upstream_suite(void)
 	tcase_add_test(tc, the_in_flight_and_waiter_caps_refuse_with_ebusy);
 	tcase_add_test(tc, a_cancelled_waiter_leaves_the_others_answered);
 	tcase_add_test(tc, a_done_callback_may_cancel_a_waiter_and_forward_again);
+	tcase_add_test(tc, callbacks_run_by_ups_free_may_cancel_and_forward_on_the_dying_engine);
 	tcase_add_test(tc, the_loop_guard_refuses_our_own_listen_address);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tcc, a_cache_hit_reports_its_age_until_the_ttl_runs_out);
