@@ -152,7 +152,11 @@ static int64_t mtime_of(const char *path)
 
 /* The saved resolv.conf changed (ntmctl dns enable wrote a new backup, or
  * an administrator edited it): new upstreams, an empty cache, and every
- * query starts again at the first server. */
+ * query starts again at the first server. The queries in flight get
+ * SERVFAIL from ups_free; while it answers them r->ups still names the old
+ * engine, on purpose: a TCP client closed by one answer has its other
+ * queries cancelled there (handle_cancel), which upstream.h allows, and a
+ * query started meanwhile is refused (-ESHUTDOWN, SERVFAIL). */
 static void check_upstreams(struct resolverd *r)
 {
 	int64_t m = mtime_of(r->cfg.upstreams_file);
