@@ -5,7 +5,9 @@
  * with one ciphertext byte flipped (forge) or cut short (truncate); and it
  * injects IPv4 packets with a source address that is not the node's own
  * into the node's TUN route (spoof), so the node seals them and the peer
- * must drop them for their inner source.
+ * must drop them for their inner source; and it sends UDP datagrams given
+ * in hex, each in one send (a shell's printf to /dev/udp is line-buffered:
+ * it splits a datagram at every 0x0a byte).
  *
  * Everything is bounded: frame counts, file sizes and the capture time.
  * Frames only ever leave through the interface named on the command line,
@@ -609,6 +611,76 @@ out:
 	return ret;
 }
 
+#define UDP_PAYLOAD_MAX 65507
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* HEX into buf (cap bytes); the length, or -1 for odd length, a non-hex
+ * digit or more than cap bytes. */
+static long hex_decode(const char *hex, uint8_t *buf, size_t cap)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
+}
+
+/* udp DST_IPV4 PORT HEX...: one UDP datagram per HEX argument, in order,
+ * each with one send(). */
+static int cmd_udp(int argc, char **argv)
+{
+	static uint8_t buf[UDP_PAYLOAD_MAX];
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	unsigned long port;
+	int ret = 1, i;
+
+	if (argc < 4 || inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1 ||
+	    parse_num(argv[2], 1, 65535, &port) < 0) {
+		fprintf(stderr, "usage: " PROG " udp DST_IPV4 PORT HEX...\n");
+		return 2;
+	}
+	sin.sin_port = htons((uint16_t)port);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": udp socket: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 3; i < argc; i++) {
+		long n = hex_decode(argv[i], buf, sizeof(buf));
+		if (n < 0) {
+			fprintf(stderr, PROG ": udp: datagram %d is not hex of at most %d bytes\n", i - 2,
+				UDP_PAYLOAD_MAX);
+			ret = 2;
+			goto out;
+		}
+		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&sin, sizeof(sin)) != n) {
+			fprintf(stderr, PROG ": udp: send to %s:%lu: %s\n", argv[1], port, strerror(errno));
+			goto out;
+		}
+	}
+	printf("udp: sent=%d\n", i - 3);
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -619,6 +691,7 @@ static const struct {
 	{ "forge", cmd_forge, "forge IFACE INFILE" },
 	{ "truncate", cmd_truncate, "truncate IFACE INFILE" },
 	{ "spoof", cmd_spoof, "spoof SRC_IPV4 DST_IPV4 COUNT" },
+	{ "udp", cmd_udp, "udp DST_IPV4 PORT HEX..." },
 };
 
 static void usage(FILE *out)

@@ -18,6 +18,8 @@ require_root
 command -v nft >/dev/null || skip "needs nftables"
 NTM_RELAYD=$top_builddir/relay/ntm-relayd
 NTM_RELAYCTL=$top_builddir/relay/ntm-relayctl
+ATTACK=$top_builddir/tests/netns/ntm_attack
+[ -x "$ATTACK" ] || fail "$ATTACK is missing (make check builds it)"
 ZONE=ntm.example.org
 RELAY_IP=192.0.2.10
 ATK_IP=10.66.0.2
@@ -145,8 +147,10 @@ table ip ntmrelay {
 }
 NFT
 nft_count() { nsx rl nft list counter ip ntmrelay "$1" | awk '/packets/ { print $2 }'; }
-# send HEX: one datagram from the attacker to the relay's port
-send() { nsx x bash -c 'printf "$1" > /dev/udp/'"$RELAY_IP"'/7542' sh "$(echo "$1" | sed 's/../\\x&/g')"; }
+# send HEX...: datagrams from the attacker to the relay's port, one per HEX.
+# (Not bash's printf to /dev/udp: its stdout is line-buffered and splits a
+# datagram at every 0x0a byte, e.g. in an allocation ID.)
+send() { nsx x "$ATTACK" udp "$RELAY_IP" 7542 "$@" >/dev/null || fail "ntm_attack udp $*"; }
 zeros() { printf '%0*d' $(($1 * 2)) 0; }
 WATCH="relay_drop_unknown_alloc relay_drop_auth relay_drop_bad_direction relay_drop_malformed
 	drop_malformed drop_unauth drop_unknown_index drop_not_dc relay_forwarded relay_allocs_made"
