@@ -54,7 +54,7 @@
 #define NTM_RESOLV_MAX_NS     16     /* nameserver lines parsed */
 #define NTM_RESOLV_MAX_SEARCH 32     /* domains on one search line */
 #define NTM_RESOLV_MAX_KEPT   16     /* search/domain/options/sortlist lines */
-#define NTM_RESOLV_NAME_MAX   254    /* 253 + NUL */
+#define NTM_RESOLV_NAME_MAX   255    /* 253, a trailing dot, NUL */
 /* glibc < 2.26 (and musl, other libcs) keep at most 6 search domains in
  * 256 bytes; we keep any list we *write* within these. */
 #define NTM_RESOLV_GLIBC_MAXDNSRCH 6

@@ -172,6 +172,28 @@ START_TEST(the_last_search_or_domain_line_wins)
 }
 END_TEST
 
+/* A name of the longest length, 253 characters, with its trailing dot is
+ * stored whole (the buffer once had no room for the dot: the fuzzer found
+ * the write past it); one character more is refused. */
+START_TEST(a_253_character_search_domain_with_a_trailing_dot_is_kept_whole)
+{
+	char name[260], line[300];
+	const char *l63 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+	snprintf(name, sizeof(name), "%s.%s.%s.%.61s.", l63, l63, l63, l63);
+	ck_assert_uint_eq(strlen(name), 254);
+	/* the buffer holds it with its NUL (a write past it is not seen here
+	 * otherwise: it lands in the next search entry) */
+	ck_assert_uint_gt(sizeof(rc.search[0]), strlen(name));
+	snprintf(line, sizeof(line), "search %s\n", name);
+	ck_assert_int_eq(parse(line), 0);
+	ck_assert_uint_eq(rc.nsearch, 1);
+	ck_assert_str_eq(rc.search[0], name);
+	snprintf(line, sizeof(line), "search b%s\n", name);
+	ck_assert_int_eq(parse(line), -EINVAL);
+}
+END_TEST
+
 START_TEST(more_than_three_nameservers_are_parsed_but_three_used)
 {
 	struct ntm_resolv_ns up[8];
@@ -700,6 +722,7 @@ static Suite *resolvconf_suite(void)
 	tcase_add_test(parser, a_good_file_gives_servers_search_and_kept_lines);
 	tcase_add_test(parser, comments_blank_lines_and_crlf_are_accepted);
 	tcase_add_test(parser, the_last_search_or_domain_line_wins);
+	tcase_add_test(parser, a_253_character_search_domain_with_a_trailing_dot_is_kept_whole);
 	tcase_add_test(parser, more_than_three_nameservers_are_parsed_but_three_used);
 	tcase_add_test(parser, nameservers_past_the_cap_are_refused);
 	tcase_add_test(parser, ipv6_scope_ids_are_kept_as_text);
