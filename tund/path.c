@@ -83,8 +83,10 @@ static int send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to,
 		fd = t->udp_fd;
 	if (t->udp_family == AF_INET6)
 		ntm_sockaddr_map(&ss, &sl);
-	else if (ss.ss_family != AF_INET)
-		return -EAFNOSUPPORT; /* an IPv6 candidate and an IPv4-only socket */
+	else if (ss.ss_family != AF_INET) {
+		t->stats.tx_no_path++; /* an IPv6 candidate and an IPv4-only socket */
+		return -EAFNOSUPPORT;
+	}
 	ssize_t ret = ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL);
 	if (ret < 0) {
 		t->stats.tx_send_failed++;
@@ -120,7 +122,7 @@ static int relay_send(struct peer *p, const uint8_t *inner, size_t len)
 	int n = ntm_relaycap_seal(&p->relay_key, t->relaybuf, sizeof(t->relaybuf), p->relay_side, 0,
 				  p->relay_alloc, p->relay_tx++, inner, len);
 	if (n < 0) {
-		t->stats.tx_send_failed++;
+		t->stats.tx_seal_failed++;
 		return n;
 	}
 	int ret = send_to(p, &p->relay_ss, p->relay_len, t->relaybuf, (size_t)n);
