@@ -620,3 +620,28 @@ void peers_sweep(struct ntm_timer *tm, void *arg)
 	ntm_idmap_sweep(&t->peers_all, sweep_peer, &now);
 	resolve_sweep(t, now);
 }
+
+void peer_on_underlay_change(struct tund *t)
+{
+	(void)t; /* filled in by the roaming work */
+}
+
+unsigned peer_live_routes(struct tund *t, uint64_t *ids, unsigned max)
+{
+	static size_t start; /* one tund per process */
+	uint64_t now = ntm_loop_now_ms(), key;
+	size_t pos = 0, seen = 0;
+	unsigned n = 0;
+	struct peer *p;
+
+	while (n < max && (p = ntm_idmap_next(&t->peers_all, &pos, &key))) {
+		if (!p->resolved || !p->cur.valid || now - p->cur_ms >= REJECT_AFTER_TIME_MS)
+			continue;
+		if (seen++ < start)
+			continue;
+		ids[n++] = p->route_id;
+	}
+	/* more than max: the next call goes on after these; else from the start */
+	start = n == max && p ? start + n : 0;
+	return n;
+}

@@ -197,6 +197,14 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 		     const struct ntm_udp_meta *m);
 void peer_confirm_next(struct tund *t, struct peer *p);
 void peers_sweep(struct ntm_timer *tm, void *arg);
+/* Our own underlay changed (an address or route came or went; underlay.c
+ * tells dclink.c, which calls this after re-registering): every live peer
+ * hears from us on the new address at once and its path is checked again. */
+void peer_on_underlay_change(struct tund *t);
+/* The route IDs of peers with a live session (for KEEPALIVE, so the DC
+ * knows which routes to direct again when a node moves): at most max,
+ * starting where the last call stopped when there are more. */
+unsigned peer_live_routes(struct tund *t, uint64_t *ids, unsigned max);
 
 /* path.c: candidates, probes, the relay, path choice and keepalives */
 void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r);
