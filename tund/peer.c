@@ -632,7 +632,7 @@ unsigned peer_live_routes(struct tund *t, uint64_t *ids, unsigned max)
 	uint64_t now = ntm_loop_now_ms(), key;
 	size_t pos = 0, seen = 0;
 	unsigned n = 0;
-	struct peer *p;
+	struct peer *p = NULL;
 
 	while (n < max && (p = ntm_idmap_next(&t->peers_all, &pos, &key))) {
 		if (!p->resolved || !p->cur.valid || now - p->cur_ms >= REJECT_AFTER_TIME_MS)
