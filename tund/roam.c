@@ -1,0 +1,52 @@
+/* roam.c - roaming and liveness decisions (roam.h), pure. */
+#include <errno.h>
+
+#include "roam.h"
+#include "wire.h"
+
+int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *ptlen, bool *newest)
+{
+	struct ntm_data d;
+	uint64_t top = s->replay.top;
+
+	*newest = false;
+	if (ntm_data_decode(buf, len, &d) < 0)
+		return -EBADMSG;
+	int ret = ntm_session_open(s, buf, len, ptlen);
+	if (ret < 0)
+		return ret;
+	*newest = d.counter >= top;
+	return 0;
+}
+
+enum roam_verdict roam_decide(const struct roam_rx *rx)
+{
+	if (rx->via_relay)
+		return ROAM_NONE;
+	if (rx->from_ep)
+		return ROAM_REFRESH;
+	return rx->newest ? ROAM_MOVE : ROAM_NONE;
+}
+
+unsigned roam_liveness(const struct roam_live *l, uint64_t now)
+{
+	unsigned todo = 0;
+
+	if (l->rx_unanswered_ms && now - l->rx_unanswered_ms >= PASSIVE_KEEPALIVE_MS)
+		todo |= ROAM_DO_KEEPALIVE;
+	if (l->tx_unanswered_ms && now - l->tx_unanswered_ms >= RX_SILENT_MS) {
+		todo |= ROAM_DO_HANDSHAKE;
+		if (l->direct && l->has_relay)
+			todo |= ROAM_DO_RELAY;
+	}
+	if (l->verify_ms) {
+		if (l->direct_rx_ms >= l->verify_ms) {
+			todo |= ROAM_DO_VERIFIED;
+		} else if (now - l->verify_ms >= PATH_VERIFY_MS) {
+			todo |= ROAM_DO_VERIFIED;
+			if (l->direct && l->has_relay)
+				todo |= ROAM_DO_RELAY;
+		}
+	}
+	return todo;
+}
