@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "roam.h"
 #include "peer.h"
 #include "tun.h"
 #include "tund.h"
@@ -37,8 +38,12 @@ int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 	t->stats.tx_data_bytes += ptlen;
 	p->tx_bytes += ptlen;
 	p->last_tx_ms = ntm_loop_now_ms();
-	if (ip)
+	p->rx_unanswered_ms = 0; /* whatever we send answers the peer */
+	if (ip) {
 		p->last_data_ms = p->last_tx_ms;
+		if (!p->tx_unanswered_ms)
+			p->tx_unanswered_ms = p->last_tx_ms;
+	}
 	return 0;
 }
 
@@ -184,7 +189,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		t->stats.drop_unknown++;
 		return;
 	}
-	ret = ntm_session_open(s, buf, len, &ptlen);
+	bool newest;
+	ret = roam_open(s, buf, len, &ptlen, &newest);
 	if (ret < 0) {
 		if (ret == -EALREADY)
 			t->stats.drop_replay++;
@@ -192,9 +198,10 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 			t->stats.drop_auth++;
 		return;
 	}
-	/* authenticated and fresh: the peer may have moved */
-	path_on_rx(p, m);
+	/* authenticated and fresh: the peer may have moved (roam.h) */
+	path_on_rx(p, m, newest);
 	p->last_rx_ms = ntm_loop_now_ms();
+	p->tx_unanswered_ms = 0;
 	if (s == &p->next)
 		peer_confirm_next(t, p);
 	uint8_t *pt = buf + NTM_DATA_HDR_LEN;
@@ -212,6 +219,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		return;
 	p->rx_bytes += ptlen;
 	p->last_data_ms = p->last_rx_ms;
+	if (!p->rx_unanswered_ms)
+		p->rx_unanswered_ms = p->last_rx_ms;
 	t->stats.rx_data_bytes += ptlen;
 	if (ntm_tun_write(t->tun_fd, pt, ptlen) == 0)
 		t->stats.tun_tx_packets++;

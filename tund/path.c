@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "peer.h"
+#include "roam.h"
 #include "tund.h"
 #include "util.h"
 
@@ -176,6 +177,8 @@ static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage 
 }
 
 static void bday_stop(struct peer *p, bool success);
+static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64_t echo,
+		       const struct sockaddr_storage *to, socklen_t tolen, int fd);
 
 void path_clear(struct peer *p)
 {
@@ -226,9 +229,19 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 		}
 	}
 	/* the relay */
+	struct sockaddr_storage rss;
+	unsigned rsl = sizeof(rss);
 	if (!r->has_relay) {
 		relay_forget(p);
-	} else if (!p->has_relay || p->relay_alloc != r->relay_alloc_id) {
+	} else if (p->has_relay && p->relay_alloc == r->relay_alloc_id) {
+		/* the same allocation, perhaps at the relay's address of the
+		 * family we use now: the key and counters stay */
+		if (ntm_endpoint_to_sockaddr(&r->relay_ep, &rss, &rsl) == 0 &&
+		    ntm_sockaddr_cmp((struct sockaddr *)&rss, (struct sockaddr *)&p->relay_ss) != 0) {
+			p->relay_ss = rss;
+			p->relay_len = (socklen_t)rsl;
+		}
+	} else {
 		relay_forget(p);
 		unsigned sl = sizeof(p->relay_ss);
 		if (ntm_endpoint_to_sockaddr(&r->relay_ep, &p->relay_ss, &sl) == 0 &&
@@ -249,6 +262,12 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 	if (new_route)
 		p->bday_tries = 0;
 	p->route_ms = now;
+	/* the same route again with a live session: the DC saw one of us
+	 * move (doc/protocol.md 2.8); check the path we use */
+	if (!new_route && p->cur.valid) {
+		path_verify(p, now, "the DC directed the route again");
+		return;
+	}
 	/* make ourselves known to the relay, and probe at once: both sides
 	 * do this on the same Route Direction, which is what opens NATs */
 	if (p->has_relay)
@@ -260,13 +279,26 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 
 /* ---- sending ---- */
 
+/* The socket says the endpoint cannot be reached from here at all (our
+ * underlay lost that family or route): no use waiting for a timer. */
+static bool unroutable(int err)
+{
+	return err == -ENETUNREACH || err == -EHOSTUNREACH || err == -EADDRNOTAVAIL ||
+	       err == -EAFNOSUPPORT;
+}
+
 int path_send(struct peer *p, const uint8_t *buf, size_t len)
 {
 	if (p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay))
 		return relay_send(p, buf, len);
 	if (!p->has_ep)
 		return -ENOTCONN;
-	return send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
+	int ret = send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
+	if (ret < 0 && unroutable(ret) && p->has_relay) {
+		path_fall_back(p, ntm_loop_now_ms(), "no route to the direct endpoint from here");
+		return relay_send(p, buf, len);
+	}
+	return ret;
 }
 
 void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere)
@@ -302,12 +334,6 @@ void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm
 }
 
 /* ---- choosing ---- */
-
-static uint8_t prio_of(struct peer *p, const struct sockaddr_storage *ss)
-{
-	struct path_cand *c = cand_find(p, ss);
-	return c ? c->prio : 0;
-}
 
 /* A socket of the birthday search reached the peer: keep it for p (its
  * slot in the search becomes -1, so the search never closes it). */
@@ -373,11 +399,27 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	p->path_kind = c ? c->kind : CAND_LEARNED;
 	p->path_kind_prio = c ? c->prio : 0;
 	p->path_reason = NULL;
+	p->moved_ms = now;
+	p->moved_why = why;
 }
 
-void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
+void path_fall_back(struct peer *p, uint64_t now, const char *why)
+{
+	if (!p->has_relay || p->path == PATH_RELAY)
+		return;
+	log_info("%s: path relay (%s)", p->name, why);
+	p->path = PATH_RELAY;
+	p->path_reason = why;
+	p->moved_ms = now;
+	p->moved_why = why;
+	p->probe_round = 0;
+	p->probe_next_ms = now;
+}
+
+void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 {
 	uint64_t now = ntm_loop_now_ms();
+	struct roam_rx rx = { .via_relay = m->via_relay, .newest = newest };
 
 	if (m->via_relay) {
 		p->relay_rx_ms = now;
@@ -392,20 +434,47 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m)
 	struct sockaddr_storage ss = m->src;
 	socklen_t sl = m->srclen;
 	ntm_sockaddr_unmap(&ss, &sl);
-	bool direct = p->path == PATH_DIRECT && p->has_ep;
 	/* the packet path: from the endpoint we send to, one compare */
-	if (direct && p->ep_fd == (fd_of(p, m->fd) ? m->fd : 0) &&
-	    ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0) {
+	rx.from_ep = p->path == PATH_DIRECT && p->has_ep && p->ep_fd == (fd_of(p, m->fd) ? m->fd : 0) &&
+		     ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0;
+	switch (roam_decide(&rx)) {
+	case ROAM_REFRESH:
 		p->direct_rx_ms = p->ep_ok_ms = now;
-		return;
+		break;
+	case ROAM_MOVE:
+		/* the peer sends from there now: it moved, its NAT rebound,
+		 * or it chose that path; its newest datagram says where it is */
+		cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
+		go_direct(p, &ss, sl, m->fd, p->path == PATH_DIRECT ? "the peer's newest packet came from there"
+								: "traffic on a direct path");
+		break;
+	case ROAM_NONE:
+		break;
 	}
-	/* authenticated and fresh from elsewhere: the peer sends from there
-	 * now (it moved, or it chose that path), unless we hold a better
-	 * path proven lately */
-	if (direct && prio_of(p, &ss) < p->path_kind_prio && now - p->ep_ok_ms < dead_ms(p))
-		return;
-	cand_add(p, &ss, sl, CAND_LEARNED, 5, m->fd);
-	go_direct(p, &ss, sl, m->fd, "traffic");
+}
+
+void path_verify(struct peer *p, uint64_t now, const char *why)
+{
+	p->verify_ms = now;
+	p->verify_why = why;
+	/* the relay learns our new endpoint from an authenticated capsule */
+	if (p->has_relay)
+		relay_send(p, NULL, 0);
+	/* probes to every candidate: any answer proves a path (path_on_probe
+	 * takes it while the check runs), and open NAT mappings both ways */
+	if (p->has_probe_key) {
+		for (unsigned i = 0; i < p->ncands; i++)
+			probe_send(p, &p->cands[i], NTM_PROBE_REQUEST, 0, NULL, 0, 0);
+		if (p->has_ep && !cand_find(p, &p->ep))
+			probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &p->ep, p->eplen, p->ep_fd);
+		p->probe_round = 1;
+		p->probe_next_ms = now + PROBE_FIRST_MS;
+	}
+	/* the peer moves its endpoint to us on this one's arrival */
+	if (peer_can_send(p)) {
+		uint8_t ka[NTM_DATA_OVERHEAD];
+		peer_send(p, ka, 0);
+	}
 }
 
 /* ---- probes ---- */
@@ -506,8 +575,9 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	if (c)
 		c->ok_ms = now;
 	uint8_t prio = c ? c->prio : 0;
+	bool checking = p->verify_ms && p->direct_rx_ms < p->verify_ms;
 	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
-		      prio > p->path_kind_prio;
+		      prio > p->path_kind_prio || checking;
 	if (peer_can_send(p) && better) {
 		go_direct(p, &ss, sl, m->fd, "probe answered");
 	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "peer.h"
+#include "roam.h"
 #include "tund.h"
 #include "util.h"
 
@@ -278,6 +279,7 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	if (!p)
 		return;
 	bool was = p->resolved;
+	uint64_t old_route = p->route_id;
 	if (was && p->route_id != r->route_id && ntm_idmap_get(&t->peers_route, p->route_id) == p)
 		ntm_idmap_del(&t->peers_route, p->route_id);
 	snprintf(p->name, sizeof(p->name), "%s", r->peer_name.s);
@@ -316,8 +318,11 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 		}
 	}
 	/* The initiator starts (or restarts, if the other side lost its
-	 * state) a handshake now; the responder waits for it. */
-	if (r->role == NTM_ROLE_INITIATOR && !p->hs.active)
+	 * state: the DC then sends a new route) a handshake now; the
+	 * responder waits for it. The same route again with a session that
+	 * works means one of us moved: path.c checks the path, no handshake. */
+	if (r->role == NTM_ROLE_INITIATOR && !p->hs.active &&
+	    (!was || r->route_id != old_route || !peer_can_send(p)))
 		peer_start_handshake(p);
 }
 
@@ -394,7 +399,7 @@ void peer_start_handshake(struct peer *p)
 	p->hs_attempts++;
 	p->hs_sent_ms = now;
 	/* a rekey on a live direct path tries that path first */
-	bool everywhere = !(p->path == PATH_DIRECT && peer_can_send(p) && p->hs_attempts <= 2);
+	bool everywhere = p->hs_wide || !(p->path == PATH_DIRECT && peer_can_send(p) && p->hs_attempts <= 2);
 	path_send_hs(p, pkt, (size_t)len, everywhere);
 	t->stats.peer_handshakes_sent++;
 }
@@ -408,6 +413,8 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->cur_ms = ntm_loop_now_ms();
 	p->last_hs_ms = p->cur_ms;
 	p->hs_first_ms = 0;
+	p->tx_unanswered_ms = p->rx_unanswered_ms = 0;
+	p->hs_wide = false;
 	memset(s, 0, sizeof(*s));
 }
 
@@ -426,7 +433,7 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 	}
 	/* idx now names the new session */
 	install_cur(t, p, &s);
-	path_on_rx(p, m);
+	path_on_rx(p, m, true); /* a handshake is always newest */
 	t->stats.peer_handshakes++;
 	log_info("%s: tunnel up (initiator)", p->name);
 	/* Confirm the keys at once, then send what waited. */
@@ -485,7 +492,7 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 	memcpy(p->last_ts, ts, sizeof(p->last_ts));
 	session_forget(t, &p->next);
 	p->next = s;
-	path_on_rx(p, m);
+	path_on_rx(p, m, true); /* a handshake is always newest */
 	path_reply(p, out, sizeof(out), m);
 	t->stats.peer_handshakes++;
 	p->last_hs_ms = ntm_loop_now_ms();
@@ -582,9 +589,34 @@ static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 	if (p->cur.valid && p->cur.initiator && busy && !p->hs.active &&
 	    (now - p->cur_ms >= REKEY_AFTER_TIME_MS || p->cur.tx_next >= REKEY_AFTER_MESSAGES))
 		peer_start_handshake(p);
+	/* liveness (roam.h): a passive keepalive, a silent peer, the check
+	 * of a path after a move */
+	struct roam_live l = {
+		.tx_unanswered_ms = p->tx_unanswered_ms, .rx_unanswered_ms = p->rx_unanswered_ms,
+		.verify_ms = p->verify_ms, .direct_rx_ms = p->direct_rx_ms,
+		.direct = p->path == PATH_DIRECT, .has_relay = p->has_relay,
+	};
+	unsigned todo = p->cur.valid ? roam_liveness(&l, now) : 0;
+	if (todo & ROAM_DO_RELAY)
+		path_fall_back(p, now, p->verify_ms ? "the direct path did not answer after a move"
+						    : "the peer stopped answering on the direct path");
+	if (todo & ROAM_DO_VERIFIED)
+		p->verify_ms = 0;
+	if (todo & ROAM_DO_HANDSHAKE) {
+		/* our data goes unanswered: the peer restarted, or every
+		 * path we know broke; a handshake (to every candidate and the
+		 * relay) finds out, whichever role we had */
+		log_info("%s: no answer for %d s; new handshake", p->name, RX_SILENT_MS / 1000);
+		p->tx_unanswered_ms = 0;
+		p->hs_wide = true;
+		if (!p->hs.active)
+			peer_start_handshake(p);
+	}
 	/* keepalive: holds the NAT mappings of the path (and tells the
-	 * peer we are alive) while the session lives */
-	if (peer_can_send(p) && now - p->last_tx_ms >= t->cfg.nat_keepalive_s * 1000) {
+	 * peer we are alive) while the session lives; sooner when the peer
+	 * sent data we have not answered (so its liveness check holds) */
+	if (peer_can_send(p) && (now - p->last_tx_ms >= t->cfg.nat_keepalive_s * 1000 ||
+				 (todo & ROAM_DO_KEEPALIVE))) {
 		uint8_t ka[NTM_DATA_OVERHEAD];
 		peer_send(p, ka, 0);
 	}
@@ -623,7 +655,18 @@ void peers_sweep(struct ntm_timer *tm, void *arg)
 
 void peer_on_underlay_change(struct tund *t)
 {
-	(void)t; /* filled in by the roaming work */
+	uint64_t now = ntm_loop_now_ms();
+	size_t pos = 0;
+	struct peer *p;
+
+	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
+		if (!p->resolved)
+			continue;
+		if (p->cur.valid)
+			path_verify(p, now, "our address changed");
+		else if (p->hs.active)
+			peer_start_handshake(p); /* again, from the new address */
+	}
 }
 
 unsigned peer_live_routes(struct tund *t, uint64_t *ids, unsigned max)

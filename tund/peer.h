@@ -137,6 +137,13 @@ struct peer {
 	struct ntm_replay relay_rx;
 	uint64_t relay_tx_ms, relay_rx_ms;
 	const char *path_reason;      /* why relayed (static text) */
+	uint64_t moved_ms;            /* when ep or the path last changed (0: never) */
+	const char *moved_why;        /* and why (static text) */
+	/* liveness (roam.h) */
+	uint64_t tx_unanswered_ms;    /* first data sent since we last heard from the peer */
+	uint64_t rx_unanswered_ms;    /* first data received since we last sent anything */
+	uint64_t verify_ms;           /* a move asked for a path check then (0: none) */
+	const char *verify_why;
 	struct bday *bday;            /* a birthday search in progress */
 	unsigned bday_tries;          /* per route */
 	int own_fd;                   /* a socket kept from a birthday search (0: none) */
@@ -147,6 +154,7 @@ struct peer {
 	struct ntm_hs_pending hs;
 	uint64_t hs_first_ms, hs_sent_ms;
 	unsigned hs_attempts;
+	bool hs_wide;                 /* send initiations everywhere (the path in use failed) */
 	uint8_t last_ts[12];          /* newest HANDSHAKE_INIT timestamp seen */
 	uint64_t last_hs_ms;          /* last completed handshake */
 
@@ -218,7 +226,15 @@ void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywher
 /* Answer a datagram (HANDSHAKE_RESP) the way it came. */
 void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 /* An authenticated datagram from the peer arrived as described by m. */
-void path_on_rx(struct peer *p, const struct ntm_udp_meta *m);
+/* newest: the datagram's counter is the session's highest so far (roam.h);
+ * only such a datagram from a new source moves the endpoint. */
+void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest);
+/* Something moved (our underlay, or the peer as the DC tells): hear from
+ * the peer on every path at once, and fall back to the relay unless the
+ * direct path answers within PATH_VERIFY_MS. */
+void path_verify(struct peer *p, uint64_t now, const char *why);
+/* Send on the relay from now on (the direct path failed); why: static text. */
+void path_fall_back(struct peer *p, uint64_t now, const char *why);
 void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 void path_on_relay(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 void path_sweep(struct peer *p, uint64_t now);
