@@ -17,7 +17,7 @@
 #include "ctlproto.h"
 #include "cursor.h"
 
-#define RULES_MAX 10
+#define RULES_MAX 16
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
 #define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
@@ -652,6 +652,9 @@ static bool peer_ok(const struct ntm_lctl_peer *p)
 	size_t n = strnlen(p->path_info, NTM_LCTL_INFO_SIZE);
 	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)p->path_info, n)))
 		return false;
+	n = strnlen(p->moved_why, NTM_LCTL_INFO_SIZE);
+	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)p->moved_why, n)))
+		return false;
 	return path_ok(p->path);
 }
 
@@ -755,6 +758,10 @@ static void put_peer(struct ntm_wr *w, const struct ntm_lctl_peer *p)
 	put_u8(w, NTM_LCTL_A_PATH, p->path);
 	if (p->path_info[0])
 		put_text(w, NTM_LCTL_A_PATH_INFO, p->path_info);
+	if (p->has_moved_age)
+		put_u32(w, NTM_LCTL_A_MOVED_AGE, p->moved_age);
+	if (p->moved_why[0])
+		put_text(w, NTM_LCTL_A_MOVED_WHY, p->moved_why);
 	if (!w->err)
 		ntm_put_be16(w->buf + start + 2, (uint16_t)(w->off - start - ATTR_HDR_LEN));
 }
@@ -834,6 +841,8 @@ static const struct rule peer_rules[] = {
 	{ NTM_LCTL_A_TX_BYTES, 1, 1 },
 	{ NTM_LCTL_A_PATH, 1, 1 },
 	{ NTM_LCTL_A_PATH_INFO, 0, 1 },
+	{ NTM_LCTL_A_MOVED_AGE, 0, 1 },
+	{ NTM_LCTL_A_MOVED_WHY, 0, 1 },
 };
 
 static const struct rule ping_rules[] = {
@@ -896,6 +905,8 @@ static bool take_peer(void *out, const struct attr *a, unsigned nth)
 	case NTM_LCTL_A_TX_BYTES: return get_u64(a, &p->tx_bytes);
 	case NTM_LCTL_A_PATH: return get_u8(a, &p->path);
 	case NTM_LCTL_A_PATH_INFO: return get_info(a, p->path_info);
+	case NTM_LCTL_A_MOVED_AGE: return p->has_moved_age = get_u32(a, &p->moved_age);
+	case NTM_LCTL_A_MOVED_WHY: return get_info(a, p->moved_why);
 	}
 	return false;
 }

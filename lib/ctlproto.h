@@ -108,6 +108,8 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_PATH_INFO = 0x0019,     /* text, 1..127 bytes of 0x20..0x7e: which path and why */
 	NTM_LCTL_A_COUNTER = 0x0018,       /* u64 value (big-endian) followed by the
 					    * counter's name: 1..63 bytes of [a-z0-9_] */
+	NTM_LCTL_A_MOVED_AGE = 0x0030,     /* u32 seconds since the peer's path or endpoint last changed */
+	NTM_LCTL_A_MOVED_WHY = 0x0031,     /* text as PATH_INFO: why it changed */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -199,6 +201,9 @@ struct ntm_lctl_peer {
 	uint64_t rx_bytes, tx_bytes;
 	uint8_t path;                      /* enum ntm_lctl_path */
 	char path_info[NTM_LCTL_INFO_SIZE]; /* "" when absent */
+	bool has_moved_age;
+	uint32_t moved_age;                /* s since the path or endpoint last changed */
+	char moved_why[NTM_LCTL_INFO_SIZE]; /* "" when absent */
 };
 
 struct ntm_lctl_peers {

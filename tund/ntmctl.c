@@ -289,6 +289,8 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		       (unsigned long long)e->tx_bytes);
 		if (e->path_info[0])
 			printf("%-28s path: %s\n", "", e->path_info);
+		if (e->has_moved_age)
+			printf("%-28s moved %us ago: %s\n", "", e->moved_age, e->moved_why);
 		return;
 	}
 	printf("%s\n  {\"name\": \"%s\", \"ipv4\": \"%s\", \"ipv6\": \"%s\", \"endpoint\": ",
@@ -304,6 +306,13 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("%u", e->hs_age);
 	else
 		printf("null");
+	printf(", \"moved_s\": ");
+	if (e->has_moved_age)
+		printf("%u", e->moved_age);
+	else
+		printf("null");
+	printf(", \"moved_why\": ");
+	json_string(e->moved_why);
 	printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu}", (unsigned long long)e->rx_bytes,
 	       (unsigned long long)e->tx_bytes);
 }

@@ -226,6 +226,11 @@ int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, si
 		else
 			e->path = p->path == PATH_RELAY ? NTM_LCTL_PATH_RELAY : NTM_LCTL_PATH_DIRECT;
 		path_describe(p, e->path_info, sizeof(e->path_info));
+		if (p->moved_ms) {
+			e->has_moved_age = true;
+			e->moved_age = (uint32_t)((now - p->moved_ms) / 1000);
+			snprintf(e->moved_why, sizeof(e->moved_why), "%s", p->moved_why ? p->moved_why : "");
+		}
 	}
 	m->total = i;
 	ret = ntm_lctl_reply_peers(out, cap, req->hdr.req_id, m);

@@ -83,6 +83,9 @@ static void fill_peer(struct ntm_lctl_peer *p, unsigned i, bool full)
 	memset(p->path_info + k, 'x', NTM_LCTL_INFO_SIZE - 1 - (size_t)k);
 	p->path_info[NTM_LCTL_INFO_SIZE - 1] = '\0';
 	p->hs_age = 3;
+	p->has_moved_age = true;
+	p->moved_age = 7 + i;
+	memset(p->moved_why, 'm', NTM_LCTL_INFO_SIZE - 1);
 }
 
 static void fill_peers(struct ntm_lctl_peers *m, unsigned n)
@@ -478,6 +481,11 @@ START_TEST(test_a_full_peers_reply_of_64_peers_keeps_every_record)
 	ck_assert_uint_eq(p->vip6.plen, 128);
 	ck_assert_uint_eq(strlen(p->path_info), NTM_LCTL_INFO_SIZE - 1);
 	ck_assert_str_eq(p->path_info, in.peers[62].path_info);
+	ck_assert(p->has_moved_age);
+	ck_assert_uint_eq(p->moved_age, 69);
+	ck_assert_str_eq(p->moved_why, in.peers[62].moved_why);
+	ck_assert(!out.peers[63].has_moved_age);
+	ck_assert_str_eq(out.peers[63].moved_why, "");
 	ck_assert(!out.peers[63].has_endpoint);
 	ck_assert(!out.peers[63].vip4.present);
 	ck_assert_uint_eq(out.peers[63].path, NTM_LCTL_PATH_PENDING);
