@@ -633,6 +633,11 @@ static bool status_ok(const struct ntm_lctl_status_info *m)
 		return false;
 	if (m->has_observed && !endpoint_ok(&m->observed))
 		return false;
+	if (m->n_underlay > NTM_LCTL_MAX_ADDRS)
+		return false;
+	for (unsigned i = 0; i < m->n_underlay; i++)
+		if (!addr_ok(&m->underlay[i]))
+			return false;
 	if (m->n_zones > NTM_LCTL_MAX_ZONES)
 		return false;
 	for (unsigned i = 0; i < m->n_zones; i++)
@@ -736,6 +741,10 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 		put_endpoint(&w, NTM_LCTL_A_OBSERVED, &m->observed);
 	if (m->has_ack_age)
 		put_u32(&w, NTM_LCTL_A_ACK_AGE, m->ack_age);
+	for (unsigned i = 0; i < m->n_underlay; i++)
+		put_addr(&w, NTM_LCTL_A_UNDERLAY, &m->underlay[i]);
+	if (m->has_underlay_age)
+		put_u32(&w, NTM_LCTL_A_UNDERLAY_AGE, m->underlay_age);
 	for (unsigned i = 0; i < m->n_zones; i++)
 		put_text(&w, NTM_LCTL_A_ZONE, m->zones[i]);
 	return end_msg(&w);
@@ -823,6 +832,8 @@ static const struct rule status_rules[] = {
 	{ NTM_LCTL_A_DC_STATE, 1, 1 },
 	{ NTM_LCTL_A_OBSERVED, 0, 1 },
 	{ NTM_LCTL_A_ACK_AGE, 0, 1 },
+	{ NTM_LCTL_A_UNDERLAY, 0, NTM_LCTL_MAX_ADDRS },
+	{ NTM_LCTL_A_UNDERLAY_AGE, 0, 1 },
 	{ NTM_LCTL_A_ZONE, 0, NTM_LCTL_MAX_ZONES },
 };
 
@@ -884,6 +895,11 @@ static bool take_status(void *out, const struct attr *a, unsigned nth)
 	case NTM_LCTL_A_DC_STATE: return get_u8(a, &m->dc_state);
 	case NTM_LCTL_A_OBSERVED: return m->has_observed = get_endpoint(a, &m->observed);
 	case NTM_LCTL_A_ACK_AGE: return m->has_ack_age = get_u32(a, &m->ack_age);
+	case NTM_LCTL_A_UNDERLAY:
+		m->n_underlay = nth + 1;
+		return get_addr(a, &m->underlay[nth]);
+	case NTM_LCTL_A_UNDERLAY_AGE:
+		return m->has_underlay_age = get_u32(a, &m->underlay_age);
 	case NTM_LCTL_A_ZONE:
 		m->n_zones = nth + 1;
 		return get_text(a, m->zones[nth]);

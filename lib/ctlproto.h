@@ -110,6 +110,9 @@ enum ntm_lctl_attr {
 					    * counter's name: 1..63 bytes of [a-z0-9_] */
 	NTM_LCTL_A_MOVED_AGE = 0x0030,     /* u32 seconds since the peer's path or endpoint last changed */
 	NTM_LCTL_A_MOVED_WHY = 0x0031,     /* text as PATH_INFO: why it changed */
+	/* optional: an older ntmctl skips them */
+	NTM_LCTL_A_UNDERLAY = 0x801a,      /* addr: one of the node's own underlay addresses */
+	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -179,7 +182,8 @@ struct ntm_lctl_resolve {
 struct ntm_lctl_status_info {
 	char name[NTM_LCTL_NAME_SIZE];     /* node FQDN (configured name before registration) */
 	struct ntm_lctl_vip vip4, vip6;
-	char dc[NTM_LCTL_NAME_SIZE];       /* DC address as configured, e.g. "dc.example.org:7540" */
+	char dc[NTM_LCTL_NAME_SIZE];       /* DC endpoints as configured, e.g.
+					      "192.0.2.1:7540,[2001:db8::1]:7540" */
 	bool has_dc_endpoint;
 	struct ntm_lctl_endpoint dc_endpoint;  /* the DC address in use */
 	uint8_t dc_state;                  /* enum ntm_lctl_dc_state */
@@ -187,6 +191,10 @@ struct ntm_lctl_status_info {
 	struct ntm_lctl_endpoint observed; /* this node as the DC sees it */
 	bool has_ack_age;
 	uint32_t ack_age;                  /* s since last registration/keepalive ack */
+	unsigned n_underlay;               /* 0..NTM_LCTL_MAX_ADDRS */
+	struct ntm_lctl_addr underlay[NTM_LCTL_MAX_ADDRS]; /* the node's own addresses */
+	bool has_underlay_age;
+	uint32_t underlay_age;             /* s since the underlay last changed */
 	unsigned n_zones;
 	char zones[NTM_LCTL_MAX_ZONES][NTM_LCTL_NAME_SIZE];
 };

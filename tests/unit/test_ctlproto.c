@@ -56,6 +56,13 @@ static void fill_status(struct ntm_lctl_status_info *m, bool full)
 	memcpy(m->observed.addr, v4a, 4);
 	m->has_ack_age = true;
 	m->ack_age = 12;
+	m->n_underlay = 2;
+	m->underlay[0] = (struct ntm_lctl_addr){ .family = 4 };
+	memcpy(m->underlay[0].addr, v4a, 4);
+	m->underlay[1] = (struct ntm_lctl_addr){ .family = 6 };
+	memcpy(m->underlay[1].addr, v6a, 16);
+	m->has_underlay_age = true;
+	m->underlay_age = 3;
 	m->n_zones = NTM_LCTL_MAX_ZONES;
 	for (unsigned i = 0; i < m->n_zones; i++)
 		snprintf(m->zones[i], sizeof(m->zones[i]), "z%u.example.org", i);
@@ -422,6 +429,16 @@ START_TEST(test_a_status_reply_keeps_every_field)
 	ck_assert_uint_eq(out.observed.port, 40000);
 	ck_assert(out.has_ack_age);
 	ck_assert_uint_eq(out.ack_age, 12);
+	ck_assert_uint_eq(out.n_underlay, 2);
+	ck_assert_uint_eq(out.underlay[0].family, 4);
+	ck_assert_mem_eq(out.underlay[0].addr, v4a, 4);
+	ck_assert_uint_eq(out.underlay[1].family, 6);
+	ck_assert_mem_eq(out.underlay[1].addr, v6a, 16);
+	ck_assert(out.has_underlay_age);
+	ck_assert_uint_eq(out.underlay_age, 3);
+	/* optional: a ntmctl from before them skips them */
+	ck_assert(NTM_LCTL_A_UNDERLAY & NTM_LCTL_ATTR_OPTIONAL);
+	ck_assert(NTM_LCTL_A_UNDERLAY_AGE & NTM_LCTL_ATTR_OPTIONAL);
 	ck_assert_uint_eq(out.n_zones, NTM_LCTL_MAX_ZONES);
 	ck_assert_str_eq(out.zones[7], "z7.example.org");
 	ck_assert_int_eq(ntm_lctl_reply_status(again, sizeof(again), 1, &out), n);
@@ -433,6 +450,8 @@ START_TEST(test_a_status_reply_keeps_every_field)
 	ck_assert(!out.vip4.present);
 	ck_assert(!out.has_observed);
 	ck_assert(!out.has_ack_age);
+	ck_assert_uint_eq(out.n_underlay, 0);
+	ck_assert(!out.has_underlay_age);
 	ck_assert_uint_eq(out.n_zones, 0);
 	ck_assert_uint_eq(out.dc_state, NTM_LCTL_DC_CONNECTING);
 }
