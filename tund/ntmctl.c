@@ -106,49 +106,96 @@ static void fmt_vip(const struct ntm_lctl_vip *v, int af, char *buf, size_t cap)
 	snprintf(buf, cap, "%s/%u", a, v->plen);
 }
 
+static void fmt_addr(const struct ntm_lctl_addr *a, char *buf, size_t cap)
+{
+	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, buf, (socklen_t)cap))
+		snprintf(buf, cap, "?");
+}
+
+static void print_status_text(const struct ntm_lctl_status_info *s, const char *v4,
+			      const char *v6, const char *dc, const char *obs)
+{
+	char age[32] = "", a[INET6_ADDRSTRLEN];
+
+	if (s->has_ack_age)
+		snprintf(age, sizeof(age), ", last answer %u s ago", s->ack_age);
+	printf("node:     %s\nipv4:     %s\nipv6:     %s\ndc:       %s (%s%s)\nseen as:  %s\n",
+	       s->name, v4, v6, dc, dc_state(s->dc_state), age, obs);
+	printf("underlay:");
+	for (unsigned i = 0; i < s->n_underlay; i++) {
+		fmt_addr(&s->underlay[i], a, sizeof(a));
+		printf(" %s", a);
+	}
+	printf("%s", s->n_underlay ? "" : " -");
+	if (s->has_underlay_age)
+		printf(" (changed %u s ago)", s->underlay_age);
+	printf("\nzones:   ");
+	for (unsigned i = 0; i < s->n_zones; i++)
+		printf(" %s", s->zones[i]);
+	printf("%s\n", s->n_zones ? "" : " -");
+}
+
+/* "key": "text" or "key": null */
+static void json_str(const char *key, bool present, const char *v, const char *sep)
+{
+	if (present)
+		printf("\"%s\": \"%s\"%s", key, v, sep);
+	else
+		printf("\"%s\": null%s", key, sep);
+}
+
+static void json_u32(const char *key, bool present, uint32_t v, const char *sep)
+{
+	if (present)
+		printf("\"%s\": %u%s", key, v, sep);
+	else
+		printf("\"%s\": null%s", key, sep);
+}
+
+/* Every string printed is an LDH name, an address or a fixed word:
+ * nothing needs JSON escaping. */
+static void print_status_json(const struct ntm_lctl_status_info *s, const char *v4,
+			      const char *v6, const char *dc, const char *obs)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	printf("{\"name\": \"%s\", ", s->name);
+	json_str("ipv4", s->vip4.present, v4, ", ");
+	json_str("ipv6", s->vip6.present, v6, ", ");
+	printf("\"dc\": {\"address\": \"%s\", ", s->dc);
+	json_str("endpoint", s->has_dc_endpoint, dc, ", ");
+	printf("\"state\": \"%s\", ", dc_state(s->dc_state));
+	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
+	json_str("observed", s->has_observed, obs, ", ");
+	printf("\"underlay\": {\"addresses\": [");
+	for (unsigned i = 0; i < s->n_underlay; i++) {
+		fmt_addr(&s->underlay[i], a, sizeof(a));
+		printf("%s\"%s\"", i ? ", " : "", a);
+	}
+	printf("], ");
+	json_u32("changed_s", s->has_underlay_age, s->underlay_age, "}, ");
+	printf("\"zones\": [");
+	for (unsigned i = 0; i < s->n_zones; i++)
+		printf("%s\"%s\"", i ? ", " : "", s->zones[i]);
+	printf("]}\n");
+}
+
 static void print_status(const struct ntm_lctl_status_info *s, bool json)
 {
-	char v4[64], v6[80], obs[80] = "-", age[32] = "";
+	char v4[64], v6[80], obs[80] = "-", dc[NTM_LCTL_NAME_SIZE];
 
 	fmt_vip(&s->vip4, AF_INET, v4, sizeof(v4));
 	fmt_vip(&s->vip6, AF_INET6, v6, sizeof(v6));
 	if (s->has_observed)
 		fmt_endpoint(&s->observed, obs, sizeof(obs));
-	if (!json) {
-		if (s->has_ack_age)
-			snprintf(age, sizeof(age), ", last answer %u s ago", s->ack_age);
-		printf("node:     %s\nipv4:     %s\nipv6:     %s\ndc:       %s (%s%s)\nseen as:  %s\nzones:   ",
-		       s->name, v4, v6, s->dc, dc_state(s->dc_state), age, obs);
-		for (unsigned i = 0; i < s->n_zones; i++)
-			printf(" %s", s->zones[i]);
-		printf("%s\n", s->n_zones ? "" : " -");
-		return;
-	}
-	/* Every string printed is an LDH name, an address or a fixed word:
-	 * nothing needs JSON escaping. */
-	printf("{\"name\": \"%s\", ", s->name);
-	if (s->vip4.present)
-		printf("\"ipv4\": \"%s\", ", v4);
+	if (s->has_dc_endpoint)
+		fmt_endpoint(&s->dc_endpoint, dc, sizeof(dc));
 	else
-		printf("\"ipv4\": null, ");
-	if (s->vip6.present)
-		printf("\"ipv6\": \"%s\", ", v6);
+		snprintf(dc, sizeof(dc), "%s", s->dc);
+	if (json)
+		print_status_json(s, v4, v6, dc, obs);
 	else
-		printf("\"ipv6\": null, ");
-	printf("\"dc\": {\"address\": \"%s\", \"state\": \"%s\", \"last_answer_s\": ", s->dc,
-	       dc_state(s->dc_state));
-	if (s->has_ack_age)
-		printf("%u}, ", s->ack_age);
-	else
-		printf("null}, ");
-	if (s->has_observed)
-		printf("\"observed\": \"%s\", ", obs);
-	else
-		printf("\"observed\": null, ");
-	printf("\"zones\": [");
-	for (unsigned i = 0; i < s->n_zones; i++)
-		printf("%s\"%s\"", i ? ", " : "", s->zones[i]);
-	printf("]}\n");
+		print_status_text(s, v4, v6, dc, obs);
 }
 
 static int cmd_status(void *ctx, int argc, char **argv)
