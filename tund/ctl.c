@@ -21,11 +21,50 @@ static void fill_endpoint(struct ntm_lctl_endpoint *e, const struct ntm_endpoint
 	memcpy(e->addr, w->addr, 16);
 }
 
+static enum ntm_lctl_dc_state lctl_dc_state(enum dc_state s)
+{
+	switch (s) {
+	case DC_REGISTERED: return NTM_LCTL_DC_REGISTERED;
+	case DC_UNREACHABLE: return NTM_LCTL_DC_UNREACHABLE;
+	case DC_REFUSED: return NTM_LCTL_DC_REFUSED;
+	case DC_CONNECTING: break;
+	}
+	return NTM_LCTL_DC_CONNECTING;
+}
+
+/* The DC's endpoints as configured: "192.0.2.1:7540,[2001:db8::1]:7540". */
+static void fill_dc_text(char *buf, size_t cap, const struct tund_config *cfg)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int f = 0; f < UL_NFAM && off < cap; f++) {
+		char ep[64];
+		if (!cfg->dc_endpoint[f].ss_family)
+			continue;
+		ntm_sockaddr_str((const struct sockaddr *)&cfg->dc_endpoint[f], ep, sizeof(ep));
+		int n = snprintf(buf + off, cap - off, "%s%s", off ? "," : "", ep);
+		off += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* Our underlay addresses and how long ago they last changed. */
+static void fill_underlay(struct ntm_lctl_status_info *s, const struct dclink *d)
+{
+	for (unsigned i = 0; i < d->ul.naddrs && i < NTM_LCTL_MAX_ADDRS; i++) {
+		const struct underlay_addr *a = &d->ul.addrs[i];
+		s->underlay[i].family = a->fam == UL_V4 ? 4 : 6;
+		memcpy(s->underlay[i].addr, a->addr, a->fam == UL_V4 ? 4 : 16);
+		s->n_underlay = i + 1;
+	}
+	s->has_underlay_age = true;
+	s->underlay_age = (uint32_t)((ntm_loop_now_ms() - d->ul_changed_ms) / 1000);
+}
+
 static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t cap)
 {
 	struct ntm_lctl_status_info *s = calloc(1, sizeof(*s));
-	struct sockaddr_storage ss = t->dc_addr;
-	socklen_t len = t->dc_addrlen;
+	const struct dclink *d = &t->dc;
 	struct ntm_endpoint ep;
 	int ret;
 
@@ -39,26 +78,21 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 		memcpy(s->vip6.addr, t->vip6, 16);
 		s->vip6.plen = t->plen6;
 	}
-	ntm_sockaddr_unmap(&ss, &len);
-	ntm_sockaddr_str((struct sockaddr *)&ss, s->dc, sizeof(s->dc));
-	if (ntm_endpoint_from_sockaddr(&ep, (struct sockaddr *)&ss) == 0) {
+	fill_dc_text(s->dc, sizeof(s->dc), &t->cfg);
+	if (ntm_endpoint_from_sockaddr(&ep, (const struct sockaddr *)&t->cfg.dc_endpoint[d->use]) == 0) {
 		s->has_dc_endpoint = true;
 		fill_endpoint(&s->dc_endpoint, &ep);
 	}
-	switch (t->dc_state) {
-	case DC_REGISTERED: s->dc_state = NTM_LCTL_DC_REGISTERED; break;
-	case DC_CONNECTING: s->dc_state = NTM_LCTL_DC_CONNECTING; break;
-	case DC_UNREACHABLE: s->dc_state = NTM_LCTL_DC_UNREACHABLE; break;
-	case DC_REFUSED: s->dc_state = NTM_LCTL_DC_REFUSED; break;
-	}
-	if (t->observed.family) {
+	s->dc_state = lctl_dc_state(d->state);
+	if (d->observed.family) {
 		s->has_observed = true;
-		fill_endpoint(&s->observed, &t->observed);
+		fill_endpoint(&s->observed, &d->observed);
 	}
-	if (t->dc_last_ack_ms) {
+	if (d->last_ack_ms) {
 		s->has_ack_age = true;
-		s->ack_age = (uint32_t)((ntm_loop_now_ms() - t->dc_last_ack_ms) / 1000);
+		s->ack_age = (uint32_t)((ntm_loop_now_ms() - d->last_ack_ms) / 1000);
 	}
+	fill_underlay(s, d);
 	s->n_zones = t->nzones;
 	for (unsigned i = 0; i < t->nzones; i++)
 		snprintf(s->zones[i], sizeof(s->zones[i]), "%s", t->zones[i]);

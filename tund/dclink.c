@@ -5,11 +5,16 @@
  * exponential backoff (1 s doubling to 30 s, plus up to 10% jitter),
  * REGISTER is resent every 2 s up to 3 times, and DC_MISSED_ACKS
  * keepalives without an answer mean the DC lost our session (a restart),
- * so the node starts over with a new handshake. */
+ * so the node starts over with a new handshake.
+ *
+ * The DC may have an endpoint of each family; the one in use is the one in
+ * use while it stays routable, else a routable one, IPv6 first
+ * (underlay_pick). When our underlay changes (underlay.c tells us) the
+ * node REGISTERs again at once on the session it has, from wherever it is
+ * now (the DC moves a node's endpoint on its first authenticated datagram),
+ * or without a session starts a handshake at once; then peer.c hears of it. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,12 +24,17 @@
 #include "util.h"
 
 enum { PH_HANDSHAKE, PH_REGISTER, PH_KEEPALIVE };
-static int phase; /* one DC link per process */
 
 static void arm(struct tund *t, int ph, uint64_t ms)
 {
-	phase = ph;
-	ntm_timer_arm(&t->dc_timer, ms, 0);
+	t->dc.phase = ph;
+	ntm_timer_arm(&t->dc.timer, ms, 0);
+}
+
+/* The DC endpoint f as configured (not v4-mapped), for messages. */
+static const char *ep_str(const struct tund *t, int f, char *buf, size_t cap)
+{
+	return ntm_sockaddr_str((const struct sockaddr *)&t->cfg.dc_endpoint[f], buf, cap);
 }
 
 static uint64_t jitter(uint64_t ms)
@@ -36,8 +46,9 @@ static uint64_t jitter(uint64_t ms)
 
 static void send_dc(struct tund *t, const uint8_t *buf, size_t len)
 {
-	ssize_t r = ntm_udp_send(t->udp_fd, buf, len, (struct sockaddr *)&t->dc_addr,
-				 t->dc_addrlen, NULL);
+	const struct dclink *d = &t->dc;
+	ssize_t r = ntm_udp_send(t->udp_fd, buf, len, (const struct sockaddr *)&d->ep[d->use],
+				 d->eplen[d->use], NULL);
 	if (r < 0)
 		log_debug_errno((int)-r, "send to DC");
 	else
@@ -50,52 +61,35 @@ static void send_handshake(struct tund *t)
 	uint32_t idx = 0;
 	int len;
 
-	if (t->dc_hs.active)
-		ntm_noise_hs_clear(&t->dc_hs.hs);
+	if (t->dc.hs.active)
+		ntm_noise_hs_clear(&t->dc.hs.hs);
 	while (idx == 0)
 		ntm_random(&idx, sizeof(idx));
-	len = ntm_hs_initiate(&t->dc_hs, &t->id, t->cfg.dc_pub, (uint8_t)t->cfg.suite,
+	len = ntm_hs_initiate(&t->dc.hs, &t->id, t->cfg.dc_pub, (uint8_t)t->cfg.suite,
 			      NTM_PURPOSE_DC, idx, 0, pkt, sizeof(pkt));
 	if (len < 0) {
 		log_err_errno(-len, "building handshake");
 		return;
 	}
 	send_dc(t, pkt, (size_t)len);
-	arm(t, PH_HANDSHAKE, jitter(t->dc_backoff_ms));
+	arm(t, PH_HANDSHAKE, jitter(t->dc.backoff_ms));
 }
 
-/* The node's own addresses, reported to the DC as LAN candidates: every
- * up, non-loopback interface's IPv4 and global IPv6, except our TUN. */
-static uint8_t local_addrs(struct tund *t, struct ntm_endpoint *out, uint8_t max)
+/* The node's own addresses, reported to the DC as LAN candidates: the
+ * underlay snapshot (up, non-loopback interfaces but our TUN, no link-local
+ * or unusable IPv6 addresses) with our port. */
+static uint8_t local_addrs(const struct tund *t, struct ntm_endpoint *out, uint8_t max)
 {
-	struct ifaddrs *ifa, *i;
+	const struct underlay *u = &t->dc.ul;
 	uint8_t n = 0;
 
-	if (getifaddrs(&ifa) < 0)
-		return 0;
-	for (i = ifa; i && n < max; i = i->ifa_next) {
-		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		if (strcmp(i->ifa_name, t->ifname) == 0)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET6) {
-			const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-			if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_LOOPBACK(a))
-				continue;
-		} else if (i->ifa_addr->sa_family != AF_INET) {
-			continue;
-		}
-		struct sockaddr_storage ss = { 0 };
-		memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-									  : sizeof(struct sockaddr_in6));
-		if (ss.ss_family == AF_INET)
-			((struct sockaddr_in *)&ss)->sin_port = htons(t->cfg.port);
-		else
-			((struct sockaddr_in6 *)&ss)->sin6_port = htons(t->cfg.port);
-		if (ntm_endpoint_from_sockaddr(&out[n], (struct sockaddr *)&ss) == 0)
-			n++;
+	for (unsigned i = 0; i < u->naddrs && n < max; i++) {
+		out[n].family = u->addrs[i].fam == UL_V4 ? 4 : 6;
+		out[n].port = t->cfg.port;
+		memset(out[n].addr, 0, sizeof(out[n].addr));
+		memcpy(out[n].addr, u->addrs[i].addr, u->addrs[i].fam == UL_V4 ? 4 : 16);
+		n++;
 	}
-	freeifaddrs(ifa);
 	return n;
 }
 
@@ -108,7 +102,7 @@ void dclink_send(struct tund *t, const struct ntm_ctl *m)
 		log_err_errno(-len, "encoding %s", ntm_ctl_type_name(m->type));
 		return;
 	}
-	len = ntm_session_seal(&t->dc_sess, pkt, (size_t)len);
+	len = ntm_session_seal(&t->dc.sess, pkt, (size_t)len);
 	if (len < 0) {
 		log_debug_errno(-len, "sealing for the DC");
 		return;
@@ -120,7 +114,7 @@ static void send_register(struct tund *t)
 {
 	struct ntm_ctl m = { .type = NTM_CTL_REGISTER };
 
-	m.u.reg.req_id = ++t->dc_req_id;
+	m.u.reg.req_id = t->dc.reg_id = ++t->dc.req_id;
 	m.u.reg.listen_port = t->cfg.port;
 	ntm_name_set(&m.u.reg.name, t->cfg.name);
 	m.u.reg.naddrs = local_addrs(t, m.u.reg.addrs, NTM_MAX_ADDRS);
@@ -130,17 +124,17 @@ static void send_register(struct tund *t)
 
 static uint64_t ack_timeout(const struct tund *t)
 {
-	return t->keepalive_ms < DC_ACK_TIMEOUT_MAX_MS ? t->keepalive_ms : DC_ACK_TIMEOUT_MAX_MS;
+	return t->dc.keepalive_ms < DC_ACK_TIMEOUT_MAX_MS ? t->dc.keepalive_ms : DC_ACK_TIMEOUT_MAX_MS;
 }
 
 static void send_keepalive(struct tund *t)
 {
 	struct ntm_ctl m = { .type = NTM_CTL_KEEPALIVE };
 
-	m.u.ka.seq = ++t->ka_seq;
+	m.u.ka.seq = ++t->dc.ka_seq;
 	m.u.ka.naddrs = local_addrs(t, m.u.ka.addrs, NTM_MAX_ADDRS);
 	dclink_send(t, &m);
-	t->ka_waiting = true;
+	t->dc.ka_waiting = true;
 	arm(t, PH_KEEPALIVE, ack_timeout(t));
 }
 
@@ -148,40 +142,53 @@ static void send_keepalive(struct tund *t)
 static void restart(struct tund *t, const char *why)
 {
 	log_notice("DC link: %s; starting a new handshake", why);
-	if (t->dc_state == DC_REGISTERED)
-		t->dc_state = DC_CONNECTING;
-	ntm_session_clear(&t->dc_sess);
-	t->ka_waiting = false;
-	t->ka_missed = 0;
+	if (t->dc.state == DC_REGISTERED)
+		t->dc.state = DC_CONNECTING;
+	ntm_session_clear(&t->dc.sess);
+	t->dc.ka_waiting = false;
+	t->dc.ka_missed = 0;
 	send_handshake(t);
 }
 
 static void fail(struct tund *t)
 {
-	t->dc_failures++;
-	if (t->dc_failures >= 2 && t->dc_state != DC_REFUSED)
-		t->dc_state = DC_UNREACHABLE;
-	t->dc_backoff_ms *= 2;
-	if (t->dc_backoff_ms > DC_RETRY_MAX_MS)
-		t->dc_backoff_ms = DC_RETRY_MAX_MS;
+	struct dclink *d = &t->dc;
+
+	d->failures++;
+	if (d->failures >= 2 && d->state != DC_REFUSED)
+		d->state = DC_UNREACHABLE;
+	d->backoff_ms *= 2;
+	if (d->backoff_ms > DC_RETRY_MAX_MS)
+		d->backoff_ms = DC_RETRY_MAX_MS;
+}
+
+/* An unanswered handshake: back off, and try the DC's other endpoint when
+ * it is routable (a route is no proof the path works). */
+static void handshake_timeout(struct tund *t)
+{
+	struct dclink *d = &t->dc;
+	char ep[64];
+
+	fail(t);
+	if (d->failures == 2)
+		log_warn("DC %s does not answer; retrying every %llu s at most",
+			 ep_str(t, d->use, ep, sizeof(ep)), (unsigned long long)DC_RETRY_MAX_MS / 1000);
+	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
+	send_handshake(t);
 }
 
 static void on_timer(struct ntm_timer *tm, void *arg)
 {
 	struct tund *t = arg;
+	struct dclink *d = &t->dc;
 	(void)tm;
 
-	switch (phase) {
+	switch (d->phase) {
 	case PH_HANDSHAKE:
-		fail(t);
-		if (t->dc_failures == 2)
-			log_warn("DC %s does not answer; retrying every %llu s at most",
-				 ntm_sockaddr_str((struct sockaddr *)&t->dc_addr, (char[64]){ 0 }, 64),
-				 (unsigned long long)DC_RETRY_MAX_MS / 1000);
-		send_handshake(t);
+		handshake_timeout(t);
 		break;
 	case PH_REGISTER:
-		if (++t->reg_tries < 3) {
+		if (++d->reg_tries < 3) {
 			send_register(t);
 		} else {
 			fail(t);
@@ -189,13 +196,13 @@ static void on_timer(struct ntm_timer *tm, void *arg)
 		}
 		break;
 	case PH_KEEPALIVE:
-		if (t->ka_waiting && ++t->ka_missed >= DC_MISSED_ACKS) {
-			t->dc_backoff_ms = DC_RETRY_MIN_MS;
+		if (d->ka_waiting && ++d->ka_missed >= DC_MISSED_ACKS) {
+			d->backoff_ms = DC_RETRY_MIN_MS;
 			restart(t, "keepalives unanswered (DC restarted or unreachable)");
-		} else if (ntm_loop_now_ms() - t->dc_sess_ms >= REKEY_AFTER_TIME_MS) {
+		} else if (ntm_loop_now_ms() - d->sess_ms >= REKEY_AFTER_TIME_MS) {
 			/* Rekey: the DC replaces our session when the handshake
 			 * completes, and we register again on the new one. */
-			t->ka_waiting = false;
+			d->ka_waiting = false;
 			send_handshake(t);
 		} else {
 			send_keepalive(t);
@@ -207,17 +214,17 @@ static void on_timer(struct ntm_timer *tm, void *arg)
 static void on_hs_resp(struct tund *t, const uint8_t *buf, size_t len)
 {
 	struct ntm_session s;
-	int ret = ntm_hs_complete(&t->dc_hs, &t->id, buf, len, &s);
+	int ret = ntm_hs_complete(&t->dc.hs, &t->id, buf, len, &s);
 
 	if (ret < 0) {
 		t->stats.drop_auth++;
 		return;
 	}
-	ntm_session_clear(&t->dc_sess);
-	t->dc_sess = s;
-	t->dc_sess_ms = ntm_loop_now_ms();
+	ntm_session_clear(&t->dc.sess);
+	t->dc.sess = s;
+	t->dc.sess_ms = ntm_loop_now_ms();
 	t->stats.dc_handshakes++;
-	t->reg_tries = 0;
+	t->dc.reg_tries = 0;
 	send_register(t);
 }
 
@@ -254,18 +261,39 @@ static const char *register_refusal(uint8_t status)
 	}
 }
 
+static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
+{
+	struct dclink *d = &t->dc;
+	char ep[64];
+
+	d->observed = a->observed;
+	d->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
+	if (d->state != DC_REGISTERED)
+		log_notice("registered as %s with DC %s", t->fqdn, ep_str(t, d->use, ep, sizeof(ep)));
+	d->state = DC_REGISTERED;
+	t->stats.registrations++;
+	d->failures = 0;
+	d->backoff_ms = DC_RETRY_MIN_MS;
+	d->last_ack_ms = ntm_loop_now_ms();
+	d->ka_waiting = false;
+	d->ka_missed = 0;
+	arm(t, PH_KEEPALIVE, d->keepalive_ms);
+}
+
 static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a)
 {
-	if (phase != PH_REGISTER || a->req_id != t->dc_req_id)
+	struct dclink *d = &t->dc;
+
+	if (d->phase != PH_REGISTER || a->req_id != d->reg_id)
 		return;
 	if (a->status != NTM_REG_OK) {
-		if (t->dc_state != DC_REFUSED)
+		if (d->state != DC_REFUSED)
 			log_err("DC refused the registration of %s: %s", t->cfg.name,
 				register_refusal(a->status));
-		t->dc_state = DC_REFUSED;
-		ntm_session_clear(&t->dc_sess);
-		t->dc_backoff_ms = DC_RETRY_MAX_MS;
-		arm(t, PH_HANDSHAKE, jitter(t->dc_backoff_ms));
+		d->state = DC_REFUSED;
+		ntm_session_clear(&d->sess);
+		d->backoff_ms = DC_RETRY_MAX_MS;
+		arm(t, PH_HANDSHAKE, jitter(d->backoff_ms));
 		return;
 	}
 	bool changed = !t->configured || memcmp(t->vip4, a->vip4, 4) || t->plen4 != a->plen4 ||
@@ -278,40 +306,30 @@ static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a
 	t->nzones = a->nzones;
 	for (uint8_t i = 0; i < a->nzones; i++)
 		memcpy(t->zones[i], a->zones[i].s, (size_t)a->zones[i].len + 1);
-	t->observed = a->observed;
-	t->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
 	if (changed) {
 		configure_if(t);
 		nssfile_write(t);
 	}
-	if (t->dc_state != DC_REGISTERED)
-		log_notice("registered as %s with DC %s", t->fqdn,
-			   ntm_sockaddr_str((struct sockaddr *)&t->dc_addr, (char[64]){ 0 }, 64));
-	t->dc_state = DC_REGISTERED;
-	t->stats.registrations++;
-	t->dc_failures = 0;
-	t->dc_backoff_ms = DC_RETRY_MIN_MS;
-	t->dc_last_ack_ms = ntm_loop_now_ms();
-	t->ka_waiting = false;
-	t->ka_missed = 0;
-	arm(t, PH_KEEPALIVE, t->keepalive_ms);
+	registered(t, a);
 }
 
 static void on_keepalive_ack(struct tund *t, const struct ntm_ctl_keepalive_ack *a)
 {
-	if (!t->ka_waiting || a->seq != t->ka_seq)
+	struct dclink *d = &t->dc;
+
+	if (!d->ka_waiting || a->seq != d->ka_seq)
 		return;
-	if (memcmp(&a->observed, &t->observed, sizeof(a->observed)) != 0) {
+	if (memcmp(&a->observed, &d->observed, sizeof(a->observed)) != 0) {
 		char buf[64];
 		ntm_endpoint_format(&a->observed, buf, sizeof(buf));
 		log_info("the DC now sees this node at %s", buf);
-		t->observed = a->observed;
+		d->observed = a->observed;
 	}
-	t->ka_waiting = false;
-	t->ka_missed = 0;
-	t->dc_state = DC_REGISTERED;
-	t->dc_last_ack_ms = ntm_loop_now_ms();
-	arm(t, PH_KEEPALIVE, t->keepalive_ms);
+	d->ka_waiting = false;
+	d->ka_missed = 0;
+	d->state = DC_REGISTERED;
+	d->last_ack_ms = ntm_loop_now_ms();
+	arm(t, PH_KEEPALIVE, d->keepalive_ms);
 }
 
 static void on_data(struct tund *t, uint8_t *buf, size_t len)
@@ -325,11 +343,11 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		t->stats.drop_malformed++;
 		return;
 	}
-	if (!t->dc_sess.valid || d.receiver != t->dc_sess.local_index) {
+	if (!t->dc.sess.valid || d.receiver != t->dc.sess.local_index) {
 		t->stats.drop_unknown++;
 		return;
 	}
-	ret = ntm_session_open(&t->dc_sess, buf, len, &ptlen);
+	ret = ntm_session_open(&t->dc.sess, buf, len, &ptlen);
 	if (ret < 0) {
 		if (ret == -EALREADY)
 			t->stats.drop_replay++;
@@ -369,25 +387,119 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 	}
 }
 
-void dclink_start(struct tund *t)
+/* The configured endpoints as our socket uses them: IPv4 v4-mapped on a
+ * dual-stack socket, IPv6 only if the socket is IPv6. */
+static int set_endpoints(struct tund *t)
 {
-	t->dc_state = DC_CONNECTING;
-	t->dc_backoff_ms = DC_RETRY_MIN_MS;
-	ntm_timer_init(&t->dc_timer, t->loop, on_timer, t);
+	struct dclink *d = &t->dc;
+	char ep[64];
+
+	for (int f = 0; f < UL_NFAM; f++) {
+		if (!t->cfg.dc_endpoint[f].ss_family)
+			continue;
+		if (f == UL_V6 && t->udp_family != AF_INET6) {
+			log_info("DC endpoint %s not used: this host has no IPv6",
+				 ep_str(t, f, ep, sizeof(ep)));
+			continue;
+		}
+		d->ep[f] = t->cfg.dc_endpoint[f];
+		d->eplen[f] = f == UL_V4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		if (f == UL_V4 && t->udp_family == AF_INET6)
+			ntm_sockaddr_map(&d->ep[f], &d->eplen[f]);
+		d->usable |= UL_BIT(f);
+	}
+	if (!d->usable) {
+		log_err("the DC has an IPv6 address only but this host has no IPv6");
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+int dclink_start(struct tund *t)
+{
+	struct dclink *d = &t->dc;
+	char addrs[256];
+	int ret = set_endpoints(t);
+
+	if (ret < 0)
+		return ret;
+	ret = underlay_scan(t->ifname, t->cfg.dc_endpoint, &d->ul);
+	if (ret < 0)
+		log_warn_errno(-ret, "underlay: cannot list this host's addresses");
+	d->ul_changed_ms = ntm_loop_now_ms();
+	d->use = underlay_pick(&d->ul, d->usable, -1);
+	log_info("underlay: %s", underlay_format(&d->ul, addrs, sizeof(addrs)));
+	d->state = DC_CONNECTING;
+	d->backoff_ms = DC_RETRY_MIN_MS;
+	ntm_timer_init(&d->timer, t->loop, on_timer, t);
 	send_handshake(t);
+	return 0;
+}
+
+bool dclink_is_dc(const struct tund *t, const struct sockaddr *src)
+{
+	for (int f = 0; f < UL_NFAM; f++)
+		if ((t->dc.usable & UL_BIT(f)) &&
+		    ntm_sockaddr_cmp(src, (const struct sockaddr *)&t->dc.ep[f]) == 0)
+			return true;
+	return false;
+}
+
+static void log_change(struct tund *t, const struct underlay *before, const struct underlay *now,
+		       const struct underlay_decision *dec)
+{
+	char a[256], b[256], ep[64];
+
+	underlay_format(before, a, sizeof(a));
+	underlay_format(now, b, sizeof(b));
+	ep_str(t, dec->use, ep, sizeof(ep));
+	log_notice("underlay: %s -> %s; %s DC %s%s", a, b,
+		   dec->action == UL_REREGISTER ? "re-registering with" : "new handshake with", ep,
+		   now->routable[dec->use] ? "" : " (no route to it yet)");
+}
+
+void dclink_on_underlay(void *arg, const struct underlay *now, int err)
+{
+	struct tund *t = arg;
+	struct dclink *d = &t->dc;
+
+	t->stats.underlay_overruns = t->ulw.overruns;
+	if (err < 0) {
+		log_warn_errno(-err, "underlay: cannot list this host's addresses; keeping the last list");
+		return;
+	}
+	struct underlay_decision dec = underlay_decide(&d->ul, now, d->usable, d->use,
+						       d->sess.valid);
+	if (dec.action == UL_NOTHING)
+		return;
+	log_change(t, &d->ul, now, &dec);
+	d->ul = *now;
+	d->ul_changed_ms = ntm_loop_now_ms();
+	d->use = dec.use;
+	t->stats.underlay_changes++;
+	if (dec.action == UL_REREGISTER) {
+		d->reg_tries = 0;
+		d->ka_waiting = false;
+		send_register(t);
+	} else {
+		d->backoff_ms = DC_RETRY_MIN_MS;
+		d->failures = 0;
+		send_handshake(t);
+	}
+	peer_on_underlay_change(t);
 }
 
 void dclink_reregister(struct tund *t)
 {
-	t->dc_backoff_ms = DC_RETRY_MIN_MS;
-	t->dc_failures = 0;
+	t->dc.backoff_ms = DC_RETRY_MIN_MS;
+	t->dc.failures = 0;
 	restart(t, "re-registration requested");
 }
 
 void dclink_stop(struct tund *t)
 {
-	ntm_timer_cancel(&t->dc_timer);
-	if (t->dc_hs.active)
-		ntm_noise_hs_clear(&t->dc_hs.hs);
-	ntm_session_clear(&t->dc_sess);
+	ntm_timer_cancel(&t->dc.timer);
+	if (t->dc.hs.active)
+		ntm_noise_hs_clear(&t->dc.hs.hs);
+	ntm_session_clear(&t->dc.sess);
 }

@@ -744,7 +744,7 @@ void path_sweep(struct peer *p, uint64_t now)
 	/* the relay went silent: ask the DC again, which gives a new route
 	 * (and relay) when the old route's relay is down */
 	if (p->path == PATH_RELAY && p->has_relay && p->cur.valid && now - p->relay_rx_ms >= dead_ms(p) &&
-	    now - p->dir_sent_ms >= dead_ms(p) && p->t->dc_state == DC_REGISTERED) {
+	    now - p->dir_sent_ms >= dead_ms(p) && p->t->dc.state == DC_REGISTERED) {
 		log_info("%s: relay silent for %llu s; asking the DC for another route", p->name,
 			 (unsigned long long)((now - p->relay_rx_ms) / 1000));
 		p->path_reason = "the relay stopped answering; asked the DC for another";

@@ -198,9 +198,9 @@ void send_direction_req(struct tund *t, struct peer *p)
 	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_REQ };
 	struct ntm_ctl_direction_req *q = &m.u.dir_req;
 
-	if (t->dc_state != DC_REGISTERED)
+	if (t->dc.state != DC_REGISTERED)
 		return;
-	q->req_id = p->dir_req_id = ++t->dc_req_id;
+	q->req_id = p->dir_req_id = ++t->dc.req_id;
 	if (p->name[0]) {
 		q->kind = NTM_DIR_BY_NAME;
 		ntm_name_set(&q->name, p->name);
@@ -365,7 +365,7 @@ static uint32_t new_index(struct tund *t)
 {
 	uint32_t idx = 0;
 
-	while (idx == 0 || ntm_idmap_get(&t->sess_index, idx) || idx == t->dc_sess.local_index)
+	while (idx == 0 || ntm_idmap_get(&t->sess_index, idx) || idx == t->dc.sess.local_index)
 		ntm_random(&idx, sizeof(idx));
 	return idx;
 }

@@ -130,7 +130,7 @@ static int resolve_name(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 
 	if (peer_name_check(t, req->name, &n) < 0)
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_NOTFOUND);
-	if (t->dc_state != DC_REGISTERED && !peer_by_name(t, n.s))
+	if (t->dc.state != DC_REGISTERED && !peer_by_name(t, n.s))
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);
 	if (strcmp(n.s, t->fqdn) == 0)
 		return answer(out, cap, type, id, t->fqdn, fam, t->vip4, t->vip6);
@@ -161,7 +161,7 @@ static int resolve_addr(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	struct peer *p = peer_by_addr(t, af, a);
 	if (p && p->resolved)
 		return answer(out, cap, type, id, p->name, 0, NULL, NULL);
-	if (t->dc_state != DC_REGISTERED)
+	if (t->dc.state != DC_REGISTERED)
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);
 	p = peer_request(t, NULL, af, a);
 	if (!p)

@@ -60,7 +60,7 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 			return;
 		}
 		t->stats.rx_packets++;
-		if (ntm_sockaddr_cmp((struct sockaddr *)&m.src, (struct sockaddr *)&t->dc_addr) == 0)
+		if (dclink_is_dc(t, (struct sockaddr *)&m.src))
 			dclink_on_datagram(t, t->buf, (size_t)n);
 		else
 			data_on_udp(t, t->buf, (size_t)n, &m);
@@ -99,18 +99,20 @@ static int open_udp(struct tund *t)
 	struct sockaddr_storage probe;
 	socklen_t plen = sizeof(probe);
 	getsockname(t->udp_fd, (struct sockaddr *)&probe, &plen);
-	t->dc_addr = t->cfg.dc_endpoint;
-	t->dc_addrlen = t->dc_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							 : sizeof(struct sockaddr_in6);
 	t->udp_family = probe.ss_family;
-	if (probe.ss_family == AF_INET6)
-		ntm_sockaddr_map(&t->dc_addr, &t->dc_addrlen);
-	else if (t->dc_addr.ss_family == AF_INET6) {
-		log_err("the DC has an IPv6 address but this host has no IPv6");
-		return -EAFNOSUPPORT;
-	}
 	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, tund_on_udp, t);
 	return ntm_io_add(&t->udp_io, EPOLLIN);
+}
+
+/* Our own addresses and routes: dclink.c hears of every change. */
+static int open_underlay(struct tund *t)
+{
+	int ret = underlay_watch_open(&t->ulw, t->loop, t->ifname, t->cfg.dc_endpoint,
+				      dclink_on_underlay, t);
+
+	if (ret < 0)
+		log_err_errno(-ret, "rtnetlink socket (to watch this host's addresses)");
+	return ret;
 }
 
 static int open_tun(struct tund *t)
@@ -139,7 +141,7 @@ static int run(struct tund *t)
 	struct ntm_privs_target who;
 	int ret;
 
-	t->udp_fd = t->tun_fd = -1;
+	t->udp_fd = t->tun_fd = t->ulw.fd = -1;
 	ret = ntm_loop_new(&t->loop);
 	if (ret < 0)
 		return ret;
@@ -150,7 +152,8 @@ static int run(struct tund *t)
 		log_err("User=%s: %s", t->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
 	}
-	if ((ret = load_identity(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0)
+	if ((ret = load_identity(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0 ||
+	    (ret = open_underlay(t)) < 0)
 		goto out;
 	ret = ctl_open(t, who.uid, who.gid);
 	if (ret < 0) {
@@ -174,18 +177,22 @@ static int run(struct tund *t)
 	ntm_ratelimit_init(&t->rl, 50, 50);
 	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
 	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);
-	dclink_start(t);
+	ret = dclink_start(t);
+	if (ret < 0)
+		goto stop;
 	ret = ntm_loop_run(t->loop);
 	if (sig.stopped_by)
 		log_notice("signal %d: stopping", sig.stopped_by);
 	log_stats(t);
 	dclink_stop(t);
+stop:
 	pings_free(t);
 	nssfile_remove(t);
 	ctl_close(t);
 	peers_free(t);
 out:
 	ctl_close(t);
+	underlay_watch_close(&t->ulw);
 	if (t->udp_fd >= 0)
 		close(t->udp_fd);
 	ntm_tun_close(&t->tun_fd);

@@ -1,7 +1,8 @@
 /* tund.h - ntm-tund's state, shared by its files:
  *   tund.c     main: options, configuration, key, TUN, sockets, privileges
  *   dclink.c   the session with the DC: handshake, REGISTER, KEEPALIVE,
- *              backoff and re-registration
+ *              backoff and re-registration, underlay changes
+ *   underlay.c our own addresses and routes, watched through rtnetlink
  *   peer.c     peers: Route Directions, handshakes, sessions, the sweep
  *   data.c     the packet paths TUN <-> UDP
  *   resolve.c  RESOLVE_NAME/ADDR and PEERS on the control socket
@@ -22,6 +23,7 @@
 #include "session.h"
 #include "tund_config.h"
 #include "udp.h"
+#include "underlay.h"
 
 enum dc_state {
 	DC_CONNECTING = 1,   /* handshake or REGISTER in flight, not yet answered */
@@ -50,7 +52,38 @@ enum dc_state {
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
-	X(table_put_failed)
+	X(table_put_failed) \
+	X(underlay_changes) X(underlay_overruns)
+
+/* The node's link with its DC. dclink.c alone writes it, except req_id,
+ * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
+ * (its local index is taken) and, for status, the rest. */
+struct dclink {
+	enum dc_state state;
+	int phase;                         /* what the timer waits for (dclink.c) */
+	/* The DC's endpoints as used on our (dual-stack) socket, v4 mapped
+	 * there; indexed UL_V4/UL_V6, ss_family 0 where there is none. */
+	struct sockaddr_storage ep[UL_NFAM];
+	socklen_t eplen[UL_NFAM];
+	unsigned usable;                   /* UL_BIT()s of ep[] that are set */
+	int use;                           /* the endpoint in use */
+	struct ntm_hs_pending hs;
+	struct ntm_session sess;
+	uint64_t sess_ms;                  /* when sess was established */
+	struct ntm_timer timer;            /* retries, REGISTER resend, keepalive */
+	uint64_t backoff_ms;
+	unsigned failures;
+	uint32_t req_id;                   /* last id drawn (REGISTER, DIRECTION_REQ) */
+	uint32_t reg_id;                   /* the REGISTER awaiting its ack */
+	uint32_t ka_seq;
+	unsigned ka_missed, reg_tries;
+	bool ka_waiting;
+	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
+	uint64_t keepalive_ms;
+	struct ntm_endpoint observed;      /* this node as the DC sees it */
+	struct underlay ul;                /* our underlay as last scanned */
+	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
+};
 
 struct tund_stats {
 #define X(name) uint64_t name;
@@ -69,27 +102,14 @@ struct tund {
 	char ifname[16];
 	struct tund_stats stats;
 
-	/* DC link */
-	enum dc_state dc_state;
-	struct sockaddr_storage dc_addr;   /* as used on the (dual-stack) socket */
-	socklen_t dc_addrlen;
-	struct ntm_hs_pending dc_hs;
-	struct ntm_session dc_sess;
-	uint64_t dc_sess_ms;               /* when dc_sess was established */
-	struct ntm_timer dc_timer;         /* retries, REGISTER resend, keepalive */
-	uint64_t dc_backoff_ms;
-	unsigned dc_failures;
-	uint32_t dc_req_id, ka_seq;
-	unsigned ka_missed, reg_tries;
-	bool ka_waiting;
-	uint64_t dc_last_ack_ms;           /* last REGISTER_ACK or KEEPALIVE_ACK */
-	uint64_t keepalive_ms;
+	struct dclink dc;                  /* the session with the DC (dclink.c) */
+	struct underlay_watch ulw;         /* rtnetlink: tells dclink.c of changes */
+	/* what the last REGISTER_ACK gave us */
 	bool configured;                   /* ntm0 carries the addresses */
 	uint8_t vip4[4], plen4, vip6[16], plen6;
 	char fqdn[NTM_NAME_MAX + 1];
 	uint8_t nzones;
 	char zones[NTM_MAX_ZONES][NTM_NAME_MAX + 1];
-	struct ntm_endpoint observed;
 
 	struct ntm_ctlsrv *ctl;            /* control socket */
 
@@ -116,14 +136,22 @@ struct tund {
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);
 
 /* dclink.c */
-void dclink_start(struct tund *t);
+/* Takes the first underlay snapshot and starts the handshake; 0, or -errno
+ * when no configured DC endpoint can be used from our socket (logged). */
+int dclink_start(struct tund *t);
 void dclink_stop(struct tund *t);
+/* Whether a datagram from src (as received on our socket) is the DC's:
+ * from either of its endpoints. */
+bool dclink_is_dc(const struct tund *t, const struct sockaddr *src);
 /* A datagram from the DC's address (already read into buf). */
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 /* Force a new handshake and registration now (ntmctl reregister). */
 void dclink_reregister(struct tund *t);
 /* Seal a control message into the DC session and send it. */
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
+/* The underlay watcher's callback (arg: the tund): on a change, log it,
+ * REGISTER again or handshake at once, then peer_on_underlay_change. */
+void dclink_on_underlay(void *arg, const struct underlay *now, int err);
 
 /* nssfile.c */
 void nssfile_write(struct tund *t);

@@ -6,6 +6,43 @@
 #include <string.h>
 #include <strings.h>
 
+/* "a.b.c.d:port", "[x:x::x]:port" or both, separated by a comma (blanks
+ * around it allowed): the DC's endpoint of each family. */
+static int parse_endpoints(struct tund_config *cfg, const char *path,
+			   const struct ntm_conf_entry *e, char *msg, size_t msglen)
+{
+	static const char *const fam[UL_NFAM] = { "IPv4", "IPv6" };
+	char q[NTM_CONF_QUOTE_BUF], item[sizeof(cfg->dc_text)];
+	const char *p = cfg->dc_text;
+	unsigned line = e ? e->line : 0;
+
+	for (;;) {
+		const char *start = p, *end = p + strcspn(p, ",");
+		struct sockaddr_storage ss;
+		while (*start == ' ' || *start == '\t')
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		snprintf(item, sizeof(item), "%.*s", (int)(end - start), start);
+		if (ntm_conf_parse_endpoint(item, &ss) < 0) {
+			snprintf(msg, msglen, "%s:%u: Endpoint: '%s' is not an endpoint 'a.b.c.d:port' "
+				 "or '[x:x::x]:port'", path, line, ntm_conf_quote(q, item));
+			return -EINVAL;
+		}
+		int f = ss.ss_family == AF_INET ? UL_V4 : UL_V6;
+		if (cfg->dc_endpoint[f].ss_family) {
+			snprintf(msg, msglen, "%s:%u: Endpoint: two %s endpoints; give at most one of "
+				 "each family", path, line, fam[f]);
+			return -EINVAL;
+		}
+		cfg->dc_endpoint[f] = ss;
+		p += strcspn(p, ",");
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
@@ -29,7 +66,8 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		  NULL, &nss_seen },
 		{ "Node", "NatKeepalive", NTM_CONF_UINT, 0, &cfg->nat_keepalive_s, 0, 1, 25, "15", NULL },
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
-		{ "DC", "Endpoint", NTM_CONF_ENDPOINT, NTM_CONF_REQUIRED, &cfg->dc_endpoint, 0, 0, 0, NULL, NULL },
+		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
+		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
 	};
 
@@ -44,6 +82,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		goto out;
 	}
 	memcpy(cfg->name, n.s, (size_t)n.len + 1);
+	ret = parse_endpoints(cfg, path, ntm_conf_get(c, "DC", "Endpoint"), msg, msglen);
+	if (ret < 0)
+		goto out;
 	if (strcasecmp(suite, "aesgcm") == 0) {
 		cfg->suite = NTM_SUITE_AESGCM;
 	} else if (strcasecmp(suite, "chachapoly") == 0) {

@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "paths.h"
+#include "underlay.h"
 #include "wire.h"
 
 #define NTM_TUND_CONF NTM_SYSCONFDIR "/ntm/tund.conf"
@@ -24,7 +25,10 @@ struct tund_config {
 	char user[64];
 	char control_socket[108];
 	char nss_file[4096];          /* zones for nss_ntm; default: beside the socket */
-	struct sockaddr_storage dc_endpoint;
+	/* [DC] Endpoint: at most one per family, indexed UL_V4 / UL_V6;
+	 * ss_family 0 where the file gave none (at least one is given). */
+	struct sockaddr_storage dc_endpoint[UL_NFAM];
+	char dc_text[256];            /* the value as written, for status */
 	uint8_t dc_pub[32];
 	uint64_t suite;
 	uint64_t nat_keepalive_s;     /* keepalive period of live tunnels and relay use */
