@@ -445,16 +445,21 @@ bool dclink_is_dc(const struct tund *t, const struct sockaddr *src)
 	return false;
 }
 
+/* One line per change: "underlay: 10.1.0.2 -> 10.2.0.2; re-registering
+ * with DC 192.0.2.1:7540". */
 static void log_change(struct tund *t, const struct underlay *before, const struct underlay *now,
 		       const struct underlay_decision *dec)
 {
 	char a[256], b[256], ep[64];
 
 	underlay_format(before, a, sizeof(a));
-	underlay_format(now, b, sizeof(b));
-	ep_str(t, dec->use, ep, sizeof(ep));
-	log_notice("underlay: %s -> %s; %s DC %s%s", a, b,
-		   dec->action == UL_REREGISTER ? "re-registering with" : "new handshake with", ep,
+	if (underlay_same_addrs(before, now))
+		snprintf(b, sizeof(b), "(routes changed)");
+	else
+		underlay_format(now, b, sizeof(b));
+	log_notice("underlay: %s %s%s; %s DC %s%s", a, underlay_same_addrs(before, now) ? "" : "-> ",
+		   b, dec->action == UL_REREGISTER ? "re-registering with" : "new handshake with",
+		   ep_str(t, dec->use, ep, sizeof(ep)),
 		   now->routable[dec->use] ? "" : " (no route to it yet)");
 }
 

@@ -68,9 +68,14 @@ static bool addrs_within(const struct underlay *a, const struct underlay *b)
 	return true;
 }
 
+bool underlay_same_addrs(const struct underlay *a, const struct underlay *b)
+{
+	return addrs_within(a, b) && addrs_within(b, a);
+}
+
 bool underlay_equal(const struct underlay *a, const struct underlay *b)
 {
-	if (!addrs_within(a, b) || !addrs_within(b, a))
+	if (!underlay_same_addrs(a, b))
 		return false;
 	for (int f = 0; f < UL_NFAM; f++) {
 		if (a->routable[f] != b->routable[f])

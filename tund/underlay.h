@@ -76,7 +76,9 @@ int underlay_pick(const struct underlay *u, unsigned configured, int cur);
  * when it is routable (the route may be there and the path broken), else cur. */
 int underlay_pick_after_timeout(const struct underlay *u, unsigned configured, int cur);
 
-/* Same addresses (as sets), same routability and source per family. */
+/* Same addresses (as sets). */
+bool underlay_same_addrs(const struct underlay *a, const struct underlay *b);
+/* Same addresses, and same routability and source per family. */
 bool underlay_equal(const struct underlay *a, const struct underlay *b);
 
 /* What the DC link does about the scan now, given the previous one: the

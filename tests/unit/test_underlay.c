@@ -117,6 +117,7 @@ START_TEST(test_a_new_source_or_route_to_the_dc_is_a_change)
 
 	route(&b, UL_V4, "10.1.0.3");
 	ck_assert(!underlay_equal(&a, &b));
+	ck_assert(underlay_same_addrs(&a, &b));
 	b = dual();
 	b.routable[UL_V6] = false;
 	ck_assert(!underlay_equal(&a, &b));
