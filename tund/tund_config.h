@@ -28,7 +28,7 @@ struct tund_config {
 	/* [DC] Endpoint: at most one per family, indexed UL_V4 / UL_V6;
 	 * ss_family 0 where the file gave none (at least one is given). */
 	struct sockaddr_storage dc_endpoint[UL_NFAM];
-	char dc_text[256];            /* the value as written, for status */
+	char dc_text[256];            /* the value as written (parsed into dc_endpoint) */
 	uint8_t dc_pub[32];
 	uint64_t suite;
 	uint64_t nat_keepalive_s;     /* keepalive period of live tunnels and relay use */
