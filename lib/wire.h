@@ -50,6 +50,7 @@ enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY =
 #define NTM_MAX_ADDRS 16
 #define NTM_MAX_CANDS 16
 #define NTM_MAX_ZONES 8
+#define NTM_MAX_LIVE_ROUTES 32         /* route IDs in one REGISTER or KEEPALIVE */
 
 /* A transport address as carried on the wire (family 4 or 6). */
 struct ntm_endpoint {
@@ -158,9 +159,12 @@ enum ntm_ctl_type {
 struct ntm_ctl_register {
 	uint32_t req_id;
 	uint16_t listen_port;
+	uint64_t incarnation;          /* random per process start, non-zero */
 	struct ntm_name name;
 	uint8_t naddrs;
 	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+	uint8_t nroutes;               /* live routes (5.3), each ID non-zero */
+	uint64_t routes[NTM_MAX_LIVE_ROUTES];
 };
 
 /* The status byte of each reply, as on the wire (doc/protocol.md section 5):
@@ -189,6 +193,8 @@ struct ntm_ctl_keepalive {
 	uint32_t seq;
 	uint8_t naddrs;
 	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+	uint8_t nroutes;               /* routes with a live session, each ID non-zero */
+	uint64_t routes[NTM_MAX_LIVE_ROUTES];
 };
 
 struct ntm_ctl_keepalive_ack {

@@ -255,6 +255,34 @@ static bool eps_valid(const struct ntm_endpoint *eps, uint8_t n)
 	return true;
 }
 
+/* A list of live route IDs (5.1, 5.3): count, then count route IDs. */
+static uint8_t rd_routes(struct ntm_rd *r, uint64_t *ids)
+{
+	uint8_t n = rd_count(r, NTM_MAX_LIVE_ROUTES);
+
+	for (uint8_t i = 0; i < n; i++)
+		ids[i] = ntm_rd_u64(r);
+	return n;
+}
+
+static void wr_routes(struct ntm_wr *w, const uint64_t *ids, uint8_t n)
+{
+	ntm_wr_u8(w, n);
+	for (uint8_t i = 0; i < n; i++)
+		ntm_wr_u64(w, ids[i]);
+}
+
+static bool routes_valid(const uint64_t *ids, uint8_t n)
+{
+	if (n > NTM_MAX_LIVE_ROUTES)
+		return false;
+	for (uint8_t i = 0; i < n; i++) {
+		if (ids[i] == 0)
+			return false;
+	}
+	return true;
+}
+
 /* ---- REGISTER (5.1) ---- */
 
 static void rd_register(struct ntm_rd *r, struct ntm_ctl *c)
@@ -264,10 +292,12 @@ static void rd_register(struct ntm_rd *r, struct ntm_ctl *c)
 	m->req_id = ntm_rd_u32(r);
 	rd_reserved16(r);
 	m->listen_port = ntm_rd_u16(r);
+	m->incarnation = ntm_rd_u64(r);
 	rd_name(r, &m->name);
 	m->naddrs = rd_count(r, NTM_MAX_ADDRS);
 	for (uint8_t i = 0; i < m->naddrs; i++)
 		rd_endpoint(r, &m->addrs[i]);
+	m->nroutes = rd_routes(r, m->routes);
 }
 
 static void wr_register(struct ntm_wr *w, const struct ntm_ctl *c)
@@ -277,10 +307,12 @@ static void wr_register(struct ntm_wr *w, const struct ntm_ctl *c)
 	ntm_wr_u32(w, m->req_id);
 	ntm_wr_u16(w, 0);
 	ntm_wr_u16(w, m->listen_port);
+	ntm_wr_u64(w, m->incarnation);
 	wr_name(w, &m->name);
 	ntm_wr_u8(w, m->naddrs);
 	for (uint8_t i = 0; i < m->naddrs; i++)
 		wr_endpoint(w, &m->addrs[i]);
+	wr_routes(w, m->routes, m->nroutes);
 }
 
 static bool register_valid(const struct ntm_ctl *c)
@@ -289,9 +321,13 @@ static bool register_valid(const struct ntm_ctl *c)
 
 	if (m->listen_port == 0)
 		return false;
+	if (m->incarnation == 0)
+		return false;
 	if (!name_valid(&m->name))
 		return false;
-	return eps_valid(m->addrs, m->naddrs);
+	if (!eps_valid(m->addrs, m->naddrs))
+		return false;
+	return routes_valid(m->routes, m->nroutes);
 }
 
 /* ---- REGISTER_ACK (5.2) ---- */
@@ -373,6 +409,7 @@ static void rd_keepalive(struct ntm_rd *r, struct ntm_ctl *c)
 	m->naddrs = rd_count(r, NTM_MAX_ADDRS);
 	for (uint8_t i = 0; i < m->naddrs; i++)
 		rd_endpoint(r, &m->addrs[i]);
+	m->nroutes = rd_routes(r, m->routes);
 }
 
 static void wr_keepalive(struct ntm_wr *w, const struct ntm_ctl *c)
@@ -383,11 +420,14 @@ static void wr_keepalive(struct ntm_wr *w, const struct ntm_ctl *c)
 	ntm_wr_u8(w, m->naddrs);
 	for (uint8_t i = 0; i < m->naddrs; i++)
 		wr_endpoint(w, &m->addrs[i]);
+	wr_routes(w, m->routes, m->nroutes);
 }
 
 static bool keepalive_valid(const struct ntm_ctl *c)
 {
-	return eps_valid(c->u.ka.addrs, c->u.ka.naddrs);
+	if (!eps_valid(c->u.ka.addrs, c->u.ka.naddrs))
+		return false;
+	return routes_valid(c->u.ka.routes, c->u.ka.nroutes);
 }
 
 static void rd_keepalive_ack(struct ntm_rd *r, struct ntm_ctl *c)

@@ -209,10 +209,14 @@ static void build_ctl_samples(void)
 	c.type = NTM_CTL_REGISTER;
 	c.u.reg.req_id = 0xdeadbeef;
 	c.u.reg.listen_port = 65535;
+	c.u.reg.incarnation = 0x0123456789abcdefull;
 	make_name(&c.u.reg.name, NTM_NAME_MAX, 1);
 	c.u.reg.naddrs = NTM_MAX_ADDRS;
 	for (unsigned i = 0; i < NTM_MAX_ADDRS; i++)
 		make_ep(&c.u.reg.addrs[i], i % 2 ? 4 : 6, (uint16_t)(7541 + i), (uint8_t)i);
+	c.u.reg.nroutes = NTM_MAX_LIVE_ROUTES;
+	for (unsigned i = 0; i < NTM_MAX_LIVE_ROUTES; i++)
+		c.u.reg.routes[i] = 0xfedcba9876543210ull + i;
 	add_ctl(S_REGISTER, "REGISTER", &c);
 
 	memset(&c, 0, sizeof(c));
@@ -251,6 +255,9 @@ static void build_ctl_samples(void)
 	c.u.ka.naddrs = NTM_MAX_ADDRS;
 	for (unsigned i = 0; i < NTM_MAX_ADDRS; i++)
 		make_ep(&c.u.ka.addrs[i], i % 3 ? 6 : 4, (uint16_t)(65535 - i), (uint8_t)(i * 5));
+	c.u.ka.nroutes = NTM_MAX_LIVE_ROUTES;
+	for (unsigned i = 0; i < NTM_MAX_LIVE_ROUTES; i++)
+		c.u.ka.routes[i] = 0x8000000000000001ull ^ ((uint64_t)i << 8);
 	add_ctl(S_KEEPALIVE, "KEEPALIVE", &c);
 
 	memset(&c, 0, sizeof(c));
@@ -519,10 +526,14 @@ static void register_eq(const struct ntm_ctl_register *a, const struct ntm_ctl_r
 {
 	ck_assert_uint_eq(a->req_id, b->req_id);
 	ck_assert_uint_eq(a->listen_port, b->listen_port);
+	ck_assert_uint_eq(a->incarnation, b->incarnation);
 	name_eq(&a->name, &b->name, "REGISTER name");
 	ck_assert_uint_eq(a->naddrs, b->naddrs);
 	for (unsigned i = 0; i < a->naddrs; i++)
 		ep_eq(&a->addrs[i], &b->addrs[i], "REGISTER address");
+	ck_assert_uint_eq(a->nroutes, b->nroutes);
+	for (unsigned i = 0; i < a->nroutes; i++)
+		ck_assert_uint_eq(a->routes[i], b->routes[i]);
 }
 
 static void register_ack_eq(const struct ntm_ctl_register_ack *a,
@@ -549,6 +560,9 @@ static void keepalive_eq(const struct ntm_ctl_keepalive *a, const struct ntm_ctl
 	ck_assert_uint_eq(a->naddrs, b->naddrs);
 	for (unsigned i = 0; i < a->naddrs; i++)
 		ep_eq(&a->addrs[i], &b->addrs[i], "KEEPALIVE address");
+	ck_assert_uint_eq(a->nroutes, b->nroutes);
+	for (unsigned i = 0; i < a->nroutes; i++)
+		ck_assert_uint_eq(a->routes[i], b->routes[i]);
 }
 
 static void direction_req_eq(const struct ntm_ctl_direction_req *a,
@@ -753,6 +767,7 @@ START_TEST(test_encodings_match_the_byte_layout_in_the_protocol_document)
 	static const uint8_t ping[] = { 0, 12, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0xfe,
 					0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
 	static const uint8_t ka_ack4[] = { 0, 4, 0x80, 0, 0, 1, 4, 0x9c, 0x40 };
+	static const uint8_t ka_empty[] = { 0, 3, 0, 0, 0, 1, 0, 0 };
 	static const uint8_t data_hdr[] = { 4, 1, 0, 0, 0x89, 0xab, 0xcd, 0xef,
 					    0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff };
 	static const uint8_t resp_hdr[] = { 2, 1, 0, 0, 0xfe, 0xdc, 0xba, 0x98, 1, 2, 3, 4 };
@@ -767,6 +782,13 @@ START_TEST(test_encodings_match_the_byte_layout_in_the_protocol_document)
 	ck_assert_uint_eq(samples[S_PONG].buf[1], 13);
 	ck_assert_uint_eq(samples[S_KEEPALIVE_ACK4].len, sizeof(ka_ack4) + 4);
 	ck_assert_mem_eq(samples[S_KEEPALIVE_ACK4].buf, ka_ack4, sizeof(ka_ack4));
+	ck_assert_uint_eq(samples[S_KEEPALIVE_EMPTY].len, sizeof(ka_empty));
+	ck_assert_mem_eq(samples[S_KEEPALIVE_EMPTY].buf, ka_empty, sizeof(ka_empty));
+	/* REGISTER: the incarnation after the listen port, the route IDs last */
+	ck_assert_mem_eq(samples[S_REGISTER].buf + 10, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
+	ck_assert_uint_eq(samples[S_REGISTER].buf[samples[S_REGISTER].len - 1 - 32 * 8], 32);
+	ck_assert_mem_eq(samples[S_REGISTER].buf + samples[S_REGISTER].len - 8,
+			 "\xfe\xdc\xba\x98\x76\x54\x32\x2f", 8);
 	ck_assert_mem_eq(samples[S_DATA].buf, data_hdr, sizeof(data_hdr));
 	ck_assert_mem_eq(samples[S_HS_RESP].buf, resp_hdr, sizeof(resp_hdr));
 	ck_assert_mem_eq(samples[S_HS_INIT].buf, init_hdr, sizeof(init_hdr));
@@ -775,7 +797,9 @@ START_TEST(test_encodings_match_the_byte_layout_in_the_protocol_document)
 	ck_assert_mem_eq(prologue, "ntm1", 4);
 	ck_assert_mem_eq(prologue + 4, samples[S_HS_INIT].buf, 8);
 	/* Sizes of the full-size samples, computed from the tables. */
-	ck_assert_uint_eq(samples[S_REGISTER].len, 2 + 4 + 2 + 2 + 254 + 1 + 8 * 7 + 8 * 19);
+	ck_assert_uint_eq(samples[S_REGISTER].len,
+			  2 + 4 + 2 + 2 + 8 + 254 + 1 + 8 * 7 + 8 * 19 + 1 + 32 * 8);
+	ck_assert_uint_eq(samples[S_KEEPALIVE].len, 2 + 4 + 1 + 6 * 7 + 10 * 19 + 1 + 32 * 8);
 	ck_assert_uint_eq(samples[S_ROUTE].len,
 			  2 + 4 + 8 + 1 + 1 + 2 + 32 + 4 + 16 + 254 + 1 + 8 * 9 + 8 * 21 + 1 +
 			  19 + 4 + 1 + 32);
@@ -1061,6 +1085,23 @@ static void bad_names(int idx, size_t off)
 	}
 }
 
+/* The live route list at off (count 32): a route ID 0 anywhere, or a count
+ * above NTM_MAX_LIVE_ROUTES, is rejected; 0 to 32 routes are accepted. */
+static void bad_live_routes(int idx, size_t off)
+{
+	const struct sample *s = &samples[idx];
+	uint8_t elem[8];
+
+	bad_be(idx, "first route ID 0", off + 1, 8, 0);
+	bad_be(idx, "last route ID 0", s->len - 8, 8, 0);
+	memcpy(elem, s->buf + off + 1, 8);
+	count_variant(idx, "route count", off, s->len, 32, elem, 8, 32, true);
+	count_variant(idx, "route count", off, s->len, 32, elem, 8, 1, true);
+	count_variant(idx, "route count", off, s->len, 32, elem, 8, 0, true);
+	count_variant(idx, "route count", off, s->len, 32, elem, 8, 33, false);
+	count_variant(idx, "route count", off, s->len, 32, elem, 8, 255, false);
+}
+
 START_TEST(test_register_with_a_bad_field_is_rejected)
 {
 	const int S = S_REGISTER;
@@ -1071,15 +1112,18 @@ START_TEST(test_register_with_a_bad_field_is_rejected)
 	bad_u8(S, "flags byte 0", 6, 0, 1);
 	bad_u8(S, "flags byte 1", 7, 0, 0x80);
 	bad_be(S, "listen port 0", 8, 2, 0);
-	bad_names(S, 10);
-	size_t count_off = 11 + m->name.len, first = count_off + 1;
+	bad_be(S, "incarnation 0", 10, 8, 0);
+	bad_names(S, 18);
+	size_t count_off = 19 + m->name.len, first = count_off + 1;
+	size_t routes_off = samples[S].len - 1 - 8 * NTM_MAX_LIVE_ROUTES;
 	bad_endpoint(S, "first address", first, 6);
-	bad_endpoint(S, "last address", samples[S].len - 7, 4);
+	bad_endpoint(S, "last address", routes_off - 7, 4);
 	memcpy(elem, samples[S].buf + first, 19);
-	count_variant(S, "address count", count_off, samples[S].len, 16, elem, 19, 16, true);
-	count_variant(S, "address count", count_off, samples[S].len, 16, elem, 19, 17, false);
-	count_variant(S, "address count", count_off, samples[S].len, 16, elem, 19, 255, false);
-	count_variant(S, "address count", count_off, samples[S].len, 16, elem, 19, 0, true);
+	count_variant(S, "address count", count_off, routes_off, 16, elem, 19, 16, true);
+	count_variant(S, "address count", count_off, routes_off, 16, elem, 19, 17, false);
+	count_variant(S, "address count", count_off, routes_off, 16, elem, 19, 255, false);
+	count_variant(S, "address count", count_off, routes_off, 16, elem, 19, 0, true);
+	bad_live_routes(S, routes_off);
 }
 END_TEST
 
@@ -1124,16 +1168,20 @@ END_TEST
 START_TEST(test_keepalive_and_its_ack_with_a_bad_field_are_rejected)
 {
 	const int S = S_KEEPALIVE;
-	uint8_t elem[7];
+	uint8_t elem[8];
 
 	build_samples();
+	size_t routes_off = samples[S].len - 1 - 8 * NTM_MAX_LIVE_ROUTES;
 	bad_endpoint(S, "first address", 7, 4);
 	bad_endpoint(S, "second address", 14, 6);
 	memcpy(elem, samples[S].buf + 7, 7);
-	count_variant(S, "address count", 6, samples[S].len, 16, elem, 7, 16, true);
-	count_variant(S, "address count", 6, samples[S].len, 16, elem, 7, 17, false);
-	count_variant(S, "address count", 6, samples[S].len, 16, elem, 7, 255, false);
+	count_variant(S, "address count", 6, routes_off, 16, elem, 7, 16, true);
+	count_variant(S, "address count", 6, routes_off, 16, elem, 7, 17, false);
+	count_variant(S, "address count", 6, routes_off, 16, elem, 7, 255, false);
 	count_variant(S_KEEPALIVE_EMPTY, "address count", 6, 7, 0, elem, 7, 17, false);
+	bad_live_routes(S, routes_off);
+	/* the empty keepalive with a route count and no routes after it */
+	count_variant(S_KEEPALIVE_EMPTY, "route count", 7, 8, 0, elem, 8, 33, false);
 	bad_endpoint(S_KEEPALIVE_ACK4, "observed endpoint", 6, 4);
 	bad_endpoint(S_KEEPALIVE_ACK6, "observed endpoint", 6, 6);
 	/* A family that does not match the address length that follows. */
@@ -1254,6 +1302,18 @@ START_TEST(test_control_encoder_refuses_structs_the_decoder_would_reject)
 	c = samples[S_REGISTER].ctl;
 	c.u.reg.addrs[15].family = 5;
 	expect_encode(&c, -EINVAL, "address family 5");
+	c = samples[S_REGISTER].ctl;
+	c.u.reg.incarnation = 0;
+	expect_encode(&c, -EINVAL, "incarnation 0");
+	c = samples[S_REGISTER].ctl;
+	c.u.reg.nroutes = NTM_MAX_LIVE_ROUTES + 1;
+	expect_encode(&c, -EINVAL, "33 live routes");
+	c = samples[S_KEEPALIVE].ctl;
+	c.u.ka.nroutes = NTM_MAX_LIVE_ROUTES + 1;
+	expect_encode(&c, -EINVAL, "33 live routes");
+	c = samples[S_KEEPALIVE].ctl;
+	c.u.ka.routes[31] = 0;
+	expect_encode(&c, -EINVAL, "route ID 0");
 	c = samples[S_REGISTER_ACK].ctl;
 	c.u.reg_ack.nzones = 0;
 	expect_encode(&c, -EINVAL, "0 zones");
