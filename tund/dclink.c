@@ -118,6 +118,8 @@ static void send_register(struct tund *t)
 	m.u.reg.listen_port = t->cfg.port;
 	ntm_name_set(&m.u.reg.name, t->cfg.name);
 	m.u.reg.naddrs = local_addrs(t, m.u.reg.addrs, NTM_MAX_ADDRS);
+	m.u.reg.incarnation = t->dc.incarnation;
+	m.u.reg.nroutes = (uint8_t)peer_live_routes(t, m.u.reg.routes, NTM_MAX_LIVE_ROUTES);
 	dclink_send(t, &m);
 	arm(t, PH_REGISTER, DC_REGISTER_RETRY_MS);
 }
@@ -133,6 +135,7 @@ static void send_keepalive(struct tund *t)
 
 	m.u.ka.seq = ++t->dc.ka_seq;
 	m.u.ka.naddrs = local_addrs(t, m.u.ka.addrs, NTM_MAX_ADDRS);
+	m.u.ka.nroutes = (uint8_t)peer_live_routes(t, m.u.ka.routes, NTM_MAX_LIVE_ROUTES);
 	dclink_send(t, &m);
 	t->dc.ka_waiting = true;
 	arm(t, PH_KEEPALIVE, ack_timeout(t));
@@ -431,6 +434,10 @@ int dclink_start(struct tund *t)
 	log_info("underlay: %s", underlay_format(&d->ul, addrs, sizeof(addrs)));
 	d->state = DC_CONNECTING;
 	d->backoff_ms = DC_RETRY_MIN_MS;
+	/* Tells the DC this process is new (it restarted: routes start over). */
+	while (d->incarnation == 0)
+		if (ntm_random(&d->incarnation, sizeof(d->incarnation)) < 0)
+			d->incarnation = ntm_loop_now_ms(); /* differs after a restart */
 	ntm_timer_init(&d->timer, t->loop, on_timer, t);
 	send_handshake(t);
 	return 0;

@@ -76,6 +76,7 @@ struct dclink {
 	uint32_t req_id;                   /* last id drawn (REGISTER, DIRECTION_REQ) */
 	uint32_t reg_id;                   /* the REGISTER awaiting its ack */
 	uint32_t ka_seq;
+	uint64_t incarnation;              /* random per process start, non-zero (REGISTER) */
 	unsigned ka_missed, reg_tries;
 	bool ka_waiting;
 	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
