@@ -3,6 +3,8 @@
  *   dc_proto.c  datagrams: handshakes, sessions, REGISTER and KEEPALIVE
  *   dc_route.c  Direction Requests and Route Directions (with a relay
  *               allocation each)
+ *   dc_push.c   live routes, and Route Directions sent again unasked when
+ *               a node moves or restarts
  *   dc_relay.c  relays: the embedded one, and sessions with standalone
  *               ntm-relayd instances (RELAY_ALLOC / RELAY_ALLOC_ACK)
  *   dc_ctl.c    the local control socket (ntm-dcctl stats)  */
@@ -44,6 +46,11 @@
 	X(drop_data_auth, "dropped: DATA failed authentication") \
 	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
 	X(drop_bad_control, "dropped: control message malformed or not for the DC") \
+	X(route_limit, "DIRECTION_REQ refused: the node made DC_MAX_ROUTES_PER_NODE routes") \
+	X(moves_seen, "REGISTER or KEEPALIVE with a new observed endpoint or address list") \
+	X(restarts_seen, "REGISTER with a new incarnation (the node restarted)") \
+	X(routes_pushed, "routes directed again to both nodes unasked (a node moved or restarted)") \
+	X(routes_renewed, "of those, routes replaced by a new route ID (a node restarted)") \
 	X(routes_relayed, "ROUTE_DIRECTIONs that offered a relay allocation") \
 	X(routes_unrelayed, "ROUTE_DIRECTIONs without a relay (none available)") \
 	X(standalone_handshakes, "sessions with standalone relays established") \
@@ -69,9 +76,18 @@ struct dc_node {
 	int fd;                          /* the socket it came in on */
 	uint64_t last_seen_ms;
 	uint64_t registered_ms;          /* 0 = not registered */
+	uint64_t incarnation;            /* from REGISTER; 0 before the first */
 	uint8_t naddrs;
 	struct ntm_endpoint addrs[NTM_MAX_ADDRS];
+	struct ntm_endpoint reported_ep; /* observed at the last REGISTER or KEEPALIVE */
+	uint64_t push_ms;                /* when its routes were last pushed */
+	uint8_t push_due;                /* DC_PUSH_* waiting for the rate limit */
+	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
 };
+enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
+/* A node's routes are pushed at most this often; a change inside the
+ * window is pushed when it ends. */
+#define DC_PUSH_MIN_MS 500
 
 /* An allocation sent to a standalone relay and not acknowledged yet. */
 #define DC_RELAY_PENDING 256
@@ -113,6 +129,8 @@ struct dc {
 	struct ntm_idmap by_index;       /* session local index -> node */
 	struct ntm_idmap by_host;        /* host index -> node */
 	struct ntm_idmap routes;         /* node pair -> struct dc_route */
+	struct ntm_idmap routes_by_id;   /* route ID -> struct dc_route */
+	struct ntm_timer push_timer;     /* pushes held back by the rate limit */
 	struct ntm_ratelimit rl;
 	struct ntm_timer sweep;
 	struct dc_stats stats;
@@ -129,16 +147,25 @@ struct dc {
 
 /* A route the DC directed between two nodes, reused for ROUTE_REUSE_MS
  * so that requests from both ends meet in one handshake with one
- * initiator. */
+ * initiator, and kept while either node lists it as live (KEEPALIVE), so
+ * that it can be directed again when one of them moves or restarts. */
 struct dc_route {
 	uint64_t route_id;
 	uint32_t initiator;              /* host index of the initiating node (side A) */
+	uint32_t responder;              /* side B */
+	uint64_t incarnation[2];         /* side A's and side B's when it was made */
+	uint8_t suite;                   /* of the node-node handshake */
 	uint64_t created_ms;
+	uint64_t live_ms;                /* last listed as live by A or B, 0: never */
 	uint32_t alloc_id;               /* relay allocation, 0: none */
 	struct dc_relay *relay;          /* NULL: the embedded relay */
 	uint8_t relay_key[2][32];        /* side A's and side B's relay keys */
 };
+/* A route expires this long after it was made or last listed as live. */
 #define DC_ROUTE_REUSE_MS 120000
+/* Routes one node's DIRECTION_REQs may make (one per peer at most): bounds
+ * what a node can make the DC hold. */
+#define DC_MAX_ROUTES_PER_NODE 1024
 
 /* dc_proto.c */
 void dc_send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m);
@@ -146,8 +173,25 @@ int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep);
 
 /* dc_route.c */
 void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
+bool dc_same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b);
+/* Has a node of rt restarted since rt was made (or is it unknown)? */
+bool dc_route_stale(const struct dc *dc, const struct dc_route *rt);
+/* A new route ID and relay allocation for rt between a (the initiator)
+ * and b, as for a new route; 0 or -ENOMEM (rt unchanged). */
+int dc_route_renew(struct dc *dc, struct dc_route *rt, struct dc_node *a, struct dc_node *b);
+/* ROUTE_DIRECTION for rt to both n (with req_id) and peer (with 0). */
+void dc_direct(struct dc *dc, const struct dc_route *rt, struct dc_node *n, struct dc_node *peer,
+	       uint32_t req_id);
 void dc_expire_routes(struct dc *dc, uint64_t now);
 void dc_free_routes(struct dc *dc);
+
+/* dc_push.c */
+/* What n reported in a REGISTER (incarnation non-zero) or a KEEPALIVE
+ * (incarnation 0): its local addresses and its live routes. Call after the
+ * answer went out: it may direct n's routes again. */
+void dc_node_report(struct dc *dc, struct dc_node *n, uint64_t incarnation, uint8_t naddrs,
+		    const struct ntm_endpoint *addrs, uint8_t nroutes, const uint64_t *routes);
+void dc_push_tick(struct ntm_timer *t, void *arg);
 void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg);
 void dc_sweep(struct ntm_timer *t, void *arg);
 void dc_node_forget(struct dc *dc, struct dc_node *n);
@@ -162,6 +206,10 @@ void dc_relays_close(struct dc *dc);
 int dc_relay_allocate(struct dc *dc, struct dc_route *rt);
 /* Is the route's relay (if standalone) still up? */
 bool dc_relay_route_ok(const struct dc_route *rt);
+/* Install rt's allocation again at its relay (the same ID and keys: a
+ * no-op where it is still there, a restore where it idled out); 0 or
+ * -errno (no allocation, relay down or full). */
+int dc_relay_refresh(struct dc *dc, const struct dc_route *rt);
 /* The relay endpoint to give node n for rt's allocation; -errno if none. */
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
 		      struct ntm_endpoint *ep);

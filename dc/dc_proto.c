@@ -1,7 +1,8 @@
 /* dc_proto.c - the DC's datagram handling: IK handshakes from enrolled
  * nodes, their DATA sessions, REGISTER and KEEPALIVE (doc/protocol.md
- * sections 2, 3, 5.1-5.4). Nothing here ever answers a datagram that did
- * not authenticate: every failure is a counter increment. */
+ * sections 2, 3, 5.1-5.4; what they report goes on to dc_push.c). Nothing
+ * here ever answers a datagram that did not authenticate: every failure is
+ * a counter increment. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +159,6 @@ out:
 	ntm_hs_responder_clear(&r);
 }
 
-static void fill_addrs(struct dc_node *n, uint8_t count, const struct ntm_endpoint *addrs)
-{
-	n->naddrs = count;
-	memcpy(n->addrs, addrs, count * sizeof(*addrs));
-}
-
 int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep)
 {
 	struct sockaddr_storage ss = n->ep;
@@ -212,13 +207,13 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 	a->plen6 = p6.plen;
 	dc_observed(n, &a->observed);
 	ntm_name_set(&a->fqdn, rec.name);
-	fill_addrs(n, req->naddrs, req->addrs);
 	if (!n->registered_ms)
 		log_notice("%s registered from %s", rec.name,
 			   ntm_sockaddr_str((struct sockaddr *)&n->ep, (char[64]){ 0 }, 64));
 	n->registered_ms = ntm_loop_now_ms();
 	dc->stats.registrations++;
 	dc_send_ctl(dc, n, &ack);
+	dc_node_report(dc, n, req->incarnation, req->naddrs, req->addrs, req->nroutes, req->routes);
 }
 
 static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_keepalive *ka)
@@ -237,11 +232,11 @@ static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		dc_node_forget(dc, n);
 		return;
 	}
-	fill_addrs(n, ka->naddrs, ka->addrs);
 	ack.u.ka_ack.seq = ka->seq;
 	dc_observed(n, &ack.u.ka_ack.observed);
 	dc->stats.keepalives++;
 	dc_send_ctl(dc, n, &ack);
+	dc_node_report(dc, n, 0, ka->naddrs, ka->addrs, ka->nroutes, ka->routes);
 }
 
 static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)

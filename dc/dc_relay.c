@@ -203,8 +203,8 @@ static void start_handshake(struct dc *dc, struct dc_relay *r, uint64_t now)
 	}
 }
 
-/* On every new session: the routes of the last DC_ROUTE_REUSE_MS that use
- * r get their RELAY_ALLOC again. */
+/* On every new session: the routes the DC holds (made in the last
+ * DC_ROUTE_REUSE_MS or still live) that use r get their RELAY_ALLOC again. */
 static void resend_allocs(struct dc *dc, struct dc_relay *r)
 {
 	size_t pos = 0;
@@ -492,6 +492,21 @@ none:
 	rt->alloc_id = 0;
 	ntm_wipe(rt->relay_key, sizeof(rt->relay_key));
 	return ret;
+}
+
+int dc_relay_refresh(struct dc *dc, const struct dc_route *rt)
+{
+	if (!rt->alloc_id)
+		return -ENOENT;
+	if (rt->relay) {
+		if (!rt->relay->up || !rt->relay->sess.valid)
+			return -ENETDOWN;
+		return queue_alloc(dc, rt->relay, rt->alloc_id, rt->relay_key[0], rt->relay_key[1]);
+	}
+	if (!dc->cfg.embedded_relay)
+		return -ENOENT;
+	return relay_alloc(&dc->relay, rt->alloc_id, (uint32_t)dc->cfg.relay_lifetime_s,
+			   rt->relay_key[0], rt->relay_key[1], ntm_loop_now_ms());
 }
 
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,

@@ -3,7 +3,9 @@
  * registry, checks it is registered now, and tells each side the other's
  * static key, virtual addresses and candidate endpoints: the local
  * addresses the node reported, the address the DC observed, and a relay
- * allocation (dc_relay.c) with the node's own side and key. */
+ * allocation (dc_relay.c) with the node's own side and key. A route is
+ * kept per node pair (routes) and found by its ID (routes_by_id, for the
+ * live routes nodes list: dc_push.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, enum ntm_nak_
 	dc_send_ctl(dc, n, &m);
 }
 
-static bool same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b)
+bool dc_same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b)
 {
 	size_t alen = a->family == 4 ? 4 : 16;
 	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, alen) == 0;
@@ -32,7 +34,7 @@ static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t pr
 		     const struct ntm_endpoint *ep)
 {
 	for (uint8_t i = 0; i < r->ncands; i++)
-		if (same_ep(&r->cands[i].ep, ep))
+		if (dc_same_ep(&r->cands[i].ep, ep))
 			return;
 	if (r->ncands == NTM_MAX_CANDS)
 		return;
@@ -90,40 +92,104 @@ static uint64_t pair_key(uint32_t a, uint32_t b)
 	return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
 }
 
-/* The route between n and peer: reused while fresh, else a new one with
- * n as its initiator. NULL when out of memory. */
-static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_node *peer)
+bool dc_route_stale(const struct dc *dc, const struct dc_route *rt)
 {
-	uint64_t key = pair_key(n->rec.host_index, peer->rec.host_index);
-	struct dc_route *rt = ntm_idmap_get(&dc->routes, key);
-	uint64_t now = ntm_loop_now_ms();
+	const struct dc_node *a = ntm_idmap_get(&dc->by_host, rt->initiator);
+	const struct dc_node *b = ntm_idmap_get(&dc->by_host, rt->responder);
 
-	/* Reused while fresh, unless one of the nodes registered anew since
-	 * (it restarted: its relay counters start over and it knows nothing
-	 * of the old route, so both get a new route and allocation) or the
-	 * route's relay went down (a node asking again is relayed there). */
-	if (rt && now - rt->created_ms < DC_ROUTE_REUSE_MS && n->registered_ms <= rt->created_ms &&
-	    peer->registered_ms <= rt->created_ms && dc_relay_route_ok(rt))
-		return rt;
-	if (!rt) {
-		rt = calloc(1, sizeof(*rt));
-		if (!rt || ntm_idmap_put(&dc->routes, key, rt) < 0) {
-			free(rt);
-			return NULL;
-		}
-	}
+	if (!a || !b)
+		return true;
+	return a->incarnation != rt->incarnation[0] || b->incarnation != rt->incarnation[1];
+}
+
+/* Routes are charged to the node whose DIRECTION_REQ made them. */
+static void charge(struct dc *dc, uint32_t host, int delta)
+{
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);
+
+	if (n)
+		n->nroutes = (unsigned)((int)n->nroutes + delta);
+}
+
+int dc_route_renew(struct dc *dc, struct dc_route *rt, struct dc_node *a, struct dc_node *b)
+{
+	uint64_t id;
+
 	do
-		ntm_random(&rt->route_id, sizeof(rt->route_id));
-	while (rt->route_id == 0);
-	rt->initiator = n->rec.host_index;
-	rt->created_ms = now;
+		ntm_random(&id, sizeof(id));
+	while (id == 0 || ntm_idmap_get(&dc->routes_by_id, id));
+	if (ntm_idmap_put(&dc->routes_by_id, id, rt) < 0)
+		return -ENOMEM;
+	if (rt->route_id)
+		ntm_idmap_del(&dc->routes_by_id, rt->route_id);
+	rt->route_id = id;
+	rt->initiator = a->rec.host_index;
+	rt->responder = b->rec.host_index;
+	rt->incarnation[0] = a->incarnation;
+	rt->incarnation[1] = b->incarnation;
+	/* the node-node handshake uses the suite the initiator chose for the DC */
+	rt->suite = a->sess.suite;
+	rt->created_ms = ntm_loop_now_ms();
+	rt->live_ms = 0;
 	/* A new relay allocation with the new route: the old one, if any,
 	 * idles out at its relay. Without one the route goes out without. */
 	if (dc_relay_allocate(dc, rt) == 0)
 		dc->stats.routes_relayed++;
 	else
 		dc->stats.routes_unrelayed++;
+	return 0;
+}
+
+/* The route between n and peer: reused while fresh, else a new one with
+ * n as its initiator. NULL when out of memory or over n's route limit. */
+static struct dc_route *route_for(struct dc *dc, struct dc_node *n, struct dc_node *peer)
+{
+	uint64_t key = pair_key(n->rec.host_index, peer->rec.host_index);
+	struct dc_route *rt = ntm_idmap_get(&dc->routes, key);
+	bool fresh = !rt;
+
+	/* Reused while fresh, unless one of the nodes restarted since (its
+	 * relay counters start over and it knows nothing of the old route, so
+	 * both get a new route and allocation) or the route's relay went down
+	 * (a node asking again is relayed there). */
+	if (rt && ntm_loop_now_ms() - rt->created_ms < DC_ROUTE_REUSE_MS &&
+	    !dc_route_stale(dc, rt) && dc_relay_route_ok(rt))
+		return rt;
+	bool charged = rt && rt->initiator == n->rec.host_index;
+	if (!charged && n->nroutes >= DC_MAX_ROUTES_PER_NODE) {
+		dc->stats.route_limit++;
+		return NULL;
+	}
+	if (fresh) {
+		rt = calloc(1, sizeof(*rt));
+		if (!rt || ntm_idmap_put(&dc->routes, key, rt) < 0) {
+			free(rt);
+			return NULL;
+		}
+	}
+	uint32_t was = rt->initiator;
+	if (dc_route_renew(dc, rt, n, peer) < 0) {
+		if (fresh)
+			free(ntm_idmap_del(&dc->routes, key));
+		return NULL;
+	}
+	if (!charged) {
+		if (!fresh)
+			charge(dc, was, -1);
+		n->nroutes++;
+	}
 	return rt;
+}
+
+void dc_direct(struct dc *dc, const struct dc_route *rt, struct dc_node *n, struct dc_node *peer,
+	       uint32_t req_id)
+{
+	bool n_inits = rt->initiator == n->rec.host_index;
+
+	send_route(dc, n, peer, req_id, rt, n_inits ? NTM_ROLE_INITIATOR : NTM_ROLE_RESPONDER,
+		   rt->suite);
+	send_route(dc, peer, n, 0, rt, n_inits ? NTM_ROLE_RESPONDER : NTM_ROLE_INITIATOR,
+		   rt->suite);
 }
 
 void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q)
@@ -159,12 +225,7 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		nak(dc, n, q->req_id, NTM_NAK_BUSY);
 		return;
 	}
-	/* the node-node handshake uses the suite the initiator chose for the DC */
-	bool n_inits = rt->initiator == n->rec.host_index;
-	uint8_t suite = n_inits ? n->sess.suite : peer->sess.suite;
-	send_route(dc, n, peer, q->req_id, rt, n_inits ? NTM_ROLE_INITIATOR : NTM_ROLE_RESPONDER,
-		   suite);
-	send_route(dc, peer, n, 0, rt, n_inits ? NTM_ROLE_RESPONDER : NTM_ROLE_INITIATOR, suite);
+	dc_direct(dc, rt, n, peer, q->req_id);
 	dc->stats.directions++;
 	if (rt->alloc_id)
 		log_info("route %016llx: %s -> %s, relay %s allocation %08x",
@@ -175,14 +236,22 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 			 n->rec.name, peer->rec.name);
 }
 
+struct expiry {
+	struct dc *dc;
+	uint64_t now;
+};
+
 static bool route_expired(void *val, uint64_t key, void *arg)
 {
 	struct dc_route *rt = val;
-	uint64_t now = *(const uint64_t *)arg;
+	struct expiry *e = arg;
+	uint64_t last = rt->live_ms > rt->created_ms ? rt->live_ms : rt->created_ms;
 	(void)key;
 
-	if (now - rt->created_ms < DC_ROUTE_REUSE_MS)
+	if (e->now - last < DC_ROUTE_REUSE_MS)
 		return false;
+	ntm_idmap_del(&e->dc->routes_by_id, rt->route_id);
+	charge(e->dc, rt->initiator, -1);
 	ntm_wipe(rt, sizeof(*rt));
 	free(rt);
 	return true;
@@ -190,7 +259,9 @@ static bool route_expired(void *val, uint64_t key, void *arg)
 
 void dc_expire_routes(struct dc *dc, uint64_t now)
 {
-	ntm_idmap_sweep(&dc->routes, route_expired, &now);
+	struct expiry e = { dc, now };
+
+	ntm_idmap_sweep(&dc->routes, route_expired, &e);
 }
 
 void dc_free_routes(struct dc *dc)
@@ -203,4 +274,5 @@ void dc_free_routes(struct dc *dc)
 		free(rt);
 	}
 	ntm_idmap_free(&dc->routes);
+	ntm_idmap_free(&dc->routes_by_id);
 }

@@ -124,6 +124,7 @@ static int run(struct dc *dc, bool foreground)
 	ntm_idmap_init(&dc->by_index);
 	ntm_idmap_init(&dc->by_host);
 	ntm_idmap_init(&dc->routes);
+	ntm_idmap_init(&dc->routes_by_id);
 	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
 	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = -1;
 	ret = ntm_loop_new(&dc->loop);
@@ -157,6 +158,7 @@ static int run(struct dc *dc, bool foreground)
 	}
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
+	ntm_timer_init(&dc->push_timer, dc->loop, dc_push_tick, dc);
 	ret = ntm_loop_run(dc->loop);
 	if (sig.stopped_by)
 		log_notice("signal %d: stopping", sig.stopped_by);
