@@ -83,6 +83,7 @@ struct dc_node {
 	uint64_t push_ms;                /* when its routes were last pushed */
 	uint8_t push_due;                /* DC_PUSH_* waiting for the rate limit */
 	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
+	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* A node's routes are pushed at most this often; a change inside the
@@ -160,6 +161,7 @@ struct dc_route {
 	uint32_t alloc_id;               /* relay allocation, 0: none */
 	struct dc_relay *relay;          /* NULL: the embedded relay */
 	uint8_t relay_key[2][32];        /* side A's and side B's relay keys */
+	struct dc_route *next[2], *prev[2]; /* in side A's and side B's node's list */
 };
 /* A route expires this long after it was made or last listed as live. */
 #define DC_ROUTE_REUSE_MS 120000
@@ -179,6 +181,8 @@ bool dc_route_stale(const struct dc *dc, const struct dc_route *rt);
 /* A new route ID and relay allocation for rt between a (the initiator)
  * and b, as for a new route; 0 or -ENOMEM (rt unchanged). */
 int dc_route_renew(struct dc *dc, struct dc_route *rt, struct dc_node *a, struct dc_node *b);
+/* The route after rt in n's list (n->routes), NULL at the end. */
+struct dc_route *dc_route_next(const struct dc_route *rt, const struct dc_node *n);
 /* ROUTE_DIRECTION for rt to both n (with req_id) and peer (with 0). */
 void dc_direct(struct dc *dc, const struct dc_route *rt, struct dc_node *n, struct dc_node *peer,
 	       uint32_t req_id);

@@ -47,27 +47,24 @@ static bool can_direct(const struct dc_node *n)
 	return n->registered_ms && n->sess.valid;
 }
 
-/* The other end of rt when n is one of its ends, else NULL. */
+/* The other end of rt, one of whose ends n is. */
 static struct dc_node *other_end(struct dc *dc, const struct dc_route *rt, const struct dc_node *n)
 {
-	if (rt->initiator == n->rec.host_index)
-		return ntm_idmap_get(&dc->by_host, rt->responder);
-	if (rt->responder == n->rec.host_index)
-		return ntm_idmap_get(&dc->by_host, rt->initiator);
-	return NULL;
+	uint32_t host = rt->initiator == n->rec.host_index ? rt->responder : rt->initiator;
+
+	return ntm_idmap_get(&dc->by_host, host);
 }
 
 /* Direct every route of n again whose other end can be told too; a route
  * one of whose ends restarted becomes a new route. Returns how many. */
 static unsigned push_routes(struct dc *dc, struct dc_node *n, unsigned *renewed)
 {
-	size_t pos = 0;
-	struct dc_route *rt;
+	struct dc_route *rt, *next;
 	unsigned pushed = 0;
 
-	/* n's routes are not indexed by node: a push is rare (rate limited,
-	 * on a move or restart) and the route table is bounded. */
-	while ((rt = ntm_idmap_next(&dc->routes, &pos, NULL))) {
+	/* renewing keeps a route's sides, so its place in n's list */
+	for (rt = n->routes; rt; rt = next) {
+		next = dc_route_next(rt, n);
 		struct dc_node *peer = other_end(dc, rt, n);
 		if (!peer || !can_direct(peer))
 			continue;

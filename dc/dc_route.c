@@ -102,6 +102,58 @@ bool dc_route_stale(const struct dc *dc, const struct dc_route *rt)
 	return a->incarnation != rt->incarnation[0] || b->incarnation != rt->incarnation[1];
 }
 
+/* ---- each node's list of its routes (n->routes) ---- */
+
+static int side_of(const struct dc_route *rt, uint32_t host)
+{
+	return rt->initiator == host ? 0 : 1;
+}
+
+struct dc_route *dc_route_next(const struct dc_route *rt, const struct dc_node *n)
+{
+	return rt->next[side_of(rt, n->rec.host_index)];
+}
+
+static void link_side(struct dc *dc, struct dc_route *rt, int s)
+{
+	uint32_t host = s == 0 ? rt->initiator : rt->responder;
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);
+
+	if (!n)
+		return; /* not reached: a route is made between two known nodes */
+	rt->prev[s] = NULL;
+	rt->next[s] = n->routes;
+	if (n->routes)
+		n->routes->prev[side_of(n->routes, host)] = rt;
+	n->routes = rt;
+}
+
+static void unlink_side(struct dc *dc, struct dc_route *rt, int s)
+{
+	uint32_t host = s == 0 ? rt->initiator : rt->responder;
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);
+
+	if (rt->prev[s])
+		rt->prev[s]->next[side_of(rt->prev[s], host)] = rt->next[s];
+	else if (n)
+		n->routes = rt->next[s];
+	if (rt->next[s])
+		rt->next[s]->prev[side_of(rt->next[s], host)] = rt->prev[s];
+	rt->next[s] = rt->prev[s] = NULL;
+}
+
+static void route_link(struct dc *dc, struct dc_route *rt)
+{
+	link_side(dc, rt, 0);
+	link_side(dc, rt, 1);
+}
+
+static void route_unlink(struct dc *dc, struct dc_route *rt)
+{
+	unlink_side(dc, rt, 0);
+	unlink_side(dc, rt, 1);
+}
+
 /* Routes are charged to the node whose DIRECTION_REQ made them. */
 static void charge(struct dc *dc, uint32_t host, int delta)
 {
@@ -122,9 +174,15 @@ int dc_route_renew(struct dc *dc, struct dc_route *rt, struct dc_node *a, struct
 		return -ENOMEM;
 	if (rt->route_id)
 		ntm_idmap_del(&dc->routes_by_id, rt->route_id);
+	/* in its nodes' lists by side: relinked when the sides change */
+	bool relink = !rt->route_id || rt->initiator != a->rec.host_index;
+	if (relink && rt->route_id)
+		route_unlink(dc, rt);
 	rt->route_id = id;
 	rt->initiator = a->rec.host_index;
 	rt->responder = b->rec.host_index;
+	if (relink)
+		route_link(dc, rt);
 	rt->incarnation[0] = a->incarnation;
 	rt->incarnation[1] = b->incarnation;
 	/* the node-node handshake uses the suite the initiator chose for the DC */
@@ -251,6 +309,7 @@ static bool route_expired(void *val, uint64_t key, void *arg)
 	if (e->now - last < DC_ROUTE_REUSE_MS)
 		return false;
 	ntm_idmap_del(&e->dc->routes_by_id, rt->route_id);
+	route_unlink(e->dc, rt);
 	charge(e->dc, rt->initiator, -1);
 	ntm_wipe(rt, sizeof(*rt));
 	free(rt);
