@@ -678,7 +678,7 @@ unsigned peer_live_routes(struct tund *t, uint64_t *ids, unsigned max)
 	struct peer *p = NULL;
 
 	while (n < max && (p = ntm_idmap_next(&t->peers_all, &pos, &key))) {
-		if (!p->resolved || !p->cur.valid || now - p->cur_ms >= REJECT_AFTER_TIME_MS)
+		if (!p->resolved || !p->route_id || !p->cur.valid || now - p->cur_ms >= REJECT_AFTER_TIME_MS)
 			continue;
 		if (seen++ < start)
 			continue;
