@@ -91,7 +91,7 @@ for key in $BENCH_KEYS; do
 		if [ "$RESUMED" = 0 ]; then
 			eval "FAILS_$key=\$((FAILS_$key + 1))"
 			echo "($key) run $run: no flow within ${MOB_RESUME}s" >&2
-			kill -9 "$(sj a pid)" "$(sj b pid)" 2>/dev/null
+			stream_abandon
 			[ "$A_IF" != eth2 ] || a_to a-nat
 			stream_start >&2
 			continue

@@ -102,10 +102,12 @@ MOB_CONN=0
 stream_start() {
 	MOB_CONN=$((MOB_CONN + 1))
 	bg b "stream-b" "$NTM_STREAM" server "$MOB_PORT" "$T/stream-b-$MOB_CONN.json"
+	STREAM_JOBS=$LAST_PID
 	wait_for 5 "ntm_stream server on b" grep -q '"state": "listening"' "$T/stream-b-$MOB_CONN.json"
 	bg a "stream-a" env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
 		"$ETC_EXEC" "$T/.etc" "$T/nsswitch.conf" "$T/hosts" "$T/resolv.conf" \
 		"$NTM_STREAM" client "$(fqdn b)" "$MOB_PORT" "$T/stream-a-$MOB_CONN.json"
+	STREAM_JOBS="$STREAM_JOBS $LAST_PID"
 	poll_until "$MOB_RESUME" streaming && poll_until 10 flowed "$(sj a rx)" "$(sj b rx)" \
 		|| { summary; fail "connection $MOB_CONN: no stream a <-> b within ${MOB_RESUME}s: a '$(sj a state)' $(sj a error), b '$(sj b state)' $(sj b error)"; }
 	ok "connection $MOB_CONN: a -> $(fqdn b):$MOB_PORT by name, flowing both ways"
@@ -123,6 +125,14 @@ stream_stop() {
 	[ "$(sj a tx)" = "$(sj b rx)" ] || fail "connection $MOB_CONN: a sent $(sj a tx) bytes, b verified $(sj b rx)"
 	[ "$(sj b tx)" = "$(sj a rx)" ] || fail "connection $MOB_CONN: b sent $(sj b tx) bytes, a verified $(sj a rx)"
 	ok "connection $MOB_CONN closed in order: a -> b $(sj b rx) bytes, b -> a $(sj a rx) bytes, every byte as sent"
+}
+
+# stream_abandon: kill -9 both sides of a stuck connection (processes of
+# this test: the jobs disowned first, so the shell reports no "Killed").
+stream_abandon() {
+	local j
+	for j in $STREAM_JOBS; do disown "$j" 2>/dev/null; done
+	kill -9 "$(sj a pid)" "$(sj b pid)" 2>/dev/null
 }
 
 # stream_alive: fatal when either side saw a reset, a mismatch or an error.
@@ -222,13 +232,20 @@ change_f() { # b's ntm-tund killed -9 and started again
 	nl_wait_registered b
 }
 
+# moved NODE PEER: ", moved N s ago: WHY" when NODE's ntmctl says so.
+moved() {
+	local s w
+	s=$(peer_field "$1" "$2" moved_s) w=$(peer_field "$1" "$2" moved_why)
+	[ -z "$s" ] || [ "$s" = null ] || echo ", moved ${s}s ago: $w"
+}
+
 # mechanism: each node sees the other at the expected endpoint, directly.
 MOB_WHY=""
 mechanism() {
 	local ea eb pa pb port
 	ea=$(peer_field b a endpoint) eb=$(peer_field a b endpoint)
 	pa=$(peer_field b a path) pb=$(peer_field a b path)
-	MOB_WHY="b sees a at '$ea' ($pa; want $EXP_A${EXP_RANGE:+ port $EXP_RANGE}), a sees b at '$eb' ($pb; want $EXP_B)"
+	MOB_WHY="b sees a at '$ea' ($pa; want $EXP_A${EXP_RANGE:+ port $EXP_RANGE}$(moved b a)), a sees b at '$eb' ($pb; want $EXP_B$(moved a b))"
 	# shellcheck disable=SC2254 # EXP_* are patterns
 	case $ea in $EXP_A) ;; *) return 1 ;; esac
 	case $eb in $EXP_B) ;; *) return 1 ;; esac
@@ -281,7 +298,7 @@ for key in $MOB_ONLY; do
 		RESULT[$key]="FAIL: no flow within ${MOB_RESUME}s"
 		echo "FAIL ($key) ${LABEL[$key]}: the connection did not flow again within ${MOB_RESUME}s (change took $CHANGE_MS ms); $(mechanism; echo "$MOB_WHY")"
 		FAILED=$((FAILED + 1))
-		kill -9 "$(sj a pid)" "$(sj b pid)" 2>/dev/null # abandoned
+		stream_abandon
 		[ "$A_IF" != eth2 ] || a_to a-nat # the DC may be out of reach from there
 		stream_start # the remaining scenarios on a new connection
 		continue
