@@ -167,7 +167,7 @@ a_to() {
 	a-nat) nl_move a "$A_IF" eth0 "10.1.0.2/24 10.1.0.1"; A_IF=eth0 A_NAT=a-nat; EXP_A="$A_NAT_PUB:*" ;;
 	a-nat2) nl_move a "$A_IF" eth1 "${NL_SPARE_LAN[a-nat2]}.2/24 ${NL_SPARE_LAN[a-nat2]}.1"
 		A_IF=eth1 A_NAT=a-nat2; EXP_A="${NL_SPARE_PUB[a-nat2]}:*" ;;
-	v6) nl_move a "$A_IF" eth2 "$A6/64 $NL_DC_IP6"; A_IF=eth2 A_NAT=""; EXP_A="[$A6]:$NL_PORT" ;;
+	v6) nl_move a "$A_IF" eth2 "$A6/64 $NL_DC_IP6"; A_IF=eth2 A_NAT=""; EXP_A="\\[$A6\\]:$NL_PORT" ;;
 	esac
 	EXP_RANGE=""
 	b_expected
@@ -177,7 +177,7 @@ b_expected() {
 	if [ "$B_IF" = eth1 ]; then
 		EXP_B="${NL_SPARE_PUB[b-nat]}:*"
 	elif [ "$A_IF" = eth2 ]; then
-		EXP_B="[$B6]:$NL_PORT"
+		EXP_B="\\[$B6\\]:$NL_PORT"
 	else
 		EXP_B="203.0.113.12:$NL_PORT"
 	fi
@@ -239,7 +239,8 @@ moved() {
 	[ -z "$s" ] || [ "$s" = null ] || echo ", moved ${s}s ago: $w"
 }
 
-# mechanism: each node sees the other at the expected endpoint, directly.
+# mechanism: each node sees the other at the expected endpoint (EXP_A,
+# EXP_B: shell patterns, brackets escaped), directly.
 MOB_WHY=""
 mechanism() {
 	local ea eb pa pb port
@@ -304,7 +305,7 @@ for key in $MOB_ONLY; do
 		continue
 	fi
 	echo "stall after ($key) ${LABEL[$key]}: a->b $(secs "$STALL_AB") s, b->a $(secs "$STALL_BA") s"
-	if poll_until 10 mechanism; then
+	if poll_until "$MOB_RESUME" mechanism; then
 		RESULT[$key]="pass (stall a->b $(secs "$STALL_AB") s, b->a $(secs "$STALL_BA") s)"
 		ok "($key) ${LABEL[$key]}: the same connection flows on; $MOB_WHY"
 	else
