@@ -18,13 +18,16 @@
 #   f  b's ntm-tund killed -9 and restarted
 # Per run: the stall, the longest gap between received bytes in either
 # direction from just before the change until the stream has carried 1 MB
-# more each way; "resumed", the time from the start of the change to the
-# end of that gap (the first bytes on the new path); and "endpoint", the
+# more each way; and "endpoint", the
 # time from the start of the change until both nodes' 'ntmctl peers
-# --json' show the other at its new endpoint (polled every ~50 ms, so
-# +-50 ms; 0 when the change keeps the endpoints, as a restart does). A
+# --json' show the other at its new endpoint (polled, so only as fine as
+# one sample, 50-150 ms; 0 when the change keeps the endpoints, as a
+# restart does). A
 # run whose stream does not flow within MOB_RESUME s (120) is counted as
-# failed, and the next run uses a new connection.
+# failed, and the next run uses a new connection. "direct": the runs after
+# which both nodes showed each other at the new endpoint over a direct path
+# within BENCH_DIRECT s (5) of the flow (mobility.sh's mechanism check);
+# the others flowed through the relay or over a stale endpoint.
 #
 # Needs what the NAT tests need (root, /dev/net/tun, nft, a built tree with
 # tests/netns/ntm_stream: make check or make tests/netns/ntm_stream). Not
@@ -35,6 +38,7 @@ set -u
 BENCH_RUNS=${BENCH_RUNS:-10}
 case $BENCH_RUNS in '' | *[!0-9]* | 0) echo "BENCH_RUNS must be a positive integer" >&2; exit 2 ;; esac
 BENCH_KEYS=${BENCH_KEYS:-a b c d e f}
+BENCH_DIRECT=${BENCH_DIRECT:-5}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 : "${top_builddir:=$repo}"
@@ -70,7 +74,9 @@ endpoint_ms() {
 		# shellcheck disable=SC2254
 		case $ea in $EXP_A) ;; *) continue ;; esac
 		case $eb in $EXP_B) ;; *) continue ;; esac
-		[ -z "$EXP_RANGE" ] || [ "${ea##*:}" -ge "${EXP_RANGE%-*}" ] || continue
+		if [ -n "$EXP_RANGE" ]; then
+			[ "${ea##*:}" -ge "${EXP_RANGE%-*}" ] && [ "${ea##*:}" -le "${EXP_RANGE#*-}" ] || continue
+		fi
 		[ "$t" -ge "$CHANGE_T0_MS" ] || t=$CHANGE_T0_MS
 		echo $((t - CHANGE_T0_MS))
 		return
@@ -80,8 +86,8 @@ endpoint_ms() {
 stream_start
 for key in $BENCH_KEYS; do
 	[ -n "${LABEL[$key]:-}" ] || fail "BENCH_KEYS: no change '$key'"
-	: > "$T/stall-$key" ; : > "$T/resumed-$key"; : > "$T/endpoint-$key"
-	eval "FAILS_$key=0"
+	: > "$T/stall-$key" ; : > "$T/endpoint-$key"
+	eval "FAILS_$key=0 DIRECT_$key=0"
 	for run in $(seq "$BENCH_RUNS"); do
 		endpoints_poll "$T/ep.log" &
 		poller=$!
@@ -99,12 +105,14 @@ for key in $BENCH_KEYS; do
 		stall=$STALL_AB
 		[ "$STALL_BA" -le "$stall" ] || stall=$STALL_BA
 		echo "$stall" >> "$T/stall-$key"
-		end=$(sj b gap_end_ms)
-		[ "$STALL_BA" -le "$STALL_AB" ] || end=$(sj a gap_end_ms)
-		[ "${end:-0}" -gt 0 ] && echo $((end - CHANGE_T0_MS)) >> "$T/resumed-$key"
 		ep=$(endpoint_ms "$T/ep.log")
 		[ -n "$ep" ] && echo "$ep" >> "$T/endpoint-$key"
-		echo "($key) run $run: stall $stall ms, resumed ${end:+$((end - CHANGE_T0_MS))} ms, endpoint ${ep:--} ms after the change" >&2
+		where="not direct within ${BENCH_DIRECT}s: $MOB_WHY"
+		if poll_until "$BENCH_DIRECT" mechanism; then
+			eval "DIRECT_$key=\$((DIRECT_$key + 1))"
+			where=direct
+		fi
+		echo "($key) run $run: stall $stall ms, endpoint ${ep:--} ms after the change; $where" >&2
 	done
 done
 stream_stop >&2
@@ -114,12 +122,11 @@ echo
 echo "ntm handover benchmark: a TCP stream a <-> b (4 KB / 2 ms each way), $BENCH_RUNS runs per change"
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r); $MOB_DC6"
 echo
-printf '%-40s %7s %18s %18s %18s\n' change flowed "stall med/max ms" "resumed med/max" "endpoint med/max"
+printf '%-40s %7s %7s %18s %18s\n' change flowed direct "stall med/max ms" "endpoint med/max"
 for key in $BENCH_KEYS; do
 	read -r sm sx < <(stats "$T/stall-$key")
-	read -r rm rx < <(stats "$T/resumed-$key")
 	read -r em ex < <(stats "$T/endpoint-$key")
-	eval "f=\$FAILS_$key"
-	printf '%-40s %7s %18s %18s %18s\n' "($key) ${LABEL[$key]}" "$((BENCH_RUNS - f))/$BENCH_RUNS" \
-		"$sm / $sx" "$rm / $rx" "$em / $ex"
+	eval "f=\$FAILS_$key d=\$DIRECT_$key"
+	printf '%-40s %7s %7s %18s %18s\n' "($key) ${LABEL[$key]}" "$((BENCH_RUNS - f))/$BENCH_RUNS" "$d" \
+		"$sm / $sx" "$em / $ex"
 done
