@@ -562,24 +562,27 @@ nl_move() {
 }
 
 # nl_rebind NATNS TYPE LANCIDR: NATNS (a port or sym NAT) forgets every
-# mapping and maps its LAN anew from another port range, as a NAT that
-# rebooted or timed out does: the masquerade rule is replaced by one that
-# takes ports from 20000 + 1000 * (n % 40) .. +999 (n counts the calls, so
-# each rebinding's ports differ from the last's), and the old mappings are
-# dropped by taking wan0's address away and putting it back (the kernel's
-# masquerade forgets the mappings of an address that goes; no conntrack
-# tool needed). Sets NL_REBIND_RANGE ("lo-hi").
+# mapping and maps its nodes' ntm port anew, as a NAT that rebooted or
+# timed a mapping out does. A port NAT keeps its kind: the node's UDP
+# NL_PORT goes out from one new port, 20000 + (n % 1000) (n counts the
+# calls, so each rebinding's port differs from the last's), to every
+# destination alike (a port range would be chosen from at random per
+# destination: a symmetric NAT); a sym NAT stays fully random. The old
+# mappings are dropped by taking wan0's address away and putting it back
+# (the kernel's masquerade forgets the mappings of an address that goes;
+# no conntrack tool needed). Sets NL_REBIND_PORT (a port NAT's new port).
 nl_rebind() {
-	local nat=$1 type=$2 lan=$3 lo addr mq=masquerade
-	[ "$type" = sym ] && mq="masquerade fully-random"
-	case $type in port | sym) ;; *) fail "nl_rebind: a $type NAT has pinned mappings" ;; esac
-	lo=$((20000 + 1000 * (NL_REBINDS % 40)))
+	local nat=$1 type=$2 lan=$3 addr
+	NL_REBIND_PORT=$((20000 + NL_REBINDS % 1000))
 	NL_REBINDS=$((NL_REBINDS + 1))
-	NL_REBIND_RANGE=$lo-$((lo + 999))
 	nsx "$nat" nft flush chain ip nat postrouting || fail "nft flush in $nat"
-	nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" meta l4proto "{ tcp, udp }" \
-		$mq to ":$NL_REBIND_RANGE" || fail "nft masquerade range in $nat"
-	nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" $mq || fail "nft masquerade in $nat"
+	case $type in
+	port) nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" udp sport "$NL_PORT" \
+		masquerade to ":$NL_REBIND_PORT" || fail "nft masquerade to :$NL_REBIND_PORT in $nat"
+		nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" masquerade ;;
+	sym) nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" masquerade fully-random ;;
+	*) fail "nl_rebind: a $type NAT has pinned mappings" ;;
+	esac || fail "nft masquerade in $nat"
 	addr=$(ip -n "$P-$nat" -4 -o addr show dev wan0 scope global | awk '{ print $4; exit }')
 	[ -n "$addr" ] || fail "no address on $nat wan0"
 	ip -n "$P-$nat" addr del "$addr" dev wan0 || fail "del $addr on $nat"
