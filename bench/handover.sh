@@ -74,9 +74,6 @@ endpoint_ms() {
 		# shellcheck disable=SC2254
 		case $ea in $EXP_A) ;; *) continue ;; esac
 		case $eb in $EXP_B) ;; *) continue ;; esac
-		if [ -n "$EXP_RANGE" ]; then
-			[ "${ea##*:}" -ge "${EXP_RANGE%-*}" ] && [ "${ea##*:}" -le "${EXP_RANGE#*-}" ] || continue
-		fi
 		[ "$t" -ge "$CHANGE_T0_MS" ] || t=$CHANGE_T0_MS
 		echo $((t - CHANGE_T0_MS))
 		return

@@ -9,8 +9,8 @@
 # nss_ntm; 4 KB every 2 ms flow both ways, every byte checked.
 #
 # Then, in turn, each with a mark on the stream just before the change:
-#   (a) NAT rebinding: a-nat forgets its mappings and maps a from another
-#       port range (nl_rebind);
+#   (a) NAT rebinding: a-nat forgets its mappings and maps a from a new
+#       port (nl_rebind);
 #   (b) a-nat's public address renumbered, 203.0.113.11 -> .21;
 #   (c) a moved behind a-nat2 (new LAN and public address);
 #   (d) a moved to an IPv6-only network (2001:db8::a, no IPv4 at all);
@@ -20,11 +20,14 @@
 # After each: the SAME connection must flow again (no reset, no mismatch:
 # the stream fails on either) within MOB_RESUME s (a bound for a resume,
 # not a timing assertion), and the mechanism is checked: each node sees the
-# other at its new public endpoint (for (a): a port of the new range) and
-# the path is direct both ways (not a relay fallback). The stall (longest
-# gap in each direction since the mark) is printed, never asserted. At the
-# end the stream closes in order and each side's count of bytes sent must
-# equal the other's count of bytes verified.
+# other at its new public endpoint, address and port (the NATs are
+# endpoint-independent, so the port is known: after (a), the new one), the
+# path is direct both ways (not a relay fallback), and the DC sees each
+# node at that same endpoint (a, while IPv6-only, only when ntm-tund takes
+# the DC's IPv6 endpoint). The stall (longest gap in each direction since
+# the mark) is printed, never asserted. At the end the stream closes in
+# order and each side's count of bytes sent must equal the other's count
+# of bytes verified.
 #
 # A scenario whose stream does not flow again is failed, and the rest run
 # on a new connection, so one run reports every scenario. MOB_ONLY="a f"
@@ -63,9 +66,11 @@ EndpointIPv6 = $c6"; do
 		if "$NTM_TUND" -n -c "$T/probe/tund.conf" >/dev/null 2>&1; then
 			NL_DC_ENDPOINT_LINES=$cand
 			MOB_DC6="the nodes know the DC's IPv6 endpoint"
+			MOB_DC6_OK=1
 			return
 		fi
 	done
+	MOB_DC6_OK=""
 	MOB_DC6="ntm-tund takes no IPv6 DC endpoint beside the IPv4 one yet: an IPv6-only node cannot reach the DC"
 }
 
@@ -84,10 +89,12 @@ mob_dc_lines
 natlab_start
 ok "a behind a port-restricted NAT, b public and dual-stack, both registered; $MOB_DC6"
 
-# Where each node is now, and where the other should see it (a shell
-# pattern for its endpoint in 'ntmctl peers --json').
+# Where each node is now: a's interface and NAT ("" when IPv6-only), the
+# public address of a-nat, b's interface (eth0: public, eth1: behind
+# b-nat), and the port each NAT maps a node's NL_PORT to (Linux keeps the
+# source port while it is free; nl_rebind changes it).
 A_IF=eth0 A_NAT=a-nat A_NAT_PUB=203.0.113.11 B_IF=eth0
-EXP_A="203.0.113.11:*" EXP_B="203.0.113.12:7541" EXP_RANGE=""
+declare -A NAT_PORT=([a-nat]=$NL_PORT [a-nat2]=$NL_PORT [b-nat]=$NL_PORT)
 A_RENUM=0
 
 # --- the stream ------------------------------------------------------------
@@ -160,27 +167,43 @@ mark() {
 
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 
-# --- the changes: each sets EXP_A / EXP_B (and EXP_RANGE) ---------------------
+# --- the changes ---------------------------------------------------------
+# expect: from where the nodes are, the endpoints each should see the other
+# at and the DC should see each at, as shell patterns (brackets escaped):
+# EXP_A (b's view of a), EXP_B (a's view of b), EXP_OBS_A / EXP_OBS_B (the
+# DC's; EXP_OBS_A is "" when a is IPv6-only and the DC has no IPv6
+# endpoint for it, EXP_OBS_B6 the DC's view of b when b registers over
+# IPv6). The NATs are endpoint-independent, so the DC sees a node where
+# its peer does.
+expect() {
+	local b4
+	if [ "$B_IF" = eth1 ]; then
+		b4="${NL_SPARE_PUB[b-nat]}:${NAT_PORT[b-nat]}" EXP_OBS_B6=""
+	else
+		b4="203.0.113.12:$NL_PORT" EXP_OBS_B6="${MOB_DC6_OK:+\[$B6\]:$NL_PORT}"
+	fi
+	EXP_OBS_B=$b4
+	case $A_NAT in
+	a-nat) EXP_A="$A_NAT_PUB:${NAT_PORT[a-nat]}" ;;
+	a-nat2) EXP_A="${NL_SPARE_PUB[a-nat2]}:${NAT_PORT[a-nat2]}" ;;
+	"") EXP_A="\[$A6\]:$NL_PORT" ;;
+	esac
+	EXP_OBS_A=$EXP_A
+	EXP_B=$b4
+	if [ -z "$A_NAT" ]; then
+		EXP_B="\[$B6\]:$NL_PORT"
+		[ -n "$MOB_DC6_OK" ] || EXP_OBS_A=""
+	fi
+}
+
 # a_to NET: a joins NET (a-nat, a-nat2 or v6) from wherever it is.
 a_to() {
 	case $1 in
-	a-nat) nl_move a "$A_IF" eth0 "10.1.0.2/24 10.1.0.1"; A_IF=eth0 A_NAT=a-nat; EXP_A="$A_NAT_PUB:*" ;;
+	a-nat) nl_move a "$A_IF" eth0 "10.1.0.2/24 10.1.0.1"; A_IF=eth0 A_NAT=a-nat ;;
 	a-nat2) nl_move a "$A_IF" eth1 "${NL_SPARE_LAN[a-nat2]}.2/24 ${NL_SPARE_LAN[a-nat2]}.1"
-		A_IF=eth1 A_NAT=a-nat2; EXP_A="${NL_SPARE_PUB[a-nat2]}:*" ;;
-	v6) nl_move a "$A_IF" eth2 "$A6/64 $NL_DC_IP6"; A_IF=eth2 A_NAT=""; EXP_A="\\[$A6\\]:$NL_PORT" ;;
+		A_IF=eth1 A_NAT=a-nat2 ;;
+	v6) nl_move a "$A_IF" eth2 "$A6/64 $NL_DC_IP6"; A_IF=eth2 A_NAT="" ;;
 	esac
-	EXP_RANGE=""
-	b_expected
-}
-# b_expected: how a should see b, given where both are.
-b_expected() {
-	if [ "$B_IF" = eth1 ]; then
-		EXP_B="${NL_SPARE_PUB[b-nat]}:*"
-	elif [ "$A_IF" = eth2 ]; then
-		EXP_B="\\[$B6\\]:$NL_PORT"
-	else
-		EXP_B="203.0.113.12:$NL_PORT"
-	fi
 }
 
 change_a() { # NAT rebinding (a must be behind a NAT: moved back first)
@@ -190,15 +213,13 @@ change_a() { # NAT rebinding (a must be behind a NAT: moved back first)
 	else
 		nl_rebind a-nat2 port "${NL_SPARE_LAN[a-nat2]}.0/24"
 	fi
-	EXP_RANGE=$NL_REBIND_RANGE
+	NAT_PORT[$A_NAT]=$NL_REBIND_PORT
 }
 change_b() { # a-nat's public address renumbered
 	[ "$A_NAT" = a-nat ] || a_to a-nat
-	A_RENUM=$((A_RENUM + 1))
 	A_NAT_PUB=203.0.113.$((21 + A_RENUM % 20))
+	A_RENUM=$((A_RENUM + 1))
 	nl_renumber a-nat wan0 "$A_NAT_PUB/24"
-	EXP_A="$A_NAT_PUB:*" EXP_RANGE=""
-	b_expected
 }
 change_c() { # behind the other NAT
 	if [ "$A_NAT" = a-nat2 ]; then a_to a-nat; else a_to a-nat2; fi
@@ -207,9 +228,8 @@ change_d() { # IPv4 -> IPv6-only (and back, when already there)
 	if [ "$A_IF" = eth2 ]; then a_to a-nat; else a_to v6; fi
 }
 change_e() { # both at once: a to another network, b in or out of b-nat
-	local to=a-nat
+	local to=a-nat bpid
 	[ "$A_IF" = eth0 ] && to=a-nat2
-	local bpid
 	if [ "$B_IF" = eth0 ]; then
 		nl_move b eth0 eth1 "${NL_SPARE_LAN[b-nat]}.2/24 ${NL_SPARE_LAN[b-nat]}.1" &
 		bpid=$!
@@ -239,22 +259,22 @@ moved() {
 	[ -z "$s" ] || [ "$s" = null ] || echo ", moved ${s}s ago: $w"
 }
 
-# mechanism: each node sees the other at the expected endpoint (EXP_A,
-# EXP_B: shell patterns, brackets escaped), directly.
+# mechanism: each node sees the other at the expected endpoint over a
+# direct path, and the DC sees each where expected (MOB_WHY says what was
+# seen).
 MOB_WHY=""
 mechanism() {
-	local ea eb pa pb port
+	local ea eb pa pb oa ob
 	ea=$(peer_field b a endpoint) eb=$(peer_field a b endpoint)
 	pa=$(peer_field b a path) pb=$(peer_field a b path)
-	MOB_WHY="b sees a at '$ea' ($pa; want $EXP_A${EXP_RANGE:+ port $EXP_RANGE}$(moved b a)), a sees b at '$eb' ($pb; want $EXP_B$(moved a b))"
+	oa=$(observed a) ob=$(observed b)
+	MOB_WHY="b sees a at '$ea' ($pa; want $EXP_A$(moved b a)), a sees b at '$eb' ($pb; want $EXP_B$(moved a b)); the DC sees a at '$oa' (want ${EXP_OBS_A:-any}), b at '$ob' (want $EXP_OBS_B${EXP_OBS_B6:+ or $EXP_OBS_B6})"
 	# shellcheck disable=SC2254 # EXP_* are patterns
 	case $ea in $EXP_A) ;; *) return 1 ;; esac
 	case $eb in $EXP_B) ;; *) return 1 ;; esac
 	[ "$pa" = direct ] && [ "$pb" = direct ] || return 1
-	if [ -n "$EXP_RANGE" ]; then
-		port=${ea##*:}
-		[ "$port" -ge "${EXP_RANGE%-*}" ] && [ "$port" -le "${EXP_RANGE#*-}" ] || return 1
-	fi
+	[ -z "$EXP_OBS_A" ] || case $oa in $EXP_OBS_A) ;; *) return 1 ;; esac
+	case $ob in $EXP_OBS_B | ${EXP_OBS_B6:-"-"}) ;; *) return 1 ;; esac
 }
 
 # run_change KEY: mark, change, wait for the stream to flow again.
@@ -268,6 +288,7 @@ run_change() {
 	t0=$(date +%s%N)
 	CHANGE_T0_MS=$((t0 / 1000000))
 	"change_$key"
+	expect
 	CHANGE_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 	# (the status may be a period old: MOB_FLOW is 5 periods' worth more)
 	rxa=$(sj a rx) rxb=$(sj b rx)
