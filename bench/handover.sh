@@ -117,7 +117,7 @@ stream_stop >&2
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
 echo "ntm handover benchmark: a TCP stream a <-> b (4 KB / 2 ms each way), $BENCH_RUNS runs per change"
-echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r); $MOB_DC6"
+echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo
 printf '%-40s %7s %7s %18s %18s\n' change flowed direct "stall med/max ms" "endpoint med/max"
 for key in $BENCH_KEYS; do
