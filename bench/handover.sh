@@ -68,10 +68,10 @@ endpoints_poll() {
 
 # endpoint_ms FILE: ms from the change to the first sample showing both
 # expected endpoints (EXP_A, EXP_B are shell patterns), "" when none did.
+# shellcheck disable=SC2254
 endpoint_ms() {
 	local t ea eb
 	while read -r t ea eb; do
-		# shellcheck disable=SC2254
 		case $ea in $EXP_A) ;; *) continue ;; esac
 		case $eb in $EXP_B) ;; *) continue ;; esac
 		[ "$t" -ge "$CHANGE_T0_MS" ] || t=$CHANGE_T0_MS

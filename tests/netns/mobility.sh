@@ -105,8 +105,8 @@ stream_stop() {
 	kill -TERM "$pid" 2>/dev/null
 	stream_ended() { case $(sj a state)$(sj b state) in *closing* | *streaming*) return 1 ;; esac; }
 	wait_for 40 "the stream closed" stream_ended
-	[ "$(sj a state)" = done ] || fail "connection $MOB_CONN: a's side ended '$(sj a state)': $(sj a error)"
-	[ "$(sj b state)" = done ] || fail "connection $MOB_CONN: b's side ended '$(sj b state)': $(sj b error)"
+	[ "$(sj a state)" = "done" ] || fail "connection $MOB_CONN: a's side ended '$(sj a state)': $(sj a error)"
+	[ "$(sj b state)" = "done" ] || fail "connection $MOB_CONN: b's side ended '$(sj b state)': $(sj b error)"
 	[ "$(sj a tx)" = "$(sj b rx)" ] || fail "connection $MOB_CONN: a sent $(sj a tx) bytes, b verified $(sj b rx)"
 	[ "$(sj b tx)" = "$(sj a rx)" ] || fail "connection $MOB_CONN: b sent $(sj b tx) bytes, a verified $(sj a rx)"
 	ok "connection $MOB_CONN closed in order: a -> b $(sj b rx) bytes, b -> a $(sj a rx) bytes, every byte as sent"
@@ -239,13 +239,13 @@ moved() {
 # direct path, and the DC sees each where expected (MOB_WHY says what was
 # seen).
 MOB_WHY=""
+# shellcheck disable=SC2254 # EXP_* are patterns
 mechanism() {
 	local ea eb pa pb oa ob
 	ea=$(peer_field b a endpoint) eb=$(peer_field a b endpoint)
 	pa=$(peer_field b a path) pb=$(peer_field a b path)
 	oa=$(observed a) ob=$(observed b)
 	MOB_WHY="b sees a at '$ea' ($pa; want $EXP_A$(moved b a)), a sees b at '$eb' ($pb; want $EXP_B$(moved a b)); the DC sees a at '$oa' (want $EXP_OBS_A), b at '$ob' (want $EXP_OBS_B${EXP_OBS_B6:+ or $EXP_OBS_B6})"
-	# shellcheck disable=SC2254 # EXP_* are patterns
 	case $ea in $EXP_A) ;; *) return 1 ;; esac
 	case $eb in $EXP_B) ;; *) return 1 ;; esac
 	[ "$pa" = direct ] && [ "$pb" = direct ] || return 1
