@@ -58,10 +58,13 @@ stats() {
 		printf "%.0f %.0f\n", m, v[NR] }'
 }
 
-# endpoints_poll FILE: every ~50 ms, the wall clock ms and both views.
+# endpoints_poll FILE: every ~50 ms, both views and the wall clock ms
+# after reading them (so a sample's time is never before what it shows).
 endpoints_poll() {
+	local ea eb
 	while :; do
-		echo "$(date +%s%3N) $(peer_field b a endpoint) $(peer_field a b endpoint)"
+		ea=$(peer_field b a endpoint) eb=$(peer_field a b endpoint)
+		echo "$(date +%s%3N) $ea $eb"
 		sleep 0.05
 	done > "$1"
 }
@@ -104,10 +107,11 @@ for key in $BENCH_KEYS; do
 		echo "$stall" >> "$T/stall-$key"
 		ep=$(endpoint_ms "$T/ep.log")
 		[ -n "$ep" ] && echo "$ep" >> "$T/endpoint-$key"
-		where="not direct within ${BENCH_DIRECT}s: $MOB_WHY"
 		if poll_until "$BENCH_DIRECT" mechanism; then
 			eval "DIRECT_$key=\$((DIRECT_$key + 1))"
 			where=direct
+		else
+			where="not direct within ${BENCH_DIRECT}s: $MOB_WHY"
 		fi
 		echo "($key) run $run: stall $stall ms, endpoint ${ep:--} ms after the change; $where" >&2
 	done
