@@ -83,11 +83,35 @@ endpoint_ms() {
 	done < "$1"
 }
 
-stream_start
+# table: the figures so far, one row per change.
+table() {
+	local key sm sx em ex f d cpu
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	echo
+	echo "ntm handover benchmark: a TCP stream a <-> b (4 KB / 2 ms each way), $BENCH_RUNS runs per change"
+	echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
+	echo
+	printf '%-40s %7s %7s %18s %18s\n' change flowed direct "stall med/max ms" "endpoint med/max"
+	for key in $BENCH_KEYS; do
+		read -r sm sx < <(stats "$T/stall-$key")
+		read -r em ex < <(stats "$T/endpoint-$key")
+		eval "f=\$FAILS_$key d=\$DIRECT_$key"
+		printf '%-40s %7s %7s %18s %18s\n' "($key) ${LABEL[$key]}" "$((BENCH_RUNS - f))/$BENCH_RUNS" "$d" \
+			"$sm / $sx" "$em / $ex"
+	done
+}
+# (mobility.sh's summary, called when a new connection cannot be made:
+# the figures so far instead; "flowed" then counts the runs made)
+summary() { table; }
+
 for key in $BENCH_KEYS; do
 	[ -n "${LABEL[$key]:-}" ] || fail "BENCH_KEYS: no change '$key'"
-	: > "$T/stall-$key" ; : > "$T/endpoint-$key"
+	: > "$T/stall-$key"
+	: > "$T/endpoint-$key"
 	eval "FAILS_$key=0 DIRECT_$key=0"
+done
+stream_start
+for key in $BENCH_KEYS; do
 	for run in $(seq "$BENCH_RUNS"); do
 		endpoints_poll "$T/ep.log" &
 		poller=$!
@@ -118,16 +142,4 @@ for key in $BENCH_KEYS; do
 done
 stream_stop >&2
 
-cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-echo
-echo "ntm handover benchmark: a TCP stream a <-> b (4 KB / 2 ms each way), $BENCH_RUNS runs per change"
-echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
-echo
-printf '%-40s %7s %7s %18s %18s\n' change flowed direct "stall med/max ms" "endpoint med/max"
-for key in $BENCH_KEYS; do
-	read -r sm sx < <(stats "$T/stall-$key")
-	read -r em ex < <(stats "$T/endpoint-$key")
-	eval "f=\$FAILS_$key d=\$DIRECT_$key"
-	printf '%-40s %7s %7s %18s %18s\n' "($key) ${LABEL[$key]}" "$((BENCH_RUNS - f))/$BENCH_RUNS" "$d" \
-		"$sm / $sx" "$em / $ex"
-done
+table
