@@ -40,6 +40,8 @@
 #                   every NAT namespace
 #   NL_SEEN_TIMEOUT the cone NATs' inbound-permission lifetime (default 30s;
 #                   set it to match NL_CT_UDP for mapping-lifetime tests)
+#   NL_DC_ENDPOINT_LINES  the DC endpoint line(s) of every node's [DC]
+#                   section (default "Endpoint = $NL_DC_IP:7540")
 #   NL_UDP_ONLY_TO  if set (a space-separated list of IPv4 addresses, e.g.
 #                   the DC's and the relays'): the site is behind a strict
 #                   firewall as well as its NAT, one that forwards UDP only
@@ -56,6 +58,8 @@
 # NL_EXTPORT (the port the NAT maps the node to, where fixed, else "").
 # Helpers: on_node, fqdn, peer_json, peer_field, nl_ping_name, poll_until,
 # nl_restart_tund, nl_httpd, registered.
+# Moving nodes (mobility.sh, bench/handover.sh): nl_inet6, nl_ip6, nl_nat_spare,
+# nl_spare_port, nl_move, nl_rebind, nl_renumber.
 
 ZONE=ntm.example.org
 NL_DC_IP=203.0.113.1
@@ -345,7 +349,7 @@ ControlSocket = $T/$n/run/tund.sock
 ListenPort = $NL_PORT
 $NL_NODE_EXTRA
 [DC]
-Endpoint = $NL_DC_IP:7540
+${NL_DC_ENDPOINT_LINES:-Endpoint = $NL_DC_IP:7540}
 PublicKey = $DCPUB
 CONF
 		(umask 077; "$NTMCTL" genkey > "$T/$n/node.key")
@@ -480,4 +484,121 @@ nl_path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
 # dropped so far, to or from addresses outside its list.
 nl_udp_blocked() {
 	nsx "$1-nat" nft list counter ip strict blocked | awk '/packets/ { print $2 }'
+}
+
+# --- moving nodes: the underlay changes under running tunnels ---------------
+# (doc/lab.md section 6). Spare networks are made in advance and a node is
+# moved by changing addresses and routes only, as a laptop's network
+# manager does; its ntm-tund keeps running.
+
+NL_DC_IP6=2001:db8::1
+NL_REBINDS=0
+declare -A NL_SPARE_PUB NL_SPARE_LAN
+
+# nl_inet6: the internet is dual-stack: br0 gets $NL_DC_IP6/64 (the DC's
+# IPv6 address; ntm-dcd listens on both families by default).
+nl_inet6() {
+	ip -n "$P-inet" addr add "$NL_DC_IP6/64" dev br0 nodad || fail "IPv6 on br0"
+}
+
+# nl_ip6 NS IF ADDR: IPv6 ADDR/64 on interface IF of NS, on br0's prefix,
+# with a default route through the DC's address (which forwards nothing:
+# the internet is one link).
+nl_ip6() {
+	ip -n "$P-$1" addr add "$3/64" dev "$2" nodad || fail "$3 on $1 $2"
+	ip -n "$P-$1" -6 route replace default via "$NL_DC_IP6" dev "$2" || fail "IPv6 default route in $1"
+}
+
+# nl_nat_spare NATNS TYPE: a NAT namespace made like a site's, with the
+# next site number i (public 203.0.113.(10+i), LAN 10.i.0.0/24) and no node
+# yet: a network to move a node to. Sets NL_SPARE_PUB[NATNS] and
+# NL_SPARE_LAN[NATNS] (the LAN prefix without the host part, "10.i.0").
+nl_nat_spare() {
+	local nat=$1 type=$2 i
+	NL_SITES=$((NL_SITES + 1)); i=$NL_SITES
+	_nl_nat_ns "$nat" "10.$i.0.1/24"
+	_nl_inet_port "$nat" wan0 "203.0.113.$((10 + i))/24"
+	nsx "$nat" ip route add default via "$NL_DC_IP"
+	_nl_nft "$nat" "$type" "10.$i.0.0/24" "203.0.113.$((10 + i))" ""
+	NL_SPARE_PUB[$nat]=203.0.113.$((10 + i))
+	NL_SPARE_LAN[$nat]=10.$i.0
+}
+
+# nl_spare_port NODE IF NET: a second interface IF of NODE, up and without
+# an address, plugged into NET: a NAT namespace's lan0 or, for NET inet,
+# the internet bridge br0. nl_move gives it an address later.
+nl_spare_port() {
+	local node=$1 ifc=$2 net=$3 peer
+	NL_SPARE_N=$((${NL_SPARE_N:-0} + 1))
+	peer=m$NL_SPARE_N
+	link "$node" "$ifc" "" "$net" "$peer" ""
+	if [ "$net" = inet ]; then
+		ip -n "$P-inet" link set "$peer" master br0 || fail "br0 port for $node $ifc"
+	else
+		ip -n "$P-$net" link set "$peer" master lan0 || fail "lan0 port on $net for $node $ifc"
+	fi
+}
+
+# nl_move NODE FROM_IF TO_IF "ADDR/LEN GW ..." : NODE leaves the network on
+# FROM_IF (every global address of both families and the default routes
+# removed; the link stays up) and joins the one on TO_IF: each ADDR/LEN
+# added there with a default route through GW (IPv4 or IPv6 alike).
+nl_move() {
+	local node=$1 from=$2 to=$3 a gw
+	set -- $4
+	ip -n "$P-$node" -4 route flush default 2>/dev/null
+	ip -n "$P-$node" -6 route flush default 2>/dev/null
+	ip -n "$P-$node" addr flush dev "$from" scope global || fail "flush $node $from"
+	while [ $# -ge 2 ]; do
+		a=$1 gw=$2
+		shift 2
+		ip -n "$P-$node" addr add "$a" dev "$to" nodad 2>/dev/null || ip -n "$P-$node" addr add "$a" dev "$to" \
+			|| fail "$a on $node $to"
+		case $gw in
+		*:*) ip -n "$P-$node" -6 route replace default via "$gw" dev "$to" ;;
+		*) ip -n "$P-$node" -4 route replace default via "$gw" dev "$to" ;;
+		esac || fail "default route via $gw in $node"
+	done
+}
+
+# nl_rebind NATNS TYPE LANCIDR: NATNS (a port or sym NAT) forgets every
+# mapping and maps its nodes' ntm port anew, as a NAT that rebooted or
+# timed a mapping out does. A port NAT keeps its kind: the node's UDP
+# NL_PORT goes out from one new port, 20000 + (n % 1000) (n counts the
+# calls, so each rebinding's port differs from the last's), to every
+# destination alike (a port range would be chosen from at random per
+# destination: a symmetric NAT); a sym NAT stays fully random. The old
+# mappings are dropped by taking wan0's address away and putting it back
+# (the kernel's masquerade forgets the mappings of an address that goes;
+# no conntrack tool needed). Sets NL_REBIND_PORT (a port NAT's new port).
+nl_rebind() {
+	local nat=$1 type=$2 lan=$3 addr
+	NL_REBIND_PORT=$((20000 + NL_REBINDS % 1000))
+	NL_REBINDS=$((NL_REBINDS + 1))
+	nsx "$nat" nft flush chain ip nat postrouting || fail "nft flush in $nat"
+	case $type in
+	port) nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" udp sport "$NL_PORT" \
+		masquerade to ":$NL_REBIND_PORT" || fail "nft masquerade to :$NL_REBIND_PORT in $nat"
+		nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" masquerade ;;
+	sym) nsx "$nat" nft add rule ip nat postrouting oifname "wan0" ip saddr "$lan" masquerade fully-random ;;
+	*) fail "nl_rebind: a $type NAT has pinned mappings" ;;
+	esac || fail "nft masquerade in $nat"
+	addr=$(ip -n "$P-$nat" -4 -o addr show dev wan0 scope global | awk '{ print $4; exit }')
+	[ -n "$addr" ] || fail "no address on $nat wan0"
+	ip -n "$P-$nat" addr del "$addr" dev wan0 || fail "del $addr on $nat"
+	ip -n "$P-$nat" addr add "$addr" dev wan0 || fail "add $addr on $nat"
+	ip -n "$P-$nat" route replace default via "$NL_DC_IP" || fail "default route in $nat"
+}
+
+# nl_renumber NS IF ADDR/LEN: IF of NS (a NAT's wan0, or a public node's
+# eth0) gets the IPv4 address ADDR in place of the one it had: the new one
+# added, the old deleted (promote_secondaries keeps the new one and its
+# routes; a NAT's masquerade forgets the old address's mappings), the
+# default route through the DC put back.
+nl_renumber() {
+	local ns=$1 ifc=$2 new=$3 old
+	old=$(ip -n "$P-$ns" -4 -o addr show dev "$ifc" scope global | awk '{ print $4; exit }')
+	ip -n "$P-$ns" addr add "$new" dev "$ifc" || fail "add $new on $ns $ifc"
+	[ -z "$old" ] || ip -n "$P-$ns" addr del "$old" dev "$ifc" || fail "del $old on $ns $ifc"
+	ip -n "$P-$ns" route replace default via "$NL_DC_IP" dev "$ifc" || fail "default route in $ns"
 }
