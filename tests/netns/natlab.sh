@@ -72,6 +72,7 @@ NL_PORT=7541
 : "${NL_SEEN_TIMEOUT:=30s}"
 : "${NL_WAN_INPUT:=drop}"
 : "${NL_UDP_ONLY_TO:=}"
+: "${NL_ISP:=}"
 NSSLIB=$top_builddir/nss_ntm/.libs
 NL_NODES=""
 NL_SITES=0
@@ -220,15 +221,23 @@ NFT
 		;;
 	*) fail "unknown NAT type '$type'" ;;
 	esac
-	if [ "$NL_WAN_INPUT" = drop ]; then
-		nsx "$ns" nft -f - <<NFT || fail "nft (input) in $ns"
+	# what the NAT box itself does with a new flow addressed to it on wan0
+	# (a peer's probe that came before the node's own mapping existed)
+	local verdict
+	case $NL_WAN_INPUT in
+	drop) verdict=drop ;;
+	reject) verdict="reject with icmp type port-unreachable" ;;
+	accept) verdict="" ;;
+	*) fail "unknown NL_WAN_INPUT '$NL_WAN_INPUT'" ;;
+	esac
+	nsx "$ns" nft -f - <<NFT || fail "nft (input) in $ns"
 table ip filter {
+	counter wan_new { }
 	chain input { type filter hook input priority filter; policy accept;
-		iifname "wan0" ct state new drop
+		iifname "wan0" ct state new counter name "wan_new" $verdict
 	}
 }
 NFT
-	fi
 	if [ -n "$NL_UDP_ONLY_TO" ]; then
 		# before the NAT's own filter (priority filter - 10), both ways,
 		# so a probe out and a spray in are both counted where dropped
@@ -262,6 +271,26 @@ _nl_node() {
 
 _nl_cone() { case $1 in full | addr) return 0 ;; esac; return 1; }
 
+# _nl_isp NAME I: site I's NAT (NAME-nat) reaches the internet through its
+# ISP's router NAME-isp: NAT wan0 198.51.100.(10+I)/32 <-> isp down0
+# 198.51.100.(100+I)/32, isp up0 on br0 at 203.0.113.(10+I). inet routes
+# the site's public address to that router, and so forwards (public
+# addresses only: it still has no route to any LAN prefix).
+_nl_isp() {
+	local name=$1 i=$2 pub=198.51.100.$((10 + $2)) gw=198.51.100.$((100 + $2))
+	ns_add "$name-isp"
+	nsx "$name-isp" sysctl -qw net.ipv4.ip_forward=1
+	_nl_inet_port "$name-isp" up0 "203.0.113.$((10 + i))/24"
+	nsx "$name-isp" ip route add default via "$NL_DC_IP"
+	link "$name-nat" wan0 "$pub/32" "$name-isp" down0 "$gw/32"
+	nsx "$name-isp" ip route add "$pub/32" dev down0
+	nsx "$name-nat" ip route add "$gw/32" dev wan0
+	nsx "$name-nat" ip route add default via "$gw"
+	nsx inet sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.br0.send_redirects=0
+	ip -n "$P-inet" route add "$pub/32" via "203.0.113.$((10 + i))" || fail "route to $pub in inet"
+}
+
 # site NAME TYPE
 site() {
 	local name=$1 type=$2 i pub
@@ -275,8 +304,13 @@ site() {
 		return
 	fi
 	_nl_nat_ns "$name-nat" "10.$i.0.1/24"
-	_nl_inet_port "$name-nat" wan0 "$pub/24"
-	nsx "$name-nat" ip route add default via "$NL_DC_IP"
+	if [ -n "$NL_ISP" ]; then
+		pub=198.51.100.$((10 + i))
+		_nl_isp "$name" "$i"
+	else
+		_nl_inet_port "$name-nat" wan0 "$pub/24"
+		nsx "$name-nat" ip route add default via "$NL_DC_IP"
+	fi
 	_nl_lan_port "$name-nat" "$name" "10.$i.0.2/24"
 	nsx "$name" ip route add default via "10.$i.0.1"
 	local ext=""
@@ -601,4 +635,11 @@ nl_renumber() {
 	ip -n "$P-$ns" addr add "$new" dev "$ifc" || fail "add $new on $ns $ifc"
 	[ -z "$old" ] || ip -n "$P-$ns" addr del "$old" dev "$ifc" || fail "del $old on $ns $ifc"
 	ip -n "$P-$ns" route replace default via "$NL_DC_IP" dev "$ifc" || fail "default route in $ns"
+}
+
+# nl_wan_new NAME: new flows addressed to NAME's NAT box itself on its WAN
+# side so far (a peer's datagrams that found no mapping of the node's; what
+# NL_WAN_INPUT then did with them is the site's choice).
+nl_wan_new() {
+	nsx "$1-nat" nft list counter ip filter wan_new | awk '/packets/ { print $2 }'
 }
