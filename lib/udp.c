@@ -158,6 +158,43 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct sockaddr *to,
+			 socklen_t tolen, int ttl)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_name = (void *)to, .msg_namelen = tolen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)to;
+	ssize_t n;
+
+	if (ttl < 1 || ttl > 255)
+		return -EINVAL;
+	memset(&ctl, 0, sizeof(ctl));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	/* an IPv4 destination, also as a mapped address on a dual-stack
+	 * socket, takes the IPv4 TTL; a native IPv6 one the hop limit */
+	if (to->sa_family == AF_INET6 && memcmp(&s6->sin6_addr, v4mapped, 12) != 0) {
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_HOPLIMIT;
+	} else {
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TTL;
+	}
+	memcpy(CMSG_DATA(c), &ttl, sizeof(ttl));
+	do
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;

@@ -46,6 +46,12 @@ void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
 		     socklen_t tolen, const struct ntm_udp_meta *from);
 
+/* Send one datagram to `to` with this TTL (IPv4, also mapped) or hop limit
+ * (IPv6), 1..255, for this datagram only: one that is to open our own NAT
+ * towards `to` and die at the router after it. */
+ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct sockaddr *to,
+			 socklen_t tolen, int ttl);
+
 /* Turn an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into AF_INET in place. */
 void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len);
 /* The reverse, for sending to an IPv4 peer from an AF_INET6 dual-stack socket. */
