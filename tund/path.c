@@ -46,6 +46,12 @@ static const char *kind_name(uint8_t kind)
 	}
 }
 
+/* Why a relayed peer is relayed, as far as the probes tell (path_reason). */
+static const char no_answer_yet[] = "no direct candidate has answered yet";
+static const char no_answer[] = "no direct candidate answered the probes";
+static const char bday_running[] = "no direct answer to the probes; birthday search running";
+static const char bday_missed[] = "probes and birthday search unanswered: the NATs filter (ntm(7))";
+
 struct bday {
 	int fds[BDAY_SOCKETS];
 	struct ntm_io ios[BDAY_SOCKETS];
@@ -72,9 +78,10 @@ static bool fd_of(const struct peer *p, int fd)
 	return false;
 }
 
-/* 0 or -errno; a socket's refusal is counted as tx_send_failed. */
-static int send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
-		      const uint8_t *buf, size_t n)
+/* 0 or -errno; a socket's refusal is counted as tx_send_failed. ttl: 0 for
+ * the socket's own, else this datagram's TTL or hop limit. */
+static int send_to_fd_ttl(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
+			  const uint8_t *buf, size_t n, int ttl)
 {
 	struct tund *t = p->t;
 	struct sockaddr_storage ss = *to;
@@ -88,13 +95,20 @@ static int send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to,
 		t->stats.tx_no_path++; /* an IPv6 candidate and an IPv4-only socket */
 		return -EAFNOSUPPORT;
 	}
-	ssize_t ret = ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL);
+	ssize_t ret = ttl ? ntm_udp_send_ttl(fd, buf, n, (struct sockaddr *)&ss, sl, ttl)
+			  : ntm_udp_send(fd, buf, n, (struct sockaddr *)&ss, sl, NULL);
 	if (ret < 0) {
 		t->stats.tx_send_failed++;
 		return (int)ret;
 	}
 	t->stats.tx_packets++;
 	return 0;
+}
+
+static int send_to_fd(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
+		      const uint8_t *buf, size_t n)
+{
+	return send_to_fd_ttl(p, fd, to, len, buf, n, 0);
 }
 
 static int send_to(struct peer *p, const struct sockaddr_storage *to, socklen_t len,
@@ -174,6 +188,17 @@ static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage 
 	c->prio = prio;
 	c->fd = fd_of(p, fd) ? fd : 0;
 	return c;
+}
+
+/* A NAT-observed IPv4 candidate that has never answered. A datagram that
+ * reaches the peer's NAT before the peer's own mapping towards us exists
+ * may be taken by that NAT for itself (a router without a WAN input
+ * filter), and the peer's mapping then moves to another port: so only
+ * probes go there, from round 1 of a burst on, after our opening probe
+ * (doc/protocol.md 2.7). */
+static bool cand_unproven_nat(const struct path_cand *c)
+{
+	return c->kind == NTM_CAND_NAT && c->ss.ss_family == AF_INET && !c->ok_ms;
 }
 
 static void bday_stop(struct peer *p, bool success);
@@ -315,6 +340,8 @@ void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywher
 		struct path_cand *c = &p->cands[i];
 		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&c->ss, (struct sockaddr *)&p->ep) == 0)
 			continue;
+		if (cand_unproven_nat(c))
+			continue; /* its probe's answer brings the initiation there */
 		send_to_fd(p, c->fd, &c->ss, c->len, pkt, len);
 	}
 	if (p->has_relay)
@@ -426,7 +453,7 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 		if (p->path == PATH_NONE) {
 			p->path = PATH_RELAY;
 			if (!p->path_reason)
-				p->path_reason = "no direct candidate has answered yet";
+				p->path_reason = no_answer_yet;
 			log_info("%s: path relay (%s)", p->name, p->path_reason);
 		}
 		return;
@@ -479,8 +506,9 @@ void path_verify(struct peer *p, uint64_t now, const char *why)
 
 /* ---- probes ---- */
 
-static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64_t echo,
-		       const struct sockaddr_storage *to, socklen_t tolen, int fd)
+/* Send a probe; ttl 0 for the socket's own, else PROBE_OPEN_TTL. */
+static void probe_emit(struct peer *p, uint8_t kind, uint64_t echo, const struct sockaddr_storage *to,
+		       socklen_t tolen, int fd, int ttl)
 {
 	uint8_t msg[NTM_PROBE_LEN];
 	struct ntm_probe pr = {
@@ -491,14 +519,20 @@ static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64
 	if (ntm_probe_encode(msg, sizeof(msg), &pr) < 0)
 		return;
 	ntm_probe_sign(p->probe_key, msg);
+	send_to_fd_ttl(p, fd, to, tolen, msg, sizeof(msg), ttl);
+	p->t->stats.probes_sent++;
+}
+
+static void probe_send(struct peer *p, struct path_cand *c, uint8_t kind, uint64_t echo,
+		       const struct sockaddr_storage *to, socklen_t tolen, int fd)
+{
 	if (c) {
 		c->probe_sent_ms = ntm_loop_now_ms();
 		to = &c->ss;
 		tolen = c->len;
 		fd = c->fd;
 	}
-	send_to_fd(p, fd, to, tolen, msg, sizeof(msg));
-	p->t->stats.probes_sent++;
+	probe_emit(p, kind, echo, to, tolen, fd, 0);
 }
 
 static bool session_wanted(const struct peer *p, uint64_t now)
@@ -506,15 +540,38 @@ static bool session_wanted(const struct peer *p, uint64_t now)
 	return p->cur.valid || p->next.valid || p->hs.active || now - p->route_ms < PROBE_ROUTE_FRESH_MS;
 }
 
+/* Rounds of a burst: the offset of round r from the burst's start is
+ * PROBE_FIRST_MS * (2^r - 1), the last one's wait PROBE_BURST_MAX_MS. */
+static uint64_t round_offset(unsigned r)
+{
+	return (uint64_t)PROBE_FIRST_MS * ((UINT64_C(1) << r) - 1);
+}
+
+static bool round_is_last(unsigned r)
+{
+	return r > 0 && (uint64_t)PROBE_FIRST_MS << (r - 1) >= PROBE_BURST_MAX_MS;
+}
+
 static void probe_round(struct peer *p, uint64_t now)
 {
-	for (unsigned i = 0; i < p->ncands; i++)
-		probe_send(p, &p->cands[i], NTM_PROBE_REQUEST, 0, NULL, 0, 0);
-	uint64_t wait = p->probe_round == 0 ? 0 : (uint64_t)PROBE_FIRST_MS << (p->probe_round - 1);
-	if (p->probe_round == 0 || wait < PROBE_BURST_MAX_MS)
+	if (p->probe_round == 0) /* on time: keep in step with the peer's bursts */
+		p->probe_burst_ms = now - p->probe_next_ms < 2 * PEER_SWEEP_MS ? p->probe_next_ms : now;
+	for (unsigned i = 0; i < p->ncands; i++) {
+		struct path_cand *c = &p->cands[i];
+		if (p->probe_round == 0 && cand_unproven_nat(c)) {
+			c->open_ms = now;
+			probe_emit(p, NTM_PROBE_REQUEST, 0, &c->ss, c->len, c->fd, PROBE_OPEN_TTL);
+		} else if (!cand_unproven_nat(c) || now - c->open_ms >= PROBE_FIRST_MS) {
+			probe_send(p, c, NTM_PROBE_REQUEST, 0, NULL, 0, 0);
+		}
+	}
+	if (round_is_last(p->probe_round)) {
+		p->probe_round = 0;
+		p->probe_next_ms = p->probe_burst_ms + PROBE_UPGRADE_MS;
+	} else {
 		p->probe_round++;
-	wait = (uint64_t)PROBE_FIRST_MS << (p->probe_round - 1);
-	p->probe_next_ms = now + (wait > PROBE_BURST_MAX_MS ? PROBE_UPGRADE_MS : wait);
+		p->probe_next_ms = p->probe_burst_ms + round_offset(p->probe_round);
+	}
 }
 
 void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
@@ -689,7 +746,7 @@ static void bday_start(struct peer *p, uint64_t now)
 			break;
 		}
 		b->nfds++;
-		probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, fd);
+		probe_emit(p, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, fd, PROBE_OPEN_TTL);
 	}
 	log_info("%s: no direct answer yet; birthday search with %u sockets and %u guesses", p->name,
 		 b->nfds, BDAY_PROBES);
@@ -715,14 +772,35 @@ static void bday_step(struct peer *p, uint64_t now)
 		sin->sin_port = htons((uint16_t)port);
 		probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &to, b->target_len, 0);
 	}
-	/* the extra sockets ask again once, in case the first went astray */
+	/* the extra sockets open their mappings again once, in case the
+	 * first went astray */
 	if (now - b->resent_ms >= 1000 && now - b->started_ms < 2500) {
 		b->resent_ms = now;
 		for (unsigned i = 0; i < b->nfds; i++)
 			if (b->fds[i] >= 0)
-				probe_send(p, NULL, NTM_PROBE_REQUEST, 0, &b->target, b->target_len,
-					   b->fds[i]);
+				probe_emit(p, NTM_PROBE_REQUEST, 0, &b->target, b->target_len, b->fds[i],
+					   PROBE_OPEN_TTL);
 	}
+}
+
+/* ---- why relayed ---- */
+
+/* A relayed peer's path_reason, as far as the probes tell (other reasons,
+ * set where they arise, are left alone). */
+static void probe_verdict(struct peer *p, uint64_t now)
+{
+	const char *r = p->path_reason;
+
+	if (p->path != PATH_RELAY || p->probe_replies)
+		return;
+	if (r && r != no_answer_yet && r != no_answer && r != bday_running && r != bday_missed)
+		return;
+	if (p->bday)
+		p->path_reason = bday_running;
+	else if (p->bday_tries)
+		p->path_reason = bday_missed;
+	else if (now - p->route_ms >= 2 * PROBE_FIRST_MS)
+		p->path_reason = no_answer;
 }
 
 /* ---- the sweep ---- */
@@ -751,17 +829,15 @@ void path_sweep(struct peer *p, uint64_t now)
 		send_direction_req(p->t, p);
 	}
 	/* probing: until a direct path is proven, then only to upgrade */
-	if (wanted && p->has_probe_key && p->ncands && p->path != PATH_DIRECT && now >= p->probe_next_ms) {
+	if (wanted && p->has_probe_key && p->ncands && p->path != PATH_DIRECT && now >= p->probe_next_ms)
 		probe_round(p, now);
-		if (p->path == PATH_RELAY && p->probe_round > 1 && p->probe_replies == 0)
-			p->path_reason = "no direct candidate answered the probes";
-	}
 	/* plain probes unanswered: try the birthday search, once per route */
 	if (p->bday)
 		bday_step(p, now);
 	else if (wanted && p->path != PATH_DIRECT && p->probe_replies == 0 && p->bday_tries == 0 &&
 		 p->has_probe_key && now - p->route_ms >= BDAY_AFTER_MS)
 		bday_start(p, now);
+	probe_verdict(p, now);
 	/* keep the relay's idea of our endpoint, and our NAT mapping to it */
 	if (wanted && p->has_relay && p->path != PATH_DIRECT && now - p->relay_tx_ms >= ka_ms(p))
 		relay_send(p, NULL, 0);

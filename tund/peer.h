@@ -37,10 +37,24 @@ struct tund;
 #define UNRESOLVED_LINGER_MS 10000    /* an unanswered, unwanted request is dropped */
 #define DIRECTION_RETRY_MS 1000
 #define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
-#define PROBE_FIRST_MS 200            /* probe rounds: at once, then 200 ms doubling ... */
-#define PROBE_BURST_MAX_MS 6400       /* ... up to this, */
-#define PROBE_UPGRADE_MS 30000
-#define PROBE_ASK_BACK_MS 100         /* a request answers a request at most this often per candidate */        /* then every 30 s while relayed (path upgrade) */
+/* Probing comes in bursts: rounds at the burst's start and after 200 ms
+ * doubling up to 6400 ms (at 0, 0.2, 0.6, 1.4, 3, 6.2, 12.6 s), then a
+ * new burst PROBE_UPGRADE_MS after the start of the last while relayed
+ * (path upgrade). Round times count from the burst's start, so the two
+ * sides of a route, whose first bursts start on the same Route Direction,
+ * stay in step. The upgrade period is longer than a burst plus the 30 s
+ * Linux conntrack keeps an unanswered UDP flow: what a burst left in a
+ * NAT that took our probes itself is gone before the next (doc/protocol.md
+ * 2.7). */
+#define PROBE_FIRST_MS 200
+#define PROBE_BURST_MAX_MS 6400
+#define PROBE_UPGRADE_MS 60000
+/* A round 0 sends to each NAT-observed IPv4 candidate a probe with this
+ * TTL: it opens our own NAT's mapping towards the peer and dies at the
+ * router after it, before the peer's NAT can take it for itself. Probes
+ * that may reach the peer follow from round 1 on. */
+#define PROBE_OPEN_TTL 2
+#define PROBE_ASK_BACK_MS 100         /* a request answers a request at most this often per candidate */
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
 /* The birthday search (port-restricted <-> symmetric NAT): each side opens
@@ -66,6 +80,7 @@ struct path_cand {
 	uint8_t kind, prio;
 	uint64_t probe_sent_ms;
 	uint64_t ok_ms;               /* last reply from here (0: never) */
+	uint64_t open_ms;             /* last TTL-limited opening probe (0: none) */
 	int fd;                       /* our socket that reaches it (0: the main one) */
 };
 
@@ -121,7 +136,8 @@ struct peer {
 	uint64_t probe_seq;           /* our last probe sequence number */
 	struct ntm_replay probe_rx;   /* the peer's probe sequence numbers seen */
 	uint64_t probe_next_ms;
-	unsigned probe_round;
+	uint64_t probe_burst_ms;      /* when the current burst of rounds started */
+	unsigned probe_round;         /* 0: the next round starts a burst */
 	uint64_t probe_replies;
 	uint8_t hs_pkt[NTM_HS_INIT_LEN]; /* our pending initiation, resent to learned candidates */
 	bool has_hs_pkt;
