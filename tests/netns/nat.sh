@@ -2,7 +2,7 @@
 # nat.sh - NAT traversal, the NAT matrix: every kind of NAT on the initiator's
 # side against every kind on the responder's (RFC 4787: none, full cone,
 # address-restricted, port-restricted, symmetric; tests/netns/natlab.sh
-# builds them, doc/lab.md section 3), in one topology of 15 nodes.
+# builds them, doc/lab.md section 3), in one topology of 23 nodes.
 #
 # For each of the 25 ordered pairs (initiator i-X, responder r-Y), with
 # unmodified programs through nss_ntm (ping's and curl's own name lookup):
@@ -25,6 +25,19 @@
 # NAT) must reach a port-restricted site both ways; a port-restricted node
 # must reach one behind a bare Linux masquerade (no WAN input filter, see
 # natlab.sh) both ways, directly or relayed.
+# NATs that see the probes themselves (doc/lab.md 3, doc/protocol.md 2.7):
+# sites whose NAT box has no WAN input filter (NL_WAN_INPUT=accept: a
+# peer's probe that comes before the node's own mapping is taken by the
+# box, and masquerade then moves the node's flow to that peer to another
+# port) or answers with ICMP port unreachable (reject), each behind its
+# ISP's router (NL_ISP) as homes are: port -> port, port -> symmetric and
+# symmetric -> port of each kind must be direct, and for port -> port no
+# probe may have reached either NAT box itself (nl_wan_new 0: the
+# TTL-limited opening probes did their work). Two port-restricted NATs
+# without a WAN input filter on one bridge (no router between them, like
+# all other sites here): relay or direct, and their boxes must have taken
+# probes for themselves (the variant bites); when relayed, the path's
+# reason must say that the NATs filter.
 # A pair passes when both directions work (ping and TCP) and the path is
 # the expected one. The table lists every pair; the test fails naming
 # every pair that did not pass.
@@ -61,9 +74,18 @@ site_double d-pp port port
 NL_WAN_INPUT=accept site r-lnx port
 # a site whose firewall passes UDP only to and from the DC (and its relay)
 NL_UDP_ONLY_TO=$NL_DC_IP site r-fw sym
+# NAT boxes that see the probes themselves, behind ISP routers (h-*) and
+# side by side on the bridge (b-*)
+for w in accept reject; do
+	NL_WAN_INPUT=$w NL_ISP=1 site "h-p$w" port
+	NL_WAN_INPUT=$w NL_ISP=1 site "h-q$w" port
+	NL_WAN_INPUT=$w NL_ISP=1 site "h-s$w" sym
+done
+NL_WAN_INPUT=accept site b-paccept port
+NL_WAN_INPUT=accept site b-qaccept port
 T0=$(date +%s)
 natlab_start
-ok "15 nodes registered; the DC sees each at its NAT's public address$(for n in i-full i-sym d-pp; do printf ', %s %s' "$n" "$(observed "$n")"; done)"
+ok "$(echo $NL_NODES | wc -w) nodes registered; the DC sees each at its NAT's public address$(for n in i-full i-sym d-pp; do printf ', %s %s' "$n" "$(observed "$n")"; done)"
 for n in $NL_NODES; do nl_httpd "$n"; done
 for n in $NL_NODES; do wait_for 5 "httpd on $n" nl_httpd_ready "$n"; done
 
@@ -158,6 +180,36 @@ fw1=$(nl_udp_blocked r-fw)
 pair "same NAT" s-a s-b direct lan
 pair "double->port" d-pp r-port either
 pair "port->lnx" i-port r-lnx either
+# wan_check A B WANT: after A and B's pair, what their NAT boxes took for
+# themselves: "none" (nl_wan_new 0 on both) or "some" (> 0 on both).
+wan_check() {
+	local a b n bad=""
+	a=$(nl_wan_new "$1"); b=$(nl_wan_new "$2")
+	for n in "$a" "$b"; do
+		case $3 in
+		none) [ "${n:-x}" = 0 ] || bad=1 ;;
+		some) [ "${n:-0}" -gt 0 ] || bad=1 ;;
+		esac
+	done
+	[ -z "$bad" ] && return
+	FAILED="$FAILED
+  $1/$2: their NAT boxes took $a and $b new flows for themselves, expected $3"
+}
+for w in accept reject; do
+	pair "port->port/$w" "h-p$w" "h-q$w" direct
+	wan_check "h-p$w" "h-q$w" none
+	pair "port->sym/$w" "h-p$w" "h-s$w" direct
+	pair "sym->port/$w" "h-s$w" "h-q$w" direct
+done
+pair "port->port/bridge" b-paccept b-qaccept either
+wan_check b-paccept b-qaccept some
+if nl_path_is b-paccept b-qaccept relay; then
+	case $(peer_field b-paccept b-qaccept path_info) in
+	*"NATs filter"*) ;;
+	*) FAILED="$FAILED
+  port->port/bridge: relayed, and the reason does not say the NATs filter: '$(peer_field b-paccept b-qaccept path_info)'" ;;
+	esac
+fi
 T1=$(date +%s)
 
 echo
