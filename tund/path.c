@@ -9,7 +9,8 @@
  * handshake. A tunnel starts on whichever path answers first (the relay
  * when no direct one does yet) and moves to a direct path as soon as a
  * probe reply proves one; a relayed peer is probed again every
- * PROBE_UPGRADE_MS. */
+ * PROBE_UPGRADE_MS. The first probe of a burst to a NAT-observed candidate
+ * is TTL-limited: it opens our own NAT and dies before the peer's. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

@@ -58,8 +58,9 @@ struct tund;
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
 /* The birthday search (port-restricted <-> symmetric NAT): each side opens
- * BDAY_SOCKETS extra sockets that probe the peer's NAT-observed endpoint
- * (new mappings on an endpoint-dependent NAT) and sends BDAY_PROBES probes
+ * BDAY_SOCKETS extra sockets that send opening probes (PROBE_OPEN_TTL)
+ * towards the peer's NAT-observed endpoint (new mappings on an
+ * endpoint-dependent NAT, never seen by the peer's NAT) and sends BDAY_PROBES probes
  * from its main socket to random ports of the peer's public address (each
  * opens an endpoint-dependent filter for one port). A hit needs one of the
  * guessed ports to be one of the new mappings: with 256 mappings and 2048

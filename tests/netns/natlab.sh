@@ -5,7 +5,8 @@
 #
 #   ns inet: bridge br0 203.0.113.1/24; ntm-dcd (UDP 7540, embedded relay
 #            7542) listens there. It has no route to any LAN prefix and
-#            forwards nothing, so sites reach each other only through NATs.
+#            forwards nothing (public addresses only, once an NL_ISP site
+#            exists), so sites reach each other only through NATs.
 #   site NAME TYPE        one node, namespace NAME, behind NAT namespace
 #                         NAME-nat of TYPE (or, for TYPE none, directly on br0)
 #   site_same N1 N2 TYPE  two nodes on one LAN behind one NAT (N1-nat)
@@ -51,6 +52,18 @@
 #                   type: the pair is relayed. Dropped datagrams are counted
 #                   (nl_udp_blocked). Set it for one site only:
 #                   NL_UDP_ONLY_TO="..." site NAME TYPE
+#   NL_WAN_INPUT    what the NAT box does with a new flow addressed to
+#                   itself on wan0 (a peer's datagram that matched no
+#                   mapping): drop (default, as home routers do), accept (a
+#                   bare Linux box: its stack takes it and conntrack keeps
+#                   the flow, so masquerade moves the node's own flow to
+#                   that peer to another port) or reject (ICMP port
+#                   unreachable, no flow kept). Per site, like
+#                   NL_UDP_ONLY_TO. nl_wan_new counts those flows.
+#   NL_ISP          if set: the site's NAT sits behind its ISP's router
+#                   NAME-isp instead of on br0 (doc/lab.md 2), so a router
+#                   lies between it and every other site's NAT; its public
+#                   address is 198.51.100.(10+i). Per site; site only.
 #
 # After natlab_start: NL_NODES (all node names), and per node (associative
 # arrays keyed by node name) NL_SOCK, NL_PID, NL_TYPE, NL_PUB (public
