@@ -1,0 +1,139 @@
+/* test_udp.c - lib/udp.c: a datagram sent with its own TTL or hop limit
+ * (the opening probe, doc/protocol.md 2.7) leaves with that TTL, for
+ * native IPv4, for IPv4 mapped on a dual-stack socket and for IPv6, and
+ * only that datagram: the socket's own TTL is untouched. Over loopback,
+ * which does not decrement it. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "udp.h"
+
+/* A receiver on loopback of this family that reports the TTL or hop limit
+ * of what arrives; its address in *to (mapped: as ::ffff:127.0.0.1). */
+static int receiver(int family, bool mapped, struct sockaddr_storage *to, socklen_t *tolen)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof(ss);
+
+	ck_assert_int_ge(fd, 0);
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on)), 0);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on)), 0);
+	}
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
+									: sizeof(struct sockaddr_in6)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	*to = ss;
+	*tolen = sl;
+	if (mapped)
+		ntm_sockaddr_map(to, tolen);
+	return fd;
+}
+
+/* The TTL or hop limit of the next datagram on fd (-1: none reported). */
+static int ttl_of_next(int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	char data[64];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	int ttl = -1;
+
+	ck_assert_int_gt(recvmsg(fd, &mh, 0), 0);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
+			memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+	return ttl;
+}
+
+/* One datagram with ttl, then one without: the first arrives with ttl, the
+ * second with the socket's default (not ttl). */
+static void check_family(int sfamily, int rfamily, bool mapped)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int r = receiver(rfamily, mapped, &to, &tolen);
+	int s = ntm_udp_open(sfamily, NULL, 0, false);
+
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(ntm_udp_send_ttl(s, "open", 4, (struct sockaddr *)&to, tolen, 2), 4);
+	ck_assert_int_eq(ttl_of_next(r), 2);
+	ck_assert_int_eq(ntm_udp_send(s, "plain", 5, (struct sockaddr *)&to, tolen, NULL), 5);
+	int ttl = ttl_of_next(r);
+	ck_assert_int_gt(ttl, 2);
+	close(s);
+	close(r);
+}
+
+START_TEST(test_an_ipv4_datagram_leaves_with_its_own_ttl_and_the_next_with_the_default)
+{
+	check_family(AF_INET, AF_INET, false);
+}
+END_TEST
+
+START_TEST(test_an_ipv4_datagram_mapped_on_a_dual_stack_socket_leaves_with_its_own_ttl)
+{
+	check_family(AF_INET6, AF_INET, true);
+}
+END_TEST
+
+START_TEST(test_an_ipv6_datagram_leaves_with_its_own_hop_limit)
+{
+	check_family(AF_INET6, AF_INET6, false);
+}
+END_TEST
+
+START_TEST(test_a_ttl_outside_1_to_255_is_refused_without_sending)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int r = receiver(AF_INET, false, &to, &tolen);
+	int s = ntm_udp_open(AF_INET, NULL, 0, false);
+
+	ck_assert_int_eq(ntm_udp_send_ttl(s, "x", 1, (struct sockaddr *)&to, tolen, 0), -EINVAL);
+	ck_assert_int_eq(ntm_udp_send_ttl(s, "x", 1, (struct sockaddr *)&to, tolen, 256), -EINVAL);
+	char b[4];
+	ck_assert_int_eq(recv(r, b, sizeof(b), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(s);
+	close(r);
+}
+END_TEST
+
+static Suite *udp_suite(void)
+{
+	Suite *s = suite_create("udp");
+	TCase *tc = tcase_create("ttl");
+	tcase_add_test(tc, test_an_ipv4_datagram_leaves_with_its_own_ttl_and_the_next_with_the_default);
+	tcase_add_test(tc, test_an_ipv4_datagram_mapped_on_a_dual_stack_socket_leaves_with_its_own_ttl);
+	tcase_add_test(tc, test_an_ipv6_datagram_leaves_with_its_own_hop_limit);
+	tcase_add_test(tc, test_a_ttl_outside_1_to_255_is_refused_without_sending);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(udp_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
