@@ -2,7 +2,7 @@
 # nat.sh - NAT traversal, the NAT matrix: every kind of NAT on the initiator's
 # side against every kind on the responder's (RFC 4787: none, full cone,
 # address-restricted, port-restricted, symmetric; tests/netns/natlab.sh
-# builds them, doc/lab.md section 3), in one topology of 23 nodes.
+# builds them, doc/lab.md section 3), in one topology of 25 nodes.
 #
 # For each of the 25 ordered pairs (initiator i-X, responder r-Y), with
 # unmodified programs through nss_ntm (ping's and curl's own name lookup):
@@ -37,7 +37,13 @@
 # without a WAN input filter on one bridge (no router between them, like
 # all other sites here): relay or direct, and their boxes must have taken
 # probes for themselves (the variant bites); when relayed, the path's
-# reason must say that the NATs filter.
+# reason must say that the NATs filter. And the path upgrade: two more
+# such sites, the first attempt spoiled (h-u2's NAT forwards nothing
+# towards h-u1's until both birthday searches are over, while h-u1's probes
+# reach h-u2's NAT box): relayed then, with h-u2's box holding flows; the
+# pair must turn direct in a later probe burst, which it can only once
+# those flows have expired (doc/protocol.md 2.7; checked after the
+# matrix, which outlasts the 60 s burst period).
 # A pair passes when both directions work (ping and TCP) and the path is
 # the expected one. The table lists every pair; the test fails naming
 # every pair that did not pass.
@@ -81,6 +87,8 @@ for w in accept reject; do
 	NL_WAN_INPUT=$w NL_ISP=1 site "h-q$w" port
 	NL_WAN_INPUT=$w NL_ISP=1 site "h-s$w" sym
 done
+NL_WAN_INPUT=accept NL_ISP=1 site h-u1 port
+NL_WAN_INPUT=accept NL_ISP=1 site h-u2 port
 NL_WAN_INPUT=accept site b-paccept port
 NL_WAN_INPUT=accept site b-qaccept port
 T0=$(date +%s)
@@ -88,6 +96,26 @@ natlab_start
 ok "$(echo $NL_NODES | wc -w) nodes registered; the DC sees each at its NAT's public address$(for n in i-full i-sym d-pp; do printf ', %s %s' "$n" "$(observed "$n")"; done)"
 for n in $NL_NODES; do nl_httpd "$n"; done
 for n in $NL_NODES; do wait_for 5 "httpd on $n" nl_httpd_ready "$n"; done
+
+# the spoiled first attempt of the upgrade pair (checked after the matrix)
+nsx h-u2-nat nft -f - <<NFT || fail "nft (hold) in h-u2-nat"
+table ip hold {
+	chain forward { type filter hook forward priority filter - 20; policy accept;
+		iifname "lan0" ip daddr ${NL_PUB[h-u1]} drop
+	}
+}
+NFT
+T_U0=$(date +%s)
+nl_ping_name h-u1 h-u2 "$PING_DL" || fail "h-u1 -> h-u2 through the relay: $PING_ERR"
+for n in h-u1:h-u2 h-u2:h-u1; do
+	wait_for 15 "${n%:*}'s birthday search for ${n#*:} to end" \
+		grep -q "$(fqdn "${n#*:}"): birthday search found nothing" "$T/tund-${n%:*}.log"
+done
+nl_path_is h-u1 h-u2 relay || fail "h-u1 -> h-u2: path '$(peer_field h-u1 h-u2 path)' while h-u2's NAT held back, expected relay"
+U_HELD=$(nl_wan_new h-u2)
+[ "${U_HELD:-0}" -gt 0 ] || fail "h-u1's probes did not reach h-u2's NAT box while held back"
+nsx h-u2-nat nft delete table ip hold || fail "nft (hold) in h-u2-nat"
+ok "h-u1 -> h-u2 relayed after a spoiled attempt; h-u2's NAT box took $U_HELD flows"
 
 expect_of() { # X Y -> direct | relay | either
 	case " $EXPECT_RELAY " in *" $1:$2 "*) echo relay; return ;; esac
@@ -210,6 +238,16 @@ if nl_path_is b-paccept b-qaccept relay; then
   port->port/bridge: relayed, and the reason does not say the NATs filter: '$(peer_field b-paccept b-qaccept path_info)'" ;;
 	esac
 fi
+if poll_until 75 nl_path_is h-u1 h-u2 direct && nl_ping_name h-u1 h-u2 3; then
+	uv=PASS; un="relay, then direct in a later burst (seen $(( $(date +%s) - T_U0 )) s after the lookup)"
+else
+	uv=FAIL; un="still $(peer_field h-u1 h-u2 path): $(peer_field h-u1 h-u2 path_info)"
+	FAILED="$FAILED
+  upgrade: $un"
+	diag h-u1 h-u2
+fi
+ROWS="$ROWS
+$(printf '%-13s %-9s %-9s %-8s %-8s %-21s %-7s %8s  %-6s %s' upgrade ok - "$(peer_field h-u1 h-u2 path)" "$(peer_field h-u2 h-u1 path)" "$(peer_field h-u1 h-u2 endpoint)" direct - "$uv" "$un")"
 T1=$(date +%s)
 
 echo
