@@ -191,15 +191,20 @@ static struct path_cand *cand_add(struct peer *p, const struct sockaddr_storage 
 	return c;
 }
 
-/* A NAT-observed IPv4 candidate that has never answered. A datagram that
- * reaches the peer's NAT before the peer's own mapping towards us exists
- * may be taken by that NAT for itself (a router without a WAN input
- * filter), and the peer's mapping then moves to another port: so only
- * probes go there, from round 1 of a burst on, after our opening probe
- * (doc/protocol.md 2.7). */
+/* A NAT-observed IPv4 candidate. A datagram that reaches the peer's NAT
+ * before the peer's own mapping towards us exists may be taken by that NAT
+ * for itself (a router without a WAN input filter), and the peer's mapping
+ * then moves to another port: so a burst opens our NAT towards it first
+ * and probes it from round 1 on, and until it has answered nothing else
+ * goes there (doc/protocol.md 2.7). */
+static bool cand_nat4(const struct path_cand *c)
+{
+	return c->kind == NTM_CAND_NAT && c->ss.ss_family == AF_INET;
+}
+
 static bool cand_unproven_nat(const struct path_cand *c)
 {
-	return c->kind == NTM_CAND_NAT && c->ss.ss_family == AF_INET && !c->ok_ms;
+	return cand_nat4(c) && !c->ok_ms;
 }
 
 static void bday_stop(struct peer *p, bool success);
@@ -559,10 +564,10 @@ static void probe_round(struct peer *p, uint64_t now)
 		p->probe_burst_ms = now - p->probe_next_ms < 2 * PEER_SWEEP_MS ? p->probe_next_ms : now;
 	for (unsigned i = 0; i < p->ncands; i++) {
 		struct path_cand *c = &p->cands[i];
-		if (p->probe_round == 0 && cand_unproven_nat(c)) {
+		if (p->probe_round == 0 && cand_nat4(c)) {
 			c->open_ms = now;
 			probe_emit(p, NTM_PROBE_REQUEST, 0, &c->ss, c->len, c->fd, PROBE_OPEN_TTL);
-		} else if (!cand_unproven_nat(c) || now - c->open_ms >= PROBE_FIRST_MS) {
+		} else if (!cand_nat4(c) || now - c->open_ms >= PROBE_FIRST_MS) {
 			probe_send(p, c, NTM_PROBE_REQUEST, 0, NULL, 0, 0);
 		}
 	}
