@@ -560,8 +560,11 @@ static bool round_is_last(unsigned r)
 
 static void probe_round(struct peer *p, uint64_t now)
 {
-	if (p->probe_round == 0) /* on time: keep in step with the peer's bursts */
-		p->probe_burst_ms = now - p->probe_next_ms < 2 * PEER_SWEEP_MS ? p->probe_next_ms : now;
+	/* the burst started where this round says (path_verify and
+	 * path_fall_back schedule rounds too): on time, that keeps us in step
+	 * with the peer's bursts; late (probing paused), it starts from now */
+	uint64_t due = now - p->probe_next_ms < 2 * PEER_SWEEP_MS ? p->probe_next_ms : now;
+	p->probe_burst_ms = due - round_offset(p->probe_round);
 	for (unsigned i = 0; i < p->ncands; i++) {
 		struct path_cand *c = &p->cands[i];
 		if (p->probe_round == 0 && cand_nat4(c)) {
