@@ -13,6 +13,8 @@
  * is TTL-limited: it opens our own NAT and dies before the peer's. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,7 @@ static const char no_answer_yet[] = "no direct candidate has answered yet";
 static const char no_answer[] = "no direct candidate answered the probes";
 static const char bday_running[] = "no direct answer to the probes; birthday search running";
 static const char bday_missed[] = "probes and birthday search unanswered: the NATs filter (ntm(7))";
+static const char box_took[] = "the peer's NAT box took our probes itself (ICMP port unreachable; ntm(7))";
 
 struct bday {
 	int fds[BDAY_SOCKETS];
@@ -61,6 +64,7 @@ struct bday {
 	socklen_t target_len;
 	uint32_t port_start, port_step;  /* guesses: a walk through 1024..65535 */
 	unsigned guessed;
+	bool box_answered;               /* ICMP port unreachable from the target's address */
 	uint64_t started_ms, resent_ms;
 };
 
@@ -368,6 +372,91 @@ void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm
 
 /* ---- choosing ---- */
 
+/* ICMP errors on the birthday search's sockets. Their opening probes
+ * (PROBE_OPEN_TTL) die at the first router after our NAT; an ICMP port
+ * unreachable from the peer's NAT address instead means its NAT box got
+ * one itself: nothing routes between the two NATs, and a box that answers
+ * may take the peer's flows for itself (doc/protocol.md 2.7). */
+
+/* Ask for (on) or stop (off, which also empties the queue) the ICMP
+ * errors that fd's datagrams draw. */
+static void icmp_errors(int fd, int family, bool on)
+{
+	int v = on;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v));
+	if (family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &v, sizeof(v));
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != AF_INET || b->ss_family != AF_INET)
+		return false;
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+/* Is this error-queue message an ICMP port unreachable from addr? */
+static bool unreach_from(struct cmsghdr *c, const struct sockaddr_storage *addr)
+{
+	struct sock_extended_err ee;
+	struct sockaddr_storage off = { 0 };
+	socklen_t ol = sizeof(off);
+
+	if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+	      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
+	    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+		return false;
+	if (!addr)
+		return false;
+	memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+	if (ee.ee_origin != SO_EE_ORIGIN_ICMP || ee.ee_type != 3 || ee.ee_code != 3)
+		return false;
+	size_t n = c->cmsg_len - CMSG_LEN(sizeof(ee));
+	memcpy(&off, CMSG_DATA(c) + sizeof(ee), n < sizeof(off) ? n : sizeof(off));
+	ntm_sockaddr_unmap(&off, &ol);
+	return same_addr(&off, addr);
+}
+
+/* Empty fd's error queue (a bounded number of messages); true if one
+ * was a port unreachable from addr. */
+static bool icmp_drain(int fd, const struct sockaddr_storage *addr)
+{
+	bool hit = false;
+
+	for (int i = 0; i < 16; i++) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6)) + 256];
+			struct cmsghdr align;
+		} ctl;
+		uint8_t data[NTM_PROBE_LEN];
+		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			hit |= unreach_from(c, addr);
+	}
+	return hit;
+}
+
+/* A birthday socket's events: its errors first, then its datagrams
+ * (tund_on_udp may end the search and free io: nothing after it). */
+static void bday_on_io(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct tund *t = arg;
+	struct peer *p = t->bday_peer && t->bday_peer->bday ? t->bday_peer : NULL;
+
+	if ((events & EPOLLERR) && icmp_drain(io->fd, p ? &p->bday->target : NULL) && p &&
+	    !p->bday->box_answered) {
+		p->bday->box_answered = true;
+		log_info("%s: its NAT box answered our opening probes itself (ICMP port unreachable)", p->name);
+	}
+	if (events & EPOLLIN)
+		tund_on_udp(io, events, arg);
+}
+
 /* A socket of the birthday search reached the peer: keep it for p (its
  * slot in the search becomes -1, so the search never closes it). */
 static void adopt_fd(struct peer *p, int fd)
@@ -385,6 +474,7 @@ static void adopt_fd(struct peer *p, int fd)
 		}
 		ntm_io_remove(&b->ios[i]);
 		b->fds[i] = -1;
+		icmp_errors(fd, p->t->udp_family, false);
 		p->own_fd = fd;
 		ntm_io_init(&p->own_io, p->t->loop, fd, tund_on_udp, p->t);
 		ntm_io_add(&p->own_io, EPOLLIN);
@@ -707,6 +797,8 @@ static void bday_stop(struct peer *p, bool success)
 	}
 	if (!success)
 		p->t->stats.bday_failed++;
+	if (!success && b->box_answered && p->path == PATH_RELAY)
+		p->path_reason = box_took;
 	free(b);
 	p->bday = NULL;
 	if (p->t->bday_peer == p)
@@ -749,7 +841,8 @@ static void bday_start(struct peer *p, uint64_t now)
 		if (fd < 0)
 			break;
 		b->fds[b->nfds] = fd;
-		ntm_io_init(&b->ios[b->nfds], t->loop, fd, tund_on_udp, t);
+		icmp_errors(fd, t->udp_family, true);
+		ntm_io_init(&b->ios[b->nfds], t->loop, fd, bday_on_io, t);
 		if (ntm_io_add(&b->ios[b->nfds], EPOLLIN) < 0) {
 			close(fd);
 			break;

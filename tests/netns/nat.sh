@@ -37,7 +37,8 @@
 # without a WAN input filter on one bridge (no router between them, like
 # all other sites here): relay or direct, and their boxes must have taken
 # probes for themselves (the variant bites); when relayed, the path's
-# reason must say that the NATs filter. And the path upgrade: two more
+# reason must say that the peer's NAT box took the probes itself (the
+# ICMP port unreachable its box sent back). And the path upgrade: two more
 # such sites, the first attempt spoiled (h-u2's NAT forwards nothing
 # towards h-u1's until both birthday searches are over, while h-u1's probes
 # reach h-u2's NAT box): relayed then, with h-u2's box holding flows; the
@@ -233,9 +234,9 @@ pair "port->port/bridge" b-paccept b-qaccept either
 wan_check b-paccept b-qaccept some
 if nl_path_is b-paccept b-qaccept relay; then
 	case $(peer_field b-paccept b-qaccept path_info) in
-	*"NATs filter"*) ;;
+	*"NAT box took our probes itself"*) ;;
 	*) FAILED="$FAILED
-  port->port/bridge: relayed, and the reason does not say the NATs filter: '$(peer_field b-paccept b-qaccept path_info)'" ;;
+  port->port/bridge: relayed, and the reason does not say the peer's NAT box took the probes: '$(peer_field b-paccept b-qaccept path_info)'" ;;
 	esac
 fi
 if poll_until 75 nl_path_is h-u1 h-u2 direct && nl_ping_name h-u1 h-u2 3; then
