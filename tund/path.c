@@ -648,6 +648,12 @@ static bool round_is_last(unsigned r)
 	return r > 0 && (uint64_t)PROBE_FIRST_MS << (r - 1) >= PROBE_BURST_MAX_MS;
 }
 
+/* How long after its opening probe a NAT candidate may get plain ones. */
+static uint64_t open_gap(const struct peer *p, const struct path_cand *c)
+{
+	return c->open_ms == p->route_ms ? PROBE_FIRST_MS : PROBE_OPEN_LATER_MS;
+}
+
 static void probe_round(struct peer *p, uint64_t now)
 {
 	/* the burst started where this round says (path_verify and
@@ -660,7 +666,7 @@ static void probe_round(struct peer *p, uint64_t now)
 		if (p->probe_round == 0 && cand_nat4(c)) {
 			c->open_ms = now;
 			probe_emit(p, NTM_PROBE_REQUEST, 0, &c->ss, c->len, c->fd, PROBE_OPEN_TTL);
-		} else if (!cand_nat4(c) || now - c->open_ms >= PROBE_FIRST_MS) {
+		} else if (!cand_nat4(c) || now - c->open_ms >= open_gap(p, c)) {
 			probe_send(p, c, NTM_PROBE_REQUEST, 0, NULL, 0, 0);
 		}
 	}

@@ -54,6 +54,12 @@ struct tund;
  * router after it, before the peer's NAT can take it for itself. Probes
  * that may reach the peer follow from round 1 on. */
 #define PROBE_OPEN_TTL 2
+/* How long after its opening probe a NAT-observed candidate gets plain
+ * probes. On a Route Direction, which the DC sends both sides at once and
+ * which both act on at once, one round (PROBE_FIRST_MS); in a later burst,
+ * which each side starts on its own sweep (up to PEER_SWEEP_MS late), this
+ * long, so the peer's opening probe has surely gone first. */
+#define PROBE_OPEN_LATER_MS (3 * PEER_SWEEP_MS)
 #define PROBE_ASK_BACK_MS 100         /* a request answers a request at most this often per candidate */
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
