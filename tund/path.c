@@ -657,9 +657,11 @@ static uint64_t open_gap(const struct peer *p, const struct path_cand *c)
 static void probe_round(struct peer *p, uint64_t now)
 {
 	/* the burst started where this round says (path_verify and
-	 * path_fall_back schedule rounds too): on time, that keeps us in step
-	 * with the peer's bursts; late (probing paused), it starts from now */
-	uint64_t due = now - p->probe_next_ms < 2 * PEER_SWEEP_MS ? p->probe_next_ms : now;
+	 * path_fall_back schedule rounds too), however late the round runs:
+	 * that keeps us in step with the peer's bursts, stall after stall.
+	 * Only after a long pause (probing was not wanted) does it start
+	 * from now. */
+	uint64_t due = now - p->probe_next_ms < PROBE_UPGRADE_MS / 2 ? p->probe_next_ms : now;
 	p->probe_burst_ms = due - round_offset(p->probe_round);
 	for (unsigned i = 0; i < p->ncands; i++) {
 		struct path_cand *c = &p->cands[i];
