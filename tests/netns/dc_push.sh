@@ -66,11 +66,11 @@ ok "no push while nobody moves"
 
 # --- (a) alice moves to 203.0.113.31 ---
 NEW=203.0.113.31
+before=$(rd_count) # before the move: the push may reach bob within milliseconds
 nsx alice sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
 nsx alice ip addr add "$NEW/24" dev eth0 || fail "adding $NEW to alice"
 nsx alice ip addr del "${NL_PUB[alice]}/24" dev eth0 || fail "removing ${NL_PUB[alice]} from alice"
 nsx alice ip route replace default via "$NL_DC_IP" || fail "alice's default route"
-before=$(rd_count)
 wait_for 15 "the DC to see alice move" at_least moves_seen 1
 wait_for 5 "the DC to push alice's route" at_least routes_pushed 1
 wait_for 5 "bob's new ROUTE_DIRECTION" rd_above "$before"
