@@ -112,6 +112,17 @@ ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
 	return n;
 }
 
+/* One datagram, nonblocking, retried on EINTR: its length or -errno. */
+static ssize_t send_msg(int fd, const struct msghdr *mh)
+{
+	ssize_t n;
+
+	do
+		n = sendmsg(fd, mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
 		     socklen_t tolen, const struct ntm_udp_meta *from)
 {
@@ -124,7 +135,6 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 		.msg_name = (void *)to, .msg_namelen = tolen,
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
-	ssize_t n;
 
 	memset(&ctl, 0, sizeof(ctl));
 	if (from && from->has_dst) {
@@ -150,10 +160,7 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		}
 	}
-	do
-		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return send_msg(fd, &mh);
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -172,7 +179,6 @@ ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct socka
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)to;
-	ssize_t n;
 
 	if (ttl < 1 || ttl > 255)
 		return -EINVAL;
@@ -189,10 +195,7 @@ ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct socka
 		c->cmsg_type = IP_TTL;
 	}
 	memcpy(CMSG_DATA(c), &ttl, sizeof(ttl));
-	do
-		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return send_msg(fd, &mh);
 }
 
 void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len)

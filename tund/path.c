@@ -322,24 +322,6 @@ static bool unroutable(int err)
 	       err == -EAFNOSUPPORT;
 }
 
-/* Does the kernel have a route to ss now? (A send can fail as unroutable
- * for reasons of the moment, seen in the lab while a route stood; only a
- * route lookup that fails too means the family or route is gone.) */
-static bool routable(const struct tund *t, const struct sockaddr_storage *ss, socklen_t len)
-{
-	struct sockaddr_storage to = *ss;
-	socklen_t tl = len;
-	int fd = socket(t->udp_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return true; /* cannot tell: keep the path */
-	if (t->udp_family == AF_INET6)
-		ntm_sockaddr_map(&to, &tl);
-	bool ok = connect(fd, (struct sockaddr *)&to, tl) == 0;
-	close(fd);
-	return ok;
-}
-
 int path_send(struct peer *p, const uint8_t *buf, size_t len)
 {
 	if (p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay))
@@ -347,7 +329,7 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len)
 	if (!p->has_ep)
 		return -ENOTCONN;
 	int ret = send_to_fd(p, p->ep_fd, &p->ep, p->eplen, buf, len);
-	if (ret < 0 && unroutable(ret) && p->has_relay && !routable(p->t, &p->ep, p->eplen)) {
+	if (ret < 0 && unroutable(ret) && p->has_relay) {
 		char a[64];
 		log_debug_errno(-ret, "%s: sending to %s", p->name,
 				ntm_sockaddr_str((struct sockaddr *)&p->ep, a, sizeof(a)));
