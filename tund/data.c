@@ -190,7 +190,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		return;
 	}
 	bool newest;
-	ret = roam_open(s, buf, len, &ptlen, &newest);
+	ret = roam_open(s, buf, len, d.counter, &ptlen, &newest);
 	if (ret < 0) {
 		if (ret == -EALREADY)
 			t->stats.drop_replay++;

@@ -1,21 +1,16 @@
 /* roam.c - roaming and liveness decisions (roam.h), pure. */
-#include <errno.h>
-
 #include "roam.h"
-#include "wire.h"
 
-int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *ptlen, bool *newest)
+int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, uint64_t counter, size_t *ptlen,
+	      bool *newest)
 {
-	struct ntm_data d;
 	uint64_t top = s->replay.top;
 
 	*newest = false;
-	if (ntm_data_decode(buf, len, &d) < 0)
-		return -EBADMSG;
 	int ret = ntm_session_open(s, buf, len, ptlen);
 	if (ret < 0)
 		return ret;
-	*newest = d.counter >= top;
+	*newest = counter >= top;
 	return 0;
 }
 

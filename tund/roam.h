@@ -25,12 +25,14 @@
 #define RX_SILENT_MS 5000         /* data sent and nothing heard this long: a new handshake */
 #define PATH_VERIFY_MS 1000       /* after a move, the direct path answers within this or we relay */
 
-/* Open DATA in s (ntm_session_open); *newest tells whether the datagram's
- * counter is above every counter s accepted before. Only a newest datagram
+/* Open DATA in s (ntm_session_open); counter is the one its header carries
+ * (the caller decoded it to find s); *newest tells whether it is above
+ * every counter s accepted before. Only a newest datagram
  * may move an endpoint: a delayed or duplicated copy tells nothing about
  * where the peer is now. 0 or ntm_session_open's -errno (then nothing was
  * accepted and *newest is false). */
-int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *ptlen, bool *newest);
+int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, uint64_t counter, size_t *ptlen,
+	      bool *newest);
 
 /* An authenticated datagram (it decrypted and passed the replay check). */
 struct roam_rx {

@@ -59,9 +59,13 @@ static struct pkt seal(void)
  * path.c does: open, decide, move. Returns roam_open's result. */
 static int rx(struct pkt k, const char *from, bool via_relay)
 {
+	struct ntm_data d;
 	size_t ptlen;
 	bool newest;
-	int ret = roam_open(&b, k.buf, k.len, &ptlen, &newest);
+
+	if (ntm_data_decode(k.buf, k.len, &d) < 0)
+		return -EBADMSG; /* as data.c drops it before choosing a session */
+	int ret = roam_open(&b, k.buf, k.len, d.counter, &ptlen, &newest);
 
 	if (ret < 0)
 		return ret;
