@@ -1,8 +1,9 @@
 /* dc_proto.c - the DC's datagram handling: IK handshakes from enrolled
  * nodes, their DATA sessions, REGISTER and KEEPALIVE (doc/protocol.md
  * sections 2, 3, 5.1-5.4; what they report goes on to dc_push.c). Nothing
- * here ever answers a datagram that did not authenticate: every failure is
- * a counter increment. */
+ * here ever answers a datagram that did not authenticate (every failure is
+ * a counter increment), but for the COOKIE_REPLY to a HANDSHAKE_INIT with a
+ * valid mac1 under load (lib/hsgate.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,37 @@ static void set_endpoint(struct dc_node *n, const struct ntm_udp_meta *m, int fd
 	n->fd = fd;
 }
 
+/* Handshake admission (lib/hsgate.h): true when the init may cost a
+ * handshake; otherwise it was counted and perhaps answered with a cookie. */
+static bool hs_admit(struct dc *dc, int fd, const uint8_t *buf, size_t len,
+		     const struct ntm_udp_meta *m)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&m->src;
+	uint8_t out[NTM_COOKIE_REPLY_LEN];
+
+	switch (ntm_hsgate_check(&dc->gate, buf, len, src, false, ntm_loop_now_ms())) {
+	case NTM_HSG_PROCESS:
+		return true;
+	case NTM_HSG_COOKIE:
+		if (ntm_hsgate_cookie_reply(&dc->gate, buf, src, out, sizeof(out)) == sizeof(out) &&
+		    ntm_udp_send(fd, out, sizeof(out), src, m->srclen, m) >= 0) {
+			dc->stats.cookies_sent++;
+			dc->stats.tx_packets++;
+		}
+		return false;
+	case NTM_HSG_BAD_MAC:
+		dc->stats.drop_bad_mac++;
+		return false;
+	case NTM_HSG_RATELIMIT:
+		dc->stats.drop_ratelimit++;
+		return false;
+	case NTM_HSG_OVERLOAD:
+	default:
+		dc->stats.drop_overload++;
+		return false;
+	}
+}
+
 static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		       const struct ntm_udp_meta *m)
 {
@@ -109,10 +141,8 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 	uint8_t out[NTM_HS_RESP_LEN];
 	int ret;
 
-	if (!ntm_ratelimit_allow(&dc->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
-		dc->stats.drop_ratelimit++;
+	if (!hs_admit(dc, fd, buf, len, m))
 		return;
-	}
 	if (ntm_hs_respond_begin(&r, &dc->id, buf, len) < 0) {
 		dc->stats.drop_unauth++;
 		return;
@@ -153,6 +183,7 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 	n->sess = s;
 	set_endpoint(n, m, fd);
 	dc->stats.handshakes++;
+	ntm_hsgate_completed(&dc->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	send_to_node(dc, n, out, sizeof(out));
 	log_debug("handshake from %s", n->rec.name);
 out:

@@ -178,6 +178,17 @@ static void mark_down(struct dc *dc, struct dc_relay *r, const char *why)
 		pending_clear(&r->pending[i]);
 }
 
+/* The pending initiation, with mac2 when the relay gave us a fresh cookie. */
+static void send_hs(struct dc *dc, struct dc_relay *r, uint64_t now)
+{
+	uint8_t out[NTM_HS_INIT_LEN];
+
+	memcpy(out, r->hs_pkt, sizeof(out));
+	if (r->cookie_ms && now - r->cookie_ms < NTM_COOKIE_VALID_MS)
+		ntm_mac2_put(out, r->cookie);
+	relay_send(dc, r, out, sizeof(out));
+}
+
 static void start_handshake(struct dc *dc, struct dc_relay *r, uint64_t now)
 {
 	uint8_t out[NTM_HS_INIT_LEN];
@@ -193,7 +204,9 @@ static void start_handshake(struct dc *dc, struct dc_relay *r, uint64_t now)
 		return;
 	}
 	r->hs_sent_ms = now;
-	relay_send(dc, r, out, (size_t)len);
+	memcpy(r->hs_pkt, out, sizeof(r->hs_pkt));
+	r->cookie_resent = false;
+	send_hs(dc, r, now);
 	if (!r->sess.valid) {
 		r->next_hs_ms = now + r->backoff_ms;
 		r->backoff_ms = r->backoff_ms * 2 > DC_RELAY_BACKOFF_MAX ? DC_RELAY_BACKOFF_MAX
@@ -213,6 +226,27 @@ static void resend_allocs(struct dc *dc, struct dc_relay *r)
 	while ((rt = ntm_idmap_next(&dc->routes, &pos, NULL)))
 		if (rt->relay == r && rt->alloc_id)
 			queue_alloc(dc, r, rt->alloc_id, rt->relay_key[0], rt->relay_key[1]);
+}
+
+/* The relay is under load: keep its cookie and send the initiation again
+ * at once with mac2 (once per initiation). */
+static void on_cookie_reply(struct dc *dc, struct dc_relay *r, const uint8_t *buf, size_t len)
+{
+	struct ntm_cookie_reply m;
+	uint8_t key[32], cookie[NTM_COOKIE_LEN];
+
+	if (ntm_cookie_reply_decode(buf, len, &m) < 0 || !r->hs.active ||
+	    m.receiver != r->hs.local_index || ntm_cookie_reply_key(key, r->conf->pub) < 0 ||
+	    ntm_cookie_reply_open(&m, key, r->hs_pkt + NTM_HS_INIT_MAC1_OFF, cookie) < 0) {
+		dc->stats.drop_relay_session++;
+		return;
+	}
+	memcpy(r->cookie, cookie, sizeof(cookie));
+	r->cookie_ms = ntm_loop_now_ms();
+	if (!r->cookie_resent) {
+		r->cookie_resent = true;
+		send_hs(dc, r, r->cookie_ms);
+	}
 }
 
 static void on_hs_resp(struct dc *dc, struct dc_relay *r, const uint8_t *buf, size_t len)
@@ -305,6 +339,9 @@ static void relay_readable(struct ntm_io *io, uint32_t events, void *arg)
 			break;
 		case NTM_MSG_DATA:
 			on_relay_data(dc, r, dc->buf, (size_t)n);
+			break;
+		case NTM_MSG_COOKIE_REPLY:
+			on_cookie_reply(dc, r, dc->buf, (size_t)n);
 			break;
 		default:
 			dc->stats.drop_relay_session++;

@@ -16,7 +16,6 @@
 #include "util.h"
 
 #define DC_SWEEP_MS 1000
-#define DC_HS_RATE 50      /* handshakes per second per source (protocol.md 7) */
 
 static int load_identity(struct dc *dc)
 {
@@ -33,7 +32,11 @@ static int load_identity(struct dc *dc)
 		log_notice("created DC key %s; public key %s", dc->cfg.key_file, b64);
 	else
 		log_info("DC public key %s", b64);
-	return 0;
+	static const struct ntm_hsgate_conf gate = DC_HSGATE_CONF;
+	ret = ntm_hsgate_init(&dc->gate, &gate, dc->id.pub, ntm_loop_now_ms());
+	if (ret < 0)
+		log_err_errno(-ret, "handshake admission");
+	return ret;
 }
 
 static int open_store(struct dc *dc)
@@ -125,7 +128,6 @@ static int run(struct dc *dc, bool foreground)
 	ntm_idmap_init(&dc->by_host);
 	ntm_idmap_init(&dc->routes);
 	ntm_idmap_init(&dc->routes_by_id);
-	ntm_ratelimit_init(&dc->rl, DC_HS_RATE, DC_HS_RATE);
 	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = -1;
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)

@@ -1,6 +1,7 @@
 /* ratelimit.c - see ratelimit.h. */
 #include "ratelimit.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -22,24 +23,54 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 33);
 }
 
-static size_t bucket_of(const struct ntm_ratelimit *rl, const struct sockaddr *src)
+uint64_t ntm_addr_hash(uint64_t seed, const uint8_t *p, size_t n)
 {
-	uint64_t h = rl->seed, w[2] = { 0, 0 };
+	uint64_t h = mix(seed, n);
 
-	if (src->sa_family == AF_INET) {
-		memcpy(w, &((const struct sockaddr_in *)src)->sin_addr, 4);
-	} else if (src->sa_family == AF_INET6) {
-		/* a /64 is one source: one host can own a whole /64 */
-		memcpy(w, &((const struct sockaddr_in6 *)src)->sin6_addr, 8);
-		w[1] = 6;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+		h = mix(h, w);
 	}
-	h = mix(mix(h, w[0]), w[1]);
-	return (size_t)(h % NTM_RL_BUCKETS);
+	return h;
 }
 
-bool ntm_ratelimit_allow(struct ntm_ratelimit *rl, const struct sockaddr *src, uint64_t now_ms)
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+int ntm_addr_norm(const struct sockaddr *src, uint8_t addr[16], uint16_t *port)
 {
-	size_t i = bucket_of(rl, src);
+	if (src->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+		memcpy(addr, v4mapped, 12);
+		memcpy(addr + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+		memcpy(addr, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+		return 0;
+	}
+	memset(addr, 0, 16);
+	*port = 0;
+	return -EAFNOSUPPORT;
+}
+
+size_t ntm_ratelimit_slot(const struct ntm_ratelimit *rl, const struct sockaddr *src)
+{
+	uint8_t a[16];
+	uint16_t port;
+
+	ntm_addr_norm(src, a, &port);
+	/* IPv4 (plain or mapped): the whole address; IPv6: its /64 */
+	bool v4 = memcmp(a, v4mapped, 12) == 0;
+	return (size_t)(ntm_addr_hash(rl->seed, v4 ? a + 12 : a, v4 ? 4 : 8) % NTM_RL_BUCKETS);
+}
+
+/* Refill bucket i for now_ms; returns it. */
+static void refill(struct ntm_ratelimit *rl, size_t i, uint64_t now_ms)
+{
 	uint64_t elapsed = now_ms - rl->b[i].last_ms;
 	uint64_t add = elapsed * rl->rate / 1000;
 
@@ -49,10 +80,26 @@ bool ntm_ratelimit_allow(struct ntm_ratelimit *rl, const struct sockaddr *src, u
 	} else if (add > 0) {
 		uint64_t t = rl->b[i].tokens + add;
 		rl->b[i].tokens = (uint32_t)(t > rl->burst ? rl->burst : t);
-		rl->b[i].last_ms = now_ms;
+		/* keep the fraction of a token the elapsed time earned */
+		rl->b[i].last_ms = t >= rl->burst ? now_ms : rl->b[i].last_ms + add * 1000 / rl->rate;
 	}
+}
+
+bool ntm_ratelimit_allow(struct ntm_ratelimit *rl, const struct sockaddr *src, uint64_t now_ms)
+{
+	size_t i = ntm_ratelimit_slot(rl, src);
+
+	refill(rl, i, now_ms);
 	if (rl->b[i].tokens == 0)
 		return false;
 	rl->b[i].tokens--;
 	return true;
+}
+
+bool ntm_ratelimit_empty(struct ntm_ratelimit *rl, const struct sockaddr *src, uint64_t now_ms)
+{
+	size_t i = ntm_ratelimit_slot(rl, src);
+
+	refill(rl, i, now_ms);
+	return rl->b[i].tokens == 0;
 }

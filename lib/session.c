@@ -92,7 +92,7 @@ int ntm_hs_initiate(struct ntm_hs_pending *p, const struct ntm_identity *me,
 	ret = ntm_hs_init_encode(out, cap, suite, purpose, local_index, noise);
 	if (ret < 0)
 		goto fail;
-	ret = ntm_mac1_put(out, NTM_HS_INIT_LEN, remote_pub);
+	ret = ntm_mac1_put(out, NTM_HS_INIT_MAC2_OFF, remote_pub);
 	if (ret < 0)
 		goto fail;
 	p->local_index = local_index;
@@ -166,7 +166,7 @@ int ntm_hs_respond_begin(struct ntm_hs_responder *r, const struct ntm_identity *
 	memset(r, 0, sizeof(*r));
 	if (ntm_hs_init_decode(buf, len, &m) < 0)
 		return -EBADMSG;
-	if (ntm_mac1_check(buf, len, me->pub) != 0)
+	if (ntm_mac1_check(buf, NTM_HS_INIT_MAC2_OFF, me->pub) != 0)
 		return -EBADMSG;
 	ret = noise_start(&r->hs, me, false, NULL, m.suite, m.purpose, m.sender);
 	if (ret < 0)

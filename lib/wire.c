@@ -33,6 +33,7 @@ int ntm_wire_type(const uint8_t *buf, size_t len)
 	case NTM_MSG_PROBE:
 	case NTM_MSG_DATA:
 	case NTM_MSG_RELAY:
+	case NTM_MSG_COOKIE_REPLY:
 		return type;
 	default:
 		return -EBADMSG;
@@ -52,6 +53,8 @@ const char *ntm_msg_type_name(int type)
 		return "DATA";
 	case NTM_MSG_RELAY:
 		return "RELAY";
+	case NTM_MSG_COOKIE_REPLY:
+		return "COOKIE_REPLY";
 	default:
 		return "unknown";
 	}
@@ -118,6 +121,7 @@ int ntm_hs_init_decode(const uint8_t *buf, size_t len, struct ntm_hs_init *m)
 		ntm_rd_fail(&r);
 	m->noise = ntm_rd_take(&r, NTM_HS_INIT_NOISE_LEN);
 	m->mac1 = ntm_rd_take(&r, NTM_MAC1_LEN);
+	m->mac2 = ntm_rd_take(&r, NTM_MAC2_LEN);
 	if (!ntm_rd_done(&r)) {
 		memset(m, 0, sizeof(*m));
 		return -EBADMSG;
@@ -144,10 +148,10 @@ int ntm_hs_init_encode(uint8_t *buf, size_t cap, uint8_t suite, uint8_t purpose,
 	ntm_wr_u8(&w, purpose);
 	ntm_wr_u32(&w, sender);
 	wr_move(&w, noise, NTM_HS_INIT_NOISE_LEN);
-	uint8_t *mac1 = ntm_wr_take(&w, NTM_MAC1_LEN);
+	uint8_t *macs = ntm_wr_take(&w, NTM_MAC1_LEN + NTM_MAC2_LEN);
 	if (w.err)
 		return -EMSGSIZE;
-	memset(mac1, 0, NTM_MAC1_LEN);
+	memset(macs, 0, NTM_MAC1_LEN + NTM_MAC2_LEN);
 	return (int)w.off;
 }
 
@@ -209,6 +213,46 @@ int ntm_hs_resp_encode(uint8_t *buf, size_t cap, uint32_t sender, uint32_t recei
 		return -EMSGSIZE;
 	memset(mac1, 0, NTM_MAC1_LEN);
 	return (int)w.off;
+}
+
+/* ---- COOKIE_REPLY (2.9) ---- */
+
+int ntm_cookie_reply_decode(const uint8_t *buf, size_t len, struct ntm_cookie_reply *m)
+{
+	struct ntm_rd r = ntm_rd_init(buf, len);
+
+	memset(m, 0, sizeof(*m));
+	if (len != NTM_COOKIE_REPLY_LEN)
+		return -EBADMSG;
+	rd_head(&r, NTM_MSG_COOKIE_REPLY);
+	rd_reserved(&r, 2);
+	m->receiver = ntm_rd_u32(&r);
+	if (m->receiver == 0)
+		ntm_rd_fail(&r);
+	m->nonce = ntm_rd_take(&r, NTM_COOKIE_NONCE_LEN);
+	m->sealed = ntm_rd_take(&r, NTM_COOKIE_LEN + 16);
+	if (!ntm_rd_done(&r)) {
+		memset(m, 0, sizeof(*m));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int ntm_cookie_reply_header(uint8_t *buf, size_t cap, uint32_t receiver)
+{
+	struct ntm_wr w = ntm_wr_init(buf, cap);
+
+	if (receiver == 0)
+		return -EINVAL;
+	if (cap < NTM_COOKIE_REPLY_LEN)
+		return -EMSGSIZE;
+	ntm_wr_u8(&w, NTM_MSG_COOKIE_REPLY);
+	ntm_wr_u8(&w, NTM_WIRE_VERSION);
+	ntm_wr_u16(&w, 0);
+	ntm_wr_u32(&w, receiver);
+	if (w.err)
+		return -EMSGSIZE;
+	return NTM_COOKIE_REPLY_LEN;
 }
 
 /* ---- mac1 (2.3) ---- */

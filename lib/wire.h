@@ -27,17 +27,25 @@ enum ntm_msg_type {
 	NTM_MSG_PROBE = 3,
 	NTM_MSG_DATA = 4,
 	NTM_MSG_RELAY = 5,
+	NTM_MSG_COOKIE_REPLY = 6,
+	/* 7 is reserved (handshake refusal) */
 };
 
 enum ntm_suite { NTM_SUITE_AESGCM = 1, NTM_SUITE_CHACHAPOLY = 2 };
 enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY = 3 };
 
-#define NTM_HS_INIT_LEN 140
+#define NTM_HS_INIT_LEN 156
+#define NTM_HS_INIT_MAC1_OFF 124       /* mac1 covers bytes 0..123 */
+#define NTM_HS_INIT_MAC2_OFF 140       /* mac2 covers bytes 0..139 (mac1 included) */
 #define NTM_HS_INIT_NOISE_LEN 116      /* e 32 + s 48 + payload 36 */
 #define NTM_HS_INIT_PAYLOAD_LEN 20     /* timestamp 12 + route id 8 */
 #define NTM_HS_RESP_LEN 76
 #define NTM_HS_RESP_NOISE_LEN 48       /* e 32 + empty payload 16 */
 #define NTM_MAC1_LEN 16
+#define NTM_MAC2_LEN 16
+#define NTM_COOKIE_LEN 16
+#define NTM_COOKIE_NONCE_LEN 24
+#define NTM_COOKIE_REPLY_LEN 64        /* header 8 + nonce 24 + cookie 16 + tag 16 */
 #define NTM_DATA_HDR_LEN 16
 #define NTM_DATA_OVERHEAD 32           /* header + tag */
 #define NTM_RELAY_HDR_LEN 16
@@ -74,10 +82,12 @@ struct ntm_hs_init {
 	uint8_t suite, purpose;
 	uint32_t sender;
 	const uint8_t *noise;          /* NTM_HS_INIT_NOISE_LEN bytes at offset 8 */
-	const uint8_t *mac1;           /* NTM_MAC1_LEN bytes */
+	const uint8_t *mac1;           /* NTM_MAC1_LEN bytes at NTM_HS_INIT_MAC1_OFF */
+	const uint8_t *mac2;           /* NTM_MAC2_LEN bytes at NTM_HS_INIT_MAC2_OFF */
 };
 int ntm_hs_init_decode(const uint8_t *buf, size_t len, struct ntm_hs_init *m);
-/* Writes header and noise bytes; mac1 is left for ntm_mac1_put. */
+/* Writes header and noise bytes; mac1 (ntm_mac1_put over the first
+ * NTM_HS_INIT_MAC2_OFF bytes) and mac2 (cookie.h) are left zero. */
 int ntm_hs_init_encode(uint8_t *buf, size_t cap, uint8_t suite, uint8_t purpose,
 		       uint32_t sender, const uint8_t noise[NTM_HS_INIT_NOISE_LEN]);
 /* Noise prologue for an init message: "ntm1" + bytes 0..7 of the message. */
@@ -93,9 +103,21 @@ int ntm_hs_resp_encode(uint8_t *buf, size_t cap, uint32_t sender, uint32_t recei
 		       const uint8_t noise[NTM_HS_RESP_NOISE_LEN]);
 
 /* mac1 over msg[0 .. len-16) keyed by the receiver's static public key.
- * put writes the last 16 bytes; check returns 0 when they match (constant time). */
+ * put writes the last 16 bytes; check returns 0 when they match (constant time).
+ * For a HANDSHAKE_INIT, len is NTM_HS_INIT_MAC2_OFF (mac1 is not its last field). */
 int ntm_mac1_put(uint8_t *msg, size_t len, const uint8_t receiver_pub[32]);
 int ntm_mac1_check(const uint8_t *msg, size_t len, const uint8_t receiver_pub[32]);
+
+/* COOKIE_REPLY (2.9): the responder's answer, under load, to a
+ * HANDSHAKE_INIT without a valid mac2. */
+struct ntm_cookie_reply {
+	uint32_t receiver;             /* the init's sender index */
+	const uint8_t *nonce;          /* NTM_COOKIE_NONCE_LEN bytes */
+	const uint8_t *sealed;         /* NTM_COOKIE_LEN + 16 bytes: cookie and tag */
+};
+int ntm_cookie_reply_decode(const uint8_t *buf, size_t len, struct ntm_cookie_reply *m);
+/* Writes the 8 header bytes only; returns NTM_COOKIE_REPLY_LEN (cookie.c fills the rest). */
+int ntm_cookie_reply_header(uint8_t *buf, size_t cap, uint32_t receiver);
 
 struct ntm_data {
 	uint32_t receiver;

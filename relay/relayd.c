@@ -15,7 +15,6 @@
 #include "util.h"
 
 #define RELAYD_SWEEP_MS 1000
-#define RELAYD_HS_RATE 50      /* handshakes per second per source (protocol.md 7) */
 
 static int load_identity(struct relayd *rd)
 {
@@ -32,7 +31,11 @@ static int load_identity(struct relayd *rd)
 		log_notice("created relay key %s; public key %s", rd->cfg.key_file, b64);
 	else
 		log_info("relay public key %s", b64);
-	return 0;
+	static const struct ntm_hsgate_conf gate = RELAYD_HSGATE_CONF;
+	ret = ntm_hsgate_init(&rd->gate, &gate, rd->id.pub, ntm_loop_now_ms());
+	if (ret < 0)
+		log_err_errno(-ret, "handshake admission");
+	return ret;
 }
 
 static int open_sockets(struct relayd *rd)
@@ -136,7 +139,6 @@ static int run(struct relayd *rd)
 	int ret;
 
 	relay_init(&rd->core, &rd->cfg.params, relay_udp_send, NULL);
-	ntm_ratelimit_init(&rd->rl, RELAYD_HS_RATE, RELAYD_HS_RATE);
 	rd->fd4 = rd->fd6 = rd->dc_fd = -1;
 	ret = ntm_loop_new(&rd->loop);
 	if (ret < 0)

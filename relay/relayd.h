@@ -12,11 +12,17 @@
 
 #include "ctlserver.h"
 #include "evloop.h"
-#include "ratelimit.h"
+#include "hsgate.h"
 #include "relay.h"
 #include "relay_config.h"
 #include "session.h"
 #include "udp.h"
+
+/* Handshake admission (doc/protocol.md 7): only the DC handshakes with a
+ * relay, about once per REKEY_AFTER_TIME, so small budgets. */
+#define RELAYD_HSGATE_CONF { .global_rate = 200, .reserve_pct = 25, .src_rate = 50, \
+			     .proven_rate = 50, .cookie_rate = 20, .cookie_global = 2000, \
+			     .recent_ms = 600000 }
 
 /* Every datagram is counted once in rx_packets and, unless it is a RELAY
  * capsule (counted by the core, relay_* counters) or led to a state
@@ -28,8 +34,11 @@
 	X(alloc_requests, "RELAY_ALLOC received from the DC") \
 	X(free_requests, "RELAY_FREE received from the DC") \
 	X(drop_malformed, "dropped: malformed or unknown message") \
-	X(drop_ratelimit, "dropped: handshake rate limit") \
-	X(drop_unauth, "dropped: handshake failed mac1 or authentication") \
+	X(drop_bad_mac, "dropped: handshake with a wrong mac1 (not for us; costs nothing)") \
+	X(cookies_sent, "COOKIE_REPLY sent: under load, a handshake without a valid mac2") \
+	X(drop_ratelimit, "dropped: handshake over its source's limit, or its cookie reply over the reply limits") \
+	X(drop_overload, "dropped: handshake over the relay's global handshake budget") \
+	X(drop_unauth, "dropped: handshake failed authentication") \
 	X(drop_not_dc, "dropped: handshake from a key other than the DC's, or not for a relay") \
 	X(drop_replayed_hs, "dropped: handshake timestamp not newer (replay)") \
 	X(drop_unknown_index, "dropped: DATA for an unknown session") \
@@ -57,7 +66,7 @@ struct relayd {
 	int fd4, fd6;
 	struct ntm_io io4, io6;
 	struct relay core;
-	struct ntm_ratelimit rl;
+	struct ntm_hsgate gate;          /* handshake admission (lib/hsgate.h) */
 	struct relayd_dc_sess sess[2];   /* [0] newest */
 	uint8_t last_ts[12];             /* newest HANDSHAKE_INIT timestamp from the DC */
 	struct ntm_udp_meta dc_ep;       /* the DC's last authenticated source */

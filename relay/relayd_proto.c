@@ -2,7 +2,8 @@
  * 6): Noise IK handshakes from the one DC key configured, the DC's DATA
  * session carrying RELAY_ALLOC and RELAY_FREE, and RELAY capsules from
  * nodes, which go to the relay core. Nothing here ever answers a datagram
- * that did not authenticate: every failure is a counter increment. */
+ * that did not authenticate (every failure is a counter increment), but
+ * for the COOKIE_REPLY to a HANDSHAKE_INIT with a valid mac1 under load. */
 #include <errno.h>
 #include <string.h>
 
@@ -83,6 +84,37 @@ static void set_dc_endpoint(struct relayd *rd, const struct ntm_udp_meta *m, int
 	rd->dc_fd = fd;
 }
 
+/* Handshake admission (lib/hsgate.h): true when the init may cost a
+ * handshake; otherwise it was counted and perhaps answered with a cookie. */
+static bool hs_admit(struct relayd *rd, int fd, const uint8_t *buf, size_t len,
+		     const struct ntm_udp_meta *m)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&m->src;
+	uint8_t out[NTM_COOKIE_REPLY_LEN];
+
+	switch (ntm_hsgate_check(&rd->gate, buf, len, src, false, ntm_loop_now_ms())) {
+	case NTM_HSG_PROCESS:
+		return true;
+	case NTM_HSG_COOKIE:
+		if (ntm_hsgate_cookie_reply(&rd->gate, buf, src, out, sizeof(out)) == sizeof(out) &&
+		    ntm_udp_send(fd, out, sizeof(out), src, m->srclen, m) >= 0) {
+			rd->stats.cookies_sent++;
+			rd->stats.tx_packets++;
+		}
+		return false;
+	case NTM_HSG_BAD_MAC:
+		rd->stats.drop_bad_mac++;
+		return false;
+	case NTM_HSG_RATELIMIT:
+		rd->stats.drop_ratelimit++;
+		return false;
+	case NTM_HSG_OVERLOAD:
+	default:
+		rd->stats.drop_overload++;
+		return false;
+	}
+}
+
 static void on_hs_init(struct relayd *rd, int fd, const uint8_t *buf, size_t len,
 		       const struct ntm_udp_meta *m)
 {
@@ -90,10 +122,8 @@ static void on_hs_init(struct relayd *rd, int fd, const uint8_t *buf, size_t len
 	struct ntm_session s;
 	uint8_t out[NTM_HS_RESP_LEN], ts[12];
 
-	if (!ntm_ratelimit_allow(&rd->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
-		rd->stats.drop_ratelimit++;
+	if (!hs_admit(rd, fd, buf, len, m))
 		return;
-	}
 	if (ntm_hs_respond_begin(&r, &rd->id, buf, len) < 0) {
 		rd->stats.drop_unauth++;
 		return;
@@ -117,6 +147,7 @@ static void on_hs_init(struct relayd *rd, int fd, const uint8_t *buf, size_t len
 	rd->sess[0].created_ms = ntm_loop_now_ms();
 	set_dc_endpoint(rd, m, fd);
 	rd->stats.handshakes++;
+	ntm_hsgate_completed(&rd->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	send_to_dc(rd, out, sizeof(out));
 	log_info("session with the DC (%s)",
 		 ntm_sockaddr_str((const struct sockaddr *)&m->src, (char[64]){ 0 }, 64));

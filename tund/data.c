@@ -247,6 +247,12 @@ void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_
 		else
 			path_on_relay(t, buf, len, m);
 		break;
+	case NTM_MSG_COOKIE_REPLY:
+		if (m->via_relay) /* the relay path needs no cookie */
+			t->stats.drop_malformed++;
+		else
+			peer_on_cookie_reply(t, buf, len, m);
+		break;
 	case NTM_MSG_HS_RESP: {
 		struct ntm_hs_resp r;
 		struct peer *p;

@@ -55,6 +55,18 @@ static void send_dc(struct tund *t, const uint8_t *buf, size_t len)
 		t->stats.tx_packets++;
 }
 
+/* Our HANDSHAKE_INIT to the DC endpoint in use, with the mac2 of its
+ * cookie if we hold a fresh one (doc/protocol.md 2.9). */
+static void send_dc_hs(struct tund *t)
+{
+	const struct dclink *d = &t->dc;
+	uint8_t pkt[NTM_HS_INIT_LEN];
+
+	memcpy(pkt, d->hs_pkt, sizeof(pkt));
+	ntm_cookie_jar_stamp(&t->jar, pkt, (const struct sockaddr *)&d->ep[d->use], ntm_loop_now_ms());
+	send_dc(t, pkt, sizeof(pkt));
+}
+
 static void send_handshake(struct tund *t)
 {
 	uint8_t pkt[NTM_HS_INIT_LEN];
@@ -71,7 +83,9 @@ static void send_handshake(struct tund *t)
 		log_err_errno(-len, "building handshake");
 		return;
 	}
-	send_dc(t, pkt, (size_t)len);
+	memcpy(t->dc.hs_pkt, pkt, sizeof(t->dc.hs_pkt));
+	t->dc.hs_cookie_resent = false;
+	send_dc_hs(t);
 	arm(t, PH_HANDSHAKE, jitter(t->dc.backoff_ms));
 }
 
@@ -376,6 +390,31 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		t->stats.drop_malformed++;
 }
 
+/* The DC is under load and wants proof that we receive at our address:
+ * keep its cookie for the endpoint, and send the pending initiation again
+ * at once with mac2 (once per initiation, so replies cannot make us loop). */
+static void on_cookie_reply(struct tund *t, const uint8_t *buf, size_t len)
+{
+	struct dclink *d = &t->dc;
+	struct ntm_cookie_reply m;
+	uint8_t key[32], cookie[NTM_COOKIE_LEN];
+
+	if (ntm_cookie_reply_decode(buf, len, &m) < 0 || !d->hs.active ||
+	    m.receiver != d->hs.local_index || ntm_cookie_reply_key(key, t->cfg.dc_pub) < 0 ||
+	    ntm_cookie_reply_open(&m, key, d->hs_pkt + NTM_HS_INIT_MAC1_OFF, cookie) < 0) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	t->stats.cookies_received++;
+	ntm_cookie_jar_put(&t->jar, (const struct sockaddr *)&d->ep[d->use], cookie, ntm_loop_now_ms());
+	ntm_wipe(cookie, sizeof(cookie));
+	if (!d->hs_cookie_resent) {
+		d->hs_cookie_resent = true;
+		log_debug("DC is under load: handshake again with its cookie");
+		send_dc_hs(t);
+	}
+}
+
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 {
 	switch (ntm_wire_type(buf, len)) {
@@ -384,6 +423,9 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 		break;
 	case NTM_MSG_DATA:
 		on_data(t, buf, len);
+		break;
+	case NTM_MSG_COOKIE_REPLY:
+		on_cookie_reply(t, buf, len);
 		break;
 	default:
 		t->stats.drop_malformed++;

@@ -339,23 +339,52 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len)
 	return ret;
 }
 
+/* Our HANDSHAKE_INIT to one endpoint, with the mac2 of the cookie that
+ * endpoint gave us if we hold a fresh one (doc/protocol.md 2.9): mac2 is
+ * per destination, so each copy is stamped as it leaves. */
+static int send_hs_to(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len,
+		      const uint8_t *pkt, size_t n)
+{
+	uint8_t copy[NTM_HS_INIT_LEN];
+
+	if (n != sizeof(copy))
+		return send_to_fd(p, fd, to, len, pkt, n);
+	memcpy(copy, pkt, n);
+	ntm_cookie_jar_stamp(&p->t->jar, copy, (const struct sockaddr *)to, ntm_loop_now_ms());
+	return send_to_fd(p, fd, to, len, copy, n);
+}
+
+void path_resend_hs(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len)
+{
+	if (p->hs.active && p->has_hs_pkt)
+		send_hs_to(p, fd, to, len, p->hs_pkt, sizeof(p->hs_pkt));
+}
+
 void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere)
 {
 	memcpy(p->hs_pkt, pkt, len);
 	p->has_hs_pkt = len == sizeof(p->hs_pkt);
+	p->hs_cookie_resent = false;
 	if (!everywhere && p->path != PATH_NONE) {
+		uint8_t copy[NTM_HS_INIT_LEN];
+		if (p->has_ep && len == sizeof(copy)) {
+			memcpy(copy, pkt, len);
+			ntm_cookie_jar_stamp(&p->t->jar, copy, (const struct sockaddr *)&p->ep,
+					     ntm_loop_now_ms());
+			pkt = copy;
+		}
 		path_send(p, pkt, len);
 		return;
 	}
 	if (p->has_ep)
-		send_to_fd(p, p->ep_fd, &p->ep, p->eplen, pkt, len);
+		send_hs_to(p, p->ep_fd, &p->ep, p->eplen, pkt, len);
 	for (unsigned i = 0; i < p->ncands; i++) {
 		struct path_cand *c = &p->cands[i];
 		if (p->has_ep && ntm_sockaddr_cmp((struct sockaddr *)&c->ss, (struct sockaddr *)&p->ep) == 0)
 			continue;
 		if (cand_unproven_nat(c))
 			continue; /* its probe's answer brings the initiation there */
-		send_to_fd(p, c->fd, &c->ss, c->len, pkt, len);
+		send_hs_to(p, c->fd, &c->ss, c->len, pkt, len);
 	}
 	if (p->has_relay)
 		relay_send(p, pkt, len);
@@ -726,7 +755,7 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 		/* our initiation may not have got through where this came
 		 * from (the other side's NAT was closed then): try it now */
 		if (p->hs.active && p->has_hs_pkt && (!c || !c->ok_ms))
-			send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+			send_hs_to(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
 		/* the way from there is open: ask back at once, so both
 		 * sides prove the path within one round trip instead of
 		 * waiting for their next probe round */
@@ -748,7 +777,7 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	if (peer_can_send(p) && better) {
 		go_direct(p, &ss, sl, m->fd, "probe answered");
 	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {
-		send_to_fd(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
+		send_hs_to(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
 	}
 }
 

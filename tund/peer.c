@@ -14,6 +14,8 @@
 
 static void peer_drop(struct tund *t, struct peer *p);
 static struct peer *peer_by_pub(struct tund *t, const uint8_t *pub);
+static void hs_init_admitted(struct tund *t, const uint8_t *buf, size_t len,
+			     const struct ntm_udp_meta *m);
 
 static uint64_t name_key(const char *s)
 {
@@ -314,7 +316,7 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 		e->used = false;
 		if (ntm_loop_now_ms() - e->at_ms < EARLY_HS_MS) {
 			t->stats.hs_early_answered++;
-			peer_on_hs_init(t, e->pkt, sizeof(e->pkt), &e->meta);
+			hs_init_admitted(t, e->pkt, sizeof(e->pkt), &e->meta); /* admitted when kept */
 		}
 	}
 	/* The initiator starts (or restarts, if the other side lost its
@@ -434,6 +436,8 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 	/* idx now names the new session */
 	install_cur(t, p, &s);
 	path_on_rx(p, m, true); /* a handshake is always newest */
+	if (!m->via_relay) /* it answered from there: its address is proven */
+		ntm_hsgate_completed(&t->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	t->stats.peer_handshakes++;
 	log_info("%s: tunnel up (initiator)", p->name);
 	/* Confirm the keys at once, then send what waited. */
@@ -442,16 +446,72 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 	peer_flush_queue(p);
 }
 
+void peer_on_cookie_reply(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	struct ntm_cookie_reply c;
+	struct peer *p;
+	uint8_t key[32], cookie[NTM_COOKIE_LEN];
+
+	/* only for an initiation of ours in flight, sealed to its mac1 */
+	if (ntm_cookie_reply_decode(buf, len, &c) < 0 ||
+	    !(p = ntm_idmap_get(&t->sess_index, c.receiver)) || !p->hs.active ||
+	    p->hs.local_index != c.receiver || !p->has_hs_pkt ||
+	    ntm_cookie_reply_key(key, p->pub) < 0 ||
+	    ntm_cookie_reply_open(&c, key, p->hs_pkt + NTM_HS_INIT_MAC1_OFF, cookie) < 0) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	t->stats.cookies_received++;
+	ntm_cookie_jar_put(&t->jar, (const struct sockaddr *)&m->src, cookie, ntm_loop_now_ms());
+	ntm_wipe(cookie, sizeof(cookie));
+	if (!p->hs_cookie_resent) {
+		/* once per initiation: replies cannot make us loop */
+		p->hs_cookie_resent = true;
+		struct sockaddr_storage ss = m->src;
+		socklen_t sl = m->srclen;
+		ntm_sockaddr_unmap(&ss, &sl);
+		path_resend_hs(p, m->fd, &ss, sl);
+	}
+}
+
+/* Admission (lib/hsgate.h), then the handshake. A capsule from the relay
+ * already authenticated (the allocation's key): only the global budget. */
 void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&m->src;
+	uint8_t out[NTM_COOKIE_REPLY_LEN];
+
+	switch (ntm_hsgate_check(&t->gate, buf, len, src, m->via_relay, ntm_loop_now_ms())) {
+	case NTM_HSG_PROCESS:
+		hs_init_admitted(t, buf, len, m);
+		return;
+	case NTM_HSG_COOKIE:
+		if (ntm_hsgate_cookie_reply(&t->gate, buf, src, out, sizeof(out)) == sizeof(out) &&
+		    ntm_udp_send(m->fd > 0 ? m->fd : t->udp_fd, out, sizeof(out), src, m->srclen, m) >= 0) {
+			t->stats.cookies_sent++;
+			t->stats.tx_packets++;
+		}
+		return;
+	case NTM_HSG_BAD_MAC:
+		t->stats.drop_bad_mac++;
+		return;
+	case NTM_HSG_RATELIMIT:
+		t->stats.drop_ratelimit++;
+		return;
+	case NTM_HSG_OVERLOAD:
+	default:
+		t->stats.drop_overload++;
+		return;
+	}
+}
+
+static void hs_init_admitted(struct tund *t, const uint8_t *buf, size_t len,
+			     const struct ntm_udp_meta *m)
 {
 	struct ntm_hs_responder r;
 	struct ntm_session s;
 	uint8_t out[NTM_HS_RESP_LEN];
 
-	if (!ntm_ratelimit_allow(&t->rl, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
-		t->stats.drop_ratelimit++;
-		return;
-	}
 	if (ntm_hs_respond_begin(&r, &t->id, buf, len) < 0) {
 		t->stats.drop_auth++;
 		return;
@@ -494,6 +554,8 @@ void peer_on_hs_init(struct tund *t, const uint8_t *buf, size_t len, const struc
 	p->next = s;
 	path_on_rx(p, m, true); /* a handshake is always newest */
 	path_reply(p, out, sizeof(out), m);
+	if (!m->via_relay)
+		ntm_hsgate_completed(&t->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	t->stats.peer_handshakes++;
 	p->last_hs_ms = ntm_loop_now_ms();
 	log_info("%s: tunnel up (responder)", p->name);

@@ -148,6 +148,7 @@ struct peer {
 	uint64_t probe_replies;
 	uint8_t hs_pkt[NTM_HS_INIT_LEN]; /* our pending initiation, resent to learned candidates */
 	bool has_hs_pkt;
+	bool hs_cookie_resent;        /* hs_pkt went again at once with a new cookie's mac2 */
 	/* relay (from the Route Direction) */
 	bool has_relay;
 	struct sockaddr_storage relay_ss;
@@ -246,6 +247,10 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len);
 /* Send our HANDSHAKE_INIT: on a rekey over a direct path to that path, else
  * to every candidate and through the relay at once. */
 void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere);
+/* Our pending HANDSHAKE_INIT again to one endpoint (mac2 for it stamped). */
+void path_resend_hs(struct peer *p, int fd, const struct sockaddr_storage *to, socklen_t len);
+/* A COOKIE_REPLY from a peer's endpoint (doc/protocol.md 2.9). */
+void peer_on_cookie_reply(struct tund *t, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 /* Answer a datagram (HANDSHAKE_RESP) the way it came. */
 void path_reply(struct peer *p, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 /* An authenticated datagram from the peer arrived as described by m. */

@@ -32,7 +32,11 @@ static int load_identity(struct tund *t)
 			   "'ntm-dcctl node add %s %s')", t->cfg.key_file, b64, t->cfg.name, b64);
 	else
 		log_info("node public key %s", b64);
-	return 0;
+	static const struct ntm_hsgate_conf gate = TUND_HSGATE_CONF;
+	ret = ntm_hsgate_init(&t->gate, &gate, t->id.pub, ntm_loop_now_ms());
+	if (ret < 0)
+		log_err_errno(-ret, "handshake admission");
+	return ret;
 }
 
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
@@ -174,7 +178,6 @@ static int run(struct tund *t)
 		goto out;
 	}
 	peers_init(t);
-	ntm_ratelimit_init(&t->rl, 50, 50);
 	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
 	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);
 	ret = dclink_start(t);

@@ -19,7 +19,8 @@
 #include "evloop.h"
 #include "idmap.h"
 #include "peer.h"
-#include "ratelimit.h"
+#include "cookie.h"
+#include "hsgate.h"
 #include "session.h"
 #include "tund_config.h"
 #include "udp.h"
@@ -41,11 +42,18 @@ enum dc_state {
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
 
+/* Admission of peers' HANDSHAKE_INITs (doc/protocol.md 7): a node answers
+ * a few peers, so small budgets; a DC-sized cookie budget is not needed. */
+#define TUND_HSGATE_CONF { .global_rate = 500, .reserve_pct = 25, .src_rate = 50, \
+			   .proven_rate = 50, .cookie_rate = 20, .cookie_global = 5000, \
+			   .recent_ms = 600000 }
+
 /* Counters shown by `ntmctl stats` (names as printed). */
 #define TUND_STATS(X) \
 	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
-	X(drop_ratelimit) X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
+	X(drop_bad_mac) X(cookies_sent) X(drop_ratelimit) X(drop_overload) X(cookies_received) \
+	X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
@@ -68,6 +76,8 @@ struct dclink {
 	unsigned usable;                   /* UL_BIT()s of ep[] that are set */
 	int use;                           /* the endpoint in use */
 	struct ntm_hs_pending hs;
+	uint8_t hs_pkt[NTM_HS_INIT_LEN];   /* hs's HANDSHAKE_INIT (mac2 zero) */
+	bool hs_cookie_resent;             /* it went again at once with a new cookie's mac2 */
 	struct ntm_session sess;
 	uint64_t sess_ms;                  /* when sess was established */
 	struct ntm_timer timer;            /* retries, REGISTER resend, keepalive */
@@ -116,7 +126,8 @@ struct tund {
 
 	/* peers (peer.c) */
 	int udp_family;                    /* AF_INET6 (dual-stack) or AF_INET */
-	struct ntm_ratelimit rl;
+	struct ntm_hsgate gate;            /* admission of peers' HANDSHAKE_INITs */
+	struct ntm_cookie_jar jar;         /* cookies the DC and peers gave us, per endpoint */
 	struct ntm_idmap peers_all;        /* pointer -> peer */
 	struct ntm_idmap peers_name, peers_v4, peers_v6, peers_key;
 	struct ntm_idmap sess_index;       /* local session index -> peer */
