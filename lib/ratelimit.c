@@ -16,10 +16,15 @@ void ntm_ratelimit_init(struct ntm_ratelimit *rl, uint32_t rate, uint32_t burst)
 		rl->seed = (uint64_t)(uintptr_t)rl ^ UINT64_C(0x9e3779b97f4a7c15);
 }
 
+/* One word into the hash, then MurmurHash3's 64-bit finalizer: every
+ * input bit reaches the low bits the tables index with. */
 static uint64_t mix(uint64_t h, uint64_t v)
 {
 	h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
+	h ^= h >> 33;
 	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
 	return h ^ (h >> 33);
 }
 

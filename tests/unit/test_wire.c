@@ -141,7 +141,8 @@ static void build_outer_samples(void)
 	n = ntm_hs_init_encode(s->buf, sizeof(s->buf), NTM_SUITE_CHACHAPOLY, NTM_PURPOSE_RELAY,
 			       HS_SENDER, hs_init_noise);
 	ck_assert_int_eq(n, NTM_HS_INIT_LEN);
-	fill(s->buf + 124, 16, 0x33); /* a mac1 value */
+	fill(s->buf + NTM_HS_INIT_MAC1_OFF, 16, 0x33); /* a mac1 value */
+	fill(s->buf + NTM_HS_INIT_MAC2_OFF, 16, 0x44); /* a mac2 value */
 	s->len = (size_t)n;
 
 	s = &samples[S_HS_RESP];
@@ -924,7 +925,7 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	}
 	for (unsigned t = 0; t < 256; t++) {
 		b[0] = (uint8_t)t;
-		bool known = t >= 1 && t <= 5;
+		bool known = t >= 1 && t <= 6; /* 6: COOKIE_REPLY */
 		ck_assert_int_eq(ntm_wire_type(b, 4), known ? (int)t : -EBADMSG);
 	}
 	b[0] = 1;
@@ -934,7 +935,8 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	}
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_RELAY), "RELAY");
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_PROBE), "PROBE");
-	ck_assert_str_eq(ntm_msg_type_name(6), "unknown");
+	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_COOKIE_REPLY), "COOKIE_REPLY");
+	ck_assert_str_eq(ntm_msg_type_name(7), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_ROUTE_DIRECTION), "ROUTE_DIRECTION");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_PONG), "PONG");
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
@@ -1381,25 +1383,27 @@ static void mac1_for(int idx)
 {
 	uint8_t pub[32], other[32], ref[16], m[NTM_HS_INIT_LEN];
 	const struct sample *s = &samples[idx];
+	/* a HANDSHAKE_INIT's mac1 ends where mac2 begins */
+	size_t mlen = idx == S_HS_INIT ? NTM_HS_INIT_MAC2_OFF : samples[idx].len;
 
 	fill(pub, 32, 0xc0);
 	memcpy(other, pub, 32);
 	other[31] ^= 1;
-	memcpy(m, s->buf, s->len);
-	ck_assert_int_eq(ntm_mac1_put(m, s->len, pub), 0);
-	ck_assert_mem_eq(m, s->buf, s->len - 16);
-	mac1_reference(ref, m, s->len, pub);
-	ck_assert_mem_eq(m + s->len - 16, ref, 16);
-	ck_assert_int_eq(ntm_mac1_check(m, s->len, pub), 0);
-	ck_assert_int_eq(ntm_mac1_check(m, s->len, other), -EBADMSG);
-	for (size_t bit = 0; bit < s->len * 8; bit++) {
+	memcpy(m, s->buf, mlen);
+	ck_assert_int_eq(ntm_mac1_put(m, mlen, pub), 0);
+	ck_assert_mem_eq(m, s->buf, mlen - 16);
+	mac1_reference(ref, m, mlen, pub);
+	ck_assert_mem_eq(m + mlen - 16, ref, 16);
+	ck_assert_int_eq(ntm_mac1_check(m, mlen, pub), 0);
+	ck_assert_int_eq(ntm_mac1_check(m, mlen, other), -EBADMSG);
+	for (size_t bit = 0; bit < mlen * 8; bit++) {
 		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		ck_assert_msg(ntm_mac1_check(m, s->len, pub) == -EBADMSG,
+		ck_assert_msg(ntm_mac1_check(m, mlen, pub) == -EBADMSG,
 			      "%s: mac1 accepted with bit %zu flipped", s->name, bit);
 		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		cnt->invalid++;
 	}
-	ck_assert_int_eq(ntm_mac1_check(m, s->len, pub), 0);
+	ck_assert_int_eq(ntm_mac1_check(m, mlen, pub), 0);
 }
 
 START_TEST(test_mac1_is_keyed_by_the_receiver_and_fails_on_any_flipped_bit)
@@ -1411,6 +1415,35 @@ START_TEST(test_mac1_is_keyed_by_the_receiver_and_fails_on_any_flipped_bit)
 	mac1_for(S_HS_RESP);
 	ck_assert_int_eq(ntm_mac1_put(tiny, sizeof(tiny), pub), -EINVAL);
 	ck_assert_int_eq(ntm_mac1_check(tiny, sizeof(tiny), pub), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_cookie_reply_layout_and_every_bad_field)
+{
+	uint8_t b[NTM_COOKIE_REPLY_LEN + 1];
+	struct ntm_cookie_reply m;
+
+	ck_assert_int_eq(ntm_cookie_reply_header(b, NTM_COOKIE_REPLY_LEN - 1, 9), -EMSGSIZE);
+	ck_assert_int_eq(ntm_cookie_reply_header(b, sizeof(b), 0), -EINVAL);
+	ck_assert_int_eq(ntm_cookie_reply_header(b, sizeof(b), 0x01020304), NTM_COOKIE_REPLY_LEN);
+	fill(b + 8, NTM_COOKIE_REPLY_LEN - 8, 0x55);
+	static const uint8_t hdr[8] = { 6, 1, 0, 0, 1, 2, 3, 4 };
+	ck_assert_mem_eq(b, hdr, 8);
+	ck_assert_int_eq(ntm_cookie_reply_decode(b, NTM_COOKIE_REPLY_LEN, &m), 0);
+	ck_assert_uint_eq(m.receiver, 0x01020304);
+	ck_assert_ptr_eq(m.nonce, b + 8);
+	ck_assert_ptr_eq(m.sealed, b + 32);
+	ck_assert_int_lt(ntm_cookie_reply_decode(b, NTM_COOKIE_REPLY_LEN - 1, &m), 0);
+	ck_assert_int_lt(ntm_cookie_reply_decode(b, NTM_COOKIE_REPLY_LEN + 1, &m), 0);
+	for (int i = 0; i < 8; i++) { /* type, version, reserved, receiver 0 */
+		uint8_t t[NTM_COOKIE_REPLY_LEN];
+		memcpy(t, b, sizeof(t));
+		if (i < 4)
+			t[i] ^= 0x10;
+		else
+			memset(t + 4, 0, 4);
+		ck_assert_msg(ntm_cookie_reply_decode(t, sizeof(t), &m) < 0, "field at %d", i);
+	}
 }
 END_TEST
 
@@ -1572,6 +1605,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, test_control_encoder_refuses_structs_the_decoder_would_reject);
 	tcase_add_test(tc, test_control_encoder_needs_room_for_the_whole_message);
 	tcase_add_test(tc, test_mac1_is_keyed_by_the_receiver_and_fails_on_any_flipped_bit);
+	tcase_add_test(tc, test_cookie_reply_layout_and_every_bad_field);
 	tcase_add_test(tc, test_name_set_folds_case_and_drops_one_trailing_dot);
 	tcase_add_test(tc, test_endpoint_format_writes_v4_and_bracketed_v6_with_the_port);
 	tcase_add_test(tc, test_endpoints_convert_to_and_from_sockaddrs);
