@@ -74,7 +74,12 @@ static void setup(void)
 	t->plen4 = 15;
 	t->vip6[0] = 0xfd;
 	t->plen6 = 48;
-	{ static const struct ntm_hsgate_conf gc = { .global_rate = 1000000, .reserve_pct = 25, .src_rate = 1000000, .proven_rate = 1000000, .cookie_rate = 1000000, .cookie_global = 1000000, .recent_ms = 600000 }; ntm_hsgate_init(&t->gate, &gc, t->id.pub, 1); }
+	static const struct ntm_hsgate_conf gate = {
+		.global_rate = 1000000, .reserve_pct = 25, .src_rate = 1000000,
+		.proven_rate = 1000000, .cookie_rate = 1000000, .cookie_global = 1000000,
+		.recent_ms = 600000,
+	};
+	ntm_hsgate_init(&t->gate, &gate, t->id.pub, 1);
 	peers_init(t);
 
 	struct ntm_ctl_route_direction r;

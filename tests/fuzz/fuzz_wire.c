@@ -4,12 +4,13 @@
  * The input goes to ntm_wire_type, each outer decoder and ntm_ctl_decode.
  * Whatever decodes must re-encode to exactly the input bytes (the encoding
  * is canonical), and decoded slices must lie inside the input; anything else
- * aborts. The input is also tried as name text for ntm_name_set: a name it
+ * aborts (a COOKIE_REPLY is also opened and sealed again). The input is also tried as name text for ntm_name_set: a name it
  * accepts must survive a DIRECTION_REQ round trip. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,12 +33,44 @@ static void fuzz_hs_init(const uint8_t *data, size_t size)
 		return;
 	CHECK(inside(m.noise, NTM_HS_INIT_NOISE_LEN, data, size));
 	CHECK(inside(m.mac1, NTM_MAC1_LEN, data, size));
+	CHECK(inside(m.mac2, NTM_MAC2_LEN, data, size));
+	CHECK(m.mac1 == data + NTM_HS_INIT_MAC1_OFF && m.mac2 == data + NTM_HS_INIT_MAC2_OFF);
 	int n = ntm_hs_init_encode(out, sizeof(out), m.suite, m.purpose, m.sender, m.noise);
 	CHECK(n == (int)size);
-	memcpy(out + NTM_HS_INIT_LEN - NTM_MAC1_LEN, m.mac1, NTM_MAC1_LEN);
+	memcpy(out + NTM_HS_INIT_MAC1_OFF, m.mac1, NTM_MAC1_LEN);
+	memcpy(out + NTM_HS_INIT_MAC2_OFF, m.mac2, NTM_MAC2_LEN);
 	CHECK(memcmp(out, data, size) == 0);
 	ntm_hs_prologue(prologue, m.suite, m.purpose, m.sender);
 	CHECK(memcmp(prologue + 4, data, 8) == 0);
+}
+
+/* COOKIE_REPLY: decode, the header again, and what an initiator does with
+ * it (open against a mac1: only 0 or -EBADMSG); a reply sealed with the
+ * input's bytes as mac1 and cookie opens to that cookie, and not with
+ * another mac1. */
+static void fuzz_cookie_reply(const uint8_t *data, size_t size)
+{
+	struct ntm_cookie_reply m, m2;
+	uint8_t key[32] = { 0 }, mac1[NTM_MAC1_LEN] = { 0 }, cookie[NTM_COOKIE_LEN];
+
+	if (ntm_cookie_reply_decode(data, size, &m) != 0)
+		return;
+	CHECK(size == NTM_COOKIE_REPLY_LEN && m.receiver != 0);
+	CHECK(inside(m.nonce, NTM_COOKIE_NONCE_LEN, data, size));
+	CHECK(inside(m.sealed, NTM_COOKIE_LEN + 16, data, size));
+	CHECK(ntm_cookie_reply_header(out, sizeof(out), m.receiver) == NTM_COOKIE_REPLY_LEN);
+	CHECK(memcmp(out, data, 8) == 0);
+	int r = ntm_cookie_reply_open(&m, key, mac1, cookie);
+	CHECK(r == 0 || r == -EBADMSG);
+	memcpy(key, data + 32, 32);
+	CHECK(ntm_cookie_reply_seal(out, sizeof(out), key, m.receiver, m.nonce, m.sealed) ==
+	      NTM_COOKIE_REPLY_LEN);
+	CHECK(ntm_cookie_reply_decode(out, NTM_COOKIE_REPLY_LEN, &m2) == 0);
+	CHECK(ntm_cookie_reply_open(&m2, key, m.nonce, cookie) == 0);
+	CHECK(memcmp(cookie, m.sealed, NTM_COOKIE_LEN) == 0);
+	memcpy(mac1, m.nonce, sizeof(mac1));
+	mac1[0] ^= 1;
+	CHECK(ntm_cookie_reply_open(&m2, key, mac1, cookie) == -EBADMSG);
 }
 
 static void fuzz_hs_resp(const uint8_t *data, size_t size)
@@ -143,8 +176,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int type = ntm_wire_type(data, size);
 
 	CHECK(type == -EBADMSG || type == NTM_MSG_HS_INIT || type == NTM_MSG_HS_RESP ||
-	      type == NTM_MSG_PROBE || type == NTM_MSG_DATA || type == NTM_MSG_RELAY);
+	      type == NTM_MSG_PROBE || type == NTM_MSG_DATA || type == NTM_MSG_RELAY ||
+	      type == NTM_MSG_COOKIE_REPLY);
 	fuzz_hs_init(data, size);
+	fuzz_cookie_reply(data, size);
 	fuzz_probe(data, size);
 	fuzz_hs_resp(data, size);
 	fuzz_data(data, size);

@@ -153,7 +153,7 @@ nft_count() { nsx rl nft list counter ip ntmrelay "$1" | awk '/packets/ { print 
 send() { nsx x "$ATTACK" udp "$RELAY_IP" 7542 "$@" >/dev/null || fail "ntm_attack udp $*"; }
 zeros() { printf '%0*d' $(($1 * 2)) 0; }
 WATCH="relay_drop_unknown_alloc relay_drop_auth relay_drop_bad_direction relay_drop_malformed
-	drop_malformed drop_unauth drop_unknown_index drop_not_dc relay_forwarded relay_allocs_made"
+	drop_malformed drop_bad_mac drop_unauth drop_unknown_index drop_not_dc relay_forwarded relay_allocs_made"
 declare -A BASE
 now=$(rstats) || fail "relay stats"
 for n in $WATCH; do BASE[$n]=$(ctr "$now" "$n") || fail "the relay has no counter $n"; done
@@ -174,7 +174,7 @@ for k in $(seq 1 $N); do
 	send "05010000${ALLOC}$(zeros 8)$(zeros 4)$(zeros 16)"
 	# not a relay message at all, a junk handshake and DATA for no session
 	send "0901000000"
-	send "01010103$(zeros 136)"
+	send "01010103$(zeros 152)"
 	send "04010000$(printf '%08x' $((0x20000000 + k)))$(zeros 8)$(zeros 32)"
 done
 # expect NAME DELTA: the relay's counter rose by exactly DELTA
@@ -190,7 +190,8 @@ expect_delta relay_drop_auth $((2 * N))
 expect_delta relay_drop_bad_direction "$N"
 expect_delta relay_drop_malformed $((2 * N))
 expect_delta drop_malformed "$N"
-expect_delta drop_unauth "$N"
+expect_delta drop_bad_mac "$N"
+expect_delta drop_unauth 0
 expect_delta drop_unknown_index "$N"
 expect_delta relay_allocs_made 0
 udp=$(( $(nft_count udp_to_x) - UDP0 ))
