@@ -177,7 +177,7 @@ cpu_ms() {
 }
 cpu_all() { local d; for d in $(daemons); do echo "${d%%:*}=$(cpu_ms "${d#*:}")"; done; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # sizes WHEN FDCAP_A: each daemon's RSS and descriptors, printed in SIZES
 # and checked against its caps (node a's descriptor cap is FDCAP_A)
 sizes() {
@@ -212,11 +212,11 @@ flood_stop() {
 	stop_pid "$pid"
 	FLOOD_OUT=$(tail -n 1 "$T/flood-$1.log")
 }
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-send() { # DST PORT MODE SOURCE... (RATE and FLOOD_MS)
-	local dst=$1 port=$2 mode=$3
-	shift 3
-	echo "$FLOOD" send "$dst" "$port" "$RATE" "$FLOOD_MS" "$mode" "$@"
+# flood_send NAME DST PORT MODE SOURCE...: a datagram flood from x at RATE
+flood_send() {
+	local name=$1 dst=$2 port=$3 mode=$4
+	shift 4
+	flood_start "$name" x "$FLOOD" send "$dst" "$port" "$RATE" "$FLOOD_MS" "$mode" "$@"
 }
 
 # counters of a daemon that moved: "name+delta ..." between two stats --json
@@ -243,7 +243,10 @@ case_begin() {
 	X0_out=$(nft_get from_x bytes); X0_inb=$(( $(nft_get to_x bytes) + $(nft_get to_spoofed bytes) ))
 	ST0_dc=$(stats_of dc); ST0_a=$(stats_of a)
 	CPU0=$(cpu_all)
+	FAILS0=$FAILS
 }
+# case_ok TEXT: "ok - TEXT" when the case recorded no failure
+case_ok() { [ "$FAILS" = "$FAILS0" ] && ok "$*" || echo "not ok - $* (failures above)"; }
 case_measure() {
 	local reg=$1 from=$2 to=$3 st=$4 fdcap_a=${5:-$TUND_FD_CAP}
 	restart "$reg"
@@ -283,22 +286,23 @@ for n in $NODES; do restart "$n"; done
 case_begin "baseline"
 case_measure c c a a
 case_end
+case_ok "baseline without a flood"
 
 # --- (a) junk from one IPv4 host at node a ---
 case_begin "(a) junk at a"
-flood_start a x $(send "$A_IP" 7541 junk -s "$X_IP:40000")
+flood_send a "$A_IP" 7541 junk -s "$X_IP:40000"
 sleep "$(awk "BEGIN { print $WARM_MS / 1000 }")"
 case_measure c c a a
 flood_stop a
 case_end
 echo "#   flood: $FLOOD_OUT"
-[ "$TO_X" = 0 ] && [ "$TO_SP" = 0 ] ||
+[ "$TO_X" = 0 ] && [ "$TO_SP" = 0 ] || \
 	soft_fail "$CASE: $TO_X packets reached the attacker and $TO_SP its spoofed sources in answer to junk"
-ok "(a) 10k pps of junk at a from one IPv4 host: figures above"
+case_ok "(a) 10k pps of junk at a from one IPv4 host"
 
 # --- (b) spoofed valid-mac1 handshakes at the DC ---
 case_begin "(b) handshakes at the DC"
-flood_start b x $(send "$DC_IP" 7540 init -S "$SPOOF_NET" -k "$DCPUB" -P 1 -n 1024)
+flood_send b "$DC_IP" 7540 init -S "$SPOOF_NET" -k "$DCPUB" -P 1 -n 1024
 sleep "$(awk "BEGIN { print $WARM_MS / 1000 }")"
 case_measure c c b c
 flood_stop b
@@ -307,13 +311,13 @@ echo "#   flood: $FLOOD_OUT"
 # answers to spoofed handshakes (a cookie reply, if any) are smaller than
 # what asked for them: the DC amplifies nothing
 [ "$X_INB" -le "$X_OUT" ] || soft_fail "$CASE: $X_INB bytes answered $X_OUT bytes of flood"
-ok "(b) 10k/s spoofed valid-mac1 handshakes at the DC: figures above"
+case_ok "(b) 10k/s spoofed valid-mac1 handshakes at the DC"
 
 # --- (c) b's own address at the DC and at a, while b restarts ---
 RATE=$((RATE / 2))
 case_begin "(c) b's address spoofed"
-flood_start c1 x $(send "$DC_IP" 7540 mix -s "$B_IP:7541" -k "$DCPUB" -P 1 -n 512)
-flood_start c2 x $(send "$A_IP" 7541 mix -s "$B_IP:7541" -k "$A_PUB" -P 2 -n 512)
+flood_send c1 "$DC_IP" 7540 mix -s "$B_IP:7541" -k "$DCPUB" -P 1 -n 512
+flood_send c2 "$A_IP" 7541 mix -s "$B_IP:7541" -k "$A_PUB" -P 2 -n 512
 sleep "$(awk "BEGIN { print $WARM_MS / 1000 }")"
 case_measure b b a b
 flood_stop c1; OUT1=$FLOOD_OUT
@@ -321,7 +325,7 @@ flood_stop c2
 case_end
 echo "#   floods: at the DC $OUT1; at a $FLOOD_OUT"
 RATE=$((RATE * 2))
-ok "(c) handshakes and junk from b's own address at the DC and at a while b restarts: figures above"
+case_ok "(c) handshakes and junk from b's own address at the DC and at a while b restarts"
 
 # --- (d) slow control-socket clients of an unprivileged user ---
 case_begin "(d) slow control clients at a"
@@ -333,7 +337,7 @@ case_measure c a c a "$TUND_FD_CAP_SLOW"
 flood_stop d
 case_end
 echo "#   flood: $FLOOD_OUT"
-ok "(d) $SLOW_CONNS slow control clients of $ATTACKER at a: figures above"
+case_ok "(d) $SLOW_CONNS slow control clients of $ATTACKER at a"
 
 [ -z "$FAILS" ] || fail "under a flood:$FAILS"
 echo "PASS: flood"
