@@ -1,7 +1,8 @@
 /* store.c - the DC's registry in SQLite (see store.h for the contract).
  *
- * Schema version 1:
- *   meta(key TEXT PRIMARY KEY, value TEXT)         prefixes, other settings
+ * Schema version 2 (application_id NTM_STORE_APP_ID):
+ *   meta(key TEXT PRIMARY KEY, value TEXT)         prefixes, the allocation
+ *                                                  mark, other settings
  *   allocations(pubkey PRIMARY KEY, host_index UNIQUE, name)
  *                                                  one row per key ever
  *                                                  enrolled, never deleted
@@ -9,7 +10,9 @@
  *                                                  current enrolments
  * The foreign key makes "every node has an allocation" a property of the
  * database rather than of this code. Addresses are not stored: they follow
- * from host_index and the prefixes, which cannot change once allocated. */
+ * from host_index and the prefixes, which cannot change once allocated.
+ * Version 1 is the same without the mark and the application_id; it is
+ * upgraded in place on open. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,8 +53,14 @@ static const char schema_v1[] =
 	"  name TEXT PRIMARY KEY NOT NULL CHECK (name = lower(name)),"
 	"  pubkey BLOB UNIQUE NOT NULL REFERENCES allocations (pubkey),"
 	"  created INTEGER NOT NULL"
-	") STRICT;"
-	"PRAGMA user_version = 1;";
+	") STRICT;";
+/* What makes a version 1 registry (or the tables above) version 2. */
+static const char schema_v2_upgrade[] =
+	"INSERT OR IGNORE INTO meta (key, value) VALUES ('" NTM_STORE_META_MARK "',"
+	"  (SELECT CAST(COALESCE(MAX(host_index), 0) AS TEXT) FROM allocations));"
+	"PRAGMA application_id = 1853123922;"          /* NTM_STORE_APP_ID */
+	"PRAGMA user_version = 2;";
+_Static_assert(NTM_STORE_APP_ID == 1853123922, "schema_v2_upgrade spells the application_id");
 
 enum stmt_id {
 	S_BY_KEY,
@@ -59,13 +69,15 @@ enum stmt_id {
 	S_LIST,
 	S_TAKEN,
 	S_ALLOC_BY_KEY,
-	S_NEXT_INDEX,
 	S_INS_ALLOC,
 	S_UPD_ALLOC,
 	S_INS_NODE,
 	S_DEL_NODE,
 	S_GET_META,
 	S_SET_META,
+	S_KEYS,
+	S_DATA_VERSION,
+	S_MAX_INDEX,
 	S_COUNT
 };
 
@@ -79,13 +91,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_LIST] = NODE_COLS "ORDER BY n.name",
 	[S_TAKEN] = "SELECT 1 FROM nodes WHERE name = ?1 OR pubkey = ?2",
 	[S_ALLOC_BY_KEY] = "SELECT host_index FROM allocations WHERE pubkey = ?1",
-	[S_NEXT_INDEX] = "SELECT COALESCE(MAX(host_index), 0) + 1 FROM allocations",
 	[S_INS_ALLOC] = "INSERT INTO allocations (pubkey, host_index, name) VALUES (?1, ?2, ?3)",
 	[S_UPD_ALLOC] = "UPDATE allocations SET name = ?3 WHERE pubkey = ?1",
 	[S_INS_NODE] = "INSERT INTO nodes (name, pubkey, created) VALUES (?1, ?2, ?3)",
 	[S_DEL_NODE] = "DELETE FROM nodes WHERE name = ?1",
 	[S_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 	[S_SET_META] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[S_KEYS] = "SELECT n.pubkey, a.host_index FROM nodes n JOIN allocations a "
+		   "ON a.pubkey = n.pubkey",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+	[S_MAX_INDEX] = "SELECT COALESCE(MAX(host_index), 0) FROM allocations",
 };
 
 struct ntm_store {
@@ -93,10 +108,29 @@ struct ntm_store {
 	sqlite3_stmt *stmt[S_COUNT];
 	struct ntm_conf_addr v4, v6;
 	uint32_t max_index;             /* last usable host index */
+	struct ntm_store_params p;      /* as opened, for restore */
+	bool has_p;
+	char path[PATH_MAX];            /* the database as named by the caller */
+	char mark_path[PATH_MAX + 16];
 	char errmsg[512];
+	char notice[768];
 };
 
 /* ---- errors ---- */
+
+static void st_err(struct ntm_store *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A message of this file's own for ntm_store_errmsg (truncated to fit). */
+static void st_err(struct ntm_store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+}
+
 
 /* Maps a failed SQLite result to -errno and keeps SQLite's message for
  * ntm_store_errmsg (a later ROLLBACK would overwrite the connection's). */
@@ -104,7 +138,7 @@ static int sql_err(struct ntm_store *st, int rc)
 {
 	int sys = sqlite3_system_errno(st->db);
 
-	snprintf(st->errmsg, sizeof(st->errmsg), "%s", sqlite3_errmsg(st->db));
+	st_err(st, "%s", sqlite3_errmsg(st->db));
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -397,9 +431,235 @@ int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value)
 {
 	if (!meta_key_ok(key) || !meta_key_ok(value))
 		return -EINVAL;
-	if (!strcmp(key, NTM_STORE_META_V4) || !strcmp(key, NTM_STORE_META_V6))
+	if (!strcmp(key, NTM_STORE_META_V4) || !strcmp(key, NTM_STORE_META_V6) ||
+	    !strcmp(key, NTM_STORE_META_MARK))
 		return -EPERM;
 	return meta_set(st, key, value);
+}
+
+/* ---- the allocation mark ---- */
+
+#define MARK_MAGIC "ntm index mark "
+
+/* The mark file's value into *out: 1 when the file exists, 0 when it does
+ * not, -EUCLEAN for a file that is not a mark (errmsg says so), -errno. */
+static int mark_file_read(struct ntm_store *st, uint32_t *out)
+{
+	char buf[64], *end;
+	int fd = open(st->mark_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+	unsigned long long v;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		st_err(st, "%s: %s", st->mark_path, strerror(errno));
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		st_err(st, "%s: %s", st->mark_path, strerror(errno));
+		return -EIO;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	if (strncmp(buf, MARK_MAGIC, strlen(MARK_MAGIC)) != 0 ||
+	    buf[strlen(MARK_MAGIC)] < '0' || buf[strlen(MARK_MAGIC)] > '9' ||
+	    (v = strtoull(buf + strlen(MARK_MAGIC), &end, 10), errno) || strcmp(end, "\n") != 0 ||
+	    v > UINT32_MAX) {
+		st_err(st,
+			 "%s: not an allocation mark file (one line 'ntm index mark N'); if it "
+			 "was damaged, write the highest host index ever handed out (or more) "
+			 "into it that way", st->mark_path);
+		return -EUCLEAN;
+	}
+	*out = (uint32_t)v;
+	return 1;
+}
+
+/* fsync of the directory holding path, so a rename or link in it lasts. */
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, ret = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Replaces the mark file with v durably: temporary file, fsync, rename,
+ * directory fsync. Writers hold the database's write lock, so two never
+ * race on the temporary name. */
+static int mark_file_write(struct ntm_store *st, uint32_t v)
+{
+	char tmp[sizeof(st->mark_path) + 8], text[64];
+	int fd, len = snprintf(text, sizeof(text), MARK_MAGIC "%u\n", (unsigned)v), ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", st->mark_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+	} else {
+		if (write(fd, text, (size_t)len) != len)
+			ret = errno ? -errno : -EIO;
+		else if (fsync(fd) < 0)
+			ret = -errno;
+		close(fd);
+		if (ret == 0 && rename(tmp, st->mark_path) < 0)
+			ret = -errno;
+		if (ret == 0)
+			ret = fsync_dir_of(st->mark_path);
+		if (ret < 0)
+			unlink(tmp);
+	}
+	if (ret < 0)
+		st_err(st, "%s: cannot write the allocation mark: %s",
+			 st->mark_path, strerror(-ret));
+	return ret == -ENOSPC ? -EIO : ret;     /* -ENOSPC means a full prefix */
+}
+
+/* The mark as the meta table has it; -EUCLEAN when it is missing or not a
+ * number (a version 2 registry always has one). */
+static int mark_db(struct ntm_store *st, uint32_t *out)
+{
+	char text[32], *end;
+	unsigned long long v;
+	int ret = meta_get(st, NTM_STORE_META_MARK, text, sizeof(text));
+
+	if (ret >= 0) {
+		errno = 0;
+		v = strtoull(text, &end, 10);
+		if (!errno && end != text && !*end && v <= UINT32_MAX && text[0] != '-') {
+			*out = (uint32_t)v;
+			return 0;
+		}
+	}
+	if (ret < 0 && ret != -ENOENT && ret != -ERANGE)
+		return ret;
+	st_err(st, "meta %s is missing or not a number",
+		 NTM_STORE_META_MARK);
+	return -EUCLEAN;
+}
+
+static int mark_db_set(struct ntm_store *st, uint32_t v)
+{
+	char text[16];
+
+	snprintf(text, sizeof(text), "%u", (unsigned)v);
+	return meta_set(st, NTM_STORE_META_MARK, text);
+}
+
+static int max_index(struct ntm_store *st, uint32_t *out)
+{
+	sqlite3_stmt *s = st->stmt[S_MAX_INDEX];
+	int ret = step_row(st, s);
+
+	if (ret == 1) {
+		sqlite3_int64 v = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (v < 0 || v > UINT32_MAX)
+			return -EUCLEAN;
+		*out = (uint32_t)v;
+		return 0;
+	}
+	return ret < 0 ? ret : -EUCLEAN;
+}
+
+/* The three records of the mark, inside a write transaction. */
+struct marks {
+	uint32_t db, alloc, file;
+	bool has_file;
+	uint32_t mark;                  /* the highest of them */
+};
+
+static int marks_read(struct ntm_store *st, struct marks *m)
+{
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	if ((ret = mark_db(st, &m->db)) < 0 || (ret = max_index(st, &m->alloc)) < 0)
+		return ret;
+	ret = mark_file_read(st, &m->file);
+	if (ret < 0)
+		return ret;
+	m->has_file = ret == 1;
+	m->mark = m->db > m->alloc ? m->db : m->alloc;
+	if (m->has_file && m->file > m->mark)
+		m->mark = m->file;
+	return 0;
+}
+
+static void add_notice(struct ntm_store *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_notice(struct ntm_store *st, const char *fmt, ...)
+{
+	size_t used = strlen(st->notice);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(st->notice)) {
+		memcpy(st->notice + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(st->notice + used, sizeof(st->notice) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Brings the database's mark and the mark file level with the highest
+ * record of the three, inside the open (or restore) transaction, and says
+ * why when they were not. */
+static int settle_mark(struct ntm_store *st)
+{
+	struct marks m;
+	uint32_t in_db;
+	int ret = marks_read(st, &m);
+
+	if (ret < 0)
+		return ret;
+	in_db = m.db > m.alloc ? m.db : m.alloc;
+	if (m.has_file && m.file > in_db)
+		add_notice(st, "%s is older than its mark file %s (host indices up to %u in the "
+			   "database, %u handed out): restored from an older copy? New enrolments "
+			   "continue above %u; the %u address(es) in between are never handed out "
+			   "again", st->path, st->mark_path, (unsigned)in_db, (unsigned)m.file,
+			   (unsigned)m.file, (unsigned)(m.file - in_db));
+	else if (m.has_file && m.file < in_db)
+		add_notice(st, "mark file %s said %u, the database %u: raised it", st->mark_path,
+			   (unsigned)m.file, (unsigned)in_db);
+	else if (!m.has_file && m.mark > 0)
+		add_notice(st, "created the allocation mark file %s (host index %u)", st->mark_path,
+			   (unsigned)m.mark);
+	if (m.mark != m.db && (ret = mark_db_set(st, m.mark)) < 0)
+		return ret;
+	if (m.mark > 0 && (!m.has_file || m.file != m.mark))
+		ret = mark_file_write(st, m.mark);
+	return ret;
 }
 
 /* ---- open ---- */
@@ -418,22 +678,54 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Creates the file with mode 0600 unless it exists, so SQLite (which would
- * use 0644) never creates it; its -wal and -shm files copy the mode. */
-static int db_create_file(const char *path)
+/* What is at path before SQLite sees it: 1 nothing (a new registry may be
+ * made), 0 a regular file that starts like an SQLite database, or -errno
+ * with the reason in msg. SQLite would take an empty file for a new
+ * database, and would write a WAL header into a file it cannot read. */
+static int db_inspect(const char *path, char *msg, size_t cap)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), ret = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		ret = -errno;
+		snprintf(msg, cap, "%s", strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &sb) < 0) {
+		ret = -errno;
+		snprintf(msg, cap, "%s", strerror(-ret));
+	} else if (!S_ISREG(sb.st_mode)) {
+		ret = -EUCLEAN;
+		snprintf(msg, cap, "not a regular file, so not an ntm registry: check Database= in "
+			 "the configuration");
+	} else if (sb.st_size == 0) {
+		ret = -EUCLEAN;
+		snprintf(msg, cap, "an empty file (0 bytes), not an ntm registry: remove it to start "
+			 "a new registry (only a missing file makes one), or put the registry or a "
+			 "backup of it in its place");
+	} else if ((n = read(fd, head, sizeof(head))) != (ssize_t)sizeof(head) ||
+		   memcmp(head, magic, sizeof(magic)) != 0) {
+		ret = -EUCLEAN;
+		snprintf(msg, cap, "not an SQLite database (%lld bytes without SQLite's header), "
+			 "so not an ntm registry: check Database= in the configuration, or move the "
+			 "file away to start a new registry", (long long)sb.st_size);
+	}
 	close(fd);
-	return 0;
+	return ret;
 }
 
 /* Prepares the kept statements; needs the schema, so runs after it. */
 static int prepare_all(struct ntm_store *st)
 {
 	for (int i = 0; i < S_COUNT; i++) {
+		if (st->stmt[i])
+			continue;
 		int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					    &st->stmt[i], NULL);
 		if (rc != SQLITE_OK)
@@ -454,7 +746,7 @@ static int stored_prefix(struct ntm_store *st, const char *key, int family,
 	if (ret < 0)
 		return ret;
 	if (prefix_parse(text, family, out) < 0 || !prefix_usable(out, family)) {
-		snprintf(st->errmsg, sizeof(st->errmsg), "meta %s holds '%.64s', not a prefix",
+		st_err(st, "meta %s holds '%.64s', not a prefix",
 			 key, text);
 		return -EUCLEAN;
 	}
@@ -473,7 +765,7 @@ static int settle_prefix(struct ntm_store *st, const char *key, int family,
 	if (ret < 0)
 		return ret;
 	if (ret == 0 && locked) {
-		snprintf(st->errmsg, sizeof(st->errmsg),
+		st_err(st,
 			 "addresses are allocated but no %s prefix is stored", what);
 		return -EUCLEAN;
 	}
@@ -482,7 +774,7 @@ static int settle_prefix(struct ntm_store *st, const char *key, int family,
 	prefix_format(want, a, sizeof(a));
 	if (locked) {
 		prefix_format(&have, b, sizeof(b));
-		snprintf(st->errmsg, sizeof(st->errmsg),
+		st_err(st,
 			 "configured %s prefix %s differs from %s, the prefix the allocated "
 			 "addresses come from (changing it would renumber every node)", what, a, b);
 		return -EINVAL;
@@ -520,32 +812,90 @@ static int settle_prefixes(struct ntm_store *st, const struct ntm_store_params *
 	return ret;
 }
 
-/* Creates schema version 1 in an empty database, accepts version 1,
- * refuses anything else. Runs inside the open transaction. */
-static int settle_schema(struct ntm_store *st)
-{
-	sqlite3_int64 version = 0, tables = 0;
-	int ret = query_int(st, "PRAGMA user_version", &version);
+/* What a database is, from its header fields and tables only (reads,
+ * never writes): one of SCHEMA_* or -errno with the reason in msg. */
+enum { SCHEMA_CURRENT, SCHEMA_V1, SCHEMA_EMPTY };
 
-	if (ret == 0 && version == 0)
-		ret = query_int(st, "SELECT count(*) FROM sqlite_schema", &tables);
-	if (ret < 0)
-		return ret;
-	if (version == NTM_STORE_SCHEMA_VERSION)
-		return 0;
+static int db_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(s, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int db_classify(sqlite3 *db, char *msg, size_t cap)
+{
+	sqlite3_int64 app = 0, version = 0, objects = 0, ours = 0;
+	int rc = db_int(db, "PRAGMA application_id", &app);
+
+	if (rc == SQLITE_OK)
+		rc = db_int(db, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = db_int(db, "SELECT count(*) FROM sqlite_schema", &objects);
+	if (rc == SQLITE_OK)
+		rc = db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name IN ('meta', 'allocations', 'nodes')", &ours);
+	if (rc != SQLITE_OK) {
+		snprintf(msg, cap, "%s", sqlite3_errmsg(db));
+		return (rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT ? -EUCLEAN :
+		       (rc & 0xff) == SQLITE_BUSY ? -EBUSY : -EIO;
+	}
+	if (app == 0 && version == 0 && objects == 0)
+		return SCHEMA_EMPTY;
+	if (app != 0 && app != NTM_STORE_APP_ID) {
+		snprintf(msg, cap, "another program's SQLite database (application_id 0x%08llx), "
+			 "not an ntm registry: check Database= in the configuration",
+			 (unsigned long long)(uint32_t)app);
+		return -EUCLEAN;
+	}
 	if (version > NTM_STORE_SCHEMA_VERSION) {
-		snprintf(st->errmsg, sizeof(st->errmsg),
-			 "schema version %lld is newer than this program's (%d)",
+		snprintf(msg, cap, "schema version %lld is newer than this program's (%d)",
 			 (long long)version, NTM_STORE_SCHEMA_VERSION);
 		return -ENOTSUP;
 	}
-	if (version < 0 || tables != 0) {
-		snprintf(st->errmsg, sizeof(st->errmsg),
-			 "not an ntm registry (schema version %lld with %lld objects)",
-			 (long long)version, (long long)tables);
+	if (app == 0 && version == 1 && ours == 3)
+		return SCHEMA_V1;
+	if (app == NTM_STORE_APP_ID && version == NTM_STORE_SCHEMA_VERSION && ours == 3)
+		return SCHEMA_CURRENT;
+	snprintf(msg, cap, "an SQLite database without ntm's schema (application_id 0x%08llx, "
+		 "schema version %lld, %lld objects), not an ntm registry: check Database= in the "
+		 "configuration", (unsigned long long)(uint32_t)app, (long long)version,
+		 (long long)objects);
+	return -EUCLEAN;
+}
+
+/* Creates the schema in a new database (creating: the temporary file of
+ * db_create), upgrades version 1, accepts version 2, refuses the rest
+ * (an empty SQLite database that was not made here included). Runs inside
+ * the open transaction. */
+static int settle_schema(struct ntm_store *st, bool creating)
+{
+	int kind = db_classify(st->db, st->errmsg, sizeof(st->errmsg));
+
+	if (kind == SCHEMA_EMPTY && !creating) {
+		st_err(st,
+			 "an SQLite database with no tables, not an ntm registry: remove it to start a "
+			 "new registry (only a missing file makes one)");
 		return -EUCLEAN;
 	}
-	return sql_exec(st, schema_v1);
+	if (kind < 0 || kind == SCHEMA_CURRENT)
+		return kind < 0 ? kind : 0;
+	if (kind == SCHEMA_EMPTY) {
+		int ret = sql_exec(st, schema_v1);
+		return ret < 0 ? ret : sql_exec(st, schema_v2_upgrade);
+	}
+	add_notice(st, "%s: upgraded the registry to schema version %d (allocation mark)",
+		   st->path, NTM_STORE_SCHEMA_VERSION);
+	return sql_exec(st, schema_v2_upgrade);
 }
 
 /* Connection settings. journal_mode answers with the mode it got: a file
@@ -561,7 +911,7 @@ static int configure(struct ntm_store *st)
 		return sql_err(st, rc);
 	ret = step_row(st, s);
 	if (ret == 1 && sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") != 0) {
-		snprintf(st->errmsg, sizeof(st->errmsg), "cannot use WAL journal mode");
+		st_err(st, "cannot use WAL journal mode");
 		ret = -ENOTSUP;
 	}
 	sqlite3_finalize(s);
@@ -570,37 +920,115 @@ static int configure(struct ntm_store *st)
 	return sql_exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
 }
 
-/* Opens the connection and settles schema and prefixes in one IMMEDIATE
- * transaction: a concurrent first start of ntm-dcctl and ntm-dcd creates
- * the schema and draws the ULA prefix exactly once. */
-static int store_setup(struct ntm_store *st, const char *path, const struct ntm_store_params *p)
+/* Schema, statements, prefixes and mark in one IMMEDIATE transaction: a
+ * concurrent first start of ntm-dcctl and ntm-dcd upgrades the schema and
+ * draws the ULA prefix exactly once. */
+static int settle_all(struct ntm_store *st, bool creating)
 {
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-		    SQLITE_OPEN_NOFOLLOW;
-	int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+	int ret = sql_exec(st, "BEGIN IMMEDIATE");
+
+	if (ret < 0)
+		return ret;
+	ret = settle_schema(st, creating);
+	if (ret == 0)
+		ret = prepare_all(st);
+	if (ret == 0)
+		ret = settle_prefixes(st, st->has_p ? &st->p : NULL);
+	if (ret == 0)
+		ret = settle_mark(st);
+	return txn_end(st, ret);
+}
+
+/* Opens the connection to file (the database, or db_create's temporary
+ * file) and settles it. The file is checked to be a registry (or, when
+ * creating, empty) before anything is written to it: journal_mode = WAL
+ * writes the header. */
+static int store_setup(struct ntm_store *st, const char *file, bool creating)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	int rc = sqlite3_open_v2(file, &st->db, flags, NULL);
 	int ret;
 
 	if (rc != SQLITE_OK)
 		return st->db ? sql_err(st, rc) : -ENOMEM;
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, NTM_STORE_BUSY_MS);
-	ret = configure(st);
-	if (ret == 0)
-		ret = sql_exec(st, "BEGIN IMMEDIATE");
+	ret = db_classify(st->db, st->errmsg, sizeof(st->errmsg));
+	if (ret == SCHEMA_EMPTY && !creating)
+		ret = settle_schema(st, false);         /* the refusal's message */
 	if (ret < 0)
 		return ret;
-	ret = settle_schema(st);
+	ret = configure(st);
+	return ret < 0 ? ret : settle_all(st, creating);
+}
+
+static struct ntm_store *store_new(const char *path, const struct ntm_store_params *p)
+{
+	struct ntm_store *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	if (p) {
+		st->p = *p;
+		st->has_p = true;
+	}
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	snprintf(st->mark_path, sizeof(st->mark_path), "%s%s", path, NTM_STORE_MARK_SUFFIX);
+	return st;
+}
+
+/* A new registry at path, made whole under a temporary name (mode 0600,
+ * checkpointed and closed so no -wal file belongs to it) and linked into
+ * place: the path never holds a half-made registry, and of two programs
+ * making one at once, the second finds the first's (link gives EEXIST)
+ * and uses it. Its notice (a mark file left by an earlier registry) goes
+ * to notice. */
+static int db_create(const char *path, const struct ntm_store_params *p, char *err,
+		     size_t errlen, char *notice, size_t ncap)
+{
+	char tmp[PATH_MAX];
+	struct ntm_store *st;
+	int fd, ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >= sizeof(tmp)) {
+		set_err(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		set_err(err, errlen, "%s: cannot create a new registry: %s", path, strerror(-ret));
+		return ret;
+	}
+	close(fd);
+	st = store_new(path, p);
+	if (!st) {
+		unlink(tmp);
+		set_err(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = store_setup(st, tmp, true);
+	if (ret < 0)
+		set_err(err, errlen, "%s: %s", path, st->errmsg[0] ? st->errmsg : strerror(-ret));
+	snprintf(notice, ncap, "%s", st->notice);
+	ntm_store_close(st);            /* the last connection: checkpoints, removes -wal */
+	if (ret == 0 && (ret = fsync_path(tmp)) < 0)
+		set_err(err, errlen, "%s: %s", tmp, strerror(-ret));
+	if (ret == 0 && link(tmp, path) < 0 && errno != EEXIST) {
+		ret = -errno;
+		set_err(err, errlen, "%s: cannot create a new registry: %s", path, strerror(-ret));
+	}
+	unlink(tmp);
 	if (ret == 0)
-		ret = prepare_all(st);
-	if (ret == 0)
-		ret = settle_prefixes(st, p);
-	return txn_end(st, ret);
+		fsync_dir_of(path);
+	return ret;
 }
 
 int ntm_store_open(struct ntm_store **out, const char *path, const struct ntm_store_params *p,
 		   char *err, size_t errlen)
 {
 	struct ntm_store *st = NULL;
+	char msg[512], created[sizeof(st->notice)] = "";
 	int ret = -EINVAL;
 
 	*out = NULL;
@@ -612,18 +1040,22 @@ int ntm_store_open(struct ntm_store **out, const char *path, const struct ntm_st
 		set_err(err, errlen, "%s: IPv6 prefix must be x:x::/1..64 with no host bits", path);
 		goto fail;
 	}
-	ret = db_create_file(path);
-	if (ret < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+	ret = strlen(path) + sizeof(NTM_STORE_MARK_SUFFIX) + 8 > PATH_MAX ? -ENAMETOOLONG :
+	      db_inspect(path, msg, sizeof(msg));
+	if (ret == 1)
+		ret = db_create(path, p, err, errlen, created, sizeof(created));
+	else if (ret < 0)
+		set_err(err, errlen, "%s: %s", path, ret == -ENAMETOOLONG ? strerror(-ret) : msg);
+	if (ret < 0)
 		goto fail;
-	}
 	ret = -ENOMEM;
-	st = calloc(1, sizeof(*st));
+	st = store_new(path, p);
 	if (!st) {
 		set_err(err, errlen, "%s: %s", path, strerror(-ret));
 		goto fail;
 	}
-	ret = store_setup(st, path, p);
+	snprintf(st->notice, sizeof(st->notice), "%s", created);
+	ret = store_setup(st, path, false);
 	if (ret < 0) {
 		set_err(err, errlen, "%s: %s", path, st->errmsg[0] ? st->errmsg : strerror(-ret));
 		goto fail;
@@ -645,6 +1077,11 @@ void ntm_store_close(struct ntm_store *st)
 	free(st);
 }
 
+const char *ntm_store_notice(const struct ntm_store *st)
+{
+	return st->notice;
+}
+
 void ntm_store_prefixes(const struct ntm_store *st, struct ntm_conf_addr *v4,
 			struct ntm_conf_addr *v6)
 {
@@ -654,15 +1091,197 @@ void ntm_store_prefixes(const struct ntm_store *st, struct ntm_conf_addr *v4,
 		*v6 = st->v6;
 }
 
+int ntm_store_mark(struct ntm_store *st, uint32_t *mark)
+{
+	return mark_db(st, mark);
+}
+
+int ntm_store_data_version(struct ntm_store *st, uint64_t *version)
+{
+	sqlite3_stmt *s = st->stmt[S_DATA_VERSION];
+	int ret = step_row(st, s);
+
+	if (ret == 1) {
+		*version = (uint64_t)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		return 0;
+	}
+	return ret < 0 ? ret : -EIO;
+}
+
+int ntm_store_keys(struct ntm_store *st, ntm_store_key_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[S_KEYS];
+	int rc, ret = 0;
+
+	while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const void *key = sqlite3_column_blob(s, 0);
+		sqlite3_int64 idx = sqlite3_column_int64(s, 1);
+		if (!key || sqlite3_column_bytes(s, 0) != NTM_STORE_KEY_LEN || idx < 1 ||
+		    idx > st->max_index)
+			ret = -EUCLEAN;
+		else
+			ret = cb(key, (uint32_t)idx, ctx);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_err(st, rc);
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* ---- backup and restore ---- */
+
+int ntm_store_backup(struct ntm_store *st, const char *dest, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc, ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		set_err(err, errlen, "%s: %s%s", dest, strerror(-ret),
+			ret == -EEXIST ? " (a backup is written to a new file only)" : "");
+		return ret;
+	}
+	close(fd);
+	/* VACUUM INTO writes into the empty file just made: a consistent
+	 * snapshot, its mark included. */
+	rc = sqlite3_prepare_v2(st->db, "VACUUM INTO ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, dest, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	ret = rc == SQLITE_DONE ? 0 : sql_err(st, rc);
+	sqlite3_finalize(s);
+	if (ret == 0 && (ret = fsync_path(dest)) == 0)
+		ret = fsync_dir_of(dest);
+	if (ret < 0) {
+		set_err(err, errlen, "%s: %s", dest, st->errmsg[0] ? st->errmsg : strerror(-ret));
+		unlink(dest);
+	}
+	return ret;
+}
+
+/* The prefix text stored under key in the database db ("" when none). */
+static void db_meta(sqlite3 *db, const char *key, char *buf, size_t cap)
+{
+	sqlite3_stmt *s = NULL;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+}
+
+/* Is the database at src a registry this one can take: schema, and the
+ * same prefixes when it holds allocations? msg says why not. */
+static int restore_check(struct ntm_store *st, sqlite3 *src, char *msg, size_t cap)
+{
+	sqlite3_int64 allocated = 0;
+	char have4[64], have6[64], want4[64], want6[64];
+	int kind = db_classify(src, msg, cap);
+
+	if (kind == SCHEMA_EMPTY) {
+		snprintf(msg, cap, "an SQLite database with no tables, not an ntm registry");
+		return -EUCLEAN;
+	}
+	if (kind < 0)
+		return kind;
+	if (db_int(src, "SELECT EXISTS (SELECT 1 FROM allocations)", &allocated) != SQLITE_OK) {
+		snprintf(msg, cap, "%s", sqlite3_errmsg(src));
+		return -EUCLEAN;
+	}
+	if (!allocated)
+		return 0;
+	db_meta(src, NTM_STORE_META_V4, have4, sizeof(have4));
+	db_meta(src, NTM_STORE_META_V6, have6, sizeof(have6));
+	prefix_format(&st->v4, want4, sizeof(want4));
+	prefix_format(&st->v6, want6, sizeof(want6));
+	if (strcmp(have4, want4) != 0 || strcmp(have6, want6) != 0) {
+		snprintf(msg, cap, "its addresses come from %s and %s, this registry's from %s and "
+			 "%s: restoring it would renumber nodes", have4[0] ? have4 : "(none)",
+			 have6[0] ? have6 : "(none)", want4, want6);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copies every page of src over the registry (the backup API, under the
+ * registry's write lock; other connections see one commit). */
+static int restore_copy(struct ntm_store *st, sqlite3 *src)
+{
+	sqlite3_backup *b = sqlite3_backup_init(st->db, "main", src, "main");
+	int rc, waited = 0;
+
+	if (!b)
+		return sql_err(st, sqlite3_errcode(st->db));
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		if (waited >= NTM_STORE_BUSY_MS)
+			break;
+		sqlite3_sleep(50);
+		waited += 50;
+	}
+	sqlite3_backup_finish(b);
+	return rc == SQLITE_DONE ? 0 : sql_err(st, rc);
+}
+
+int ntm_store_restore(struct ntm_store *st, const char *src, char *err, size_t errlen)
+{
+	char msg[512];
+	struct stat a, b;
+	sqlite3 *db = NULL;
+	int ret = db_inspect(src, msg, sizeof(msg));
+
+	if (ret == 1) {
+		ret = -ENOENT;
+		snprintf(msg, sizeof(msg), "%s", strerror(ENOENT));
+	}
+	if (ret == 0 && stat(src, &a) == 0 && stat(st->path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino) {
+		ret = -EINVAL;
+		snprintf(msg, sizeof(msg), "is the registry itself");
+	}
+	if (ret == 0) {
+		int rc = sqlite3_open_v2(src, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(msg, sizeof(msg), "%s", db ? sqlite3_errmsg(db) : "out of memory");
+			ret = -EUCLEAN;
+		} else {
+			sqlite3_busy_timeout(db, NTM_STORE_BUSY_MS);
+			ret = restore_check(st, db, msg, sizeof(msg));
+		}
+	}
+	if (ret < 0) {
+		set_err(err, errlen, "%s: %s", src, msg);
+		sqlite3_close(db);
+		return ret;
+	}
+	st->notice[0] = '\0';
+	st->errmsg[0] = '\0';
+	ret = restore_copy(st, db);
+	sqlite3_close(db);
+	if (ret == 0)
+		ret = settle_all(st, false);
+	if (ret < 0)
+		set_err(err, errlen, "%s: %s", st->path, st->errmsg[0] ? st->errmsg : strerror(-ret));
+	return ret;
+}
+
 /* ---- nodes ---- */
 
-/* The key's host index: kept from an earlier enrolment, or the next one.
- * Runs inside node_add's transaction; -ENOSPC when the prefix is full. */
+/* The key's host index: kept from an earlier enrolment, or one above the
+ * allocation mark (store.h), which is raised in the mark file before and
+ * in the database with the allocation. Runs inside node_add's
+ * transaction; -ENOSPC when the prefix is full. */
 static int take_index(struct ntm_store *st, const struct ntm_name *n, const uint8_t *key,
 		      uint32_t *idx)
 {
 	sqlite3_stmt *s = st->stmt[S_ALLOC_BY_KEY];
-	sqlite3_int64 next;
+	struct marks m;
 	int ret;
 
 	sqlite3_bind_blob(s, 1, key, NTM_STORE_KEY_LEN, SQLITE_STATIC);
@@ -672,17 +1291,15 @@ static int take_index(struct ntm_store *st, const struct ntm_name *n, const uint
 		sqlite3_reset(s);
 		s = st->stmt[S_UPD_ALLOC];
 	} else if (ret == 0) {
-		/* Rows are never deleted, so indices 1..max are all taken. */
-		ret = step_row(st, st->stmt[S_NEXT_INDEX]);
-		if (ret != 1)
-			return ret < 0 ? ret : -EUCLEAN;
-		next = sqlite3_column_int64(st->stmt[S_NEXT_INDEX], 0);
-		sqlite3_reset(st->stmt[S_NEXT_INDEX]);
-		if (next < 1 || next > st->max_index)
+		if ((ret = marks_read(st, &m)) < 0)
+			return ret;
+		if (m.mark >= st->max_index)
 			return -ENOSPC;
-		*idx = (uint32_t)next;
+		*idx = m.mark + 1;
+		if ((ret = mark_file_write(st, *idx)) < 0 || (ret = mark_db_set(st, *idx)) < 0)
+			return ret;
 		s = st->stmt[S_INS_ALLOC];
-		sqlite3_bind_int64(s, 2, next);
+		sqlite3_bind_int64(s, 2, *idx);
 	} else {
 		return ret;
 	}

@@ -12,6 +12,28 @@
  * broadcast address, both skipped), after which enrolling a new key fails
  * with -ENOSPC.
  *
+ * The allocation mark. The highest host index ever handed out is kept in
+ * two places: the meta table (NTM_STORE_META_MARK, committed with the
+ * allocation) and a small side file next to the database (path +
+ * NTM_STORE_MARK_SUFFIX), written and fsynced before the allocation
+ * commits. A new index is one above the highest of the mark in the
+ * database, the mark file and the allocations, so a database restored from
+ * an older copy (which lacks the newer allocations) still continues above
+ * every index handed out since: ntm_store_open raises the restored
+ * database's mark to the file's and says so in ntm_store_notice. An index
+ * written to the file whose allocation then failed to commit is skipped,
+ * never reused. The file is only as good as it is newer than the database:
+ * restoring both from the same old copy defeats it (ntm_store_restore
+ * restores the database alone).
+ *
+ * Files. Only a missing database file creates a new registry, and it is
+ * created whole (built under a temporary name, then linked into place), so
+ * a file that exists is either a registry or refused: an empty file, a file
+ * that is not SQLite, or an SQLite database without ntm's application_id
+ * and schema gives -EUCLEAN with a message that names the file and what to
+ * do. Registries of schema version 1 (before the mark) are taken over and
+ * upgraded to version 2 on open.
+ *
  * Prefixes. IPv4 defaults to NTM_STORE_V4_DEFAULT, 198.18.0.0/15: the
  * RFC 2544 benchmarking range, which keeps clear of 100.64.0.0/10 (the
  * CGNAT range Tailscale uses) and of the RFC 1918 ranges LANs use. IPv6
@@ -48,12 +70,15 @@
 #include "wire.h"
 
 #define NTM_STORE_KEY_LEN 32
-#define NTM_STORE_SCHEMA_VERSION 1
+#define NTM_STORE_SCHEMA_VERSION 2
+#define NTM_STORE_APP_ID 0x6e746d52     /* PRAGMA application_id: "ntmR" */
+#define NTM_STORE_MARK_SUFFIX ".mark"   /* the mark file: database path + this */
 #define NTM_STORE_BUSY_MS 5000
 #define NTM_STORE_V4_DEFAULT "198.18.0.0/15"
 /* Meta keys the store itself uses; ntm_store_set_meta refuses them. */
 #define NTM_STORE_META_V4 "prefix4"
 #define NTM_STORE_META_V6 "prefix6"
+#define NTM_STORE_META_MARK "index_mark" /* highest host index ever handed out */
 #define NTM_STORE_META_MAX 1024         /* longest meta key or value, bytes */
 
 struct ntm_store;
@@ -78,18 +103,26 @@ struct ntm_node_rec {
 	int64_t created;                /* enrolment time, unix seconds */
 };
 
-/* Opens or creates the database at path (a new file gets mode 0600; a
- * symlink is refused), creates or checks the schema and settles the
- * prefixes, all in one transaction. p may be NULL (all defaults).
+/* Opens the database at path, or creates a new registry there when no file
+ * exists (mode 0600; a symlink is refused), checks (or upgrades) the
+ * schema and settles the prefixes and the allocation mark, all in one
+ * transaction. p may be NULL (all defaults).
  * Returns 0 with *out set, or -errno with a one-line reason in err (which
  * may be NULL) naming the path:
  *   -EINVAL     a bad prefix in p, or configured prefixes that differ from
  *               those the addresses were allocated from (both are named);
  *   -ENOTSUP    a schema version newer than this program knows;
- *   -EUCLEAN    not a database, a damaged one, or one missing its prefixes;
+ *   -EUCLEAN    an empty file, not a database, another program's database,
+ *               a damaged one, one missing its prefixes, or a mark file
+ *               that is not one;
  *   otherwise as listed above. */
 int ntm_store_open(struct ntm_store **out, const char *path, const struct ntm_store_params *p,
 		   char *err, size_t errlen);
+
+/* What ntm_store_open (or ntm_store_restore) found and fixed that the
+ * operator should hear of, as one line naming the files (e.g. the database
+ * is older than its mark file); "" when nothing. */
+const char *ntm_store_notice(const struct ntm_store *st);
 
 /* Closes st, finalizing its statements. Accepts NULL. */
 void ntm_store_close(struct ntm_store *st);
@@ -135,11 +168,41 @@ int ntm_store_node_list(struct ntm_store *st, ntm_store_node_cb cb, void *ctx);
 void ntm_store_prefixes(const struct ntm_store *st, struct ntm_conf_addr *v4,
 			struct ntm_conf_addr *v6);
 
+/* The enrolled keys with their host indices, for the DC's in-memory set:
+ * cb once per enrolled node, from one read snapshot, in no particular
+ * order; a non-zero return stops the walk and is returned. */
+typedef int (*ntm_store_key_cb)(const uint8_t pubkey[NTM_STORE_KEY_LEN], uint32_t host_index,
+				void *ctx);
+int ntm_store_keys(struct ntm_store *st, ntm_store_key_cb cb, void *ctx);
+
+/* SQLite's PRAGMA data_version: changes when another connection (ntm-dcctl)
+ * committed a change since the last call on this one. Cheap: no file
+ * read when nothing changed. */
+int ntm_store_data_version(struct ntm_store *st, uint64_t *version);
+
+/* The allocation mark: the highest host index handed out (0: none). */
+int ntm_store_mark(struct ntm_store *st, uint32_t *mark);
+
+/* Writes a consistent copy of the registry (VACUUM INTO) to dest, a new
+ * file (mode 0600; -EEXIST when it exists), fsynced. The copy carries the
+ * allocation mark in its meta table. */
+int ntm_store_backup(struct ntm_store *st, const char *dest, char *err, size_t errlen);
+
+/* Replaces the registry's content with the backup at src (an ntm registry
+ * of this or an older schema, whose prefixes match if it holds
+ * allocations), then settles schema, prefixes and mark as ntm_store_open
+ * does: addresses handed out after the backup was made are never handed
+ * out again (ntm_store_notice says how many were). Safe while ntm-dcd runs
+ * (it sees the new content as another connection's commit). -EUCLEAN for
+ * a src that is not a registry, -EINVAL for other prefixes or src being
+ * the database itself; nothing is changed then. */
+int ntm_store_restore(struct ntm_store *st, const char *src, char *err, size_t errlen);
+
 /* Small key/value settings for other parts of the DC. Keys and values are
  * text of 1..NTM_STORE_META_MAX bytes. get copies the value NUL-terminated
  * into buf and returns its length, -ENOENT when the key is absent, or
  * -ERANGE when cap is too small. set creates or replaces the value; it
- * refuses the store's own keys (NTM_STORE_META_V4/V6) with -EPERM and an
+ * refuses the store's own keys (NTM_STORE_META_V4/V6/MARK) with -EPERM and an
  * empty or overlong key or value with -EINVAL. */
 int ntm_store_get_meta(struct ntm_store *st, const char *key, char *buf, size_t cap);
 int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value);
