@@ -7,7 +7,9 @@
  *               a node moves or restarts
  *   dc_relay.c  relays: the embedded one, and sessions with standalone
  *               ntm-relayd instances (RELAY_ALLOC / RELAY_ALLOC_ACK)
- *   dc_ctl.c    the local control socket (ntm-dcctl stats)  */
+ *   dc_ctl.c    the local control socket (ntm-dcctl stats, reload)
+ *   dc_registry.c  the enrolled keys held in memory, following the
+ *               database  */
 #ifndef NTM_DC_H
 #define NTM_DC_H
 
@@ -19,6 +21,7 @@
 #include "evloop.h"
 #include "idmap.h"
 #include "hsgate.h"
+#include "keyset.h"
 #include "relay.h"
 #include "session.h"
 #include "store.h"
@@ -52,7 +55,9 @@
 	X(drop_overload, "dropped: handshake over the DC's global handshake budget") \
 	X(drop_unauth, "dropped: handshake failed authentication") \
 	X(drop_unenrolled, "dropped: handshake from a key that is not enrolled") \
-	X(drop_replayed_hs, "dropped: handshake timestamp not newer (replay)") \
+	X(drop_replayed_hs, "dropped: handshake timestamp not newer, refusal rate-limited (replay)") \
+	X(hs_refused, "HANDSHAKE_REFUSE sent (timestamp not newer, or ahead of the DC's clock)") \
+	X(registry_reloads, "enrolled keys read from the registry (at start and after changes)") \
 	X(drop_unknown_index, "dropped: DATA for an unknown session") \
 	X(drop_data_auth, "dropped: DATA failed authentication") \
 	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
@@ -81,6 +86,8 @@ struct dc_node {
 	struct ntm_node_rec rec;         /* enrolment, as read from the store */
 	struct ntm_session sess;
 	uint8_t last_ts[12];             /* newest HANDSHAKE_INIT timestamp */
+	uint64_t refuse_ms;              /* last HANDSHAKE_REFUSE sent to it, 0: none */
+	uint64_t refuse_log_ms;          /* last refusal logged */
 	struct sockaddr_storage ep;      /* last authenticated source */
 	socklen_t eplen;
 	struct ntm_udp_meta via;         /* local address it reached */
@@ -97,6 +104,14 @@ struct dc_node {
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
+/* Handshake timestamps (protocol.md 2.9): an init stamped more than this
+ * ahead of the DC's clock is refused, so a node whose clock was far ahead
+ * once cannot lock itself out (until a DC restart) once its clock is set
+ * right. */
+#define DC_HS_MAX_AHEAD_S 600
+/* At most one HANDSHAKE_REFUSE per node this often, and one log line. */
+#define DC_REFUSE_MIN_MS 1000
+#define DC_REFUSE_LOG_MS 60000
 /* A node's routes are pushed at most this often; a change inside the
  * window is pushed when it ends. */
 #define DC_PUSH_MIN_MS 500
@@ -139,6 +154,10 @@ struct dc {
 	struct dc_config cfg;
 	struct ntm_identity id;
 	struct ntm_store *store;
+	struct dc_keyset keys;           /* enrolled keys (dc_registry.c) */
+	uint64_t keys_version;           /* the store's data_version they are from */
+	bool keys_loaded;
+	int keys_err;                    /* the last read's error, logged once */
 	struct ntm_loop *loop;
 	int fd4, fd6;
 	struct ntm_io io4, io6;
@@ -233,6 +252,13 @@ int dc_relay_refresh(struct dc *dc, const struct dc_route *rt);
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
 		      struct ntm_endpoint *ep);
 const char *dc_relay_name(const struct dc_route *rt);
+
+/* dc_registry.c */
+/* Reads the enrolled keys again if the database changed since the last
+ * read (always the first time); forgets sessions of keys that left. 0, or
+ * -errno with the old set kept (logged). */
+int dc_registry_sync(struct dc *dc);
+void dc_registry_free(struct dc *dc);
 
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);

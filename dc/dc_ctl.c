@@ -1,7 +1,8 @@
 /* dc_ctl.c - ntm-dcd's answers on its local control socket: the same
  * framing as ntm-tund's (doc/control.md, lib/ctlserver.c); the DC answers
- * STATS (its counters and its embedded relay's, for `ntm-dcctl stats`) and
- * BADREQ to the rest. */
+ * STATS (its counters and its embedded relay's, for `ntm-dcctl stats`),
+ * RELOAD (ntm-dcctl wrote the registry: read the enrolled keys again if
+ * the database changed) and BADREQ to the rest. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,10 +30,16 @@ _Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS, "too many coun
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
-	const struct dc *dc = arg;
+	struct dc *dc = arg;
 	struct dc_all_stats all = { .d = dc->stats, .r = dc->relay.stats };
 	(void)c;
 
+	/* Harmless for anyone to send: the keys are read again only when
+	 * the database changed, and then they are what is on disk. */
+	if (req->hdr.type == NTM_LCTL_RELOAD)
+		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id,
+					    dc_registry_sync(dc) == 0 ? NTM_LCTL_OK :
+					    NTM_LCTL_INTERNAL);
 	if (req->hdr.type == NTM_LCTL_STATS)
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &all, counters,
 					      NTM_ARRAY_SIZE(counters));

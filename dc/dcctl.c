@@ -1,8 +1,9 @@
-/* dcctl.c - ntm-dcctl, the DC's command-line tool. Enrolment commands work
- * on the registry database directly (SQLite in WAL mode with a busy
- * timeout, so it is safe while ntm-dcd runs; the DC re-reads a node's
- * enrolment on every handshake, REGISTER and KEEPALIVE, so a change takes
- * effect within one keepalive interval). */
+/* dcctl.c - ntm-dcctl, the DC's command-line tool. Enrolment, backup and
+ * restore work on the registry database directly (SQLite in WAL mode with
+ * a busy timeout, so it is safe while ntm-dcd runs). After a change it
+ * sends RELOAD to the DC's control socket, so a running DC holds the new
+ * set of enrolled keys when the command returns (else within a second:
+ * the DC also checks the database every second). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "ctlclient.h"
+#include "ctlproto.h"
 #include "dc_config.h"
 #include "store.h"
 #include "util.h"
@@ -23,7 +26,28 @@ static int open_store(const struct dc_config *cfg, struct ntm_store **st)
 
 	if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: %s\n", err);
+	else if (ntm_store_notice(*st)[0])
+		fprintf(stderr, "ntm-dcctl: warning: %s\n", ntm_store_notice(*st));
 	return ret;
+}
+
+/* Tells a running DC that the registry changed. A DC that is not running
+ * needs no telling; one that does not answer picks the change up within
+ * a second by itself, so only that is said. */
+static void poke_dc(const struct dc_config *cfg)
+{
+	uint8_t req[64], reply[64];
+	struct ntm_lctl_hdr h;
+	int len = ntm_lctl_req_reload(req, sizeof(req), 1);
+	ssize_t n = ntm_lctl_call(cfg->control_socket, req, (size_t)len, reply, sizeof(reply), 2000);
+
+	if (n == -ENOENT || n == -ECONNREFUSED)
+		return;
+	if (n < 0 || ntm_lctl_decode_empty(reply, (size_t)n, NTM_LCTL_RELOAD_REPLY, &h) < 0 ||
+	    h.status != NTM_LCTL_OK)
+		fprintf(stderr, "ntm-dcctl: note: ntm-dcd at %s did not confirm it re-read the "
+			"registry (%s); it does so within a second by itself\n", cfg->control_socket,
+			n < 0 ? strerror((int)-n) : "no OK");
 }
 
 static int cmd_show_key(void *ctx, int argc, char **argv)
@@ -67,6 +91,8 @@ static int node_add(void *ctx, int argc, char **argv)
 		printf("%s %s %s\n", rec.name, inet_ntop(AF_INET, rec.vip4, a4, sizeof(a4)),
 		       inet_ntop(AF_INET6, rec.vip6, a6, sizeof(a6)));
 	ntm_store_close(st);
+	if (ret == 0)
+		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;
 }
 
@@ -91,6 +117,8 @@ static int node_del(void *ctx, int argc, char **argv)
 	else if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: %s: %s (%s)\n", fqdn, strerror(-ret), ntm_store_errmsg(st));
 	ntm_store_close(st);
+	if (ret == 0)
+		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;
 }
 
@@ -159,6 +187,56 @@ static int cmd_node(void *ctx, int argc, char **argv)
 	return c->fn(ctx, argc - 1, argv + 1);
 }
 
+static int cmd_backup(void *ctx, int argc, char **argv)
+{
+	const struct dc_config *cfg = ctx;
+	struct ntm_store *st;
+	uint32_t mark = 0;
+	char err[512];
+	int ret;
+
+	if (argc != 1)
+		return -EINVAL;
+	if (open_store(cfg, &st) < 0)
+		return 1;
+	ret = ntm_store_backup(st, argv[0], err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "ntm-dcctl: backup: %s\n", err);
+	else if (ntm_store_mark(st, &mark) == 0)
+		printf("%s: registry copied; host indices handed out up to %u\n", argv[0],
+		       (unsigned)mark);
+	ntm_store_close(st);
+	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_restore(void *ctx, int argc, char **argv)
+{
+	const struct dc_config *cfg = ctx;
+	struct ntm_store *st;
+	uint32_t mark = 0;
+	char err[512];
+	int ret;
+
+	if (argc != 1)
+		return -EINVAL;
+	if (open_store(cfg, &st) < 0)
+		return 1;
+	ret = ntm_store_restore(st, argv[0], err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ntm-dcctl: restore: %s\n", err);
+	} else {
+		if (ntm_store_notice(st)[0])
+			fprintf(stderr, "ntm-dcctl: warning: %s\n", ntm_store_notice(st));
+		ntm_store_mark(st, &mark);
+		printf("%s restored from %s; new enrolments get host indices above %u\n",
+		       cfg->database, argv[0], (unsigned)mark);
+	}
+	ntm_store_close(st);
+	if (ret == 0)
+		poke_dc(cfg);
+	return ret < 0 ? 1 : 0;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	const struct dc_config *cfg = ctx;
@@ -169,6 +247,8 @@ static int cmd_stats(void *ctx, int argc, char **argv)
 static const struct ntm_cli_cmd cmds[] = {
 	{ "show-key", cmd_show_key, "show-key" },
 	{ "node", cmd_node, "node add NAME PUBKEY | node del NAME | node list [--json]" },
+	{ "backup", cmd_backup, "backup FILE" },
+	{ "restore", cmd_restore, "restore FILE" },
 	{ "stats", cmd_stats, "stats [--json]" },
 };
 

@@ -50,8 +50,15 @@ static int open_store(struct dc *dc)
 		return ret;
 	}
 	ret = ntm_store_open(&dc->store, dc->cfg.database, &p, err, sizeof(err));
-	if (ret < 0)
+	if (ret < 0) {
 		log_err("%s", err);
+		return ret;
+	}
+	if (ntm_store_notice(dc->store)[0])
+		log_warn("%s", ntm_store_notice(dc->store));
+	ret = dc_registry_sync(dc);
+	if (ret == 0)
+		log_info("registry %s: %zu enrolled node(s)", dc->cfg.database, dc->keys.len);
 	return ret;
 }
 
@@ -86,11 +93,12 @@ static int open_sockets(struct dc *dc)
 }
 
 /* SQLite creates and removes the -wal and -shm files beside the database:
- * the unprivileged DC must own that directory and those files. The key
+ * the unprivileged DC must own that directory and those files (and the
+ * allocation mark file, for a restart as that user). The key
  * file stays root's (it was read already). */
 static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm" };
+	static const char *const suffix[] = { "", "-wal", "-shm", NTM_STORE_MARK_SUFFIX };
 	char path[4096 + 8];
 	const char *db = dc->cfg.database;
 	const char *slash = strrchr(db, '/');
@@ -170,6 +178,7 @@ out:
 	dc_relays_close(dc);
 	dc_free_nodes(dc);
 	dc_free_routes(dc);
+	dc_registry_free(dc);
 	if (dc->fd4 >= 0)
 		close(dc->fd4);
 	if (dc->fd6 >= 0)

@@ -60,6 +60,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PEERS: return "PEERS";
 	case NTM_LCTL_PING: return "PING";
 	case NTM_LCTL_STATS: return "STATS";
+	case NTM_LCTL_RELOAD: return "RELOAD";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
 	case NTM_LCTL_RESOLVE_NAME_REPLY: return "RESOLVE_NAME reply";
@@ -67,6 +68,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PEERS_REPLY: return "PEERS reply";
 	case NTM_LCTL_PING_REPLY: return "PING reply";
 	case NTM_LCTL_STATS_REPLY: return "STATS reply";
+	case NTM_LCTL_RELOAD_REPLY: return "RELOAD reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
 	}
 	return "unknown";
@@ -528,6 +530,12 @@ int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id)
+{
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_RELOAD, 0, req_id);
+	return end_msg(&w);
+}
+
 static const struct rule resolve_name_req_rules[] = {
 	{ NTM_LCTL_A_NAME, 1, 1 },
 	{ NTM_LCTL_A_FAMILIES, 1, 1 },
@@ -572,6 +580,7 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 	switch (req->hdr.type) {
 	case NTM_LCTL_STATUS:
 	case NTM_LCTL_STATS:
+	case NTM_LCTL_RELOAD:
 	case NTM_LCTL_REREGISTER:
 		break;
 	case NTM_LCTL_RESOLVE_NAME:
@@ -643,6 +652,9 @@ static bool status_ok(const struct ntm_lctl_status_info *m)
 	for (unsigned i = 0; i < m->n_zones; i++)
 		if (!name_ok(m->zones[i]))
 			return false;
+	size_t n = strnlen(m->dc_info, NTM_LCTL_INFO_SIZE);
+	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)m->dc_info, n)))
+		return false;
 	return true;
 }
 
@@ -702,7 +714,7 @@ int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_i
 	if (!type_is_request(req_type) || status > NTM_LCTL_STATUS_MAX)
 		return -EINVAL;
 	/* OK replies to the other types carry data: use their encoders. */
-	if (status == NTM_LCTL_OK && req_type != NTM_LCTL_REREGISTER)
+	if (status == NTM_LCTL_OK && req_type != NTM_LCTL_REREGISTER && req_type != NTM_LCTL_RELOAD)
 		return -EINVAL;
 	struct ntm_wr w = begin_msg(buf, cap, req_type | NTM_LCTL_REPLY, status, req_id);
 	return end_msg(&w);
@@ -747,6 +759,8 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 		put_u32(&w, NTM_LCTL_A_UNDERLAY_AGE, m->underlay_age);
 	for (unsigned i = 0; i < m->n_zones; i++)
 		put_text(&w, NTM_LCTL_A_ZONE, m->zones[i]);
+	if (m->dc_info[0])
+		put_text(&w, NTM_LCTL_A_DC_INFO, m->dc_info);
 	return end_msg(&w);
 }
 
@@ -835,6 +849,7 @@ static const struct rule status_rules[] = {
 	{ NTM_LCTL_A_UNDERLAY, 0, NTM_LCTL_MAX_ADDRS },
 	{ NTM_LCTL_A_UNDERLAY_AGE, 0, 1 },
 	{ NTM_LCTL_A_ZONE, 0, NTM_LCTL_MAX_ZONES },
+	{ NTM_LCTL_A_DC_INFO, 0, 1 },
 };
 
 static const struct rule peers_rules[] = {
@@ -903,6 +918,7 @@ static bool take_status(void *out, const struct attr *a, unsigned nth)
 	case NTM_LCTL_A_ZONE:
 		m->n_zones = nth + 1;
 		return get_text(a, m->zones[nth]);
+	case NTM_LCTL_A_DC_INFO: return get_info(a, m->dc_info);
 	}
 	return false;
 }

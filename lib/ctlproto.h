@@ -54,6 +54,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_PEERS = 0x04,
 	NTM_LCTL_PING = 0x05,
 	NTM_LCTL_STATS = 0x06,         /* query: no attributes; any local user */
+	NTM_LCTL_RELOAD = 0x07,        /* ntm-dcd: re-read the registry if it changed; any user */
 	NTM_LCTL_REREGISTER = 0x40,
 	NTM_LCTL_REPLY = 0x80,
 	NTM_LCTL_STATUS_REPLY = 0x81,
@@ -62,6 +63,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_PEERS_REPLY = 0x84,
 	NTM_LCTL_PING_REPLY = 0x85,
 	NTM_LCTL_STATS_REPLY = 0x86,
+	NTM_LCTL_RELOAD_REPLY = 0x87,
 	NTM_LCTL_REREGISTER_REPLY = 0xc0,
 };
 #define NTM_LCTL_PRIVILEGED 0x40                      /* bit of a request type */
@@ -113,6 +115,7 @@ enum ntm_lctl_attr {
 	/* optional: an older ntmctl skips them */
 	NTM_LCTL_A_UNDERLAY = 0x801a,      /* addr: one of the node's own underlay addresses */
 	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
+	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -197,6 +200,7 @@ struct ntm_lctl_status_info {
 	uint32_t underlay_age;             /* s since the underlay last changed */
 	unsigned n_zones;
 	char zones[NTM_LCTL_MAX_ZONES][NTM_LCTL_NAME_SIZE];
+	char dc_info[NTM_LCTL_INFO_SIZE];  /* why the DC refused us, "" when absent */
 };
 
 struct ntm_lctl_peer {
@@ -271,6 +275,8 @@ int ntm_lctl_req_ping(void *buf, size_t cap, uint32_t req_id, const char *name, 
 int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id);
 /* Served by ntm-tund and, with the same framing, by ntm-dcd on its own socket. */
 int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id);
+/* ntm-dcd only (ntm-dcctl after it wrote the registry): no attributes. */
+int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id);
 
 /* Decodes any known request. */
 int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
@@ -278,7 +284,8 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
 /* ---- replies: encoders (daemon) and decoders (clients) ---- */
 
 /* A reply with an empty body to request type req_type (which may be one this
- * codec does not know, for BADREQ): any non-OK status, or OK to REREGISTER. */
+ * codec does not know, for BADREQ): any non-OK status, or OK to REREGISTER
+ * and RELOAD. */
 int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			 uint16_t status);
 /* OK replies. req_type is NTM_LCTL_RESOLVE_NAME or NTM_LCTL_RESOLVE_ADDR. */

@@ -66,6 +66,8 @@ static void fill_status(struct ntm_lctl_status_info *m, bool full)
 	m->n_zones = NTM_LCTL_MAX_ZONES;
 	for (unsigned i = 0; i < m->n_zones; i++)
 		snprintf(m->zones[i], sizeof(m->zones[i]), "z%u.example.org", i);
+	strcpy(m->dc_info, "DC refused: our clock is 3600 s behind the last handshake it "
+	       "accepted from us; fix the clock (timedatectl)");
 }
 
 static void fill_peer(struct ntm_lctl_peer *p, unsigned i, bool full)
@@ -158,6 +160,7 @@ static void build_samples(void)
 	add("PING", K_REQ, 0, ntm_lctl_req_ping(NEXT, 8, "bob.ntm.example.org", 4));
 	add("REREGISTER", K_REQ, 0, ntm_lctl_req_reregister(NEXT, 9));
 	add("STATS", K_REQ, 0, ntm_lctl_req_stats(NEXT, 10));
+	add("RELOAD", K_REQ, 0, ntm_lctl_req_reload(NEXT, 11));
 
 	fill_resolve(&res, 2);
 	add("RESOLVE_NAME reply", K_RESOLVE, 0,
@@ -188,6 +191,8 @@ static void build_samples(void)
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_REREGISTER, 9, NTM_LCTL_OK));
 	add("REREGISTER DENIED", K_EMPTY, NTM_LCTL_REREGISTER_REPLY,
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_REREGISTER, 9, NTM_LCTL_DENIED));
+	add("RELOAD reply", K_EMPTY, NTM_LCTL_RELOAD_REPLY,
+	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_RELOAD, 11, NTM_LCTL_OK));
 }
 
 /* Decodes msg with the decoder for kind k (large outputs on the heap). */
@@ -672,7 +677,7 @@ START_TEST(test_an_unknown_type_is_reported_with_its_body_length_so_it_can_be_sk
 	struct hand m;
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_req q;
-	static const uint8_t bad[] = { 0x00, 0x07, 0x3f, 0x41, 0x7f, 0x80, 0x87, 0xc1, 0xff };
+	static const uint8_t bad[] = { 0x00, 0x08, 0x3f, 0x41, 0x7f, 0x80, 0x88, 0xc1, 0xff };
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		hand_hdr(&m, 1, bad[i], 0);
 		hand_u32(&m, 0x1234, 0);
@@ -1113,7 +1118,8 @@ START_TEST(test_status_and_type_names_are_fixed_strings)
 	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_PEERS_REPLY), "PEERS reply");
 	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_STATS), "STATS");
 	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_STATS_REPLY), "STATS reply");
-	ck_assert_str_eq(ntm_lctl_type_name(0x07), "unknown");
+	ck_assert_str_eq(ntm_lctl_type_name(NTM_LCTL_RELOAD), "RELOAD");
+	ck_assert_str_eq(ntm_lctl_type_name(0x08), "unknown");
 	ck_assert_str_eq(ntm_lctl_type_name(0x42), "unknown");
 }
 END_TEST
