@@ -1,5 +1,6 @@
 /* dc_proto.c - the DC's datagram handling: IK handshakes from enrolled
- * nodes, their DATA sessions, REGISTER and KEEPALIVE (doc/protocol.md
+ * nodes (refused with HANDSHAKE_REFUSE for their timestamp), their DATA
+ * sessions, REGISTER and KEEPALIVE (doc/protocol.md
  * sections 2, 3, 5.1-5.4; what they report goes on to dc_push.c). Nothing
  * here ever answers a datagram that did not authenticate (every failure is
  * a counter increment), but for the COOKIE_REPLY to a HANDSHAKE_INIT with a
@@ -132,13 +133,68 @@ static bool hs_admit(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 	}
 }
 
+/* An authentic init (mac1 and Noise checked, an enrolled key) the DC will
+ * not accept for its timestamp: a HANDSHAKE_REFUSE only the init's author
+ * can read, saying why, to where it came from. Nothing about the node
+ * changes, so a replayed init cannot disturb its session; the refusals
+ * (and log lines) per node are rate limited, so replays cannot make the
+ * DC a reflector. */
+static void refuse(struct dc *dc, struct dc_node *n, struct ntm_hs_responder *r,
+		   enum ntm_ts_verdict v, const uint8_t now[12], int fd,
+		   const struct ntm_udp_meta *m)
+{
+	uint64_t ms = ntm_loop_now_ms();
+	struct ntm_refuse why = {
+		.reason = v == NTM_TS_AHEAD ? NTM_REFUSE_TS_AHEAD : NTM_REFUSE_TS_OLD,
+	};
+	uint8_t out[NTM_HS_REFUSE_LEN];
+	int64_t skew;
+	int len;
+
+	if (n->refuse_ms && ms - n->refuse_ms < DC_REFUSE_MIN_MS) {
+		dc->stats.drop_replayed_hs++;
+		return;
+	}
+	memcpy(why.dc_time, now, 12);
+	memcpy(why.last_ts, n->last_ts, 12);
+	if (!n->refuse_log_ms || ms - n->refuse_log_ms >= DC_REFUSE_LOG_MS) {
+		char src[64];
+		ntm_sockaddr_str((const struct sockaddr *)&m->src, src, sizeof(src));
+		if (v == NTM_TS_AHEAD) {
+			skew = ntm_tai64n_diff_s(r->info.timestamp, now);
+			log_warn("%s: handshake from %s refused: stamped %lld s ahead of this DC's "
+				 "clock (the node's clock or this one is wrong)", n->rec.name, src,
+				 (long long)skew);
+		} else {
+			skew = ntm_tai64n_diff_s(n->last_ts, r->info.timestamp);
+			log_warn("%s: handshake from %s refused: stamped %lld s before the last one "
+				 "accepted from this key (its clock went back, or a replay)",
+				 n->rec.name, src, (long long)skew);
+		}
+		n->refuse_log_ms = ms;
+	}
+	len = ntm_hs_refuse(r, &why, out, sizeof(out));
+	if (len < 0) {
+		log_debug_errno(-len, "building a refusal for %s", n->rec.name);
+		return;
+	}
+	n->refuse_ms = ms;
+	dc->stats.hs_refused++;
+	ssize_t sent = ntm_udp_send(fd, out, (size_t)len, (const struct sockaddr *)&m->src,
+				    m->srclen, m);
+	if (sent >= 0)
+		dc->stats.tx_packets++;
+}
+
 static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		       const struct ntm_udp_meta *m)
 {
 	struct ntm_hs_responder r;
 	struct ntm_node_rec rec;
 	struct ntm_session s;
-	uint8_t out[NTM_HS_RESP_LEN];
+	uint8_t out[NTM_HS_RESP_LEN], now[12];
+	static const uint8_t never[12];
+	uint32_t host;
 	int ret;
 
 	if (!hs_admit(dc, fd, buf, len, m))
@@ -151,18 +207,31 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		dc->stats.drop_malformed++;
 		goto out;
 	}
-	ret = ntm_store_node_by_key(dc->store, r.info.initiator_pub, &rec);
-	if (ret < 0) {
-		if (ret != -ENOENT)
-			log_err("registry lookup: %s", ntm_store_errmsg(dc->store));
+	/* The in-memory set: an unknown key costs no database query. */
+	host = dc_keyset_get(&dc->keys, r.info.initiator_pub);
+	if (!host) {
 		dc->stats.drop_unenrolled++;
 		goto out;
 	}
-	struct dc_node *n = node_for(dc, &rec);
-	if (!n)
-		goto out;
-	if (memcmp(r.info.timestamp, n->last_ts, sizeof(n->last_ts)) <= 0) {
-		dc->stats.drop_replayed_hs++;
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);
+	ntm_tai64n_now(now);
+	enum ntm_ts_verdict v = ntm_hs_ts_check(r.info.timestamp, n ? n->last_ts : never, now,
+						DC_HS_MAX_AHEAD_S);
+	if (v != NTM_TS_ACCEPT || !n) {
+		/* the enrolment itself, for a node not seen since the start */
+		ret = ntm_store_node_by_key(dc->store, r.info.initiator_pub, &rec);
+		if (ret < 0) {
+			if (ret != -ENOENT)
+				log_err("registry lookup: %s", ntm_store_errmsg(dc->store));
+			dc->stats.drop_unenrolled++;
+			goto out;
+		}
+		n = node_for(dc, &rec);
+		if (!n)
+			goto out;
+	}
+	if (v != NTM_TS_ACCEPT) {
+		refuse(dc, n, &r, v, now, fd, m);
 		goto out;
 	}
 	uint32_t idx = new_index(dc);
@@ -370,6 +439,7 @@ void dc_sweep(struct ntm_timer *t, void *arg)
 	struct dc_node *n;
 	(void)t;
 
+	dc_registry_sync(dc);  /* the backstop for a write without RELOAD */
 	dc_expire_routes(dc, now);
 	size_t gone = relay_expire(&dc->relay, now);
 	if (gone)

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -227,6 +228,102 @@ void ntm_hs_responder_clear(struct ntm_hs_responder *r)
 {
 	ntm_noise_hs_clear(&r->hs);
 	ntm_wipe(r, sizeof(*r));
+}
+
+int ntm_hs_refuse(struct ntm_hs_responder *r, const struct ntm_refuse *why, uint8_t *out,
+		  size_t cap)
+{
+	uint8_t payload[NTM_REFUSE_PAYLOAD_LEN], noise[NTM_HS_REFUSE_NOISE_LEN];
+	size_t nlen = 0;
+	int ret;
+
+	if (cap < NTM_HS_REFUSE_LEN) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	ret = ntm_refuse_encode(payload, sizeof(payload), why);
+	if (ret < 0)
+		goto out;
+	ret = ntm_noise_write(&r->hs, payload, sizeof(payload), noise, sizeof(noise), &nlen);
+	if (ret < 0)
+		goto out;
+	if (nlen != sizeof(noise)) {
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = ntm_hs_refuse_encode(out, cap, r->info.sender_index, noise);
+	if (ret < 0)
+		goto out;
+	ret = ntm_mac1_put(out, NTM_HS_REFUSE_LEN, r->info.initiator_pub);
+	if (ret == 0)
+		ret = NTM_HS_REFUSE_LEN;
+out:
+	ntm_hs_responder_clear(r);
+	return ret;
+}
+
+int ntm_hs_read_refuse(struct ntm_hs_pending *p, const struct ntm_identity *me,
+		       const uint8_t *buf, size_t len, struct ntm_refuse *why)
+{
+	struct ntm_hs_refuse m;
+	uint8_t payload[NTM_REFUSE_PAYLOAD_LEN];
+	size_t plen = 0;
+	int ret = -EPROTO;
+
+	if (!p->active)
+		return -EBADMSG;
+	if (ntm_hs_refuse_decode(buf, len, &m) < 0 || m.receiver != p->local_index)
+		return -EBADMSG;
+	if (ntm_mac1_check(buf, len, me->pub) != 0)
+		return -EBADMSG;
+	if (ntm_noise_read(&p->hs, m.noise, NTM_HS_REFUSE_NOISE_LEN, payload, sizeof(payload),
+			   &plen) == 0 && plen == sizeof(payload) &&
+	    ntm_refuse_decode(payload, plen, why) == 0)
+		ret = 0;
+	ntm_noise_hs_clear(&p->hs);
+	ntm_wipe(p, sizeof(*p));
+	return ret;
+}
+
+int64_t ntm_tai64n_diff_s(const uint8_t a[12], const uint8_t b[12])
+{
+	uint64_t x = ntm_get_be64(a), y = ntm_get_be64(b);
+
+	if (x >= y)
+		return x - y > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(x - y);
+	return y - x > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(y - x);
+}
+
+enum ntm_ts_verdict ntm_hs_ts_check(const uint8_t ts[12], const uint8_t last[12],
+				    const uint8_t now[12], uint32_t max_ahead_s)
+{
+	if (memcmp(ts, last, 12) <= 0)
+		return NTM_TS_OLD;
+	if (ntm_tai64n_diff_s(ts, now) > (int64_t)max_ahead_s)
+		return NTM_TS_AHEAD;
+	return NTM_TS_ACCEPT;
+}
+
+void ntm_refuse_describe(const struct ntm_refuse *why, const uint8_t ours[12], char *buf,
+			 size_t cap)
+{
+	int64_t dc_skew = ntm_tai64n_diff_s(ours, why->dc_time);   /* > 0: ours ahead */
+	int64_t behind = ntm_tai64n_diff_s(why->last_ts, ours);
+
+	if (why->reason == NTM_REFUSE_TS_AHEAD) {
+		snprintf(buf, cap, "DC refused: our clock is %lld s ahead of the DC's; fix the "
+			 "clock (timedatectl), here or on the DC", (long long)dc_skew);
+	} else if (dc_skew >= -60 && dc_skew <= 60) {
+		/* Our clock agrees with the DC's now: it was ahead when the
+		 * DC accepted us last, and that stamp has to pass first. */
+		snprintf(buf, cap, "DC refused: it accepted a stamp of ours %lld s ahead of now; "
+			 "wait that long or restart ntm-dcd",
+			 (long long)(behind > 0 ? behind : 0));
+	} else {
+		snprintf(buf, cap, "DC refused: our clock is %lld s behind the last handshake it "
+			 "accepted from us; fix the clock (timedatectl)",
+			 (long long)(behind > 0 ? behind : 0));
+	}
 }
 
 int ntm_session_seal(struct ntm_session *s, uint8_t *buf, size_t ptlen)

@@ -96,6 +96,36 @@ int ntm_hs_respond_finish(struct ntm_hs_responder *r, uint32_t local_index,
 			  uint8_t *out, size_t cap, struct ntm_session *s);
 void ntm_hs_responder_clear(struct ntm_hs_responder *r);
 
+/* Responder, instead of step 2: HANDSHAKE_REFUSE (protocol.md 2.9), why
+ * encrypted as the payload of Noise IK message 2, so only the holder of
+ * the init's ephemeral and static private keys reads it; mac1 as on
+ * HANDSHAKE_RESP. No session results. r is wiped. Returns
+ * NTM_HS_REFUSE_LEN or -errno. */
+int ntm_hs_refuse(struct ntm_hs_responder *r, const struct ntm_refuse *why, uint8_t *out,
+		  size_t cap);
+
+/* Initiator: read a HANDSHAKE_REFUSE. -EBADMSG when it is malformed, not
+ * for p (receiver index) or fails mac1: p stays usable. -EPROTO when the
+ * Noise read failed: p is spent, as in ntm_hs_complete. 0 with *why
+ * filled: the DC refused this handshake, and p is cleared. */
+int ntm_hs_read_refuse(struct ntm_hs_pending *p, const struct ntm_identity *me,
+		       const uint8_t *buf, size_t len, struct ntm_refuse *why);
+
+/* Handshake timestamps (TAI64N labels, 12 bytes). The DC's decision for
+ * an init stamped ts from a key whose newest accepted init was stamped
+ * last (all zero: none), with its own clock at now: accept only what is
+ * newer than last and at most max_ahead_s seconds ahead of now. */
+enum ntm_ts_verdict { NTM_TS_ACCEPT, NTM_TS_OLD, NTM_TS_AHEAD };
+enum ntm_ts_verdict ntm_hs_ts_check(const uint8_t ts[12], const uint8_t last[12],
+				    const uint8_t now[12], uint32_t max_ahead_s);
+/* a - b in whole seconds (nanoseconds ignored), saturating. */
+int64_t ntm_tai64n_diff_s(const uint8_t a[12], const uint8_t b[12]);
+/* The operator's line for a refusal of our init stamped ours: which clock
+ * is off by how much, and what to do. Fits NTM_REFUSE_TEXT_MAX. */
+#define NTM_REFUSE_TEXT_MAX 127
+void ntm_refuse_describe(const struct ntm_refuse *why, const uint8_t ours[12], char *buf,
+			 size_t cap);
+
 /* Seal plaintext already placed at buf + NTM_DATA_HDR_LEN (ptlen bytes; buf
  * has room for ptlen + NTM_DATA_OVERHEAD): writes the header and tag in
  * place. Returns the datagram length, or -EKEYEXPIRED once the counter limit

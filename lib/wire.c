@@ -34,6 +34,7 @@ int ntm_wire_type(const uint8_t *buf, size_t len)
 	case NTM_MSG_DATA:
 	case NTM_MSG_RELAY:
 	case NTM_MSG_COOKIE_REPLY:
+	case NTM_MSG_HS_REFUSE:
 		return type;
 	default:
 		return -EBADMSG;
@@ -55,6 +56,8 @@ const char *ntm_msg_type_name(int type)
 		return "RELAY";
 	case NTM_MSG_COOKIE_REPLY:
 		return "COOKIE_REPLY";
+	case NTM_MSG_HS_REFUSE:
+		return "HANDSHAKE_REFUSE";
 	default:
 		return "unknown";
 	}
@@ -253,6 +256,90 @@ int ntm_cookie_reply_header(uint8_t *buf, size_t cap, uint32_t receiver)
 	if (w.err)
 		return -EMSGSIZE;
 	return NTM_COOKIE_REPLY_LEN;
+}
+
+/* ---- HANDSHAKE_REFUSE (2.10) ---- */
+
+int ntm_hs_refuse_decode(const uint8_t *buf, size_t len, struct ntm_hs_refuse *m)
+{
+	struct ntm_rd r = ntm_rd_init(buf, len);
+
+	memset(m, 0, sizeof(*m));
+	if (len != NTM_HS_REFUSE_LEN)
+		return -EBADMSG;
+	rd_head(&r, NTM_MSG_HS_REFUSE);
+	rd_reserved(&r, 2);
+	m->receiver = ntm_rd_u32(&r);
+	if (m->receiver == 0)
+		ntm_rd_fail(&r);
+	m->noise = ntm_rd_take(&r, NTM_HS_REFUSE_NOISE_LEN);
+	m->mac1 = ntm_rd_take(&r, NTM_MAC1_LEN);
+	if (!ntm_rd_done(&r)) {
+		memset(m, 0, sizeof(*m));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int ntm_hs_refuse_encode(uint8_t *buf, size_t cap, uint32_t receiver,
+			 const uint8_t noise[NTM_HS_REFUSE_NOISE_LEN])
+{
+	struct ntm_wr w = ntm_wr_init(buf, cap);
+
+	if (receiver == 0)
+		return -EINVAL;
+	if (cap < NTM_HS_REFUSE_LEN)
+		return -EMSGSIZE;
+	ntm_wr_u8(&w, NTM_MSG_HS_REFUSE);
+	ntm_wr_u8(&w, NTM_WIRE_VERSION);
+	ntm_wr_u16(&w, 0);
+	ntm_wr_u32(&w, receiver);
+	wr_move(&w, noise, NTM_HS_REFUSE_NOISE_LEN);
+	uint8_t *mac1 = ntm_wr_take(&w, NTM_MAC1_LEN);
+	if (w.err)
+		return -EMSGSIZE;
+	memset(mac1, 0, NTM_MAC1_LEN);
+	return (int)w.off;
+}
+
+static bool refuse_reason_ok(uint8_t reason)
+{
+	return reason == NTM_REFUSE_TS_OLD || reason == NTM_REFUSE_TS_AHEAD;
+}
+
+int ntm_refuse_decode(const uint8_t *buf, size_t len, struct ntm_refuse *out)
+{
+	struct ntm_rd r = ntm_rd_init(buf, len);
+	const uint8_t *p;
+
+	memset(out, 0, sizeof(*out));
+	out->reason = ntm_rd_u8(&r);
+	if (!refuse_reason_ok(out->reason))
+		ntm_rd_fail(&r);
+	rd_reserved(&r, 3);
+	if ((p = ntm_rd_take(&r, 12)))
+		memcpy(out->dc_time, p, 12);
+	if ((p = ntm_rd_take(&r, 12)))
+		memcpy(out->last_ts, p, 12);
+	if (!ntm_rd_done(&r)) {
+		memset(out, 0, sizeof(*out));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int ntm_refuse_encode(uint8_t *buf, size_t cap, const struct ntm_refuse *in)
+{
+	struct ntm_wr w = ntm_wr_init(buf, cap);
+
+	if (!refuse_reason_ok(in->reason))
+		return -EINVAL;
+	ntm_wr_u8(&w, in->reason);
+	ntm_wr_u8(&w, 0);
+	ntm_wr_u16(&w, 0);
+	wr_move(&w, in->dc_time, 12);
+	wr_move(&w, in->last_ts, 12);
+	return w.err ? -EMSGSIZE : (int)w.off;
 }
 
 /* ---- mac1 (2.3) ---- */

@@ -28,7 +28,7 @@ enum ntm_msg_type {
 	NTM_MSG_DATA = 4,
 	NTM_MSG_RELAY = 5,
 	NTM_MSG_COOKIE_REPLY = 6,
-	/* 7 is reserved (handshake refusal) */
+	NTM_MSG_HS_REFUSE = 7,
 };
 
 enum ntm_suite { NTM_SUITE_AESGCM = 1, NTM_SUITE_CHACHAPOLY = 2 };
@@ -41,6 +41,9 @@ enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY =
 #define NTM_HS_INIT_PAYLOAD_LEN 20     /* timestamp 12 + route id 8 */
 #define NTM_HS_RESP_LEN 76
 #define NTM_HS_RESP_NOISE_LEN 48       /* e 32 + empty payload 16 */
+#define NTM_HS_REFUSE_LEN 100
+#define NTM_HS_REFUSE_NOISE_LEN 76     /* e 32 + payload 28 + tag 16 */
+#define NTM_REFUSE_PAYLOAD_LEN 28      /* reason 1 + reserved 3 + 2 timestamps */
 #define NTM_MAC1_LEN 16
 #define NTM_MAC2_LEN 16
 #define NTM_COOKIE_LEN 16
@@ -101,6 +104,31 @@ struct ntm_hs_resp {
 int ntm_hs_resp_decode(const uint8_t *buf, size_t len, struct ntm_hs_resp *m);
 int ntm_hs_resp_encode(uint8_t *buf, size_t cap, uint32_t sender, uint32_t receiver,
 		       const uint8_t noise[NTM_HS_RESP_NOISE_LEN]);
+
+/* HANDSHAKE_REFUSE (protocol.md 2.9): the DC's answer to an authentic
+ * HANDSHAKE_INIT it will not accept, sealed to that init's ephemeral key. */
+struct ntm_hs_refuse {
+	uint32_t receiver;             /* the init's sender index */
+	const uint8_t *noise;          /* NTM_HS_REFUSE_NOISE_LEN bytes */
+	const uint8_t *mac1;
+};
+int ntm_hs_refuse_decode(const uint8_t *buf, size_t len, struct ntm_hs_refuse *m);
+int ntm_hs_refuse_encode(uint8_t *buf, size_t cap, uint32_t receiver,
+			 const uint8_t noise[NTM_HS_REFUSE_NOISE_LEN]);
+
+/* Its payload, once decrypted. */
+enum ntm_refuse_reason {
+	NTM_REFUSE_TS_OLD = 1,         /* timestamp not newer than the last accepted */
+	NTM_REFUSE_TS_AHEAD = 2,       /* timestamp too far ahead of the DC's clock */
+};
+struct ntm_refuse {
+	uint8_t reason;                /* enum ntm_refuse_reason */
+	uint8_t dc_time[12];           /* TAI64N: the DC's clock when it refused */
+	uint8_t last_ts[12];           /* TAI64N: the last init timestamp it accepted
+					* from this key, all zero if none */
+};
+int ntm_refuse_decode(const uint8_t *buf, size_t len, struct ntm_refuse *r);
+int ntm_refuse_encode(uint8_t *buf, size_t cap, const struct ntm_refuse *r);
 
 /* mac1 over msg[0 .. len-16) keyed by the receiver's static public key.
  * put writes the last 16 bytes; check returns 0 when they match (constant time).
