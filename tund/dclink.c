@@ -187,7 +187,7 @@ static void handshake_timeout(struct tund *t)
 	char ep[64];
 
 	fail(t);
-	if (d->failures == 2)
+	if (d->failures == 2 && d->state != DC_REFUSED)
 		log_warn("DC %s does not answer; retrying every %llu s at most",
 			 ep_str(t, d->use, ep, sizeof(ep)), (unsigned long long)DC_RETRY_MAX_MS / 1000);
 	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
@@ -240,9 +240,37 @@ static void on_hs_resp(struct tund *t, const uint8_t *buf, size_t len)
 	ntm_session_clear(&t->dc.sess);
 	t->dc.sess = s;
 	t->dc.sess_ms = ntm_loop_now_ms();
+	t->dc.refusal[0] = '\0';
 	t->stats.dc_handshakes++;
 	t->dc.reg_tries = 0;
 	send_register(t);
+}
+
+/* The DC refused our pending handshake for its timestamp (protocol.md
+ * 2.9). Authentic: only the DC can seal it to our init's ephemeral key.
+ * Say which clock is off and what to do, in the log (at most once a
+ * minute) and in ntmctl status; the timer's retry (with backoff) tries
+ * again, and succeeds once the clock is right. */
+static void on_hs_refuse(struct tund *t, const uint8_t *buf, size_t len)
+{
+	struct dclink *d = &t->dc;
+	struct ntm_refuse why;
+	uint8_t now[12];
+	uint64_t ms = ntm_loop_now_ms();
+	int ret = ntm_hs_read_refuse(&d->hs, &t->id, buf, len, &why);
+
+	if (ret < 0) {
+		t->stats.drop_auth++;
+		return;
+	}
+	t->stats.dc_refusals++;
+	ntm_tai64n_now(now);  /* our init's stamp, within the round trip */
+	ntm_refuse_describe(&why, now, d->refusal, sizeof(d->refusal));
+	if (d->state != DC_REFUSED || !d->refusal_log_ms || ms - d->refusal_log_ms >= 60000) {
+		log_err("%s", d->refusal);
+		d->refusal_log_ms = ms;
+	}
+	d->state = DC_REFUSED;
 }
 
 static void configure_if(struct tund *t)
@@ -420,6 +448,9 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 	switch (ntm_wire_type(buf, len)) {
 	case NTM_MSG_HS_RESP:
 		on_hs_resp(t, buf, len);
+		break;
+	case NTM_MSG_HS_REFUSE:
+		on_hs_refuse(t, buf, len);
 		break;
 	case NTM_MSG_DATA:
 		on_data(t, buf, len);

@@ -119,8 +119,11 @@ static void print_status_text(const struct ntm_lctl_status_info *s, const char *
 
 	if (s->has_ack_age)
 		snprintf(age, sizeof(age), ", last answer %u s ago", s->ack_age);
-	printf("node:     %s\nipv4:     %s\nipv6:     %s\ndc:       %s (%s%s)\nseen as:  %s\n",
-	       s->name, v4, v6, dc, dc_state(s->dc_state), age, obs);
+	printf("node:     %s\nipv4:     %s\nipv6:     %s\ndc:       %s (%s%s)\n",
+	       s->name, v4, v6, dc, dc_state(s->dc_state), age);
+	if (s->dc_info[0])
+		printf("          %s\n", s->dc_info);
+	printf("seen as:  %s\n", obs);
 	printf("underlay:");
 	for (unsigned i = 0; i < s->n_underlay; i++) {
 		fmt_addr(&s->underlay[i], a, sizeof(a));
@@ -152,7 +155,17 @@ static void json_u32(const char *key, bool present, uint32_t v, const char *sep)
 		printf("\"%s\": null%s", key, sep);
 }
 
-/* Every string printed is an LDH name, an address or a fixed word:
+/* "key": "text" for free text (printable ASCII, as the codec checked):
+ * quotes and backslashes escaped. */
+static void json_text(const char *key, const char *v, const char *sep)
+{
+	printf("\"%s\": \"", key);
+	for (; *v; v++)
+		printf(*v == '"' || *v == '\\' ? "\\%c" : "%c", *v);
+	printf("\"%s", sep);
+}
+
+/* Every other string printed is an LDH name, an address or a fixed word:
  * nothing needs JSON escaping. */
 static void print_status_json(const struct ntm_lctl_status_info *s, const char *v4,
 			      const char *v6, const char *dc, const char *obs)
@@ -165,6 +178,8 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 	printf("\"dc\": {\"address\": \"%s\", ", s->dc);
 	json_str("endpoint", s->has_dc_endpoint, dc, ", ");
 	printf("\"state\": \"%s\", ", dc_state(s->dc_state));
+	if (s->dc_info[0])
+		json_text("info", s->dc_info, ", ");
 	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
 	json_str("observed", s->has_observed, obs, ", ");
 	printf("\"underlay\": {\"addresses\": [");

@@ -56,7 +56,7 @@ enum dc_state {
 	X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
-	X(registrations) X(dc_handshakes) X(peer_handshakes) X(peer_handshakes_sent) \
+	X(registrations) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
@@ -92,6 +92,9 @@ struct dclink {
 	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
 	uint64_t keepalive_ms;
 	struct ntm_endpoint observed;      /* this node as the DC sees it */
+	char refusal[128];                 /* why the DC last refused a handshake, "" when it
+					    * did not (or accepted one since): ntmctl status */
+	uint64_t refusal_log_ms;           /* when that was last logged */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
 };
