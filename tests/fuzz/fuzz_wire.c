@@ -1,5 +1,5 @@
 /* fuzz_wire.c - libFuzzer harness for every decoder in lib/wire.c and
- * lib/wire_ctl.c.
+ * lib/wire_ctl.c (HANDSHAKE_REFUSE and its payload included).
  *
  * The input goes to ntm_wire_type, each outer decoder and ntm_ctl_decode.
  * Whatever decodes must re-encode to exactly the input bytes (the encoding
@@ -84,6 +84,34 @@ static void fuzz_hs_resp(const uint8_t *data, size_t size)
 	int n = ntm_hs_resp_encode(out, sizeof(out), m.sender, m.receiver, m.noise);
 	CHECK(n == (int)size);
 	memcpy(out + NTM_HS_RESP_LEN - NTM_MAC1_LEN, m.mac1, NTM_MAC1_LEN);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
+static void fuzz_hs_refuse(const uint8_t *data, size_t size)
+{
+	struct ntm_hs_refuse m;
+
+	if (ntm_hs_refuse_decode(data, size, &m) != 0)
+		return;
+	CHECK(inside(m.noise, NTM_HS_REFUSE_NOISE_LEN, data, size));
+	CHECK(inside(m.mac1, NTM_MAC1_LEN, data, size));
+	int n = ntm_hs_refuse_encode(out, sizeof(out), m.receiver, m.noise);
+	CHECK(n == (int)size);
+	memcpy(out + NTM_HS_REFUSE_LEN - NTM_MAC1_LEN, m.mac1, NTM_MAC1_LEN);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
+/* The refusal's payload as the node reads it after decryption. */
+static void fuzz_refuse_payload(const uint8_t *data, size_t size)
+{
+	struct ntm_refuse r;
+
+	if (ntm_refuse_decode(data, size, &r) != 0)
+		return;
+	CHECK(size == NTM_REFUSE_PAYLOAD_LEN);
+	CHECK(r.reason == NTM_REFUSE_TS_OLD || r.reason == NTM_REFUSE_TS_AHEAD);
+	int n = ntm_refuse_encode(out, sizeof(out), &r);
+	CHECK(n == (int)size);
 	CHECK(memcmp(out, data, size) == 0);
 }
 
@@ -177,11 +205,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	CHECK(type == -EBADMSG || type == NTM_MSG_HS_INIT || type == NTM_MSG_HS_RESP ||
 	      type == NTM_MSG_PROBE || type == NTM_MSG_DATA || type == NTM_MSG_RELAY ||
-	      type == NTM_MSG_COOKIE_REPLY);
+	      type == NTM_MSG_COOKIE_REPLY || type == NTM_MSG_HS_REFUSE);
 	fuzz_hs_init(data, size);
 	fuzz_cookie_reply(data, size);
 	fuzz_probe(data, size);
 	fuzz_hs_resp(data, size);
+	fuzz_hs_refuse(data, size);
+	fuzz_refuse_payload(data, size);
 	fuzz_data(data, size);
 	fuzz_relay(data, size);
 	fuzz_ctl(data, size);

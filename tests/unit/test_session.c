@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "util.h"
 
 static struct ntm_identity alice, bob, eve;
 
@@ -247,6 +248,138 @@ START_TEST(test_probe_keys_match_on_both_sides_and_tags_catch_every_bit)
 }
 END_TEST
 
+/* ---- HANDSHAKE_REFUSE (protocol.md 2.9) ---- */
+
+static void tai(uint8_t out[12], uint64_t unix_s, uint32_t ns)
+{
+	ntm_put_be64(out, (UINT64_C(1) << 62) + unix_s);
+	ntm_put_be32(out + 8, ns);
+}
+
+/* Alice's init to Bob, refused by Bob with why. */
+static void refused(struct ntm_hs_pending *p, uint8_t m[NTM_HS_REFUSE_LEN],
+		    const struct ntm_refuse *why)
+{
+	struct ntm_hs_responder r;
+	uint8_t m1[NTM_HS_INIT_LEN];
+
+	ck_assert_int_eq(ntm_hs_initiate(p, &alice, bob.pub, NTM_SUITE_CHACHAPOLY, NTM_PURPOSE_DC,
+					 0x5151, 0, m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ck_assert_int_eq(ntm_hs_refuse(&r, why, m, NTM_HS_REFUSE_LEN), NTM_HS_REFUSE_LEN);
+}
+
+START_TEST(test_a_refusal_reaches_the_initiator_with_its_reason_and_times)
+{
+	struct ntm_hs_pending p;
+	struct ntm_refuse why = { .reason = NTM_REFUSE_TS_OLD }, got;
+	uint8_t m[NTM_HS_REFUSE_LEN];
+
+	tai(why.dc_time, 1700000000, 5);
+	tai(why.last_ts, 1700003600, 6);
+	refused(&p, m, &why);
+	ck_assert_int_eq(ntm_wire_type(m, sizeof(m)), NTM_MSG_HS_REFUSE);
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, m, sizeof(m), &got), 0);
+	ck_assert_uint_eq(got.reason, NTM_REFUSE_TS_OLD);
+	ck_assert_mem_eq(got.dc_time, why.dc_time, 12);
+	ck_assert_mem_eq(got.last_ts, why.last_ts, 12);
+	ck_assert(!p.active);                           /* that handshake is over */
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, m, sizeof(m), &got), -EBADMSG);
+}
+END_TEST
+
+/* mac1, framing and the receiver index are checked first and leave the
+ * pending handshake usable; only the DC can make the Noise part, and only
+ * the init's author (its ephemeral key) can read it. */
+START_TEST(test_a_refusal_for_another_index_or_tampered_or_read_by_another_is_refused)
+{
+	struct ntm_hs_pending p, q;
+	struct ntm_refuse why = { .reason = NTM_REFUSE_TS_AHEAD }, got;
+	uint8_t m[NTM_HS_REFUSE_LEN], t[NTM_HS_REFUSE_LEN], m1[NTM_HS_INIT_LEN];
+
+	refused(&p, m, &why);
+	for (size_t i = 0; i < 8; i++) {
+		memcpy(t, m, sizeof(t));
+		t[i] ^= 1;
+		ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, t, sizeof(t), &got), -EBADMSG);
+	}
+	memcpy(t, m, sizeof(t));
+	t[sizeof(t) - 1] ^= 1;                          /* mac1 */
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, t, sizeof(t), &got), -EBADMSG);
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &eve, m, sizeof(m), &got), -EBADMSG);
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, m, sizeof(m) - 1, &got), -EBADMSG);
+	ck_assert(p.active);
+	/* another init of Alice's with the same index (a replay's author
+	 * would hold a different ephemeral key) cannot read it */
+	ck_assert_int_eq(ntm_hs_initiate(&q, &alice, bob.pub, NTM_SUITE_CHACHAPOLY, NTM_PURPOSE_DC,
+					 0x5151, 0, m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_read_refuse(&q, &alice, m, sizeof(m), &got), -EPROTO);
+	/* a flipped bit in the sealed part: mac1 redone, Noise fails */
+	memcpy(t, m, sizeof(t));
+	t[40] ^= 1;
+	ck_assert_int_eq(ntm_mac1_put(t, sizeof(t), alice.pub), 0);
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, t, sizeof(t), &got), -EPROTO);
+	ck_assert(!p.active);
+}
+END_TEST
+
+START_TEST(test_timestamps_older_equal_or_far_ahead_are_refused)
+{
+	uint8_t last[12], now[12], ts[12], never[12] = { 0 };
+
+	tai(last, 1000, 500);
+	tai(now, 5000, 0);
+	tai(ts, 1000, 500);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, last, now, 600), NTM_TS_OLD);      /* a replay */
+	tai(ts, 1000, 499);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, last, now, 600), NTM_TS_OLD);      /* clock back */
+	tai(ts, 1000, 501);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, last, now, 600), NTM_TS_ACCEPT);
+	tai(ts, 5600, 999999999);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, last, now, 600), NTM_TS_ACCEPT);   /* 600 s ahead */
+	tai(ts, 5601, 0);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, last, now, 600), NTM_TS_AHEAD);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, never, now, 600), NTM_TS_AHEAD);
+	tai(ts, 10, 0);
+	ck_assert_int_eq(ntm_hs_ts_check(ts, never, now, 600), NTM_TS_ACCEPT);  /* first one */
+	ck_assert_int_eq(ntm_tai64n_diff_s(last, now), -4000);
+	ck_assert_int_eq(ntm_tai64n_diff_s(now, last), 4000);
+}
+END_TEST
+
+START_TEST(test_the_refusal_text_says_which_clock_is_off_and_what_to_do)
+{
+	struct ntm_refuse why = { .reason = NTM_REFUSE_TS_OLD };
+	uint8_t ours[12];
+	char buf[NTM_REFUSE_TEXT_MAX + 1];
+
+	/* our clock went back an hour: behind the DC's and the last stamp */
+	tai(why.dc_time, 1700003700, 0);
+	tai(why.last_ts, 1700003600, 0);
+	tai(ours, 1700000100, 0);
+	ntm_refuse_describe(&why, ours, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "DC refused: our clock is 3500 s behind the last handshake it "
+			 "accepted from us; fix the clock (timedatectl)");
+	/* our clock is right now, but was ahead when the DC last accepted us */
+	tai(ours, 1700003700, 0);
+	tai(why.last_ts, 1700004000, 0);
+	ntm_refuse_describe(&why, ours, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "DC refused: it accepted a stamp of ours 300 s ahead of now; wait "
+			 "that long or restart ntm-dcd");
+	why.reason = NTM_REFUSE_TS_AHEAD;
+	tai(ours, 1700007300, 0);
+	ntm_refuse_describe(&why, ours, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "DC refused: our clock is 3600 s ahead of the DC's; fix the clock "
+			 "(timedatectl), here or on the DC");
+	/* the longest text fits the control socket's info attribute */
+	tai(ours, 0, 0);
+	why.reason = NTM_REFUSE_TS_OLD;
+	tai(why.last_ts, UINT64_C(1) << 61, 0);
+	ntm_refuse_describe(&why, ours, buf, sizeof(buf));
+	ck_assert_uint_le(strlen(buf), NTM_REFUSE_TEXT_MAX);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -261,6 +394,10 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_a_session_stops_sending_at_the_counter_limit);
 	tcase_add_test(tc, test_unknown_suites_are_refused);
 	tcase_add_test(tc, test_probe_keys_match_on_both_sides_and_tags_catch_every_bit);
+	tcase_add_test(tc, test_a_refusal_reaches_the_initiator_with_its_reason_and_times);
+	tcase_add_test(tc, test_a_refusal_for_another_index_or_tampered_or_read_by_another_is_refused);
+	tcase_add_test(tc, test_timestamps_older_equal_or_far_ahead_are_refused);
+	tcase_add_test(tc, test_the_refusal_text_says_which_clock_is_off_and_what_to_do);
 	suite_add_tcase(s, tc);
 	return s;
 }
