@@ -5,7 +5,12 @@
 # that after kill -9 of the DC and a restart the nodes re-register by
 # themselves with the same addresses within the documented bound; that a
 # node with an unenrolled key gets no reply at all (nftables counters on
-# the DC's side); and that a second key cannot take an enrolled name.
+# the DC's side); that a second key cannot take an enrolled name; that a
+# node whose clock is an hour behind (or ahead) is refused with a message
+# saying so (HANDSHAKE_REFUSE) and registers once its clock is right; that
+# a restore from an older backup through ntm-dcctl, with the DC running,
+# never hands out an address twice; and that an empty database file is
+# refused by name.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v nft >/dev/null || skip "needs nftables"
@@ -183,4 +188,59 @@ for n in a b c; do
 	[ "$(addrs "$n")" = "${BEFORE[$n]}" ] || fail "$n: addresses changed to $(addrs "$n")"
 done
 ok "all nodes re-registered $(( (t1 - t0) / 1000000 )) ms after the DC restart, same addresses"
+
+# --- clock skew: told, not "DC does not answer" ---
+CLOCKSHIFT=$top_builddir/tests/netns/.libs/libclockshift.so
+[ -f "$CLOCKSHIFT" ] || fail "no $CLOCKSHIFT (make check builds it)"
+status_c() { "$NTMCTL" -s "$T/c/run/tund.sock" status; }
+restart_c() { # SHIFT_SECONDS LOG
+	kill "$PID_c"; wait "$PID_c" 2>/dev/null
+	bg c "$2" env LD_PRELOAD="$CLOCKSHIFT" NTM_TEST_CLOCK_SHIFT="$1" "$NTM_TUND" -f -c "$T/c/tund.conf"
+	PID_c=$LAST_PID
+}
+restart_c -3600 tund-c-behind
+wait_for 10 "c refused for a clock an hour behind" sh -c \
+	"\"$NTMCTL\" -s \"$T/c/run/tund.sock\" status | grep -Eq 'DC refused: our clock is 3[56][0-9][0-9] s behind the last handshake it accepted from us; fix the clock'"
+status_c | grep -q "(refused" || fail "c's status is not refused: $(status_c)"
+grep -q "DC refused: our clock is" "$T/tund-c-behind.log" || fail "c did not log the refusal"
+grep -q "does not answer" "$T/tund-c-behind.log" && fail "c said the DC does not answer"
+grep -Eq "c.$ZONE: handshake from .* refused: stamped 3[56][0-9][0-9] s before" "$T/dcd.log" \
+	|| fail "the DC did not log the refusal with the source: $(grep refused "$T/dcd.log")"
+ok "clock 1 h behind: $(status_c | grep -o 'DC refused.*')"
+restart_c 3600 tund-c-ahead
+wait_for 10 "c refused for a clock an hour ahead" sh -c \
+	"\"$NTMCTL\" -s \"$T/c/run/tund.sock\" status | grep -Eq 'DC refused: our clock is 3[56][0-9][0-9] s ahead of the DC'"
+ok "clock 1 h ahead: $(status_c | grep -o 'DC refused.*')"
+restart_c 0 tund-c-right
+wait_for 10 "c registered with its clock right" registered c
+status_c | grep -q "DC refused" && fail "c still shows a refusal: $(status_c)"
+"$NTM_DCCTL" -c "$T/dc/dcd.conf" stats --json | grep -Eq '"hs_refused": [1-9]' || fail "hs_refused not counted"
+ok "clock right again: c registered, the refusal gone"
+
+# --- restore from an older backup while the DC runs: no address twice ---
+dcctl() { "$NTM_DCCTL" -c "$T/dc/dcd.conf" "$@"; }
+newpub() { "$NTMCTL" genkey | "$NTMCTL" pubkey; }
+dcctl backup "$T/backup.db" > "$T/backup.out" || fail "backup: $(cat "$T/backup.out")"
+f=$(dcctl node add f "$(newpub)") || fail "node add f"
+dcctl restore "$T/backup.db" > "$T/restore.out" 2> "$T/restore.err" || fail "restore: $(cat "$T/restore.err")"
+grep -q "older than its mark file" "$T/restore.err" || fail "restore did not warn: $(cat "$T/restore.err")"
+dcctl node list | grep -q "^f\.$ZONE" && fail "f is still enrolled after the restore"
+g=$(dcctl node add g "$(newpub)") || fail "node add g"
+set -- $f; f4=$2; set -- $g; g4=$2
+[ "$f4" != "$g4" ] || fail "g got f's address $f4 after the restore"
+[ "${g4##*.}" -gt "${f4##*.}" ] || fail "g's $g4 is not above f's $f4"
+for n in a b c; do wait_for 10 "$n still registered" registered "$n"; done
+ok "restored an older backup with the DC running: f had $f4, g got $g4; a, b, c still registered"
+
+# --- an empty database file is refused, naming it ---
+: > "$T/empty.db"
+sed "s|^Database = .*|Database = $T/empty.db|; s|^ControlSocket = .*|ControlSocket = $T/empty/dcd.sock|" \
+	"$T/dc/dcd.conf" > "$T/empty.conf"
+if nsx a "$NTM_DCD" -f -c "$T/empty.conf" > "$T/empty.out" 2>&1; then
+	fail "ntm-dcd started on an empty database file"
+fi
+grep -q "$T/empty.db: an empty file (0 bytes), not an ntm registry: remove it" "$T/empty.out" \
+	|| fail "unclear error for an empty file: $(cat "$T/empty.out")"
+[ ! -s "$T/empty.db" ] || fail "the empty file was written to"
+ok "empty database file refused: $(grep -o "empty.db: an empty.*" "$T/empty.out" | head -c 100)"
 echo "PASS: registration"
