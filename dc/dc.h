@@ -104,7 +104,7 @@ struct dc_node {
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
-/* Handshake timestamps (protocol.md 2.9): an init stamped more than this
+/* Handshake timestamps (protocol.md 2.10): an init stamped more than this
  * ahead of the DC's clock is refused, so a node whose clock was far ahead
  * once cannot lock itself out (until a DC restart) once its clock is set
  * right. */

@@ -96,7 +96,7 @@ int ntm_hs_respond_finish(struct ntm_hs_responder *r, uint32_t local_index,
 			  uint8_t *out, size_t cap, struct ntm_session *s);
 void ntm_hs_responder_clear(struct ntm_hs_responder *r);
 
-/* Responder, instead of step 2: HANDSHAKE_REFUSE (protocol.md 2.9), why
+/* Responder, instead of step 2: HANDSHAKE_REFUSE (protocol.md 2.10), why
  * encrypted as the payload of Noise IK message 2, so only the holder of
  * the init's ephemeral and static private keys reads it; mac1 as on
  * HANDSHAKE_RESP. No session results. r is wiped. Returns

@@ -105,7 +105,7 @@ int ntm_hs_resp_decode(const uint8_t *buf, size_t len, struct ntm_hs_resp *m);
 int ntm_hs_resp_encode(uint8_t *buf, size_t cap, uint32_t sender, uint32_t receiver,
 		       const uint8_t noise[NTM_HS_RESP_NOISE_LEN]);
 
-/* HANDSHAKE_REFUSE (protocol.md 2.9): the DC's answer to an authentic
+/* HANDSHAKE_REFUSE (protocol.md 2.10): the DC's answer to an authentic
  * HANDSHAKE_INIT it will not accept, sealed to that init's ephemeral key. */
 struct ntm_hs_refuse {
 	uint32_t receiver;             /* the init's sender index */

@@ -247,7 +247,7 @@ static void on_hs_resp(struct tund *t, const uint8_t *buf, size_t len)
 }
 
 /* The DC refused our pending handshake for its timestamp (protocol.md
- * 2.9). Authentic: only the DC can seal it to our init's ephemeral key.
+ * 2.10). Authentic: only the DC can seal it to our init's ephemeral key.
  * Say which clock is off and what to do, in the log (at most once a
  * minute) and in ntmctl status; the timer's retry (with backoff) tries
  * again, and succeeds once the clock is right. */

@@ -248,7 +248,7 @@ START_TEST(test_probe_keys_match_on_both_sides_and_tags_catch_every_bit)
 }
 END_TEST
 
-/* ---- HANDSHAKE_REFUSE (protocol.md 2.9) ---- */
+/* ---- HANDSHAKE_REFUSE (protocol.md 2.10) ---- */
 
 static void tai(uint8_t out[12], uint64_t unix_s, uint32_t ns)
 {

@@ -925,7 +925,7 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	}
 	for (unsigned t = 0; t < 256; t++) {
 		b[0] = (uint8_t)t;
-		bool known = t >= 1 && t <= 6; /* 6: COOKIE_REPLY */
+		bool known = t >= 1 && t <= 7; /* 6: COOKIE_REPLY, 7: HANDSHAKE_REFUSE */
 		ck_assert_int_eq(ntm_wire_type(b, 4), known ? (int)t : -EBADMSG);
 	}
 	b[0] = 1;
