@@ -936,7 +936,8 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_RELAY), "RELAY");
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_PROBE), "PROBE");
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_COOKIE_REPLY), "COOKIE_REPLY");
-	ck_assert_str_eq(ntm_msg_type_name(7), "unknown");
+	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_HS_REFUSE), "HANDSHAKE_REFUSE");
+	ck_assert_str_eq(ntm_msg_type_name(8), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_ROUTE_DIRECTION), "ROUTE_DIRECTION");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_PONG), "PONG");
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
