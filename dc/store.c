@@ -97,8 +97,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEL_NODE] = "DELETE FROM nodes WHERE name = ?1",
 	[S_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 	[S_SET_META] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-	[S_KEYS] = "SELECT n.pubkey, a.host_index FROM nodes n JOIN allocations a "
-		   "ON a.pubkey = n.pubkey",
+	[S_KEYS] = "SELECT n.pubkey, a.host_index FROM nodes n JOIN allocations a USING (pubkey)",
 	[S_DATA_VERSION] = "PRAGMA data_version",
 	[S_MAX_INDEX] = "SELECT COALESCE(MAX(host_index), 0) FROM allocations",
 };
