@@ -720,6 +720,15 @@ int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_i
 	return end_msg(&w);
 }
 
+int ntm_lctl_reply_refusal(void *buf, size_t cap, uint8_t type, uint32_t req_id,
+			   uint16_t status)
+{
+	if (status != NTM_LCTL_BADREQ && status != NTM_LCTL_DENIED)
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, type | NTM_LCTL_REPLY, status, req_id);
+	return end_msg(&w);
+}
+
 int ntm_lctl_reply_resolve(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			   const struct ntm_lctl_resolve *m)
 {

@@ -288,6 +288,11 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
  * and RELOAD. */
 int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			 uint16_t status);
+/* The error reply (status BADREQ or DENIED) to a request whose framing
+ * was intact but which could not be taken: any type byte, even a reply's,
+ * answered with type | NTM_LCTL_REPLY (doc/control.md section 1). */
+int ntm_lctl_reply_refusal(void *buf, size_t cap, uint8_t type, uint32_t req_id,
+			   uint16_t status);
 /* OK replies. req_type is NTM_LCTL_RESOLVE_NAME or NTM_LCTL_RESOLVE_ADDR. */
 int ntm_lctl_reply_resolve(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			   const struct ntm_lctl_resolve *m);

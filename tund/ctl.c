@@ -115,9 +115,15 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 	switch (req->hdr.type) {
 	case NTM_LCTL_STATUS:
 		return reply_status(t, req->hdr.req_id, buf, cap);
-	case NTM_LCTL_STATS:
+	case NTM_LCTL_STATS: {
+		const struct ntm_ctlsrv_stats *cs = ntm_ctlsrv_stats(t->ctl);
+		t->stats.ctl_refused = cs->refused;
+		t->stats.ctl_deadline = cs->deadline;
+		t->stats.ctl_idle = cs->idle;
+		t->stats.ctl_accept_nofd = cs->nofd;
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &t->stats, counters,
 					      NTM_ARRAY_SIZE(counters));
+	}
 	case NTM_LCTL_REREGISTER:
 		log_notice("control: re-registration requested by uid %u",
 			   (unsigned)ntm_ctlconn_cred(c)->uid);

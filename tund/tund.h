@@ -61,7 +61,8 @@ enum dc_state {
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
 	X(table_put_failed) \
-	X(underlay_changes) X(underlay_overruns)
+	X(underlay_changes) X(underlay_overruns) \
+	X(ctl_refused) X(ctl_deadline) X(ctl_idle) X(ctl_accept_nofd)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess

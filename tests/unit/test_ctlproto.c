@@ -1154,6 +1154,27 @@ START_TEST(test_an_ok_reply_with_data_cannot_be_sent_empty)
 }
 END_TEST
 
+START_TEST(test_a_refusal_answers_any_type_byte_with_badreq_or_denied_only)
+{
+	uint8_t buf[64];
+	struct ntm_lctl_hdr h;
+	ck_assert_int_eq(ntm_lctl_reply_refusal(buf, sizeof(buf), 0x99, 7, NTM_LCTL_BADREQ),
+			 NTM_LCTL_HDR_LEN);
+	ck_assert_uint_eq(buf[1], 0x99);
+	ck_assert_int_eq(ntm_lctl_reply_refusal(buf, sizeof(buf), 0x7e, 7, NTM_LCTL_DENIED),
+			 NTM_LCTL_HDR_LEN);
+	ck_assert_uint_eq(buf[1], 0xfe);
+	ck_assert_int_eq(ntm_lctl_reply_refusal(buf, sizeof(buf), NTM_LCTL_STATUS, 7, NTM_LCTL_BADREQ),
+			 NTM_LCTL_HDR_LEN);
+	ck_assert_int_eq(ntm_lctl_header_parse(buf, NTM_LCTL_HDR_LEN, &h), 0);
+	ck_assert_uint_eq(h.type, NTM_LCTL_STATUS_REPLY);
+	ck_assert_uint_eq(h.req_id, 7);
+	ck_assert_int_eq(ntm_lctl_reply_refusal(buf, sizeof(buf), 0x01, 7, NTM_LCTL_OK), -EINVAL);
+	ck_assert_int_eq(ntm_lctl_reply_refusal(buf, sizeof(buf), 0x01, 7, NTM_LCTL_NOTFOUND),
+			 -EINVAL);
+}
+END_TEST
+
 /* ---- STATS ---- */
 
 /* Encodes m, decodes it, checks every counter in order and re-encodes to the same bytes. */
@@ -1458,6 +1479,7 @@ static Suite *ctlproto_suite(void)
 	tcase_add_test(tc, test_status_and_type_names_are_fixed_strings);
 	tcase_add_test(tc, test_only_requests_in_the_0x40_range_are_privileged);
 	tcase_add_test(tc, test_an_ok_reply_with_data_cannot_be_sent_empty);
+	tcase_add_test(tc, test_a_refusal_answers_any_type_byte_with_badreq_or_denied_only);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stats");
