@@ -39,7 +39,35 @@ int peers_init(struct tund *t)
 	ntm_idmap_init(&t->sess_index);
 	ntm_idmap_init(&t->peers_route);
 	ntm_idmap_init(&t->peers_relay);
+	hs_budget_init(&t->hs_budget, t->cfg.hs_rate ? t->cfg.hs_rate : 50, ntm_loop_now_ms());
 	return 0;
+}
+
+/* A limit refused something: log it at most every CAP_LOG_EVERY_MS
+ * (a flood would fill the log), with how many went unlogged. */
+static void cap_log(struct tund *t, const char *what, const char *why)
+{
+	uint64_t now = ntm_loop_now_ms();
+
+	if (t->cap_log_ms && now - t->cap_log_ms < CAP_LOG_EVERY_MS) {
+		t->cap_log_quiet++;
+		return;
+	}
+	log_warn("%s: %s (%llu more refusals since the last message)", what, why,
+		 (unsigned long long)t->cap_log_quiet);
+	t->cap_log_ms = now;
+	t->cap_log_quiet = 0;
+}
+
+/* A peer's request is answered (or given up): it no longer counts. */
+static void pending_release(struct tund *t, struct peer *p)
+{
+	if (!p->pending)
+		return;
+	p->pending = false;
+	t->pending--;
+	if (p->pending_uid != PEER_UID_NONE)
+		uidcount_dec(&t->pending_uid, p->pending_uid);
 }
 
 static void session_forget(struct tund *t, struct ntm_session *s)
@@ -68,6 +96,7 @@ static void peer_free(struct tund *t, struct peer *p)
 		ntm_idmap_del(&t->peers_route, p->route_id);
 	path_clear(p);
 	resolve_answer(p, NTM_LCTL_TRYAGAIN);
+	pending_release(t, p);
 	free(p->qbuf);
 	free(p);
 }
@@ -134,10 +163,22 @@ bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr)
 	return in_prefix(addr, t->vip6, t->plen6);
 }
 
+static uint64_t max_peers(const struct tund *t)
+{
+	return t->cfg.max_peers ? t->cfg.max_peers : 1024;
+}
+
+/* A new entry, or NULL: out of memory, or MaxPeers entries exist (the
+ * sweep forgets idle ones, PEER_FORGET_MS). */
 static struct peer *peer_new(struct tund *t)
 {
-	struct peer *p = calloc(1, sizeof(*p));
+	struct peer *p;
 
+	if (t->peers_all.len >= max_peers(t)) {
+		t->stats.peers_refused_max++;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->t = t;
@@ -219,14 +260,70 @@ void send_direction_req(struct tund *t, struct peer *p)
 	dclink_send(t, &m);
 }
 
-struct peer *peer_request(struct tund *t, const char *name, int family, const uint8_t *addr)
+/* The negative cache's key for a name or an address. */
+static const char *neg_key(const char *name, int family, const uint8_t *addr, char *buf,
+			   size_t cap)
+{
+	if (name)
+		return name;
+	buf[0] = family == AF_INET ? '4' : '6';
+	buf[1] = ':';
+	if (!inet_ntop(family, addr, buf + 2, (socklen_t)(cap - 2)))
+		buf[2] = '\0';
+	return buf;
+}
+
+static const char *why_text(int err)
+{
+	switch (err) {
+	case -ENOENT: return "not enrolled (the DC said so less than 30 s ago)";
+	case -EBUSY: return "too many lookups pending on this node (MaxPendingResolves)";
+	case -EUSERS: return "too many lookups pending for this user (MaxPendingResolvesPerUser)";
+	case -ENOSPC: return "the peer table is full (MaxPeers)";
+	default: return "out of memory";
+	}
+}
+
+struct peer *peer_request_for(struct tund *t, const char *name, int family, const uint8_t *addr,
+			      uid_t uid, int *err)
 {
 	struct peer *p = name ? peer_by_name(t, name) : peer_by_addr(t, family, addr);
+	char kb[INET6_ADDRSTRLEN + 2];
+	const char *key = neg_key(name, family, addr, kb, sizeof(kb));
+	uint64_t now = ntm_loop_now_ms();
 
+	*err = 0;
+	if (!p && negcache_has(&t->neg, key, now)) {
+		t->stats.resolve_negative_hits++;
+		*err = -ENOENT;
+		return NULL;
+	}
 	if (!p) {
-		p = peer_new(t);
-		if (!p)
+		unsigned mine = uid == PEER_UID_NONE ? 0 : uidcount_get(&t->pending_uid, uid);
+		uint64_t max_uid = t->cfg.max_pending_uid ? t->cfg.max_pending_uid : 64;
+		uint64_t max_node = t->cfg.max_pending ? t->cfg.max_pending : 256;
+		*err = pending_admit(t->pending, mine, (unsigned)max_node, (unsigned)max_uid);
+		if (*err == 0 && uid != PEER_UID_NONE && uidcount_inc(&t->pending_uid, uid) < 0)
+			*err = -EBUSY; /* 64 other users have lookups pending */
+		if (*err < 0) {
+			char what[NTM_NAME_MAX + 64];
+			t->stats.resolve_refused_pending++;
+			snprintf(what, sizeof(what), "lookup of %s for uid %d", key,
+				 uid == PEER_UID_NONE ? -1 : (int)uid);
+			cap_log(t, what, why_text(*err));
 			return NULL;
+		}
+		p = peer_new(t);
+		if (!p) {
+			if (uid != PEER_UID_NONE)
+				uidcount_dec(&t->pending_uid, uid);
+			*err = t->peers_all.len >= max_peers(t) ? -ENOSPC : -ENOMEM;
+			cap_log(t, key, why_text(*err));
+			return NULL;
+		}
+		p->pending = true;
+		p->pending_uid = uid;
+		t->pending++;
 		if (name) {
 			snprintf(p->name, sizeof(p->name), "%s", name);
 		} else if (family == AF_INET) {
@@ -239,12 +336,20 @@ struct peer *peer_request(struct tund *t, const char *name, int family, const ui
 		/* a peer that cannot be found again is not kept */
 		if (index_name(t, p) < 0 || index_addrs(t, p) < 0) {
 			peer_drop(t, p);
+			*err = -ENOMEM;
 			return NULL;
 		}
 	}
-	if (!p->resolved && ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
+	if (!p->resolved && now - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 		send_direction_req(t, p);
 	return p;
+}
+
+struct peer *peer_request(struct tund *t, const char *name, int family, const uint8_t *addr)
+{
+	int err;
+
+	return peer_request_for(t, name, family, addr, PEER_UID_NONE, &err);
 }
 
 /* Find the peer a Route Direction describes: by key if we talked before,
@@ -270,7 +375,9 @@ static struct peer *route_target(struct tund *t, const struct ntm_ctl_route_dire
 		memset(p->last_ts, 0, sizeof(p->last_ts));
 		p->resolved = false;
 	}
-	return p ? p : peer_new(t);
+	if (!p && !(p = peer_new(t)))
+		cap_log(t, r->peer_name.s, "route from the DC not kept: the peer table is full (MaxPeers)");
+	return p;
 }
 
 void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
@@ -293,6 +400,12 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	p->suite = r->suite;
 	p->role = r->role;
 	p->resolved = true;
+	pending_release(t, p);
+	/* the DC knows it now, whatever it said before */
+	char kb[INET6_ADDRSTRLEN + 2];
+	negcache_del(&t->neg, p->name);
+	negcache_del(&t->neg, neg_key(NULL, AF_INET, p->vip4, kb, sizeof(kb)));
+	negcache_del(&t->neg, neg_key(NULL, AF_INET6, p->vip6, kb, sizeof(kb)));
 	/* a peer missing from one table would be found by some ways and not
 	 * others: it is forgotten, and the next request asks the DC again */
 	if (index_name(t, p) < 0 || index_addrs(t, p) < 0 ||
@@ -356,6 +469,14 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 		char buf[INET6_ADDRSTRLEN];
 		log_info("DC: no route to %s: %s", peer_label(p, buf, sizeof(buf)),
 			 nak_reason(n->status));
+		if (n->status == NTM_NAK_NOT_FOUND) {
+			/* the next lookups of it for NEGCACHE_TTL_MS cost the DC nothing */
+			char kb[INET6_ADDRSTRLEN + 2];
+			const char *key = p->name[0] ? p->name
+				: neg_key(NULL, p->has_vip4 ? AF_INET : AF_INET6,
+					  p->has_vip4 ? p->vip4 : p->vip6, kb, sizeof(kb));
+			negcache_put(&t->neg, key, ntm_loop_now_ms());
+		}
 		resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
 		/* Forget it: the next query asks the DC again. */
 		peer_drop(t, p);
@@ -382,6 +503,17 @@ void peer_start_handshake(struct peer *p)
 
 	if (!p->resolved)
 		return;
+	/* The node's budget bounds how many peers without a session it
+	 * handshakes with per second (2,000 lookups made 20,000 initiations
+	 * in 30 s: 10 attempts each). A live tunnel's rekey is not held
+	 * back. Without budget, an active handshake is retried on the next
+	 * sweep, a new one starts there (hs_wanted). */
+	if (!p->cur.valid && !hs_budget_take(&t->hs_budget, now)) {
+		t->stats.hs_deferred++;
+		p->hs_wanted = !p->hs.active;
+		return;
+	}
+	p->hs_wanted = false;
 	hs_forget(t, p);
 	uint32_t idx = new_index(t);
 	int len = ntm_hs_initiate(&p->hs, &t->id, p->pub, p->suite, NTM_PURPOSE_PEER, idx,
@@ -616,8 +748,32 @@ static bool sweep_unresolved(struct tund *t, struct peer *p, uint64_t now)
 	return now - p->dir_sent_ms >= UNRESOLVED_LINGER_MS;
 }
 
-static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
+/* Nothing left of p but its route, for PEER_FORGET_MS: forget it, so
+ * MaxPeers bounds the peers in use, not every name ever looked up. The
+ * next packet or lookup asks the DC again. */
+static bool idle_resolved(const struct tund *t, const struct peer *p, uint64_t now)
 {
+	uint64_t last = p->route_ms;
+
+	if (p->cur.valid || p->next.valid || p->prev.valid || p->hs.active || p->hs_wanted ||
+	    p->waiters || p->qcount || p->bday || t->bday_peer == p)
+		return false;
+	if (p->last_hs_ms > last)
+		last = p->last_hs_ms;
+	if (p->last_data_ms > last)
+		last = p->last_data_ms;
+	return now - last >= PEER_FORGET_MS;
+}
+
+/* Returns true when p is to be forgotten. */
+static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
+{
+	if (idle_resolved(t, p, now)) {
+		t->stats.peers_forgotten++;
+		return true;
+	}
+	if (p->hs_wanted && !p->hs.active)
+		peer_start_handshake(p);
 	/* expire old sessions */
 	if (p->prev.valid && now - p->cur_ms > REJECT_AFTER_TIME_MS)
 		session_forget(t, &p->prev);
@@ -643,7 +799,7 @@ static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 		} else {
 			peer_start_handshake(p);
 		}
-		return;
+		return false;
 	}
 	/* rekey: the initiator of cur renews it before it gets old or worn,
 	 * if the tunnel carried packets lately (an idle one may expire) */
@@ -683,6 +839,7 @@ static void sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 		peer_send(p, ka, 0);
 	}
 	path_sweep(p, now);
+	return false;
 }
 
 /* ntm_idmap_sweep's callback over peers_all: true when p was freed (the
@@ -696,8 +853,10 @@ static bool sweep_peer(void *val, uint64_t key, void *arg)
 	(void)key;
 
 	if (p->resolved) {
-		sweep_resolved(t, p, now);
-		return false;
+		if (!sweep_resolved(t, p, now))
+			return false;
+		peer_retire(t, p);
+		return true;
 	}
 	if (!sweep_unresolved(t, p, now))
 		return false;

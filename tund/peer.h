@@ -22,6 +22,7 @@
 #include "replay.h"
 #include "session.h"
 #include "udp.h"
+#include "peerlimits.h"
 
 struct tund;
 
@@ -35,6 +36,12 @@ struct tund;
 #define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
 #define RESOLVE_WAIT_DEFAULT_MS 1000
 #define UNRESOLVED_LINGER_MS 10000    /* an unanswered, unwanted request is dropped */
+/* A resolved peer with no session, no handshake, nobody waiting and
+ * nothing queued is forgotten this long after its route or last session:
+ * MaxPeers then bounds the live peers, not every name ever looked up. */
+#define PEER_FORGET_MS 300000
+#define PEER_UID_NONE ((uid_t)-1)
+#define CAP_LOG_EVERY_MS 10000        /* a refusal for a limit is logged at most this often */
 #define DIRECTION_RETRY_MS 1000
 #define OVERLAY_TTL 5                 /* seconds, in RESOLVE replies */
 /* Probing comes in bursts: rounds at the burst's start and after 200 ms
@@ -182,7 +189,10 @@ struct peer {
 	uint8_t last_ts[12];          /* newest HANDSHAKE_INIT timestamp seen */
 	uint64_t last_hs_ms;          /* last completed handshake */
 
+	bool hs_wanted;               /* an initiation waits for the node's budget */
 	uint64_t dir_sent_ms;         /* last DIRECTION_REQ for this peer */
+	bool pending;                 /* counted in tund.pending until resolved or freed */
+	uid_t pending_uid;            /* who started it; PEER_UID_NONE: a packet or ping */
 	uint32_t dir_req_id;
 	struct waiter *waiters;
 
@@ -202,8 +212,15 @@ void peers_free(struct tund *t);
 struct peer *peer_by_name(struct tund *t, const char *name);
 struct peer *peer_by_addr(struct tund *t, int family, const uint8_t *addr);
 /* An unresolved peer for name or address (made if needed), with a
- * Direction Request sent unless one is in flight. NULL: out of memory. */
+ * Direction Request sent unless one is in flight. NULL: out of memory,
+ * or a limit (peer_request_for says which). */
 struct peer *peer_request(struct tund *t, const char *name, int family, const uint8_t *addr);
+/* The same for a control-socket caller: counts a new request against
+ * uid's share. NULL with *err: -ENOENT the DC said it is not enrolled
+ * (negative cache), -EBUSY MaxPendingResolves, -EUSERS
+ * MaxPendingResolvesPerUser, -ENOSPC MaxPeers, -ENOMEM. */
+struct peer *peer_request_for(struct tund *t, const char *name, int family, const uint8_t *addr,
+			      uid_t uid, int *err);
 /* Is addr inside this node's overlay prefixes? */
 bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr);
 

@@ -120,6 +120,16 @@ static int wait_for(struct tund *t, struct peer *p, struct ntm_ctlconn *c,
 	return NTM_CTLSRV_DEFER;
 }
 
+/* A lookup the node will not send to the DC: NOTFOUND when the DC said
+ * so lately (negative cache), TRYAGAIN for a limit (logged by peer.c,
+ * rate-limited), INTERNAL when out of memory. */
+static int refused(uint8_t *out, size_t cap, uint8_t type, uint32_t id, int err)
+{
+	uint16_t st = err == -ENOENT ? NTM_LCTL_NOTFOUND
+		    : err == -ENOMEM ? NTM_LCTL_INTERNAL : NTM_LCTL_TRYAGAIN;
+	return ntm_lctl_reply_empty(out, cap, type, id, st);
+}
+
 static int resolve_name(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 			uint8_t *out, size_t cap)
 {
@@ -137,9 +147,10 @@ static int resolve_name(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	struct peer *p = peer_by_name(t, n.s);
 	if (p && p->resolved)
 		return answer(out, cap, type, id, p->name, fam, p->vip4, p->vip6);
-	p = peer_request(t, n.s, 0, NULL);
+	int err;
+	p = peer_request_for(t, n.s, 0, NULL, ntm_ctlconn_cred(c)->uid, &err);
 	if (!p)
-		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_INTERNAL);
+		return refused(out, cap, type, id, err);
 	if (req->has_wait_ms && req->wait_ms == 0)
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);
 	return wait_for(t, p, c, req, out, cap);
@@ -163,9 +174,10 @@ static int resolve_addr(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 		return answer(out, cap, type, id, p->name, 0, NULL, NULL);
 	if (t->dc.state != DC_REGISTERED)
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);
-	p = peer_request(t, NULL, af, a);
+	int err;
+	p = peer_request_for(t, NULL, af, a, ntm_ctlconn_cred(c)->uid, &err);
 	if (!p)
-		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_INTERNAL);
+		return refused(out, cap, type, id, err);
 	return wait_for(t, p, c, req, out, cap);
 }
 

@@ -62,7 +62,9 @@ enum dc_state {
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
 	X(table_put_failed) \
 	X(underlay_changes) X(underlay_overruns) \
-	X(ctl_refused) X(ctl_deadline) X(ctl_idle) X(ctl_accept_nofd)
+	X(ctl_refused) X(ctl_deadline) X(ctl_idle) X(ctl_accept_nofd) \
+	X(resolve_negative_hits) X(resolve_refused_pending) X(peers_refused_max) \
+	X(peers_forgotten) X(hs_deferred)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -141,6 +143,13 @@ struct tund {
 	struct ping_job *pings;
 	struct early_hs early[EARLY_HS];
 	struct peer *bday_peer;            /* the one peer a birthday search runs for */
+	/* bounded work per local user (peerlimits.h, doc/control.md 1.2) */
+	struct negcache neg;               /* names and addresses the DC said are not enrolled */
+	unsigned pending;                  /* peers with a Direction Request outstanding */
+	struct uidcount pending_uid;       /* of those, per control-socket uid */
+	struct hs_budget hs_budget;        /* initiations for peers without a session */
+	uint64_t cap_log_ms;               /* last log line about a limit */
+	uint64_t cap_log_quiet;            /* limit refusals not logged since */
 	unsigned early_next;
 
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */

@@ -32,6 +32,11 @@ struct tund_config {
 	uint8_t dc_pub[32];
 	uint64_t suite;
 	uint64_t nat_keepalive_s;     /* keepalive period of live tunnels and relay use */
+	/* bounded work per local user (doc/control.md section 1.2) */
+	uint64_t max_peers;           /* peer entries in all */
+	uint64_t max_pending;         /* Direction Requests outstanding, node-wide */
+	uint64_t max_pending_uid;     /* of those, started by one uid */
+	uint64_t hs_rate;             /* handshake initiations per second (burst: 2 s) */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
