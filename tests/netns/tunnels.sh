@@ -46,7 +46,14 @@ if nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
 fi
 rev=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" getent -s hosts:ntm hosts 198.18.0.2)
 echo "$rev" | grep -q "b.ntm.example.org" || fail "reverse lookup gave '$rev'"
-ok "unknown name fails, reverse lookup of 198.18.0.2 gives b"
+# the DC said "not enrolled": the same lookup again is answered from a's
+# negative cache (doc/control.md 1.2), with no new Direction Request
+neg_hits() { "$NTMCTL" -s "$sock_a" stats --json | grep -o '"resolve_negative_hits": [0-9]*' | grep -o '[0-9]*$'; }
+h0=$(neg_hits) || fail "ntmctl stats on a"
+"$NTMCTL" -s "$sock_a" resolve nobody.ntm.example.org > "$T/res.out" 2>&1 && fail "nobody resolved: $(cat "$T/res.out")"
+h1=$(neg_hits) || fail "ntmctl stats on a"
+[ "$h1" -gt "$h0" ] || fail "a second lookup of an unknown name was not answered from the negative cache ($h0 -> $h1)"
+ok "unknown name fails, and again from the negative cache; reverse lookup of 198.18.0.2 gives b"
 
 # --- ntmctl resolve and ping take full names; a single label is not
 # qualified with the zone (ntmctl(8): "not found", exit status 1) ---
