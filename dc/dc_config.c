@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 18
+#define DC_FIXED_KEYS 19
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -101,7 +101,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 {
 	struct ntm_conf *c = NULL;
 	struct ntm_conf_error err = { 0 };
-	char zone[NTM_NAME_MAX + 2] = "";
+	char zone[NTM_NAME_MAX + 2] = "", seccomp[16] = "";
 	struct ntm_name z;
 	bool seen4 = false, seen6 = false, rseen[DC_MAX_RELAYS][DC_RELAY_KEYS];
 	unsigned rlines[DC_MAX_RELAYS] = { 0 };
@@ -126,6 +126,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "KeepaliveInterval", NTM_CONF_UINT, 0, &cfg->keepalive_s, 0, 1, 3600, "20", NULL },
 		{ "DC", "NodeLifetime", NTM_CONF_UINT, 0, &cfg->lifetime_s, 0, 3, 65535, "90", NULL },
 		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+		{ "DC", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
 		{ "Relay", "EmbeddedRelay", NTM_CONF_BOOL, 0, &cfg->embedded_relay, 0, 0, 0, "yes", NULL },
 		{ "Relay", "ListenPort", NTM_CONF_PORT, 0, &cfg->relay_port, 0, 0, 0, "7542", NULL },
 		{ "Relay", "MaxAllocations", NTM_CONF_UINT, 0, &cfg->relay_max_allocs, 0, 1, 1000000,
@@ -153,7 +154,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		ntm_conf_error_format(&err, msg, msglen);
 		goto out;
 	}
-	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0)
+	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0 ||
+	    (ret = ntm_sandbox_conf_mode(c, path, "DC", seccomp, &cfg->seccomp, msg, msglen)) < 0)
 		goto out;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "DC", "Zone");
 	if (ntm_name_set(&z, zone) < 0) {

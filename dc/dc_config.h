@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "paths.h"
+#include "sandbox.h"
 #include "wire.h"
 
 
@@ -36,6 +37,7 @@ struct dc_config {
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;
 	char user[64];                        /* drop privileges to (default "ntm", else nobody) */
+	enum ntm_sandbox_mode seccomp;        /* [DC] Seccomp */
 	/* [Relay]: the embedded relay and what every allocation gets */
 	bool embedded_relay;
 	uint16_t relay_port;

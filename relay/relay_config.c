@@ -9,6 +9,7 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 {
 	struct ntm_conf *c = NULL;
 	uint64_t max_allocs, pps, mbit;
+	char seccomp[16] = "";
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -25,6 +26,8 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 		{ "Relay", "ControlSocket", NTM_CONF_STRING, 0, cfg->control_socket,
 		  sizeof(cfg->control_socket), 0, 0, NTM_RUNSTATEDIR "/ntm/relayd.sock", NULL },
 		{ "Relay", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+		{ "Relay", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce",
+		  NULL },
 		{ "Relay", "MaxAllocations", NTM_CONF_UINT, 0, &max_allocs, 0, 1, 1000000, "4096", NULL },
 		{ "Relay", "PairPacketRate", NTM_CONF_UINT, 0, &pps, 0, 1, 10000000, "20000", NULL },
 		{ "Relay", "PairMbitRate", NTM_CONF_UINT, 0, &mbit, 0, 1, 100000, "200", NULL },
@@ -47,6 +50,9 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = ntm_sandbox_conf_mode(c, path, "Relay", seccomp, &cfg->seccomp, msg, msglen);
+	if (ret < 0)
+		goto out;
 	cfg->params.max_allocs = (uint32_t)max_allocs;
 	cfg->params.pps = pps;
 	cfg->params.bytes_ps = mbit * 125000u;

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "paths.h"
 #include "relay.h"
+#include "sandbox.h"
 
 #define NTM_RELAYD_CONF NTM_SYSCONFDIR "/ntm/relayd.conf"
 
@@ -21,6 +22,7 @@ struct relayd_config {
 	uint8_t dc_pub[32];                    /* the only initiator answered */
 	char control_socket[108];
 	char user[64];
+	enum ntm_sandbox_mode seccomp; /* [Relay] Seccomp */
 	struct relay_params params;
 };
 

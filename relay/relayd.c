@@ -150,6 +150,9 @@ static int run(struct relayd *rd)
 		log_err_errno(-ret, "signals");
 		goto out;
 	}
+	/* set-up is over: from here on, only what ntm-relayd(8) SANDBOX lists */
+	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_RELAYD, rd->cfg.seccomp)) < 0)
+		goto out;
 	ntm_timer_init(&rd->sweep, rd->loop, relayd_sweep, rd);
 	ntm_timer_arm(&rd->sweep, RELAYD_SWEEP_MS, RELAYD_SWEEP_MS);
 	ret = ntm_loop_run(rd->loop);

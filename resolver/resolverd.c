@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "privs.h"
 #include "resolvconf.h"
+#include "sandbox.h"
 #include "resolverd.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ static int load_config(const char *path, bool must_exist, struct rs_config *cfg,
 	struct ntm_conf_addr a4, a6;
 	uint16_t port;
 	bool v6;
+	char seccomp[16] = "";
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -52,6 +54,8 @@ static int load_config(const char *path, bool must_exist, struct rs_config *cfg,
 		{ "Resolver", "OverlayCache", NTM_CONF_BOOL, 0, &cfg->overlay_cache, 0, 0, 0, "yes",
 		  NULL },
 		{ "Resolver", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
+		{ "Resolver", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce",
+		  NULL },
 	};
 	struct stat st;
 
@@ -61,11 +65,15 @@ static int load_config(const char *path, bool must_exist, struct rs_config *cfg,
 		ret = ntm_conf_parse_file(path, &c, &err);
 	if (ret == 0)
 		ret = ntm_conf_apply(c, spec, NTM_ARRAY_SIZE(spec), &err);
-	ntm_conf_free(c);
 	if (ret < 0) {
+		ntm_conf_free(c);
 		ntm_conf_error_format(&err, msg, msglen);
 		return ret;
 	}
+	ret = ntm_sandbox_conf_mode(c, path, "Resolver", seccomp, &cfg->seccomp, msg, msglen);
+	ntm_conf_free(c);
+	if (ret < 0)
+		return ret;
 	if (a4.family != AF_INET) {
 		snprintf(msg, msglen, "%s: ListenAddress must be an IPv4 address", path);
 		return -EINVAL;
@@ -275,6 +283,9 @@ static int run(struct resolverd *r)
 		log_err_errno(-ret, "signals");
 		goto out;
 	}
+	/* set-up is over: from here on, only what ntm-resolverd(8) SANDBOX lists */
+	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_RESOLVERD, r->cfg.seccomp)) < 0)
+		goto out;
 	ntm_timer_init(&r->nss_timer, r->loop, on_nss_timer, r);
 	ntm_timer_arm(&r->nss_timer, NSS_POLL_MS, NSS_POLL_MS);
 	char buf[80];

@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "dnsq.h"
 #include "evloop.h"
+#include "sandbox.h"
 #include "udp.h"
 #include "upstream.h"
 
@@ -61,6 +62,7 @@ struct rs_config {
 	bool refuse_private_reverse;
 	bool overlay_cache;             /* keep ntm-tund's answers for their TTL */
 	char user[64];
+	enum ntm_sandbox_mode seccomp; /* [Resolver] Seccomp */
 };
 
 struct tcpconn;

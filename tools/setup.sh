@@ -21,9 +21,11 @@ case "${1:-}" in
 esac
 
 # To build: compilers, autotools, the libraries (check too: configure
-# wants it for the unit tests, and it is small).
+# wants it for the unit tests, and it is small; libseccomp-dev for the
+# allow-list each daemon installs after its set-up, lib/sandbox.c).
 BUILD_PKGS="build-essential autoconf automake libtool pkgconf
-      libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev check"
+      libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
+      libseccomp-dev check"
 # To run the demo: iproute2, nftables, procps, util-linux (unshare) for the
 # namespaces and NATs; ping, curl and busybox httpd as the unmodified
 # programs talking through the tunnel.

@@ -177,6 +177,9 @@ static int run(struct tund *t)
 		log_err_errno(-ret, "signals");
 		goto out;
 	}
+	/* set-up is over: from here on, only what ntm-tund(8) SANDBOX lists */
+	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_TUND, t->cfg.seccomp)) < 0)
+		goto out;
 	peers_init(t);
 	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
 	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);

@@ -46,7 +46,7 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	char name[NTM_NAME_MAX + 2] = "", suite[16] = "";
+	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
@@ -72,6 +72,7 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		  65536, "64", NULL },
 		{ "Node", "HandshakeRate", NTM_CONF_UINT, 0, &cfg->hs_rate, 0, 1, 100000, "50", NULL },
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
+		{ "Node", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
@@ -102,6 +103,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = ntm_sandbox_conf_mode(c, path, "Node", seccomp, &cfg->seccomp, msg, msglen);
+	if (ret < 0)
+		goto out;
 	/* By default the nss file sits beside the control socket. */
 	if (!nss_seen) {
 		const char *slash = strrchr(cfg->control_socket, '/');

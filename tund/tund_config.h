@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "paths.h"
+#include "sandbox.h"
 #include "underlay.h"
 #include "wire.h"
 
@@ -37,6 +38,7 @@ struct tund_config {
 	uint64_t max_pending;         /* Direction Requests outstanding, node-wide */
 	uint64_t max_pending_uid;     /* of those, started by one uid */
 	uint64_t hs_rate;             /* handshake initiations per second (burst: 2 s) */
+	enum ntm_sandbox_mode seccomp; /* [Node] Seccomp */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
