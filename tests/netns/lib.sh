@@ -90,6 +90,15 @@ bg() {
 	PIDS="$PIDS $LAST_PID"
 }
 
+# seccomp_on PID NAME: the running daemon PID has installed its seccomp
+# allow-list (lib/sandbox.c; Seccomp = enforce is the default):
+# "Seccomp: 2" in /proc/PID/status.
+seccomp_on() {
+	local s
+	s=$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ "$s" = 2 ] || fail "$2 (pid $1): 'Seccomp: ${s:-?}' in /proc/$1/status, want 2 (a filter)"
+}
+
 # wait_for SECONDS DESCRIPTION CMD...: poll CMD every 0.1 s until it
 # succeeds; fail after SECONDS. Prints the time it took in $WAITED_MS.
 wait_for() {

@@ -115,6 +115,9 @@ for n in a b c; do
 	wait_for 10 "node $n registered" registered "$n"
 done
 ok "a, b and c registered"
+seccomp_on "$DCD_PID" ntm-dcd
+for n in a b c; do eval "seccomp_on \$PID_$n ntm-tund-$n"; done
+ok "ntm-dcd and each ntm-tund run under their seccomp filter (Seccomp: 2)"
 
 # --- addresses on ntm0: from the prefixes, distinct ---
 addrs() { # NAME -> "v4 v6"

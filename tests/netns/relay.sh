@@ -84,6 +84,7 @@ CONF
 "$NTM_DCD" -n -c "$DCCONF" >/dev/null || fail "ntm-dcd -n"
 
 bg rl relayd "$NTM_RELAYD" -f -d -c "$T/rl/relayd.conf"
+RELAYD_PID=$LAST_PID
 wait_for 5 "relay control socket" test -S "$T/rl/run/relayd.sock"
 bg dc dcd "$NTM_DCD" -f -d -c "$DCCONF"
 
@@ -133,6 +134,8 @@ VIP_B=$(nsx b ip -4 -o addr show dev ntm0 | awk '{ sub("/.*", "", $4); print $4 
 wait_for 15 "a ping from a to b through the relay" nsx a ping -c 1 -W 1 "$VIP_B"
 at_least rstats relay_forwarded 2 || fail "the ping did not go through the relay"
 ok "ping a -> b ($VIP_B) through the relay (relay_forwarded $(ctr "$(rstats)" relay_forwarded))"
+seccomp_on "$RELAYD_PID" ntm-relayd
+ok "ntm-relayd runs under its seccomp filter (Seccomp: 2)"
 
 # ---- 3. the attacker ----
 nsx rl nft -f - <<NFT || fail "nft on rl"

@@ -53,6 +53,8 @@ echo "$out" | grep -Eq 'flags: qr aa rd ra' || fail "overlay answer without AA: 
 echo "$out" | grep -Eq '^b\.ntm\.example\.org\.[[:space:]]+5[[:space:]]+IN[[:space:]]+A[[:space:]]+198\.18\.0\.2' \
 	|| fail "no A 198.18.0.2 TTL 5: $out"
 ok "A b.ntm.example.org: 198.18.0.2, AA, TTL 5"
+seccomp_on "$PID_stub" ntm-resolverd
+ok "ntm-resolverd runs under its seccomp filter (Seccomp: 2)"
 aaaa=$(q b.ntm.example.org AAAA +short)
 case $aaaa in fd*::2) ;; *) fail "AAAA b: '$aaaa'" ;; esac
 ok "AAAA b.ntm.example.org: $aaaa"
