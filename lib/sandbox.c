@@ -119,6 +119,15 @@ static const struct sb_call asan_calls[] = {
 };
 #endif
 
+/* One argument comparison: argument arg OP a (EQ), or arg & a == b
+ * (MASKED_EQ). Spelled out: libseccomp's SCMP_An macros leave datum_b to
+ * the compiler, which clang's -Wmissing-field-initializers refuses. */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+				   scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+}
+
 static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cmp *cmp)
 {
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
@@ -152,9 +161,9 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 		/* the type carries SOCK_NONBLOCK and SOCK_CLOEXEC: compare
 		 * the low bits (the kernel's SOCK_TYPE_MASK) */
 		struct scmp_arg_cmp cmp[3] = {
-			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)allowed[i].family),
-			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)allowed[i].type),
-			SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)allowed[i].proto),
+			arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)allowed[i].family, 0),
+			arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)allowed[i].type),
+			arg_cmp(2, SCMP_CMP_EQ, (scmp_datum_t)allowed[i].proto, 0),
 		};
 		ret = add(ctx, SCMP_SYS(socket), allowed[i].proto < 0 ? 2 : 3, cmp);
 		if (ret < 0)
@@ -168,8 +177,8 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 static int add_open(scmp_filter_ctx ctx, unsigned who)
 {
 	const scmp_datum_t wr = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
-	struct scmp_arg_cmp o = SCMP_A1(SCMP_CMP_MASKED_EQ, wr, 0);
-	struct scmp_arg_cmp oat = SCMP_A2(SCMP_CMP_MASKED_EQ, wr, 0);
+	struct scmp_arg_cmp o = arg_cmp(1, SCMP_CMP_MASKED_EQ, wr, 0);
+	struct scmp_arg_cmp oat = arg_cmp(2, SCMP_CMP_MASKED_EQ, wr, 0);
 	bool writes = who & (T | D);
 	int ret;
 
@@ -181,7 +190,7 @@ static int add_open(scmp_filter_ctx ctx, unsigned who)
 /* No executable memory: code injected through a bug stays data. */
 static int add_memory(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	struct scmp_arg_cmp noexec = arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
 	int ret;
 
 	if ((ret = add(ctx, SCMP_SYS(mmap), 1, &noexec)) < 0)
@@ -192,7 +201,7 @@ static int add_memory(scmp_filter_ctx ctx)
 /* abort() and raise() signal this process only. */
 static int add_signals(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	struct scmp_arg_cmp self = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 
 	return add(ctx, SCMP_SYS(tgkill), 1, &self);
 }
@@ -206,7 +215,7 @@ static int add_asan(scmp_filter_ctx ctx)
 {
 	static const int refused[] = { SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(fork),
 				       SCMP_SYS(vfork), SCMP_SYS(execve) };
-	struct scmp_arg_cmp tcgets = SCMP_A1(SCMP_CMP_EQ, TCGETS);
+	struct scmp_arg_cmp tcgets = arg_cmp(1, SCMP_CMP_EQ, TCGETS, 0);
 	int ret;
 
 	for (size_t i = 0; i < NTM_ARRAY_SIZE(asan_calls); i++)
