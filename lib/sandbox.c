@@ -94,12 +94,13 @@ static const struct sb_call plain[] = {
 	{ SCMP_SYS(rt_sigreturn), ALL }, { SCMP_SYS(rt_sigaction), ALL },
 	{ SCMP_SYS(restart_syscall), ALL }, { SCMP_SYS(exit), ALL },
 	{ SCMP_SYS(exit_group), ALL },
-	/* files written: ntm-tund's nss file (temporary file, fsync,
-	 * rename); the DC's SQLite database, its -wal and -shm (positioned
-	 * I/O, fdatasync, truncation of the WAL, permissions of a new -wal
-	 * matched to the database's, existence checks) */
-	{ SCMP_SYS(fsync), T | D }, { SCMP_SYS(rename), T }, { SCMP_SYS(renameat), T },
-	{ SCMP_SYS(renameat2), T }, { SCMP_SYS(fdatasync), D }, { SCMP_SYS(ftruncate), D },
+	/* files written: ntm-tund's nss file and the DC's allocation mark
+	 * (temporary file, fsync, rename, the directory fsynced); the DC's
+	 * SQLite database, its -wal and -shm (positioned I/O, fdatasync,
+	 * truncation of the WAL, permissions of a new -wal matched to the
+	 * database's, existence checks) */
+	{ SCMP_SYS(fsync), T | D }, { SCMP_SYS(rename), T | D }, { SCMP_SYS(renameat), T | D },
+	{ SCMP_SYS(renameat2), T | D }, { SCMP_SYS(fdatasync), D }, { SCMP_SYS(ftruncate), D },
 	{ SCMP_SYS(pread64), D }, { SCMP_SYS(pwrite64), D }, { SCMP_SYS(fchmod), D },
 	{ SCMP_SYS(access), D }, { SCMP_SYS(faccessat), D }, { SCMP_SYS(faccessat2), D },
 	/* unlink: the control socket at exit (ntm-tund, ntm-dcd, ntm-relayd),
