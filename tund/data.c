@@ -7,8 +7,9 @@
  * UDP -> TUN: a DATA datagram is matched by receiver index, opened in
  * place, replay-checked, and written to the TUN device only if its inner
  * source address is the sending peer's own virtual address. Nothing here
- * allocates. */
+ * allocates but a peer's queue, once per tunnel set-up (peer.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -53,6 +54,14 @@ void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len)
 		p->t->stats.tun_queue_full++;
 		return;
 	}
+	if (!p->qbuf) {
+		p->qbuf = malloc(PEER_QUEUE * p->qslot);
+		if (!p->qbuf) { /* the packet is lost, as on a full queue */
+			p->t->stats.tun_queue_nomem++;
+			return;
+		}
+		p->qhead = 0;
+	}
 	unsigned slot = (p->qhead + p->qcount) % PEER_QUEUE;
 	memcpy(p->qbuf + slot * p->qslot, pkt, len);
 	p->qlen[slot] = (uint16_t)len;
@@ -70,6 +79,20 @@ void peer_flush_queue(struct peer *p)
 		p->qhead = (p->qhead + 1) % PEER_QUEUE;
 		p->qcount--;
 	}
+	/* drained to a usable session: packets go out at once from now on,
+	 * and a new set-up (a session lost) allocates again */
+	if (!p->qcount) {
+		free(p->qbuf);
+		p->qbuf = NULL;
+	}
+}
+
+void peer_drop_queue(struct peer *p)
+{
+	p->t->stats.tun_queue_dropped += p->qcount;
+	p->qcount = 0;
+	free(p->qbuf);
+	p->qbuf = NULL;
 }
 
 /* Destination of an IP packet: family and a pointer to the address. */

@@ -97,7 +97,7 @@ static void peer_free(struct tund *t, struct peer *p)
 	path_clear(p);
 	resolve_answer(p, NTM_LCTL_TRYAGAIN);
 	pending_release(t, p);
-	free(p->qbuf);
+	peer_drop_queue(p);
 	free(p);
 }
 
@@ -182,10 +182,8 @@ static struct peer *peer_new(struct tund *t)
 	if (!p)
 		return NULL;
 	p->t = t;
-	p->qslot = (size_t)t->cfg.mtu;
-	p->qbuf = malloc(PEER_QUEUE * p->qslot);
-	if (!p->qbuf || ntm_idmap_put(&t->peers_all, (uint64_t)(uintptr_t)p, p) < 0) {
-		free(p->qbuf);
+	p->qslot = (size_t)t->cfg.mtu; /* the queue itself comes with its first packet */
+	if (ntm_idmap_put(&t->peers_all, (uint64_t)(uintptr_t)p, p) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -724,7 +722,6 @@ static void peer_retire(struct tund *t, struct peer *p)
 		ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
 	if (p->resolved && peer_by_pub(t, p->pub) == p)
 		ntm_idmap_del(&t->peers_key, pub_key(p->pub));
-	t->stats.tun_queue_dropped += p->qcount;
 	peer_free(t, p);
 }
 
@@ -794,8 +791,7 @@ static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 				 REKEY_ATTEMPT_TIME_MS / 1000);
 			hs_forget(t, p);
 			p->hs_first_ms = 0;
-			t->stats.tun_queue_dropped += p->qcount;
-			p->qcount = 0;
+			peer_drop_queue(p);
 		} else {
 			peer_start_handshake(p);
 		}

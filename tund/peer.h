@@ -8,8 +8,10 @@
  *         on it confirms the keys; then it becomes cur;
  *   prev  the session cur replaced, kept for packets still in flight.
  * Packets for a peer without a usable session wait in a bounded queue
- * (PEER_QUEUE packets, preallocated when the peer is made: no allocation
- * per packet). A sweep every PEER_SWEEP_MS retries handshakes, sends
+ * (PEER_QUEUE packets of the MTU, ~23 KB): allocated whole with the first
+ * packet that has to wait and freed once it has drained to a usable
+ * session (or is dropped), so only peers whose tunnel is being set up
+ * hold one; never an allocation per packet. A sweep every PEER_SWEEP_MS retries handshakes, sends
  * keepalives, rekeys and expires sessions (doc/protocol.md section 7). */
 #ifndef NTM_PEER_H
 #define NTM_PEER_H
@@ -200,7 +202,7 @@ struct peer {
 	uint64_t last_data_ms;        /* last IP packet either way (keepalives not counted) */
 	uint64_t rx_bytes, tx_bytes;
 
-	uint8_t *qbuf;                /* PEER_QUEUE slots of qslot bytes */
+	uint8_t *qbuf;                /* PEER_QUEUE slots of qslot bytes; NULL: nothing waits */
 	size_t qslot;
 	uint16_t qlen[PEER_QUEUE];
 	unsigned qhead, qcount;
@@ -236,8 +238,13 @@ void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_
  * tx_no_path, tx_send_failed), so a caller with nothing else to do about a
  * lost packet may drop the result. */
 int peer_send(struct peer *p, uint8_t *buf, size_t ptlen);
+/* Queue a packet until p can send (the queue allocated if p has none; no
+ * memory or a full queue: the packet is dropped and counted). */
 void peer_enqueue(struct peer *p, const uint8_t *pkt, size_t len);
+/* Send what waits while p can send; an emptied queue is freed. */
 void peer_flush_queue(struct peer *p);
+/* Drop what waits (counted as tun_queue_dropped) and free the queue. */
+void peer_drop_queue(struct peer *p);
 void peer_start_handshake(struct peer *p);
 bool peer_can_send(const struct peer *p);
 void send_direction_req(struct tund *t, struct peer *p);

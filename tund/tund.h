@@ -56,6 +56,7 @@ enum dc_state {
 	X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
+	X(tun_queue_nomem) \
 	X(registrations) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
