@@ -315,6 +315,10 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 	d->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
 	if (d->state != DC_REGISTERED)
 		log_notice("registered as %s with DC %s", t->fqdn, ep_str(t, d->use, ep, sizeof(ep)));
+	/* Names the DC denied may have been enrolled since (the DC tells no
+	 * one): ask again rather than wait out NEGCACHE_TTL_MS. Only the DC's
+	 * answers bring this here, so a local user cannot empty the cache. */
+	negcache_flush(&t->neg);
 	d->state = DC_REGISTERED;
 	t->stats.registrations++;
 	d->failures = 0;

@@ -40,6 +40,10 @@ int peers_init(struct tund *t)
 	ntm_idmap_init(&t->peers_route);
 	ntm_idmap_init(&t->peers_relay);
 	hs_budget_init(&t->hs_budget, t->cfg.hs_rate ? t->cfg.hs_rate : 50, ntm_loop_now_ms());
+	uint64_t seed = 0;
+	if (ntm_random(&seed, sizeof(seed)) < 0) /* the cache still works; only aiming gets easier */
+		seed = (uint64_t)(uintptr_t)t * UINT64_C(0x9e3779b97f4a7c15) ^ ntm_loop_now_ms();
+	negcache_init(&t->neg, seed);
 	return 0;
 }
 

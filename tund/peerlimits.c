@@ -6,31 +6,61 @@
 
 /* ---- negative cache ---- */
 
-static unsigned set_of(const char *key)
+/* splitmix64's finalizer. */
+static uint64_t mix(uint64_t z)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * UINT64_C(0x100000001b3);
-	return (unsigned)(h % NEGCACHE_SETS);
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
 }
 
-static int find(const struct negcache *c, unsigned set, const char *key)
+/* Every byte of the key, and its length, go through the mix with the
+ * seed, 8 bytes at a time. */
+static uint64_t hash_of(const struct negcache *c, const char *key, size_t len)
+{
+	uint64_t h = mix(c->seed ^ len);
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = 0;
+		for (size_t j = 0; j < 8 && i + j < len; j++)
+			w |= (uint64_t)(uint8_t)key[i + j] << (8 * j);
+		h = mix(h ^ w);
+	}
+	return h;
+}
+
+static int find(const struct negcache *c, unsigned set, uint64_t h)
 {
 	for (int w = 0; w < NEGCACHE_WAYS; w++)
-		if (c->e[set][w].expires_ms && strcmp(c->e[set][w].key, key) == 0)
+		if (c->e[set][w].expires_ms && c->e[set][w].hash == h)
 			return w;
 	return -1;
+}
+
+/* The set is taken from the hash's top bits; the whole hash is compared. */
+static unsigned set_of(uint64_t h)
+{
+	return (unsigned)(h >> 32) % NEGCACHE_SETS;
+}
+
+void negcache_init(struct negcache *c, uint64_t seed)
+{
+	memset(c, 0, sizeof(*c));
+	c->seed = seed;
 }
 
 void negcache_put(struct negcache *c, const char *key, uint64_t now_ms)
 {
 	size_t len = strlen(key);
-	unsigned set = set_of(key);
+	uint64_t h;
+	unsigned set;
 	int w;
 
 	if (len >= NEGCACHE_KEY_MAX)
 		return;
-	w = find(c, set, key);
+	h = hash_of(c, key, len);
+	set = set_of(h);
+	w = find(c, set, h);
 	if (w < 0) {
 		/* a free or expired way, else the one that expires first */
 		w = 0;
@@ -42,31 +72,41 @@ void negcache_put(struct negcache *c, const char *key, uint64_t now_ms)
 			if (c->e[set][i].expires_ms < c->e[set][w].expires_ms)
 				w = i;
 		}
-		memcpy(c->e[set][w].key, key, len + 1);
+		c->e[set][w].hash = h;
 	}
 	c->e[set][w].expires_ms = now_ms + NEGCACHE_TTL_MS;
 }
 
 bool negcache_has(const struct negcache *c, const char *key, uint64_t now_ms)
 {
-	unsigned set = set_of(key);
-	int w = find(c, set, key);
+	size_t len = strlen(key);
+	uint64_t h;
+	int w;
 
-	return w >= 0 && now_ms < c->e[set][w].expires_ms;
+	if (len >= NEGCACHE_KEY_MAX)
+		return false;
+	h = hash_of(c, key, len);
+	w = find(c, set_of(h), h);
+	return w >= 0 && now_ms < c->e[set_of(h)][w].expires_ms;
 }
 
 void negcache_del(struct negcache *c, const char *key)
 {
-	unsigned set = set_of(key);
-	int w = find(c, set, key);
+	size_t len = strlen(key);
+	uint64_t h;
+	int w;
 
+	if (len >= NEGCACHE_KEY_MAX)
+		return;
+	h = hash_of(c, key, len);
+	w = find(c, set_of(h), h);
 	if (w >= 0)
-		c->e[set][w].expires_ms = 0;
+		c->e[set_of(h)][w].expires_ms = 0;
 }
 
 void negcache_flush(struct negcache *c)
 {
-	memset(c, 0, sizeof(*c));
+	memset(c->e, 0, sizeof(c->e));
 }
 
 /* ---- pending resolves per uid ---- */

@@ -14,29 +14,38 @@
 
 /* ---- negative cache ---- */
 
-/* 512 entries in sets of 4: a key can only evict one of the 3 others of
+/* 8192 entries in sets of 8: a key can only evict one of the 7 others of
  * its set, so a flood of random names costs O(1) per name and cannot grow
- * anything. An entry lives NEGCACHE_TTL_MS: the DC sends no signal when a
- * node is enrolled, so a new node is found at most this long after a
- * failed lookup of its name. */
-#define NEGCACHE_SETS 128
-#define NEGCACHE_WAYS 4
+ * anything, while a few thousand names (one user's lookups; the lab's
+ * 2,000) all stay cached. An entry holds a 64-bit hash of its key, keyed
+ * with a random seed (not a MAC, but nobody without the seed can aim
+ * names at one set or make a real name collide with a denied one): 16
+ * bytes, 128 KB in all. An entry lives NEGCACHE_TTL_MS: the DC sends no
+ * signal when a node is enrolled, so a new node is found at most this
+ * long after a failed lookup of its name, or at the node's next
+ * registration, which flushes the cache (dclink.c). */
+#define NEGCACHE_SETS 1024
+#define NEGCACHE_WAYS 8
 #define NEGCACHE_TTL_MS 30000
 #define NEGCACHE_KEY_MAX (NTM_NAME_MAX + 1)
 
 struct negcache {
+	uint64_t seed;
 	struct {
 		uint64_t expires_ms;  /* 0: free */
-		char key[NEGCACHE_KEY_MAX];
+		uint64_t hash;
 	} e[NEGCACHE_SETS][NEGCACHE_WAYS];
 };
 
+/* Empty, with seed as the hash's key (random, from the caller). */
+void negcache_init(struct negcache *c, uint64_t seed);
 /* Remember key (a name, or an address as text) as not enrolled from now
  * on; a key longer than NTM_NAME_MAX is not cached. */
 void negcache_put(struct negcache *c, const char *key, uint64_t now_ms);
 /* Was key said not to exist less than NEGCACHE_TTL_MS ago? */
 bool negcache_has(const struct negcache *c, const char *key, uint64_t now_ms);
 void negcache_del(struct negcache *c, const char *key);
+/* Forget every entry (the seed stays). */
 void negcache_flush(struct negcache *c);
 
 /* ---- pending resolves per uid ---- */

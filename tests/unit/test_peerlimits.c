@@ -48,7 +48,7 @@ START_TEST(test_a_flood_of_names_stays_in_bounds_and_recent_ones_stay_cached)
 		negcache_put(&nc, name, i);
 	}
 	/* the memory is the struct's, whatever came; the newest of each set
-	 * survive (each set keeps its 4 latest) */
+	 * survive (each set keeps its 8 latest) */
 	for (unsigned i = 100000 - 64; i < 100000; i++) {
 		snprintf(name, sizeof(name), "n%u.ntm.example.org", i);
 		hits += negcache_has(&nc, name, 100000);
@@ -60,6 +60,49 @@ START_TEST(test_a_flood_of_names_stays_in_bounds_and_recent_ones_stay_cached)
 	longkey[sizeof(longkey) - 1] = '\0';
 	negcache_put(&nc, longkey, 5);
 	ck_assert(!negcache_has(&nc, longkey, 5));
+}
+END_TEST
+
+/* flood.sh case (e): one user's 2,000 unknown names, asked again, must
+ * all be answered from the cache (no new request to the DC). */
+START_TEST(test_two_thousand_names_all_stay_cached_whatever_the_seed)
+{
+	char name[64];
+
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		unsigned hits = 0;
+		negcache_init(&nc, seed * UINT64_C(0x9e3779b97f4a7c15));
+		for (unsigned i = 0; i < 2000; i++) {
+			snprintf(name, sizeof(name), "flood-%u.ntm.example.org", i);
+			negcache_put(&nc, name, 1000 + i);
+		}
+		for (unsigned i = 0; i < 2000; i++) {
+			snprintf(name, sizeof(name), "flood-%u.ntm.example.org", i);
+			hits += negcache_has(&nc, name, 5000);
+		}
+		ck_assert_uint_eq(hits, 2000);
+		/* and nothing else is taken for one of them */
+		for (unsigned i = 2000; i < 4000; i++) {
+			snprintf(name, sizeof(name), "flood-%u.ntm.example.org", i);
+			ck_assert(!negcache_has(&nc, name, 5000));
+		}
+	}
+	/* the memory is fixed: 16 bytes an entry */
+	ck_assert_uint_le(sizeof(struct negcache), 16 * NEGCACHE_SETS * NEGCACHE_WAYS + 8);
+}
+END_TEST
+
+/* A registration flushes the cache (dclink.c); the seed stays, so the
+ * cache goes on working with the same hash. */
+START_TEST(test_a_flush_keeps_the_seed)
+{
+	negcache_init(&nc, 42);
+	negcache_put(&nc, "later.ntm.example.org", 0);
+	negcache_flush(&nc);
+	ck_assert_uint_eq(nc.seed, 42);
+	ck_assert(!negcache_has(&nc, "later.ntm.example.org", 1));
+	negcache_put(&nc, "later.ntm.example.org", 1);
+	ck_assert(negcache_has(&nc, "later.ntm.example.org", 2));
 }
 END_TEST
 
@@ -124,6 +167,8 @@ int main(void)
 	tcase_add_test(tc, test_a_name_the_dc_denied_is_remembered_for_the_ttl_only);
 	tcase_add_test(tc, test_a_route_or_a_flush_forgets_the_denial);
 	tcase_add_test(tc, test_a_flood_of_names_stays_in_bounds_and_recent_ones_stay_cached);
+	tcase_add_test(tc, test_two_thousand_names_all_stay_cached_whatever_the_seed);
+	tcase_add_test(tc, test_a_flush_keeps_the_seed);
 	tcase_add_test(tc, test_pending_resolves_are_capped_per_node_and_per_uid);
 	tcase_add_test(tc, test_the_handshake_budget_allows_a_burst_then_the_rate);
 	suite_add_tcase(s, tc);
