@@ -263,5 +263,7 @@ void dc_registry_free(struct dc *dc);
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);
 void dc_ctl_close(struct dc *dc);
+/* Log the control socket's counters (ctl_*), as dc_log_stats does the DC's. */
+void dc_ctl_log_stats(const struct dc *dc);
 
 #endif

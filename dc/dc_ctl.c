@@ -1,6 +1,7 @@
 /* dc_ctl.c - ntm-dcd's answers on its local control socket: the same
  * framing as ntm-tund's (doc/control.md, lib/ctlserver.c); the DC answers
- * STATS (its counters and its embedded relay's, for `ntm-dcctl stats`),
+ * STATS (its counters, the control socket's own as ctl_NAME as ntm-tund
+ * shows them, and its embedded relay's, for `ntm-dcctl stats`),
  * RELOAD (ntm-dcctl wrote the registry: read the enrolled keys again if
  * the database changed) and BADREQ to the rest. */
 #include <errno.h>
@@ -15,23 +16,47 @@
 #include "util.h"
 #include "log.h"
 
-/* The DC's counters, then the embedded relay's as relay_NAME. */
+/* What the control socket refused or cut short (lib/ctlserver.h), named
+ * as ntm-tund names them: field, name, text for the log. */
+#define CTL_STATS(X) \
+	X(refused, ctl_refused, "control connections closed at once: over a connection cap") \
+	X(deadline, ctl_deadline, "control connections closed: a request not whole within 2 s") \
+	X(idle, ctl_idle, "control connections closed after 10 s without a request") \
+	X(nofd, ctl_accept_nofd, "control socket: accept() out of descriptors, paused 250 ms")
+
+/* The DC's counters, the control socket's, then the embedded relay's as
+ * relay_NAME. */
 struct dc_all_stats {
 	struct dc_stats d;
+	struct ntm_ctlsrv_stats c;
 	struct relay_stats r;
 };
 #define XD(name, text) { #name, offsetof(struct dc_all_stats, d.name) },
+#define XC(field, name, text) { #name, offsetof(struct dc_all_stats, c.field) },
 #define XR(name, text) { "relay_" #name, offsetof(struct dc_all_stats, r.name) },
-static const struct ntm_counter_def counters[] = { DC_STATS(XD) RELAY_STATS(XR) };
+static const struct ntm_counter_def counters[] = { DC_STATS(XD) CTL_STATS(XC) RELAY_STATS(XR) };
 #undef XD
+#undef XC
 #undef XR
 _Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS, "too many counters for STATS");
+
+void dc_ctl_log_stats(const struct dc *dc)
+{
+	struct ntm_ctlsrv_stats none = { 0 };
+	const struct ntm_ctlsrv_stats *cs = dc->ctl ? ntm_ctlsrv_stats(dc->ctl) : &none;
+
+#define X(field, name, text) log_notice("%-24s %llu  (%s)", #name, \
+					(unsigned long long)cs->field, text);
+	CTL_STATS(X)
+#undef X
+}
 
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
 	struct dc *dc = arg;
-	struct dc_all_stats all = { .d = dc->stats, .r = dc->relay.stats };
+	struct dc_all_stats all = { .d = dc->stats, .c = *ntm_ctlsrv_stats(dc->ctl),
+				    .r = dc->relay.stats };
 	(void)c;
 
 	/* Harmless for anyone to send: the keys are read again only when

@@ -459,6 +459,7 @@ void dc_log_stats(const struct dc *dc)
 #define X(name, text) log_notice("%-24s %llu  (%s)", #name, (unsigned long long)dc->stats.name, text);
 	DC_STATS(X)
 #undef X
+	dc_ctl_log_stats(dc);
 #define X(name, text) log_notice("relay_%-18s %llu  (%s)", #name, \
 				 (unsigned long long)dc->relay.stats.name, text);
 	RELAY_STATS(X)
