@@ -9,6 +9,8 @@
 #       address and port, at the DC and at node a, while b restarts,
 #   (d) 256 control-socket connections to a of an unprivileged user, each
 #       sent one byte every 4 s and never a whole request,
+#   (e) an unprivileged user on a looking up 2,000 distinct unknown names
+#       under the zone through nss_ntm, over and over, for a few seconds,
 # a legitimate node registers, a tunnel comes up and root's `ntmctl status`
 # answers, each within BOUND_MS; the daemons' RSS and descriptors stay under
 # the caps doc/lab.md documents; and nothing at all reaches the attacker in
@@ -24,6 +26,7 @@
 require_root
 command -v nft >/dev/null || skip "needs nftables"
 command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+command -v getent >/dev/null || skip "needs getent"
 FLOOD=$top_builddir/tests/netns/ntm_flood
 [ -x "$FLOOD" ] || fail "$FLOOD is missing (make check builds it)"
 
@@ -51,6 +54,17 @@ DC_FD_CAP=64
 TUND_RSS_CAP_KB=32768
 TUND_FD_CAP=64
 TUND_FD_CAP_SLOW=$((TUND_FD_CAP + SLOW_CONNS))  # (d): the control socket's connection cap on top
+E_NAMES=2000            # (e): the issue's figure
+E_WORKERS=16            # (e): lookup processes at once (each one name at a time)
+E_MS=4000               # (e): how long they go on looking the names up
+# (e): Direction Requests the DC may see for E_NAMES names, each one
+# unknown (DIRECTION_NAK NOT_FOUND): one per name, plus a resend for a
+# lookup the DC took over DIRECTION_RETRY_MS to answer. Without the
+# negative cache every lookup was one (16.7k/s in the issue); a second
+# round of the same names must cost the DC nearly nothing.
+E_DC_CAP=$((E_NAMES + E_NAMES / 4))
+E_DC_AGAIN_CAP=20
+NSSLIB=$top_builddir/nss_ntm/.libs
 
 NODES="a b c"
 . "$(dirname "$0")/setup2.sh"
@@ -338,6 +352,96 @@ flood_stop d
 case_end
 echo "#   flood: $FLOOD_OUT"
 case_ok "(d) $SLOW_CONNS slow control clients of $ATTACKER at a"
+
+# --- (e) one local user looks up 2,000 unknown names at a ---
+# Through nss_ntm as any program would (getent), as nobody: E_WORKERS
+# processes each go round their share of the names until E_MS is up. The
+# DC must see at most about one Direction Request per name (the negative
+# cache answers the rest, the pending caps bound those in flight), a's
+# size stays under its caps, and root's status on a and a new tunnel from
+# a to b work within the bound meanwhile. Then one more round of the same
+# names: nearly no new request. a is restarted first: its cache (30 s) is
+# emptied by each registration, which a new DC session brings (every
+# 120 s), and this case must not straddle one.
+[ -e "$NSSLIB/libnss_ntm.so.2" ] || fail "$NSSLIB/libnss_ntm.so.2 is not built"
+dc_requests() { # DIRECTION_REQs the DC answered, either way
+	stats_of dc | grep -o '"direction[_a-z]*": [0-9]*' | awk '{ n += $2 } END { print n + 0 }'
+}
+# lookups FILE MS: as nobody on a, look up every name of FILE, again and
+# again for MS ms (0: once); prints "lookups=N"
+lookups() {
+	nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
+		setpriv --reuid="$ATTACKER" --regid="$(id -g "$ATTACKER")" --clear-groups \
+		sh -c 'end=$(($(date +%s%N) / 1000000 + $2)); n=0
+			while :; do
+				getent -s hosts:ntm hosts $(cat "$1") >/dev/null
+				n=$((n + $(wc -l < "$1")))
+				[ "$(($(date +%s%N) / 1000000))" -lt "$end" ] || break
+			done
+			echo "lookups=$n"' sh "$1" "$2"
+}
+mkdir -p "$T/names"
+i=0
+while [ "$i" -lt "$E_NAMES" ]; do
+	echo "unknown-$i.$ZONE" >> "$T/names/w$((i % E_WORKERS))"
+	i=$((i + 1))
+done
+chmod -R a+rX "$T/names"
+CASE="(e) 2,000 unknown names at a"
+restart a
+wait_for 5 "a's nss file" test -s "$T/a/run/nss"
+case_begin "$CASE"
+REQ0=$(dc_requests)
+E_PIDS=""
+for w in $(seq 0 $((E_WORKERS - 1))); do
+	lookups "$T/names/w$w" "$E_MS" > "$T/names/out$w" 2>&1 &
+	E_PIDS="$E_PIDS $!"; PIDS="$PIDS $!"
+done
+sleep "$(awk "BEGIN { print $WARM_MS / 1000 }")"
+timed "a tunnel a -> b" ping_n a b
+TUN_MS=$TOOK_MS
+timed "root's ntmctl status on a" "$NTMCTL" -s "$sock_a" status
+STATUS_MS=$TOOK_MS
+sizes during "$TUND_FD_CAP"
+SIZES_DURING=$SIZES
+for pid in $E_PIDS; do wait "$pid"; forget "$pid"; done
+E_LOOKUPS=$(cat "$T/names"/out* | awk -F= '/^lookups=/ { n += $2 } END { print n + 0 }')
+REQ1=$(dc_requests)
+CPU_DURING=$(printf '%s\n%s\n' "$CPU0" "$(cpu_all)" | awk -F= '
+	$1 in c { printf " %s=%dms", $1, $2 - c[$1]; next } { c[$1] = $2 }')
+# the same names once more, at once
+E_PIDS=""
+for w in $(seq 0 $((E_WORKERS - 1))); do
+	lookups "$T/names/w$w" 0 > "$T/names/again$w" 2>&1 &
+	E_PIDS="$E_PIDS $!"; PIDS="$PIDS $!"
+done
+for pid in $E_PIDS; do wait "$pid"; forget "$pid"; done
+E_AGAIN=$(cat "$T/names"/again* | awk -F= '/^lookups=/ { n += $2 } END { print n + 0 }')
+REQ2=$(dc_requests)
+case_end
+echo "#   (a registered before the lookups began; the tunnel and the status were asked during them)"
+echo "#   $E_LOOKUPS lookups of $E_NAMES names by $E_WORKERS processes in $E_MS ms: the DC saw $((REQ1 - REQ0)) requests (cap $E_DC_CAP)"
+echo "#   the same names again ($E_AGAIN lookups): the DC saw $((REQ2 - REQ1)) requests (cap $E_DC_AGAIN_CAP)"
+[ "$E_LOOKUPS" -ge "$E_NAMES" ] || soft_fail "$CASE: only $E_LOOKUPS lookups were made (the names were not all asked)"
+[ "$((REQ1 - REQ0))" -le "$E_DC_CAP" ] || \
+	soft_fail "$CASE: the DC saw $((REQ1 - REQ0)) requests for $E_NAMES names, over $E_DC_CAP"
+[ "$((REQ2 - REQ1))" -le "$E_DC_AGAIN_CAP" ] || \
+	soft_fail "$CASE: the same names again cost the DC $((REQ2 - REQ1)) requests, over $E_DC_AGAIN_CAP"
+# One of the names is enrolled meanwhile: the DC tells nobody, but a's
+# next registration empties its negative cache, so the name is asked of
+# the DC again at once (its node is offline: TRYAGAIN, and not cached).
+a_counter() { stats_of a | grep -o "\"$1\": [0-9]*" | grep -o '[0-9]*$'; }
+NEW_KEY=$("$NTMCTL" genkey | "$NTMCTL" pubkey) || fail "a key for the new node"
+"$NTM_DCCTL" -c "$DCCONF" node add unknown-0 "$NEW_KEY" >/dev/null || fail "ntm-dcctl node add unknown-0"
+REG0=$(a_counter registrations)
+"$NTMCTL" -s "$sock_a" reregister >/dev/null || fail "ntmctl reregister on a"
+wait_for 5 "a registered again" sh -c "[ \$(\"$NTMCTL\" -s \"$sock_a\" stats --json | grep -o '\"registrations\": [0-9]*' | grep -o '[0-9]*\$') -gt $REG0 ]"
+REQ3=$(dc_requests); NEG0=$(a_counter resolve_negative_hits)
+"$NTMCTL" -s "$sock_a" resolve "unknown-0.$ZONE" > "$T/names/enrolled" 2>&1
+echo "#   unknown-0 enrolled, a registered again: its lookup cost the DC $(($(dc_requests) - REQ3)) request(s): $(head -n 1 "$T/names/enrolled")"
+[ "$(($(dc_requests) - REQ3))" = 1 ] && [ "$(a_counter resolve_negative_hits)" = "$NEG0" ] || \
+	soft_fail "$CASE: after a's registration a newly enrolled name was still answered from the negative cache"
+case_ok "(e) $E_NAMES unknown names looked up by $ATTACKER at a, then again; a registration empties the cache"
 
 [ -z "$FAILS" ] || fail "under a flood:$FAILS"
 echo "PASS: flood"
