@@ -550,11 +550,20 @@ int main(void)
 	tcase_add_test(tc, test_256_slow_clients_of_one_user_leave_root_its_status);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
-	TCase *nofd = tcase_create("nofd");
-	tcase_add_checked_fixture(nofd, start_hoarding_server, stop_server);
-	tcase_add_test(nofd, test_out_of_descriptors_the_server_pauses_instead_of_spinning);
-	tcase_set_timeout(nofd, 30);
-	suite_add_tcase(s, nofd);
+	/* Valgrind hands accept() a descriptor from its own reserve above the
+	 * limit it shows the program, then refuses that descriptor: the
+	 * server never sees EMFILE there. Plain 'make check' runs the case. */
+	const char *preload = getenv("LD_PRELOAD");
+	if (preload && strstr(preload, "vgpreload")) {
+		fprintf(stderr, "test_ctlserver: the out-of-descriptors case is not run under "
+			"valgrind (it hands out descriptors from its own reserve)\n");
+	} else {
+		TCase *nofd = tcase_create("nofd");
+		tcase_add_checked_fixture(nofd, start_hoarding_server, stop_server);
+		tcase_add_test(nofd, test_out_of_descriptors_the_server_pauses_instead_of_spinning);
+		tcase_set_timeout(nofd, 30);
+		suite_add_tcase(s, nofd);
+	}
 	TCase *pure = tcase_create("decisions");
 	tcase_add_test(pure, test_privileged_callers_keep_reserved_slots_and_users_are_capped);
 	tcase_add_test(pure, test_privilege_is_root_or_group_ntm_primary_or_supplementary);
