@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,11 +63,24 @@ fail:;
 	return err;
 }
 
+int ntm_udp_set_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
 void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
 {
 	m->has_dst = false;
+	m->gro_size = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int sz;
+			memcpy(&sz, CMSG_DATA(c), sizeof(sz));
+			m->gro_size = sz > 0 && sz < 65536 ? (uint16_t)sz : 0;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			m->family = AF_INET;
@@ -87,7 +101,8 @@ void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m)
 ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			 CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
@@ -161,6 +176,52 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 		}
 	}
 	return send_msg(fd, &mh);
+}
+
+ssize_t ntm_udp_send_train(int fd, const uint8_t *buf, size_t len, size_t seg,
+			   const struct sockaddr *to, socklen_t tolen, bool gso)
+{
+	struct iovec iov[NTM_UDP_TRAIN_MAX];
+	struct mmsghdr mm[NTM_UDP_TRAIN_MAX];
+	size_t n = seg ? (len + seg - 1) / seg : 0;
+	int ret;
+
+	if (n == 0 || n > NTM_UDP_TRAIN_MAX || len > NTM_UDP_TRAIN_BYTES || seg > UINT16_MAX)
+		return -EINVAL;
+	if (gso && n > 1) {
+		union {
+			char buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec one = { .iov_base = (void *)buf, .iov_len = len };
+		struct msghdr mh = {
+			.msg_name = (void *)to, .msg_namelen = tolen,
+			.msg_iov = &one, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		uint16_t sz = (uint16_t)seg;
+		memset(&ctl, 0, sizeof(ctl));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(sz));
+		memcpy(CMSG_DATA(c), &sz, sizeof(sz));
+		ssize_t r = send_msg(fd, &mh);
+		return r < 0 ? r : (ssize_t)n;
+	}
+	memset(mm, 0, n * sizeof(mm[0]));
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)(buf + i * seg);
+		iov[i].iov_len = i + 1 < n ? seg : len - i * seg;
+		mm[i].msg_hdr.msg_name = (void *)to;
+		mm[i].msg_hdr.msg_namelen = tolen;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	do
+		ret = sendmmsg(fd, mm, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : ret;
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -23,6 +23,8 @@ struct ntm_udp_meta {
 	int ifindex;
 	int fd;                        /* the socket it arrived on */
 	bool via_relay;                /* ntm-tund: unwrapped from a RELAY capsule (src = the relay) */
+	uint16_t gro_size;             /* UDP_GRO: the buffer holds datagrams of this size, the
+					* last one maybe shorter; 0: one datagram */
 };
 
 /* Open a UDP socket of family AF_INET or AF_INET6 bound to addr (a struct
@@ -35,6 +37,11 @@ int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only);
  * -EMSGSIZE when it was larger than cap (dropped), or another -errno. */
 ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m);
 
+/* Ask the kernel to coalesce datagrams of one source arriving back to back
+ * (UDP_GRO, Linux 5.0): ntm_udp_recv then returns trains of them, with
+ * m->gro_size set; the buffer must hold 64 KiB. 0 or -errno. */
+int ntm_udp_set_gro(int fd);
+
 /* Fill m's destination fields (has_dst, family, dst, ifindex) from the
  * IP_PKTINFO / IPV6_PKTINFO control message of a received datagram (for
  * callers that use recvmsg or recvmmsg themselves). */
@@ -45,6 +52,23 @@ void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
  * being answered) the reply leaves from the address that datagram reached. */
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
 		     socklen_t tolen, const struct ntm_udp_meta *from);
+
+/* Most datagrams in one ntm_udp_send_train call (the kernel's UDP_MAX_SEGMENTS
+ * before Linux 6.9), and most bytes (the train leaves as one IP packet inside
+ * the kernel). */
+#define NTM_UDP_TRAIN_MAX 64
+#define NTM_UDP_TRAIN_BYTES 65000
+
+/* Send the len bytes at buf as datagrams of seg bytes each, the last one
+ * maybe shorter, to `to`: with gso, one sendmsg with UDP_SEGMENT (Linux 4.18)
+ * that the kernel (or the NIC) cuts; without, one sendmmsg. At most
+ * NTM_UDP_TRAIN_MAX datagrams and NTM_UDP_TRAIN_BYTES bytes. Returns the
+ * number of datagrams sent (all of them with gso; sendmmsg may stop early on
+ * a full buffer), or -errno for the first datagram. With gso, -EIO or -EINVAL
+ * mean the path cannot segment (no checksum offload on the device, a route
+ * through xfrm, a segment over the MTU): send again without. */
+ssize_t ntm_udp_send_train(int fd, const uint8_t *buf, size_t len, size_t seg,
+			   const struct sockaddr *to, socklen_t tolen, bool gso);
 
 /* Send one datagram to `to` with this TTL (IPv4, also mapped) or hop limit
  * (IPv6), 1..255, for this datagram only: one that is to open our own NAT

@@ -7,17 +7,42 @@
  * UDP -> TUN: a DATA datagram is matched by receiver index, opened in
  * place, replay-checked, and written to the TUN device only if its inner
  * source address is the sending peer's own virtual address. Nothing here
- * allocates but a peer's queue, once per tunnel set-up (peer.h). */
+ * allocates but a peer's queue, once per tunnel set-up (peer.h).
+ *
+ * With Offload = auto (struct tund_dp) ntm0 hands us GSO super-packets: each
+ * is cut into MTU-sized segments (lib/gso.c), every segment sealed on its own
+ * into one buffer and the train sent with one system call (path_send_train);
+ * the wire is unchanged. Received trains (UDP_GRO) are split into datagrams,
+ * each opened and checked on its own as above, and the plaintext TCP
+ * segments coalesced (lib/gro.c) into super-packets for ntm0. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gso.h"
 #include "log.h"
 #include "roam.h"
 #include "peer.h"
 #include "tun.h"
 #include "tund.h"
 #include "util.h"
+
+/* ptlen bytes of plaintext went to p (ip: an IP packet, not a control
+ * message or keepalive). */
+static void sent(struct peer *p, size_t ptlen, bool ip)
+{
+	struct tund *t = p->t;
+
+	t->stats.tx_data_bytes += ptlen;
+	p->tx_bytes += ptlen;
+	p->last_tx_ms = ntm_loop_now_ms();
+	p->rx_unanswered_ms = 0; /* whatever we send answers the peer */
+	if (ip) {
+		p->last_data_ms = p->last_tx_ms;
+		if (!p->tx_unanswered_ms)
+			p->tx_unanswered_ms = p->last_tx_ms;
+	}
+}
 
 int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 {
@@ -36,15 +61,7 @@ int peer_send(struct peer *p, uint8_t *buf, size_t ptlen)
 		t->stats.tx_no_path++;
 	if (ret < 0) /* a failed send was counted as tx_send_failed */
 		return ret;
-	t->stats.tx_data_bytes += ptlen;
-	p->tx_bytes += ptlen;
-	p->last_tx_ms = ntm_loop_now_ms();
-	p->rx_unanswered_ms = 0; /* whatever we send answers the peer */
-	if (ip) {
-		p->last_data_ms = p->last_tx_ms;
-		if (!p->tx_unanswered_ms)
-			p->tx_unanswered_ms = p->last_tx_ms;
-	}
+	sent(p, ptlen, ip);
 	return 0;
 }
 
@@ -109,31 +126,36 @@ static int ip_dst(const uint8_t *pkt, size_t len, const uint8_t **dst)
 	return -1;
 }
 
-void data_on_tun(struct tund *t, uint8_t *pkt, size_t len)
+/* The peer for a packet read from ntm0, if it can send now. Otherwise NULL,
+ * and *wait is the peer the packet is to wait for (its tunnel is being set
+ * up), or NULL when there is none (counted as tun_no_peer). */
+static struct peer *tun_route(struct tund *t, const uint8_t *pkt, size_t len, struct peer **wait)
 {
 	const uint8_t *dst;
 	int af = ip_dst(pkt, len, &dst);
 	struct peer *p;
 
-	t->stats.tun_rx_packets++;
+	*wait = NULL;
 	if (af < 0 || !peer_addr_in_overlay(t, af, dst)) {
 		t->stats.tun_no_peer++;
-		return;
+		return NULL;
 	}
 	p = peer_by_addr(t, af, dst);
-	if (p && peer_can_send(p)) {
-		peer_send(p, pkt - NTM_DATA_HDR_LEN, len);
-		return;
-	}
+	if (p && peer_can_send(p))
+		return p;
 	/* No tunnel yet: wait for it, asking the DC about this address when
 	 * nobody has (a peer reached first by address, no name lookup). */
 	if (!p || !p->resolved)
 		p = peer_request(t, NULL, af, dst);
-	if (!p) {
+	if (!p)
 		t->stats.tun_no_peer++;
-		return;
-	}
-	peer_enqueue(p, pkt, len);
+	*wait = p;
+	return NULL;
+}
+
+/* Packets now wait in p's queue: get its tunnel going. */
+static void tunnel_wanted(struct tund *t, struct peer *p)
+{
 	if (p->resolved && !p->hs.active && !p->next.valid) {
 		peer_start_handshake(p);
 		/* a session that expired while idle: the NAT mappings on the way
@@ -142,6 +164,150 @@ void data_on_tun(struct tund *t, uint8_t *pkt, size_t len)
 		if (ntm_loop_now_ms() - p->dir_sent_ms >= DIRECTION_RETRY_MS)
 			send_direction_req(t, p);
 	}
+}
+
+void data_on_tun(struct tund *t, uint8_t *pkt, size_t len)
+{
+	struct peer *wait, *p;
+
+	t->stats.tun_rx_packets++;
+	p = tun_route(t, pkt, len, &wait);
+	if (p) {
+		peer_send(p, pkt - NTM_DATA_HDR_LEN, len);
+		return;
+	}
+	if (!wait)
+		return;
+	peer_enqueue(wait, pkt, len);
+	tunnel_wanted(t, wait);
+}
+
+/* Seal the segments of g to p's current session back to back in the train
+ * buffer, each one datagram of the same size but the last, and send them in
+ * trains: the wire sees the DATA datagrams it always sees. */
+static void send_segments(struct tund *t, struct peer *p, const struct ntm_gso *g)
+{
+	size_t stride = ntm_gso_seg_len(g, 0) + NTM_DATA_OVERHEAD;
+	size_t per = NTM_UDP_TRAIN_BYTES / stride;
+
+	if (per > NTM_UDP_TRAIN_MAX)
+		per = NTM_UDP_TRAIN_MAX;
+	if (per == 0) /* a segment near 64 KiB (MTU 65000): one at a time */
+		per = 1;
+	for (size_t i = 0; i < g->nseg;) {
+		size_t used = 0, k = 0, bytes = 0;
+		int len = 0;
+		for (; k < per && i + k < g->nseg; k++) {
+			uint8_t *b = t->dp.train + used;
+			size_t pl = ntm_gso_seg(g, i + k, b + NTM_DATA_HDR_LEN);
+			len = ntm_session_seal(&p->cur, b, pl);
+			if (len < 0)
+				break;
+			used += (size_t)len;
+			bytes += pl;
+		}
+		if (k) {
+			int ret = path_send_train(p, t->dp.train, used, stride, k);
+			if (ret == -ENOTCONN)
+				t->stats.tx_no_path += k;
+			if (ret == 0)
+				sent(p, bytes, true);
+		}
+		if (len < 0) { /* the counter limit: the rest is lost too */
+			t->stats.tx_seal_failed += g->nseg - i - k;
+			return;
+		}
+		i += k;
+	}
+}
+
+/* A GSO super-packet from ntm0: cut (lib/gso.c) and sent, or cut into the
+ * queue of a peer whose tunnel is not up yet. */
+static void on_tun_gso(struct tund *t, const struct ntm_vnet_hdr *h, const uint8_t *pkt,
+		       size_t len)
+{
+	struct ntm_gso g;
+	struct peer *wait, *p;
+	int n = ntm_gso_init(&g, h, pkt, len, (size_t)t->cfg.mtu);
+
+	t->stats.tun_gso_packets++;
+	if (n < 0) {
+		t->stats.tun_gso_bad++;
+		return;
+	}
+	t->stats.tun_rx_packets += g.nseg;
+	t->stats.tun_gso_segments += g.nseg;
+	p = tun_route(t, pkt, len, &wait);
+	if (p) {
+		send_segments(t, p, &g);
+		return;
+	}
+	if (!wait)
+		return;
+	uint8_t *seg = t->dp.train; /* scratch: the queue copies */
+	for (size_t i = 0; i < g.nseg; i++)
+		peer_enqueue(wait, seg, ntm_gso_seg(&g, i, seg));
+	tunnel_wanted(t, wait);
+}
+
+void data_on_tun_vnet(struct tund *t, uint8_t *pkt, size_t len)
+{
+	struct ntm_vnet_hdr h;
+
+	ntm_vnet_hdr_get(&h, pkt - NTM_VNET_HDR_LEN);
+	if (h.gso_type != NTM_VNET_GSO_NONE) {
+		on_tun_gso(t, &h, pkt, len);
+		return;
+	}
+	if (ntm_vnet_csum_complete(&h, pkt, len) < 0) {
+		t->stats.tun_rx_packets++;
+		t->stats.tun_gso_bad++;
+		return;
+	}
+	data_on_tun(t, pkt, len);
+}
+
+/* The coalescer's output: one packet, with its virtio_net_hdr, to ntm0. */
+static void tun_emit(void *arg, uint8_t *hdr, size_t len)
+{
+	struct tund *t = arg;
+	struct ntm_vnet_hdr h;
+
+	ntm_vnet_hdr_get(&h, hdr);
+	if (ntm_tun_write(t->tun_fd, hdr, len) < 0) {
+		t->stats.tun_write_failed++;
+		return;
+	}
+	t->stats.tun_tx_packets++;
+	if (h.gso_type != NTM_VNET_GSO_NONE)
+		t->stats.tun_gro_packets++;
+}
+
+void data_offload_init(struct tund *t)
+{
+	ntm_gro_init(&t->dp.gro, tun_emit, t);
+}
+
+void data_rx_flush(struct tund *t)
+{
+	if (t->dp.vnet)
+		ntm_gro_flush(&t->dp.gro);
+}
+
+/* A checked plaintext IP packet (with NTM_VNET_HDR_LEN bytes of room before
+ * it) to ntm0: at once, or through the coalescer. */
+static void tun_out(struct tund *t, uint8_t *pkt, size_t len)
+{
+	if (t->dp.vnet) {
+		uint64_t merged = t->dp.gro.merged;
+		ntm_gro_add(&t->dp.gro, pkt, len);
+		t->stats.tun_gro_merged += t->dp.gro.merged - merged;
+		return;
+	}
+	if (ntm_tun_write(t->tun_fd, pkt, len) == 0)
+		t->stats.tun_tx_packets++;
+	else
+		t->stats.tun_write_failed++;
 }
 
 /* Is this decrypted IP packet really from p, and whole? */
@@ -245,8 +411,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	if (!p->rx_unanswered_ms)
 		p->rx_unanswered_ms = p->last_rx_ms;
 	t->stats.rx_data_bytes += ptlen;
-	if (ntm_tun_write(t->tun_fd, pt, ptlen) == 0)
-		t->stats.tun_tx_packets++;
+	tun_out(t, pt, ptlen);
 }
 
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)

@@ -339,6 +339,64 @@ int path_send(struct peer *p, const uint8_t *buf, size_t len)
 	return ret;
 }
 
+/* One train to ep (path_send_train): UDP_SEGMENT while the kernel takes it.
+ * Returns the datagrams sent or -errno. */
+static ssize_t train_to_ep(struct peer *p, const uint8_t *buf, size_t len, size_t stride)
+{
+	struct tund *t = p->t;
+	struct sockaddr_storage ss = p->ep;
+	socklen_t sl = p->eplen;
+	int fd = fd_of(p, p->ep_fd) ? p->ep_fd : t->udp_fd;
+
+	if (t->udp_family == AF_INET6)
+		ntm_sockaddr_map(&ss, &sl);
+	else if (ss.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	bool gso = t->dp.udp_gso && !p->ep_no_gso;
+	ssize_t r = ntm_udp_send_train(fd, buf, len, stride, (struct sockaddr *)&ss, sl, gso);
+	if (gso && (r == -EIO || r == -EINVAL)) {
+		/* EIO: the device cannot checksum for us, no GSO anywhere;
+		 * EINVAL: this route (its MTU below a segment, xfrm) */
+		if (r == -EIO) {
+			t->dp.udp_gso = false;
+			log_notice("UDP_SEGMENT refused (%s): sending datagram by datagram",
+				   strerror(EIO));
+		} else {
+			p->ep_no_gso = true;
+		}
+		t->stats.tx_gso_fallback++;
+		r = ntm_udp_send_train(fd, buf, len, stride, (struct sockaddr *)&ss, sl, false);
+	}
+	return r;
+}
+
+int path_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t stride, size_t n)
+{
+	struct tund *t = p->t;
+	bool relay = p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay);
+
+	if (n > 1 && !relay && p->has_ep) {
+		ssize_t r = train_to_ep(p, buf, len, stride);
+		if (r > 0) {
+			t->stats.tx_trains++;
+			t->stats.tx_packets += (uint64_t)r;
+			t->stats.tx_send_failed += n - (size_t)r;
+			return 0;
+		}
+		if (!(unroutable((int)r) && p->has_relay)) {
+			t->stats.tx_send_failed += n;
+			return (int)r;
+		}
+		/* as path_send: this one datagram by datagram, after the fall-back */
+	}
+	int ret = -ENOTCONN, ok = 0;
+	for (size_t i = 0, off = 0; i < n; i++, off += stride) {
+		ret = path_send(p, buf + off, i + 1 < n ? stride : len - off);
+		ok |= ret == 0;
+	}
+	return ok ? 0 : ret;
+}
+
 /* Our HANDSHAKE_INIT to one endpoint, with the mac2 of the cookie that
  * endpoint gave us if we hold a fresh one (doc/protocol.md 2.9): mac2 is
  * per destination, so each copy is stamped as it leaves. */

@@ -142,6 +142,8 @@ struct peer {
 	socklen_t eplen;
 	int ep_fd;                    /* our socket for ep (0: the main one) */
 	bool has_ep;
+	bool ep_no_gso;               /* a UDP_SEGMENT train to ep was refused (EINVAL: the
+				       * route's MTU, say): sendmmsg to it from now on */
 	enum peer_path path;          /* what we send on */
 	uint8_t path_kind;            /* direct: the candidate kind of ep */
 	uint8_t path_kind_prio;       /* and its priority */
@@ -232,6 +234,14 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n);
 
 /* data path (data.c) */
 void data_on_tun(struct tund *t, uint8_t *pkt, size_t len);
+/* Offload = auto: a packet read from ntm0 with its virtio_net_hdr just before
+ * pkt; a GSO super-packet is cut and sent as a train (lib/gso.h). */
+void data_on_tun_vnet(struct tund *t, uint8_t *pkt, size_t len);
+/* Offload = auto: set up the coalescer (before the first datagram). */
+void data_offload_init(struct tund *t);
+/* The end of a batch of received datagrams: what the coalescer holds goes
+ * to ntm0 now. Nothing is held between batches. */
+void data_rx_flush(struct tund *t);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 /* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
  * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
@@ -268,6 +278,12 @@ void path_clear(struct peer *p);
 /* Send a sealed datagram (DATA) on the current path: 0, -ENOTCONN when p
  * has no path, or the socket's -errno (counted as tx_send_failed). */
 int path_send(struct peer *p, const uint8_t *buf, size_t len);
+/* Send n sealed datagrams (DATA) laid back to back at buf, len bytes in
+ * all, each stride bytes but the last (at most NTM_UDP_TRAIN_MAX and
+ * NTM_UDP_TRAIN_BYTES): on a direct path one UDP_SEGMENT send (sendmmsg
+ * where the kernel refuses it), through the relay one capsule each. 0 when
+ * any went, else as path_send; failures counted as path_send does. */
+int path_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t stride, size_t n);
 /* Send our HANDSHAKE_INIT: on a rekey over a direct path to that path, else
  * to every candidate and through the relay at once. */
 void path_send_hs(struct peer *p, const uint8_t *pkt, size_t len, bool everywhere);

@@ -38,7 +38,7 @@ static int setiff_error(int err, const char *name)
 	return -err;
 }
 
-int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
+static int tun_open(const char *name, int flags, char actual_name[IFNAMSIZ], int *fd)
 {
 	struct ifreq ifr;
 	int tfd, ret;
@@ -53,7 +53,7 @@ int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
 		return errno == EACCES ? -EPERM : -errno;
 
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = NTM_TUN_IFF_FLAGS;
+	ifr.ifr_flags = (short)flags;
 	memcpy(ifr.ifr_name, name, strlen(name)); /* < IFNAMSIZ, NUL stays from memset */
 	if (ioctl(tfd, TUNSETIFF, &ifr) < 0) {
 		ret = setiff_error(errno, name);
@@ -66,6 +66,44 @@ int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
 	return 0;
 
 close_fd:
+	close(tfd);
+	return ret;
+}
+
+int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
+{
+	return tun_open(name, NTM_TUN_IFF_FLAGS, actual_name, fd);
+}
+
+int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
+			 unsigned *offloads)
+{
+	/* each step down drops what an older kernel may not know */
+	static const unsigned try[] = {
+		NTM_TUN_OFFLOADS,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		TUN_F_CSUM,
+		0,
+	};
+	int hdrsz = NTM_TUN_VNET_HDR_LEN, tfd, ret;
+
+	ret = tun_open(name, NTM_TUN_IFF_FLAGS | IFF_VNET_HDR, actual_name, &tfd);
+	if (ret < 0)
+		return ret;
+	if (ioctl(tfd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
+		close(tfd);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(try) / sizeof(try[0]); i++) {
+		if (ioctl(tfd, TUNSETOFFLOAD, (unsigned long)try[i]) == 0) {
+			*offloads = try[i];
+			*fd = tfd;
+			return 0;
+		}
+		if (errno != EINVAL)
+			break;
+	}
+	ret = -errno;
 	close(tfd);
 	return ret;
 }

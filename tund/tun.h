@@ -21,19 +21,21 @@
  * IFF_NO_PI:  no 4-byte packet-information prefix; the IP version nibble tells the
  *             family, so the prefix would only cost a copy.
  *
- * Later, for the offload path of doc/design.md section 3, this grows by:
- * IFF_VNET_HDR:    a struct virtio_net_hdr in front of each packet, followed by
- *                  TUNSETVNETHDRSZ and TUNSETOFFLOAD (TUN_F_CSUM|TSO4|TSO6|USO4|USO6)
- *                  on the same fd, right after TUNSETIFF; packet buffers then need that
- *                  header's room in front, which the buffer headroom already plans for.
- * IFF_MULTI_QUEUE: ntm_tun_open is called once per queue with the same name; each call
- *                  returns one more fd (queue) of the same device, one per worker core.
+ * With Offload = auto (ntm_tun_open_offload) it grows by:
+ * IFF_VNET_HDR:    a struct virtio_net_hdr (lib/gso.h) in front of each packet read
+ *                  and written, followed by TUNSETVNETHDRSZ and TUNSETOFFLOAD on the
+ *                  same fd, right after TUNSETIFF.
+ * Later, IFF_MULTI_QUEUE: ntm_tun_open is called once per queue with the same name;
+ * each call returns one more fd (queue) of the same device, one per worker core.
  * Both must be decided before the first open: the kernel refuses (-EINVAL) to attach a
- * queue whose IFF_MULTI_QUEUE setting differs from the device's. */
+ * queue whose flags differ from the device's. */
 #define NTM_TUN_IFF_FLAGS (IFF_TUN | IFF_NO_PI)
 
 /* Largest IP packet a TUN read can return (the device's maximum MTU). */
 #define NTM_TUN_MAX_PACKET 65535
+
+/* The virtio_net_hdr of an IFF_VNET_HDR device (lib/gso.h NTM_VNET_HDR_LEN). */
+#define NTM_TUN_VNET_HDR_LEN 10
 
 /* Create (or attach to) the TUN device `name` and return its fd in *fd, opened
  * O_RDWR | O_CLOEXEC | O_NONBLOCK for the event loop. `name` may contain one "%d"
@@ -54,13 +56,31 @@
  * On failure *fd is left untouched and no fd is leaked. */
 int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd);
 
-/* Read one packet into buf. Returns its length, or -EAGAIN when none is queued (the fd
+/* Offloads ntm_tun_open_offload asks for (linux/if_tun.h; USO since Linux 6.2,
+ * defined here for older headers). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+#define NTM_TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)
+
+/* As ntm_tun_open, with IFF_VNET_HDR: every read and write then starts with a
+ * virtio_net_hdr (NTM_VNET_HDR_LEN bytes). Then asks the kernel for
+ * NTM_TUN_OFFLOADS, and for less where it refuses (EINVAL: a kernel without
+ * USO, then without TSO); *offloads gets the TUN_F_* bits granted, possibly 0
+ * (the header stays, all zero, and packets come whole). Errors as ntm_tun_open,
+ * and -ENOTSUP when the kernel refuses the header's size; on any error no fd
+ * is left open, and the caller may open without IFF_VNET_HDR. */
+int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
+			 unsigned *offloads);
+
+/* Read one packet into buf (with IFF_VNET_HDR: its header, then the packet). Returns its length, or -EAGAIN when none is queued (the fd
  * is nonblocking), or another -errno. The kernel cuts a packet longer than cap and
  * drops the rest; that packet is reported as -EMSGSIZE (found from its IP header),
  * so pass a buffer of at least the MTU. No allocation; for the packet loop. */
 ssize_t ntm_tun_read(int fd, void *buf, size_t cap);
 
-/* Write one whole IP packet. Returns 0, or -EAGAIN if the device queue is full (the
+/* Write one whole IP packet (with IFF_VNET_HDR: its header, then the packet). Returns 0, or -EAGAIN if the device queue is full (the
  * packet is dropped, as a router would), -EINVAL for something that is not an IP
  * packet, or another -errno. A short write is reported as -EIO. */
 int ntm_tun_write(int fd, const void *pkt, size_t len);

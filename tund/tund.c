@@ -39,6 +39,24 @@ static int load_identity(struct tund *t)
 	return ret;
 }
 
+/* One datagram, or each of a UDP_GRO train (m->gro_size), to its handler. */
+static void on_datagrams(struct tund *t, size_t n, const struct ntm_udp_meta *m)
+{
+	size_t seg = m->gro_size ? m->gro_size : n;
+	bool dc = dclink_is_dc(t, (const struct sockaddr *)&m->src);
+
+	if (m->gro_size)
+		t->stats.rx_gro_trains++;
+	for (size_t off = 0; off < n; off += seg) {
+		size_t len = n - off < seg ? n - off : seg;
+		t->stats.rx_packets++;
+		if (dc)
+			dclink_on_datagram(t, t->buf + off, len);
+		else
+			data_on_udp(t, t->buf + off, len, m);
+	}
+}
+
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct tund *t = arg;
@@ -51,24 +69,22 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 		 * free io: such sockets take one datagram per wakeup (epoll is
 		 * level-triggered) and io is not touched after the dispatch. */
 		if (i > 0 && fd != t->udp_fd)
-			return;
+			break;
 		ssize_t n = ntm_udp_recv(fd, t->buf, sizeof(t->buf), &m);
 		if (n == -EAGAIN)
-			return;
+			break;
 		if (n < 0) {
 			if (n == -EMSGSIZE) {
 				t->stats.rx_packets++;
 				t->stats.drop_malformed++;
 				continue;
 			}
-			return;
+			break;
 		}
-		t->stats.rx_packets++;
-		if (dclink_is_dc(t, (struct sockaddr *)&m.src))
-			dclink_on_datagram(t, t->buf, (size_t)n);
-		else
-			data_on_udp(t, t->buf, (size_t)n, &m);
+		on_datagrams(t, (size_t)n, &m);
 	}
+	/* the batch is over: coalesced packets go to ntm0 before we sleep */
+	data_rx_flush(t);
 }
 
 static void on_tun(struct ntm_io *io, uint32_t events, void *arg)
@@ -91,6 +107,26 @@ static void on_tun(struct ntm_io *io, uint32_t events, void *arg)
 	}
 }
 
+/* Offload = auto: the virtio_net_hdr lands just before the packet, which
+ * lands where the DATA header will be written in front of it. A super-packet
+ * (at most NTM_TUN_MAX_READ) always fits: the buffer never comes back full. */
+static void on_tun_vnet(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct tund *t = arg;
+	uint8_t *hdr = t->dp.tunbuf + NTM_DATA_HDR_LEN - NTM_VNET_HDR_LEN;
+	size_t cap = sizeof(t->dp.tunbuf) - (NTM_DATA_HDR_LEN - NTM_VNET_HDR_LEN) - NTM_TAG_LEN;
+	(void)events;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		ssize_t n = read(io->fd, hdr, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= NTM_VNET_HDR_LEN)
+			return;
+		data_on_tun_vnet(t, hdr + NTM_VNET_HDR_LEN, (size_t)n - NTM_VNET_HDR_LEN);
+	}
+}
+
 static int open_udp(struct tund *t)
 {
 	t->udp_fd = ntm_udp_open(AF_INET6, NULL, t->cfg.port, false);
@@ -104,6 +140,13 @@ static int open_udp(struct tund *t)
 	socklen_t plen = sizeof(probe);
 	getsockname(t->udp_fd, (struct sockaddr *)&probe, &plen);
 	t->udp_family = probe.ss_family;
+	if (t->cfg.offload) {
+		/* UDP_SEGMENT needs no set-up: the first refusal turns it off */
+		t->dp.udp_gso = true;
+		t->dp.udp_gro = ntm_udp_set_gro(t->udp_fd) == 0;
+		if (!t->dp.udp_gro)
+			log_info("UDP_GRO refused: receiving datagram by datagram");
+	}
 	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, tund_on_udp, t);
 	return ntm_io_add(&t->udp_io, EPOLLIN);
 }
@@ -119,15 +162,45 @@ static int open_underlay(struct tund *t)
 	return ret;
 }
 
+static const char *offload_text(unsigned f, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s%s", f & TUN_F_CSUM ? " csum" : "", f & TUN_F_TSO4 ? " tso4" : "",
+		 f & TUN_F_TSO6 ? " tso6" : "", f & TUN_F_USO4 ? " uso" : "");
+	return buf[0] ? buf + 1 : "none";
+}
+
+/* Offload = auto: what the kernel grants of TUN offload (per feature) and
+ * of UDP GSO/GRO; each one missing only costs speed. */
+static int open_tun_offload(struct tund *t)
+{
+	char fl[64];
+	int ret = ntm_tun_open_offload(t->cfg.ifname, t->ifname, &t->tun_fd, &t->dp.tun_offloads);
+
+	if (ret < 0) {
+		log_info("TUN device %s: no virtio_net_hdr (%s): offload off", t->cfg.ifname,
+			 strerror(-ret));
+		return ret;
+	}
+	t->dp.vnet = true;
+	data_offload_init(t);
+	log_info("%s: offload: %s; UDP GSO/GRO as the socket allows", t->ifname,
+		 offload_text(t->dp.tun_offloads, fl, sizeof(fl)));
+	return 0;
+}
+
 static int open_tun(struct tund *t)
 {
-	int ret = ntm_tun_open(t->cfg.ifname, t->ifname, &t->tun_fd);
+	int ret = -1;
 
+	if (!t->cfg.offload || open_tun_offload(t) < 0)
+		ret = ntm_tun_open(t->cfg.ifname, t->ifname, &t->tun_fd);
+	else
+		ret = 0;
 	if (ret < 0) {
 		log_err_errno(-ret, "TUN device %s", t->cfg.ifname);
 		return ret;
 	}
-	ntm_io_init(&t->tun_io, t->loop, t->tun_fd, on_tun, t);
+	ntm_io_init(&t->tun_io, t->loop, t->tun_fd, t->dp.vnet ? on_tun_vnet : on_tun, t);
 	return ntm_io_add(&t->tun_io, EPOLLIN);
 }
 

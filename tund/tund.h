@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "peer.h"
 #include "cookie.h"
+#include "gro.h"
 #include "hsgate.h"
 #include "session.h"
 #include "tund_config.h"
@@ -65,7 +66,9 @@ enum dc_state {
 	X(underlay_changes) X(underlay_overruns) \
 	X(ctl_refused) X(ctl_deadline) X(ctl_idle) X(ctl_accept_nofd) \
 	X(resolve_negative_hits) X(resolve_refused_pending) X(peers_refused_max) \
-	X(peers_forgotten) X(hs_deferred)
+	X(peers_forgotten) X(hs_deferred) \
+	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_gso_fallback) \
+	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -101,6 +104,23 @@ struct dclink {
 	uint64_t refusal_log_ms;           /* when that was last logged */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
+};
+
+/* The offload data path (Offload = auto; data.c). Its buffers and the
+ * coalescer belong to the thread that moves packets: with several queues
+ * (IFF_MULTI_QUEUE, one thread each) there is one of these per queue. */
+#define NTM_TUN_MAX_READ 65536        /* a GSO super-packet: the TUN's gso_max_size */
+#define TUND_TUNBUF (NTM_DATA_HDR_LEN + NTM_TUN_MAX_READ + 64)
+struct tund_dp {
+	bool vnet;                         /* ntm0 carries virtio_net_hdrs (IFF_VNET_HDR) */
+	unsigned tun_offloads;             /* TUN_F_* the kernel granted */
+	bool udp_gso;                      /* send trains with UDP_SEGMENT (off after an EIO) */
+	bool udp_gro;                      /* UDP_GRO is on on the main socket */
+	struct ntm_gro gro;                /* decrypted TCP segments -> super-packets */
+	/* TUN reads: the packet at +NTM_DATA_HDR_LEN, its virtio_net_hdr just before */
+	uint8_t tunbuf[TUND_TUNBUF];
+	/* a train of sealed segments of one super-packet, back to back */
+	uint8_t train[NTM_MAX_DATAGRAM + 64];
 };
 
 struct tund_stats {
@@ -153,6 +173,7 @@ struct tund {
 	uint64_t cap_log_quiet;            /* limit refusals not logged since */
 	unsigned early_next;
 
+	struct tund_dp dp;                       /* Offload = auto (data.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */
 	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
 	uint8_t relaybuf[NTM_MAX_DATAGRAM + 64]; /* capsules to the relay */

@@ -46,7 +46,7 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "";
+	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
@@ -73,6 +73,8 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "Node", "HandshakeRate", NTM_CONF_UINT, 0, &cfg->hs_rate, 0, 1, 100000, "50", NULL },
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
 		{ "Node", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
+		{ "Interface", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto",
+		  NULL },
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
@@ -100,6 +102,18 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		e = ntm_conf_get(c, "Node", "Suite");
 		snprintf(msg, msglen, "%s:%u: Suite: '%s' is not aesgcm or chachapoly", path,
 			 e ? e->line : 0, suite);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (strcasecmp(offload, "auto") == 0) {
+		cfg->offload = true;
+	} else if (strcasecmp(offload, "off") == 0) {
+		cfg->offload = false;
+	} else {
+		char q[NTM_CONF_QUOTE_BUF];
+		e = ntm_conf_get(c, "Interface", "Offload");
+		snprintf(msg, msglen, "%s:%u: Offload: '%s' is not auto or off", path,
+			 e ? e->line : 0, ntm_conf_quote(q, offload));
 		ret = -EINVAL;
 		goto out;
 	}

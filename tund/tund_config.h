@@ -39,6 +39,7 @@ struct tund_config {
 	uint64_t max_pending_uid;     /* of those, started by one uid */
 	uint64_t hs_rate;             /* handshake initiations per second (burst: 2 s) */
 	enum ntm_sandbox_mode seccomp; /* [Node] Seccomp */
+	bool offload;                 /* [Interface] Offload: auto (true) or off */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
