@@ -174,11 +174,12 @@ static bool can_join(const struct ntm_gro_flow *f, const uint8_t *pkt, const str
 	} else if (memcmp(pkt, h, 4) != 0 || pkt[7] != h[7]) {
 		return false; /* traffic class, flow label, hop limit */
 	}
-	/* data offset (and reserved bits), window, ACK number, options;
-	 * flags but PSH and FIN, which may end the flow */
+	/* data offset (and reserved bits), window, ACK number, urgent
+	 * pointer (meaningless without URG, but cutting again could not give
+	 * it back), options; flags but PSH and FIN, which may end the flow */
 	return (s->flags & TCP_CWR) == 0 && ((th[13] ^ tn[13]) & ~(TCP_PSH | TCP_FIN)) == 0 &&
 	       th[12] == tn[12] && memcmp(th + 14, tn + 14, 2) == 0 &&
-	       memcmp(th + 8, tn + 8, 4) == 0 &&
+	       memcmp(th + 8, tn + 8, 4) == 0 && memcmp(th + 18, tn + 18, 2) == 0 &&
 	       memcmp(th + 20, tn + 20, f->hdrlen - f->l3len - 20) == 0;
 }
 

@@ -16,7 +16,10 @@
  *     for the kernel to count and drop: merging would hide it);
  *   - same addresses and ports; same TOS, TTL and DF (IPv4) or traffic
  *     class, flow label and hop limit (IPv6); IPv4 IDs consecutive;
- *   - same data offset, window, ACK number and option bytes; flags equal
+ *   - same data offset, window, ACK number, urgent pointer and option
+ *     bytes (the kernel does not compare the urgent pointer; we keep every
+ *     byte, so that cutting the super-packet again gives the segments
+ *     back exactly, checksums aside); flags equal
  *     but for PSH and FIN; no CWR on any but the first; no SYN, RST, URG;
  *   - sequence numbers contiguous; no segment longer than the first (its
  *     length is gso_size); one shorter than the first, or with PSH or FIN,

@@ -117,6 +117,71 @@ START_TEST(test_a_ttl_outside_1_to_255_is_refused_without_sending)
 }
 END_TEST
 
+/* Receive on fd until 'want' bytes came, splitting UDP_GRO trains: the
+ * datagrams' sizes into sizes[], their bytes back to back into out. */
+static size_t recv_split(int fd, uint8_t *out, size_t want, size_t *sizes, size_t max)
+{
+	static uint8_t buf[65536];
+	size_t got = 0, n = 0;
+	struct ntm_udp_meta m;
+
+	while (got < want) {
+		ssize_t r = ntm_udp_recv(fd, buf, sizeof(buf), &m);
+		if (r == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		ck_assert_int_gt(r, 0);
+		size_t seg = m.gro_size ? m.gro_size : (size_t)r;
+		for (size_t off = 0; off < (size_t)r; off += seg) {
+			size_t len = (size_t)r - off < seg ? (size_t)r - off : seg;
+			ck_assert_uint_lt(n, max);
+			sizes[n++] = len;
+			memcpy(out + got, buf + off, len);
+			got += len;
+		}
+	}
+	return n;
+}
+
+START_TEST(test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment)
+{
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+	uint8_t train[1000], back[1000];
+	size_t sizes[16];
+	struct sockaddr_storage to;
+	socklen_t tolen = sizeof(to);
+	int rx = ntm_udp_open(AF_INET, lo4, 0, false), tx = ntm_udp_open(AF_INET6, NULL, 0, false);
+
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(ntm_udp_set_gro(rx), 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&to, &tolen), 0);
+	ntm_sockaddr_map(&to, &tolen); /* a dual-stack sender, as ntm-tund's */
+	for (size_t i = 0; i < sizeof(train); i++)
+		train[i] = (uint8_t)(i * 13);
+	for (int gso = 1; gso >= 0; gso--) {
+		ck_assert_int_eq(ntm_udp_send_train(tx, train, 237, 100, (struct sockaddr *)&to, tolen,
+						    gso), 3);
+		memset(back, 0, sizeof(back));
+		ck_assert_uint_eq(recv_split(rx, back, 237, sizes, 16), 3);
+		ck_assert_uint_eq(sizes[0], 100);
+		ck_assert_uint_eq(sizes[1], 100);
+		ck_assert_uint_eq(sizes[2], 37);
+		ck_assert_mem_eq(back, train, 237);
+	}
+	/* one datagram; then what no call may carry */
+	ck_assert_int_eq(ntm_udp_send_train(tx, train, 50, 100, (struct sockaddr *)&to, tolen, true), 1);
+	ck_assert_uint_eq(recv_split(rx, back, 50, sizes, 16), 1);
+	ck_assert_int_eq(ntm_udp_send_train(tx, train, 65, 1, (struct sockaddr *)&to, tolen, true),
+			 -EINVAL);
+	ck_assert_int_eq(ntm_udp_send_train(tx, train, 0, 100, (struct sockaddr *)&to, tolen, true),
+			 -EINVAL);
+	close(rx);
+	close(tx);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -125,6 +190,7 @@ static Suite *udp_suite(void)
 	tcase_add_test(tc, test_an_ipv4_datagram_mapped_on_a_dual_stack_socket_leaves_with_its_own_ttl);
 	tcase_add_test(tc, test_an_ipv6_datagram_leaves_with_its_own_hop_limit);
 	tcase_add_test(tc, test_a_ttl_outside_1_to_255_is_refused_without_sending);
+	tcase_add_test(tc, test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -271,6 +271,40 @@ static int load(const char *ep, struct tund_config *cfg, char *msg, size_t cap)
 	return ret;
 }
 
+/* Loads a tund.conf with this [Interface] section text (lines 5-) or none. */
+static int load_iface(const char *iface, struct tund_config *cfg, char *msg, size_t cap)
+{
+	char path[] = "/tmp/test_underlay.XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Node]\nName = a\n\n%s[DC]\nEndpoint = 192.0.2.1:7540\n"
+		"PublicKey = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", iface);
+	fclose(f);
+	int ret = tund_config_load(path, cfg, msg, cap);
+	unlink(path);
+	return ret;
+}
+
+START_TEST(test_offload_is_auto_by_default_off_when_asked_and_nothing_else)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load_iface("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert(cfg.offload);
+	ck_assert_int_eq(load_iface("[Interface]\nOffload = off\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert(!cfg.offload);
+	ck_assert_int_eq(load_iface("[interface]\noffload = AUTO\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert(cfg.offload);
+	ck_assert_int_eq(load_iface("[Interface]\nOffload = on\n", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Offload: 'on' is not auto or off") != NULL, "%s", msg);
+	ck_assert_int_eq(load_iface("[Interface]\nTSO = off\n", &cfg, msg, sizeof(msg)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_the_dc_may_have_an_endpoint_of_each_family)
 {
 	static struct tund_config cfg;
@@ -327,6 +361,7 @@ static Suite *suite(void)
 	tcase_add_test(scan, test_a_scan_finds_the_route_to_a_dc_on_loopback);
 	tcase_add_test(conf, test_the_dc_may_have_an_endpoint_of_each_family);
 	tcase_add_test(conf, test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line);
+	tcase_add_test(conf, test_offload_is_auto_by_default_off_when_asked_and_nothing_else);
 	suite_add_tcase(s, pick);
 	suite_add_tcase(s, decide);
 	suite_add_tcase(s, scan);
