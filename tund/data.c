@@ -232,6 +232,7 @@ static void on_tun_gso(struct tund *t, const struct ntm_vnet_hdr *h, const uint8
 
 	t->stats.tun_gso_packets++;
 	if (n < 0) {
+		t->stats.tun_rx_packets++;
 		t->stats.tun_gso_bad++;
 		return;
 	}

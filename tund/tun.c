@@ -81,7 +81,7 @@ int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
 	/* each step down drops what an older kernel may not know */
 	static const unsigned try[] = {
 		NTM_TUN_OFFLOADS,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
 		TUN_F_CSUM,
 		0,
 	};

@@ -62,7 +62,8 @@ int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd);
 #define TUN_F_USO4 0x20
 #define TUN_F_USO6 0x40
 #endif
-#define NTM_TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)
+#define NTM_TUN_OFFLOADS \
+	(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6)
 
 /* As ntm_tun_open, with IFF_VNET_HDR: every read and write then starts with a
  * virtio_net_hdr (NTM_VNET_HDR_LEN bytes). Then asks the kernel for
