@@ -14,10 +14,11 @@
 require_root
 XFER=$top_builddir/tests/netns/ntm_xfer
 [ -x "$XFER" ] || skip "tests/netns/ntm_xfer not built (make check builds it)"
+[ -f "$top_builddir/tests/netns/.libs/librefuse.so" ] || skip "tests/netns/librefuse.so not built (make check builds it)"
 command -v nstat >/dev/null || skip "needs nstat (iproute2)"
 # sizes: TCP bytes per stream, UDP datagrams per flow (smaller in the
 # feature cases, which repeat the same paths with less traffic)
-: "${OFFLOAD_TCP_BYTES:=$((64 << 20))}" "${OFFLOAD_UDP_COUNT:=20000}"
+: "${OFFLOAD_TCP_BYTES:=$((64 << 20))}" "${OFFLOAD_UDP_COUNT:=10000}"
 NODES="a b"
 . "$(dirname "$0")/setup2.sh"
 
@@ -27,12 +28,15 @@ forget() {
 	PIDS=$rest
 }
 
-# set_mode NODE MODE: NODE's daemon restarted with `Offload = MODE` in
-# [Interface] (nothing when it already runs so), registered again.
+# set_mode NODE MODE [REFUSE]: NODE's daemon restarted with `Offload = MODE`
+# in [Interface] (nothing when it already runs so), registered again. With
+# REFUSE, it runs with the refuse.c shim: the kernel's offloads listed
+# (NTM_TEST_REFUSE) fail as on a kernel without them.
+REFUSE_LIB=$top_builddir/tests/netns/.libs/librefuse.so
 set_mode() {
-	local n=$1 m=$2 pid cur
+	local n=$1 m=$2 r=${3:-} pid cur pre=""
 	cur=$(eval "echo \${MODE_$n:-}")
-	[ "$cur" = "$m" ] && return 0
+	[ "$cur" = "$m/$r" ] && return 0
 	pid=$(eval "echo \$TUND_PID_$n")
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -44,9 +48,11 @@ set_mode() {
 	fi
 	"$NTM_TUND" -n -c "$T/$n/tund.conf" > "$T/check-$n.out" 2>&1 ||
 		fail "ntm-tund -n refuses Offload = $m: $(cat "$T/check-$n.out")"
-	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
-	eval "TUND_PID_$n=\$LAST_PID MODE_$n=\$m"
-	wait_for 10 "$n registered (Offload = $m)" registered "$T/$n/run/tund.sock"
+	# (an ASan build's runtime need not come first for this shim)
+	[ -z "$r" ] || pre="env LD_PRELOAD=$REFUSE_LIB NTM_TEST_REFUSE=$r ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	bg "$n" "tund-$n" $pre "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	eval "TUND_PID_$n=\$LAST_PID MODE_$n=\$m/\$r"
+	wait_for 10 "$n registered (Offload = $m${r:+, refused: $r})" registered "$T/$n/run/tund.sock"
 }
 
 # vaddr NODE FAMILY: the node's virtual address of that family on ntm0.
@@ -179,17 +185,28 @@ for pair in auto:auto auto:off off:auto off:off; do
 	run_case "a Offload=${pair%:*}, b Offload=${pair#*:}"
 done
 
-# --- the fallbacks the kernel takes on a running node (auto on both) ---
-# ntm0's features are switched on a, as `ethtool -K` would: first its
-# segmentation offloads (the kernel then segments before the device, so
-# ntm-tund reads no GSO packet, while checksums stay partial); then its
-# checksum offload too (every packet complete). b keeps all of them.
-set_mode a auto
+# --- fallbacks on a node in auto mode (b keeps every offload) ---
+# A kernel without some offloads, as ntm-tund sees it through refuse.c:
+# no USO on the TUN device, no UDP_GRO and UDP_SEGMENT refused (EIO, as
+# before 6.11 on a device without checksum offload); then no TUN offload at
+# all (each TUNSETOFFLOAD with a flag refused).
 set_mode b auto
+set_mode a auto uso,gro,gso
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 \
+	run_case "a auto on a kernel without USO, UDP_GRO or UDP_SEGMENT"
+set_mode a auto csum
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto on a kernel without TUN offloads"
+# The real kernel's own switches on a running node, as `ethtool -K` sets
+# them: ntm0's segmentation offloads off (the kernel then segments before
+# the device, so ntm-tund reads no GSO packet, while checksums stay
+# partial); then ntm0's and the underlay eth0's checksum offload off too
+# (every packet complete; UDP_SEGMENT on a device without checksum offload).
+set_mode a auto
 nsx a "$XFER" features ntm0 tx-tcp-segmentation=off tx-tcp6-segmentation=off \
 	tx-udp-segmentation=off > "$T/features.out" 2>&1 || fail "features: $(cat "$T/features.out")"
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=5000 run_case "a auto, ntm0's TSO and USO off on a"
-nsx a "$XFER" features ntm0 tx-checksum-ip-generic=off > "$T/features.out" 2>&1 ||
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto, ntm0's TSO and USO off on a"
+nsx a "$XFER" features ntm0 tx-checksum-ip-generic=off > "$T/features.out" 2>&1 &&
+	nsx a "$XFER" features eth0 tx-checksum-ip-generic=off >> "$T/features.out" 2>&1 ||
 	fail "features: $(cat "$T/features.out")"
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=5000 run_case "a auto, ntm0's checksum offload off on a"
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto, checksum offload off on a's ntm0 and eth0"
 echo "PASS: offload"
