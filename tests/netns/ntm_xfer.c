@@ -25,7 +25,9 @@
  * (a fragmented datagram counts each fragment) unacknowledged: the receiver
  * acknowledges the count it has, and answers a poke with it, so no queue on
  * the way (ntm0's 500 packets, a socket's buffer) overflows on a sound
- * tunnel and a missing datagram is a failure, not noise.
+ * tunnel and a missing datagram is a failure, not noise. With every
+ * datagram acknowledged the sender says FIN and the receiver ends (or, the
+ * FIN lost, LINGER_MS later).
  *
  * features: turns offload features of a network device on or off with the
  * SIOCETHTOOL ioctl, as `ethtool -K` does (ethtool is not in the lab's
@@ -67,6 +69,7 @@
 #define MAGIC_DATA 0x4e544d58U          /* "NTMX" */
 #define MAGIC_ACK 0x4e544d41U           /* "NTMA": the count received */
 #define MAGIC_POKE 0x4e544d50U          /* "NTMP": please send the count */
+#define MAGIC_FIN 0x4e544d46U           /* "NTMF": all acknowledged, the receiver may go */
 #define WINDOW 64                       /* inner packets unacknowledged at most */
 #define RING 1024                       /* > WINDOW: datagrams whose cost is kept */
 #define ACK_EVERY 8
@@ -75,7 +78,7 @@
 #define TRAIN_MAX 16                    /* datagrams in one UDP_SEGMENT send */
 #define POKE_MS 100                     /* a sender waiting this long pokes */
 #define STALL_MS 10000                  /* no progress for this long: fail */
-#define LINGER_MS 1000                  /* a receiver done still answers pokes */
+#define LINGER_MS 5000                  /* a receiver done answers pokes until FIN or this */
 #define IDLE_MS 15000                   /* a receiver with nothing for this long fails */
 
 static int64_t mono_ms(void)
@@ -478,6 +481,10 @@ static int udp_send(const char *addr, const char *port, uint32_t count, uint64_t
 			goto stalled;
 	if (!window_wait(&u, WINDOW)) /* all acknowledged */
 		goto stalled;
+	uint8_t fin[4];
+	put32(fin, MAGIC_FIN);
+	for (int i = 0; i < 3; i++) /* a lost one costs the receiver LINGER_MS */
+		send(u.fd, fin, sizeof(fin), 0);
 	printf(PROG ": udp-send: %u datagrams to %s acknowledged: %llu single (up to %u bytes), "
 	       "%llu fragmented (up to %u), %llu in %llu UDP_SEGMENT trains%s%s\n",
 	       u.sent, addr, (unsigned long long)u.singles, u.maxu, (unsigned long long)u.frags,
@@ -583,6 +590,8 @@ static int udp_recv(uint16_t port, uint32_t count, uint64_t seed)
 			continue;
 		fromlen = fl;
 		last = now;
+		if (n == 4 && get32(u.buf) == MAGIC_FIN && done_at)
+			break;
 		if (n == 4 && get32(u.buf) == MAGIC_POKE) {
 			ack(&u, (struct sockaddr *)&from, fromlen);
 			continue;

@@ -6,10 +6,11 @@
 # inner packet holds, sizes that need IP fragmentation inside, UDP_SEGMENT
 # trains), IPv4 and IPv6 inside, both directions at once; every byte is
 # checked by the receiver (ntm_xfer), and no checksum error may be counted
-# in either node's namespace. Then the fallbacks the kernel can be made to
-# take on a running node in auto mode: ntm0's segmentation offloads turned
-# off (no GSO packets reach ntm-tund, checksums still partial), and its
-# checksum offload off too (every packet complete). doc/lab.md section 8.
+# in either node's namespace; ntm-tund's counters show which path carried
+# it. Then the fallbacks of a node in auto mode: on a kernel without USO,
+# UDP_GRO and UDP_SEGMENT, then without TUN offloads (refuse.c), and with
+# ntm0's segmentation, then checksum offloads switched off under it.
+# doc/lab.md section 8.
 . "$(dirname "$0")/lib.sh"
 require_root
 XFER=$top_builddir/tests/netns/ntm_xfer
@@ -18,7 +19,7 @@ XFER=$top_builddir/tests/netns/ntm_xfer
 command -v nstat >/dev/null || skip "needs nstat (iproute2)"
 # sizes: TCP bytes per stream, UDP datagrams per flow (smaller in the
 # feature cases, which repeat the same paths with less traffic)
-: "${OFFLOAD_TCP_BYTES:=$((64 << 20))}" "${OFFLOAD_UDP_COUNT:=10000}"
+: "${OFFLOAD_TCP_BYTES:=$((32 << 20))}" "${OFFLOAD_UDP_COUNT:=6000}"
 NODES="a b"
 . "$(dirname "$0")/setup2.sh"
 
@@ -55,10 +56,12 @@ set_mode() {
 	wait_for 10 "$n registered (Offload = $m${r:+, refused: $r})" registered "$T/$n/run/tund.sock"
 }
 
-# vaddr NODE FAMILY: the node's virtual address of that family on ntm0.
-vaddr() {
+# vaddr NODE FAMILY: the node's virtual address of that family on ntm0
+# (the DC gives a node the same ones each time it registers).
+ntm0_addr() {
 	nsx "$1" ip -o "-$2" addr show dev ntm0 scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }'
 }
+vaddr() { eval "echo \$VADDR_$1_$2"; }
 
 # counters NODE: the node namespace's checksum-error counters (all must
 # stay 0), then the ones printed for information.
@@ -147,32 +150,75 @@ up() {
 	done
 }
 
-# drops NODE: the node's data-plane drop counters that are not 0.
-drops() {
-	"$NTMCTL" -s "$T/$1/run/tund.sock" stats --json | tr -d '{}",' | awk '$1 ~ /^drop_/ && $2 != 0 { printf "%s %s ", $1, $2 }'
-}
 
-# case WHAT: TCP, then UDP (separately: a TCP stream fills ntm0's queue,
-# where UDP would be dropped without anyone's fault), then the counters.
+# stats NODE FILE: the node's counters (ntmctl stats --json) into FILE.
+stats() { "$NTMCTL" -s "$T/$1/run/tund.sock" stats --json > "$2" || fail "ntmctl stats on $1"; }
+# stat FILE NAME: one counter from such a file.
+stat() { grep -o "\"$2\": [0-9]*" "$1" | grep -o '[0-9]*$'; }
+
+# expect WHAT NODE:COUNTER>0|=0...: how each counter moved during the
+# case (from the snapshot run_case took), so the test knows which path
+# carried the traffic: the offload path where it should, none of it where
+# the mode or the kernel refuses it.
+snapshot() { stats a "$T/before-a.json"; stats b "$T/before-b.json"; }
+expect() {
+	local what=$1 e n c op d v w
+	shift
+	stats a "$T/after-a.json"
+	stats b "$T/after-b.json"
+	for e in "$@"; do
+		n=${e%%:*} c=${e#*:} op=${c: -2} c=${c%??}
+		v=$(stat "$T/after-$n.json" "$c") && w=$(stat "$T/before-$n.json" "$c") ||
+			fail "$n has no counter $c"
+		d=$((v - w))
+		case $op in
+		">0") [ "$d" -gt 0 ] || fail "$what: $n's $c did not move (the path under test was not taken)" ;;
+		"=0") [ "$d" = 0 ] || fail "$what: $n's $c moved by $d" ;;
+		*) fail "expect: bad '$e'" ;;
+		esac
+	done
+	echo "   counters as expected: moved:$(printf ' %s' "$@" | grep -o ' [ab]:[a-z_]*>0' | tr -d '>0' | tr '\n' ' ');" \
+		"$(printf '%s\n' "$@" | grep -c '=0$') others did not"
+}
+# what a node in each mode must show: auto with every offload reads TSO
+# super-packets and sends trains; the receiving side's UDP_GRO trains and
+# coalesced writes to ntm0 appear where the peer sends trains; off shows
+# none of it. Nobody cuts a bad super-packet, fails a write to ntm0 or
+# drops a packet for its tag, the replay window or its inner source (the
+# last session's packets, in flight when a daemon restarts, come before
+# the snapshot).
+SOUND=""
+for n in a b; do
+	for c in tun_gso_bad tun_write_failed drop_auth drop_replay drop_inner_src drop_bad_inner; do
+		SOUND="$SOUND $n:$c=0"
+	done
+done
+OFF_a="a:tun_gso_packets=0 a:tx_trains=0 a:rx_gro_trains=0 a:tun_gro_packets=0"
+OFF_b="b:tun_gso_packets=0 b:tx_trains=0 b:rx_gro_trains=0 b:tun_gro_packets=0"
+AUTO_a="a:tun_gso_packets>0 a:tx_trains>0"
+AUTO_b="b:tun_gso_packets>0 b:tx_trains>0"
+
+# run_case WHAT EXPECT...: TCP, then UDP (separately: a TCP stream fills
+# ntm0's queue, where UDP would be dropped without anyone's fault), then
+# the checksum counters, the drops and the path counters.
 run_case() {
-	local what=$1 n d
+	local what=$1
+	shift
 	up
+	snapshot
 	run_flows "$what" tcp "$OFFLOAD_TCP_BYTES"
 	run_flows "$what" udp "$OFFLOAD_UDP_COUNT"
 	check_csum "$what"
-	for n in a b; do
-		d=$(drops "$n")
-		# no authentication, replay or inner-source failure on a sound tunnel
-		echo "$d" | grep -Eq 'drop_(auth|replay|inner_src|bad_inner) ' && fail "$what: $n dropped: $d"
-		[ -z "$d" ] || echo "   $n's drops: $d"
-	done
+	expect "$what" $SOUND "$@"
 }
 
 MTU=$(nsx a cat /sys/class/net/ntm0/mtu) || fail "no ntm0 on a"
 [ "$(nsx b cat /sys/class/net/ntm0/mtu)" = "$MTU" ] || fail "ntm0's MTU differs between a and b"
 for n in a b; do
 	for f in 4 6; do
-		[ -n "$(vaddr "$n" "$f")" ] || fail "$n has no IPv$f address on ntm0"
+		v=$(ntm0_addr "$n" "$f")
+		[ -n "$v" ] || fail "$n has no IPv$f address on ntm0"
+		eval "VADDR_${n}_$f=\$v"
 	done
 done
 echo "   virtual addresses: a $(vaddr a 4) $(vaddr a 6), b $(vaddr b 4) $(vaddr b 6); MTU $MTU"
@@ -182,7 +228,12 @@ for pair in auto:auto auto:off off:auto off:off; do
 	if [ -n "${DEV_NO_KEY:-}" ] && [ "$pair" != auto:auto ]; then echo "SKIP-PART: $pair (no Offload key yet)"; continue; fi
 	set_mode a "${pair%:*}"
 	set_mode b "${pair#*:}"
-	run_case "a Offload=${pair%:*}, b Offload=${pair#*:}"
+	ea=$([ "${pair%:*}" = auto ] && echo "$AUTO_a" || echo "$OFF_a")
+	eb=$([ "${pair#*:}" = auto ] && echo "$AUTO_b" || echo "$OFF_b")
+	# both in auto: each receives the other's trains and coalesces
+	[ "$pair" = auto:auto ] && ea="$ea a:rx_gro_trains>0 a:tun_gro_packets>0" &&
+		eb="$eb b:rx_gro_trains>0 b:tun_gro_packets>0"
+	run_case "a Offload=${pair%:*}, b Offload=${pair#*:}" $ea $eb
 done
 
 # --- fallbacks on a node in auto mode (b keeps every offload) ---
@@ -192,10 +243,12 @@ done
 # all (each TUNSETOFFLOAD with a flag refused).
 set_mode b auto
 set_mode a auto uso,gro,gso
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 \
-	run_case "a auto on a kernel without USO, UDP_GRO or UDP_SEGMENT"
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=3000 \
+	run_case "a auto on a kernel without USO, UDP_GRO or UDP_SEGMENT" \
+	a:tun_gso_packets\>0 a:tx_gso_fallback\>0 a:rx_gro_trains=0 b:tx_trains\>0
 set_mode a auto csum
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto on a kernel without TUN offloads"
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=3000 run_case "a auto on a kernel without TUN offloads" \
+	a:tun_gso_packets=0 a:tx_trains=0 $AUTO_b
 # The real kernel's own switches on a running node, as `ethtool -K` sets
 # them: ntm0's segmentation offloads off (the kernel then segments before
 # the device, so ntm-tund reads no GSO packet, while checksums stay
@@ -204,9 +257,11 @@ OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto on a ker
 set_mode a auto
 nsx a "$XFER" features ntm0 tx-tcp-segmentation=off tx-tcp6-segmentation=off \
 	tx-udp-segmentation=off > "$T/features.out" 2>&1 || fail "features: $(cat "$T/features.out")"
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto, ntm0's TSO and USO off on a"
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=3000 run_case "a auto, ntm0's TSO and USO off on a" \
+	a:tun_gso_packets=0 a:tx_trains=0 $AUTO_b
 nsx a "$XFER" features ntm0 tx-checksum-ip-generic=off > "$T/features.out" 2>&1 &&
 	nsx a "$XFER" features eth0 tx-checksum-ip-generic=off >> "$T/features.out" 2>&1 ||
 	fail "features: $(cat "$T/features.out")"
-OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 run_case "a auto, checksum offload off on a's ntm0 and eth0"
+OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=3000 run_case "a auto, checksum offload off on a's ntm0 and eth0" \
+	a:tun_gso_packets=0 a:tx_trains=0 $AUTO_b
 echo "PASS: offload"
