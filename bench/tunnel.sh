@@ -183,10 +183,10 @@ cpu_ticks() {
 }
 
 # tund_drops SOCK: the sum of ntm-tund's drop counters (every counter of
-# `ntmctl stats` named drop_*, tun_queue_*, *_failed, *overrun*, *drop*).
+# `ntmctl stats` named *drop*, tun_queue_*, *fail*, *overrun*, *_bad*).
 tund_drops() {
 	"$NTMCTL" -s "$1" stats 2>/dev/null | awk '
-		NF >= 2 && $NF ~ /^[0-9]+$/ && $1 ~ /drop|^tun_queue|fail|overrun/ { s += $NF }
+		NF >= 2 && $NF ~ /^[0-9]+$/ && $1 ~ /drop|^tun_queue|fail|overrun|_bad/ { s += $NF }
 		END { print s + 0 }'
 }
 
@@ -463,6 +463,11 @@ echo "ntm tunnel benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_src
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'); MTU ntm0 $NTM_MTU wg0 1420 underlay 1500; ntm0 txqueuelen $NTM_QLEN${NTM_QLEN_OFF:+ (offload: $NTM_QLEN_OFF)}"
 echo "offload mode: $OFFLOAD_MODE"
+# what each mode's ntm-tund said about ntm0's offloads when it started
+for n in a c; do
+	case " $NODES " in *" $n "*) ;; *) continue ;; esac
+	grep -i 'offload' "$T/tund-$n.log" 2>/dev/null | tail -n 1 | sed "s/^/  ntm-tund in $n: /"
+done
 echo "$BENCH_RUNS rounds, each path once a round: iperf3 TCP ${BENCH_TIME}s 1 and 4 streams, UDP ${BENCH_UDP_LEN}-byte datagrams at -b $BENCH_UDP_RATE for ${BENCH_TIME}s, ping 20 x 0.1s (median RTT)"
 echo "figures: median (min-max) of the rounds"
 echo
@@ -518,10 +523,10 @@ echo "ping avg ms, median of the rounds: $(for k in $PATHS; do
 echo "UDP offered rate (sender), kpps, median: $(for k in raw pp off wg; do
 	case " $ACTIVE " in *" $k "*) printf '%s %s  ' "${P_LABEL[$k]}" "$(med "$k" offered)" ;; esac; done)"
 echo
-echo "ntm-tund counters that moved during the runs, nonzero drops and path counters (node: name +delta):"
+echo "ntm-tund counters that moved during the runs: drops, offload, relay and path (node: name +delta):"
 for n in $NODES; do
 	line=$(awk 'NR == FNR { a[$1] = $2; next }
-		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|relay|upgrade|handshake/ {
+		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake/ {
 		printf "%s%s +%d", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
 	echo "  $n: ${line:-none}"
 done
