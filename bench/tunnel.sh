@@ -150,6 +150,7 @@ if [ "$OFFLOAD" = 1 ]; then
 		case $n in a | b | e | f) mode=off ;; *) mode=auto ;; esac
 		printf '[Interface]\nOffload = %s\n' "$mode" >>"$T/$n/tund.conf"
 		old=$(eval echo "\$TUND_PID_$n")
+		eval "LOG0_$n=\$(wc -l <\"\$T/tund-\$n.log\")"
 		kill "$old"
 		wait_for 10 "ntm-tund in $n to exit" sh -c "! kill -0 $old 2>/dev/null"
 		PIDS=${PIDS/ $old/}
@@ -239,7 +240,7 @@ path_is() {
 # one_run KEY TEST ROUND: one iperf3 run (tcp1, tcp4 or udp) over a path;
 # its figures go to V[KEY,metric,ROUND], its drops add up in DROPS.
 one_run() {
-	local k=$1 t=$2 r=$3 f args c0 c1 t0 t1 b0 b1 dc0=0 dc1=0 sock_s sock_d
+	local k=$1 t=$2 r=$3 f args c0 c1 t0 t1 b0 b1 dc0=0 dc1=0 dsb0 dsb1 sock_s sock_d
 	f=$T/iperf-$k-$t-$r.json
 	case $t in
 	tcp1) args="-P 1" ;;
@@ -249,14 +250,18 @@ one_run() {
 	read -r sock_s sock_d <<<"${P_SOCKS[$k]:-}"
 	b0="$(node_snap "${P_SRC[$k]}" "${P_IF[$k]}" "${sock_s:-}") $(node_snap "${P_DST[$k]}" "${P_IF[$k]}" "${sock_d:-}")"
 	c0=$(cpu_ticks ${P_PIDS[$k]:-})
-	case $k in rpp | roff) dc0=$(cpu_ticks "$DCD_PID") ;; esac
+	case $k in rpp | roff) dc0=$(cpu_ticks "$DCD_PID") dsb0=$(node_snap dc eth0 "") ;; esac
 	t0=$(date +%s%N)
 	# shellcheck disable=SC2086
 	nsx "${P_SRC[$k]}" timeout $((BENCH_TIME + 30)) iperf3 -c "${P_ADDR[$k]}" -t "$BENCH_TIME" \
 		$args -J >"$f" 2>"$f.err"
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks ${P_PIDS[$k]:-})
-	case $k in rpp | roff) dc1=$(cpu_ticks "$DCD_PID") ;; esac
+	case $k in rpp | roff)
+		dc1=$(cpu_ticks "$DCD_PID") dsb1=$(node_snap dc eth0 "")
+		DROPS[$k,$t,dc]=$(( ${DROPS[$k,$t,dc]:-0} + $(echo "$dsb1" | awk '{ print $2 }') - $(echo "$dsb0" | awk '{ print $2 }') ))
+		;;
+	esac
 	b1="$(node_snap "${P_SRC[$k]}" "${P_IF[$k]}" "${sock_s:-}") $(node_snap "${P_DST[$k]}" "${P_IF[$k]}" "${sock_d:-}")"
 	local hz ns
 	hz=$(getconf CLK_TCK) ns=$((t1 - t0))
@@ -463,11 +468,13 @@ echo "ntm tunnel benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_src
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'); MTU ntm0 $NTM_MTU wg0 1420 underlay 1500; ntm0 txqueuelen $NTM_QLEN${NTM_QLEN_OFF:+ (offload: $NTM_QLEN_OFF)}"
 echo "offload mode: $OFFLOAD_MODE"
-# what each mode's ntm-tund said about ntm0's offloads when it started
-for n in a c; do
-	case " $NODES " in *" $n "*) ;; *) continue ;; esac
-	grep -i 'offload' "$T/tund-$n.log" 2>/dev/null | tail -n 1 | sed "s/^/  ntm-tund in $n: /"
-done
+# what each mode's ntm-tund said about ntm0's offloads when it restarted
+if [ "$OFFLOAD" = 1 ]; then
+	for n in a c; do
+		l=$(tail -n +"$(( $(eval echo "\$LOG0_$n") + 1 ))" "$T/tund-$n.log" | grep -i 'offload' | tail -n 1)
+		echo "  ntm-tund in $n: ${l:-no line about offload (per-packet)}"
+	done
+fi
 echo "$BENCH_RUNS rounds, each path once a round: iperf3 TCP ${BENCH_TIME}s 1 and 4 streams, UDP ${BENCH_UDP_LEN}-byte datagrams at -b $BENCH_UDP_RATE for ${BENCH_TIME}s, ping 20 x 0.1s (median RTT)"
 echo "figures: median (min-max) of the rounds"
 echo
@@ -514,7 +521,7 @@ for k in $PATHS; do
 	[ "$k" = raw ] && continue
 	line="$(med "$k" cpu_tcp1) / $(med "$k" cpu_tcp4)"
 	case " ${P_TESTS[$k]} " in *" udp "*) line="$line / $(med "$k" cpu_udp)" ;; esac
-	case $k in rpp | roff) line="$line; the DC (embedded relay) $(med "$k" dccpu_tcp1) / $(med "$k" dccpu_tcp4)" ;; esac
+	case $k in rpp | roff) line="$line; the DC (embedded relay) $(med "$k" dccpu_tcp1) / $(med "$k" dccpu_tcp4), its UDP sockbuf errs (sum) ${DROPS[$k,tcp1,dc]:-0} / ${DROPS[$k,tcp4,dc]:-0}" ;; esac
 	printf '  %-17s %s\n' "${P_LABEL[$k]}" "$line"
 done
 echo
