@@ -14,6 +14,9 @@
 #   c -> d  ntm offload
 #   e -> f  ntm per-packet through the relay (r drops e <-> f: no direct path)
 #   g -> h  ntm offload through the relay (likewise)
+# The DC runs with its relay's per-pair caps at their maxima (so the relay
+# rows measure forwarding, not the caps; BENCH_RELAY_CAPS=default keeps the
+# defaults, 20000 packets/s and 200 Mbit/s a pair).
 # When ntm-tund refuses the Offload key (a build without offload) the c/d
 # and g/h pairs are not made, their rows say n/a, and a, b, e, f run the
 # build's default (per-packet) with the configuration setup2.sh writes.
@@ -143,22 +146,44 @@ else
 	echo "no nft: the relay paths are not measured" >&2
 fi
 
-# With offload in the build, restart each node's ntm-tund with its mode
-# spelled out (the default may change; the table must say what it ran).
-if [ "$OFFLOAD" = 1 ]; then
-	for n in $NODES; do
+# restart_pid OLD NODE LOG CMD...: stop the daemon OLD (ours), wait for it
+# to go, start CMD in its place; the new PID is in LAST_PID.
+restart_pid() {
+	local old=$1 n=$2 log=$3
+	shift 3
+	kill "$old"
+	wait_for 10 "$log (pid $old) to exit" sh -c "! kill -0 $old 2>/dev/null"
+	PIDS=${PIDS/ $old/}
+	bg "$n" "$log" "$@"
+}
+
+# The embedded relay caps each pair (PairPacketRate 20000 packets/s,
+# PairMbitRate 200 by default): with them the relay rows would measure the
+# policy, not the forwarding path. Unless BENCH_RELAY_CAPS=default, the DC
+# is restarted with both at their maximum before the nodes (re)start.
+if [ -n "$RELAY_PAIRS" ] && [ "${BENCH_RELAY_CAPS:-max}" != default ]; then
+	printf '[Relay]\nPairPacketRate = 10000000\nPairMbitRate = 100000\n' >>"$DCCONF"
+	restart_pid "$DCD_PID" dc dcd "$NTM_DCD" -f -c "$DCCONF"
+	DCD_PID=$LAST_PID
+	RELAY_CAPS="PairPacketRate 10000000, PairMbitRate 100000 (the maxima)"
+else
+	RELAY_CAPS="the defaults (PairPacketRate 20000, PairMbitRate 200)"
+fi
+
+# Every node's ntm-tund restarts (it registers with the restarted DC at
+# once instead of after its missed acknowledgements), with its offload
+# mode spelled out where the build takes the key (the default may change;
+# the table must say what it ran).
+for n in $NODES; do
+	if [ "$OFFLOAD" = 1 ]; then
 		case $n in a | b | e | f) mode=off ;; *) mode=auto ;; esac
 		printf '[Interface]\nOffload = %s\n' "$mode" >>"$T/$n/tund.conf"
-		old=$(eval echo "\$TUND_PID_$n")
-		eval "LOG0_$n=\$(wc -l <\"\$T/tund-\$n.log\")"
-		kill "$old"
-		wait_for 10 "ntm-tund in $n to exit" sh -c "! kill -0 $old 2>/dev/null"
-		PIDS=${PIDS/ $old/}
-		bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
-		eval "TUND_PID_$n=\$LAST_PID"
-	done
-	for n in $NODES; do wait_for 10 "$n registered again" registered "$T/$n/run/tund.sock"; done
-fi
+	fi
+	eval "LOG0_$n=\$(wc -l <\"\$T/tund-\$n.log\")"
+	restart_pid "$(eval echo "\$TUND_PID_$n")" "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	eval "TUND_PID_$n=\$LAST_PID"
+done
+for n in $NODES; do wait_for 15 "$n registered again" registered "$T/$n/run/tund.sock"; done
 
 # --- measurement helpers ------------------------------------------------------
 
@@ -418,7 +443,13 @@ ORDER=""
 for k in $PATHS; do case " $ACTIVE " in *" $k "*) ORDER="$ORDER $k" ;; esac; done
 ACTIVE=$ORDER
 
+# dc_counters: ntm-dcd's `ntm-dcctl stats` (its embedded relay's counters
+# among them) as "name value" lines.
+dc_counters() {
+	"$NTM_DCCTL" -c "$DCCONF" stats 2>/dev/null | awk 'NF >= 2 && $NF ~ /^[0-9]+$/ { print $1, $NF }'
+}
 for n in $NODES; do tund_counters "$T/$n/run/tund.sock" >"$T/stats0-$n.txt"; done
+dc_counters >"$T/stats0-dc.txt"
 
 # --- runs: BENCH_RUNS rounds, every path in each --------------------------------
 
@@ -430,6 +461,7 @@ for r in $(seq 1 "$BENCH_RUNS"); do
 	done
 done
 for n in $NODES; do tund_counters "$T/$n/run/tund.sock" >"$T/stats1-$n.txt"; done
+dc_counters >"$T/stats1-dc.txt"
 
 # --- optional profile: perf record of both ntm-tunds during one TCP stream ------
 
@@ -468,6 +500,7 @@ echo "ntm tunnel benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_src
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'); MTU ntm0 $NTM_MTU wg0 1420 underlay 1500; ntm0 txqueuelen $NTM_QLEN${NTM_QLEN_OFF:+ (offload: $NTM_QLEN_OFF)}"
 echo "offload mode: $OFFLOAD_MODE"
+[ -n "$RELAY_PAIRS" ] && echo "relay: the DC's embedded relay, per-pair caps: $RELAY_CAPS"
 # what each mode's ntm-tund said about ntm0's offloads when it restarted
 if [ "$OFFLOAD" = 1 ]; then
 	for n in a c; do
@@ -537,6 +570,10 @@ for n in $NODES; do
 		printf "%s%s +%d", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
 	echo "  $n: ${line:-none}"
 done
+line=$(awk 'NR == FNR { a[$1] = $2; next }
+	{ d = $2 - a[$1] } d != 0 && $1 ~ /relay|drop|fail|overrun|_bad/ {
+	printf "%s%s +%d", sep, $1, d; sep = ", " }' "$T/stats0-dc.txt" "$T/stats1-dc.txt")
+echo "  the DC (its embedded relay carries the relay rows): ${line:-none}"
 for f in $PERF_OUT; do echo; cat "$f"; done
 echo
 echo "elapsed: $(( $(date +%s) - BENCH_START )) s"
