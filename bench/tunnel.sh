@@ -299,7 +299,7 @@ one_run() {
 	# drops: src txdropped sockbuf tund, dst txdropped sockbuf tund
 	local d i
 	read -r -a d < <(awk -v a="$b0" -v b="$b1" 'BEGIN { n = split(a, x); split(b, y)
-		for (i = 1; i <= n; i++) printf "%d ", y[i] - x[i]; print "" }')
+		for (i = 1; i <= n; i++) printf "%.0f ", y[i] - x[i]; print "" }')
 	for i in 0 1 2 3 4 5; do DROPS[$k,$t,$i]=$(( ${DROPS[$k,$t,$i]:-0} + ${d[$i]:-0} )); done
 	case $t in
 	tcp*)
@@ -567,12 +567,12 @@ echo "ntm-tund counters that moved during the runs: drops, offload, relay and pa
 for n in $NODES; do
 	line=$(awk 'NR == FNR { a[$1] = $2; next }
 		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake/ {
-		printf "%s%s +%d", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
+		printf "%s%s +%.0f", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
 	echo "  $n: ${line:-none}"
 done
 line=$(awk 'NR == FNR { a[$1] = $2; next }
 	{ d = $2 - a[$1] } d != 0 && $1 ~ /relay|drop|fail|overrun|_bad/ {
-	printf "%s%s +%d", sep, $1, d; sep = ", " }' "$T/stats0-dc.txt" "$T/stats1-dc.txt")
+	printf "%s%s +%.0f", sep, $1, d; sep = ", " }' "$T/stats0-dc.txt" "$T/stats1-dc.txt")
 echo "  the DC (its embedded relay carries the relay rows): ${line:-none}"
 for f in $PERF_OUT; do echo; cat "$f"; done
 echo
