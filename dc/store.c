@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -113,6 +114,8 @@ struct ntm_store {
 	char mark_path[PATH_MAX + 16];
 	char errmsg[512];
 	char notice[768];
+	int gate;                       /* write_begin's queue: the directory, or -1 */
+	struct timespec busy_since;     /* busy_wait's first call for this lock */
 };
 
 /* ---- errors ---- */
@@ -353,6 +356,90 @@ static int txn_end(struct ntm_store *st, int ret)
 	return ret;
 }
 
+/* The directory holding path, opened read-only; -errno. */
+static int open_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Writers queue at a gate before they wait for SQLite's write lock, and
+ * leave it once they hold that lock. SQLite's busy handler only polls
+ * (sleeping up to 100 ms): a process committing back to back (ntm-dcd
+ * enrolling a burst, a loop of ntm-dcctl) takes the write lock again
+ * microseconds after each commit, so a waiter's polls kept finding it held
+ * and it failed with -EBUSY after NTM_STORE_BUSY_MS though nothing was
+ * stuck. Through the gate, the busy process's next transaction waits until
+ * the waiter has the write lock. The gate is an flock on the database's
+ * directory (no file to create or hand over; flock locks are separate
+ * from SQLite's fcntl locks). It only orders writers: where it cannot be
+ * had (flock unsupported, directory unreadable) writers go without it. */
+static void gate_take(struct ntm_store *st)
+{
+	const struct timespec nap = { 0, 1000 * 1000 };
+	int waited_ms = 0;
+
+	if (st->gate < 0)
+		st->gate = open_dir_of(st->path);
+	if (st->gate < 0)
+		return;
+	/* Bounded like SQLite's own wait: a gate holder only holds it while
+	 * waiting for the write lock, NTM_STORE_BUSY_MS at most, unless it is
+	 * stopped; then go on without the gate. */
+	while (flock(st->gate, LOCK_EX | LOCK_NB) < 0 && (errno == EWOULDBLOCK || errno == EINTR) &&
+	       waited_ms < NTM_STORE_BUSY_MS) {
+		nanosleep(&nap, NULL);
+		waited_ms++;
+	}
+}
+
+static void gate_leave(struct ntm_store *st)
+{
+	if (st->gate >= 0)
+		flock(st->gate, LOCK_UN);
+}
+
+/* SQLite's busy handler: polls every millisecond for NTM_STORE_BUSY_MS.
+ * sqlite3_busy_timeout's sleeps grow to 100 ms, and with the gate every
+ * hand-over of the write lock between two writers waits one such sleep
+ * (three processes enrolling at once ran several times slower). */
+static int busy_wait(void *arg, int count)
+{
+	struct ntm_store *st = arg;
+	const struct timespec nap = { 0, 1000 * 1000 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		st->busy_since = now;
+	else if ((now.tv_sec - st->busy_since.tv_sec) * 1000 +
+		 (now.tv_nsec - st->busy_since.tv_nsec) / 1000000 >= NTM_STORE_BUSY_MS)
+		return 0;
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
+/* BEGIN IMMEDIATE through the gate. */
+static int write_begin(struct ntm_store *st)
+{
+	int ret;
+
+	gate_take(st);
+	ret = sql_exec(st, "BEGIN IMMEDIATE");
+	gate_leave(st);
+	return ret;
+}
+
 /* One integer from a pragma or an aggregate. */
 static int query_int(struct ntm_store *st, const char *sql, sqlite3_int64 *out)
 {
@@ -428,12 +515,15 @@ int ntm_store_get_meta(struct ntm_store *st, const char *key, char *buf, size_t 
 
 int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value)
 {
+	int ret;
+
 	if (!meta_key_ok(key) || !meta_key_ok(value))
 		return -EINVAL;
 	if (!strcmp(key, NTM_STORE_META_V4) || !strcmp(key, NTM_STORE_META_V6) ||
 	    !strcmp(key, NTM_STORE_META_MARK))
 		return -EPERM;
-	return meta_set(st, key, value);
+	ret = write_begin(st);
+	return ret < 0 ? ret : txn_end(st, meta_set(st, key, value));
 }
 
 /* ---- the allocation mark ---- */
@@ -480,19 +570,10 @@ static int mark_file_read(struct ntm_store *st, uint32_t *out)
 /* fsync of the directory holding path, so a rename or link in it lasts. */
 static int fsync_dir_of(const char *path)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, ret = 0;
+	int fd = open_dir_of(path), ret = 0;
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
@@ -924,7 +1005,7 @@ static int configure(struct ntm_store *st)
  * draws the ULA prefix exactly once. */
 static int settle_all(struct ntm_store *st, bool creating)
 {
-	int ret = sql_exec(st, "BEGIN IMMEDIATE");
+	int ret = write_begin(st);
 
 	if (ret < 0)
 		return ret;
@@ -951,7 +1032,7 @@ static int store_setup(struct ntm_store *st, const char *file, bool creating)
 	if (rc != SQLITE_OK)
 		return st->db ? sql_err(st, rc) : -ENOMEM;
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, NTM_STORE_BUSY_MS);
+	sqlite3_busy_handler(st->db, busy_wait, st);
 	ret = db_classify(st->db, st->errmsg, sizeof(st->errmsg));
 	if (ret == SCHEMA_EMPTY && !creating)
 		ret = settle_schema(st, false);         /* the refusal's message */
@@ -971,6 +1052,7 @@ static struct ntm_store *store_new(const char *path, const struct ntm_store_para
 		st->p = *p;
 		st->has_p = true;
 	}
+	st->gate = -1;
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	snprintf(st->mark_path, sizeof(st->mark_path), "%s%s", path, NTM_STORE_MARK_SUFFIX);
 	return st;
@@ -1073,6 +1155,8 @@ void ntm_store_close(struct ntm_store *st)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	if (st->gate >= 0)
+		close(st->gate);
 	free(st);
 }
 
@@ -1218,12 +1302,14 @@ static int restore_copy(struct ntm_store *st, sqlite3 *src)
 
 	if (!b)
 		return sql_err(st, sqlite3_errcode(st->db));
+	gate_take(st);          /* write_begin's queue, for this other way in */
 	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
 		if (waited >= NTM_STORE_BUSY_MS)
 			break;
 		sqlite3_sleep(50);
 		waited += 50;
 	}
+	gate_leave(st);
 	sqlite3_backup_finish(b);
 	return rc == SQLITE_DONE ? 0 : sql_err(st, rc);
 }
@@ -1350,7 +1436,7 @@ int ntm_store_node_add(struct ntm_store *st, const char *name,
 	/* IMMEDIATE: the write lock is held from the checks to the commit, so
 	 * a second process cannot enrol the same name or take the same index
 	 * in between. */
-	ret = sql_exec(st, "BEGIN IMMEDIATE");
+	ret = write_begin(st);
 	if (ret < 0)
 		return ret;
 	ret = check_free(st, &n, pubkey);
@@ -1376,13 +1462,13 @@ int ntm_store_node_del(struct ntm_store *st, const char *name)
 	struct ntm_name n;
 	int ret = ntm_name_set(&n, name);
 
-	if (ret < 0)
+	if (ret < 0 || (ret = write_begin(st)) < 0)
 		return ret;
 	sqlite3_bind_text(s, 1, n.s, n.len, SQLITE_STATIC);
 	ret = step_done(st, s);
 	if (ret == 0 && sqlite3_changes(st->db) == 0)
 		ret = -ENOENT;
-	return ret;
+	return txn_end(st, ret);
 }
 
 int ntm_store_node_by_key(struct ntm_store *st, const uint8_t pubkey[NTM_STORE_KEY_LEN],

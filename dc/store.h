@@ -49,7 +49,9 @@
  * loss) at any instant. ntm-dcd and ntm-dcctl may have the same file open at
  * once: writers take the write lock for the whole read-check-write sequence,
  * readers always see the latest committed state, and a locked database is
- * retried for NTM_STORE_BUSY_MS before -EBUSY.
+ * retried for NTM_STORE_BUSY_MS before -EBUSY. Writers waiting for the
+ * lock queue at a gate (an flock on the database's directory), so one
+ * process committing back to back cannot keep another out.
  *
  * Errors: functions return 0 or -errno and never log. Besides the errors
  * named per function, SQLite failures come back as -EBUSY (locked too long),

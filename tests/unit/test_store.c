@@ -1074,6 +1074,88 @@ START_TEST(test_three_processes_adding_at_once_get_distinct_addresses)
 }
 END_TEST
 
+/* Enrols nodes back to back until stop_fd reads end of file (at most
+ * 4 * NTM_STORE_BUSY_MS); the first enrolment closes started_fd. */
+static void hammer(unsigned id, int started_fd, int stop_fd)
+{
+	enum { HAMMER_MAX = 20000 };
+	struct ntm_store *s = NULL;
+	struct timespec t0, t;
+	char byte, name[32];
+	int ret;
+
+	if (ntm_store_open(&s, path, NULL, NULL, 0) < 0)
+		_exit(97);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < HAMMER_MAX; i++) {
+		snprintf(name, sizeof(name), "h%u-%u", id, i);
+		ret = ntm_store_node_add(s, name, key(10000 + 30000 * id + i), NULL);
+		if (ret < 0)
+			_exit(-ret);
+		if (i == 0)
+			close(started_fd);
+		if (read(stop_fd, &byte, 1) == 0)
+			_exit(0);                       /* the other is done */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 4 * NTM_STORE_BUSY_MS / 1000)
+			break;
+	}
+	_exit(96);                                      /* the other never got in */
+}
+
+/* Processes enrolling back to back (ntm-dcd under a burst of
+ * registrations) take SQLite's write lock again microseconds after each
+ * commit; SQLite's busy handler only polls, so another process
+ * (ntm-dcctl) rarely found it free and gave up with -EBUSY after
+ * NTM_STORE_BUSY_MS, though nothing was stuck. Two children add until a
+ * third is done: the third must open and enrol meanwhile. */
+START_TEST(test_processes_adding_back_to_back_do_not_starve_another)
+{
+	enum { HAMMERS = 2 };
+	int started[HAMMERS][2], stop[2], status;
+	pid_t pids[HAMMERS], other;
+	struct ntm_node_rec got;
+	char byte;
+
+	open_with(NULL);
+	ntm_store_close(st);    /* no SQLite connection crosses a fork */
+	st = NULL;
+	ck_assert_int_eq(pipe2(stop, O_CLOEXEC | O_NONBLOCK), 0);
+	for (unsigned h = 0; h < HAMMERS; h++) {
+		ck_assert_int_eq(pipe2(started[h], O_CLOEXEC), 0);
+		pids[h] = fork();
+		ck_assert_int_ge(pids[h], 0);
+		if (pids[h] == 0) {
+			close(started[h][0]);
+			close(stop[1]);
+			hammer(h, started[h][1], stop[0]);
+		}
+		close(started[h][1]);
+	}
+	close(stop[0]);
+	for (unsigned h = 0; h < HAMMERS; h++) {
+		ck_assert_int_eq(read(started[h][0], &byte, 1), 0);
+		close(started[h][0]);
+	}
+	other = fork();
+	ck_assert_int_ge(other, 0);
+	if (other == 0)
+		adder("o", 1, 1, -1);
+	ck_assert_int_eq(waitpid(other, &status, 0), other);
+	close(stop[1]);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the third process ended with status %#x (116: open gave -EBUSY, "
+		      "16: the enrolment did)", status);
+	for (unsigned h = 0; h < HAMMERS; h++) {
+		ck_assert_int_eq(waitpid(pids[h], &status, 0), pids[h]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "adding process %u ended with status %#x", h, status);
+	}
+	open_with(NULL);
+	ck_assert_int_eq(ntm_store_node_by_name(st, "o-0", &got), 0);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1120,6 +1202,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_a_node_added_by_a_second_connection_is_seen_by_the_first);
 	tcase_add_test(tc, test_enrolments_survive_sigkill_at_a_random_moment);
 	tcase_add_test(tc, test_three_processes_adding_at_once_get_distinct_addresses);
+	tcase_add_test(tc, test_processes_adding_back_to_back_do_not_starve_another);
 	suite_add_tcase(s, tc);
 	return s;
 }
