@@ -401,6 +401,11 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		on_peer_ctl(t, p, pt, ptlen);
 		return;
 	}
+	/* the peer sent data: it is owed a passive keepalive (roam.h) even
+	 * when the packet is dropped below, or its liveness check takes our
+	 * silence for a dead path after RX_SILENT_MS and re-handshakes */
+	if (!p->rx_unanswered_ms)
+		p->rx_unanswered_ms = p->last_rx_ms;
 	if (pt[0] >> 4 != 4 && pt[0] >> 4 != 6) {
 		t->stats.drop_bad_inner++;
 		return;
@@ -409,8 +414,6 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		return;
 	p->rx_bytes += ptlen;
 	p->last_data_ms = p->last_rx_ms;
-	if (!p->rx_unanswered_ms)
-		p->rx_unanswered_ms = p->last_rx_ms;
 	t->stats.rx_data_bytes += ptlen;
 	tun_out(t, pt, ptlen);
 }
