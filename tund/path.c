@@ -153,6 +153,17 @@ static int relay_send(struct peer *p, const uint8_t *inner, size_t len)
 	return 0;
 }
 
+/* The relay's silence (path_sweep) counts from when we start to rely on
+ * it: while the path was direct the peer had no reason to send through
+ * it, so its last capsule may be as old as the route, and a fall-back
+ * asked the DC for another route at once (its Route Direction then made
+ * both ends run a path check). */
+static void relay_judged_from(struct peer *p, uint64_t now)
+{
+	if (p->relay_rx_ms < now)
+		p->relay_rx_ms = now;
+}
+
 /* ---- candidates ---- */
 
 static struct path_cand *cand_find(struct peer *p, const struct sockaddr_storage *ss)
@@ -621,6 +632,7 @@ void path_fall_back(struct peer *p, uint64_t now, const char *why)
 	if (!p->has_relay || p->path == PATH_RELAY)
 		return;
 	log_info("%s: path relay (%s)", p->name, why);
+	relay_judged_from(p, now);
 	p->path = PATH_RELAY;
 	p->path_reason = why;
 	p->moved_ms = now;
@@ -1014,6 +1026,7 @@ void path_sweep(struct peer *p, uint64_t now)
 	    now - p->direct_rx_ms >= dead_ms(p) && now - p->last_rx_ms < dead_ms(p)) {
 		log_info("%s: direct path silent for %llu s; relaying", p->name,
 			 (unsigned long long)((now - p->direct_rx_ms) / 1000));
+		relay_judged_from(p, now);
 		p->path = PATH_RELAY;
 		p->path_reason = "the direct path stopped answering";
 		p->probe_round = 0;
