@@ -662,6 +662,11 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 	/* the packet path: from the endpoint we send to, one compare */
 	rx.from_ep = p->path == PATH_DIRECT && p->has_ep && p->ep_fd == (fd_of(p, m->fd) ? m->fd : 0) &&
 		     ntm_sockaddr_cmp((struct sockaddr *)&ss, (struct sockaddr *)&p->ep) == 0;
+	if (!rx.from_ep && p->path == PATH_DIRECT && p->upgraded_ms) {
+		const struct path_cand *c = cand_find(p, &ss);
+		rx.worse_known = c && c->prio < p->path_kind_prio;
+		rx.upgrade_fresh = now - p->upgraded_ms < PATH_HOLD_MS;
+	}
 	switch (roam_decide(&rx)) {
 	case ROAM_REFRESH:
 		p->direct_rx_ms = p->ep_ok_ms = now;
@@ -845,7 +850,9 @@ void path_on_probe(struct tund *t, const uint8_t *buf, size_t len, const struct 
 	bool better = p->path != PATH_DIRECT || now - p->direct_rx_ms >= dead_ms(p) ||
 		      prio > p->path_kind_prio || checking;
 	if (peer_can_send(p) && better) {
+		bool up = p->path == PATH_DIRECT && prio > p->path_kind_prio;
 		go_direct(p, &ss, sl, m->fd, "probe answered");
+		p->upgraded_ms = up ? now : 0;
 	} else if (!peer_can_send(p) && p->hs.active && p->has_hs_pkt) {
 		send_hs_to(p, m->fd, &ss, sl, p->hs_pkt, sizeof(p->hs_pkt));
 	}

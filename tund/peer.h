@@ -174,6 +174,7 @@ struct peer {
 	const char *path_reason;      /* why relayed (static text) */
 	uint64_t moved_ms;            /* when ep or the path last changed (0: never) */
 	const char *moved_why;        /* and why (static text) */
+	uint64_t upgraded_ms;         /* a probe reply last moved ep to a better candidate */
 	/* liveness (roam.h) */
 	uint64_t tx_unanswered_ms;    /* first data sent since we last heard from the peer */
 	uint64_t rx_unanswered_ms;    /* first data received since we last sent anything */

@@ -20,7 +20,9 @@ enum roam_verdict roam_decide(const struct roam_rx *rx)
 		return ROAM_NONE;
 	if (rx->from_ep)
 		return ROAM_REFRESH;
-	return rx->newest ? ROAM_MOVE : ROAM_NONE;
+	if (!rx->newest || (rx->worse_known && rx->upgrade_fresh))
+		return ROAM_NONE;
+	return ROAM_MOVE;
 }
 
 unsigned roam_liveness(const struct roam_live *l, uint64_t now)

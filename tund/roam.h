@@ -24,6 +24,7 @@
 #define PASSIVE_KEEPALIVE_MS 2000 /* data received and nothing sent back this long: a keepalive */
 #define RX_SILENT_MS 5000         /* data sent and nothing heard this long: a new handshake */
 #define PATH_VERIFY_MS 1000       /* after a move, the direct path answers within this or we relay */
+#define PATH_HOLD_MS 1000         /* after an upgrade, the peer's packets from worse paths were in flight */
 
 /* Open DATA in s (ntm_session_open); counter is the one its header carries
  * (the caller decoded it to find s); *newest tells whether it is above
@@ -39,6 +40,8 @@ struct roam_rx {
 	bool via_relay;       /* inside a relay capsule */
 	bool newest;          /* roam_open's verdict */
 	bool from_ep;         /* from the endpoint and socket we send to */
+	bool worse_known;     /* from a candidate of lower priority than our endpoint's */
+	bool upgrade_fresh;   /* a probe reply moved our endpoint up within PATH_HOLD_MS */
 };
 
 enum roam_verdict {
@@ -48,7 +51,12 @@ enum roam_verdict {
 };
 
 /* Whether we send directly now does not matter: a relayed peer whose
- * newest datagram comes directly has a direct path again. */
+ * newest datagram comes directly has a direct path again. Right after a
+ * probe reply moved us to a better candidate, the peer's newest datagrams
+ * still come from the worse path it used until our packets reach it:
+ * following them would undo the upgrade, and the peer, following ours,
+ * would swap back too (the two flapped between LAN and IPv6). So for
+ * PATH_HOLD_MS such a datagram from a worse known candidate moves nothing. */
 enum roam_verdict roam_decide(const struct roam_rx *rx);
 
 /* A live session's timestamps (ms on one monotonic clock; 0 = never). */

@@ -146,6 +146,29 @@ START_TEST(test_a_datagram_through_the_relay_does_not_move_the_direct_endpoint)
 }
 END_TEST
 
+/* The flap of attacks.sh: we moved from the peer's LAN candidate to its
+ * IPv6 one on a probe reply; the peer's packets sent over LAN before ours
+ * reached it keep arriving for a moment and must not move us back. A
+ * worse known candidate later, a new address, or a better one still do. */
+START_TEST(test_a_worse_known_path_right_after_an_upgrade_does_not_move_it_back)
+{
+	struct roam_rx in = { .newest = true, .worse_known = true, .upgrade_fresh = true };
+
+	ck_assert_int_eq(roam_decide(&in), ROAM_NONE);
+	in.upgrade_fresh = false;               /* PATH_HOLD_MS later: the peer chose it */
+	ck_assert_int_eq(roam_decide(&in), ROAM_MOVE);
+	in = (struct roam_rx){ .newest = true, .upgrade_fresh = true };
+	ck_assert_int_eq(roam_decide(&in), ROAM_MOVE);  /* unknown or better: it moved */
+	in.worse_known = true;
+	in.from_ep = true;
+	ck_assert_int_eq(roam_decide(&in), ROAM_REFRESH);
+	in = (struct roam_rx){ .newest = false, .worse_known = false, .upgrade_fresh = false };
+	ck_assert_int_eq(roam_decide(&in), ROAM_NONE);
+	in = (struct roam_rx){ .via_relay = true, .newest = true };
+	ck_assert_int_eq(roam_decide(&in), ROAM_NONE);
+}
+END_TEST
+
 START_TEST(test_data_received_and_nothing_sent_owes_a_passive_keepalive)
 {
 	struct roam_live l = { .rx_unanswered_ms = 10000, .direct = true };
@@ -202,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, test_a_forged_datagram_from_a_new_address_does_not_move_it);
 	tcase_add_test(tc, test_a_delayed_datagram_is_accepted_but_does_not_move_it_back);
 	tcase_add_test(tc, test_a_datagram_through_the_relay_does_not_move_the_direct_endpoint);
+	tcase_add_test(tc, test_a_worse_known_path_right_after_an_upgrade_does_not_move_it_back);
 	tcase_add_test(tc, test_data_received_and_nothing_sent_owes_a_passive_keepalive);
 	tcase_add_test(tc, test_data_sent_and_nothing_heard_starts_a_handshake_whatever_the_role);
 	tcase_add_test(tc, test_after_a_move_the_direct_path_answers_or_the_relay_takes_over);
