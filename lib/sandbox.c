@@ -98,11 +98,13 @@ static const struct sb_call plain[] = {
 	 * (temporary file, fsync, rename, the directory fsynced); the DC's
 	 * SQLite database, its -wal and -shm (positioned I/O, fdatasync,
 	 * truncation of the WAL, permissions of a new -wal matched to the
-	 * database's, existence checks) */
+	 * database's, existence checks; flock: the writers' queue before
+	 * SQLite's write lock, dc/store.c) */
 	{ SCMP_SYS(fsync), T | D }, { SCMP_SYS(rename), T | D }, { SCMP_SYS(renameat), T | D },
 	{ SCMP_SYS(renameat2), T | D }, { SCMP_SYS(fdatasync), D }, { SCMP_SYS(ftruncate), D },
 	{ SCMP_SYS(pread64), D }, { SCMP_SYS(pwrite64), D }, { SCMP_SYS(fchmod), D },
 	{ SCMP_SYS(access), D }, { SCMP_SYS(faccessat), D }, { SCMP_SYS(faccessat2), D },
+	{ SCMP_SYS(flock), D },
 	/* unlink: the control socket at exit (ntm-tund, ntm-dcd, ntm-relayd),
 	 * the nss file (ntm-tund), SQLite's -wal and -shm at close */
 	{ SCMP_SYS(unlink), T | D | R }, { SCMP_SYS(unlinkat), T | D | R },
