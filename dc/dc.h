@@ -178,6 +178,9 @@ struct dc {
 	struct ntm_timer relay_timer;
 	unsigned relay_rr;               /* round robin among standalone relays */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+	/* The embedded relay's receive batch (dc_relay.c). */
+	struct ntm_udp_rxbatch relay_rx;
+	uint8_t relay_bufs[NTM_UDP_BATCH][NTM_MAX_DATAGRAM + 64];
 };
 
 /* A route the DC directed between two nodes, reused for ROUTE_REUSE_MS

@@ -44,23 +44,31 @@
 static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct dc *dc = arg;
-	struct ntm_udp_meta m;
+	struct ntm_udp_rxbatch *b = &dc->relay_rx;
 	(void)events;
 
-	for (int i = 0; i < DC_RELAY_BATCH; i++) {
-		ssize_t n = ntm_udp_recv(io->fd, dc->buf, sizeof(dc->buf), &m);
-		if (n == -EAGAIN)
-			return;
+	/* As ntm-relayd: a batch in, its forwarded capsules out together
+	 * (relay_flush) before the buffers are reused. */
+	for (int got = 0; got < DC_RELAY_BATCH;) {
+		ssize_t n = ntm_udp_recv_batch(io->fd, b, NTM_UDP_BATCH);
 		if (n < 0) {
-			if (n == -EMSGSIZE) {
+			if (n != -EAGAIN)
+				log_debug_errno((int)-n, "relay recv");
+			return;
+		}
+		uint64_t now = ntm_loop_now_ms();
+		for (ssize_t i = 0; i < n; i++) {
+			if (b->trunc[i]) {
 				dc->relay.stats.rx++;
 				dc->relay.stats.drop_malformed++;
 				continue;
 			}
-			log_debug_errno((int)-n, "relay recv");
-			return;
+			relay_input(&dc->relay, b->buf[i], b->len[i], &b->meta[i], io->fd, now);
 		}
-		relay_input(&dc->relay, dc->buf, (size_t)n, &m, io->fd, ntm_loop_now_ms());
+		relay_flush(&dc->relay);
+		got += (int)n;
+		if (n < NTM_UDP_BATCH)
+			return; /* the socket is drained */
 	}
 }
 
@@ -430,6 +438,8 @@ int dc_relays_open(struct dc *dc)
 	int ret;
 
 	relay_init(&dc->relay, &p, relay_udp_send, NULL);
+	relay_set_batch(&dc->relay, relay_udp_sendv);
+	ntm_udp_rxbatch_init(&dc->relay_rx, &dc->relay_bufs[0][0], sizeof(dc->relay_bufs[0]));
 	dc->rfd4 = dc->rfd6 = -1;
 	if (dc->cfg.embedded_relay && (ret = embedded_open(dc)) < 0)
 		return ret;

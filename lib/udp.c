@@ -138,6 +138,40 @@ static ssize_t send_msg(int fd, const struct msghdr *mh)
 	return n < 0 ? -errno : n;
 }
 
+/* Ask, in mh, that the datagram leave from the local address the datagram
+ * described by from reached (no control message when from has none). ctl
+ * holds CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes, aligned. */
+static void set_pktinfo(struct msghdr *mh, void *ctl, const struct ntm_udp_meta *from)
+{
+	struct cmsghdr *c;
+
+	mh->msg_control = NULL;
+	mh->msg_controllen = 0;
+	if (!from || !from->has_dst)
+		return;
+	memset(ctl, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
+	mh->msg_control = ctl;
+	if (from->family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, from->dst, 4);
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(&pi.ipi6_addr, from->dst, 16);
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}
+
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,
 		     socklen_t tolen, const struct ntm_udp_meta *from)
 {
@@ -151,31 +185,105 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
 
-	memset(&ctl, 0, sizeof(ctl));
-	if (from && from->has_dst) {
-		struct cmsghdr *c;
-		mh.msg_control = ctl.buf;
-		if (from->family == AF_INET) {
-			struct in_pktinfo pi = { 0 };
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(&pi.ipi_spec_dst, from->dst, 4);
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi = { 0 };
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(&pi.ipi6_addr, from->dst, 16);
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		}
-	}
+	set_pktinfo(&mh, ctl.buf, from);
 	return send_msg(fd, &mh);
+}
+
+void ntm_udp_rxbatch_init(struct ntm_udp_rxbatch *b, uint8_t *bufs, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap;
+	for (size_t i = 0; i < NTM_UDP_BATCH; i++)
+		b->buf[i] = bufs + i * cap;
+}
+
+ssize_t ntm_udp_recv_batch(int fd, struct ntm_udp_rxbatch *b, size_t max)
+{
+	int n;
+
+	if (max == 0 || max > NTM_UDP_BATCH)
+		return -EINVAL;
+	/* recvmmsg writes back into the headers: set them up every time. */
+	for (size_t i = 0; i < max; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		b->iov[i].iov_base = b->buf[i];
+		b->iov[i].iov_len = b->cap;
+		mh->msg_name = &b->meta[i].src;
+		mh->msg_namelen = sizeof(b->meta[i].src);
+		mh->msg_iov = &b->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = b->ctl[i].buf;
+		mh->msg_controllen = sizeof(b->ctl[i].buf);
+		mh->msg_flags = 0;
+	}
+	do
+		n = recvmmsg(fd, b->mm, (unsigned)max, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EAGAIN;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *mh = &b->mm[i].msg_hdr;
+		struct ntm_udp_meta *m = &b->meta[i];
+		b->len[i] = b->mm[i].msg_len;
+		b->trunc[i] = (mh->msg_flags & MSG_TRUNC) != 0;
+		m->srclen = mh->msg_namelen;
+		m->via_relay = false;
+		m->fd = fd;
+		ntm_udp_read_pktinfo(mh, m);
+	}
+	return n;
+}
+
+size_t ntm_udp_send_batch(struct ntm_udp_tx *tx, size_t n)
+{
+	struct mmsghdr mm[NTM_UDP_BATCH];
+	struct iovec iov[NTM_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[NTM_UDP_BATCH];
+	size_t sent = 0;
+
+	for (size_t i = 0; i < n;) {
+		/* The run of datagrams on one socket, at most a batch of them. */
+		size_t k = 0;
+		int fd = tx[i].fd;
+		while (i + k < n && k < NTM_UDP_BATCH && tx[i + k].fd == fd) {
+			struct ntm_udp_tx *t = &tx[i + k];
+			iov[k].iov_base = (void *)t->buf;
+			iov[k].iov_len = t->len;
+			memset(&mm[k], 0, sizeof(mm[k]));
+			mm[k].msg_hdr.msg_name = &t->to.src;
+			mm[k].msg_hdr.msg_namelen = t->to.srclen;
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+			set_pktinfo(&mm[k].msg_hdr, ctl[k].buf, &t->to);
+			t->err = 0;
+			k++;
+		}
+		/* sendmmsg stops at the first datagram it cannot send and says so
+		 * only on the next call: mark that one, go on after it. */
+		for (size_t j = 0; j < k;) {
+			int r;
+			do
+				r = sendmmsg(fd, mm + j, (unsigned)(k - j), MSG_DONTWAIT | MSG_NOSIGNAL);
+			while (r < 0 && errno == EINTR);
+			if (r < 0) {
+				tx[i + j].err = -errno;
+				j++;
+			} else if (r == 0) {
+				tx[i + j].err = -EAGAIN;
+				j++;
+			} else {
+				sent += (size_t)r;
+				j += (size_t)r;
+			}
+		}
+		i += k;
+	}
+	return sent;
 }
 
 ssize_t ntm_udp_send_train(int fd, const uint8_t *buf, size_t len, size_t seg,

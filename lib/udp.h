@@ -48,6 +48,51 @@ int ntm_udp_set_gro(int fd);
 struct msghdr;
 void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
 
+/* Batched receive: up to NTM_UDP_BATCH datagrams per recvmmsg, into buffers
+ * the caller owns (NTM_UDP_BATCH of cap bytes each, set once with
+ * ntm_udp_rxbatch_init). The headers live here so that a receive allocates
+ * nothing. */
+#define NTM_UDP_BATCH 32
+
+struct ntm_udp_rxbatch {
+	uint8_t *buf[NTM_UDP_BATCH];
+	size_t cap;
+	size_t len[NTM_UDP_BATCH];        /* of each datagram received */
+	bool trunc[NTM_UDP_BATCH];        /* larger than cap: its bytes are not there */
+	struct ntm_udp_meta meta[NTM_UDP_BATCH];
+	struct mmsghdr mm[NTM_UDP_BATCH];
+	struct iovec iov[NTM_UDP_BATCH];
+	union {
+		char buf[128];            /* IP_PKTINFO, IPV6_PKTINFO, UDP_GRO: 88 bytes on LP64 */
+		struct cmsghdr align;
+	} ctl[NTM_UDP_BATCH];
+};
+
+/* bufs holds NTM_UDP_BATCH buffers of cap bytes each, back to back. */
+void ntm_udp_rxbatch_init(struct ntm_udp_rxbatch *b, uint8_t *bufs, size_t cap);
+
+/* Receive up to max (1..NTM_UDP_BATCH) datagrams with one recvmmsg: their
+ * count (b->len, b->trunc and b->meta filled for each), -EAGAIN when none is
+ * waiting, or another -errno. A truncated datagram is returned with trunc
+ * set, for the caller to count as a drop. */
+ssize_t ntm_udp_recv_batch(int fd, struct ntm_udp_rxbatch *b, size_t max);
+
+/* One datagram of a batched send: buf to to.src (to.srclen) on fd, from the
+ * local address in to's destination fields when has_dst (as ntm_udp_send's
+ * from). err is set by ntm_udp_send_batch: 0 or -errno. */
+struct ntm_udp_tx {
+	int fd;
+	const uint8_t *buf;
+	size_t len;
+	struct ntm_udp_meta to;
+	int err;
+};
+
+/* Send n datagrams with as few sendmmsg calls as the runs of one fd allow,
+ * in order. A datagram the kernel refuses (a full buffer, say) gets its err
+ * and the rest are still tried. Returns how many were sent. */
+size_t ntm_udp_send_batch(struct ntm_udp_tx *tx, size_t n);
+
 /* Send one datagram to `to`; when from is given (the meta of a datagram
  * being answered) the reply leaves from the address that datagram reached. */
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,

@@ -237,6 +237,45 @@ static void send_held(struct relay *r, struct relay_alloc *a, unsigned fromside,
 	r->stats.forwarded_bytes += len;
 }
 
+void relay_set_batch(struct relay *r, relay_sendv_fn sendv)
+{
+	relay_flush(r);
+	r->sendv = sendv;
+}
+
+void relay_flush(struct relay *r)
+{
+	if (!r->sendv || r->nout == 0)
+		return;
+	r->sendv(r->send_arg, r->out, r->nout);
+	for (size_t i = 0; i < r->nout; i++) {
+		if (r->out[i].err >= 0)
+			continue;
+		/* Counted as forwarded when queued; it was not. */
+		r->stats.forwarded--;
+		r->stats.forwarded_bytes -= r->out_inner[i];
+		r->stats.drop_send_error++;
+	}
+	r->nout = 0;
+}
+
+/* Queue a re-wrapped capsule for ep. The endpoint is copied: a later
+ * capsule of the batch may move it, or the allocation may be freed. */
+static void queue(struct relay *r, const struct relay_ep *ep, const uint8_t *buf, size_t len,
+		  size_t inner_len)
+{
+	if (r->nout == NTM_UDP_BATCH)
+		relay_flush(r);
+	struct ntm_udp_tx *t = &r->out[r->nout];
+	t->fd = ep->fd;
+	t->buf = buf;
+	t->len = len;
+	t->to = ep->meta;
+	t->err = 0;
+	r->out_inner[r->nout] = (uint16_t)inner_len;
+	r->nout++;
+}
+
 enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 			       const struct ntm_udp_meta *src, int fd, uint64_t now_ms)
 {
@@ -276,7 +315,11 @@ enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 	/* m.inner already sits at buf + 16: the new header and tag go around it. */
 	int n = ntm_relaycap_seal(&to->key, buf, len, m.side ^ 1, 1, m.alloc_id, ctr,
 				  buf + NTM_RELAY_HDR_LEN, m.inner_len);
-	if (n < 0 || r->send(r->send_arg, &to->ep, buf, (size_t)n) < 0)
+	if (n < 0)
+		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
+	if (r->sendv)
+		queue(r, &to->ep, buf, (size_t)n, m.inner_len);
+	else if (r->send(r->send_arg, &to->ep, buf, (size_t)n) < 0)
 		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
 	st->forwarded_bytes += m.inner_len;
 	return count(&st->forwarded, RELAY_FORWARDED);
@@ -288,4 +331,10 @@ int relay_udp_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, siz
 	ssize_t n = ntm_udp_send(ep->fd, buf, len, (const struct sockaddr *)&ep->meta.src,
 				 ep->meta.srclen, &ep->meta);
 	return n < 0 ? (int)n : 0;
+}
+
+void relay_udp_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
+{
+	(void)arg;
+	ntm_udp_send_batch(tx, n);
 }

@@ -121,12 +121,21 @@ struct relay_alloc {
 	struct relay_alloc *prev, *next; /* all allocations, for expiry */
 };
 
+/* Send the n datagrams of tx (ntm_udp_send_batch), setting each one's err. */
+typedef void (*relay_sendv_fn)(void *arg, struct ntm_udp_tx *tx, size_t n);
+
 struct relay {
 	struct relay_params p;
 	struct ntm_idmap by_id;          /* alloc id -> struct relay_alloc */
 	struct relay_alloc *head;
 	relay_send_fn send;
 	void *send_arg;
+	/* Batched forwarding (relay_set_batch): forwarded capsules wait here,
+	 * pointing into the caller's receive buffers, until relay_flush. */
+	relay_sendv_fn sendv;
+	size_t nout;
+	struct ntm_udp_tx out[NTM_UDP_BATCH];
+	uint16_t out_inner[NTM_UDP_BATCH]; /* inner bytes of each, for the counters */
 	struct relay_stats stats;
 };
 
@@ -153,10 +162,22 @@ bool relay_has(const struct relay *r, uint32_t id);
 enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 			       const struct ntm_udp_meta *src, int fd, uint64_t now_ms);
 
+/* Batch the forwarded capsules: relay_input queues each one (counted as
+ * forwarded) instead of sending it, and relay_flush hands the queue to
+ * sendv. The queued capsules point into the buffers given to relay_input,
+ * which must stay untouched until relay_flush; a full queue is flushed by
+ * relay_input itself. A capsule sendv could not send moves from forwarded
+ * to drop_send_error. Held datagrams are still sent at once with send. */
+void relay_set_batch(struct relay *r, relay_sendv_fn sendv);
+/* Send what is queued (nothing to do without batching or when empty). */
+void relay_flush(struct relay *r);
+
 /* Free allocations idle longer than their lifetime; returns how many. */
 size_t relay_expire(struct relay *r, uint64_t now_ms);
 
 /* Send callback for relays on ntm_udp sockets. */
 int relay_udp_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len);
+/* Batched send callback for relays on ntm_udp sockets (ntm_udp_send_batch). */
+void relay_udp_sendv(void *arg, struct ntm_udp_tx *tx, size_t n);
 
 #endif

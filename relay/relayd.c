@@ -139,6 +139,8 @@ static int run(struct relayd *rd)
 	int ret;
 
 	relay_init(&rd->core, &rd->cfg.params, relay_udp_send, NULL);
+	relay_set_batch(&rd->core, relay_udp_sendv);
+	ntm_udp_rxbatch_init(&rd->rx, &rd->bufs[0][0], sizeof(rd->bufs[0]));
 	rd->fd4 = rd->fd6 = rd->dc_fd = -1;
 	ret = ntm_loop_new(&rd->loop);
 	if (ret < 0)

@@ -74,7 +74,8 @@ struct relayd {
 	struct ntm_timer sweep;
 	struct relayd_stats stats;
 	struct ntm_ctlsrv *ctl;
-	uint8_t buf[NTM_MAX_DATAGRAM + 64];
+	struct ntm_udp_rxbatch rx;       /* receive headers over bufs */
+	uint8_t bufs[NTM_UDP_BATCH][NTM_MAX_DATAGRAM + 64];
 };
 
 /* relayd_proto.c */

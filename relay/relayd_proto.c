@@ -255,23 +255,30 @@ static void on_datagram(struct relayd *rd, int fd, uint8_t *buf, size_t len,
 void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct relayd *rd = arg;
-	struct ntm_udp_meta m;
+	struct ntm_udp_rxbatch *b = &rd->rx;
 	(void)events;
 
-	for (int i = 0; i < RELAYD_BATCH; i++) {
-		ssize_t n = ntm_udp_recv(io->fd, rd->buf, sizeof(rd->buf), &m);
-		if (n == -EAGAIN)
-			return;
+	/* Batches of NTM_UDP_BATCH: the forwarded capsules of a batch leave
+	 * together (relay_flush) before its buffers are reused. */
+	for (int got = 0; got < RELAYD_BATCH;) {
+		ssize_t n = ntm_udp_recv_batch(io->fd, b, NTM_UDP_BATCH);
 		if (n < 0) {
-			if (n == -EMSGSIZE) {
+			if (n != -EAGAIN)
+				log_debug_errno((int)-n, "recv");
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (b->trunc[i]) {
 				rd->stats.rx_packets++;
 				rd->stats.drop_malformed++;
 				continue;
 			}
-			log_debug_errno((int)-n, "recv");
-			return;
+			on_datagram(rd, io->fd, b->buf[i], b->len[i], &b->meta[i]);
 		}
-		on_datagram(rd, io->fd, rd->buf, (size_t)n, &m);
+		relay_flush(&rd->core);
+		got += (int)n;
+		if (n < NTM_UDP_BATCH)
+			return; /* the socket is drained */
 	}
 }
 

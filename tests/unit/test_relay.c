@@ -538,6 +538,109 @@ START_TEST(test_a_failed_send_is_counted)
 }
 END_TEST
 
+/* Batched forwarding: capsules fed from buffers that stay until the flush,
+ * as the daemons' receive batches. */
+static uint8_t bbuf[40][256];
+static struct {
+	unsigned calls;
+	size_t n;                      /* datagrams seen in all calls */
+	struct ntm_udp_tx tx[64];      /* copies of them */
+	uint8_t data[64][256];
+	size_t fail_at;                /* this datagram (overall index) fails; SIZE_MAX: none */
+} sv;
+
+static void fake_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
+{
+	(void)arg;
+	sv.calls++;
+	ck_assert_uint_le(n, NTM_UDP_BATCH);
+	for (size_t i = 0; i < n; i++, sv.n++) {
+		ck_assert_uint_lt(sv.n, 64);
+		ck_assert_uint_le(tx[i].len, sizeof(sv.data[0]));
+		tx[i].err = sv.n == sv.fail_at ? -ENOBUFS : 0;
+		sv.tx[sv.n] = tx[i];
+		memcpy(sv.data[sv.n], tx[i].buf, tx[i].len);
+	}
+}
+
+static enum relay_verdict feed_batched(unsigned slot, uint8_t s, uint64_t ctr, size_t inner_len,
+				       const char *ip, uint16_t port)
+{
+	uint8_t inner[128];
+	struct ntm_udp_meta m = addr(ip, port);
+
+	ck_assert_uint_le(inner_len, sizeof(inner));
+	fill_inner(inner, inner_len);
+	int len = ntm_relaycap_seal(s ? &kb : &ka, bbuf[slot], sizeof(bbuf[slot]), s, 0, ALLOC, ctr,
+				    inner, inner_len);
+	ck_assert_int_gt(len, 0);
+	return relay_input(&rl, bbuf[slot], (size_t)len, &m, 40 + s, T0);
+}
+
+START_TEST(test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flushes_itself)
+{
+	struct ntm_relay_msg m;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.fail_at = SIZE_MAX;
+	relay_set_batch(&rl, fake_sendv);
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(from_b(0, T0), RELAY_KEEPALIVE);
+	/* 40 capsules, A and B in turn: 32 fill the queue, the 33rd flushes it */
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t s = i & 1;
+		ck_assert_int_eq(feed_batched(i, s, s ? ctr_b++ : ctr_a++, 32 + i, s ? "203.0.113.7" :
+					      "198.51.100.1", s ? 5000 : 4000), RELAY_FORWARDED);
+		ck_assert_uint_eq(sv.n, i < 32 ? 0 : 32);
+	}
+	ck_assert_uint_eq(sent.n, 0);  /* nothing went through the one-by-one send */
+	ck_assert_uint_eq(rl.stats.forwarded, 40);
+	relay_flush(&rl);
+	ck_assert_uint_eq(sv.calls, 2);
+	ck_assert_uint_eq(sv.n, 40);
+	relay_flush(&rl);              /* an empty queue sends nothing */
+	ck_assert_uint_eq(sv.calls, 2);
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t to = (i & 1) ^ 1;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&sv.tx[i].to.src;
+		ck_assert_int_eq(sv.tx[i].fd, 40 + to);
+		ck_assert_uint_eq(ntohs(sin->sin_port), to ? 5000 : 4000);
+		ck_assert_int_eq(accepted(to ? &kb : &ka, sv.data[i], sv.tx[i].len, &m), 0);
+		ck_assert_uint_eq(m.direction, 1);
+		ck_assert_uint_eq(m.counter, i / 2);      /* each side's own counter, in order */
+		ck_assert_uint_eq(m.inner_len, 32 + i);
+	}
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, 40 * 32 + 39 * 40 / 2);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_a_batched_capsule_keeps_its_endpoint_and_a_failed_one_is_a_send_error)
+{
+	memset(&sv, 0, sizeof(sv));
+	sv.fail_at = 1;
+	relay_set_batch(&rl, fake_sendv);
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(feed_batched(0, 1, ctr_b++, 40, "203.0.113.7", 5000), RELAY_FORWARDED);
+	ck_assert_int_eq(feed_batched(1, 1, ctr_b++, 50, "203.0.113.7", 5000), RELAY_FORWARDED);
+	/* A moves: what was queued for it still goes where A was */
+	ck_assert_int_eq(feed_batched(2, 0, ctr_a++, 0, "198.51.100.9", 4100), RELAY_KEEPALIVE);
+	ck_assert_int_eq(feed_batched(3, 1, ctr_b++, 60, "203.0.113.7", 5000), RELAY_FORWARDED);
+	/* and an allocation freed in the middle of a batch leaves no dangling endpoint */
+	ck_assert_int_eq(relay_free(&rl, ALLOC), 0);
+	relay_flush(&rl);
+	ck_assert_uint_eq(sv.n, 3);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&sv.tx[0].to.src)->sin_port), 4000);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&sv.tx[2].to.src)->sin_port), 4100);
+	ck_assert_uint_eq(rl.stats.forwarded, 2);
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, 100);
+	ck_assert_uint_eq(rl.stats.drop_send_error, 1);
+	check_accounting();
+}
+END_TEST
+
 static TCase *core_tcase(void)
 {
 	TCase *tc = tcase_create("core");
@@ -552,6 +655,8 @@ static TCase *core_tcase(void)
 	tcase_add_test(tc, test_a_freed_allocation_forwards_nothing);
 	tcase_add_test(tc, test_the_table_is_bounded_and_ids_are_not_taken_over);
 	tcase_add_test(tc, test_a_failed_send_is_counted);
+	tcase_add_test(tc, test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flushes_itself);
+	tcase_add_test(tc, test_a_batched_capsule_keeps_its_endpoint_and_a_failed_one_is_a_send_error);
 	return tc;
 }
 

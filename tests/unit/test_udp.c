@@ -1,4 +1,4 @@
-/* test_udp.c - lib/udp.c: a datagram sent with its own TTL or hop limit
+/* test_udp.c - lib/udp.c: batches (recvmmsg/sendmmsg) and trains; a datagram sent with its own TTL or hop limit
  * (the opening probe, doc/protocol.md 2.7) leaves with that TTL, for
  * native IPv4, for IPv4 mapped on a dual-stack socket and for IPv6, and
  * only that datagram: the socket's own TTL is untouched. Over loopback,
@@ -182,6 +182,89 @@ START_TEST(test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment)
 }
 END_TEST
 
+/* Batches: 40 datagrams out with ntm_udp_send_batch (one refused on the
+ * way, the rest still sent), in with ntm_udp_recv_batch 32 at most per
+ * call, in order, with their source and local address; a datagram larger
+ * than the buffer is flagged. */
+START_TEST(test_a_batch_goes_out_and_comes_in_in_order_with_a_refused_one_skipped)
+{
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+	static uint8_t data[40][64], bufs[NTM_UDP_BATCH][64];
+	static struct ntm_udp_tx out[40];
+	static struct ntm_udp_rxbatch b;
+	struct sockaddr_storage to, from;
+	socklen_t tolen = sizeof(to), fromlen = sizeof(from);
+	int rx = ntm_udp_open(AF_INET, lo4, 0, false), tx = ntm_udp_open(AF_INET, lo4, 0, false);
+
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&to, &tolen), 0);
+	ck_assert_int_eq(getsockname(tx, (struct sockaddr *)&from, &fromlen), 0);
+	for (size_t i = 0; i < 40; i++) {
+		memset(data[i], (int)i, sizeof(data[i]));
+		out[i].fd = tx;
+		out[i].buf = data[i];
+		out[i].len = 10 + i;
+		memset(&out[i].to, 0, sizeof(out[i].to));
+		memcpy(&out[i].to.src, &to, tolen);
+		out[i].to.srclen = tolen;
+		out[i].to.has_dst = true;          /* leave from 127.0.0.1, as a reply would */
+		out[i].to.family = AF_INET;
+		memcpy(out[i].to.dst, lo4, 4);
+		out[i].err = 1;
+	}
+	/* an IPv6 destination on an IPv4 socket: refused */
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out[5].to.src;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_addr = in6addr_loopback;
+	out[5].to.srclen = sizeof(*s6);
+	out[5].to.has_dst = false;
+	ck_assert_uint_eq(ntm_udp_send_batch(out, 40), 39);
+	for (size_t i = 0; i < 40; i++)
+		if (i == 5)
+			ck_assert_int_lt(out[i].err, 0);
+		else
+			ck_assert_int_eq(out[i].err, 0);
+
+	ntm_udp_rxbatch_init(&b, &bufs[0][0], sizeof(bufs[0]));
+	size_t got = 0;
+	while (got < 39) {
+		ssize_t n = ntm_udp_recv_batch(rx, &b, NTM_UDP_BATCH);
+		if (n == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_le(n, NTM_UDP_BATCH);
+		for (ssize_t i = 0; i < n; i++, got++) {
+			size_t want = got < 5 ? got : got + 1; /* 5 never left */
+			ck_assert(!b.trunc[i]);
+			ck_assert_uint_eq(b.len[i], 10 + want);
+			ck_assert_uint_eq(b.buf[i][0], want);
+			ck_assert_int_eq(ntm_sockaddr_cmp((struct sockaddr *)&b.meta[i].src,
+							  (struct sockaddr *)&from), 0);
+			ck_assert(b.meta[i].has_dst);
+			ck_assert_int_eq(b.meta[i].fd, rx);
+			ck_assert_mem_eq(b.meta[i].dst, lo4, 4);
+		}
+	}
+	ck_assert_int_eq(ntm_udp_recv_batch(rx, &b, NTM_UDP_BATCH), -EAGAIN);
+	ck_assert_int_eq(ntm_udp_recv_batch(rx, &b, 0), -EINVAL);
+	ck_assert_int_eq(ntm_udp_recv_batch(rx, &b, NTM_UDP_BATCH + 1), -EINVAL);
+
+	/* larger than the 64-byte buffers */
+	uint8_t big[100] = { 0 };
+	ck_assert_int_eq(ntm_udp_send(tx, big, sizeof(big), (struct sockaddr *)&to, tolen, NULL), 100);
+	ssize_t n;
+	while ((n = ntm_udp_recv_batch(rx, &b, NTM_UDP_BATCH)) == -EAGAIN)
+		usleep(1000);
+	ck_assert_int_eq(n, 1);
+	ck_assert(b.trunc[0]);
+	close(rx);
+	close(tx);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -191,6 +274,7 @@ static Suite *udp_suite(void)
 	tcase_add_test(tc, test_an_ipv6_datagram_leaves_with_its_own_hop_limit);
 	tcase_add_test(tc, test_a_ttl_outside_1_to_255_is_refused_without_sending);
 	tcase_add_test(tc, test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment);
+	tcase_add_test(tc, test_a_batch_goes_out_and_comes_in_in_order_with_a_refused_one_skipped);
 	suite_add_tcase(s, tc);
 	return s;
 }
