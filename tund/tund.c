@@ -40,7 +40,7 @@ static int load_identity(struct tund *t)
 }
 
 /* One datagram, or each of a UDP_GRO train (m->gro_size), to its handler. */
-static void on_datagrams(struct tund *t, size_t n, const struct ntm_udp_meta *m)
+static void on_datagrams(struct tund *t, uint8_t *buf, size_t n, const struct ntm_udp_meta *m)
 {
 	size_t seg = m->gro_size ? m->gro_size : n;
 	bool dc = dclink_is_dc(t, (const struct sockaddr *)&m->src);
@@ -51,9 +51,34 @@ static void on_datagrams(struct tund *t, size_t n, const struct ntm_udp_meta *m)
 		size_t len = n - off < seg ? n - off : seg;
 		t->stats.rx_packets++;
 		if (dc)
-			dclink_on_datagram(t, t->buf + off, len);
+			dclink_on_datagram(t, buf + off, len);
 		else
-			data_on_udp(t, t->buf + off, len, m);
+			data_on_udp(t, buf + off, len, m);
+	}
+}
+
+/* The main socket with Offload = auto but UDP_GRO refused (a kernel before
+ * 5.0): recvmmsg batches of NTM_UDP_BATCH into
+ * the data path's own buffers instead of one recvmsg per datagram. */
+static void on_udp_batched(struct tund *t, int fd)
+{
+	struct ntm_udp_rxbatch *b = &t->dp.rx;
+
+	for (int got = 0; got < UDP_BATCH;) {
+		ssize_t n = ntm_udp_recv_batch(fd, b, NTM_UDP_BATCH);
+		if (n < 0)
+			return;
+		for (ssize_t i = 0; i < n; i++) {
+			if (b->trunc[i]) {
+				t->stats.rx_packets++;
+				t->stats.drop_malformed++;
+				continue;
+			}
+			on_datagrams(t, b->buf[i], b->len[i], &b->meta[i]);
+		}
+		got += (int)n;
+		if (n < NTM_UDP_BATCH)
+			return; /* drained */
 	}
 }
 
@@ -64,6 +89,11 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 	int fd = io->fd;
 	(void)events;
 
+	if (fd == t->udp_fd && t->cfg.offload && !t->dp.udp_gro) {
+		on_udp_batched(t, fd);
+		data_rx_flush(t);
+		return;
+	}
 	for (int i = 0; i < UDP_BATCH; i++) {
 		/* A datagram on a birthday-search socket may end the search and
 		 * free io: such sockets take one datagram per wakeup (epoll is
@@ -81,7 +111,7 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 			}
 			break;
 		}
-		on_datagrams(t, (size_t)n, &m);
+		on_datagrams(t, t->buf, (size_t)n, &m);
 	}
 	/* the batch is over: coalesced packets go to ntm0 before we sleep */
 	data_rx_flush(t);
@@ -145,8 +175,9 @@ static int open_udp(struct tund *t)
 		t->dp.udp_gso = true;
 		t->dp.udp_gro = ntm_udp_set_gro(t->udp_fd) == 0;
 		if (!t->dp.udp_gro)
-			log_info("UDP_GRO refused: receiving datagram by datagram");
+			log_info("UDP_GRO refused: receiving in recvmmsg batches of %d", NTM_UDP_BATCH);
 	}
+	ntm_udp_rxbatch_init(&t->dp.rx, &t->dp.rxbufs[0][0], sizeof(t->dp.rxbufs[0]));
 	ntm_io_init(&t->udp_io, t->loop, t->udp_fd, tund_on_udp, t);
 	return ntm_io_add(&t->udp_io, EPOLLIN);
 }

@@ -121,6 +121,9 @@ struct tund_dp {
 	uint8_t tunbuf[TUND_TUNBUF];
 	/* a train of sealed segments of one super-packet, back to back */
 	uint8_t train[NTM_MAX_DATAGRAM + 64];
+	/* the main socket's receive batch when UDP_GRO is off (tund.c) */
+	struct ntm_udp_rxbatch rx;
+	uint8_t rxbufs[NTM_UDP_BATCH][NTM_MAX_DATAGRAM + 64];
 };
 
 struct tund_stats {
