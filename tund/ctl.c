@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <linux/sock_diag.h>
 
 #include "ctlserver.h"
 #include "daemon.h"
 #include "util.h"
 #include "log.h"
+#include "netif.h"
 #include "tund.h"
 
 static void fill_endpoint(struct ntm_lctl_endpoint *e, const struct ntm_endpoint *w)
@@ -107,6 +110,24 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 static const struct ntm_counter_def counters[] = { TUND_STATS(X) };
 #undef X
 
+/* The drops the kernel counts before ntm-tund sees a packet, read when
+ * asked (nothing on the packet path): ntm0's queue towards our reads full
+ * (its tx_dropped), and datagrams our UDP socket dropped (SO_MEMINFO's
+ * SK_MEMINFO_DROPS: its receive buffer full, mostly). A value the kernel
+ * will not give keeps the last one. */
+static void kernel_drops(struct tund *t)
+{
+	struct ntm_netif_link l;
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (ntm_netif_get_link(t->ifname, &l) == 0)
+		t->stats.tun_txq_drops = l.tx_dropped;
+	if (t->udp_fd >= 0 && getsockopt(t->udp_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
+	    len >= sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
+		t->stats.udp_socket_drops = mi[SK_MEMINFO_DROPS];
+}
+
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
@@ -121,6 +142,7 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		t->stats.ctl_deadline = cs->deadline;
 		t->stats.ctl_idle = cs->idle;
 		t->stats.ctl_accept_nofd = cs->nofd;
+		kernel_drops(t);
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &t->stats, counters,
 					      NTM_ARRAY_SIZE(counters));
 	}

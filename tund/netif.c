@@ -101,18 +101,24 @@ static int get_link(struct nl_sock *sk, const char *ifname, struct rtnl_link **o
 	return nl_errno(ret);
 }
 
-/* Set the MTU and IFF_UP in one request, but only if one of them is not right yet. */
+/* Set the MTU, the txqueuelen (raised to NTM_TUN_TXQLEN, never lowered) and
+ * IFF_UP in one request, but only if one of them is not right yet. */
 static int set_link(struct nl_sock *sk, struct rtnl_link *link, unsigned mtu)
 {
 	struct rtnl_link *change;
+	unsigned txqlen = rtnl_link_get_txqlen(link);
 	int ret;
 
-	if (rtnl_link_get_mtu(link) == mtu && (rtnl_link_get_flags(link) & IFF_UP))
+	if (txqlen < NTM_TUN_TXQLEN)
+		txqlen = NTM_TUN_TXQLEN;
+	if (rtnl_link_get_mtu(link) == mtu && (rtnl_link_get_flags(link) & IFF_UP) &&
+	    rtnl_link_get_txqlen(link) == txqlen)
 		return 0;
 	change = rtnl_link_alloc();
 	if (!change)
 		return -ENOMEM;
 	rtnl_link_set_mtu(change, mtu);
+	rtnl_link_set_txqlen(change, txqlen);
 	rtnl_link_set_flags(change, IFF_UP);
 	ret = nl_errno(rtnl_link_change(sk, link, change, 0));
 	rtnl_link_put(change);
@@ -315,6 +321,8 @@ int ntm_netif_get_link(const char *ifname, struct ntm_netif_link *out)
 		out->mtu = rtnl_link_get_mtu(link);
 		out->flags = rtnl_link_get_flags(link);
 		out->up = (out->flags & IFF_UP) != 0;
+		out->txqlen = rtnl_link_get_txqlen(link);
+		out->tx_dropped = rtnl_link_get_stat(link, RTNL_LINK_TX_DROPPED);
 		rtnl_link_put(link);
 	}
 	nl_socket_free(sk);

@@ -68,7 +68,8 @@ enum dc_state {
 	X(resolve_negative_hits) X(resolve_refused_pending) X(peers_refused_max) \
 	X(peers_forgotten) X(hs_deferred) \
 	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_gso_fallback) \
-	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed)
+	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
+	X(tun_txq_drops) X(udp_socket_drops)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess

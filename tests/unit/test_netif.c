@@ -1,5 +1,5 @@
 /* test_netif.c - the TUN device, its addresses, MTU and link state, and dropping
- * privileges while keeping CAP_NET_ADMIN.
+ * privileges while keeping CAP_NET_ADMIN; txqueuelen and the queue's drops.
  *
  * Needs root and /dev/net/tun, else it exits 77 (skip). main() moves the whole
  * process into a fresh network namespace before any test runs, so every device and
@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -238,6 +240,50 @@ START_TEST(test_configure_sets_both_addresses_the_mtu_and_brings_the_link_up)
 	for (size_t i = 0; i < n; i++)
 		if (list[i].family == AF_INET6 && list[i].scope != RT_SCOPE_LINK)
 			ck_assert_msg(list[i].flags & IFA_F_NODAD, "IPv6 address lacks NODAD");
+}
+END_TEST
+
+/* SIOCSIFTXQLEN, as `ip link set ... txqueuelen` would. */
+static void set_txqlen(unsigned qlen)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(s, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TUN_NAME);
+	ifr.ifr_qlen = (int)qlen;
+	ck_assert_int_eq(ioctl(s, SIOCSIFTXQLEN, &ifr), 0);
+	close(s);
+}
+
+/* txqueuelen is raised from the kernel's 500, put back after a change and
+ * left alone when set higher by hand; a full queue (nobody reading the TUN
+ * fd) counts its drops in tx_dropped, which tun_txq_drops reports. */
+START_TEST(test_configure_raises_txqueuelen_and_a_full_queue_counts_its_drops)
+{
+	struct ntm_netif_link link;
+
+	ck_assert_int_eq(ntm_netif_get_link(TUN_NAME, &link), 0);
+	ck_assert_uint_lt(link.txqlen, NTM_TUN_TXQLEN);
+	configure(v4a, 15, v6a, 48);
+	ck_assert_int_eq(ntm_netif_get_link(TUN_NAME, &link), 0);
+	ck_assert_uint_eq(link.txqlen, NTM_TUN_TXQLEN);
+	ck_assert_uint_eq(link.tx_dropped, 0);
+
+	set_txqlen(16);
+	for (int i = 0; i < 100; i++)
+		send_udp(AF_INET, peer4);
+	ck_assert_int_eq(ntm_netif_get_link(TUN_NAME, &link), 0);
+	ck_assert_uint_ge(link.tx_dropped, 100 - 16);
+
+	configure(v4a, 15, v6a, 48);
+	ck_assert_int_eq(ntm_netif_get_link(TUN_NAME, &link), 0);
+	ck_assert_uint_eq(link.txqlen, NTM_TUN_TXQLEN);
+	set_txqlen(NTM_TUN_TXQLEN * 2);
+	configure(v4a, 15, v6a, 48);
+	ck_assert_int_eq(ntm_netif_get_link(TUN_NAME, &link), 0);
+	ck_assert_uint_eq(link.txqlen, NTM_TUN_TXQLEN * 2);
 }
 END_TEST
 
@@ -522,6 +568,7 @@ static Suite *netif_suite(void)
 	tcase_add_checked_fixture(conf, open_tun, close_tun);
 	tcase_add_test(conf, test_configure_sets_both_addresses_the_mtu_and_brings_the_link_up);
 	tcase_add_test(conf, test_the_address_list_reports_its_full_size_when_cut);
+	tcase_add_test(conf, test_configure_raises_txqueuelen_and_a_full_queue_counts_its_drops);
 	tcase_add_test(conf, test_configuring_twice_with_the_same_values_succeeds_and_changes_nothing);
 	tcase_add_test(conf, test_reconfiguring_replaces_the_old_addresses_with_the_new);
 	tcase_add_test(conf, test_bad_arguments_are_rejected_and_a_missing_link_is_enodev);
