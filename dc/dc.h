@@ -31,7 +31,7 @@
  * handshakes a second on one core of the test machine (238 us each, 119 of
  * them to reject an unknown key; tools: a loop over ntm_hs_respond_*), so
  * the global budget is half of that; a cookie reply costs 1.5 us. */
-#define DC_HSGATE_CONF { .global_rate = 2000, .reserve_pct = 25, .src_rate = 50, \
+#define DC_HSGATE_CONF { .global_rate = 1000, .reserve_pct = 25, .src_rate = 50, \
 			 .proven_rate = 50, .cookie_rate = 20, .cookie_global = 20000, \
 			 .recent_ms = 600000 }
 

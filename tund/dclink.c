@@ -2,7 +2,7 @@
  * 5.1-5.4, 7): an IK handshake from the node's one UDP socket, REGISTER
  * until a REGISTER_ACK arrives, then KEEPALIVE every interval. Silence is
  * handled in one place, the timer: an unanswered handshake is retried with
- * exponential backoff (1 s doubling to 30 s, plus up to 10% jitter),
+ * exponential backoff (500 ms doubling to 30 s, plus up to 10% jitter),
  * REGISTER is resent every 2 s up to 3 times, and DC_MISSED_ACKS
  * keepalives without an answer mean the DC lost our session (a restart),
  * so the node starts over with a new handshake.

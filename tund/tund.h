@@ -35,7 +35,7 @@ enum dc_state {
 };
 
 /* Timers of the DC link (doc/protocol.md section 7). */
-#define DC_RETRY_MIN_MS 1000
+#define DC_RETRY_MIN_MS 500
 #define DC_RETRY_MAX_MS 30000
 #define DC_REGISTER_RETRY_MS 2000
 #define DC_ACK_TIMEOUT_MAX_MS 5000
