@@ -288,7 +288,7 @@ START_TEST(an_ok_server_answers_and_sees_the_name_once)
 	ck_assert_int_eq(r.calls, 0);      /* never inside ups_forward */
 	run_until(1, 2000);
 	assert_answer(&r, 1, false);
-	ck_assert_uint_lt(r.at_ms - t0, 500);
+	(void)t0; /* one exchange, not a time: the log shows the name once */
 	ck_assert_int_eq(log_count(f[0], "www.example.com."), 1);
 	ck_assert_int_eq(t.builds_edns, 1);
 	ck_assert_uint_eq(ups_inflight(u), 0);
@@ -327,15 +327,17 @@ START_TEST(servfail_and_refused_fail_over_at_once)
 {
 	const struct fake *f[2] = { fake_start("127.0.0.24", failover_modes[_i]),
 				    fake_start("127.0.0.25", "ok") };
-	struct ups *u = engine(f, 2, 1000, 3000);
+	/* attempts of 10 s: failing over "at once" is far below one, on
+	 * however loaded a machine */
+	struct ups *u = engine(f, 2, 10000, 30000);
 	struct tq t = { .name = "failover.example." };
 	struct result r = {0};
 	uint64_t t0 = ntm_loop_now_ms();
 
 	ck_assert_int_eq(forward(u, &t, false, &r), 0);
-	run_until(1, 2000);
+	run_until(1, 30000);
 	assert_answer(&r, 1, false);
-	ck_assert_uint_lt(r.at_ms - t0, 500);
+	ck_assert_uint_lt(r.at_ms - t0, 5000);
 	ck_assert_int_eq(log_count(f[0], "failover.example."), 1);
 	ck_assert_int_eq(log_count(f[1], "failover.example."), 1);
 	ups_free(u);
@@ -346,16 +348,19 @@ START_TEST(a_stalled_server_is_failed_over_after_its_timeout)
 {
 	const struct fake *f[2] = { fake_start("127.0.0.26", "stall"),
 				    fake_start("127.0.0.27", "ok") };
-	struct ups *u = engine(f, 2, 300, 2000);
+	/* The overall deadline is far away: the answer must come from the
+	 * second server after the first one's attempt timed out, however
+	 * slowly a loaded machine schedules the fake servers (an upper bound
+	 * on the time would test the machine, not the engine). */
+	struct ups *u = engine(f, 2, 300, 20000);
 	struct tq t = { .name = "stall.example." };
 	struct result r = {0};
 	uint64_t t0 = ntm_loop_now_ms();
 
 	ck_assert_int_eq(forward(u, &t, false, &r), 0);
-	run_until(1, 3000);
+	run_until(1, 25000);
 	assert_answer(&r, 1, false);
 	ck_assert_uint_ge(r.at_ms - t0, 290);
-	ck_assert_uint_lt(r.at_ms - t0, 1000);
 	ups_free(u);
 }
 END_TEST
@@ -364,16 +369,16 @@ START_TEST(when_every_server_stalls_the_overall_deadline_ends_it)
 {
 	const struct fake *f[2] = { fake_start("127.0.0.28", "stall"),
 				    fake_start("127.0.0.29", "stall") };
-	struct ups *u = engine(f, 2, 400, 600);
+	struct ups *u = engine(f, 2, 2000, 3000);
 	struct tq t = { .name = "deadline.example." };
 	struct result r = {0};
 	uint64_t t0 = ntm_loop_now_ms();
 
 	ck_assert_int_eq(forward(u, &t, false, &r), 0);
-	run_until(1, 3000);
+	run_until(1, 10000);
 	ck_assert_int_eq(r.status, -ETIMEDOUT);
-	ck_assert_uint_ge(r.at_ms - t0, 590);
-	ck_assert_uint_lt(r.at_ms - t0, 790);   /* not 2 x 400 */
+	ck_assert_uint_ge(r.at_ms - t0, 2990);
+	ck_assert_uint_lt(r.at_ms - t0, 3990);   /* not 2 x 2000 */
 	ck_assert_int_eq(log_count(f[1], "deadline.example."), 1);
 	ck_assert_uint_eq(ups_inflight(u), 0);
 	ups_free(u);
@@ -399,11 +404,11 @@ START_TEST(an_unreachable_port_fails_over_without_waiting)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)a, al), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)a, &al), 0);
 	close(fd);
-	u = engine(g, 2, 1000, 3000);
+	u = engine(g, 2, 10000, 30000);
 	ck_assert_int_eq(forward(u, &t, false, &r), 0);
-	run_until(1, 3000);
+	run_until(1, 30000);
 	assert_answer(&r, 1, false);
-	ck_assert_uint_lt(r.at_ms - t0, 500);
+	ck_assert_uint_lt(r.at_ms - t0, 5000);   /* not one 10 s attempt */
 	ups_free(u);
 }
 END_TEST
