@@ -198,7 +198,7 @@ CLOCKSHIFT=$top_builddir/tests/netns/.libs/libclockshift.so
 status_c() { "$NTMCTL" -s "$T/c/run/tund.sock" status; }
 restart_c() { # SHIFT_SECONDS LOG
 	kill "$PID_c"; wait "$PID_c" 2>/dev/null
-	bg c "$2" env LD_PRELOAD="$CLOCKSHIFT" NTM_TEST_CLOCK_SHIFT="$1" "$NTM_TUND" -f -c "$T/c/tund.conf"
+	bg c "$2" env LD_PRELOAD="$CLOCKSHIFT" NTM_TEST_CLOCK_SHIFT="$1" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$NTM_TUND" -f -c "$T/c/tund.conf"
 	PID_c=$LAST_PID
 }
 restart_c -3600 tund-c-behind
