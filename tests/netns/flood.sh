@@ -1,5 +1,5 @@
 #!/bin/bash
-# flood.sh - one host must not be able to cut anyone off (issue 12). During
+# flood.sh - one host must not be able to cut anyone off. During
 # each of four floods from an attacker namespace on the "internet" side of
 # the router:
 #   (a) 10k pps of junk from the attacker's own IPv4 address at node a,
@@ -30,10 +30,10 @@ command -v getent >/dev/null || skip "needs getent"
 FLOOD=$top_builddir/tests/netns/ntm_flood
 [ -x "$FLOOD" ] || fail "$FLOOD is missing (make check builds it)"
 
-RATE=10000              # datagrams a second, per flood (the issue's figure)
+RATE=10000              # datagrams a second, per flood (the requirement's figure, doc/lab.md)
 FLOOD_MS=20000          # longest flood; each is stopped once its case is measured
 WARM_MS=500             # flood running this long before anything is measured
-SLOW_CONNS=256          # (d): the issue's figure
+SLOW_CONNS=256          # (d): the requirement's figure
 SLOW_EVERY_MS=4000
 ATTACKER=nobody         # (d): an unprivileged local user
 # The requirement itself: each legitimate operation completes within 2 s
@@ -61,7 +61,7 @@ if [ -n "${ASAN_OPTIONS:-}" ]; then
 fi
 TUND_FD_CAP=64
 TUND_FD_CAP_SLOW=$((TUND_FD_CAP + SLOW_CONNS))  # (d): the control socket's connection cap on top
-E_NAMES=2000            # (e): the issue's figure
+E_NAMES=2000            # (e): the requirement's figure
 E_WORKERS=16            # (e): lookup processes at once (each one name at a time)
 E_MS=4000               # (e): how long they go on looking the names up
 # (e): Direction Requests the DC may see for E_NAMES names, each one

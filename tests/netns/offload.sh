@@ -1,6 +1,6 @@
 #!/bin/bash
 # offload.sh - the data plane's offload path and its fallbacks carry every
-# byte intact (issue 13). Two nodes (setup2.sh), and for each pair of
+# byte intact. Two nodes (setup2.sh), and for each pair of
 # `Offload` modes (auto/auto, auto/off, off/auto, off/off): TCP streams with
 # writes of mixed sizes, and UDP datagrams of mixed sizes (any size one
 # inner packet holds, sizes that need IP fragmentation inside, UDP_SEGMENT
