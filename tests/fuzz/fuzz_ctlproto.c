@@ -35,6 +35,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_PING: return ntm_lctl_req_ping(buf, cap, id, q->name, q->count);
 	case NTM_LCTL_STATS: return ntm_lctl_req_stats(buf, cap, id);
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
+	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
 	}
 	return -1;
 }
@@ -125,14 +126,16 @@ static void check_stats(const uint8_t *data, size_t size)
 	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
 }
 
-static void check_empty(const uint8_t *data, size_t size)
+/* The replies without attributes: REREGISTER's and RELOAD's. */
+static void check_empty(const uint8_t *data, size_t size, uint8_t req_type)
 {
 	struct ntm_lctl_hdr h;
-	if (ntm_lctl_decode_empty(data, size, NTM_LCTL_REREGISTER_REPLY, &h) != 0)
+	uint8_t reply_type = (uint8_t)(req_type | NTM_LCTL_REPLY);
+	if (ntm_lctl_decode_empty(data, size, reply_type, &h) != 0)
 		return;
-	int n1 = ntm_lctl_reply_empty(out1, sizeof(out1), NTM_LCTL_REREGISTER, h.req_id, h.status);
+	int n1 = ntm_lctl_reply_empty(out1, sizeof(out1), req_type, h.req_id, h.status);
 	CHECK(n1 == NTM_LCTL_HDR_LEN);
-	CHECK(ntm_lctl_decode_empty(out1, (size_t)n1, NTM_LCTL_REREGISTER_REPLY, &h) == 0);
+	CHECK(ntm_lctl_decode_empty(out1, (size_t)n1, reply_type, &h) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_peers(copy, size);
 	check_ping(copy, size);
 	check_stats(copy, size);
-	check_empty(copy, size);
+	check_empty(copy, size, NTM_LCTL_REREGISTER);
+	check_empty(copy, size, NTM_LCTL_RELOAD);
 	free(copy);
 	return 0;
 }
