@@ -187,9 +187,10 @@ static int cmd_node(void *ctx, int argc, char **argv)
 	return c->fn(ctx, argc - 1, argv + 1);
 }
 
-static int cmd_backup(void *ctx, int argc, char **argv)
+/* backup FILE copies the registry out; restore FILE replaces it (both safe
+ * while the DC runs: lib/store.c copies with SQLite's backup API). */
+static int copy_registry(const struct dc_config *cfg, int argc, char **argv, bool restore)
 {
-	const struct dc_config *cfg = ctx;
 	struct ntm_store *st;
 	uint32_t mark = 0;
 	char err[512];
@@ -199,42 +200,34 @@ static int cmd_backup(void *ctx, int argc, char **argv)
 		return -EINVAL;
 	if (open_store(cfg, &st) < 0)
 		return 1;
-	ret = ntm_store_backup(st, argv[0], err, sizeof(err));
-	if (ret < 0)
-		fprintf(stderr, "ntm-dcctl: backup: %s\n", err);
-	else if (ntm_store_mark(st, &mark) == 0)
-		printf("%s: registry copied; host indices handed out up to %u\n", argv[0],
-		       (unsigned)mark);
+	ret = restore ? ntm_store_restore(st, argv[0], err, sizeof(err))
+		      : ntm_store_backup(st, argv[0], err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ntm-dcctl: %s: %s\n", restore ? "restore" : "backup", err);
+	} else {
+		if (restore && ntm_store_notice(st)[0])
+			fprintf(stderr, "ntm-dcctl: warning: %s\n", ntm_store_notice(st));
+		if (ntm_store_mark(st, &mark) == 0 && !restore)
+			printf("%s: registry copied; host indices handed out up to %u\n", argv[0],
+			       (unsigned)mark);
+		else if (restore)
+			printf("%s restored from %s; new enrolments get host indices above %u\n",
+			       cfg->database, argv[0], (unsigned)mark);
+	}
 	ntm_store_close(st);
+	if (restore && ret == 0)
+		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_backup(void *ctx, int argc, char **argv)
+{
+	return copy_registry(ctx, argc, argv, false);
 }
 
 static int cmd_restore(void *ctx, int argc, char **argv)
 {
-	const struct dc_config *cfg = ctx;
-	struct ntm_store *st;
-	uint32_t mark = 0;
-	char err[512];
-	int ret;
-
-	if (argc != 1)
-		return -EINVAL;
-	if (open_store(cfg, &st) < 0)
-		return 1;
-	ret = ntm_store_restore(st, argv[0], err, sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "ntm-dcctl: restore: %s\n", err);
-	} else {
-		if (ntm_store_notice(st)[0])
-			fprintf(stderr, "ntm-dcctl: warning: %s\n", ntm_store_notice(st));
-		ntm_store_mark(st, &mark);
-		printf("%s restored from %s; new enrolments get host indices above %u\n",
-		       cfg->database, argv[0], (unsigned)mark);
-	}
-	ntm_store_close(st);
-	if (ret == 0)
-		poke_dc(cfg);
-	return ret < 0 ? 1 : 0;
+	return copy_registry(ctx, argc, argv, true);
 }
 
 static int cmd_stats(void *ctx, int argc, char **argv)
