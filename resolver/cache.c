@@ -122,7 +122,14 @@ static struct centry *find(struct cache *c, uint64_t hash, const uint8_t *key, s
 int cache_put(struct cache *c, uint64_t hash, const uint8_t *key, size_t keylen,
 	      const uint8_t *reply, size_t len, uint32_t ttl)
 {
+	return cache_put_aged(c, hash, key, keylen, reply, len, ttl, 0);
+}
+
+int cache_put_aged(struct cache *c, uint64_t hash, const uint8_t *key, size_t keylen,
+		   const uint8_t *reply, size_t len, uint32_t ttl, uint64_t age_ms)
+{
 	struct centry *e, *old;
+	uint64_t now;
 
 	if (keylen == 0 || keylen > CACHE_KEY_MAX || len == 0 || len > CACHE_REPLY_MAX ||
 	    ttl == 0)
@@ -132,7 +139,8 @@ int cache_put(struct cache *c, uint64_t hash, const uint8_t *key, size_t keylen,
 	e = malloc(sizeof(*e) + keylen + len);
 	if (!e)
 		return -ENOMEM;
-	*e = (struct centry){ .hash = hash, .stored_ms = c->p.now_ms(c->p.clock_arg),
+	now = c->p.now_ms(c->p.clock_arg);
+	*e = (struct centry){ .hash = hash, .stored_ms = now > age_ms ? now - age_ms : 0,
 			      .ttl = ttl < c->p.max_ttl ? ttl : c->p.max_ttl,
 			      .keylen = keylen, .len = len };
 	memcpy(e->data, key, keylen);

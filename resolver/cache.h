@@ -1,8 +1,10 @@
-/* cache.h - ntm-resolverd's bounded cache of forwarded replies.
+/* cache.h - ntm-resolverd's bounded cache of replies ready to send.
  *
- * Entries are opaque reply bytes under a key the caller builds (lower-cased
- * name, type, class, DO, CD) with the TTL the caller took from the reply.
- * A lookup hands back the stored reply and its age in whole seconds; the
+ * Entries are opaque bytes under a key the caller builds (lower-cased name,
+ * type, class, DO, CD) with the TTL the caller took from the reply; the
+ * stub stores ready replies (dnsready.h: the response bytes and the offsets
+ * of what a hit patches), so a hit is a lookup, a copy and a few stores.
+ * A lookup hands back the stored bytes and their age in whole seconds; the
  * caller decrements the TTLs it relays by that age. An entry is gone once
  * its age reaches its TTL. Size is bounded by entry count and by total
  * bytes (key, reply and bookkeeping), evicting the least recently used.
@@ -14,7 +16,7 @@
 #include <stdint.h>
 
 #define CACHE_KEY_MAX 512
-#define CACHE_REPLY_MAX 65535
+#define CACHE_REPLY_MAX (1u << 17) /* a ready reply of a 65535-byte response fits */
 
 struct cache;
 
@@ -38,6 +40,12 @@ void cache_free(struct cache *c); /* accepts NULL */
  * stored); -E2BIG when the entry alone exceeds max_bytes; -ENOMEM. */
 int cache_put(struct cache *c, uint64_t hash, const uint8_t *key, size_t keylen,
 	      const uint8_t *reply, size_t len, uint32_t ttl);
+
+/* cache_put for bytes that are already age_ms old (the overlay answer
+ * cache stores a ready reply made from an answer it has held that long):
+ * they expire when their age reaches ttl, counted from then. */
+int cache_put_aged(struct cache *c, uint64_t hash, const uint8_t *key, size_t keylen,
+		   const uint8_t *reply, size_t len, uint32_t ttl, uint64_t age_ms);
 
 /* Looks key up. On a hit returns 0 with *reply (valid until the next
  * cache_* call), *len and *age_s (< the entry's TTL), and marks the entry

@@ -1,8 +1,9 @@
 /* dnsq.c - validate and classify a client's DNS query (see dnsq.h).
  *
- * dnswalk() checks the whole message first (malformed bytes never reach
- * ldns, which leaks on some of them), then ldns_wire2pkt parses it for the
- * EDNS fields; the header and the question are read from the bytes directly, so the question can be echoed
+ * A plain query (the common case) is read by parse_fast() from the bytes
+ * alone. Anything else goes the ldns way: dnswalk() checks the whole
+ * message first (malformed bytes never reach ldns, which leaks on some of
+ * them), then ldns_wire2pkt parses it for the EDNS fields; the header and the question are read from the bytes directly, so the question can be echoed
  * exactly as received. Names are matched label by label on the wire form
  * (ASCII case-insensitive), never through a presentation string, so escaped
  * dots or odd bytes in a label cannot fake a zone boundary. Responses are
@@ -332,6 +333,54 @@ out:
 	return rc;
 }
 
+/* The fast path's parser: a plain query read straight from the bytes, no
+ * ldns and no allocation. It takes only what the ldns path would accept
+ * with no error: a query (QR = 0, opcode 0) with QDCOUNT 1 and no answer or
+ * authority records, the question's name uncompressed, and nothing after
+ * the question but at most one OPT (root owner, EDNS version 0) that ends
+ * the message exactly. Anything else (a pointer in the question, another
+ * record, trailing bytes, version 1, ...) returns false and goes the ldns
+ * way, which answers it with the right error. On true, q and l hold what
+ * validate() would have filled. */
+static bool parse_fast(const uint8_t *wire, size_t len, struct dnsq *q, struct labels *l)
+{
+	size_t qn, pos;
+
+	if (len < 12 || (wire[2] & 0x80) || ((wire[2] >> 3) & 0x0f) != 0 ||
+	    rd16(wire + 4) != 1 || rd16(wire + 6) != 0 || rd16(wire + 8) != 0 ||
+	    rd16(wire + 10) > 1)
+		return false;
+	qn = read_qname(wire, len, 12, l);
+	if (qn == 0 || len - 12 - qn < 4)
+		return false;
+	pos = 12 + qn + 4;
+	if (rd16(wire + 10) == 0) {
+		if (pos != len)
+			return false;
+	} else {
+		/* OPT: owner (root), TYPE, CLASS = UDP size, TTL = extended
+		 * RCODE, version, flags; RDLENGTH, options (not read) */
+		if (len - pos < 11 || wire[pos] != 0 || rd16(wire + pos + 1) != DNS_T_OPT ||
+		    wire[pos + 6] != 0 || len - pos - 11 != rd16(wire + pos + 9))
+			return false;
+		q->edns = true;
+		q->do_bit = (wire[pos + 7] & 0x80) != 0;
+		uint16_t sz = rd16(wire + pos + 3);
+		if (!q->tcp)
+			q->limit = sz > 512 ? sz : 512;
+	}
+	q->id = rd16(wire);
+	q->rd = (wire[2] & 0x01) != 0;
+	q->cd = (wire[3] & 0x10) != 0;
+	memcpy(q->qname, wire + 12, qn);
+	q->qname_len = qn;
+	memcpy(q->question, wire + 12, qn + 4);
+	q->question_len = qn + 4;
+	q->qtype = rd16(wire + 12 + qn);
+	q->qclass = rd16(wire + 12 + qn + 2);
+	return true;
+}
+
 /* Names under an overlay zone or in an overlay reverse zone. Returns true
  * when the name is the overlay's (kind set), false to go on. */
 static bool overlay(struct dnsq *q, const struct labels *l, const struct dnsq_overlay *ov,
@@ -381,19 +430,51 @@ static bool overlay(struct dnsq *q, const struct labels *l, const struct dnsq_ov
 	return true;
 }
 
-enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
-			     const struct dnsq_overlay *ov, struct dnsq *q,
-			     uint8_t *resp, size_t cap, size_t *resp_len)
+static void start(struct dnsq *q, bool tcp, size_t *resp_len)
 {
-	struct labels l;
-	enum dnsq_kind kind;
-	int rc;
-
 	memset(q, 0, sizeof(*q));
 	q->tcp = tcp;
 	q->limit = tcp ? 65535 : 512;
 	q->zone = -1;
 	*resp_len = 0;
+}
+
+/* A query with a valid header, question and EDNS: the rules on its name. */
+static enum dnsq_kind classify_valid(struct dnsq *q, const struct labels *l,
+				     const struct dnsq_overlay *ov, uint8_t *resp, size_t cap,
+				     size_t *resp_len)
+{
+	enum dnsq_kind kind;
+
+	if (!q->rd)
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
+	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
+	if (q->qclass != DNS_C_IN)
+		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
+	present(q->qname, l, q->name, sizeof(q->name));
+	if (overlay(q, l, ov, &kind, resp, cap, resp_len))
+		return kind;
+	if (l->n >= 1 && label_is(q->qname, l, l->n - 1, "onion", 5))
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
+	/* Single-label names never leave the host; the TLD infrastructure
+	 * types stay answerable so a validating client behind us works. */
+	if (l->n == 1 && q->qtype != DNS_T_NS && q->qtype != DNS_T_SOA && q->qtype != DNS_T_DS &&
+	    q->qtype != DNS_T_DNSKEY)
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
+	if (ov->refuse_private_reverse && is_private_reverse(q->qname, l))
+		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
+	return DNSQ_FORWARD;
+}
+
+enum dnsq_kind dnsq_classify_slow(const uint8_t *wire, size_t len, bool tcp,
+				  const struct dnsq_overlay *ov, struct dnsq *q,
+				  uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	struct labels l;
+	int rc;
+
+	start(q, tcp, resp_len);
 	rc = validate(wire, len, q, &l);
 	if (rc < 0)
 		return DNSQ_DROP;
@@ -404,23 +485,26 @@ enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
 	}
 	if (rc != 0)
 		return error(q, rc, resp, cap, resp_len);
-	if (!q->rd)
-		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
-	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
-		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
-	if (q->qclass != DNS_C_IN)
-		return error(q, DNS_RC_REFUSED, resp, cap, resp_len);
-	present(q->qname, &l, q->name, sizeof(q->name));
-	if (overlay(q, &l, ov, &kind, resp, cap, resp_len))
-		return kind;
-	if (l.n >= 1 && label_is(q->qname, &l, l.n - 1, "onion", 5))
-		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
-	/* Single-label names never leave the host; the TLD infrastructure
-	 * types stay answerable so a validating client behind us works. */
-	if (l.n == 1 && q->qtype != DNS_T_NS && q->qtype != DNS_T_SOA && q->qtype != DNS_T_DS &&
-	    q->qtype != DNS_T_DNSKEY)
-		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
-	if (ov->refuse_private_reverse && is_private_reverse(q->qname, &l))
-		return error(q, DNS_RC_NXDOMAIN, resp, cap, resp_len);
-	return DNSQ_FORWARD;
+	return classify_valid(q, &l, ov, resp, cap, resp_len);
+}
+
+bool dnsq_parse_fast(const uint8_t *wire, size_t len, bool tcp, struct dnsq *q)
+{
+	struct labels l;
+	size_t rl;
+
+	start(q, tcp, &rl);
+	return parse_fast(wire, len, q, &l);
+}
+
+enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
+			     const struct dnsq_overlay *ov, struct dnsq *q,
+			     uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	struct labels l;
+
+	start(q, tcp, resp_len);
+	if (!parse_fast(wire, len, q, &l))
+		return dnsq_classify_slow(wire, len, tcp, ov, q, resp, cap, resp_len);
+	return classify_valid(q, &l, ov, resp, cap, resp_len);
 }

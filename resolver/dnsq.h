@@ -85,6 +85,18 @@ enum dnsq_kind dnsq_classify(const uint8_t *wire, size_t len, bool tcp,
 			     const struct dnsq_overlay *ov, struct dnsq *q,
 			     uint8_t *resp, size_t cap, size_t *resp_len);
 
+/* dnsq_classify tries the fast parser first (a plain query: header, one
+ * uncompressed question, at most one OPT, read from the bytes without ldns
+ * or allocation) and takes the ldns path (dnswalk, then ldns_wire2pkt) for
+ * anything else. dnsq_classify_slow always takes the ldns path; both give
+ * the same result for every input (tests/unit/test_dnsq.c and
+ * tests/fuzz/fuzz_dnsq.c check that). dnsq_parse_fast says whether the
+ * fast parser takes wire (q is filled then, as far as parsing goes). */
+enum dnsq_kind dnsq_classify_slow(const uint8_t *wire, size_t len, bool tcp,
+				  const struct dnsq_overlay *ov, struct dnsq *q,
+				  uint8_t *resp, size_t cap, size_t *resp_len);
+bool dnsq_parse_fast(const uint8_t *wire, size_t len, bool tcp, struct dnsq *q);
+
 /* What the overlay (ntm-tund, or the stub's own knowledge) says of a name. */
 enum dnsq_overlay_status {
 	DNSQ_OVERLAY_FOUND = 0,       /* the addresses, or a PTR name (none: NODATA) */

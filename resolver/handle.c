@@ -2,6 +2,7 @@
  * answered locally, by ntm-tund (overlay names and addresses, never sent
  * upstream), from the cache, or by the upstream servers. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h> /* before ldns, which otherwise defines its own bool */
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ void handle_overlay_done(struct rq *q, const struct dnsq_overlay_answer *a)
 
 /* The cache and coalescing key: the lower-cased wire name (the text form
  * may not fit), type, class, DO, CD. */
-static void make_key(struct rq *q)
+void handle_key(struct rq *q)
 {
 	size_t nl = q->q.qname_len;
 
@@ -87,10 +88,24 @@ static void forwarded(void *arg, int status, const uint8_t *reply, size_t len)
 		respond_error(q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
-	int64_t ttl = dnsq_cache_ttl(reply, len);
-	if (ttl > 0 && r->cache)
-		cache_put(r->cache, q->hash, q->key, q->keylen, reply, len, (uint32_t)ttl);
-	int n = dnsq_client_response(&q->q, reply, len, 0, r->buf, sizeof(r->buf));
+	/* The response once, for a client with EDNS and no size limit, kept
+	 * ready (cacheable or not); this client's is patched from it, as
+	 * every cache hit's will be. */
+	struct dnsq full = q->q;
+	full.edns = true;
+	full.limit = 65535;
+	int n = dnsq_client_response(&full, reply, len, 0, r->full, sizeof(r->full));
+	int m = n > 0 ? dnsready_make(r->full, (size_t)n, DNSREADY_AGE_ALL, r->ready,
+				      sizeof(r->ready)) : -EBADMSG;
+	if (m > 0) {
+		int64_t ttl = dnsq_cache_ttl(reply, len);
+		if (ttl > 0 && r->cache)
+			cache_put(r->cache, q->hash, q->key, q->keylen, r->ready, (size_t)m,
+				  (uint32_t)ttl);
+		n = dnsready_patch(r->ready, (size_t)m, &q->q, 0, r->buf, sizeof(r->buf));
+	} else {
+		n = dnsq_client_response(&q->q, reply, len, 0, r->buf, sizeof(r->buf));
+	}
 	if (n < 0) {
 		respond_error(q, LDNS_RCODE_SERVFAIL);
 		return;
@@ -105,9 +120,9 @@ static void forward(struct rq *q)
 	size_t clen;
 	uint32_t age;
 
-	make_key(q);
+	handle_key(q);
 	if (r->cache && cache_get(r->cache, q->hash, q->key, q->keylen, &cached, &clen, &age) == 0) {
-		int n = dnsq_client_response(&q->q, cached, clen, age, r->buf, sizeof(r->buf));
+		int n = dnsready_patch(cached, clen, &q->q, age, r->buf, sizeof(r->buf));
 		if (n > 0) {
 			r->stats.cache_hits++;
 			server_reply(q, r->buf, (size_t)n);
@@ -123,6 +138,38 @@ static void forward(struct rq *q)
 		respond_error(q, LDNS_RCODE_SERVFAIL);
 }
 
+/* A query's state from the pool; malloc only while the pool grows (it
+ * never holds more than RS_MAX_QUERIES, the in-flight cap). */
+static struct rq *rq_new(struct resolverd *r)
+{
+	struct rq *q = r->rq_pool;
+
+	if (q)
+		r->rq_pool = q->next;
+	else if (!(q = malloc(sizeof(*q))))
+		return NULL;
+	memset(q, 0, offsetof(struct rq, keylen));
+	q->r = r;
+	return q;
+}
+
+void rq_put(struct rq *q)
+{
+	struct resolverd *r = q->r;
+
+	q->next = r->rq_pool;
+	r->rq_pool = q;
+}
+
+void rq_pool_free(struct resolverd *r)
+{
+	while (r->rq_pool) {
+		struct rq *q = r->rq_pool;
+		r->rq_pool = q->next;
+		free(q);
+	}
+}
+
 void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
 		  const struct ntm_udp_meta *meta, struct tcpconn *conn)
 {
@@ -133,10 +180,9 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 		r->stats.busy++;
 		return; /* overloaded: the client retries */
 	}
-	q = calloc(1, sizeof(*q));
+	q = rq_new(r);
 	if (!q)
 		return;
-	q->r = r;
 	q->fd = udp_fd;
 	if (meta)
 		q->meta = *meta;

@@ -299,6 +299,7 @@ out:
 	ups_free(r->ups);
 	cache_free(r->cache);
 	server_close(r);
+	rq_pool_free(r);
 	ntm_loop_free(r->loop);
 	return ret;
 }

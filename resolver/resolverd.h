@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "dnsq.h"
+#include "dnsready.h"
 #include "evloop.h"
 #include "sandbox.h"
 #include "udp.h"
@@ -88,14 +89,20 @@ struct resolverd {
 	struct cache *cache;
 	uint64_t hash_key;
 	unsigned inflight;
+	struct rq *rq_pool;             /* freed queries, kept for reuse */
 	struct rs_stats stats;
-	uint8_t buf[65536 + 2];
+	uint8_t buf[65536 + 2];         /* the response being sent */
+	/* making a ready reply: the response for a client with EDNS and no
+	 * size limit, then its ready form (dnsready.h) */
+	uint8_t full[65536];
+	uint8_t ready[DNSREADY_MAX(65535)];
 };
 
-/* A query in progress. */
+/* A query in progress. Taken from r->rq_pool (rq_new), not malloc'd per
+ * query; everything before q starts zeroed, q is filled by dnsq_classify
+ * and key by handle_key. */
 struct rq {
 	struct resolverd *r;
-	struct dnsq q;
 	/* where the answer goes */
 	int fd;                         /* UDP socket, or -1 for TCP */
 	struct ntm_udp_meta meta;       /* UDP: client address, our address */
@@ -103,13 +110,15 @@ struct rq {
 	struct rq *next, *prev;         /* the connection's pending queries */
 	/* forwarding */
 	struct ups_waiter *w;
-	uint8_t key[300];
-	size_t keylen;
-	uint64_t hash;
 	/* ntm-tund */
 	struct tundc *tc;               /* the connection the question is on */
 	enum dnsq_kind tkind;
 	struct ntm_timer ttimer;
+	/* not zeroed when taken from the pool */
+	size_t keylen;
+	uint64_t hash;
+	struct dnsq q;
+	uint8_t key[300];
 };
 
 /* server.c */
@@ -130,6 +139,12 @@ void server_batch_end(struct resolverd *r);
 void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_fd,
 		  const struct ntm_udp_meta *meta, struct tcpconn *conn);
 void handle_cancel(struct rq *q);
+/* The cache and coalescing key of q (q->key, keylen, hash). */
+void handle_key(struct rq *q);
+/* Give q back to the pool (rq_free does, after unlinking it). */
+void rq_put(struct rq *q);
+/* Free the pool (at exit). */
+void rq_pool_free(struct resolverd *r);
 
 /* tundq.c */
 int tundq_init(struct resolverd *r);

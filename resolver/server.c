@@ -79,7 +79,7 @@ void rq_free(struct rq *q)
 	}
 	tundq_cancel(q);
 	q->r->inflight--;
-	free(q);
+	rq_put(q);
 }
 
 /* Close c, orphaning its pending queries (their answers now go nowhere).

@@ -33,7 +33,13 @@
  * direct-mapped table keyed by the lower-cased name or the address;
  * served answers carry the remaining TTL. It is emptied when ntm-tund's
  * nss file changes or a connection to ntm-tund ends. OverlayCache = no
- * turns it off. */
+ * turns it off.
+ *
+ * Ready answers. Beside each cached answer the stub keeps the responses
+ * made from it ready to send (dnsready.h), one per question asked (name,
+ * type, DO, CD), in a second cache (cache.c) that expires and empties with
+ * the answer cache: a repeated overlay question is answered with a copy
+ * and a few stores, not a response built anew. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +86,7 @@ struct tundq {
 	struct ntm_timer tick;
 	uint64_t gen;
 	struct ovc_entry *cache;        /* RS_OVC_SLOTS */
+	struct cache *ready;            /* responses ready to send */
 	bool dirty;                     /* some connection has unsent output */
 };
 
@@ -116,6 +123,59 @@ static struct ovc_entry *cache_slot(struct tundq *t, const uint8_t *key, size_t 
 	return &t->cache[key_hash(key, n, t->r->hash_key) % RS_OVC_SLOTS];
 }
 
+/* Every cached answer is gone (ntm-tund restarted or its names changed). */
+static void ovc_flush(struct tundq *t)
+{
+	t->gen++;
+	if (t->ready)
+		cache_flush(t->ready);
+}
+
+/* Keep the response to q made from a (held age_ms already, for ttl
+ * seconds in all) ready for the next time q's question is asked. */
+static void ready_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_answer *a,
+		      uint32_t ttl, uint64_t age_ms)
+{
+	struct resolverd *r = t->r;
+	struct dnsq full = q->q;
+	struct dnsq_overlay_answer fresh = *a;
+
+	if (!t->ready || a->status == DNSQ_OVERLAY_FAILED || ttl == 0)
+		return;
+	full.edns = true;
+	full.limit = 65535;
+	fresh.age = 0;          /* the cache ages the TTLs from the answer's birth */
+	int n = dnsq_overlay_response(&full, &r->ov, &fresh, r->full, sizeof(r->full));
+	int m = n > 0 ? dnsready_make(r->full, (size_t)n, DNSREADY_AGE_ADDRS, r->ready,
+				      sizeof(r->ready)) : -EBADMSG;
+	if (m <= 0)
+		return;
+	handle_key(q);
+	cache_put_aged(t->ready, q->hash, q->key, q->keylen, r->ready, (size_t)m, ttl, age_ms);
+}
+
+/* Answer q from a ready response; false when there is none. */
+static bool ready_get(struct tundq *t, struct rq *q)
+{
+	struct resolverd *r = t->r;
+	const uint8_t *b;
+	size_t blen;
+	uint32_t age;
+
+	if (!t->ready)
+		return false;
+	handle_key(q);
+	if (cache_get(t->ready, q->hash, q->key, q->keylen, &b, &blen, &age) < 0)
+		return false;
+	int n = dnsready_patch(b, blen, &q->q, age, r->buf, sizeof(r->buf));
+	if (n <= 0)
+		return false;
+	r->stats.overlay_cache_hits++;
+	r->stats.answered_overlay++;
+	server_reply(q, r->buf, (size_t)n);
+	return true;
+}
+
 static bool ovc_get(struct tundq *t, struct rq *q, enum dnsq_kind kind,
 		      struct dnsq_overlay_answer *a)
 {
@@ -131,6 +191,7 @@ static bool ovc_get(struct tundq *t, struct rq *q, enum dnsq_kind kind,
 		return false;
 	*a = e->a;
 	a->age = (uint32_t)((now - e->stored_ms) / 1000);
+	ready_put(t, q, a, (uint32_t)((e->expires_ms - e->stored_ms) / 1000), now - e->stored_ms);
 	return true;
 }
 
@@ -145,6 +206,7 @@ static void ovc_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_ans
 		return;
 	if (ttl > NTM_DNS_OVERLAY_TTL)
 		ttl = NTM_DNS_OVERLAY_TTL;
+	ready_put(t, q, a, ttl, 0);
 	struct ovc_entry *e = cache_slot(t, key, n);
 	e->gen = t->gen;
 	e->stored_ms = now;
@@ -182,7 +244,7 @@ static void conn_close(struct tundc *c, bool lost)
 	ntm_stream_close(&c->st);
 	if (lost) {
 		t->r->stats.tund_lost++;
-		t->gen++;
+		ovc_flush(t);
 	}
 	/* answer after unlinking: handle_overlay_done may start new questions */
 	while (c->n) {
@@ -438,8 +500,11 @@ int tundq_init(struct resolverd *r)
 	t->r = r;
 	t->gen = 1;
 	if (r->cfg.overlay_cache) {
+		struct cache_params cp = { .max_entries = 2 * RS_OVC_SLOTS, .max_bytes = 4u << 20,
+					   .max_ttl = NTM_DNS_OVERLAY_TTL };
 		t->cache = calloc(RS_OVC_SLOTS, sizeof(*t->cache));
-		if (!t->cache) {
+		if (!t->cache || cache_new(&t->ready, &cp) < 0) {
+			free(t->cache);
 			free(t);
 			return -ENOMEM;
 		}
@@ -460,6 +525,7 @@ void tundq_free(struct resolverd *r)
 		if (t->c[i])
 			conn_close(t->c[i], false);
 	ntm_timer_cancel(&t->tick);
+	cache_free(t->ready);
 	free(t->cache);
 	free(t);
 	r->tq = NULL;
@@ -469,7 +535,7 @@ void tundq_changed(struct resolverd *r)
 {
 	if (!r->tq)
 		return;
-	r->tq->gen++;
+	ovc_flush(r->tq);
 	r->tq->down_until_ms = 0;
 	r->tq->backoff_ms = 0;
 }
@@ -484,6 +550,8 @@ int tundq_start(struct rq *q, enum dnsq_kind kind)
 	if (!t)
 		return -EIO;
 	q->tkind = kind;
+	if (ready_get(t, q))
+		return 0;
 	if (ovc_get(t, q, kind, &a)) {
 		q->r->stats.overlay_cache_hits++;
 		handle_overlay_done(q, &a);

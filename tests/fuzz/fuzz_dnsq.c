@@ -10,21 +10,31 @@
  * its buffer and carry the query's ID. Overlay kinds are answered with
  * each daemon status; for DNSQ_FORWARD the upstream query is built and the
  * same input bytes are then fed back as the upstream "reply" to
- * dnsq_upstream_match, dnsq_client_response and dnsq_cache_ttl. */
+ * dnsq_upstream_match, dnsq_client_response and dnsq_cache_ttl.
+ *
+ * The fast paths against the ldns paths: dnsq_classify (the fast parser
+ * first) must give what dnsq_classify_slow gives, kind, response bytes and
+ * parsed query, wherever the fast parser takes the input. Every response
+ * built for a client with EDNS and no limit is made a ready reply
+ * (dnsready.c), and patching it for q at some age must give the bytes the
+ * ldns path builds for q at that age. The input is also handed to
+ * dnsready_patch as a (damaged) ready reply: bounds only. */
 #include <stdbool.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
 
 #include "dnsq.h"
+#include "dnsready.h"
 #include "dnswalk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
-static uint8_t resp[65536];
+static uint8_t resp[65536], full[65536], patched[65536], ready[DNSREADY_MAX(65535)];
 
 static struct dnsq_overlay overlay(void)
 {
@@ -61,10 +71,39 @@ static void check_built(const struct dnsq *q, int n, size_t cap, bool want_id)
 		CHECK(memcmp(resp + 12, q->question, q->question_len) == 0);
 }
 
+/* q with EDNS and no size limit: what a ready reply is made from. */
+static struct dnsq unlimited(const struct dnsq *q)
+{
+	struct dnsq f = *q;
+
+	f.edns = true;
+	f.limit = 65535;
+	return f;
+}
+
+/* The ready reply of full[0..n) patched for q at age must equal built
+ * (the ldns path's response for q at that age, nb bytes or an error). */
+static void ready_equals(const struct dnsq *q, int n, enum dnsready_age mode, uint32_t age,
+			 int nb)
+{
+	if (n <= 0)
+		return;
+	int m = dnsready_make(full, (size_t)n, mode, ready, sizeof(ready));
+	CHECK(m > 0);
+	int p = dnsready_patch(ready, (size_t)m, q, age, patched, sizeof(patched));
+	CHECK(p == nb);
+	if (p > 0)
+		CHECK(memcmp(patched, resp, (size_t)p) == 0);
+	/* a buffer too small is refused, never overrun */
+	if (p > 12)
+		CHECK(dnsready_patch(ready, (size_t)m, q, age, patched, (size_t)p - 1) == -EMSGSIZE);
+}
+
 static void overlay_answers(const struct dnsq *q, const struct dnsq_overlay *ov,
 			    const uint8_t *data, size_t size)
 {
 	struct dnsq_overlay_answer a;
+	struct dnsq f = unlimited(q);
 
 	for (int status = 0; status <= 2; status++) {
 		memset(&a, 0, sizeof(a));
@@ -72,10 +111,13 @@ static void overlay_answers(const struct dnsq *q, const struct dnsq_overlay *ov,
 		a.n4 = size % 17;
 		a.n6 = size % 5;
 		memcpy(a.ptr_name, data, size < sizeof(a.ptr_name) ? size : sizeof(a.ptr_name));
+		int nf = dnsq_overlay_response(&f, ov, &a, full, sizeof(full));
+		a.age = (uint32_t)(size % NTM_DNS_OVERLAY_TTL);
 		int n = dnsq_overlay_response(q, ov, &a, resp, sizeof(resp));
 		check_built(q, n, sizeof(resp), true);
 		if (n > 0 && !q->tcp)
 			CHECK((size_t)n <= q->limit);
+		ready_equals(q, nf, DNSREADY_AGE_ADDRS, a.age, n);
 	}
 }
 
@@ -89,10 +131,15 @@ static void forward(const struct dnsq *q, const uint8_t *data, size_t size)
 		check_built(q, n, sizeof(resp), false);
 	}
 	(void)dnsq_upstream_match(q, id, data, size);
+	struct dnsq f = unlimited(q);
+	int nf = dnsq_client_response(&f, data, size, 0, full, sizeof(full));
 	int n = dnsq_client_response(q, data, size, (uint32_t)size * 1000, resp, sizeof(resp));
 	check_built(q, n, sizeof(resp), true);
 	if (n > 0 && !q->tcp)
 		CHECK((size_t)n <= q->limit);
+	ready_equals(q, nf, DNSREADY_AGE_ALL, (uint32_t)size * 1000, n);
+	n = dnsq_client_response(q, data, size, 0, resp, sizeof(resp));
+	ready_equals(q, nf, DNSREADY_AGE_ALL, 0, n);
 	n = dnsq_client_response(q, data, size, 0, resp, 100);
 	check_built(q, n, 100, true);
 	(void)dnsq_cache_ttl(data, size);
@@ -128,7 +175,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	walk(data, size);
 	for (int tcp = 0; tcp <= 1; tcp++) {
+		/* the ldns path first: its response is kept in full */
+		struct dnsq qs;
+		size_t ls;
+		enum dnsq_kind ks = dnsq_classify_slow(data, size, tcp, &ov, &qs, full, sizeof(full), &ls);
 		enum dnsq_kind k = dnsq_classify(data, size, tcp, &ov, &q, resp, sizeof(resp), &len);
+		CHECK(k == ks && len == ls && memcmp(resp, full, len) == 0);
+		CHECK(q.id == qs.id && q.qtype == qs.qtype && q.qclass == qs.qclass &&
+		      q.rd == qs.rd && q.cd == qs.cd && q.edns == qs.edns && q.do_bit == qs.do_bit &&
+		      q.limit == qs.limit && q.question_len == qs.question_len &&
+		      q.qname_len == qs.qname_len && q.zone == qs.zone && q.apex_off == qs.apex_off &&
+		      memcmp(q.question, qs.question, q.question_len) == 0 &&
+		      strcmp(q.name, qs.name) == 0);
+		/* the input as a ready reply for this query: never out of bounds */
+		if (q.question_len > 0) {
+			int p = dnsready_patch(data, size, &q, (uint32_t)size, patched, sizeof(patched));
+			CHECK(p <= (int)sizeof(patched));
+		}
 		switch (k) {
 		case DNSQ_RESPOND:
 			check_built(&q, (int)len, sizeof(resp), true);
