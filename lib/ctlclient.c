@@ -6,11 +6,13 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "ctlproto.h"
 
@@ -208,20 +210,38 @@ static int recv_exact(int fd, uint8_t *p, size_t len, int64_t deadline)
 	return 0;
 }
 
-ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
-		     int timeout_ms)
+/* Until taken: a reply, or the daemon reading our request. A stopped
+ * daemon accepts nothing and reads nothing, yet the kernel completed our
+ * connect and holds our bytes: they are still charged to our socket
+ * (SIOCOUTQ > 0) until the daemon reads them. */
+static int wait_taken(int fd, int64_t taken)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int ret = wait_fd(fd, POLLIN, taken), unread = 1;
+
+	if (ret != -ETIMEDOUT)
+		return ret;
+	if (ioctl(fd, SIOCOUTQ, &unread) < 0 || unread > 0)
+		return -ETIMEDOUT; /* hung (or gone): give up now */
+	return 0;
+}
+
+ssize_t ntm_lctl_call_taken(const char *path, const void *req, size_t reqlen, void *reply,
+			    size_t cap, int timeout_ms, int taken_ms)
+{
+	int64_t start = now_ms(), deadline = start + timeout_ms;
+	int64_t taken = start + (taken_ms < timeout_ms ? taken_ms : timeout_ms);
 	struct ntm_lctl_hdr h;
 	uint8_t *out = reply;
 	int fd, ret;
 
 	if (cap < NTM_LCTL_HDR_LEN)
 		return -EMSGSIZE;
-	fd = open_checked(path, deadline);
+	fd = open_checked(path, taken);
 	if (fd < 0)
 		return fd;
-	ret = send_all(fd, req, reqlen, deadline);
+	ret = send_all(fd, req, reqlen, taken);
+	if (ret == 0 && taken < deadline)
+		ret = wait_taken(fd, taken);
 	if (ret < 0)
 		goto out;
 	ret = recv_exact(fd, out, NTM_LCTL_HDR_LEN, deadline);
@@ -241,4 +261,10 @@ ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *re
 out:
 	close(fd);
 	return ret;
+}
+
+ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
+		     int timeout_ms)
+{
+	return ntm_lctl_call_taken(path, req, reqlen, reply, cap, timeout_ms, timeout_ms);
 }

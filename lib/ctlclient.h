@@ -26,4 +26,12 @@
 ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *reply, size_t cap,
 		     int timeout_ms);
 
+/* The same, but a daemon that has not taken the request within taken_ms
+ * (connected, sent, and read by the daemon: SIOCOUTQ shows our bytes
+ * gone) is taken for hung, and the call ends there with -ETIMEDOUT. A
+ * daemon that read the request gets the whole timeout_ms to answer (it may
+ * be setting a tunnel up). taken_ms >= timeout_ms: as ntm_lctl_call. */
+ssize_t ntm_lctl_call_taken(const char *path, const void *req, size_t reqlen, void *reply,
+			    size_t cap, int timeout_ms, int taken_ms);
+
 #endif

@@ -2,6 +2,11 @@
  * virtual addresses, answered by ntm-tund over its control socket
  * (doc/control.md). The contract is doc/names.md, section 1.
  *
+ * Live names and addresses are answered from ntm-tund's names map
+ * (mapped.c, doc/namemap.md) without a system call but the vDSO's
+ * clock_gettime; anything the map cannot answer (first contact, expired,
+ * torn, no map) goes to the daemon as before.
+ *
  * This code runs inside every resolving process (setuid programs, threaded
  * programs, nscd), so: no threads, no TLS, no allocation, no stdio or
  * syslog, no abort on input; one connection per lookup under one deadline
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "ctlclient.h"
@@ -43,7 +49,8 @@ static void conf_init(void)
 
 	if (!path || !*path)
 		path = NTM_NSS_FILE_DEFAULT;
-	(void)ntm_nss_conf_load(path, &conf); /* failure leaves conf all zero */
+	if (ntm_nss_conf_load(path, &conf) == 0) /* failure leaves conf all zero */
+		ntm_nss_map_init(path);
 }
 
 static const struct ntm_nss_conf *get_conf(void)
@@ -73,6 +80,11 @@ struct verdict {
 };
 
 #define UNAVAIL(e) ((struct verdict){ NSS_STATUS_UNAVAIL, (e), NO_RECOVERY })
+/* An overlay name or address whose daemon cannot be asked (not running,
+ * hung, garbled): NOTFOUND, so "[!UNAVAIL=return]" ends the lookup here and
+ * the name never reaches ordinary DNS; TRY_AGAIN, so getaddrinfo says
+ * EAI_AGAIN ("temporary failure"), not "no such name"; errno says why. */
+#define DOWN(e) ((struct verdict){ NSS_STATUS_NOTFOUND, (e), TRY_AGAIN })
 static const struct verdict v_notfound = { NSS_STATUS_NOTFOUND, ENOENT, HOST_NOT_FOUND };
 static const struct verdict v_nodata = { NSS_STATUS_NOTFOUND, ENOENT, NO_DATA };
 static const struct verdict v_tryagain = { NSS_STATUS_TRYAGAIN, EAGAIN, TRY_AGAIN };
@@ -92,13 +104,13 @@ static struct verdict transport_verdict(int err)
 {
 	switch (err) {
 	case ETIMEDOUT:
-		return UNAVAIL(ETIMEDOUT);
+		return DOWN(ETIMEDOUT);
 	case EBADMSG:
 	case EMSGSIZE:
 	case EPROTO:
 	case ECONNRESET:
 	case EPIPE:
-		return UNAVAIL(EBADMSG); /* no whole, well-formed reply */
+		return DOWN(EBADMSG); /* no whole, well-formed reply */
 	case EMFILE:
 	case ENFILE:
 	case ENOMEM:
@@ -106,7 +118,7 @@ static struct verdict transport_verdict(int err)
 		return v_tryagain; /* our process is short of resources, not the daemon gone */
 	default:
 		/* ENOENT, ECONNREFUSED, EPERM (ownership checks), EIO, ... */
-		return UNAVAIL(ECONNREFUSED);
+		return DOWN(ECONNREFUSED);
 	}
 }
 
@@ -120,7 +132,7 @@ static struct verdict status_verdict(uint16_t status)
 	case NTM_LCTL_TRYAGAIN:
 		return v_tryagain;
 	default:
-		return UNAVAIL(EBADMSG); /* DENIED, BADREQ, INTERNAL: not expected */
+		return DOWN(EBADMSG); /* DENIED, BADREQ, INTERNAL: not expected */
 	}
 }
 
@@ -144,17 +156,18 @@ static int ask(const struct ntm_nss_conf *c, const uint8_t *req, int reqlen, uin
 	ssize_t n;
 
 	if (reqlen < 0) {
-		*v = UNAVAIL(EINVAL); /* cannot happen: names are checked first */
+		*v = DOWN(EINVAL); /* cannot happen: names are checked first */
 		return -1;
 	}
-	n = ntm_lctl_call(c->socket, req, (size_t)reqlen, reply, sizeof(reply), c->timeout_ms);
+	n = ntm_lctl_call_taken(c->socket, req, (size_t)reqlen, reply, sizeof(reply), c->timeout_ms,
+				NTM_NSS_TAKEN_MS);
 	if (n < 0) {
 		*v = transport_verdict((int)-n);
 		return -1;
 	}
 	if (ntm_lctl_decode_resolve(reply, (size_t)n, &h, res) < 0 ||
 	    h.type != (req_type | NTM_LCTL_REPLY) || h.req_id != req_id) {
-		*v = UNAVAIL(EBADMSG);
+		*v = DOWN(EBADMSG);
 		return -1;
 	}
 	if (h.status != NTM_LCTL_OK) {
@@ -170,6 +183,77 @@ static uint32_t wait_ms(const struct ntm_nss_conf *c)
 	int margin = c->timeout_ms / 2 < WAIT_MARGIN_MS ? c->timeout_ms / 2 : WAIT_MARGIN_MS;
 
 	return (uint32_t)(c->timeout_ms - margin);
+}
+
+/* ---- the names map ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* r as a RESOLVE reply with the families asked for (4_r: both). */
+static bool from_map(const struct ntm_namemap *m, const struct ntm_namemap_rec *r,
+		     uint8_t families, struct ntm_lctl_resolve *res)
+{
+	memset(res, 0, offsetof(struct ntm_lctl_resolve, addrs));
+	if ((families & NTM_LCTL_FAM_V4) && r->has4) {
+		res->addrs[res->n_addrs].family = 4;
+		memcpy(res->addrs[res->n_addrs++].addr, r->v4, 4);
+	}
+	if ((families & NTM_LCTL_FAM_V6) && r->has6) {
+		res->addrs[res->n_addrs].family = 6;
+		memcpy(res->addrs[res->n_addrs++].addr, r->v6, 16);
+	}
+	if (res->n_addrs == 0)
+		return false; /* not the family asked: let the daemon say NODATA */
+	memcpy(res->name, r->name, r->name_len + 1);
+	res->ttl = m->answer_ttl;
+	return true;
+}
+
+/* A live name from the map: true with *res filled. One more try after a
+ * torn read (the writer was in that entry); any other miss: false, and the
+ * caller asks the daemon. */
+static bool map_name(const char *name, size_t len, uint8_t families, struct ntm_lctl_resolve *res)
+{
+	const struct ntm_namemap *m = ntm_nss_map();
+	struct ntm_namemap_rec r;
+	enum ntm_namemap_res got = NTM_NAMEMAP_MISS;
+
+	for (int i = 0; m && i < 2; i++) {
+		got = ntm_namemap_find_name(m, name, len, mono_ms(), &r);
+		if (got != NTM_NAMEMAP_TORN)
+			break;
+	}
+	if (got == NTM_NAMEMAP_HIT && from_map(m, &r, families, res))
+		return true;
+	ntm_nss_map_refresh(); /* a new daemon may have made a new map */
+	return false;
+}
+
+static bool map_addr(int af, const void *addr, struct ntm_lctl_resolve *res)
+{
+	const struct ntm_namemap *m = ntm_nss_map();
+	struct ntm_namemap_rec r;
+	enum ntm_namemap_res got = NTM_NAMEMAP_MISS;
+
+	for (int i = 0; m && i < 2; i++) {
+		got = ntm_namemap_find_addr(m, af == AF_INET ? 4 : 6, addr, mono_ms(), &r);
+		if (got != NTM_NAMEMAP_TORN)
+			break;
+	}
+	if (got == NTM_NAMEMAP_HIT) {
+		memset(res, 0, offsetof(struct ntm_lctl_resolve, addrs));
+		memcpy(res->name, r.name, r.name_len + 1);
+		res->ttl = m->answer_ttl;
+		return true;
+	}
+	ntm_nss_map_refresh();
+	return false;
 }
 
 /* Resolves an overlay name. Returns 0 with *res filled, or -1 with *v set
@@ -197,6 +281,8 @@ static int lookup_name(const char *name, uint8_t families, struct ntm_lctl_resol
 		*v = v_notfound; /* ours, and no host can have this name */
 		return -1;
 	}
+	if (map_name(name, len, families, res))
+		return 0;
 	memcpy(q, name, len);
 	q[len] = '\0';
 	id = new_req_id();
@@ -388,10 +474,13 @@ EXPORT enum nss_status _nss_ntm_gethostbyaddr2_r(const void *addr, socklen_t len
 	if (!ntm_nss_in_prefix(c, af, addr))
 		return give(UNAVAIL(ENOENT), errnop, h_errnop);
 	memcpy(a[0], addr, len);
-	id = new_req_id();
-	reqlen = ntm_lctl_req_resolve_addr(req, sizeof(req), id, af == AF_INET ? 4 : 6, a[0]);
-	if (ask(c, req, reqlen, NTM_LCTL_RESOLVE_ADDR, id, &res, &v) < 0)
-		return give(v, errnop, h_errnop);
+	if (!map_addr(af, addr, &res)) {
+		id = new_req_id();
+		reqlen = ntm_lctl_req_resolve_addr(req, sizeof(req), id, af == AF_INET ? 4 : 6,
+						   a[0]);
+		if (ask(c, req, reqlen, NTM_LCTL_RESOLVE_ADDR, id, &res, &v) < 0)
+			return give(v, errnop, h_errnop);
+	}
 	/* h_addr_list holds the address asked for, as nss_dns does; the
 	 * reply's other addresses belong to forward lookups. */
 	st = fill_hostent(res.name, af, (const uint8_t (*)[16])a, 1, host, buffer, buflen, errnop,

@@ -64,6 +64,26 @@ bool ntm_nss_in_zone(const struct ntm_nss_conf *c, const char *name, size_t len)
  * ending with '-', at most 253 bytes (doc/protocol.md section 4, any case). */
 bool ntm_nss_name_ok(const char *name, size_t len);
 
+/* 0 when the directory holding path is not writable by group or others,
+ * else -errno (-EPERM). One stat. */
+int ntm_nss_check_dir(const char *path);
+
+/* ---- mapped.c: ntm-tund's names map (doc/namemap.md), per process ---- */
+#include "namemap.h"
+
+#define NTM_NSS_MAPS_MAX 16     /* mappings a process makes in its life (never unmapped) */
+/* A daemon that has not read our request this soon is hung (ctlclient.h). */
+#define NTM_NSS_TAKEN_MS 250
+
+/* Sets the map's path from the nss file's (its directory + names.map) and
+ * maps it if it is there. Called once, under the module's pthread_once. */
+void ntm_nss_map_init(const char *nss_file);
+/* The current map, or NULL. No system call. */
+const struct ntm_namemap *ntm_nss_map(void);
+/* After a miss: maps the file again if another has taken its name (one
+ * stat; skipped while another thread does it). */
+void ntm_nss_map_refresh(void);
+
 /* True when addr (4 bytes for AF_INET, 16 for AF_INET6) is in a prefix. */
 bool ntm_nss_in_prefix(const struct ntm_nss_conf *c, int af, const void *addr);
 

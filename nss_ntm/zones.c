@@ -307,7 +307,7 @@ bad:
 /* ---- loader ---- */
 
 /* The directory holding path must not be writable by group or others. */
-static int check_dir(const char *path)
+int ntm_nss_check_dir(const char *path)
 {
 	char dir[NTM_NSS_SOCKET_SIZE * 4];
 	size_t len = strlen(path);
@@ -352,7 +352,7 @@ int ntm_nss_conf_load(const char *path, struct ntm_nss_conf *c)
 	int fd, ret;
 
 	memset(c, 0, sizeof(*c));
-	ret = check_dir(path);
+	ret = ntm_nss_check_dir(path);
 	if (ret < 0)
 		return ret;
 	/* O_NONBLOCK: a FIFO at the path must not block the lookup. */

@@ -1,8 +1,9 @@
 /* nssfile.c - the file that tells nss_ntm which names and addresses are
  * the overlay's (format: nss_ntm/zones.c and nss_ntm(8)). Written after
  * each registration that changes it, atomically (temporary file in the
- * same directory, then rename), so a process reading it never sees half;
- * removed on a clean exit, so new processes skip the socket at once. */
+ * same directory, then rename), so a process reading it never sees half.
+ * Kept when ntm-tund stops: the zones stay known, so an overlay name still
+ * ends at nss_ntm (NOTFOUND) and never reaches ordinary DNS (nss_ntm(8)). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,10 +62,4 @@ void nssfile_write(struct tund *t)
 		log_warn("%s: cannot write it (%s): programs will not know the overlay's names "
 			 "through nss_ntm", t->cfg.nss_file, strerror(err));
 	}
-}
-
-void nssfile_remove(struct tund *t)
-{
-	if (t->configured)
-		unlink(t->cfg.nss_file);
 }

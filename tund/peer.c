@@ -872,6 +872,7 @@ void peers_sweep(struct ntm_timer *tm, void *arg)
 
 	ntm_idmap_sweep(&t->peers_all, sweep_peer, &now);
 	resolve_sweep(t, now);
+	namemap_sync(t); /* after the sweep: sessions it ended leave the map now */
 }
 
 void peer_on_underlay_change(struct tund *t)

@@ -184,6 +184,7 @@ static int resolve_addr(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		    uint8_t *out, size_t cap)
 {
+	t->stats.resolve_requests++; /* lookups the names map did not answer */
 	if (req->hdr.type == NTM_LCTL_RESOLVE_NAME)
 		return resolve_name(t, c, req, out, cap);
 	return resolve_addr(t, c, req, out, cap);

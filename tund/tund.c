@@ -281,6 +281,7 @@ static int run(struct tund *t)
 		log_err_errno(-ret, "signals");
 		goto out;
 	}
+	namemap_open(t);
 	/* set-up is over: from here on, only what ntm-tund(8) SANDBOX lists */
 	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_TUND, t->cfg.seccomp)) < 0)
 		goto out;
@@ -297,7 +298,7 @@ static int run(struct tund *t)
 	dclink_stop(t);
 stop:
 	pings_free(t);
-	nssfile_remove(t);
+	namemap_close(t);
 	ctl_close(t);
 	peers_free(t);
 out:

@@ -69,7 +69,8 @@ enum dc_state {
 	X(peers_forgotten) X(hs_deferred) \
 	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_gso_fallback) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
-	X(tun_txq_drops) X(udp_socket_drops)
+	X(tun_txq_drops) X(udp_socket_drops) \
+	X(resolve_requests) X(namemap_full)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -154,6 +155,7 @@ struct tund {
 	char zones[NTM_MAX_ZONES][NTM_NAME_MAX + 1];
 
 	struct ntm_ctlsrv *ctl;            /* control socket */
+	struct namemap_w *nmap;            /* the names map (namemap.c); NULL: none */
 
 	/* peers (peer.c) */
 	int udp_family;                    /* AF_INET6 (dual-stack) or AF_INET */
@@ -206,7 +208,11 @@ void dclink_on_underlay(void *arg, const struct underlay *now, int err);
 
 /* nssfile.c */
 void nssfile_write(struct tund *t);
-void nssfile_remove(struct tund *t);
+
+/* namemap.c: the names map nss_ntm reads live names from (doc/namemap.md) */
+void namemap_open(struct tund *t);   /* at start, before the sandbox; failure is logged */
+void namemap_sync(struct tund *t);   /* each peer sweep: publish, renew, remove */
+void namemap_close(struct tund *t);  /* at exit: CLOSED, unlinked */
 
 /* ctl.c */
 int ctl_open(struct tund *t, uid_t owner, gid_t group);

@@ -23,6 +23,8 @@
  *              big               a header announcing a 4000-byte body, and it
  *              close             accept and close at once
  *              refuse            bind the socket but never listen
+ *              hung              listen but never accept (a stopped daemon:
+ *                                connects complete, nothing is read)
  * Without -b it writes "ready\n" on stdout once it listens, and on SIGTERM
  * or SIGINT "connections N families F wait_ms W\n" (the last request's
  * values, -1 if none) before exiting 0. */
@@ -44,12 +46,12 @@
 
 enum mode {
 	M_ANSWER, M_ALLFAM, M_NOTFOUND, M_NODATA, M_TRYAGAIN, M_INTERNAL, M_SLOW, M_GARBAGE,
-	M_HALF, M_BADID, M_BADTYPE, M_BIG, M_CLOSE, M_REFUSE,
+	M_HALF, M_BADID, M_BADTYPE, M_BIG, M_CLOSE, M_REFUSE, M_HUNG,
 };
 
 static const char *const mode_names[] = {
 	"answer", "allfam", "notfound", "nodata", "tryagain", "internal", "slow", "garbage",
-	"half", "badid", "badtype", "big", "close", "refuse",
+	"half", "badid", "badtype", "big", "close", "refuse", "hung",
 };
 
 struct fake {
@@ -305,8 +307,8 @@ static void loop(struct fake *f, int lfd)
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd;
 
-		if (f->mode == M_REFUSE || poll(&p, 1, 100) <= 0) {
-			if (f->mode == M_REFUSE)
+		if (f->mode == M_REFUSE || f->mode == M_HUNG || poll(&p, 1, 100) <= 0) {
+			if (f->mode == M_REFUSE || f->mode == M_HUNG)
 				poll(NULL, 0, 100);
 			continue;
 		}

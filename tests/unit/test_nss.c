@@ -509,15 +509,17 @@ static const struct outcome outcomes[] = {
 	{ "notfound", NSS_STATUS_NOTFOUND, ENOENT, HOST_NOT_FOUND },
 	{ "nodata", NSS_STATUS_NOTFOUND, ENOENT, NO_DATA },
 	{ "tryagain", NSS_STATUS_TRYAGAIN, EAGAIN, TRY_AGAIN },
-	{ "internal", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ NULL, NSS_STATUS_UNAVAIL, ECONNREFUSED, NO_RECOVERY },
-	{ "refuse", NSS_STATUS_UNAVAIL, ECONNREFUSED, NO_RECOVERY },
-	{ "close", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ "garbage", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ "half", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ "badid", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ "badtype", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
-	{ "big", NSS_STATUS_UNAVAIL, EBADMSG, NO_RECOVERY },
+	/* the daemon cannot be asked: NOTFOUND (the lookup ends at ntm, never
+	 * reaching "dns"), TRY_AGAIN (getaddrinfo: EAI_AGAIN), errno says why */
+	{ "internal", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ NULL, NSS_STATUS_NOTFOUND, ECONNREFUSED, TRY_AGAIN },
+	{ "refuse", NSS_STATUS_NOTFOUND, ECONNREFUSED, TRY_AGAIN },
+	{ "close", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ "garbage", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ "half", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ "badid", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ "badtype", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
+	{ "big", NSS_STATUS_NOTFOUND, EBADMSG, TRY_AGAIN },
 };
 
 START_TEST(test_each_daemon_outcome_gives_its_exact_status_errno_and_h_errno)
@@ -559,11 +561,33 @@ START_TEST(test_a_slow_daemon_times_out_within_the_deadline)
 
 		call_ep(eps[i], AF_INET, "bob.ntm.test", buf, sizeof(buf), &c);
 		dt = now_ms() - t0;
-		require_triple(&c, NSS_STATUS_UNAVAIL, ETIMEDOUT, NO_RECOVERY, ep_names[eps[i]]);
+		require_triple(&c, NSS_STATUS_NOTFOUND, ETIMEDOUT, TRY_AGAIN, ep_names[eps[i]]);
 		ck_assert_msg(dt < TIMEOUT_MS + 300, "%s took %lld ms", ep_names[eps[i]],
 			      (long long)dt);
 		ck_assert_msg(dt >= TIMEOUT_MS - 50, "%s gave up after %lld ms", ep_names[eps[i]],
 			      (long long)dt);
+	}
+}
+END_TEST
+
+/* A stopped daemon (connects complete, nothing is read): the module gives
+ * up after NTM_NSS_TAKEN_MS, not the file's whole timeout_ms. */
+START_TEST(test_a_hung_daemon_is_given_up_on_before_the_deadline)
+{
+	static const enum ep eps[] = { EP_NAME4, EP_NAME3, EP_ADDR2 };
+	char buf[1024];
+	struct call c;
+
+	ck_assert_int_lt(NTM_NSS_TAKEN_MS, TIMEOUT_MS);
+	daemon_start("hung");
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		int64_t t0 = now_ms(), dt;
+
+		call_ep(eps[i], AF_INET, "bob.ntm.test", buf, sizeof(buf), &c);
+		dt = now_ms() - t0;
+		require_triple(&c, NSS_STATUS_NOTFOUND, ETIMEDOUT, TRY_AGAIN, ep_names[eps[i]]);
+		/* a daemon that read the request would be waited for TIMEOUT_MS */
+		ck_assert_msg(dt < TIMEOUT_MS, "%s took %lld ms", ep_names[eps[i]], (long long)dt);
 	}
 }
 END_TEST
@@ -875,7 +899,7 @@ START_TEST(test_the_socket_is_cloexec_and_never_takes_fd_0_to_2)
 	dup2(saved, 0);
 	close(saved);
 	ck_assert_msg(fd >= 0, "never saw the lookup's socket");
-	require_triple(&c, NSS_STATUS_UNAVAIL, ETIMEDOUT, NO_RECOVERY, "slow");
+	require_triple(&c, NSS_STATUS_NOTFOUND, ETIMEDOUT, TRY_AGAIN, "slow");
 }
 END_TEST
 
@@ -1126,6 +1150,7 @@ static Suite *nss_suite(void)
 	tcase_add_loop_test(tc, test_each_daemon_outcome_gives_its_exact_status_errno_and_h_errno,
 			    0, (int)(sizeof(outcomes) / sizeof(outcomes[0])));
 	tcase_add_test(tc, test_a_slow_daemon_times_out_within_the_deadline);
+	tcase_add_test(tc, test_a_hung_daemon_is_given_up_on_before_the_deadline);
 	tcase_add_test(tc, test_an_ok_reply_without_the_asked_family_is_nodata);
 	tcase_add_test(tc, test_unknown_overlay_names_and_addresses_are_notfound);
 	tcase_add_test(tc, test_requests_carry_the_asked_families_and_a_wait_below_the_deadline);
