@@ -540,12 +540,13 @@ END_TEST
 
 /* Batched forwarding: capsules fed from buffers that stay until the flush,
  * as the daemons' receive batches. */
-static uint8_t bbuf[40][256];
+#define NB (RELAY_QUEUE + 8)
+static uint8_t bbuf[NB][256];
 static struct {
 	unsigned calls;
 	size_t n;                      /* datagrams seen in all calls */
-	struct ntm_udp_tx tx[64];      /* copies of them */
-	uint8_t data[64][256];
+	struct ntm_udp_tx tx[NB];      /* copies of them */
+	uint8_t data[NB][256];
 	size_t fail_at;                /* this datagram (overall index) fails; SIZE_MAX: none */
 } sv;
 
@@ -553,9 +554,9 @@ static void fake_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
 {
 	(void)arg;
 	sv.calls++;
-	ck_assert_uint_le(n, NTM_UDP_BATCH);
+	ck_assert_uint_le(n, RELAY_QUEUE);
 	for (size_t i = 0; i < n; i++, sv.n++) {
-		ck_assert_uint_lt(sv.n, 64);
+		ck_assert_uint_lt(sv.n, NB);
 		ck_assert_uint_le(tx[i].len, sizeof(sv.data[0]));
 		tx[i].err = sv.n == sv.fail_at ? -ENOBUFS : 0;
 		sv.tx[sv.n] = tx[i];
@@ -587,21 +588,21 @@ START_TEST(test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flus
 	ctr_a = ctr_b = 0;
 	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
 	ck_assert_int_eq(from_b(0, T0), RELAY_KEEPALIVE);
-	/* 40 capsules, A and B in turn: 32 fill the queue, the 33rd flushes it */
-	for (unsigned i = 0; i < 40; i++) {
+	/* NB capsules, A and B in turn: RELAY_QUEUE fill the queue, the next flushes it */
+	for (unsigned i = 0; i < NB; i++) {
 		uint8_t s = i & 1;
 		ck_assert_int_eq(feed_batched(i, s, s ? ctr_b++ : ctr_a++, 32 + i, s ? "203.0.113.7" :
 					      "198.51.100.1", s ? 5000 : 4000), RELAY_FORWARDED);
-		ck_assert_uint_eq(sv.n, i < 32 ? 0 : 32);
+		ck_assert_uint_eq(sv.n, i < RELAY_QUEUE ? 0 : RELAY_QUEUE);
 	}
 	ck_assert_uint_eq(sent.n, 0);  /* nothing went through the one-by-one send */
-	ck_assert_uint_eq(rl.stats.forwarded, 40);
+	ck_assert_uint_eq(rl.stats.forwarded, NB);
 	relay_flush(&rl);
 	ck_assert_uint_eq(sv.calls, 2);
-	ck_assert_uint_eq(sv.n, 40);
+	ck_assert_uint_eq(sv.n, NB);
 	relay_flush(&rl);              /* an empty queue sends nothing */
 	ck_assert_uint_eq(sv.calls, 2);
-	for (unsigned i = 0; i < 40; i++) {
+	for (unsigned i = 0; i < NB; i++) {
 		uint8_t to = (i & 1) ^ 1;
 		struct sockaddr_in *sin = (struct sockaddr_in *)&sv.tx[i].to.src;
 		ck_assert_int_eq(sv.tx[i].fd, 40 + to);
@@ -611,7 +612,7 @@ START_TEST(test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flus
 		ck_assert_uint_eq(m.counter, i / 2);      /* each side's own counter, in order */
 		ck_assert_uint_eq(m.inner_len, 32 + i);
 	}
-	ck_assert_uint_eq(rl.stats.forwarded_bytes, 40 * 32 + 39 * 40 / 2);
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, NB * 32 + (NB - 1) * NB / 2);
 	check_accounting();
 }
 END_TEST
