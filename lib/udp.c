@@ -349,6 +349,10 @@ ssize_t ntm_udp_send_segments(int fd, const struct iovec *iov, size_t n, size_t 
 
 	if (n == 0 || n > NTM_UDP_TRAIN_MAX || seg == 0 || seg > UINT16_MAX)
 		return -EINVAL;
+	/* the kernel cuts the bytes every seg, wherever the buffers end */
+	for (size_t i = 0; i < n; i++)
+		if (iov[i].iov_len > seg || (i + 1 < n && iov[i].iov_len != seg))
+			return -EINVAL;
 	memset(&ctl, 0, sizeof(ctl));
 	set_pktinfo(&mh, ctl.buf + gso_space, to);
 	mh.msg_control = ctl.buf;
