@@ -16,7 +16,9 @@
 #   g -> h  ntm offload through the relay (likewise)
 # The DC runs with its relay's per-pair caps at their maxima (so the relay
 # rows measure forwarding, not the caps; BENCH_RELAY_CAPS=default keeps the
-# defaults, 20000 packets/s and 200 Mbit/s a pair).
+# defaults, 20000 packets/s and 200 Mbit/s a pair), and its [Relay]
+# Offload as BENCH_RELAY_OFFLOAD says (auto, the default, or off: the
+# relay's per-datagram path, for a before/after in one build).
 # When ntm-tund refuses the Offload key (a build without offload) the c/d
 # and g/h pairs are not made, their rows say n/a, and a, b, e, f run the
 # build's default (per-packet) with the configuration setup2.sh writes.
@@ -161,12 +163,19 @@ restart_pid() {
 # PairMbitRate 200 by default): with them the relay rows would measure the
 # policy, not the forwarding path. Unless BENCH_RELAY_CAPS=default, the DC
 # is restarted with both at their maximum before the nodes (re)start.
+RELAY_OFFLOAD=${BENCH_RELAY_OFFLOAD:-auto}
+case $RELAY_OFFLOAD in auto | off) ;; *) fail "BENCH_RELAY_OFFLOAD=$RELAY_OFFLOAD: auto or off" ;; esac
 if [ -n "$RELAY_PAIRS" ] && [ "${BENCH_RELAY_CAPS:-max}" != default ]; then
-	printf '[Relay]\nPairPacketRate = 10000000\nPairMbitRate = 100000\n' >>"$DCCONF"
+	printf '[Relay]\nPairPacketRate = 10000000\nPairMbitRate = 100000\nOffload = %s\n' "$RELAY_OFFLOAD" >>"$DCCONF"
 	restart_pid "$DCD_PID" dc dcd "$NTM_DCD" -f -c "$DCCONF"
 	DCD_PID=$LAST_PID
 	RELAY_CAPS="PairPacketRate 10000000, PairMbitRate 100000 (the maxima)"
 else
+	if [ -n "$RELAY_PAIRS" ]; then
+		printf '[Relay]\nOffload = %s\n' "$RELAY_OFFLOAD" >>"$DCCONF"
+		restart_pid "$DCD_PID" dc dcd "$NTM_DCD" -f -c "$DCCONF"
+		DCD_PID=$LAST_PID
+	fi
 	RELAY_CAPS="the defaults (PairPacketRate 20000, PairMbitRate 200)"
 fi
 
@@ -500,7 +509,7 @@ echo "ntm tunnel benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_src
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'); MTU ntm0 $NTM_MTU wg0 1420 underlay 1500; ntm0 txqueuelen $NTM_QLEN${NTM_QLEN_OFF:+ (offload: $NTM_QLEN_OFF)}"
 echo "offload mode: $OFFLOAD_MODE"
-[ -n "$RELAY_PAIRS" ] && echo "relay: the DC's embedded relay, per-pair caps: $RELAY_CAPS"
+[ -n "$RELAY_PAIRS" ] && echo "relay: the DC's embedded relay, per-pair caps: $RELAY_CAPS; Offload = $RELAY_OFFLOAD"
 # what each mode's ntm-tund said about ntm0's offloads when it restarted
 if [ "$OFFLOAD" = 1 ]; then
 	for n in a c; do

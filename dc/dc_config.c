@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 19
+#define DC_FIXED_KEYS 20
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -101,7 +101,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 {
 	struct ntm_conf *c = NULL;
 	struct ntm_conf_error err = { 0 };
-	char zone[NTM_NAME_MAX + 2] = "", seccomp[16] = "";
+	char zone[NTM_NAME_MAX + 2] = "", seccomp[16] = "", offload[16] = "";
 	struct ntm_name z;
 	bool seen4 = false, seen6 = false, rseen[DC_MAX_RELAYS][DC_RELAY_KEYS];
 	unsigned rlines[DC_MAX_RELAYS] = { 0 };
@@ -136,6 +136,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Relay", "PairMbitRate", NTM_CONF_UINT, 0, &cfg->relay_mbit, 0, 1, 100000, "200", NULL },
 		{ "Relay", "AllocationLifetime", NTM_CONF_UINT, 0, &cfg->relay_lifetime_s, 0, 10, 65535,
 		  "600", NULL },
+		{ "Relay", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto", NULL },
 	};
 
 	ret = ntm_conf_parse_file(path, &c, &err);
@@ -155,7 +156,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		goto out;
 	}
 	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0 ||
-	    (ret = ntm_sandbox_conf_mode(c, path, "DC", seccomp, &cfg->seccomp, msg, msglen)) < 0)
+	    (ret = ntm_sandbox_conf_mode(c, path, "DC", seccomp, &cfg->seccomp, msg, msglen)) < 0 ||
+	    (ret = ntm_conf_offload(c, path, "Relay", offload, &cfg->relay_offload, msg, msglen)) < 0)
 		goto out;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "DC", "Zone");
 	if (ntm_name_set(&z, zone) < 0) {

@@ -43,6 +43,7 @@ struct dc_config {
 	uint16_t relay_port;
 	uint64_t relay_max_allocs, relay_pps, relay_mbit;
 	uint64_t relay_lifetime_s;            /* idle lifetime of an allocation */
+	bool relay_offload;                   /* Offload = auto: UDP GRO/GSO */
 	/* [Relay.NAME] sections */
 	size_t nrelays;
 	struct dc_relay_conf relays[DC_MAX_RELAYS];

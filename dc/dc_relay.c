@@ -63,7 +63,14 @@ static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
 				dc->relay.stats.drop_malformed++;
 				continue;
 			}
-			relay_input(&dc->relay, b->buf[i], b->len[i], &b->meta[i], io->fd, now);
+			/* one datagram, or each of those UDP_GRO coalesced */
+			size_t segs = relay_gro_count(b->len[i], b->meta[i].gro_size), off;
+			if (segs > 1)
+				dc->relay.stats.rx_gro_trains++;
+			for (size_t k = 0; k < segs; k++) {
+				size_t len = relay_gro_seg(b->len[i], b->meta[i].gro_size, k, &off);
+				relay_input(&dc->relay, b->buf[i] + off, len, &b->meta[i], io->fd, now);
+			}
 		}
 		relay_flush(&dc->relay);
 		got += (int)n;
@@ -87,6 +94,15 @@ static int embedded_open(struct dc *dc)
 	if (dc->rfd6 < 0 && dc->rfd6 != -EAFNOSUPPORT && c->has_listen6) {
 		log_err_errno(-dc->rfd6, "embedded relay, UDP port %u (IPv6)", c->relay_port);
 		return dc->rfd6;
+	}
+	if (c->relay_offload) {
+		/* coalesced receives (UDP_GRO) where the kernel has them */
+		int ret = ntm_udp_set_gro(dc->rfd4);
+		if (ret == 0 && dc->rfd6 >= 0)
+			ret = ntm_udp_set_gro(dc->rfd6);
+		if (ret < 0)
+			log_info("embedded relay: UDP_GRO refused (%s): receiving datagram by datagram",
+				 strerror(-ret));
 	}
 	ntm_io_init(&dc->rio4, dc->loop, dc->rfd4, embedded_readable, dc);
 	if (ntm_io_add(&dc->rio4, EPOLLIN) < 0)
@@ -439,6 +455,8 @@ int dc_relays_open(struct dc *dc)
 
 	relay_init(&dc->relay, &p, relay_udp_send, NULL);
 	relay_set_batch(&dc->relay, relay_udp_sendv);
+	if (dc->cfg.relay_offload)
+		relay_set_gso(&dc->relay, relay_udp_sendtrain); /* UDP_SEGMENT trains */
 	ntm_udp_rxbatch_init(&dc->relay_rx, &dc->relay_bufs[0][0], sizeof(dc->relay_bufs[0]));
 	dc->rfd4 = dc->rfd6 = -1;
 	if (dc->cfg.embedded_relay && (ret = embedded_open(dc)) < 0)

@@ -208,6 +208,11 @@ int ntm_conf_load(const char *path, const struct ntm_conf_spec *spec, size_t n,
 
 int ntm_conf_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ntm_conf_parse_bool(const char *s, bool *out);
+/* The daemons' `Offload = auto | off` (text, any case) of section in the
+ * file path parsed as c: *on true for auto. On another word -EINVAL and
+ * "path:line: Offload: ..." in msg. */
+int ntm_conf_offload(const struct ntm_conf *c, const char *path, const char *section,
+		     const char *text, bool *on, char *msg, size_t msglen);
 int ntm_conf_parse_addr(const char *s, struct ntm_conf_addr *out);
 int ntm_conf_parse_prefix(const char *s, struct ntm_conf_addr *out);
 int ntm_conf_parse_endpoint(const char *s, struct sockaddr_storage *out);

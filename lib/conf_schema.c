@@ -47,6 +47,21 @@ int ntm_conf_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+int ntm_conf_offload(const struct ntm_conf *c, const char *path, const char *section,
+		     const char *text, bool *on, char *msg, size_t msglen)
+{
+	char q[NTM_CONF_QUOTE_BUF];
+
+	if (ntm_conf_name_eq(text, "auto") || ntm_conf_name_eq(text, "off")) {
+		*on = ntm_conf_name_eq(text, "auto");
+		return 0;
+	}
+	const struct ntm_conf_entry *e = c ? ntm_conf_get(c, section, "Offload") : NULL;
+	snprintf(msg, msglen, "%s:%u: Offload: '%s' is not auto or off", path, e ? e->line : 0,
+		 ntm_conf_quote(q, text));
+	return -EINVAL;
+}
+
 static int parse_port(const char *s, uint16_t *out)
 {
 	uint64_t v;

@@ -115,6 +115,18 @@ ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr 
 ssize_t ntm_udp_send_train(int fd, const uint8_t *buf, size_t len, size_t seg,
 			   const struct sockaddr *to, socklen_t tolen, bool gso);
 
+/* Send the n (1..NTM_UDP_TRAIN_MAX) datagrams iov[0..n-1], each seg bytes
+ * but the last (which may be shorter), to to->src with one sendmsg and
+ * UDP_SEGMENT (Linux 4.18), from the local address in to's destination
+ * fields when has_dst (as ntm_udp_send's from). The buffers need not be
+ * contiguous (but must have those sizes: the kernel cuts the bytes every seg
+ * wherever the buffers end; -EINVAL otherwise). Returns the bytes sent or
+ * -errno; -EIO or -EINVAL as ntm_udp_send_train's (the path cannot segment:
+ * send one by one). */
+struct iovec;
+ssize_t ntm_udp_send_segments(int fd, const struct iovec *iov, size_t n, size_t seg,
+			      const struct ntm_udp_meta *to);
+
 /* Send one datagram to `to` with this TTL (IPv4, also mapped) or hop limit
  * (IPv6), 1..255, for this datagram only: one that is to open our own NAT
  * towards `to` and die at the router after it. */

@@ -243,11 +243,165 @@ void relay_set_batch(struct relay *r, relay_sendv_fn sendv)
 	r->sendv = sendv;
 }
 
+void relay_set_gso(struct relay *r, relay_sendtrain_fn sendtrain)
+{
+	relay_flush(r);
+	r->sendtrain = sendtrain;
+}
+
+/* Is b's destination a's (socket, peer address, local address)? */
+static bool same_dest(const struct ntm_udp_tx *a, const struct ntm_udp_tx *b)
+{
+	const struct ntm_udp_meta *x = &a->to, *y = &b->to;
+
+	if (a->fd != b->fd || x->srclen != y->srclen || x->has_dst != y->has_dst)
+		return false;
+	if (ntm_sockaddr_cmp((const struct sockaddr *)&x->src, (const struct sockaddr *)&y->src))
+		return false;
+	return !x->has_dst || (x->family == y->family && memcmp(x->dst, y->dst, 16) == 0);
+}
+
+size_t relay_plan_trains(const struct ntm_udp_tx *tx, size_t n, uint8_t *order,
+			 struct relay_train *trains)
+{
+	bool used[RELAY_QUEUE] = { false };
+	size_t nt = 0, k = 0;
+
+	if (n > RELAY_QUEUE)
+		n = RELAY_QUEUE;
+	for (size_t i = 0; i < n; i++) {
+		if (used[i])
+			continue;
+		/* A train starts at the first datagram not yet placed and takes
+		 * the next ones to its destination while they fit. Stopping at
+		 * the first one that does not keeps that destination's order. */
+		struct relay_train *t = &trains[nt++];
+		size_t seg = tx[i].len, bytes = seg;
+		t->first = (uint8_t)k;
+		t->count = 1;
+		t->seg = seg > UINT16_MAX ? UINT16_MAX : (uint16_t)seg;
+		order[k++] = (uint8_t)i;
+		used[i] = true;
+		if (seg == 0 || seg > UINT16_MAX)
+			continue; /* not a segment size */
+		for (size_t j = i + 1; j < n; j++) {
+			if (used[j] || !same_dest(&tx[i], &tx[j]))
+				continue;
+			size_t len = tx[j].len;
+			if (len == 0 || len > seg || t->count >= NTM_UDP_TRAIN_MAX ||
+			    bytes + len > NTM_UDP_TRAIN_BYTES)
+				break;
+			order[k++] = (uint8_t)j;
+			used[j] = true;
+			t->count++;
+			bytes += len;
+			if (len < seg)
+				break; /* a shorter one ends its train */
+		}
+	}
+	return nt;
+}
+
+size_t relay_gro_count(size_t len, uint16_t gro_size)
+{
+	if (gro_size == 0 || len <= gro_size)
+		return 1;
+	return (len + gro_size - 1) / gro_size;
+}
+
+size_t relay_gro_seg(size_t len, uint16_t gro_size, size_t i, size_t *off)
+{
+	if (gro_size == 0 || len <= gro_size) {
+		*off = 0;
+		return i == 0 ? len : 0;
+	}
+	size_t o = i * gro_size;
+	if (o >= len) {
+		*off = len;
+		return 0;
+	}
+	*off = o;
+	return len - o < gro_size ? len - o : gro_size;
+}
+
+/* The datagrams gathered in r->single go out with sendv; their errors are
+ * copied back into the queue. */
+static void send_singles(struct relay *r, size_t *ns)
+{
+	if (*ns == 0)
+		return;
+	r->sendv(r->send_arg, r->single, *ns);
+	for (size_t i = 0; i < *ns; i++)
+		r->out[r->single_idx[i]].err = r->single[i].err;
+	*ns = 0;
+}
+
+/* The kernel refused a train to out[q]'s destination: no more trains
+ * there, in this flush and (if the endpoint is still the same) after. */
+static void gso_refused(struct relay *r, size_t q)
+{
+	struct relay_alloc *a = ntm_idmap_get(&r->by_id, r->out_alloc[q]);
+
+	r->stats.tx_gso_fallback++;
+	if (a) {
+		struct relay_ep *ep = &a->side[r->out_side[q]].ep;
+		struct ntm_udp_tx cur = { .fd = ep->fd, .to = ep->meta };
+		if (ep->known && same_dest(&cur, &r->out[q]))
+			ep->no_gso = true;
+	}
+	for (size_t i = 0; i < r->nout; i++)
+		if (same_dest(&r->out[i], &r->out[q]))
+			r->out_no_gso[i] = true;
+}
+
+/* Send the queue as trains where the plan makes them, the rest one by one,
+ * in the plan's order (so each destination's order is kept). */
+static void flush_trains(struct relay *r)
+{
+	size_t nt = relay_plan_trains(r->out, r->nout, r->order, r->trains), ns = 0;
+	struct iovec iov[NTM_UDP_TRAIN_MAX];
+
+	for (size_t t = 0; t < nt; t++) {
+		const struct relay_train *tr = &r->trains[t];
+		const uint8_t *idx = r->order + tr->first;
+		if (tr->count > 1 && !r->out_no_gso[idx[0]]) {
+			send_singles(r, &ns); /* those before it leave first */
+			for (size_t i = 0; i < tr->count; i++) {
+				iov[i].iov_base = (void *)r->out[idx[i]].buf;
+				iov[i].iov_len = r->out[idx[i]].len;
+			}
+			const struct ntm_udp_tx *o = &r->out[idx[0]];
+			int ret = r->sendtrain(r->send_arg, o->fd, iov, tr->count, tr->seg, &o->to);
+			if (ret == 0) {
+				r->stats.tx_trains++;
+				r->stats.tx_train_capsules += tr->count;
+				for (size_t i = 0; i < tr->count; i++)
+					r->out[idx[i]].err = 0;
+				continue;
+			}
+			if (ret != -EIO && ret != -EINVAL) {
+				for (size_t i = 0; i < tr->count; i++)
+					r->out[idx[i]].err = ret;
+				continue;
+			}
+			gso_refused(r, idx[0]); /* and these go one by one */
+		}
+		for (size_t i = 0; i < tr->count; i++) {
+			r->single_idx[ns] = idx[i];
+			r->single[ns++] = r->out[idx[i]];
+		}
+	}
+	send_singles(r, &ns);
+}
+
 void relay_flush(struct relay *r)
 {
 	if (!r->sendv || r->nout == 0)
 		return;
-	r->sendv(r->send_arg, r->out, r->nout);
+	if (r->sendtrain)
+		flush_trains(r);
+	else
+		r->sendv(r->send_arg, r->out, r->nout);
 	for (size_t i = 0; i < r->nout; i++) {
 		if (r->out[i].err >= 0)
 			continue;
@@ -259,12 +413,14 @@ void relay_flush(struct relay *r)
 	r->nout = 0;
 }
 
-/* Queue a re-wrapped capsule for ep. The endpoint is copied: a later
- * capsule of the batch may move it, or the allocation may be freed. */
-static void queue(struct relay *r, const struct relay_ep *ep, const uint8_t *buf, size_t len,
-		  size_t inner_len)
+/* Queue a re-wrapped capsule for side `side` of a. The endpoint is copied:
+ * a later capsule of the batch may move it, or the allocation may be freed. */
+static void queue(struct relay *r, const struct relay_alloc *a, unsigned side, const uint8_t *buf,
+		  size_t len, size_t inner_len)
 {
-	if (r->nout == NTM_UDP_BATCH)
+	const struct relay_ep *ep = &a->side[side].ep;
+
+	if (r->nout == RELAY_QUEUE)
 		relay_flush(r);
 	struct ntm_udp_tx *t = &r->out[r->nout];
 	t->fd = ep->fd;
@@ -273,7 +429,18 @@ static void queue(struct relay *r, const struct relay_ep *ep, const uint8_t *buf
 	t->to = ep->meta;
 	t->err = 0;
 	r->out_inner[r->nout] = (uint16_t)inner_len;
+	r->out_alloc[r->nout] = a->id;
+	r->out_side[r->nout] = (uint8_t)side;
+	r->out_no_gso[r->nout] = ep->no_gso;
 	r->nout++;
+}
+
+/* Does a capsule from src on fd come from where ep is? */
+static bool ep_is(const struct relay_ep *ep, const struct ntm_udp_meta *src, int fd)
+{
+	struct ntm_udp_tx x = { .fd = ep->fd, .to = ep->meta }, y = { .fd = fd, .to = *src };
+
+	return ep->known && same_dest(&x, &y);
 }
 
 enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
@@ -290,6 +457,8 @@ enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 		return v;
 	/* Authenticated and fresh: only now may the side's endpoint move. */
 	struct relay_side *from = &a->side[m.side], *to = &a->side[m.side ^ 1];
+	if (!ep_is(&from->ep, src, fd))
+		from->ep.no_gso = false; /* a new path: trains may work there */
 	from->ep.meta = *src;
 	from->ep.fd = fd;
 	from->ep.known = true;
@@ -318,7 +487,7 @@ enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 	if (n < 0)
 		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
 	if (r->sendv)
-		queue(r, &to->ep, buf, (size_t)n, m.inner_len);
+		queue(r, a, m.side ^ 1u, buf, (size_t)n, m.inner_len);
 	else if (r->send(r->send_arg, &to->ep, buf, (size_t)n) < 0)
 		return count(&st->drop_send_error, RELAY_DROP_SEND_ERROR);
 	st->forwarded_bytes += m.inner_len;
@@ -337,4 +506,12 @@ void relay_udp_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
 {
 	(void)arg;
 	ntm_udp_send_batch(tx, n);
+}
+
+int relay_udp_sendtrain(void *arg, int fd, const struct iovec *iov, size_t n, size_t seg,
+			const struct ntm_udp_meta *to)
+{
+	(void)arg;
+	ssize_t r = ntm_udp_send_segments(fd, iov, n, seg, to);
+	return r < 0 ? (int)r : 0;
 }

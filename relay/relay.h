@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "idmap.h"
 #include "relaycap.h"
@@ -48,6 +49,10 @@
 	X(drop_no_peer_endpoint, "dropped: the other side has not been heard from yet") \
 	X(drop_rate, "dropped: the allocation's packet or byte rate") \
 	X(drop_send_error, "dropped: sending to the other side failed") \
+	X(rx_gro_trains, "received buffers the socket coalesced (UDP_GRO), each split into its capsules") \
+	X(tx_trains, "forwarded capsules sent as one UDP_SEGMENT train (two or more)") \
+	X(tx_train_capsules, "forwarded capsules that left in those trains") \
+	X(tx_gso_fallback, "trains refused by the kernel (EIO/EINVAL): sent datagram by datagram, and that destination too until it changes") \
 	X(allocs, "allocations live now") \
 	X(allocs_made, "allocations made") \
 	X(allocs_refused, "allocations refused (table full or duplicate ID)") \
@@ -82,11 +87,13 @@ struct relay_params {
 
 /* One side's last authenticated source: the peer address, the local
  * address it reached (so the forwarded capsule leaves from it) and the
- * socket. */
+ * socket. no_gso: the kernel refused a UDP_SEGMENT train towards it
+ * (cleared when the endpoint changes). */
 struct relay_ep {
 	struct ntm_udp_meta meta;
 	int fd;
 	bool known;
+	bool no_gso;
 };
 
 /* Send buf to ep (ep->meta.src, from ep->meta's local address, on ep->fd).
@@ -123,6 +130,23 @@ struct relay_alloc {
 
 /* Send the n datagrams of tx (ntm_udp_send_batch), setting each one's err. */
 typedef void (*relay_sendv_fn)(void *arg, struct ntm_udp_tx *tx, size_t n);
+/* Send the n datagrams iov[0..n-1], all to `to` on fd, as one UDP_SEGMENT
+ * train of seg-byte segments (the last maybe shorter): 0 or -errno; -EIO or
+ * -EINVAL: the kernel cannot segment towards `to` (ntm_udp_send_segments). */
+typedef int (*relay_sendtrain_fn)(void *arg, int fd, const struct iovec *iov, size_t n, size_t seg,
+				  const struct ntm_udp_meta *to);
+
+/* The forwarding queue: one train's worth (the kernel's UDP_MAX_SEGMENTS
+ * before Linux 6.9), so that a full UDP_GRO buffer can leave as one train. */
+#define RELAY_QUEUE NTM_UDP_TRAIN_MAX
+
+/* A run of queued capsules to one destination sent as one train: order[first
+ * .. first + count - 1] (indices into the queue), each seg bytes but the last,
+ * which may be shorter. */
+struct relay_train {
+	uint8_t first, count;
+	uint16_t seg;
+};
 
 struct relay {
 	struct relay_params p;
@@ -133,9 +157,18 @@ struct relay {
 	/* Batched forwarding (relay_set_batch): forwarded capsules wait here,
 	 * pointing into the caller's receive buffers, until relay_flush. */
 	relay_sendv_fn sendv;
+	relay_sendtrain_fn sendtrain;    /* NULL: no trains (Offload = off) */
 	size_t nout;
-	struct ntm_udp_tx out[NTM_UDP_BATCH];
-	uint16_t out_inner[NTM_UDP_BATCH]; /* inner bytes of each, for the counters */
+	struct ntm_udp_tx out[RELAY_QUEUE];
+	uint16_t out_inner[RELAY_QUEUE]; /* inner bytes of each, for the counters */
+	uint32_t out_alloc[RELAY_QUEUE]; /* allocation and side it goes to (no_gso) */
+	uint8_t out_side[RELAY_QUEUE];
+	bool out_no_gso[RELAY_QUEUE];    /* its endpoint refused trains */
+	/* relay_flush's scratch: the plan and the datagrams sent one by one */
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train trains[RELAY_QUEUE];
+	struct ntm_udp_tx single[RELAY_QUEUE];
+	uint8_t single_idx[RELAY_QUEUE];
 	struct relay_stats stats;
 };
 
@@ -171,6 +204,29 @@ enum relay_verdict relay_input(struct relay *r, uint8_t *buf, size_t len,
 void relay_set_batch(struct relay *r, relay_sendv_fn sendv);
 /* Send what is queued (nothing to do without batching or when empty). */
 void relay_flush(struct relay *r);
+/* With batching, also send the queued capsules to one destination as
+ * UDP_SEGMENT trains where they allow it (relay_plan_trains); NULL: never.
+ * A destination that refuses one (-EIO, -EINVAL) gets its capsules one by
+ * one with sendv, counted in tx_gso_fallback, until its endpoint changes. */
+void relay_set_gso(struct relay *r, relay_sendtrain_fn sendtrain);
+
+/* Group the n (<= RELAY_QUEUE) queued datagrams tx into trains: each train
+ * holds datagrams to one destination (socket, peer address, local address)
+ * in their queue order, all of one size but the last (which may be shorter,
+ * and ends the train), at most NTM_UDP_TRAIN_MAX of them and
+ * NTM_UDP_TRAIN_BYTES in all. A datagram is in exactly one train, and the
+ * datagrams to one destination keep their order across trains (trains are
+ * in the order of their first datagram). Fills order[0..n-1] and trains;
+ * returns the number of trains. Pure. */
+size_t relay_plan_trains(const struct ntm_udp_tx *tx, size_t n, uint8_t *order,
+			 struct relay_train *trains);
+
+/* A buffer of len bytes received with UDP_GRO segment size gro_size (0: one
+ * datagram) holds this many datagrams (at least 1, even for len 0) ... */
+size_t relay_gro_count(size_t len, uint16_t gro_size);
+/* ... and datagram i of them starts at *off and is the returned length
+ * long: gro_size each, the last one the rest. Pure. */
+size_t relay_gro_seg(size_t len, uint16_t gro_size, size_t i, size_t *off);
 
 /* Free allocations idle longer than their lifetime; returns how many. */
 size_t relay_expire(struct relay *r, uint64_t now_ms);
@@ -179,5 +235,8 @@ size_t relay_expire(struct relay *r, uint64_t now_ms);
 int relay_udp_send(void *arg, const struct relay_ep *ep, const uint8_t *buf, size_t len);
 /* Batched send callback for relays on ntm_udp sockets (ntm_udp_send_batch). */
 void relay_udp_sendv(void *arg, struct ntm_udp_tx *tx, size_t n);
+/* Train send callback for relays on ntm_udp sockets (ntm_udp_send_segments). */
+int relay_udp_sendtrain(void *arg, int fd, const struct iovec *iov, size_t n, size_t seg,
+			const struct ntm_udp_meta *to);
 
 #endif

@@ -9,7 +9,7 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 {
 	struct ntm_conf *c = NULL;
 	uint64_t max_allocs, pps, mbit;
-	char seccomp[16] = "";
+	char seccomp[16] = "", offload[16] = "";
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -31,6 +31,8 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 		{ "Relay", "MaxAllocations", NTM_CONF_UINT, 0, &max_allocs, 0, 1, 1000000, "4096", NULL },
 		{ "Relay", "PairPacketRate", NTM_CONF_UINT, 0, &pps, 0, 1, 10000000, "20000", NULL },
 		{ "Relay", "PairMbitRate", NTM_CONF_UINT, 0, &mbit, 0, 1, 100000, "200", NULL },
+		{ "Relay", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto",
+		  NULL },
 	};
 
 	ret = ntm_conf_load(path, spec, sizeof(spec) / sizeof(spec[0]), &c, msg, msglen);
@@ -51,6 +53,9 @@ int relayd_config_load(const char *path, struct relayd_config *cfg, char *msg, s
 		goto out;
 	}
 	ret = ntm_sandbox_conf_mode(c, path, "Relay", seccomp, &cfg->seccomp, msg, msglen);
+	if (ret < 0)
+		goto out;
+	ret = ntm_conf_offload(c, path, "Relay", offload, &cfg->offload, msg, msglen);
 	if (ret < 0)
 		goto out;
 	cfg->params.max_allocs = (uint32_t)max_allocs;

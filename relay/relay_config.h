@@ -24,6 +24,7 @@ struct relayd_config {
 	char user[64];
 	enum ntm_sandbox_mode seccomp; /* [Relay] Seccomp */
 	struct relay_params params;
+	bool offload;                          /* [Relay] Offload = auto: UDP GRO/GSO */
 };
 
 /* Read and validate path into *cfg (defaults filled). On error returns

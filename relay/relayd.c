@@ -38,6 +38,18 @@ static int load_identity(struct relayd *rd)
 	return ret;
 }
 
+/* Offload = auto: the sockets coalesce what arrives back to back from one
+ * source (UDP_GRO); a kernel that refuses it just hands over datagrams. */
+static void set_gro(struct relayd *rd)
+{
+	int ret = ntm_udp_set_gro(rd->fd4);
+
+	if (ret == 0 && rd->fd6 >= 0)
+		ret = ntm_udp_set_gro(rd->fd6);
+	if (ret < 0)
+		log_info("UDP_GRO refused (%s): receiving datagram by datagram", strerror(-ret));
+}
+
 static int open_sockets(struct relayd *rd)
 {
 	const struct relayd_config *c = &rd->cfg;
@@ -57,6 +69,8 @@ static int open_sockets(struct relayd *rd)
 		}
 		log_warn("no IPv6 (%s); relaying IPv4 only", strerror(-rd->fd6));
 	}
+	if (c->offload)
+		set_gro(rd);
 	ntm_io_init(&rd->io4, rd->loop, rd->fd4, relayd_on_readable, rd);
 	if (ntm_io_add(&rd->io4, EPOLLIN) < 0)
 		return -EIO;
@@ -140,6 +154,8 @@ static int run(struct relayd *rd)
 
 	relay_init(&rd->core, &rd->cfg.params, relay_udp_send, NULL);
 	relay_set_batch(&rd->core, relay_udp_sendv);
+	if (rd->cfg.offload)
+		relay_set_gso(&rd->core, relay_udp_sendtrain);
 	ntm_udp_rxbatch_init(&rd->rx, &rd->bufs[0][0], sizeof(rd->bufs[0]));
 	rd->fd4 = rd->fd6 = rd->dc_fd = -1;
 	ret = ntm_loop_new(&rd->loop);

@@ -252,6 +252,21 @@ static void on_datagram(struct relayd *rd, int fd, uint8_t *buf, size_t len,
 	}
 }
 
+/* One received buffer: a datagram, or the datagrams UDP_GRO coalesced
+ * (Offload = auto), each handled and counted as if it came alone. */
+static void on_buffer(struct relayd *rd, int fd, uint8_t *buf, size_t len,
+		      const struct ntm_udp_meta *m)
+{
+	size_t n = relay_gro_count(len, m->gro_size), off;
+
+	if (n > 1)
+		rd->core.stats.rx_gro_trains++;
+	for (size_t i = 0; i < n; i++) {
+		size_t seg = relay_gro_seg(len, m->gro_size, i, &off);
+		on_datagram(rd, fd, buf + off, seg, m);
+	}
+}
+
 void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg)
 {
 	struct relayd *rd = arg;
@@ -273,7 +288,7 @@ void relayd_on_readable(struct ntm_io *io, uint32_t events, void *arg)
 				rd->stats.drop_malformed++;
 				continue;
 			}
-			on_datagram(rd, io->fd, b->buf[i], b->len[i], &b->meta[i]);
+			on_buffer(rd, io->fd, b->buf[i], b->len[i], &b->meta[i]);
 		}
 		relay_flush(&rd->core);
 		got += (int)n;

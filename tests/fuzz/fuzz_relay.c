@@ -8,8 +8,19 @@
  * the forwarding, replay and rate paths run too). Either way: every capsule
  * lands in exactly one outcome counter, something is sent only for the
  * verdict RELAY_FORWARDED, and what is sent verifies with the receiving
- * side's key as a direction-1 capsule carrying the same inner bytes. */
+ * side's key as a direction-1 capsule carrying the same inner bytes.
+ *
+ * A first byte of 0xff picks mode 2, what UDP_GRO hands the relay (Offload
+ * = auto): a buffer of sealed capsules back to back, split with
+ * relay_gro_seg at a fuzzed or the true segment size, each to relay_input
+ * on a second relay that batches and sends trains (relay_set_gso), the
+ * train send refusing (EIO) or failing (ENOBUFS) on demand, then flushed.
+ * Every datagram of the buffer is counted once, every capsule that left
+ * verifies as above and carries the inner bytes it was sealed with, trains
+ * hold equal segments but a shorter last within the kernel's limits, and
+ * exactly the forwarded ones left. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +109,153 @@ static size_t seal_from(const uint8_t *d, size_t n)
 	return len < 0 ? 0 : (size_t)len;
 }
 
+/* ---- mode 2: a UDP_GRO buffer through the batching, training relay ---- */
+
+static struct relay rg;
+static uint64_t gctr[2];
+static uint8_t gbuf[NTM_MAX_DATAGRAM];
+/* inner bytes by tag: each inner datagram of 2+ bytes starts with its tag */
+static uint8_t ginner[256][256];
+static size_t ginner_len[256];
+static size_t gsent;
+static int gtrain_err;
+
+/* A forwarded capsule: direction 1 to the socket of the side it names,
+ * verifying with that side's key, the inner bytes it was sealed with. */
+static void check_out(int fd, const uint8_t *b, size_t len)
+{
+	struct ntm_relay_msg m;
+
+	gsent++;
+	CHECK(ntm_relay_decode(b, len, &m) == 0);
+	CHECK(m.direction == 1 && m.alloc_id == ALLOC);
+	CHECK(fd == 40 + m.side);
+	CHECK(ntm_relaycap_verify(&k[m.side], b, len, &m) == 0);
+	if (m.inner_len >= 2) {
+		CHECK(ginner_len[m.inner[0]] == m.inner_len);
+		CHECK(memcmp(ginner[m.inner[0]], m.inner, m.inner_len) == 0);
+	}
+}
+
+static void g_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
+{
+	(void)arg;
+	for (size_t i = 0; i < n; i++) {
+		check_out(tx[i].fd, tx[i].buf, tx[i].len);
+		tx[i].err = 0;
+	}
+}
+
+static int g_sendtrain(void *arg, int fd, const struct iovec *iov, size_t n, size_t seg,
+		       const struct ntm_udp_meta *to)
+{
+	size_t bytes = 0;
+	(void)arg;
+	(void)to;
+
+	CHECK(n >= 2 && n <= NTM_UDP_TRAIN_MAX);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(i + 1 < n ? iov[i].iov_len == seg : iov[i].iov_len <= seg);
+		bytes += iov[i].iov_len;
+	}
+	CHECK(bytes <= NTM_UDP_TRAIN_BYTES);
+	if (gtrain_err)
+		return gtrain_err;
+	for (size_t i = 0; i < n; i++)
+		check_out(fd, iov[i].iov_base, iov[i].iov_len);
+	return 0;
+}
+
+static int g_send(void *arg, const struct relay_ep *ep, const uint8_t *b, size_t len)
+{
+	(void)arg;
+	check_out(ep->fd, b, len);
+	return 0;
+}
+
+static void g_setup(void)
+{
+	struct relay_params p = { .max_allocs = 4, .pps = 1000000, .bytes_ps = 1000000000 };
+
+	relay_init(&rg, &p, g_send, NULL);
+	relay_set_batch(&rg, g_sendv);
+	relay_set_gso(&rg, g_sendtrain);
+	CHECK(relay_alloc(&rg, ALLOC, 600, key[0], key[1], now) == 0);
+	for (int s = 0; s < 2; s++) {
+		struct ntm_udp_meta m = meta((uint8_t)(1 + s));
+		int n = ntm_relaycap_seal(&k[s], gbuf, sizeof(gbuf), (uint8_t)s, 0, ALLOC, gctr[s]++,
+					  NULL, 0);
+		CHECK(relay_input(&rg, gbuf, (size_t)n, &m, 40 + s, now) == RELAY_KEEPALIVE);
+	}
+}
+
+static uint64_t g_outcomes(void)
+{
+	const struct relay_stats *st = &rg.stats;
+	return st->forwarded + st->keepalives + st->drop_malformed + st->drop_unknown_alloc +
+	       st->drop_bad_direction + st->drop_auth + st->drop_replay +
+	       st->drop_no_peer_endpoint + st->drop_rate + st->drop_send_error + st->held;
+}
+
+/* d: side and mode bits, segment count, inner length, last inner length,
+ * gro size override (2 bytes, 0: the true one), tamper offset (2 bytes,
+ * 0: none), then inner bytes (cycled). */
+static void gro_mode(const uint8_t *d, size_t n)
+{
+	static uint8_t tag;
+
+	if (n < 8)
+		return;
+	uint8_t side = d[0] & 1, replay = d[0] & 2;
+	gtrain_err = d[0] & 4 ? -EIO : d[0] & 8 ? -ENOBUFS : 0;
+	size_t count = 1 + d[1] % NTM_UDP_TRAIN_MAX, ilen = d[2], last = d[3] <= ilen ? d[3] : ilen;
+	uint16_t gro = (uint16_t)(d[4] | d[5] << 8);
+	size_t tamper = (size_t)(d[6] | d[7] << 8);
+	const uint8_t *src = d + 8;
+	size_t srclen = n - 8, len = 0;
+
+	now++; /* a millisecond of tokens per buffer */
+	if (replay && gctr[side] >= count)
+		gctr[side] -= count; /* the same counters again: all replays */
+	for (size_t i = 0; i < count; i++) {
+		size_t il = i + 1 < count ? ilen : last;
+		uint8_t inner[256];
+		if (il > 0 && il < NTM_DATA_OVERHEAD)
+			il = NTM_DATA_OVERHEAD; /* the shortest inner datagram a capsule carries */
+		for (size_t j = 0; j < il; j++)
+			inner[j] = srclen ? src[(i * 7 + j) % srclen] : (uint8_t)j;
+		if (il >= 2) {
+			inner[0] = ++tag;
+			memcpy(ginner[tag], inner, il);
+			ginner_len[tag] = il;
+		}
+		int r = ntm_relaycap_seal(&k[side], gbuf + len, sizeof(gbuf) - len, side, 0, ALLOC,
+					  gctr[side]++, il ? inner : NULL, il);
+		CHECK(r > 0);
+		len += (size_t)r;
+	}
+	size_t seg = NTM_RELAY_OVERHEAD + (ilen > 0 && ilen < NTM_DATA_OVERHEAD ? NTM_DATA_OVERHEAD : ilen);
+	if (tamper && tamper <= len)
+		gbuf[tamper - 1] ^= 0x5a;
+	struct ntm_udp_meta m = meta((uint8_t)(1 + side));
+	m.gro_size = gro ? gro : (uint16_t)seg;
+	size_t segs = relay_gro_count(len, m.gro_size), off, total = 0;
+	uint64_t rx = rg.stats.rx, fwd = rg.stats.forwarded, held = rg.stats.held_sent;
+	gsent = 0;
+	for (size_t i = 0; i < segs; i++) {
+		size_t sl = relay_gro_seg(len, m.gro_size, i, &off);
+		CHECK(off + sl <= len);
+		total += sl;
+		relay_input(&rg, gbuf + off, sl, &m, 40 + side, now);
+	}
+	CHECK(total == len);
+	relay_flush(&rg);
+	CHECK(rg.stats.rx == rx + segs);
+	CHECK(g_outcomes() == rg.stats.rx);
+	/* what left: the forwarded ones, and held ones sent on */
+	CHECK(gsent == rg.stats.forwarded - fwd + (rg.stats.held_sent - held));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -105,7 +263,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ready) {
 		setup();
+		g_setup();
 		ready = 1;
+	}
+	if (size >= 1 && data[0] == 0xff) {
+		gro_mode(data + 1, size - 1);
+		return 0;
 	}
 	if (size < 2 || size - 1 > sizeof(buf))
 		return 0;

@@ -1,4 +1,5 @@
-/* refuse.c - LD_PRELOAD shim for offload.sh: ntm-tund sees a kernel that
+/* refuse.c - LD_PRELOAD shim for offload.sh and relay_offload.sh: ntm-tund
+ * (or ntm-dcd) sees a kernel that
  * lacks offload features this one has, so its fallbacks run. Never
  * installed. NTM_TEST_REFUSE is a comma-separated list of:
  *   uso   TUNSETOFFLOAD with TUN_F_USO4 or TUN_F_USO6 fails EINVAL (kernels

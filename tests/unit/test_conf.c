@@ -592,6 +592,29 @@ START_TEST(test_error_format_omits_a_zero_line_and_truncates_safely)
 }
 END_TEST
 
+/* ntm-relayd's and ntm-dcd's [Relay] Offload = auto | off. */
+START_TEST(test_the_offload_setting)
+{
+	static const char text[] = "[Relay]\nOffload = on\n";
+	struct ntm_conf *c = NULL;
+	struct ntm_conf_error err;
+	char msg[256];
+	bool on = false;
+
+	ck_assert_int_eq(ntm_conf_offload(NULL, "r.conf", "Relay", "auto", &on, msg, sizeof(msg)), 0);
+	ck_assert(on);
+	ck_assert_int_eq(ntm_conf_offload(NULL, "r.conf", "Relay", "OFF", &on, msg, sizeof(msg)), 0);
+	ck_assert(!on);
+	ck_assert_int_eq(ntm_conf_offload(NULL, "r.conf", "Relay", "Auto", &on, msg, sizeof(msg)), 0);
+	ck_assert(on);
+	ck_assert_int_eq(ntm_conf_parse_mem("r.conf", text, sizeof(text) - 1, &c, &err), 0);
+	ck_assert_int_eq(ntm_conf_offload(c, "r.conf", "Relay", "on", &on, msg, sizeof(msg)), -EINVAL);
+	ck_assert_str_eq(msg, "r.conf:2: Offload: 'on' is not auto or off");
+	ck_assert(on); /* unchanged */
+	ntm_conf_free(c);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -626,6 +649,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(schema, test_a_default_that_does_not_parse_is_reported_as_a_table_bug);
 	tcase_add_test(schema, test_the_first_error_in_file_order_is_the_one_reported);
 	tcase_add_test(schema, test_number_parser_takes_the_full_uint64_range_and_nothing_beyond);
+	tcase_add_test(schema, test_the_offload_setting);
 	suite_add_tcase(s, schema);
 	return s;
 }

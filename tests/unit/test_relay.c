@@ -540,12 +540,13 @@ END_TEST
 
 /* Batched forwarding: capsules fed from buffers that stay until the flush,
  * as the daemons' receive batches. */
-static uint8_t bbuf[40][256];
+#define NB (RELAY_QUEUE + 8)
+static uint8_t bbuf[NB][256];
 static struct {
 	unsigned calls;
 	size_t n;                      /* datagrams seen in all calls */
-	struct ntm_udp_tx tx[64];      /* copies of them */
-	uint8_t data[64][256];
+	struct ntm_udp_tx tx[NB];      /* copies of them */
+	uint8_t data[NB][256];
 	size_t fail_at;                /* this datagram (overall index) fails; SIZE_MAX: none */
 } sv;
 
@@ -553,9 +554,9 @@ static void fake_sendv(void *arg, struct ntm_udp_tx *tx, size_t n)
 {
 	(void)arg;
 	sv.calls++;
-	ck_assert_uint_le(n, NTM_UDP_BATCH);
+	ck_assert_uint_le(n, RELAY_QUEUE);
 	for (size_t i = 0; i < n; i++, sv.n++) {
-		ck_assert_uint_lt(sv.n, 64);
+		ck_assert_uint_lt(sv.n, NB);
 		ck_assert_uint_le(tx[i].len, sizeof(sv.data[0]));
 		tx[i].err = sv.n == sv.fail_at ? -ENOBUFS : 0;
 		sv.tx[sv.n] = tx[i];
@@ -587,21 +588,21 @@ START_TEST(test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flus
 	ctr_a = ctr_b = 0;
 	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
 	ck_assert_int_eq(from_b(0, T0), RELAY_KEEPALIVE);
-	/* 40 capsules, A and B in turn: 32 fill the queue, the 33rd flushes it */
-	for (unsigned i = 0; i < 40; i++) {
+	/* NB capsules, A and B in turn: RELAY_QUEUE fill the queue, the next flushes it */
+	for (unsigned i = 0; i < NB; i++) {
 		uint8_t s = i & 1;
 		ck_assert_int_eq(feed_batched(i, s, s ? ctr_b++ : ctr_a++, 32 + i, s ? "203.0.113.7" :
 					      "198.51.100.1", s ? 5000 : 4000), RELAY_FORWARDED);
-		ck_assert_uint_eq(sv.n, i < 32 ? 0 : 32);
+		ck_assert_uint_eq(sv.n, i < RELAY_QUEUE ? 0 : RELAY_QUEUE);
 	}
 	ck_assert_uint_eq(sent.n, 0);  /* nothing went through the one-by-one send */
-	ck_assert_uint_eq(rl.stats.forwarded, 40);
+	ck_assert_uint_eq(rl.stats.forwarded, NB);
 	relay_flush(&rl);
 	ck_assert_uint_eq(sv.calls, 2);
-	ck_assert_uint_eq(sv.n, 40);
+	ck_assert_uint_eq(sv.n, NB);
 	relay_flush(&rl);              /* an empty queue sends nothing */
 	ck_assert_uint_eq(sv.calls, 2);
-	for (unsigned i = 0; i < 40; i++) {
+	for (unsigned i = 0; i < NB; i++) {
 		uint8_t to = (i & 1) ^ 1;
 		struct sockaddr_in *sin = (struct sockaddr_in *)&sv.tx[i].to.src;
 		ck_assert_int_eq(sv.tx[i].fd, 40 + to);
@@ -611,7 +612,7 @@ START_TEST(test_a_batch_is_forwarded_at_the_flush_in_order_and_a_full_queue_flus
 		ck_assert_uint_eq(m.counter, i / 2);      /* each side's own counter, in order */
 		ck_assert_uint_eq(m.inner_len, 32 + i);
 	}
-	ck_assert_uint_eq(rl.stats.forwarded_bytes, 40 * 32 + 39 * 40 / 2);
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, NB * 32 + (NB - 1) * NB / 2);
 	check_accounting();
 }
 END_TEST
@@ -641,6 +642,429 @@ START_TEST(test_a_batched_capsule_keeps_its_endpoint_and_a_failed_one_is_a_send_
 }
 END_TEST
 
+
+/* ---- trains (Offload = auto): the plan, the GRO split, the flush ---- */
+
+/* A queued datagram of len bytes to 192.0.2.<host>:port on fd. */
+static struct ntm_udp_tx qd(int fd, uint8_t host, uint16_t port, size_t len)
+{
+	struct ntm_udp_tx t;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t.to.src;
+
+	memset(&t, 0, sizeof(t));
+	t.fd = fd;
+	t.len = len;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(0xc0000200u | host);
+	t.to.srclen = sizeof(*sin);
+	return t;
+}
+
+/* Every datagram in exactly one train, each train to one destination and
+ * of one size but a shorter last, within the limits, and each
+ * destination's datagrams in their queue order. */
+static void check_plan(const struct ntm_udp_tx *tx, size_t n, const uint8_t *order,
+		       const struct relay_train *tr, size_t nt)
+{
+	unsigned seen[RELAY_QUEUE] = { 0 };
+	size_t k = 0;
+
+	for (size_t t = 0; t < nt; t++) {
+		size_t bytes = 0;
+		ck_assert_uint_eq(tr[t].first, k);
+		ck_assert_uint_ge(tr[t].count, 1);
+		ck_assert_uint_le(tr[t].count, NTM_UDP_TRAIN_MAX);
+		for (size_t i = 0; i < tr[t].count; i++, k++) {
+			const struct ntm_udp_tx *d = &tx[order[k]], *f = &tx[order[tr[t].first]];
+			seen[order[k]]++;
+			bytes += d->len;
+			ck_assert_int_eq(d->fd, f->fd);
+			ck_assert_int_eq(ntm_sockaddr_cmp((const struct sockaddr *)&d->to.src,
+							  (const struct sockaddr *)&f->to.src), 0);
+			if (i + 1 < tr[t].count)
+				ck_assert_uint_eq(d->len, tr[t].seg);
+			else
+				ck_assert_uint_le(d->len, tr[t].seg);
+		}
+		if (tr[t].count > 1)
+			ck_assert_uint_le(bytes, NTM_UDP_TRAIN_BYTES);
+	}
+	ck_assert_uint_eq(k, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(seen[i], 1);
+	/* per destination, the order of the queue */
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n; b++) {
+			const struct ntm_udp_tx *x = &tx[order[a]], *y = &tx[order[b]];
+			if (x->fd == y->fd && ntm_sockaddr_cmp((const struct sockaddr *)&x->to.src,
+							       (const struct sockaddr *)&y->to.src) == 0)
+				ck_assert_uint_lt(order[a], order[b]);
+		}
+}
+
+START_TEST(test_equal_capsules_to_one_destination_make_one_train_ended_by_a_shorter_one)
+{
+	struct ntm_udp_tx tx[6];
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train tr[RELAY_QUEUE];
+
+	for (int i = 0; i < 4; i++)
+		tx[i] = qd(40, 1, 4000, 1400);
+	tx[4] = qd(40, 1, 4000, 300);  /* shorter: the last of the train */
+	tx[5] = qd(40, 1, 4000, 1400); /* starts the next */
+	size_t nt = relay_plan_trains(tx, 6, order, tr);
+	ck_assert_uint_eq(nt, 2);
+	ck_assert_uint_eq(tr[0].count, 5);
+	ck_assert_uint_eq(tr[0].seg, 1400);
+	ck_assert_uint_eq(tr[1].count, 1);
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_eq(order[i], i);
+	check_plan(tx, 6, order, tr, nt);
+}
+END_TEST
+
+START_TEST(test_a_longer_capsule_starts_a_new_train_and_keeps_its_place)
+{
+	struct ntm_udp_tx tx[5] = { qd(40, 1, 4000, 500), qd(40, 1, 4000, 500), qd(40, 1, 4000, 900),
+				    qd(40, 1, 4000, 900), qd(40, 1, 4000, 500) };
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train tr[RELAY_QUEUE];
+
+	/* 500 500 | 900 900 500 (the shorter one ends the second) */
+	size_t nt = relay_plan_trains(tx, 5, order, tr);
+	ck_assert_uint_eq(nt, 2);
+	ck_assert_uint_eq(tr[0].count, 2);
+	ck_assert_uint_eq(tr[1].count, 3);
+	ck_assert_uint_eq(tr[1].seg, 900);
+	check_plan(tx, 5, order, tr, nt);
+}
+END_TEST
+
+START_TEST(test_interleaved_destinations_are_grouped_each_in_its_order)
+{
+	struct ntm_udp_tx tx[8];
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train tr[RELAY_QUEUE];
+
+	/* A, B, A, B, ...; then one to A's address on another socket, and one
+	 * to A's address from another local address */
+	for (int i = 0; i < 6; i++)
+		tx[i] = qd(40, (uint8_t)(1 + (i & 1)), 4000, 1000);
+	tx[6] = qd(41, 1, 4000, 1000);
+	tx[7] = qd(40, 1, 4000, 1000);
+	tx[7].to.has_dst = true;
+	tx[7].to.family = AF_INET;
+	tx[7].to.dst[0] = 10;
+	size_t nt = relay_plan_trains(tx, 8, order, tr);
+	ck_assert_uint_eq(nt, 4);
+	ck_assert_uint_eq(tr[0].count, 3);
+	ck_assert_uint_eq(tr[1].count, 3);
+	const uint8_t want[8] = { 0, 2, 4, 1, 3, 5, 6, 7 };
+	ck_assert_mem_eq(order, want, 8);
+	check_plan(tx, 8, order, tr, nt);
+}
+END_TEST
+
+START_TEST(test_a_train_stays_within_its_bytes_and_count)
+{
+	struct ntm_udp_tx tx[RELAY_QUEUE];
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train tr[RELAY_QUEUE];
+
+	for (int i = 0; i < 50; i++)
+		tx[i] = qd(40, 1, 4000, 1400);
+	size_t nt = relay_plan_trains(tx, 50, order, tr);
+	ck_assert_uint_eq(nt, 2);
+	ck_assert_uint_eq(tr[0].count, NTM_UDP_TRAIN_BYTES / 1400); /* 46 */
+	check_plan(tx, 50, order, tr, nt);
+	for (int i = 0; i < RELAY_QUEUE; i++)
+		tx[i] = qd(40, 1, 4000, 100);
+	nt = relay_plan_trains(tx, RELAY_QUEUE, order, tr);
+	ck_assert_uint_eq(tr[0].count, NTM_UDP_TRAIN_MAX < RELAY_QUEUE ? NTM_UDP_TRAIN_MAX
+								      : RELAY_QUEUE);
+	check_plan(tx, RELAY_QUEUE, order, tr, nt);
+}
+END_TEST
+
+START_TEST(test_any_queue_is_planned_completely_and_in_order)
+{
+	struct ntm_udp_tx tx[RELAY_QUEUE];
+	uint8_t order[RELAY_QUEUE];
+	struct relay_train tr[RELAY_QUEUE];
+	uint32_t x = 12345;
+
+	for (int round = 0; round < 500; round++) {
+		size_t n = 1 + round % RELAY_QUEUE;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			static const size_t lens[] = { 0, 1, 100, 1400, 1400, 1400, 1500, 65000 };
+			tx[i] = qd(40 + (int)((x >> 8) & 1), (uint8_t)((x >> 12) % 3), 4000,
+				   lens[(x >> 16) % 8]);
+		}
+		size_t nt = relay_plan_trains(tx, n, order, tr);
+		ck_assert_uint_le(nt, n);
+		check_plan(tx, n, order, tr, nt);
+	}
+}
+END_TEST
+
+START_TEST(test_a_gro_buffer_splits_into_its_datagrams)
+{
+	size_t off;
+
+	/* no GRO, or one datagram not larger than the size: itself */
+	ck_assert_uint_eq(relay_gro_count(1400, 0), 1);
+	ck_assert_uint_eq(relay_gro_seg(1400, 0, 0, &off), 1400);
+	ck_assert_uint_eq(off, 0);
+	ck_assert_uint_eq(relay_gro_count(0, 0), 1);
+	ck_assert_uint_eq(relay_gro_seg(0, 0, 0, &off), 0);
+	ck_assert_uint_eq(relay_gro_count(900, 1400), 1);
+	ck_assert_uint_eq(relay_gro_seg(900, 1400, 0, &off), 900);
+	/* equal ones */
+	ck_assert_uint_eq(relay_gro_count(4200, 1400), 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_uint_eq(relay_gro_seg(4200, 1400, i, &off), 1400);
+		ck_assert_uint_eq(off, i * 1400);
+	}
+	/* the last shorter */
+	ck_assert_uint_eq(relay_gro_count(4201, 1400), 4);
+	ck_assert_uint_eq(relay_gro_seg(4201, 1400, 3, &off), 1);
+	ck_assert_uint_eq(off, 4200);
+	/* past the end: nothing */
+	ck_assert_uint_eq(relay_gro_seg(4201, 1400, 4, &off), 0);
+	ck_assert_uint_eq(relay_gro_seg(900, 0, 1, &off), 0);
+	/* the largest buffer in datagrams of one byte */
+	ck_assert_uint_eq(relay_gro_count(65507, 1), 65507);
+}
+END_TEST
+
+static struct {
+	unsigned calls;
+	int fail;                      /* -errno to return */
+	size_t n, seg;                 /* the last call's */
+	int fd;
+	struct ntm_udp_meta to;
+	uint8_t data[NB][256];
+	size_t len[NB];
+} st;
+
+static int fake_sendtrain(void *arg, int fd, const struct iovec *iov, size_t n, size_t seg,
+			  const struct ntm_udp_meta *to)
+{
+	(void)arg;
+	st.calls++;
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_le(n, NTM_UDP_TRAIN_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			ck_assert_uint_eq(iov[i].iov_len, seg);
+		else
+			ck_assert_uint_le(iov[i].iov_len, seg);
+	}
+	if (st.fail)
+		return st.fail;
+	ck_assert_uint_le(n, NB);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(st.data[i], iov[i].iov_base, iov[i].iov_len);
+		st.len[i] = iov[i].iov_len;
+	}
+	st.n = n;
+	st.seg = seg;
+	st.fd = fd;
+	st.to = *to;
+	return 0;
+}
+
+static void trains_setup(void)
+{
+	core_setup();
+	memset(&sv, 0, sizeof(sv));
+	memset(&st, 0, sizeof(st));
+	sv.fail_at = SIZE_MAX;
+	relay_set_batch(&rl, fake_sendv);
+	relay_set_gso(&rl, fake_sendtrain);
+	ctr_a = ctr_b = 0;
+	ck_assert_int_eq(from_a(0, T0), RELAY_KEEPALIVE);
+	ck_assert_int_eq(from_b(0, T0), RELAY_KEEPALIVE);
+}
+
+/* What a node's UDP_SEGMENT train of n capsules (inner_len bytes each, the
+ * last last_inner) looks like in the relay's receive buffer: back to back. */
+static size_t gro_buffer(uint8_t *buf, size_t cap, size_t n, size_t inner_len, size_t last_inner)
+{
+	uint8_t inner[128];
+	size_t off = 0;
+
+	fill_inner(inner, sizeof(inner));
+	for (size_t i = 0; i < n; i++) {
+		size_t il = i + 1 < n ? inner_len : last_inner;
+		int len = ntm_relaycap_seal(&kb, buf + off, cap - off, 1, 0, ALLOC, ctr_b++, inner, il);
+		ck_assert_int_gt(len, 0);
+		off += (size_t)len;
+	}
+	return off;
+}
+
+/* The split as the daemons do it: each datagram to relay_input. */
+static void feed_gro(uint8_t *buf, size_t len, uint16_t gro, const char *ip, uint16_t port)
+{
+	struct ntm_udp_meta m = addr(ip, port);
+	size_t off;
+
+	m.gro_size = gro;
+	for (size_t i = 0; i < relay_gro_count(len, gro); i++) {
+		size_t seg = relay_gro_seg(len, gro, i, &off);
+		relay_input(&rl, buf + off, seg, &m, 41, T0);
+	}
+}
+
+START_TEST(test_a_gro_buffer_is_checked_capsule_by_capsule_and_leaves_as_one_train)
+{
+	static uint8_t buf[8192];
+	struct ntm_relay_msg m;
+	size_t seg = NTM_RELAY_OVERHEAD + 100;
+	size_t len = gro_buffer(buf, sizeof(buf), 5, 100, 60);
+
+	buf[2 * seg + 20] ^= 1;          /* the third capsule's tag fails */
+	feed_gro(buf, len, (uint16_t)seg, "203.0.113.7", 5000);
+	ck_assert_uint_eq(rl.stats.drop_auth, 1);
+	ck_assert_uint_eq(rl.stats.forwarded, 4);
+	relay_flush(&rl);
+	/* the four good ones, to A, as one train; nothing one by one */
+	ck_assert_uint_eq(st.calls, 1);
+	ck_assert_uint_eq(sv.n, 0);
+	ck_assert_uint_eq(st.n, 4);
+	ck_assert_uint_eq(st.seg, seg);
+	ck_assert_int_eq(st.fd, 40);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&st.to.src)->sin_port), 4000);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_int_eq(accepted(&ka, st.data[i], st.len[i], &m), 0);
+		ck_assert_uint_eq(m.direction, 1);
+		ck_assert_uint_eq(m.counter, i);
+		ck_assert_uint_eq(m.inner_len, i < 3 ? 100 : 60);
+	}
+	ck_assert_uint_eq(rl.stats.tx_trains, 1);
+	ck_assert_uint_eq(rl.stats.tx_train_capsules, 4);
+	/* a replayed buffer forwards nothing */
+	len = gro_buffer(buf, sizeof(buf), 3, 100, 100);
+	ctr_b -= 3;
+	static uint8_t again[8192];
+	ck_assert_uint_eq(gro_buffer(again, sizeof(again), 3, 100, 100), len);
+	feed_gro(buf, len, (uint16_t)seg, "203.0.113.7", 5000);
+	feed_gro(again, len, (uint16_t)seg, "203.0.113.7", 5000);
+	ck_assert_uint_eq(rl.stats.drop_replay, 3);
+	relay_flush(&rl);
+	ck_assert_uint_eq(st.calls, 2);
+	ck_assert_uint_eq(st.n, 3);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_a_refused_train_goes_one_by_one_and_its_destination_until_it_moves)
+{
+	static uint8_t buf[3][8192];
+	size_t len = gro_buffer(buf[0], sizeof(buf[0]), 4, 100, 100);
+	size_t seg = NTM_RELAY_OVERHEAD + 100;
+
+	st.fail = -EIO;
+	feed_gro(buf[0], len, (uint16_t)seg, "203.0.113.7", 5000);
+	relay_flush(&rl);
+	ck_assert_uint_eq(st.calls, 1);
+	ck_assert_uint_eq(sv.n, 4);      /* one by one instead */
+	ck_assert_uint_eq(rl.stats.tx_gso_fallback, 1);
+	ck_assert_uint_eq(rl.stats.forwarded, 4);
+	/* A's endpoint is remembered: no train is tried there */
+	len = gro_buffer(buf[1], sizeof(buf[1]), 4, 100, 100);
+	feed_gro(buf[1], len, (uint16_t)seg, "203.0.113.7", 5000);
+	relay_flush(&rl);
+	ck_assert_uint_eq(st.calls, 1);
+	ck_assert_uint_eq(sv.n, 8);
+	/* A moves (authenticated, from a new port): trains again */
+	ck_assert_int_eq(feed_as(0, &ka, 0, ALLOC, ctr_a++, 0, "198.51.100.1", 4001, T0),
+			 RELAY_KEEPALIVE);
+	st.fail = 0;
+	len = gro_buffer(buf[2], sizeof(buf[2]), 4, 100, 100);
+	feed_gro(buf[2], len, (uint16_t)seg, "203.0.113.7", 5000);
+	relay_flush(&rl);
+	ck_assert_uint_eq(st.calls, 2);
+	ck_assert_uint_eq(st.n, 4);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&st.to.src)->sin_port), 4001);
+	ck_assert_uint_eq(sv.n, 8);
+	ck_assert_uint_eq(rl.stats.forwarded, 12);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_a_train_the_kernel_drops_is_a_send_error_for_each_capsule)
+{
+	static uint8_t buf[8192];
+	size_t len = gro_buffer(buf, sizeof(buf), 3, 100, 100);
+
+	st.fail = -ENOBUFS;
+	feed_gro(buf, len, (uint16_t)(NTM_RELAY_OVERHEAD + 100), "203.0.113.7", 5000);
+	relay_flush(&rl);
+	ck_assert_uint_eq(sv.n, 0);
+	ck_assert_uint_eq(rl.stats.forwarded, 0);
+	ck_assert_uint_eq(rl.stats.forwarded_bytes, 0);
+	ck_assert_uint_eq(rl.stats.drop_send_error, 3);
+	ck_assert_uint_eq(rl.stats.tx_gso_fallback, 0);
+	check_accounting();
+}
+END_TEST
+
+START_TEST(test_mixed_sizes_and_both_directions_keep_each_sides_order)
+{
+	/* B sends 3 equal capsules, A one, B a longer one then 2 more: A gets
+	 * a train of 3 and then the longer one and 2 more in order; B gets
+	 * one datagram. */
+	static const size_t inner[6] = { 80, 80, 80, 0, 120, 120 };
+	const uint8_t side[6] = { 1, 1, 1, 0, 1, 1 };
+	struct ntm_relay_msg m;
+
+	for (unsigned i = 0; i < 6; i++) {
+		size_t il = side[i] ? inner[i] : 50;
+		ck_assert_int_eq(feed_batched(i, side[i], side[i] ? ctr_b++ : ctr_a++, il,
+					      side[i] ? "203.0.113.7" : "198.51.100.1",
+					      side[i] ? 5000 : 4000), RELAY_FORWARDED);
+	}
+	relay_flush(&rl);
+	ck_assert_uint_eq(st.calls, 2);  /* 3 x 80 and 2 x 120, to A */
+	ck_assert_uint_eq(st.n, 2);
+	ck_assert_uint_eq(st.seg, NTM_RELAY_OVERHEAD + 120);
+	ck_assert_int_eq(accepted(&ka, st.data[1], st.len[1], &m), 0);
+	ck_assert_uint_eq(m.counter, 4);   /* A's sixth: 3, then 4, then 5 */
+	ck_assert_uint_eq(sv.n, 1);        /* to B, alone */
+	ck_assert_int_eq(accepted(&kb, sv.data[0], sv.tx[0].len, &m), 0);
+	ck_assert_uint_eq(rl.stats.tx_trains, 2);
+	ck_assert_uint_eq(rl.stats.tx_train_capsules, 5);
+	check_accounting();
+}
+END_TEST
+
+static TCase *trains_tcase(void)
+{
+	TCase *tc = tcase_create("trains");
+	tcase_add_test(tc, test_equal_capsules_to_one_destination_make_one_train_ended_by_a_shorter_one);
+	tcase_add_test(tc, test_a_longer_capsule_starts_a_new_train_and_keeps_its_place);
+	tcase_add_test(tc, test_interleaved_destinations_are_grouped_each_in_its_order);
+	tcase_add_test(tc, test_a_train_stays_within_its_bytes_and_count);
+	tcase_add_test(tc, test_any_queue_is_planned_completely_and_in_order);
+	tcase_add_test(tc, test_a_gro_buffer_splits_into_its_datagrams);
+	return tc;
+}
+
+static TCase *trains_core_tcase(void)
+{
+	TCase *tc = tcase_create("trains_core");
+	tcase_add_checked_fixture(tc, trains_setup, core_teardown);
+	tcase_add_test(tc, test_a_gro_buffer_is_checked_capsule_by_capsule_and_leaves_as_one_train);
+	tcase_add_test(tc, test_a_refused_train_goes_one_by_one_and_its_destination_until_it_moves);
+	tcase_add_test(tc, test_a_train_the_kernel_drops_is_a_send_error_for_each_capsule);
+	tcase_add_test(tc, test_mixed_sizes_and_both_directions_keep_each_sides_order);
+	return tc;
+}
+
 static TCase *core_tcase(void)
 {
 	TCase *tc = tcase_create("core");
@@ -665,6 +1089,8 @@ int main(void)
 	Suite *s = suite_create("relay");
 	suite_add_tcase(s, capsule_tcase());
 	suite_add_tcase(s, core_tcase());
+	suite_add_tcase(s, trains_tcase());
+	suite_add_tcase(s, trains_core_tcase());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -265,6 +265,55 @@ START_TEST(test_a_batch_goes_out_and_comes_in_in_order_with_a_refused_one_skippe
 }
 END_TEST
 
+/* ntm_udp_send_segments: datagrams in separate buffers leave as one
+ * UDP_SEGMENT train from the local address asked for, and arrive (UDP_GRO
+ * or not) as those datagrams, in order. */
+START_TEST(test_scattered_segments_leave_as_one_train_from_the_given_address)
+{
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 };
+	static uint8_t seg[3][300], back[900];
+	struct iovec iov[3];
+	size_t sizes[16];
+	struct ntm_udp_meta to;
+	socklen_t tolen = sizeof(to.src);
+	int rx = ntm_udp_open(AF_INET, lo4, 0, false), tx = ntm_udp_open(AF_INET, NULL, 0, false);
+
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	memset(&to, 0, sizeof(to));
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&to.src, &tolen), 0);
+	to.srclen = tolen;
+	to.has_dst = true;
+	to.family = AF_INET;
+	memcpy(to.dst, lo4, 4);
+	for (int i = 0; i < 3; i++) {
+		memset(seg[i], 'a' + i, sizeof(seg[i]));
+		iov[i].iov_base = seg[i];
+		iov[i].iov_len = i < 2 ? 300 : 120;
+	}
+	for (int gro = 0; gro < 2; gro++) {
+		if (gro)
+			ck_assert_int_eq(ntm_udp_set_gro(rx), 0);
+		ck_assert_int_eq(ntm_udp_send_segments(tx, iov, 3, 300, &to), 720);
+		ck_assert_uint_eq(recv_split(rx, back, 720, sizes, 16), 3);
+		ck_assert_uint_eq(sizes[0], 300);
+		ck_assert_uint_eq(sizes[1], 300);
+		ck_assert_uint_eq(sizes[2], 120);
+		ck_assert_mem_eq(back, seg[0], 300);
+		ck_assert_mem_eq(back + 300, seg[1], 300);
+		ck_assert_mem_eq(back + 600, seg[2], 120);
+	}
+	/* a segment over the size given, and counts no call may carry */
+	iov[2].iov_len = 301;
+	ck_assert_int_eq(ntm_udp_send_segments(tx, iov, 3, 300, &to), -EINVAL);
+	ck_assert_int_eq(ntm_udp_send_segments(tx, iov, 0, 300, &to), -EINVAL);
+	ck_assert_int_eq(ntm_udp_send_segments(tx, iov, NTM_UDP_TRAIN_MAX + 1, 300, &to), -EINVAL);
+	ck_assert_int_eq(ntm_udp_send_segments(tx, iov, 1, 0, &to), -EINVAL);
+	close(rx);
+	close(tx);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -275,6 +324,7 @@ static Suite *udp_suite(void)
 	tcase_add_test(tc, test_a_ttl_outside_1_to_255_is_refused_without_sending);
 	tcase_add_test(tc, test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment);
 	tcase_add_test(tc, test_a_batch_goes_out_and_comes_in_in_order_with_a_refused_one_skipped);
+	tcase_add_test(tc, test_scattered_segments_leave_as_one_train_from_the_given_address);
 	suite_add_tcase(s, tc);
 	return s;
 }
