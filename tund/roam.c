@@ -4,7 +4,7 @@
 int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, uint64_t counter, size_t *ptlen,
 	      bool *newest)
 {
-	uint64_t top = s->replay.top;
+	uint64_t top = ntm_session_rx_top(s);
 
 	*newest = false;
 	int ret = ntm_session_open(s, buf, len, ptlen);
