@@ -11,6 +11,8 @@
 
 #include "replay.h"
 #include "ring.h"
+#include "session.h"
+#include "util.h"
 
 #define W ((uint64_t)NTM_REPLAY_WINDOW)
 #define R ((uint64_t)NTM_REJECT_AFTER)
@@ -261,6 +263,128 @@ START_TEST(test_ring_between_two_threads_delivers_everything_in_order)
 }
 END_TEST
 
+/* A session shared by threads: two threads and the owner seal at once,
+ * every datagram gets its own counter; two threads and the owner then
+ * each try to open every datagram (in different orders): each opens
+ * exactly once, with the plaintext sealed, and a forgery opens nowhere. */
+#define NS 3        /* sealers: thread 0, thread 1, the owner */
+#define PER 1000
+#define PTLEN 64
+static struct ntm_session sa, sb;
+static uint8_t dgram[NS][PER][PTLEN + NTM_DATA_OVERHEAD];
+static _Atomic unsigned opened[NS][PER];
+static _Atomic unsigned open_bad;
+
+static void fill(uint8_t *pt, unsigned who, unsigned i)
+{
+	memset(pt, 0, PTLEN);
+	pt[0] = (uint8_t)who;
+	ntm_put_be32(pt + 1, i);
+}
+
+static void *sealer(void *arg)
+{
+	unsigned who = (unsigned)(uintptr_t)arg;
+	for (unsigned i = 0; i < PER; i++) {
+		uint8_t *d = dgram[who][i];
+		fill(d + NTM_DATA_HDR_LEN, who, i);
+		int n = who < 2 ? ntm_session_mt_seal(sa.mt, who, d, PTLEN) : ntm_session_seal(&sa, d, PTLEN);
+		if (n != PTLEN + NTM_DATA_OVERHEAD)
+			atomic_fetch_add(&open_bad, 1000000);
+	}
+	return NULL;
+}
+
+static void *opener(void *arg)
+{
+	unsigned who = (unsigned)(uintptr_t)arg;
+	uint8_t buf[PTLEN + NTM_DATA_OVERHEAD], want[PTLEN];
+
+	for (unsigned k = 0; k < NS * PER; k++) {
+		unsigned j = who == 1 ? NS * PER - 1 - k : k; /* thread 1 backwards */
+		unsigned s = j / PER, i = j % PER;
+		size_t ptlen;
+		bool newest;
+		memcpy(buf, dgram[s][i], sizeof(buf));
+		int r = who < 2 ? ntm_session_mt_open(sb.mt, who, buf, sizeof(buf), &ptlen, &newest)
+				: ntm_session_open(&sb, buf, sizeof(buf), &ptlen);
+		if (r == 0) {
+			fill(want, s, i);
+			if (ptlen != PTLEN || memcmp(buf + NTM_DATA_HDR_LEN, want, PTLEN) != 0)
+				atomic_fetch_add(&open_bad, 1);
+			atomic_fetch_add(&opened[s][i], 1);
+		} else if (r != -EALREADY) {
+			atomic_fetch_add(&open_bad, 1);
+		}
+		/* a forgery: one bit of the tag flipped */
+		memcpy(buf, dgram[s][i], sizeof(buf));
+		buf[sizeof(buf) - 1] ^= 1;
+		r = who < 2 ? ntm_session_mt_open(sb.mt, who, buf, sizeof(buf), &ptlen, &newest)
+			    : ntm_session_open(&sb, buf, sizeof(buf), &ptlen);
+		if (r == 0)
+			atomic_fetch_add(&open_bad, 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_a_shared_session_seals_and_opens_each_datagram_once_across_threads)
+{
+	struct ntm_identity alice, bob;
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	uint8_t priv[32], pub[32], m1[NTM_HS_INIT_LEN], m2[NTM_HS_RESP_LEN];
+	pthread_t th[NS];
+
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&alice, priv), 0);
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&bob, priv), 0);
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, NTM_SUITE_AESGCM, NTM_PURPOSE_PEER, 1, 2,
+					 m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ck_assert_int_eq(ntm_hs_respond_finish(&r, 3, m2, sizeof(m2), &sb), NTM_HS_RESP_LEN);
+	ck_assert_int_eq(ntm_hs_complete(&p, &alice, m2, sizeof(m2), &sa), 0);
+	ck_assert_int_eq(ntm_session_mt_new(&sa, 2), 0);
+	ck_assert_int_eq(ntm_session_mt_new(&sb, 2), 0);
+	ck_assert_int_eq(ntm_session_mt_new(&sb, 2), -EINVAL); /* once */
+	sb.mt->confirmed = true;
+
+	for (uintptr_t i = 0; i < NS - 1; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, sealer, (void *)i), 0);
+	sealer((void *)(uintptr_t)(NS - 1));
+	for (int i = 0; i < NS - 1; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_uint_eq(atomic_load(&open_bad), 0);
+	ck_assert_uint_eq(ntm_session_tx_next(&sa), NS * PER);
+	/* every counter used once */
+	static uint8_t used[NS * PER];
+	for (unsigned s = 0; s < NS; s++)
+		for (unsigned i = 0; i < PER; i++) {
+			uint64_t c = ntm_get_be64(dgram[s][i] + 8);
+			if (c >= NS * PER || used[c]++)
+				ck_abort_msg("counter %llu twice or out of range", (unsigned long long)c);
+		}
+
+	for (uintptr_t i = 0; i < NS - 1; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, opener, (void *)i), 0);
+	opener((void *)(uintptr_t)(NS - 1));
+	for (int i = 0; i < NS - 1; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_uint_eq(atomic_load(&open_bad), 0);
+	for (unsigned s = 0; s < NS; s++)
+		for (unsigned i = 0; i < PER; i++)
+			if (atomic_load(&opened[s][i]) != 1)
+				ck_abort_msg("datagram %u/%u opened %u times", s, i,
+					     atomic_load(&opened[s][i]));
+	ck_assert_uint_eq(ntm_session_rx_top(&sb), NS * PER);
+	struct ntm_session_mt *ma = sa.mt, *mb = sb.mt;
+	ntm_session_clear(&sa);
+	ntm_session_clear(&sb);
+	ntm_session_mt_free(ma);
+	ntm_session_mt_free(mb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mt");
@@ -274,6 +398,7 @@ int main(void)
 	tcase_add_test(tc, test_shared_counter_stops_at_the_limit_and_never_wraps);
 	tcase_add_test(tc, test_ring_keeps_order_counts_full_and_reuses_slots);
 	tcase_add_test(tc, test_ring_between_two_threads_delivers_everything_in_order);
+	tcase_add_test(tc, test_a_shared_session_seals_and_opens_each_datagram_once_across_threads);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
