@@ -75,7 +75,7 @@ END_TEST
  * duplicated): every counter must be accepted by exactly one of them. */
 #define NT 4
 #define BLOCK 4096u
-#define NC (100u * BLOCK)
+#define NC (40u * BLOCK)
 
 static _Atomic unsigned accepted[NC];
 
@@ -110,9 +110,9 @@ START_TEST(test_concurrent_reordered_duplicates_are_accepted_exactly_once)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, offer, (void *)i), 0);
 	for (int i = 0; i < NT; i++)
 		pthread_join(th[i], NULL);
-	/* The threads drift apart by up to a block or so; whatever fell behind
-	 * the window is refused (counted 0), never accepted twice. Drift stays
-	 * well below W here, so most are accepted once. */
+	/* Whoever offers c first finds no thread past c's block (each goes
+	 * block by block), so top is within a block (4096 < W) of c and c is
+	 * accepted: every counter exactly once, however the threads ran. */
 	unsigned once = 0;
 	for (unsigned i = 0; i < NC; i++) {
 		unsigned a = atomic_load(&accepted[i]);
@@ -120,7 +120,7 @@ START_TEST(test_concurrent_reordered_duplicates_are_accepted_exactly_once)
 			ck_abort_msg("counter %u accepted %u times", i, a);
 		once += a;
 	}
-	ck_assert_uint_gt(once, NC / 2);
+	ck_assert_uint_eq(once, NC);
 	/* and after the storm every one of them is a replay */
 	for (unsigned i = NC - W; i < NC; i++)
 		if (ntm_replay_mt_check(&win, i, NULL))
@@ -217,7 +217,7 @@ END_TEST
 
 /* One producer, one consumer, many more items than slots: all arrive, in
  * order, intact (a slot's bytes are whole when the consumer sees it). */
-#define RING_ITEMS 1000000u
+#define RING_ITEMS 100000u
 static struct ntm_ring ring;
 static _Atomic uint64_t ring_full;
 
