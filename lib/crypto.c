@@ -68,7 +68,18 @@ int ntm_aead_init(struct ntm_aead *a, enum ntm_aead_alg alg, const uint8_t *key,
 	if (r < 0)
 		return gnutls_errno(r);
 	a->hd = hd;
+	memcpy(a->key, key, keylen);
+	a->keylen = (uint8_t)keylen;
 	return 0;
+}
+
+int ntm_aead_dup(struct ntm_aead *dst, const struct ntm_aead *src)
+{
+	if (!src->hd) {
+		memset(dst, 0, sizeof(*dst));
+		return -EINVAL;
+	}
+	return ntm_aead_init(dst, src->alg, src->key, src->keylen);
 }
 
 void ntm_aead_free(struct ntm_aead *a)
@@ -77,6 +88,8 @@ void ntm_aead_free(struct ntm_aead *a)
 		gnutls_aead_cipher_deinit(a->hd); /* GnuTLS zeroes the key schedule */
 		a->hd = NULL;
 	}
+	if (a)
+		ntm_wipe(a->key, sizeof(a->key));
 }
 
 /* Both algorithms take exactly NTM_NONCE_LEN (96-bit) nonces. GCM itself

@@ -21,12 +21,17 @@ enum ntm_aead_alg {
 struct ntm_aead {
 	void *hd;                /* gnutls_aead_cipher_hd_t, opaque here */
 	enum ntm_aead_alg alg;
+	uint8_t key[32];         /* kept for ntm_aead_dup; wiped by ntm_aead_free */
+	uint8_t keylen;
 };
 
 /* Key an AEAD context. keylen: 16, 24 or 32 for AES-GCM (as GnuTLS supports),
  * 32 for ChaCha20-Poly1305. -EINVAL on a bad length or algorithm. */
 int ntm_aead_init(struct ntm_aead *a, enum ntm_aead_alg alg, const uint8_t *key, size_t keylen);
 void ntm_aead_free(struct ntm_aead *a); /* accepts a zeroed or freed context */
+/* A second context with src's key: a GnuTLS handle holds per-call state, so
+ * threads sealing or opening under one key at once need one each. */
+int ntm_aead_dup(struct ntm_aead *dst, const struct ntm_aead *src);
 
 /* Seal: out receives ptlen bytes of ciphertext followed by the NTM_TAG_LEN tag
  * (out may equal pt for in-place use; no other overlap). nonce is noncelen

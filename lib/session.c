@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -326,10 +327,21 @@ void ntm_refuse_describe(const struct ntm_refuse *why, const uint8_t ours[12], c
 	}
 }
 
+/* Seal under cs with counter n (taken by the caller). */
+static int seal_with(struct ntm_noise_cs *cs, uint32_t remote_index, uint64_t n, uint8_t *buf,
+		     size_t ptlen)
+{
+	ntm_data_header_encode(buf, NTM_DATA_HDR_LEN, remote_index, n);
+	int ret = ntm_noise_cs_seal(cs, n, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN, ptlen,
+				    buf + NTM_DATA_HDR_LEN);
+	if (ret < 0)
+		return ret;
+	return (int)(ptlen + NTM_DATA_OVERHEAD);
+}
+
 int ntm_session_seal(struct ntm_session *s, uint8_t *buf, size_t ptlen)
 {
 	uint64_t n;
-	int ret;
 
 	if (!s->valid)
 		return -ENOTCONN;
@@ -337,34 +349,118 @@ int ntm_session_seal(struct ntm_session *s, uint8_t *buf, size_t ptlen)
 		return -EPROTO;
 	if (ptlen > NTM_MAX_DATAGRAM - NTM_DATA_OVERHEAD)
 		return -EMSGSIZE;
-	if (!ntm_counter_next(&s->tx_next, &n))
+	if (!(s->mt ? ntm_counter_next_mt(&s->mt->tx_next, &n) : ntm_counter_next(&s->tx_next, &n)))
 		return -EKEYEXPIRED;
-	ntm_data_header_encode(buf, NTM_DATA_HDR_LEN, s->remote_index, n);
-	ret = ntm_noise_cs_seal(&s->tx, n, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN, ptlen,
-				buf + NTM_DATA_HDR_LEN);
-	if (ret < 0)
-		return ret;
-	return (int)(ptlen + NTM_DATA_OVERHEAD);
+	return seal_with(&s->tx, s->remote_index, n, buf, ptlen);
+}
+
+/* Open in place under cs: the window is checked before (so a replayed
+ * datagram costs no decryption) and recorded after the tag verified. */
+static int open_with(struct ntm_noise_cs *cs, struct ntm_replay *r, struct ntm_replay_mt *rm,
+		     uint8_t *buf, size_t len, size_t *ptlen, bool *newest)
+{
+	struct ntm_data m;
+
+	if (ntm_data_decode(buf, len, &m) < 0)
+		return -EBADMSG;
+	if (!(rm ? ntm_replay_mt_peek(rm, m.counter) : ntm_replay_peek(r, m.counter)))
+		return -EALREADY;
+	if (ntm_noise_cs_open(cs, m.counter, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN,
+			      m.ct_len, buf + NTM_DATA_HDR_LEN) < 0)
+		return -EBADMSG;
+	if (!(rm ? ntm_replay_mt_check(rm, m.counter, newest) : ntm_replay_check(r, m.counter)))
+		return -EALREADY;
+	*ptlen = m.ct_len - NTM_TAG_LEN;
+	return 0;
 }
 
 int ntm_session_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *ptlen)
 {
-	struct ntm_data m;
-
 	if (!s->valid)
 		return -ENOTCONN;
-	if (ntm_data_decode(buf, len, &m) < 0)
-		return -EBADMSG;
-	if (!ntm_replay_peek(&s->replay, m.counter))
-		return -EALREADY;
-	if (ntm_noise_cs_open(&s->rx, m.counter, buf, NTM_DATA_HDR_LEN, buf + NTM_DATA_HDR_LEN,
-			      m.ct_len, buf + NTM_DATA_HDR_LEN) < 0)
-		return -EBADMSG;
-	if (!ntm_replay_check(&s->replay, m.counter))
-		return -EALREADY;
+	int ret = open_with(&s->rx, &s->replay, s->mt ? &s->mt->replay : NULL, buf, len, ptlen,
+			    NULL);
+	if (ret < 0)
+		return ret;
 	s->confirmed = true;
-	*ptlen = m.ct_len - NTM_TAG_LEN;
 	return 0;
+}
+
+uint64_t ntm_session_tx_next(const struct ntm_session *s)
+{
+	return s->mt ? atomic_load_explicit(&s->mt->tx_next, memory_order_relaxed) : s->tx_next;
+}
+
+uint64_t ntm_session_rx_top(const struct ntm_session *s)
+{
+	return s->mt ? atomic_load_explicit(&s->mt->replay.top, memory_order_acquire)
+		     : s->replay.top;
+}
+
+int ntm_session_mt_new(struct ntm_session *s, unsigned nthreads)
+{
+	if (!s->valid || s->mt || nthreads == 0 || nthreads > NTM_SESSION_MT_MAX)
+		return -EINVAL;
+	struct ntm_session_mt *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	atomic_init(&m->tx_next, s->tx_next);
+	ntm_replay_mt_init(&m->replay);
+	/* what the window saw so far (usually nothing: shared when made) */
+	uint64_t top = s->replay.top;
+	for (uint64_t p = top > NTM_REPLAY_WINDOW ? top - NTM_REPLAY_WINDOW : 1; p && p <= top; p++)
+		if (!ntm_replay_peek(&s->replay, p - 1))
+			ntm_replay_mt_check(&m->replay, p - 1, NULL);
+	m->local_index = s->local_index;
+	m->remote_index = s->remote_index;
+	m->confirmed = s->confirmed;
+	m->nthreads = nthreads;
+	for (unsigned i = 0; i < nthreads; i++) {
+		m->tx[i].has_key = s->tx.has_key;
+		m->rx[i].has_key = s->rx.has_key;
+		if ((s->tx.has_key && ntm_aead_dup(&m->tx[i].aead, &s->tx.aead) < 0) ||
+		    (s->rx.has_key && ntm_aead_dup(&m->rx[i].aead, &s->rx.aead) < 0)) {
+			ntm_session_mt_free(m);
+			return -ENOMEM;
+		}
+	}
+	s->mt = m;
+	return 0;
+}
+
+void ntm_session_mt_free(struct ntm_session_mt *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < NTM_SESSION_MT_MAX; i++) {
+		ntm_noise_cs_clear(&m->tx[i]);
+		ntm_noise_cs_clear(&m->rx[i]);
+	}
+	ntm_wipe(m, sizeof(*m));
+	free(m);
+}
+
+int ntm_session_mt_seal(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t ptlen)
+{
+	uint64_t n;
+
+	if (thr >= m->nthreads)
+		return -EINVAL;
+	if (!m->confirmed)
+		return -EPROTO;
+	if (ptlen > NTM_MAX_DATAGRAM - NTM_DATA_OVERHEAD)
+		return -EMSGSIZE;
+	if (!ntm_counter_next_mt(&m->tx_next, &n))
+		return -EKEYEXPIRED;
+	return seal_with(&m->tx[thr], m->remote_index, n, buf, ptlen);
+}
+
+int ntm_session_mt_open(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t len,
+			size_t *ptlen, bool *newest)
+{
+	if (thr >= m->nthreads)
+		return -EINVAL;
+	return open_with(&m->rx[thr], NULL, &m->replay, buf, len, ptlen, newest);
 }
 
 int ntm_probe_key(uint8_t key[32], const struct ntm_identity *me, const uint8_t peer_pub[32],

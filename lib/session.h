@@ -31,6 +31,8 @@ void ntm_identity_clear(struct ntm_identity *id);
 /* TAI64N timestamp of CLOCK_REALTIME (12 bytes, big-endian). */
 void ntm_tai64n_now(uint8_t out[12]);
 
+struct ntm_session_mt;
+
 struct ntm_session {
 	struct ntm_noise_cs tx, rx;
 	uint32_t local_index;         /* index peers put in DATA to reach us */
@@ -42,9 +44,45 @@ struct ntm_session {
 	bool initiator;
 	bool confirmed;               /* initiator: always; responder: after first valid DATA */
 	bool valid;
+	/* Shared by threads (ntm_session_mt_new): when set, the counter and
+	 * the window here are unused and mt's hold the truth. Not owned:
+	 * ntm_session_clear leaves it to whoever made it. */
+	struct ntm_session_mt *mt;
 };
 
 void ntm_session_clear(struct ntm_session *s);
+
+/* A session several threads seal and open at once (ntm-tund's workers):
+ * one counter (ntm_counter_next_mt) and one window (struct ntm_replay_mt)
+ * for all of them, and a cipher context per thread (a GnuTLS handle is
+ * not for two threads at once). The owner of s keeps using s (its own
+ * contexts, the shared counter and window through s->mt); thread i uses
+ * ntm_session_mt_seal/open with i. Allocated once per session, never per
+ * packet; immutable after ntm_session_mt_new but for the atomics. */
+#define NTM_SESSION_MT_MAX 16
+struct ntm_session_mt {
+	_Atomic uint64_t tx_next;
+	struct ntm_replay_mt replay;
+	uint32_t local_index, remote_index;
+	bool confirmed;                      /* as the session's, when shared */
+	unsigned nthreads;
+	struct ntm_noise_cs tx[NTM_SESSION_MT_MAX], rx[NTM_SESSION_MT_MAX];
+};
+
+/* Share s with nthreads threads (1..NTM_SESSION_MT_MAX): s->mt is set, its
+ * counter and window carried over. 0, -EINVAL, -ENOMEM. */
+int ntm_session_mt_new(struct ntm_session *s, unsigned nthreads);
+/* Free what ntm_session_mt_new made (after every thread is done with it). */
+void ntm_session_mt_free(struct ntm_session_mt *m);
+/* As ntm_session_seal and ntm_session_open, by thread thr (< nthreads);
+ * *newest as roam_open's. */
+int ntm_session_mt_seal(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t ptlen);
+int ntm_session_mt_open(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t len,
+			size_t *ptlen, bool *newest);
+/* The next counter s sends with (shared or not). */
+uint64_t ntm_session_tx_next(const struct ntm_session *s);
+/* One more than the highest counter s accepted (0: none yet). */
+uint64_t ntm_session_rx_top(const struct ntm_session *s);
 
 /* Handshake in flight, initiator side. */
 struct ntm_hs_pending {

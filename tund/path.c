@@ -615,6 +615,8 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	log_info("%s: path direct %s %s (%s)", p->name, c ? kind_name(c->kind) : "", ntm_sockaddr_str((const struct sockaddr *)ss, a, sizeof(a)), why);
 	if (p->path == PATH_RELAY)
 		p->t->stats.path_upgrades++;
+	p->ep_no_gso = roam_no_gso_keep(p->ep_no_gso, p->has_ep, (const struct sockaddr *)&p->ep,
+					p->ep_fd, (const struct sockaddr *)ss, fd);
 	p->ep = *ss;
 	p->eplen = sl;
 	p->ep_fd = fd;

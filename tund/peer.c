@@ -712,7 +712,7 @@ bool peer_can_send(const struct peer *p)
 {
 	return p->cur.valid && p->cur.confirmed &&
 	       ntm_loop_now_ms() - p->cur_ms < REJECT_AFTER_TIME_MS &&
-	       p->cur.tx_next < NTM_REJECT_AFTER;
+	       ntm_session_tx_next(&p->cur) < NTM_REJECT_AFTER;
 }
 
 /* Remove p from every table but peers_all and free it. */
@@ -805,7 +805,7 @@ static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 	 * if the tunnel carried packets lately (an idle one may expire) */
 	bool busy = now - p->last_data_ms < REKEY_AFTER_TIME_MS;
 	if (p->cur.valid && p->cur.initiator && busy && !p->hs.active &&
-	    (now - p->cur_ms >= REKEY_AFTER_TIME_MS || p->cur.tx_next >= REKEY_AFTER_MESSAGES))
+	    (now - p->cur_ms >= REKEY_AFTER_TIME_MS || ntm_session_tx_next(&p->cur) >= REKEY_AFTER_MESSAGES))
 		peer_start_handshake(p);
 	/* liveness (roam.h): a passive keepalive, a silent peer, the check
 	 * of a path after a move */

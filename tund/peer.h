@@ -143,7 +143,8 @@ struct peer {
 	int ep_fd;                    /* our socket for ep (0: the main one) */
 	bool has_ep;
 	bool ep_no_gso;               /* a UDP_SEGMENT train to ep was refused (EINVAL: the
-				       * route's MTU, say): sendmmsg to it from now on */
+				       * route's MTU, say): sendmmsg to it until ep changes
+				       * (roam_no_gso_keep) */
 	enum peer_path path;          /* what we send on */
 	uint8_t path_kind;            /* direct: the candidate kind of ep */
 	uint8_t path_kind_prio;       /* and its priority */

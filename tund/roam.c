@@ -1,10 +1,11 @@
 /* roam.c - roaming and liveness decisions (roam.h), pure. */
 #include "roam.h"
+#include "udp.h"
 
 int roam_open(struct ntm_session *s, uint8_t *buf, size_t len, uint64_t counter, size_t *ptlen,
 	      bool *newest)
 {
-	uint64_t top = s->replay.top;
+	uint64_t top = ntm_session_rx_top(s);
 
 	*newest = false;
 	int ret = ntm_session_open(s, buf, len, ptlen);
@@ -46,4 +47,10 @@ unsigned roam_liveness(const struct roam_live *l, uint64_t now)
 		}
 	}
 	return todo;
+}
+
+bool roam_no_gso_keep(bool no_gso, bool had_ep, const struct sockaddr *ep, int ep_fd,
+		      const struct sockaddr *to, int to_fd)
+{
+	return no_gso && had_ep && ep_fd == to_fd && ntm_sockaddr_cmp(ep, to) == 0;
 }

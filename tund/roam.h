@@ -79,4 +79,13 @@ enum {
 /* What to do at now: a set of ROAM_DO_* bits. */
 unsigned roam_liveness(const struct roam_live *l, uint64_t now);
 
+/* The endpoint we send to becomes to (through our socket to_fd, 0: the main
+ * one): does the mark "this endpoint refused a UDP_SEGMENT train" (set on
+ * EINVAL: the route's MTU below a segment, say) still hold? Only for the
+ * same endpoint through the same socket; a new endpoint is another route,
+ * and trains are tried there again. */
+struct sockaddr;
+bool roam_no_gso_keep(bool no_gso, bool had_ep, const struct sockaddr *ep, int ep_fd,
+		      const struct sockaddr *to, int to_fd);
+
 #endif

@@ -2,7 +2,9 @@
  * over real sessions: the peer's endpoint moves on the first datagram that
  * decrypts, passes the replay check and is the newest, and never on a
  * replayed, forged or delayed one. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <string.h>
 
@@ -211,6 +213,27 @@ START_TEST(test_after_a_move_the_direct_path_answers_or_the_relay_takes_over)
 }
 END_TEST
 
+START_TEST(test_a_no_gso_mark_holds_for_its_endpoint_only)
+{
+	struct sockaddr_in e1 = { .sin_family = AF_INET, .sin_port = htons(7541) }, e2 = e1, e3 = e1;
+	const struct sockaddr *sa = (const struct sockaddr *)&e1;
+
+	e1.sin_addr.s_addr = htonl(0x0a000001);
+	e2.sin_addr.s_addr = htonl(0x0a000002);
+	e3.sin_addr.s_addr = htonl(0x0a000001);
+	e3.sin_port = htons(7542);
+	/* same endpoint, same socket (relay -> direct again): kept */
+	ck_assert(roam_no_gso_keep(true, true, sa, 0, sa, 0));
+	/* another address, another port, another socket: tried again */
+	ck_assert(!roam_no_gso_keep(true, true, sa, 0, (const struct sockaddr *)&e2, 0));
+	ck_assert(!roam_no_gso_keep(true, true, sa, 0, (const struct sockaddr *)&e3, 0));
+	ck_assert(!roam_no_gso_keep(true, true, sa, 0, sa, 9));
+	/* no endpoint before, or no mark: nothing to keep */
+	ck_assert(!roam_no_gso_keep(true, false, sa, 0, sa, 0));
+	ck_assert(!roam_no_gso_keep(false, true, sa, 0, sa, 0));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("roam");
@@ -229,6 +252,7 @@ int main(void)
 	tcase_add_test(tc, test_data_received_and_nothing_sent_owes_a_passive_keepalive);
 	tcase_add_test(tc, test_data_sent_and_nothing_heard_starts_a_handshake_whatever_the_role);
 	tcase_add_test(tc, test_after_a_move_the_direct_path_answers_or_the_relay_takes_over);
+	tcase_add_test(tc, test_a_no_gso_mark_holds_for_its_endpoint_only);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
