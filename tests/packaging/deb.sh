@@ -143,8 +143,8 @@ case $(hosts) in
 *ntm*) fail "removed, but the hosts line is: $(hosts)" ;;
 *) pass "removed: $(hosts)" ;;
 esac
-in_root dpkg -i "/var/cache/apt/archives/$(basename "$work"/libnss-ntm_*.deb)" >/dev/null 2>&1 ||
-	cp "$work"/libnss-ntm_*.deb "$root/tmp/" && in_root dpkg -i /tmp/"$(basename "$work"/libnss-ntm_*.deb)" >"$work/reinstall.log" 2>&1 ||
+cp "$work"/libnss-ntm_*.deb "$root/tmp/libnss-ntm.deb"
+in_root dpkg -i /tmp/libnss-ntm.deb >"$work/reinstall.log" 2>&1 ||
 	fail "reinstalling libnss-ntm: $(cat "$work/reinstall.log")"
 case $(hosts) in
 *" ntm [!UNAVAIL=return] "*) pass "installed again after a removal: $(hosts)" ;;
