@@ -63,8 +63,9 @@ debs=$(ls "$work"/*.deb | grep -v dbgsym)
 pass "dpkg-buildpackage -us -uc -b: $(echo $debs | xargs -n1 basename | tr '\n' ' ')($(($(now) - t0)) s)"
 
 # 2. lintian
-if lintian --fail-on error,warning --no-tag-display-limit "$changes" >"$work/lintian.log" 2>&1; then
-	pass "lintian: no error or warning$( [ -s "$work/lintian.log" ] && echo " ($(wc -l <"$work/lintian.log") info lines)")"
+if lintian --fail-on error,warning --tag-display-limit 0 "$changes" 2>&1 |
+	grep -v '^running with root privileges' >"$work/lintian.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	pass "lintian: no error or warning$( [ -s "$work/lintian.log" ] && echo " ($(wc -l <"$work/lintian.log") lines of info, below)")"
 	sed 's/^/  lintian: /' "$work/lintian.log"
 else
 	cat "$work/lintian.log"
@@ -96,10 +97,13 @@ expect_files ntm-relay /usr/sbin/ntm-relayd /usr/sbin/ntm-relayctl \
 
 # 4. a fresh Debian 12 root with the packages
 t1=$(now)
-# shellcheck disable=SC2086
-mmdebstrap --quiet --variant=minbase --include="$(echo $debs | tr ' ' ',')" \
+includes=()
+for d in $debs; do includes+=("--include=$d"); done
+# the hook makes the .deb files outside the root visible to apt inside it
+mmdebstrap --quiet --variant=minbase "${includes[@]}" \
+	--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
 	bookworm "$root" "${sources[@]}" >"$work/mmdebstrap.log" 2>&1 ||
-	{ tail -n 40 "$work/mmdebstrap.log"; fail "mmdebstrap with the packages"; exit 1; }
+	{ head -n 20 "$work/mmdebstrap.log"; fail "mmdebstrap with the packages"; exit 1; }
 pass "minimal Debian 12 root with the packages installed ($(($(now) - t1)) s)"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" "$@"; }
@@ -122,7 +126,8 @@ for u in ntm-tund ntm-resolverd ntm-dcd ntm-relayd; do
 	else
 		fail "systemd-analyze verify $u.service: $out"
 	fi
-	out=$(in_root systemd-analyze security --offline=true --threshold=3 \
+	# --threshold counts in tenths: 30 is an exposure of 3.0
+	out=$(in_root systemd-analyze security --offline=true --threshold=30 \
 		"/lib/systemd/system/$u.service" 2>&1)
 	rc=$?
 	level=$(echo "$out" | grep -o 'Overall exposure level for [^:]*: [0-9.]* [A-Z]*')
@@ -136,8 +141,11 @@ case $(hosts) in
 *" ntm [!UNAVAIL=return] "*) pass "installed: $(hosts)" ;;
 *) fail "installed, but the hosts line is: $(hosts)" ;;
 esac
-in_root getent hosts localhost >/dev/null && pass "getent hosts localhost with nss_ntm in the line" ||
-	fail "getent hosts localhost fails with nss_ntm in the line"
+# a minimal root has no /etc/hosts: one line, for a lookup through the
+# hosts line with nss_ntm in it (the module loads, says UNAVAIL, files answers)
+echo "192.0.2.7 probe.example" >>"$root/etc/hosts"
+out=$(in_root getent hosts probe.example 2>&1) && pass "getent hosts with nss_ntm in the line: $out" ||
+	fail "getent hosts probe.example with nss_ntm in the line: $out"
 in_root dpkg --remove ntm-node libnss-ntm >"$work/remove.log" 2>&1 || fail "dpkg --remove: $(cat "$work/remove.log")"
 case $(hosts) in
 *ntm*) fail "removed, but the hosts line is: $(hosts)" ;;
