@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "keyfile.h"
 #include "log.h"
+#include "notify.h"
 #include "privs.h"
 #include "util.h"
 
@@ -172,9 +173,12 @@ static int run(struct dc *dc, bool foreground)
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
 	ntm_timer_init(&dc->push_timer, dc->loop, dc_push_tick, dc);
+	ntm_notify_ready("zone %s, listening on UDP port %u", dc->cfg.zone, dc->cfg.port);
 	ret = ntm_loop_run(dc->loop);
-	if (sig.stopped_by)
+	if (sig.stopped_by) {
 		log_notice("signal %d: stopping", sig.stopped_by);
+		ntm_notify_stopping("stopping (signal %d)", sig.stopped_by);
+	}
 	dc_log_stats(dc);
 out:
 	dc_ctl_close(dc);

@@ -12,6 +12,10 @@
 #include "keyfile.h"
 #include "util.h"
 
+#ifndef NTM_VERSION
+#define NTM_VERSION "unknown"
+#endif
+
 #define CALL_TIMEOUT_MS 2000
 
 ssize_t ntm_cli_call(const char *prog, const char *daemon, const char *sock, const void *req,
@@ -74,6 +78,7 @@ void ntm_cli_usage(const struct ntm_cli *cli, FILE *f)
 	for (size_t i = 0; i < cli->n_cmds; i++)
 		fprintf(f, "  %s %s\n", cli->prog, cli->cmds[i].usage);
 	fprintf(f, "  %s  %s\n", cli->opt_synopsis, cli->opt_help);
+	fprintf(f, "  --version  print the name and version and exit\n");
 }
 
 int ntm_cli_start(struct ntm_cli *cli, int argc, char **argv, int *cmd_at)
@@ -91,6 +96,10 @@ int ntm_cli_start(struct ntm_cli *cli, int argc, char **argv, int *cmd_at)
 	}
 	if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 		ntm_cli_usage(cli, stdout);
+		return NTM_CLI_OK;
+	}
+	if (strcmp(argv[i], "--version") == 0) {
+		printf("%s %s\n", cli->prog, NTM_VERSION);
 		return NTM_CLI_OK;
 	}
 	*cmd_at = i;

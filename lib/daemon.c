@@ -14,18 +14,28 @@
 #include "session.h"
 #include "util.h"
 
+#ifndef NTM_VERSION
+#define NTM_VERSION "unknown"
+#endif
+
 static void usage(FILE *f, const char *ident, const char *default_conf)
 {
-	fprintf(f, "usage: %s [-f] [-n] [-d] [-c FILE]\n"
+	fprintf(f, "usage: %s [-f] [-n] [-d] [-c FILE] | --version\n"
 		   "  -c FILE  configuration file (default %s)\n"
 		   "  -f       log to stderr instead of syslog (the daemon never forks)\n"
 		   "  -n       check the configuration and exit\n"
-		   "  -d       debug logging\n", ident, default_conf);
+		   "  -d       debug logging\n"
+		   "  --version  print the name and version and exit\n", ident, default_conf);
 }
 
 int ntm_daemon_start(int argc, char **argv, const char *ident, const char *default_conf,
 		     struct ntm_daemon_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -33,13 +43,14 @@ int ntm_daemon_start(int argc, char **argv, const char *ident, const char *defau
 	o->level = NTM_LOG_INFO;
 	/* Our own lookups must never go through nss_ntm (doc/names.md N14). */
 	setenv("NTM_NSS_BYPASS", "1", 1);
-	while ((c = getopt(argc, argv, "c:fndh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fndh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->conf = optarg; o->conf_given = true; break;
 		case 'f': o->foreground = true; break;
 		case 'n': o->check_only = true; break;
 		case 'd': o->level = NTM_LOG_DEBUG; break;
 		case 'h': usage(stdout, ident, default_conf); return 0;
+		case 'V': printf("%s %s\n", ident, NTM_VERSION); return 0;
 		default: usage(stderr, ident, default_conf); return 2;
 		}
 	}

@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "privs.h"
 #include "relayd.h"
 #include "util.h"
@@ -173,9 +174,12 @@ static int run(struct relayd *rd)
 		goto out;
 	ntm_timer_init(&rd->sweep, rd->loop, relayd_sweep, rd);
 	ntm_timer_arm(&rd->sweep, RELAYD_SWEEP_MS, RELAYD_SWEEP_MS);
+	ntm_notify_ready("relaying on UDP port %u", rd->cfg.port);
 	ret = ntm_loop_run(rd->loop);
-	if (sig.stopped_by)
+	if (sig.stopped_by) {
 		log_notice("signal %d: stopping", sig.stopped_by);
+		ntm_notify_stopping("stopping (signal %d)", sig.stopped_by);
+	}
 	relayd_log_stats(rd);
 out:
 	ntm_ctlsrv_close(rd->ctl);

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "nss_ntm.h"
 #include "paths.h"
 #include "privs.h"
@@ -291,9 +292,12 @@ static int run(struct resolverd *r)
 	char buf[80];
 	log_notice("listening on %s (UDP and TCP), %u overlay zone(s)",
 		   ntm_sockaddr_str((struct sockaddr *)&r->cfg.listen[0], buf, sizeof(buf)), r->ov.nzones);
+	ntm_notify_ready("listening on %s (UDP and TCP), %u overlay zone(s)", buf, r->ov.nzones);
 	ret = ntm_loop_run(r->loop);
-	if (sig.stopped_by)
+	if (sig.stopped_by) {
 		log_notice("signal %d: stopping", sig.stopped_by);
+		ntm_notify_stopping("stopping (signal %d)", sig.stopped_by);
+	}
 out:
 	tundq_free(r);
 	ups_free(r->ups);

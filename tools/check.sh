@@ -5,7 +5,9 @@
 # Steps: tools/setup.sh (gcc, -Werror); make check (unit tests with
 # libcheck, whole-system tests in network namespaces); the unit tests again
 # under valgrind; the whole-system tests again with ASan+UBSan daemons;
-# every libFuzzer target for FUZZ_TIME seconds (default 30); make distcheck
+# the Debian packages built, checked and installed into a fresh Debian 12
+# root (tests/packaging/deb.sh); every libFuzzer target for FUZZ_TIME
+# seconds (default 30); make distcheck
 # built with clang and -Werror. Stops at the first
 # failure with a non-zero status.
 set -eu
@@ -74,6 +76,22 @@ if [ -d .git ] && [ "$(id -u)" = 0 ]; then
 	rm -rf _build-asan
 else
 	skip_step "check.sh: whole-system tests with ASan+UBSan daemons (needs root and a git checkout)"
+fi
+
+# The Debian packages: built from the release tree, lintian-clean,
+# installed into a fresh minimal Debian 12 root (tests/packaging/deb.sh;
+# about 3 minutes on 2 cores, half of it the package build, one minute the
+# root).
+step "Debian packages (build, lintian, install into a fresh Debian 12 root)"
+rc=0
+top_builddir=$PWD bash tests/packaging/deb.sh > deb.log 2>&1 || rc=$?
+if [ "$rc" -eq 77 ]; then
+	skip_step "tests/packaging/deb.sh: $(grep -m1 '^SKIP: ' deb.log | sed 's/^SKIP: //')"
+elif [ "$rc" -ne 0 ]; then
+	tail -n 80 deb.log
+	exit 1
+else
+	grep -E '^(ok|FAIL):|^deb.sh:' deb.log
 fi
 
 step "libFuzzer targets, ${FUZZ_TIME}s each"

@@ -22,10 +22,11 @@ esac
 
 # To build: compilers, autotools, the libraries (check too: configure
 # wants it for the unit tests, and it is small; libseccomp-dev for the
-# allow-list each daemon installs after its set-up, lib/sandbox.c).
+# allow-list each daemon installs after its set-up, lib/sandbox.c;
+# libsystemd-dev for sd_notify, lib/notify.c).
 BUILD_PKGS="build-essential autoconf automake libtool pkgconf
       libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
-      libseccomp-dev check"
+      libseccomp-dev libsystemd-dev check"
 # To run the demo: iproute2, nftables, procps, util-linux (unshare) for the
 # namespaces and NATs; ping, curl and busybox httpd as the unmodified
 # programs talking through the tunnel.
@@ -38,8 +39,12 @@ DEMO_PKGS="iproute2 nftables procps iputils-ping util-linux curl busybox"
 # systemd-resolved test, tests/netns/resolved.sh) and systemd itself
 # (libsystemd-shared, which that test's resolved runs on; a minimal root or
 # container lacks it; installing the package does not make it PID 1).
+# The Debian packages (tests/packaging/deb.sh): debhelper and lintian to
+# build and check them, bash-completion (a build dependency), mmdebstrap
+# for the fresh Debian 12 root they are installed into.
 TEST_PKGS="git valgrind clang libclang-rt-14-dev llvm
-      iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon systemd"
+      iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon systemd
+      debhelper lintian bash-completion mmdebstrap"
 PKGS="$BUILD_PKGS $DEMO_PKGS"
 [ "$profile" = demo ] || PKGS="$PKGS $TEST_PKGS"
 # Downloaded, never installed (installing it takes over /etc/resolv.conf):

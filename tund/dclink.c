@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "netif.h"
+#include "notify.h"
 #include "tund.h"
 #include "util.h"
 
@@ -190,6 +191,12 @@ static void handshake_timeout(struct tund *t)
 	if (d->failures == 2 && d->state != DC_REFUSED)
 		log_warn("DC %s does not answer; retrying every %llu s at most",
 			 ep_str(t, d->use, ep, sizeof(ep)), (unsigned long long)DC_RETRY_MAX_MS / 1000);
+	/* systemd: started all the same, so that boot goes on and the unit is
+	 * not killed and restarted; the status says what is missing
+	 * (ntm-tund(8) SYSTEMD) */
+	if (d->failures == 2)
+		ntm_notify_ready("not registered: DC %s does not answer or refuses this node; "
+				 "retrying", ep_str(t, d->use, ep, sizeof(ep)));
 	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
 	send_handshake(t);
 }
@@ -313,8 +320,11 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 
 	d->observed = a->observed;
 	d->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
-	if (d->state != DC_REGISTERED)
+	if (d->state != DC_REGISTERED) {
 		log_notice("registered as %s with DC %s", t->fqdn, ep_str(t, d->use, ep, sizeof(ep)));
+		/* systemd: started (ntm-tund(8) SYSTEMD) */
+		ntm_notify_ready("registered as %s with DC %s", t->fqdn, ep);
+	}
 	/* Names the DC denied may have been enrolled since (the DC tells no
 	 * one): ask again rather than wait out NEGCACHE_TTL_MS. Only the DC's
 	 * answers bring this here, so a local user cannot empty the cache. */

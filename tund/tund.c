@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "privs.h"
 #include "tun.h"
 #include "tund.h"
@@ -291,9 +292,12 @@ static int run(struct tund *t)
 	ret = dclink_start(t);
 	if (ret < 0)
 		goto stop;
+	ntm_notify_status("%s up; contacting the DC", t->ifname);
 	ret = ntm_loop_run(t->loop);
-	if (sig.stopped_by)
+	if (sig.stopped_by) {
 		log_notice("signal %d: stopping", sig.stopped_by);
+		ntm_notify_stopping("stopping (signal %d)", sig.stopped_by);
+	}
 	log_stats(t);
 	dclink_stop(t);
 stop:

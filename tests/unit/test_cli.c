@@ -43,7 +43,8 @@ static struct ntm_cli tool(void)
 static const char usage[] = "usage: tool [-s SOCKET] COMMAND\n"
 			    "  tool run [ARG]\n"
 			    "  tool running\n"
-			    "  -s SOCKET  the socket (default /def)\n";
+			    "  -s SOCKET  the socket (default /def)\n"
+			    "  --version  print the name and version and exit\n";
 
 /* Read what fd, redirected to file f, received, into buf. */
 static void slurp(FILE *f, char *buf, size_t cap)
@@ -215,6 +216,21 @@ START_TEST(test_help_prints_the_usage_on_stdout_and_exits_0)
 }
 END_TEST
 
+START_TEST(test_version_prints_the_name_and_the_package_version_and_exits_0)
+{
+	struct ntm_cli cli = tool();
+	int ctx = 0;
+
+	calls = 0;
+	ck_assert_int_eq(RUN(&cli, &ctx, "--version"), NTM_CLI_OK);
+	ck_assert_str_eq(out, "tool " NTM_VERSION "\n");
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(RUN(&cli, &ctx, "-s", "/x", "--version"), NTM_CLI_OK);
+	ck_assert_str_eq(out, "tool " NTM_VERSION "\n");
+	ck_assert_int_eq(calls, 0);
+}
+END_TEST
+
 START_TEST(test_json_is_the_only_argument_a_json_command_takes)
 {
 	char *json[] = { "--json" }, *two[] = { "--json", "--json" }, *other[] = { "-j" };
@@ -275,6 +291,7 @@ int main(void)
 	tcase_add_test(tc, test_a_usage_error_prints_that_commands_usage_and_exits_2);
 	tcase_add_test(tc, test_no_command_is_a_usage_error_on_stderr);
 	tcase_add_test(tc, test_help_prints_the_usage_on_stdout_and_exits_0);
+	tcase_add_test(tc, test_version_prints_the_name_and_the_package_version_and_exits_0);
 	tcase_add_test(tc, test_json_is_the_only_argument_a_json_command_takes);
 	tcase_add_test(tc, test_show_key_prints_the_public_key_of_the_key_file);
 	suite_add_tcase(s, tc);
