@@ -6,15 +6,18 @@
  * the DC also checks the database every second). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
 #include "dc_config.h"
+#include "privs.h"
 #include "store.h"
 #include "util.h"
 
@@ -29,6 +32,25 @@ static int open_store(const struct dc_config *cfg, struct ntm_store **st)
 	else if (ntm_store_notice(*st)[0])
 		fprintf(stderr, "ntm-dcctl: warning: %s\n", ntm_store_notice(*st));
 	return ret;
+}
+
+/* Closes the registry; run as root, hands its files to the user ntm-dcd
+ * runs as (User=), so that a registry made here before the DC first started
+ * (under its systemd unit the DC starts as that user and cannot take them
+ * over itself) stays writable by the DC. */
+static void close_store(const struct dc_config *cfg, struct ntm_store *st)
+{
+	struct ntm_privs_target who;
+	char user[sizeof(cfg->user)], err[PATH_MAX + 128];
+
+	ntm_store_close(st);
+	if (geteuid() != 0)
+		return;
+	snprintf(user, sizeof(user), "%s", cfg->user);
+	if (ntm_privs_target(user, sizeof(user), &who) < 0 || !who.drop)
+		return;
+	if (ntm_store_hand_over(cfg->database, who.uid, who.gid, err, sizeof(err)) < 0)
+		fprintf(stderr, "ntm-dcctl: warning: %s\n", err);
 }
 
 /* Tells a running DC that the registry changed. A DC that is not running
@@ -90,7 +112,7 @@ static int node_add(void *ctx, int argc, char **argv)
 	else
 		printf("%s %s %s\n", rec.name, inet_ntop(AF_INET, rec.vip4, a4, sizeof(a4)),
 		       inet_ntop(AF_INET6, rec.vip6, a6, sizeof(a6)));
-	ntm_store_close(st);
+	close_store(cfg, st);
 	if (ret == 0)
 		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;
@@ -116,7 +138,7 @@ static int node_del(void *ctx, int argc, char **argv)
 		fprintf(stderr, "ntm-dcctl: %s is not enrolled\n", fqdn);
 	else if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: %s: %s (%s)\n", fqdn, strerror(-ret), ntm_store_errmsg(st));
-	ntm_store_close(st);
+	close_store(cfg, st);
 	if (ret == 0)
 		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;
@@ -166,7 +188,7 @@ static int node_list(void *ctx, int argc, char **argv)
 		printf("%s]\n", list.n ? "\n" : "");
 	if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: listing nodes: %s\n", ntm_store_errmsg(st));
-	ntm_store_close(st);
+	close_store(cfg, st);
 	return ret < 0 ? 1 : 0;
 }
 
@@ -214,7 +236,7 @@ static int copy_registry(const struct dc_config *cfg, int argc, char **argv, boo
 			printf("%s restored from %s; new enrolments get host indices above %u\n",
 			       cfg->database, argv[0], (unsigned)mark);
 	}
-	ntm_store_close(st);
+	close_store(cfg, st);
 	if (restore && ret == 0)
 		poke_dc(cfg);
 	return ret < 0 ? 1 : 0;

@@ -2,6 +2,7 @@
  * identity, registry, sockets and the event loop. The protocol lives in
  * dc_proto.c, the control socket in dc_ctl.c. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,32 +94,16 @@ static int open_sockets(struct dc *dc)
 	return 0;
 }
 
-/* SQLite creates and removes the -wal and -shm files beside the database:
- * the unprivileged DC must own that directory and those files (and the
- * allocation mark file, for a restart as that user). The key
- * file stays root's (it was read already). */
+/* The unprivileged DC must own the registry's files (ntm_store_hand_over).
+ * The key file stays root's (it was read already). */
 static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm", NTM_STORE_MARK_SUFFIX };
-	char path[4096 + 8];
-	const char *db = dc->cfg.database;
-	const char *slash = strrchr(db, '/');
+	char err[PATH_MAX + 128];
+	int ret = ntm_store_hand_over(dc->cfg.database, uid, gid, err, sizeof(err));
 
-	if (slash && slash != db) {
-		snprintf(path, sizeof(path), "%.*s", (int)(slash - db), db);
-		if (chown(path, uid, gid) < 0) {
-			log_err_errno(errno, "%s: cannot hand it to uid %u", path, (unsigned)uid);
-			return -errno;
-		}
-	}
-	for (size_t i = 0; i < NTM_ARRAY_SIZE(suffix); i++) {
-		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
-		if (chown(path, uid, gid) < 0 && errno != ENOENT) {
-			log_err_errno(errno, "%s: cannot hand it to uid %u", path, (unsigned)uid);
-			return -errno;
-		}
-	}
-	return 0;
+	if (ret < 0)
+		log_err("%s", err);
+	return ret;
 }
 
 static void log_stats(void *arg)

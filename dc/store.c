@@ -1544,3 +1544,26 @@ int ntm_store_node_list(struct ntm_store *st, ntm_store_node_cb cb, void *ctx)
 	sqlite3_reset(s);
 	return ret;
 }
+
+int ntm_store_hand_over(const char *db, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", NTM_STORE_MARK_SUFFIX };
+	char path[PATH_MAX + 8];
+	const char *slash = strrchr(db, '/');
+
+	if (slash && slash != db) {
+		snprintf(path, sizeof(path), "%.*s", (int)(slash - db), db);
+		if (chown(path, uid, gid) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < NTM_ARRAY_SIZE(suffix); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (chown(path, uid, gid) < 0 && errno != ENOENT)
+			goto fail;
+	}
+	return 0;
+fail:;
+	int e = errno;
+	snprintf(err, errlen, "%s: cannot hand it to uid %u: %s", path, (unsigned)uid, strerror(e));
+	return -e;
+}

@@ -67,6 +67,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf.h"
 #include "wire.h"
@@ -128,6 +129,14 @@ const char *ntm_store_notice(const struct ntm_store *st);
 
 /* Closes st, finalizing its statements. Accepts NULL. */
 void ntm_store_close(struct ntm_store *st);
+
+/* Hands the registry's files to uid:gid: the directory holding db (SQLite
+ * creates and removes its -wal and -shm files there), db itself, its -wal,
+ * -shm and allocation mark files (missing ones are skipped). Run as root by
+ * ntm-dcd before it drops privileges and by ntm-dcctl after each command,
+ * so that a registry root made or changed is still the DC's to write.
+ * 0, or -errno with the path in err. */
+int ntm_store_hand_over(const char *db, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* SQLite's message for the last failure on st, for the caller's log line.
  * Valid until the next call on st. */

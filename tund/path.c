@@ -286,6 +286,7 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 		    ntm_sockaddr_cmp((struct sockaddr *)&rss, (struct sockaddr *)&p->relay_ss) != 0) {
 			p->relay_ss = rss;
 			p->relay_len = (socklen_t)rsl;
+			p->relay_no_gso = false;
 		}
 	} else {
 		relay_forget(p);
@@ -294,6 +295,7 @@ void path_on_route(struct peer *p, const struct ntm_ctl_route_direction *r)
 		    ntm_relaycap_key_init(&p->relay_key, r->relay_key) == 0 &&
 		    ntm_idmap_put(&t->peers_relay, r->relay_alloc_id, p) == 0) {
 			p->relay_len = (socklen_t)sl;
+			p->relay_no_gso = false;
 			p->relay_alloc = r->relay_alloc_id;
 			p->relay_side = r->relay_side;
 			p->relay_tx = 0;
@@ -381,11 +383,95 @@ static ssize_t train_to_ep(struct peer *p, const uint8_t *buf, size_t len, size_
 	return r;
 }
 
+/* k capsules of cstride bytes (the last maybe shorter), used bytes at
+ * t->dp.relay_train, to the relay as one UDP_SEGMENT train. Returns the
+ * capsules sent or -errno. */
+static ssize_t relay_train_out(struct peer *p, size_t used, size_t cstride)
+{
+	struct tund *t = p->t;
+	struct sockaddr_storage ss = p->relay_ss;
+	socklen_t sl = p->relay_len;
+
+	if (t->udp_family == AF_INET6)
+		ntm_sockaddr_map(&ss, &sl);
+	else if (ss.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	ssize_t r = ntm_udp_send_train(t->udp_fd, t->dp.relay_train, used, cstride,
+				       (struct sockaddr *)&ss, sl, true);
+	if (r == -EIO || r == -EINVAL) {
+		/* as train_to_ep: EIO no GSO anywhere, EINVAL this route */
+		if (r == -EIO)
+			t->dp.udp_gso = false;
+		else
+			p->relay_no_gso = true;
+		t->stats.tx_gso_fallback++;
+		r = ntm_udp_send_train(t->udp_fd, t->dp.relay_train, used, cstride,
+				       (struct sockaddr *)&ss, sl, false);
+	}
+	return r;
+}
+
+/* A train through the relay: each datagram sealed into its own RELAY
+ * capsule, back to back in t->dp.relay_train. Equal datagrams make equal
+ * capsules, so they are still a train, and the relay forwards them as one
+ * where it can; the wire is the same as capsule by capsule. Without
+ * UDP_SEGMENT (refused once, or a segment too large to batch) each
+ * capsule goes on its own. 0 if any capsule went, else -errno. */
+static int relay_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t stride,
+			    size_t n)
+{
+	struct tund *t = p->t;
+	size_t cstride = stride + NTM_RELAY_OVERHEAD;
+	size_t per = NTM_UDP_TRAIN_BYTES / cstride;
+	int ret = -ENOTCONN, ok = 0;
+
+	if (per > NTM_UDP_TRAIN_MAX)
+		per = NTM_UDP_TRAIN_MAX;
+	if (!p->relay_key_ok || per < 2 || !t->dp.udp_gso || p->relay_no_gso) {
+		for (size_t i = 0, off = 0; i < n; i++, off += stride) {
+			ret = relay_send(p, buf + off, i + 1 < n ? stride : len - off);
+			ok |= ret == 0;
+		}
+		return ok ? 0 : ret;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k = 0, used = 0;
+		for (; k < per && i + k < n; k++) {
+			size_t off = (i + k) * stride;
+			int c = ntm_relaycap_seal(&p->relay_key, t->dp.relay_train + used,
+						  sizeof(t->dp.relay_train) - used, p->relay_side, 0,
+						  p->relay_alloc, p->relay_tx++, buf + off,
+						  i + k + 1 < n ? stride : len - off);
+			if (c < 0) {
+				t->stats.tx_seal_failed += n - i - k;
+				return ok ? 0 : c;
+			}
+			used += (size_t)c;
+		}
+		ssize_t r = relay_train_out(p, used, cstride);
+		if (r > 0) {
+			ok = 1;
+			t->stats.tx_relay_trains++;
+			t->stats.tx_packets += (uint64_t)r;
+			t->stats.relay_tx += (uint64_t)r;
+			t->stats.tx_send_failed += k - (size_t)r;
+			p->relay_tx_ms = ntm_loop_now_ms();
+		} else {
+			t->stats.tx_send_failed += k;
+			ret = (int)r;
+		}
+		i += k;
+	}
+	return ok ? 0 : ret;
+}
+
 int path_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t stride, size_t n)
 {
 	struct tund *t = p->t;
 	bool relay = p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay);
 
+	if (n > 1 && relay)
+		return relay_send_train(p, buf, len, stride, n);
 	if (n > 1 && !relay && p->has_ep) {
 		ssize_t r = train_to_ep(p, buf, len, stride);
 		if (r > 0) {

@@ -142,6 +142,8 @@ struct peer {
 	socklen_t eplen;
 	int ep_fd;                    /* our socket for ep (0: the main one) */
 	bool has_ep;
+	bool relay_no_gso;            /* a UDP_SEGMENT train to the relay was refused (EINVAL);
+				       * cleared when the relay's address changes */
 	bool ep_no_gso;               /* a UDP_SEGMENT train to ep was refused (EINVAL: the
 				       * route's MTU, say): sendmmsg to it until ep changes
 				       * (roam_no_gso_keep) */

@@ -67,7 +67,7 @@ enum dc_state {
 	X(ctl_refused) X(ctl_deadline) X(ctl_idle) X(ctl_accept_nofd) \
 	X(resolve_negative_hits) X(resolve_refused_pending) X(peers_refused_max) \
 	X(peers_forgotten) X(hs_deferred) \
-	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_gso_fallback) \
+	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_relay_trains) X(tx_gso_fallback) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
 	X(resolve_requests) X(namemap_full)
@@ -123,6 +123,8 @@ struct tund_dp {
 	uint8_t tunbuf[TUND_TUNBUF];
 	/* a train of sealed segments of one super-packet, back to back */
 	uint8_t train[NTM_MAX_DATAGRAM + 64];
+	/* the same train in RELAY capsules, when the path is the relay (path.c) */
+	uint8_t relay_train[NTM_MAX_DATAGRAM + 64];
 	/* the main socket's receive batch when UDP_GRO is off (tund.c) */
 	struct ntm_udp_rxbatch rx;
 	uint8_t rxbufs[NTM_UDP_BATCH][NTM_MAX_DATAGRAM + 64];

@@ -88,6 +88,15 @@ for n in a b c; do
 done
 "$NTM_DCCTL" -c "$T/dc/dcd.conf" node list --json > "$T/list.json"
 grep -q '"name": "a.ntm.example.org"' "$T/list.json" || fail "node list lacks a: $(cat "$T/list.json")"
+# ntm-dcctl ran as root before the DC ever started: the registry it made is
+# the DC's user's (User's default: ntm, or nobody where there is no such
+# account), as under the systemd unit, where the DC starts as that user and
+# could not take root's files over
+dc_user=nobody
+id ntm > /dev/null 2>&1 && dc_user=ntm
+own=$(stat -c %U "$T/dc/dc.db")
+[ "$own" = "$dc_user" ] || fail "the registry ntm-dcctl made is $own's, not the DC's user's ($dc_user)"
+ok "the registry ntm-dcctl made as root belongs to the DC's user"
 
 # nftables counters in the DC's namespace: datagrams from and to node d.
 nsx dc nft -f - <<NFT || fail "nft"

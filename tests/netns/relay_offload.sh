@@ -8,11 +8,14 @@
 # inside, every byte checked by the receiver (ntm_xfer), no checksum error
 # counted in either node's namespace, and the DC's relay counters show
 # which path forwarded it:
-#   1. relay auto, nodes auto: trains leave the relay (relay_tx_trains) and
+#   1. relay auto, nodes auto: the nodes send their capsules to the relay
+#      as trains (tx_relay_trains), the relay receives them coalesced
+#      (relay_rx_gro_trains), trains leave the relay (relay_tx_trains) and
 #      arrive at the nodes coalesced (their rx_gro_trains);
 #   2. relay auto, nodes off: the trains reach sockets without UDP_GRO (the
-#      kernel cuts them on delivery);
-#   3. relay off: no train, no coalesced receive;
+#      kernel cuts them on delivery), and the nodes send none;
+#   3. relay off: the nodes' trains reach a relay socket without UDP_GRO
+#      (cut on delivery); no train leaves it, no coalesced receive;
 #   4. relay auto on a kernel that refuses UDP_GRO and UDP_SEGMENT
 #      (refuse.c): every train falls back to sendmmsg (relay_tx_gso_fallback)
 #      and none leaves as one.
@@ -166,17 +169,18 @@ for n in a b; do SOUND="$SOUND $n:drop_auth=0 $n:drop_replay=0 $n:drop_inner_src
 setup auto auto
 flows "relay auto, nodes auto"
 expect "relay auto, nodes auto" $SOUND relay_tx_trains\>0 relay_tx_gso_fallback=0 \
-	a:rx_gro_trains\>0 b:rx_gro_trains\>0
+	a:rx_gro_trains\>0 b:rx_gro_trains\>0 a:tx_relay_trains\>0 b:tx_relay_trains\>0 \
+	relay_rx_gro_trains\>0
 
 setup auto off
 flows "relay auto, nodes off"
 expect "relay auto, nodes off" $SOUND relay_tx_trains\>0 relay_tx_gso_fallback=0 \
-	a:rx_gro_trains=0 b:rx_gro_trains=0
+	a:rx_gro_trains=0 b:rx_gro_trains=0 a:tx_relay_trains=0 b:tx_relay_trains=0
 
 setup off auto
 flows "relay off, nodes auto"
 expect "relay off, nodes auto" $SOUND relay_tx_trains=0 relay_rx_gro_trains=0 \
-	a:rx_gro_trains=0 b:rx_gro_trains=0
+	a:rx_gro_trains=0 b:rx_gro_trains=0 a:tx_relay_trains\>0 b:tx_relay_trains\>0
 
 setup auto auto gro,gso
 grep -q "UDP_GRO refused" "$T/dcd.log" || fail "the DC did not log UDP_GRO refused"
