@@ -35,6 +35,8 @@ struct dc_all_stats {
 #define XC(field, name, text) { #name, offsetof(struct dc_all_stats, c.field) },
 #define XR(name, text) { "relay_" #name, offsetof(struct dc_all_stats, r.name) },
 static const struct ntm_counter_def counters[] = { DC_STATS(XD) CTL_STATS(XC) RELAY_STATS(XR) };
+_Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS,
+	       "a STATS reply carries at most NTM_LCTL_MAX_COUNTERS counters: raise it");
 #undef XD
 #undef XC
 #undef XR

@@ -41,7 +41,7 @@
 #define NTM_LCTL_WAIT_MS_MAX 60000
 #define NTM_LCTL_WAIT_DEFAULT UINT32_MAX              /* builder: omit WAIT_MS */
 #define NTM_LCTL_PING_COUNT_MAX 100
-#define NTM_LCTL_MAX_COUNTERS 64                      /* per STATS reply */
+#define NTM_LCTL_MAX_COUNTERS 128                     /* per STATS reply */
 #define NTM_LCTL_COUNTER_NAME_MAX 63                  /* bytes, without NUL */
 
 /* Message types. Requests 0x01-0x3f are queries any local user may send;

@@ -127,7 +127,9 @@ int ntm_daemon_stats_reply(uint8_t *buf, size_t cap, uint32_t req_id, const void
 
 	if (!m)
 		return -ENOMEM;
-	for (size_t i = 0; i < n && i < NTM_LCTL_MAX_COUNTERS; i++) {
+	if (n > NTM_LCTL_MAX_COUNTERS) /* the tables are checked at compile time */
+		n = NTM_LCTL_MAX_COUNTERS;
+	for (size_t i = 0; i < n; i++) {
 		snprintf(m->c[i].name, sizeof(m->c[i].name), "%s", defs[i].name);
 		memcpy(&m->c[i].value, (const uint8_t *)stats + defs[i].off, sizeof(uint64_t));
 		m->n++;

@@ -95,6 +95,8 @@ struct relayd_all_stats {
 #define XD(name, text) { #name, offsetof(struct relayd_all_stats, d.name) },
 #define XR(name, text) { "relay_" #name, offsetof(struct relayd_all_stats, r.name) },
 static const struct ntm_counter_def counters[] = { RELAYD_STATS(XD) RELAY_STATS(XR) };
+_Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS,
+	       "a STATS reply carries at most NTM_LCTL_MAX_COUNTERS counters: raise it");
 #undef XD
 #undef XR
 

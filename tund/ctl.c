@@ -108,6 +108,8 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 
 #define X(name) { #name, offsetof(struct tund_stats, name) },
 static const struct ntm_counter_def counters[] = { TUND_STATS(X) };
+_Static_assert(NTM_ARRAY_SIZE(counters) <= NTM_LCTL_MAX_COUNTERS,
+	       "a STATS reply carries at most NTM_LCTL_MAX_COUNTERS counters: raise it");
 #undef X
 
 /* The drops the kernel counts before ntm-tund sees a packet, read when
