@@ -24,7 +24,7 @@
 /* The TUN device's transmit queue length (txqueuelen), in packets: the ring
  * the kernel fills towards ntm-tund's reads. The kernel's default of 500
  * dropped TCP segments whenever ntm-tund fell a few hundred packets behind
- * (issue 13: every retransmission was a drop there; 5000 gave +8 % on one
+ * (measured with bench/tunnel.sh: every retransmission was a drop there; 5000 gave +8 % on one
  * stream, +22 % on four, and none). 5000 full-sized packets are 7.5 MB, a
  * 25 ms burst at 2.4 Gbit/s, absorbed instead of dropped; with offload a
  * slot may hold a 64 KiB super-packet, but TCP's own small-queue limits

@@ -411,12 +411,19 @@ static ssize_t relay_train_out(struct peer *p, size_t used, size_t cstride)
 	return r;
 }
 
-/* A train through the relay: each datagram sealed into its own RELAY
- * capsule, back to back in t->dp.relay_train. Equal datagrams make equal
- * capsules, so they are still a train, and the relay forwards them as one
- * where it can; the wire is the same as capsule by capsule. Without
- * UDP_SEGMENT (refused once, or a segment too large to batch) each
- * capsule goes on its own. 0 if any capsule went, else -errno. */
+/* May datagrams of stride bytes go to the relay as one train? Not without
+ * UDP_SEGMENT (refused once) or when two capsules would not fit one. */
+static bool relay_train_ok(const struct peer *p, size_t stride)
+{
+	return p->relay_key_ok && p->t->dp.udp_gso && !p->relay_no_gso &&
+	       NTM_UDP_TRAIN_BYTES / (stride + NTM_RELAY_OVERHEAD) >= 2;
+}
+
+/* A train through the relay (relay_train_ok): each datagram sealed into
+ * its own RELAY capsule, back to back in t->dp.relay_train. Equal
+ * datagrams make equal capsules, so they are still a train, and the relay
+ * forwards them as one where it can; the wire is the same as capsule by
+ * capsule. 0 if any capsule went, else -errno. */
 static int relay_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t stride,
 			    size_t n)
 {
@@ -427,13 +434,6 @@ static int relay_send_train(struct peer *p, const uint8_t *buf, size_t len, size
 
 	if (per > NTM_UDP_TRAIN_MAX)
 		per = NTM_UDP_TRAIN_MAX;
-	if (!p->relay_key_ok || per < 2 || !t->dp.udp_gso || p->relay_no_gso) {
-		for (size_t i = 0, off = 0; i < n; i++, off += stride) {
-			ret = relay_send(p, buf + off, i + 1 < n ? stride : len - off);
-			ok |= ret == 0;
-		}
-		return ok ? 0 : ret;
-	}
 	for (size_t i = 0; i < n;) {
 		size_t k = 0, used = 0;
 		for (; k < per && i + k < n; k++) {
@@ -470,7 +470,7 @@ int path_send_train(struct peer *p, const uint8_t *buf, size_t len, size_t strid
 	struct tund *t = p->t;
 	bool relay = p->path == PATH_RELAY || (p->path == PATH_NONE && !p->has_ep && p->has_relay);
 
-	if (n > 1 && relay)
+	if (n > 1 && relay && relay_train_ok(p, stride))
 		return relay_send_train(p, buf, len, stride, n);
 	if (n > 1 && !relay && p->has_ep) {
 		ssize_t r = train_to_ep(p, buf, len, stride);
