@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,15 +202,31 @@ struct race {
 	struct ntm_namemap m;
 	atomic_bool stop;
 	atomic_long hits, torn, mixed;
+	atomic_long lookups, pauses;
 };
+
+/* Every FLIP_BURST writes the writer holds still until the reader has done
+ * PAUSE_LOOKUPS lookups, so the reader sees whole entries whatever the
+ * scheduler does (valgrind runs one thread at a time and could otherwise
+ * leave the reader only ever looking at a half-written entry). */
+#define FLIP_BURST 4096
+#define PAUSE_LOOKUPS 64
 
 static void *flipper(void *arg)
 {
 	struct race *rc = arg;
 	struct ntm_namemap_rec a = rec("bob.ntm.test", 0x11, 0x11), b = rec("bob.ntm.test", 0x22, 0x22);
 
-	for (unsigned long i = 0; !atomic_load(&rc->stop); i++)
+	for (unsigned long i = 1; !atomic_load(&rc->stop); i++) {
 		ntm_namemap_put(&rc->m, i & 1 ? &a : &b, NOW + 500);
+		if (i % FLIP_BURST)
+			continue;
+		long until = atomic_load(&rc->lookups) + PAUSE_LOOKUPS;
+
+		while (atomic_load(&rc->lookups) < until && !atomic_load(&rc->stop))
+			sched_yield();
+		atomic_fetch_add(&rc->pauses, 1);
+	}
 	return NULL;
 }
 
@@ -222,9 +239,11 @@ START_TEST(test_readers_racing_a_writer_never_see_a_mixed_entry)
 
 	atomic_store(&rc.stop, false);
 	ck_assert_int_eq(pthread_create(&th, NULL, flipper, &rc), 0);
-	for (long i = 0; i < 2000000; i++) {
+	/* at least 2M lookups, and at least 4 of the writer's pauses */
+	for (long i = 0; i < 2000000 || atomic_load(&rc.pauses) < 4; i++) {
 		enum ntm_namemap_res res = ntm_namemap_find_name(&rc.m, "bob.ntm.test", 12, NOW, &out);
 
+		atomic_fetch_add(&rc.lookups, 1);
 		if (res == NTM_NAMEMAP_TORN) {
 			atomic_fetch_add(&rc.torn, 1);
 			continue;
