@@ -119,6 +119,8 @@ static const struct sb_call plain[] = {
 static const struct sb_call asan_calls[] = {
 	{ SCMP_SYS(readlink), ALL }, { SCMP_SYS(readlinkat), ALL },
 	{ SCMP_SYS(pipe), ALL }, { SCMP_SYS(pipe2), ALL },
+	/* a thread's alternate signal stack, removed as it ends (ntm-tund's workers) */
+	{ SCMP_SYS(sigaltstack), ALL },
 };
 #endif
 
@@ -271,6 +273,14 @@ int ntm_sandbox_apply(enum ntm_sandbox_profile p, enum ntm_sandbox_mode m, char 
 			 "without SECCOMP_RET_KILL_PROCESS or SECCOMP_RET_LOG?)",
 			 m == NTM_SANDBOX_LOG ? "log" : "kill-process");
 		return -ENOSYS;
+	}
+	/* every thread of the process gets the filter: ntm-tund's workers are
+	 * started before it (tund/worker.c) */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret < 0) {
+		snprintf(msg, msglen, "seccomp: cannot ask for the filter on every thread: %s",
+			 strerror(-ret));
+		goto out;
 	}
 	ret = add_rules(ctx, 1u << p, &nr);
 	if (ret < 0) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static void size_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 }
 
-int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only)
+static int udp_open(int family, const void *addr, uint16_t port, bool v6only, bool reuseport)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -54,6 +55,8 @@ int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only)
 			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	}
 	size_buffers(fd);
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		goto fail;
 	return fd;
@@ -61,6 +64,38 @@ fail:;
 	int err = -errno;
 	close(fd);
 	return err;
+}
+
+int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only)
+{
+	return udp_open(family, addr, port, v6only, false);
+}
+
+int ntm_udp_open_reuseport(int family, const void *addr, uint16_t port, bool v6only)
+{
+	return udp_open(family, addr, port, v6only, true);
+}
+
+int ntm_udp_steer_data(int fd, unsigned n, uint8_t data_type)
+{
+	/* The program runs on the UDP payload; it returns the index of the
+	 * socket in the group (the order they were bound in). A load past the
+	 * end of a short datagram ends the program with 0. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),                 /* A = type */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, data_type, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),                          /* not DATA: socket 0 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),                 /* A = receiver (big-endian) */
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (n == 0)
+		return -EINVAL;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
 }
 
 int ntm_udp_set_gro(int fd)

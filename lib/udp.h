@@ -33,6 +33,18 @@ struct ntm_udp_meta {
  * addresses). Returns the fd or -errno. */
 int ntm_udp_open(int family, const void *addr, uint16_t port, bool v6only);
 
+/* As ntm_udp_open, with SO_REUSEPORT: more sockets may bind the same port
+ * (ntm-tund's workers, one each); the kernel spreads datagrams over them
+ * unless a program steers them (ntm_udp_steer_data). */
+int ntm_udp_open_reuseport(int family, const void *addr, uint16_t port, bool v6only);
+
+/* Steer the datagrams of fd's SO_REUSEPORT group (n sockets, bound in
+ * order 0..n-1) with a classic BPF program (SO_ATTACH_REUSEPORT_CBPF):
+ * a datagram whose first byte is data_type goes to socket (the big-endian
+ * 32-bit word at offset 4) mod n, the receiver index of a DATA message;
+ * anything else, and anything shorter, to socket 0. 0 or -errno. */
+int ntm_udp_steer_data(int fd, unsigned n, uint8_t data_type);
+
 /* Receive one datagram. Returns its length, -EAGAIN when none is waiting,
  * -EMSGSIZE when it was larger than cap (dropped), or another -errno. */
 ssize_t ntm_udp_recv(int fd, uint8_t *buf, size_t cap, struct ntm_udp_meta *m);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "netif.h"
 #include "tund.h"
+#include "worker.h"
 
 static void fill_endpoint(struct ntm_lctl_endpoint *e, const struct ntm_endpoint *w)
 {
@@ -139,6 +140,7 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 	case NTM_LCTL_STATUS:
 		return reply_status(t, req->hdr.req_id, buf, cap);
 	case NTM_LCTL_STATS: {
+		workers_fold_stats(t);
 		const struct ntm_ctlsrv_stats *cs = ntm_ctlsrv_stats(t->ctl);
 		t->stats.ctl_refused = cs->refused;
 		t->stats.ctl_deadline = cs->deadline;

@@ -336,7 +336,7 @@ static bool inner_ok(struct tund *t, const struct peer *p, const uint8_t *pkt, s
 	return true;
 }
 
-static void on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len)
+void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len)
 {
 	struct ntm_ctl c;
 
@@ -398,7 +398,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	if (ptlen == 0)
 		return; /* keepalive */
 	if (pt[0] == 0x00) {
-		on_peer_ctl(t, p, pt, ptlen);
+		data_on_peer_ctl(t, p, pt, ptlen);
 		return;
 	}
 	/* the peer sent data: it is owed a passive keepalive (roam.h) even

@@ -76,9 +76,13 @@ static void pending_release(struct tund *t, struct peer *p)
 
 static void session_forget(struct tund *t, struct ntm_session *s)
 {
+	bool shared = s->mt != NULL;
+
 	if (s->valid)
 		ntm_idmap_del(&t->sess_index, s->local_index);
-	ntm_session_clear(s);
+	ntm_session_clear(s); /* a shared part is the workers' tables' to free */
+	if (shared && t->sessions_changed)
+		t->sessions_changed(t);
 }
 
 static void hs_forget(struct tund *t, struct peer *p)
@@ -486,12 +490,18 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 	}
 }
 
+/* A new local index. With workers, index mod nworkers is the worker the
+ * peer's DATA is steered to (worker.c): sessions take them in turn. */
 static uint32_t new_index(struct tund *t)
 {
+	unsigned n = t->nworkers > 1 ? t->nworkers : 1, want = t->index_rr++ % n;
 	uint32_t idx = 0;
 
-	while (idx == 0 || ntm_idmap_get(&t->sess_index, idx) || idx == t->dc.sess.local_index)
+	while (idx == 0 || idx % n != want || ntm_idmap_get(&t->sess_index, idx) ||
+	       idx == t->dc.sess.local_index) {
 		ntm_random(&idx, sizeof(idx));
+		idx = idx - idx % n + want;
+	}
 	return idx;
 }
 
@@ -552,6 +562,8 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->tx_unanswered_ms = p->rx_unanswered_ms = 0;
 	p->hs_wide = false;
 	memset(s, 0, sizeof(*s));
+	if (t->sessions_changed) /* the workers send with it from now on */
+		t->sessions_changed(t);
 }
 
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,

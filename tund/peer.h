@@ -247,6 +247,8 @@ void data_offload_init(struct tund *t);
  * to ntm0 now. Nothing is held between batches. */
 void data_rx_flush(struct tund *t);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+/* A control message (PING, PONG) p sent in a tunnel, already opened. */
+void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len);
 /* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
  * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
  * tx_no_path, tx_send_failed), so a caller with nothing else to do about a

@@ -1,6 +1,7 @@
 /* tun.c - open the TUN device and move packets through it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -75,8 +76,9 @@ int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd)
 	return tun_open(name, NTM_TUN_IFF_FLAGS, actual_name, fd);
 }
 
-int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
-			 unsigned *offloads)
+/* IFF_VNET_HDR's header size and the best offloads the kernel grants
+ * (stepping down from NTM_TUN_OFFLOADS), or exactly *offloads. */
+static int vnet_setup(int tfd, bool exact, unsigned *offloads)
 {
 	/* each step down drops what an older kernel may not know */
 	static const unsigned try[] = {
@@ -85,26 +87,63 @@ int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
 		TUN_F_CSUM,
 		0,
 	};
-	int hdrsz = NTM_TUN_VNET_HDR_LEN, tfd, ret;
+	int hdrsz = NTM_TUN_VNET_HDR_LEN;
 
-	ret = tun_open(name, NTM_TUN_IFF_FLAGS | IFF_VNET_HDR, actual_name, &tfd);
-	if (ret < 0)
-		return ret;
-	if (ioctl(tfd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
-		close(tfd);
+	if (ioctl(tfd, TUNSETVNETHDRSZ, &hdrsz) < 0)
 		return -ENOTSUP;
-	}
+	if (exact)
+		return ioctl(tfd, TUNSETOFFLOAD, (unsigned long)*offloads) < 0 ? -errno : 0;
 	for (size_t i = 0; i < sizeof(try) / sizeof(try[0]); i++) {
 		if (ioctl(tfd, TUNSETOFFLOAD, (unsigned long)try[i]) == 0) {
 			*offloads = try[i];
-			*fd = tfd;
 			return 0;
 		}
 		if (errno != EINVAL)
 			break;
 	}
-	ret = -errno;
-	close(tfd);
+	return -errno;
+}
+
+int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
+			 unsigned *offloads)
+{
+	int tfd, ret;
+
+	ret = tun_open(name, NTM_TUN_IFF_FLAGS | IFF_VNET_HDR, actual_name, &tfd);
+	if (ret < 0)
+		return ret;
+	ret = vnet_setup(tfd, false, offloads);
+	if (ret < 0) {
+		close(tfd);
+		return ret;
+	}
+	*fd = tfd;
+	return 0;
+}
+
+int ntm_tun_open_queues(const char *name, char actual_name[IFNAMSIZ], int *fds, unsigned n,
+			bool vnet, unsigned *offloads)
+{
+	int flags = NTM_TUN_IFF_FLAGS | IFF_MULTI_QUEUE | (vnet ? IFF_VNET_HDR : 0);
+	unsigned got = 0;
+	int ret = 0;
+
+	*offloads = 0;
+	for (; got < n; got++) {
+		/* the first queue creates the device under a name the kernel
+		 * may number; the others attach to that name */
+		ret = tun_open(got ? actual_name : name, flags, actual_name, &fds[got]);
+		if (ret < 0)
+			goto fail;
+		if (vnet && (ret = vnet_setup(fds[got], got > 0, offloads)) < 0) {
+			close(fds[got]);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (got > 0)
+		close(fds[--got]);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,8 +26,8 @@
  * IFF_VNET_HDR:    a struct virtio_net_hdr (lib/gso.h) in front of each packet read
  *                  and written, followed by TUNSETVNETHDRSZ and TUNSETOFFLOAD on the
  *                  same fd, right after TUNSETIFF.
- * Later, IFF_MULTI_QUEUE: ntm_tun_open is called once per queue with the same name;
- * each call returns one more fd (queue) of the same device, one per worker core.
+ * With Workers > 1 (ntm_tun_open_queues), IFF_MULTI_QUEUE: one fd (queue) of the same
+ * device per worker, each with the same flags and offloads.
  * Both must be decided before the first open: the kernel refuses (-EINVAL) to attach a
  * queue whose flags differ from the device's. */
 #define NTM_TUN_IFF_FLAGS (IFF_TUN | IFF_NO_PI)
@@ -74,6 +75,13 @@ int ntm_tun_open(const char *name, char actual_name[IFNAMSIZ], int *fd);
  * is left open, and the caller may open without IFF_VNET_HDR. */
 int ntm_tun_open_offload(const char *name, char actual_name[IFNAMSIZ], int *fd,
 			 unsigned *offloads);
+
+/* n queues (fds[0..n-1]) of one device with IFF_MULTI_QUEUE (and
+ * IFF_VNET_HDR when vnet, every queue with the offloads the first was
+ * granted, in *offloads). Errors as ntm_tun_open_offload; -EINVAL also
+ * when the kernel refuses IFF_MULTI_QUEUE. On error nothing stays open. */
+int ntm_tun_open_queues(const char *name, char actual_name[IFNAMSIZ], int *fds, unsigned n,
+			bool vnet, unsigned *offloads);
 
 /* Read one packet into buf (with IFF_VNET_HDR: its header, then the packet). Returns its length, or -EAGAIN when none is queued (the fd
  * is nonblocking), or another -errno. The kernel cuts a packet longer than cap and

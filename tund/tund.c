@@ -14,6 +14,7 @@
 #include "tun.h"
 #include "tund.h"
 #include "util.h"
+#include "worker.h"
 
 #define UDP_BATCH 64
 
@@ -41,7 +42,7 @@ static int load_identity(struct tund *t)
 }
 
 /* One datagram, or each of a UDP_GRO train (m->gro_size), to its handler. */
-static void on_datagrams(struct tund *t, uint8_t *buf, size_t n, const struct ntm_udp_meta *m)
+void tund_on_datagrams(struct tund *t, uint8_t *buf, size_t n, const struct ntm_udp_meta *m)
 {
 	size_t seg = m->gro_size ? m->gro_size : n;
 	bool dc = dclink_is_dc(t, (const struct sockaddr *)&m->src);
@@ -75,7 +76,7 @@ static void on_udp_batched(struct tund *t, int fd)
 				t->stats.drop_malformed++;
 				continue;
 			}
-			on_datagrams(t, b->buf[i], b->len[i], &b->meta[i]);
+			tund_on_datagrams(t, b->buf[i], b->len[i], &b->meta[i]);
 		}
 		got += (int)n;
 		if (n < NTM_UDP_BATCH)
@@ -112,7 +113,7 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 			}
 			break;
 		}
-		on_datagrams(t, t->buf, (size_t)n, &m);
+		tund_on_datagrams(t, t->buf, (size_t)n, &m);
 	}
 	/* the batch is over: coalesced packets go to ntm0 before we sleep */
 	data_rx_flush(t);
@@ -160,7 +161,9 @@ static void on_tun_vnet(struct ntm_io *io, uint32_t events, void *arg)
 
 static int open_udp(struct tund *t)
 {
-	t->udp_fd = ntm_udp_open(AF_INET6, NULL, t->cfg.port, false);
+	/* with workers, the first socket of the port is open already */
+	if (t->udp_fd < 0)
+		t->udp_fd = ntm_udp_open(AF_INET6, NULL, t->cfg.port, false);
 	if (t->udp_fd == -EAFNOSUPPORT)
 		t->udp_fd = ntm_udp_open(AF_INET, NULL, t->cfg.port, false);
 	if (t->udp_fd < 0) {
@@ -224,7 +227,9 @@ static int open_tun(struct tund *t)
 {
 	int ret = -1;
 
-	if (!t->cfg.offload || open_tun_offload(t) < 0)
+	if (t->tun_fd >= 0) /* queue 0 of a multi-queue device (worker.c) */
+		ret = 0;
+	else if (!t->cfg.offload || open_tun_offload(t) < 0)
 		ret = ntm_tun_open(t->cfg.ifname, t->ifname, &t->tun_fd);
 	else
 		ret = 0;
@@ -244,6 +249,17 @@ static void log_stats(void *arg)
 #undef X
 }
 
+/* The sweep, with the workers' view of the peers folded in before and
+ * brought up to date after. */
+static void sweep(struct ntm_timer *tm, void *arg)
+{
+	struct tund *t = arg;
+
+	workers_sync(t);
+	peers_sweep(tm, arg);
+	workers_changed(t);
+}
+
 static int run(struct tund *t)
 {
 	struct ntm_daemon_signals sig;
@@ -261,8 +277,9 @@ static int run(struct tund *t)
 		log_err("User=%s: %s", t->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
 	}
-	if ((ret = load_identity(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0 ||
-	    (ret = open_underlay(t)) < 0)
+	t->nworkers = workers_count(t->cfg.workers);
+	if ((ret = load_identity(t)) < 0 || (ret = workers_open(t)) < 0 || (ret = open_tun(t)) < 0 ||
+	    (ret = open_udp(t)) < 0 || (ret = open_underlay(t)) < 0)
 		goto out;
 	ret = ctl_open(t, who.uid, who.gid);
 	if (ret < 0) {
@@ -283,11 +300,14 @@ static int run(struct tund *t)
 		goto out;
 	}
 	namemap_open(t);
+	/* the threads exist before the sandbox, whose filter covers them */
+	if ((ret = workers_start(t)) < 0)
+		goto out;
 	/* set-up is over: from here on, only what ntm-tund(8) SANDBOX lists */
 	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_TUND, t->cfg.seccomp)) < 0)
 		goto out;
 	peers_init(t);
-	ntm_timer_init(&t->peer_timer, t->loop, peers_sweep, t);
+	ntm_timer_init(&t->peer_timer, t->loop, sweep, t);
 	ntm_timer_arm(&t->peer_timer, PEER_SWEEP_MS, PEER_SWEEP_MS);
 	ret = dclink_start(t);
 	if (ret < 0)
@@ -306,6 +326,7 @@ stop:
 	ctl_close(t);
 	peers_free(t);
 out:
+	workers_stop(t);
 	ctl_close(t);
 	underlay_watch_close(&t->ulw);
 	if (t->udp_fd >= 0)

@@ -70,7 +70,8 @@ enum dc_state {
 	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_relay_trains) X(tx_gso_fallback) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
-	X(resolve_requests) X(namemap_full)
+	X(resolve_requests) X(namemap_full) \
+	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -181,6 +182,12 @@ struct tund {
 	uint64_t cap_log_quiet;            /* limit refusals not logged since */
 	unsigned early_next;
 
+	/* packet threads (worker.c): nworkers counts the main thread; 1: none */
+	unsigned nworkers;
+	unsigned index_rr;                 /* the worker the next session index is for */
+	struct tund_workers *w;
+	void (*sessions_changed)(struct tund *t); /* NULL with one worker */
+
 	struct tund_dp dp;                       /* Offload = auto (data.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];      /* receive (UDP, TUN) */
 	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
@@ -189,6 +196,8 @@ struct tund {
 
 /* tund.c: reads datagrams from one of our UDP sockets (arg: the tund) */
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);
+/* One datagram, or each of a UDP_GRO train, to its handler (main thread). */
+void tund_on_datagrams(struct tund *t, uint8_t *buf, size_t n, const struct ntm_udp_meta *m);
 
 /* dclink.c */
 /* Takes the first underlay snapshot and starts the handshake; 0, or -errno

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -43,10 +44,34 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 	}
 }
 
+/* Workers = N (1..TUND_WORKERS_MAX) or auto (0). */
+static int parse_workers(struct tund_config *cfg, const char *path, const char *v,
+			 const struct ntm_conf_entry *e, char *msg, size_t msglen)
+{
+	char *end;
+	unsigned long n;
+
+	if (strcasecmp(v, "auto") == 0) {
+		cfg->workers = 0;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] >= '0' && v[0] <= '9' && !*end && !errno && n >= 1 && n <= TUND_WORKERS_MAX) {
+		cfg->workers = (unsigned)n;
+		return 0;
+	}
+	char q[NTM_CONF_QUOTE_BUF];
+	snprintf(msg, msglen, "%s:%u: Workers: '%s' is not auto or a number from 1 to %d", path,
+		 e ? e->line : 0, ntm_conf_quote(q, v), TUND_WORKERS_MAX);
+	return -EINVAL;
+}
+
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "";
+	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "",
+	     workers[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
@@ -74,6 +99,8 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "Node", "Suite", NTM_CONF_STRING, 0, suite, sizeof(suite), 0, 0, "aesgcm", NULL },
 		{ "Node", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
 		{ "Interface", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto",
+		  NULL },
+		{ "Interface", "Workers", NTM_CONF_STRING, 0, workers, sizeof(workers), 0, 0, "1",
 		  NULL },
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
@@ -117,6 +144,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = parse_workers(cfg, path, workers, ntm_conf_get(c, "Interface", "Workers"), msg, msglen);
+	if (ret < 0)
+		goto out;
 	ret = ntm_sandbox_conf_mode(c, path, "Node", seccomp, &cfg->seccomp, msg, msglen);
 	if (ret < 0)
 		goto out;

@@ -17,6 +17,8 @@
 #define NTM_TUND_SOCK NTM_RUNSTATEDIR "/ntm/tund.sock"
 #define NTM_TUND_DEFAULT_MTU 1388   /* doc/protocol.md section 8 */
 
+#define TUND_WORKERS_MAX 16          /* NTM_SESSION_MT_MAX */
+
 struct tund_config {
 	char name[NTM_NAME_MAX + 1];
 	char key_file[4096];
@@ -40,6 +42,7 @@ struct tund_config {
 	uint64_t hs_rate;             /* handshake initiations per second (burst: 2 s) */
 	enum ntm_sandbox_mode seccomp; /* [Node] Seccomp */
 	bool offload;                 /* [Interface] Offload: auto (true) or off */
+	unsigned workers;             /* [Interface] Workers: 1..16, 0 for auto */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
