@@ -90,6 +90,10 @@ static const struct sb_call plain[] = {
 	{ SCMP_SYS(getpid), ALL }, { SCMP_SYS(gettid), ALL }, { SCMP_SYS(getuid), ALL },
 	{ SCMP_SYS(geteuid), ALL }, { SCMP_SYS(getgid), ALL }, { SCMP_SYS(getegid), ALL },
 	{ SCMP_SYS(sysinfo), ALL }, { SCMP_SYS(futex), ALL },
+	/* ntm-tund's worker threads, started just before the filter (which is
+	 * synchronised to them): what a new thread's start makes in glibc,
+	 * which may run after the filter is in place */
+	{ SCMP_SYS(rseq), T }, { SCMP_SYS(set_robust_list), T },
 	/* signals and the end: abort() (tgkill on ourselves: add_signals) */
 	{ SCMP_SYS(rt_sigreturn), ALL }, { SCMP_SYS(rt_sigaction), ALL },
 	{ SCMP_SYS(restart_syscall), ALL }, { SCMP_SYS(exit), ALL },

@@ -491,10 +491,11 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 }
 
 /* A new local index. With workers, index mod nworkers is the worker the
- * peer's DATA is steered to (worker.c): sessions take them in turn. */
+ * peer's DATA is steered to (worker.c): established sessions take them in
+ * turn (install_cur moves on), retries of a handshake keep the same. */
 static uint32_t new_index(struct tund *t)
 {
-	unsigned n = t->nworkers > 1 ? t->nworkers : 1, want = t->index_rr++ % n;
+	unsigned n = t->nworkers > 1 ? t->nworkers : 1, want = t->index_rr % n;
 	uint32_t idx = 0;
 
 	while (idx == 0 || idx % n != want || ntm_idmap_get(&t->sess_index, idx) ||
@@ -562,6 +563,7 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->tx_unanswered_ms = p->rx_unanswered_ms = 0;
 	p->hs_wide = false;
 	memset(s, 0, sizeof(*s));
+	t->index_rr++; /* the next session's DATA to the next worker */
 	if (t->sessions_changed) /* the workers send with it from now on */
 		t->sessions_changed(t);
 }

@@ -1,0 +1,198 @@
+#!/bin/bash
+# workers.sh - ntm-tund with `Workers = 2` on both nodes (setup2.sh): ntm0
+# with two queues and two sockets on the port, one worker thread beside the
+# main thread. TCP both ways with several flows at once and UDP, IPv4 and
+# IPv6 inside, every byte checked by the receiver (ntm_xfer); the counters
+# show that the worker thread opened DATA and read ntm0 on each node and
+# that nothing was dropped for its tag, the replay window or its inner
+# source. Every thread runs under the seccomp filter. Then b restarts (new
+# sessions, the next worker in turn on a) and the transfers are verified
+# again; then b alone runs with one worker against a with two.
+. "$(dirname "$0")/lib.sh"
+require_root
+XFER=$top_builddir/tests/netns/ntm_xfer
+[ -x "$XFER" ] || skip "tests/netns/ntm_xfer not built (make check builds it)"
+: "${WORKERS_TCP_BYTES:=$((8 << 20))}" "${WORKERS_UDP_COUNT:=3000}" "${WORKERS_FLOWS:=3}"
+NODES="a b"
+. "$(dirname "$0")/setup2.sh"
+
+forget() {
+	local p rest=""
+	for p in $PIDS; do [ "$p" = "$1" ] || rest="$rest $p"; done
+	PIDS=$rest
+}
+
+# set_workers NODE N: NODE's daemon restarted with `Workers = N`, registered again.
+set_workers() {
+	local n=$1 w=$2 pid
+	pid=$(eval "echo \$TUND_PID_$n")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	forget "$pid"
+	sed -i '/^\[Interface\]$/,$d' "$T/$n/tund.conf"
+	printf '[Interface]\nWorkers = %s\n' "$w" >> "$T/$n/tund.conf"
+	"$NTM_TUND" -n -c "$T/$n/tund.conf" > "$T/check-$n.out" 2>&1 ||
+		fail "ntm-tund -n refuses Workers = $w: $(cat "$T/check-$n.out")"
+	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	eval "TUND_PID_$n=\$LAST_PID"
+	wait_for 10 "$n registered (Workers = $w)" registered "$T/$n/run/tund.sock"
+}
+
+# threads_filtered NODE N: the daemon has N threads, each under the filter.
+threads_filtered() {
+	local pid task s count=0
+	pid=$(eval "echo \$TUND_PID_$1")
+	for task in /proc/"$pid"/task/*; do
+		s=$(awk '$1 == "Seccomp:" { print $2 }' "$task/status" 2>/dev/null)
+		[ "$s" = 2 ] || fail "$1: thread ${task##*/} has 'Seccomp: ${s:-?}', want 2"
+		count=$((count + 1))
+	done
+	[ "$count" = "$2" ] || fail "$1: $count threads, want $2"
+}
+
+ntm0_addr() {
+	nsx "$1" ip -o "-$2" addr show dev ntm0 scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }'
+}
+vaddr() { eval "echo \$VADDR_$1_$2"; }
+
+XPIDS=""
+RUN=0
+start() {
+	bg "$@"
+	XPIDS="$XPIDS $LAST_PID:$2"
+}
+wait_all() {
+	local e pid log bad=""
+	for e in $XPIDS; do
+		pid=${e%%:*} log=${e#*:}
+		wait "$pid" || bad="$bad $log"
+		forget "$pid"
+	done
+	XPIDS=""
+	for log in $bad; do echo "---- $log" >&2; cat "$T/$log.log" >&2; done
+	[ -z "$bad" ] || fail "$1: failed:$bad"
+}
+other() { [ "$1" = a ] && echo b || echo a; }
+# seed FAMILY SENDER K: distinct per flow, so a byte that strays fails
+seed() { echo $(( ($1 * 16 + $([ "$2" = a ] && echo 1 || echo 2)) * 16 + $3 )); }
+
+# run_flows WHAT PROTO SIZE K: K flows each way for IPv4 and IPv6 at once.
+run_flows() {
+	local what=$1 proto=$2 size=$3 k=$4 port=$((5000 + RANDOM % 1000)) n f i l
+	RUN=$((RUN + 1))
+	for n in a b; do
+		for f in 4 6; do
+			for i in $(seq 1 "$k"); do
+				start "$n" "$RUN-$proto-recv-$n-$f-$i" "$XFER" "$proto-recv" \
+					"$((port + 10 * f + i))" "$size" "$(seed "$f" "$(other "$n")" "$i")"
+			done
+		done
+	done
+	l=$([ "$proto" = tcp ] && echo t || echo u)
+	for n in a b; do
+		wait_for 5 "$proto receivers on $n" listening "$n" "$l" "$port" $((2 * k))
+	done
+	for n in a b; do
+		for f in 4 6; do
+			for i in $(seq 1 "$k"); do
+				start "$n" "$RUN-$proto-send-$n-$f-$i" "$XFER" "$proto-send" \
+					"$(vaddr "$(other "$n")" "$f")" "$((port + 10 * f + i))" "$size" \
+					"$(seed "$f" "$n" "$i")" $([ "$proto" = udp ] && echo "$MTU")
+			done
+		done
+	done
+	wait_all "$what, $proto"
+	ok "$what: $proto, $((4 * k)) flows (IPv4 and IPv6 inside, both ways at once) verified"
+}
+
+# listening NODE t|u PORT N: N sockets listen on ports PORT+1..PORT+69
+listening() {
+	nsx "$1" ss -Hln"$2" | awk -v lo="$3" -v want="$4" \
+		'{ n = split($4, a, ":"); p = a[n] + 0; if (p > lo && p < lo + 70) c++ }
+		 END { exit !(c >= want) }'
+}
+
+up() {
+	local f
+	for f in 4 6; do
+		wait_for 10 "a pings b over IPv$f" nsx a ping "-$f" -c 1 -W 1 "$(vaddr b "$f")"
+		wait_for 10 "b pings a over IPv$f" nsx b ping "-$f" -c 1 -W 1 "$(vaddr a "$f")"
+	done
+}
+
+stats() { "$NTMCTL" -s "$T/$1/run/tund.sock" stats --json > "$2" || fail "ntmctl stats on $1"; }
+stat() { grep -o "\"$2\": [0-9]*" "$1" | grep -o '[0-9]*$'; }
+snapshot() { stats a "$T/before-a.json"; stats b "$T/before-b.json"; }
+# expect WHAT NODE:COUNTER>0|=0...: how each counter moved since the snapshot
+expect() {
+	local what=$1 e n c op d v w
+	shift
+	stats a "$T/after-a.json"
+	stats b "$T/after-b.json"
+	for e in "$@"; do
+		n=${e%%:*} c=${e#*:} op=${c: -2} c=${c%??}
+		v=$(stat "$T/after-$n.json" "$c") && w=$(stat "$T/before-$n.json" "$c") ||
+			fail "$n has no counter $c"
+		d=$((v - w))
+		case $op in
+		">0") [ "$d" -gt 0 ] || fail "$what: $n's $c did not move" ;;
+		"=0") [ "$d" = 0 ] || fail "$what: $n's $c moved by $d" ;;
+		*) fail "expect: bad '$e'" ;;
+		esac
+	done
+	for n in a b; do
+		echo "   $n: worker_rx +$(( $(stat "$T/after-$n.json" worker_rx) - $(stat "$T/before-$n.json" worker_rx) ))," \
+			"worker_tun_rx +$(( $(stat "$T/after-$n.json" worker_tun_rx) - $(stat "$T/before-$n.json" worker_tun_rx) ))," \
+			"rx_packets +$(( $(stat "$T/after-$n.json" rx_packets) - $(stat "$T/before-$n.json" rx_packets) ))," \
+			"worker_to_main +$(( $(stat "$T/after-$n.json" worker_to_main) - $(stat "$T/before-$n.json" worker_to_main) ))"
+	done
+}
+SOUND=""
+for n in a b; do
+	for c in drop_auth drop_replay drop_inner_src drop_bad_inner tun_gso_bad; do
+		SOUND="$SOUND $n:$c=0"
+	done
+done
+
+run_case() {
+	local what=$1
+	shift
+	up
+	snapshot
+	run_flows "$what" tcp "$WORKERS_TCP_BYTES" "$WORKERS_FLOWS"
+	run_flows "$what" udp "$WORKERS_UDP_COUNT" 1
+	expect "$what" $SOUND "$@"
+}
+
+set_workers a 2
+set_workers b 2
+for n in a b; do
+	threads_filtered "$n" 2
+	v=$(stats "$n" "$T/w-$n.json"; stat "$T/w-$n.json" workers)
+	[ "$v" = 2 ] || fail "$n: counter workers is '$v', want 2"
+	grep -q "ntm0: 2 queues" "$T/tund-$n.log" || fail "$n: no line about ntm0's 2 queues in its log"
+done
+ok "both nodes run 2 workers (2 queues, 2 threads, every thread under the seccomp filter)"
+MTU=$(nsx a cat /sys/class/net/ntm0/mtu) || fail "no ntm0 on a"
+for n in a b; do
+	for f in 4 6; do
+		v=$(ntm0_addr "$n" "$f")
+		[ -n "$v" ] || fail "$n has no IPv$f address on ntm0"
+		eval "VADDR_${n}_$f=\$v"
+	done
+done
+
+# The first session of each node steers its DATA to the worker thread
+# (receiver index 1 mod 2); ntm0 hands that thread the flows it writes.
+run_case "Workers = 2 on a and b" a:worker_rx\>0 b:worker_rx\>0 a:worker_tun_rx\>0 b:worker_tun_rx\>0
+
+# b restarts: new sessions on both sides (a's next session index goes to
+# its main thread's socket), the tunnel works again with the same checks.
+set_workers b 2
+run_case "after b restarted (new sessions)" b:worker_rx\>0
+
+# b with one worker against a with two: the wire is the same.
+set_workers b 1
+threads_filtered b 1
+run_case "a Workers = 2, b Workers = 1" b:worker_rx=0 b:worker_tun_rx=0
+echo "PASS: workers"
