@@ -594,6 +594,7 @@ int workers_open(struct tund *t)
 	unsigned offl = 0;
 	int ret;
 
+	t->stats.workers = 1;
 	if (n <= 1)
 		return 0;
 	for (unsigned i = 0; i < n; i++)

@@ -11,6 +11,9 @@
  *   gso   sendmsg or sendmmsg with a UDP_SEGMENT control message fails EIO,
  *         as a kernel before 6.11 answers when the underlay device has no
  *         checksum offload
+ *   mq    TUNSETIFF with IFF_MULTI_QUEUE fails EINVAL (a kernel or device
+ *         without multi-queue TUN)
+ *   bpf   setsockopt(SO_ATTACH_REUSEPORT_CBPF) fails ENOPROTOOPT (before 4.5)
  * The real functions are looked up before main, so nothing here runs
  * outside ntm-tund's system-call allow-list. */
 #ifndef _GNU_SOURCE
@@ -19,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,7 +47,7 @@ static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned, int);
 static unsigned long refused_tun;       /* TUN_F_* flags refused */
-static bool refuse_gro, refuse_gso;
+static bool refuse_gro, refuse_gso, refuse_mq, refuse_bpf;
 
 static bool listed(const char *list, const char *word)
 {
@@ -71,6 +75,8 @@ __attribute__((constructor)) static void init(void)
 		refused_tun = ~0UL;
 	refuse_gro = listed(l, "gro");
 	refuse_gso = listed(l, "gso");
+	refuse_mq = listed(l, "mq");
+	refuse_bpf = listed(l, "bpf");
 }
 
 int ioctl(int fd, unsigned long req, ...)
@@ -85,12 +91,20 @@ int ioctl(int fd, unsigned long req, ...)
 		errno = EINVAL;
 		return -1;
 	}
+	if (refuse_mq && req == TUNSETIFF && (((struct ifreq *)arg)->ifr_flags & IFF_MULTI_QUEUE)) {
+		errno = EINVAL;
+		return -1;
+	}
 	return real_ioctl(fd, req, arg);
 }
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	if (refuse_gro && level == IPPROTO_UDP && name == UDP_GRO) {
+		errno = ENOPROTOOPT;
+		return -1;
+	}
+	if (refuse_bpf && level == SOL_SOCKET && name == SO_ATTACH_REUSEPORT_CBPF) {
 		errno = ENOPROTOOPT;
 		return -1;
 	}

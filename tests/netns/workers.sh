@@ -7,11 +7,14 @@
 # that nothing was dropped for its tag, the replay window or its inner
 # source. Every thread runs under the seccomp filter. Then b restarts (new
 # sessions, the next worker in turn on a) and the transfers are verified
-# again; then b alone runs with one worker against a with two.
+# again; then b alone runs with one worker against a with two; then b asks
+# for two on a kernel that refuses a multi-queue TUN device, then the
+# steering program (refuse.c), and runs with one.
 . "$(dirname "$0")/lib.sh"
 require_root
 XFER=$top_builddir/tests/netns/ntm_xfer
 [ -x "$XFER" ] || skip "tests/netns/ntm_xfer not built (make check builds it)"
+[ -f "$top_builddir/tests/netns/.libs/librefuse.so" ] || skip "tests/netns/librefuse.so not built (make check builds it)"
 : "${WORKERS_TCP_BYTES:=$((8 << 20))}" "${WORKERS_UDP_COUNT:=3000}" "${WORKERS_FLOWS:=3}"
 NODES="a b"
 . "$(dirname "$0")/setup2.sh"
@@ -22,9 +25,11 @@ forget() {
 	PIDS=$rest
 }
 
-# set_workers NODE N: NODE's daemon restarted with `Workers = N`, registered again.
+# set_workers NODE N [REFUSE]: NODE's daemon restarted with `Workers = N`,
+# registered again; with REFUSE under the refuse.c shim (NTM_TEST_REFUSE).
+REFUSE_LIB=$top_builddir/tests/netns/.libs/librefuse.so
 set_workers() {
-	local n=$1 w=$2 pid
+	local n=$1 w=$2 r=${3:-} pid pre=""
 	pid=$(eval "echo \$TUND_PID_$n")
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -33,9 +38,10 @@ set_workers() {
 	printf '[Interface]\nWorkers = %s\n' "$w" >> "$T/$n/tund.conf"
 	"$NTM_TUND" -n -c "$T/$n/tund.conf" > "$T/check-$n.out" 2>&1 ||
 		fail "ntm-tund -n refuses Workers = $w: $(cat "$T/check-$n.out")"
-	bg "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
+	[ -z "$r" ] || pre="env LD_PRELOAD=$REFUSE_LIB NTM_TEST_REFUSE=$r ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	bg "$n" "tund-$n" $pre "$NTM_TUND" -f -c "$T/$n/tund.conf"
 	eval "TUND_PID_$n=\$LAST_PID"
-	wait_for 10 "$n registered (Workers = $w)" registered "$T/$n/run/tund.sock"
+	wait_for 10 "$n registered (Workers = $w${r:+, refused: $r})" registered "$T/$n/run/tund.sock"
 }
 
 # threads_filtered NODE N: the daemon has N threads, each under the filter.
@@ -195,4 +201,18 @@ run_case "after b restarted (new sessions)" b:worker_rx\>0
 set_workers b 1
 threads_filtered b 1
 run_case "a Workers = 2, b Workers = 1" b:worker_rx=0 b:worker_tun_rx=0
+
+# A kernel that refuses a multi-queue TUN device, then the steering
+# program (refuse.c): one line in the log, one worker, the tunnel works.
+for r in mq bpf; do
+	: > "$T/tund-b.log"
+	set_workers b 2 "$r"
+	threads_filtered b 1
+	grep -q "Workers = 2: .* refused .*: running with one worker" "$T/tund-b.log" ||
+		fail "b: no line about the refusal ($r) in its log"
+	v=$(stats b "$T/w-b.json"; stat "$T/w-b.json" workers)
+	[ "$v" = 1 ] || fail "b ($r refused): counter workers is '$v', want 1"
+	WORKERS_TCP_BYTES=$((2 << 20)) WORKERS_UDP_COUNT=1000 WORKERS_FLOWS=1 \
+		run_case "b Workers = 2 on a kernel refusing $r (one worker)" b:worker_rx=0
+done
 echo "PASS: workers"
