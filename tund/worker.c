@@ -631,6 +631,10 @@ int workers_open(struct tund *t)
 		fds[i] = socks[i] = -1;
 		if (ret < 0) {
 			log_err_errno(-ret, "worker %u", i);
+			for (unsigned k = i + 1; k < n; k++) {
+				close(fds[k]);
+				close(socks[k]);
+			}
 			return ret;
 		}
 	}
