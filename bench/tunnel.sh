@@ -398,7 +398,7 @@ drops() {
 RAW_B=$(addr_of b)
 WG_A=10.99.0.1 WG_B=10.99.0.2 WG_PORT=51820
 iperf_listening() { nsx "$1" ss -Hltn 'sport = :5201' | grep -q .; }
-for n in b d f h; do
+for n in b d f h j; do
 	case " $NODES " in *" $n "*) ;; *) continue ;; esac
 	bg "$n" "iperf3-$n" iperf3 -s
 	wait_for 5 "iperf3 server in $n" iperf_listening "$n"
