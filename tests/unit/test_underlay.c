@@ -305,6 +305,30 @@ START_TEST(test_offload_is_auto_by_default_off_when_asked_and_nothing_else)
 }
 END_TEST
 
+START_TEST(test_workers_are_one_by_default_a_number_up_to_16_or_auto)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load_iface("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.workers, 1);
+	ck_assert_int_eq(load_iface("[Interface]\nWorkers = 4\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.workers, 4);
+	ck_assert_int_eq(load_iface("[Interface]\nWorkers = AUTO\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.workers, 0);
+	ck_assert_int_eq(load_iface("[Interface]\nWorkers = 16\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.workers, 16);
+	const char *bad[] = { "0", "17", "-1", "2x", "+2", "0x2", "4294967298" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "[Interface]\nWorkers = %s\n", bad[i]);
+		ck_assert_int_eq(load_iface(text, &cfg, msg, sizeof(msg)), -EINVAL);
+		ck_assert_msg(strstr(msg, ":5: Workers: ") && strstr(msg, "is not auto or a number from 1 to 16"),
+			      "%s", msg);
+	}
+}
+END_TEST
+
 START_TEST(test_the_dc_may_have_an_endpoint_of_each_family)
 {
 	static struct tund_config cfg;
@@ -362,6 +386,7 @@ static Suite *suite(void)
 	tcase_add_test(conf, test_the_dc_may_have_an_endpoint_of_each_family);
 	tcase_add_test(conf, test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line);
 	tcase_add_test(conf, test_offload_is_auto_by_default_off_when_asked_and_nothing_else);
+	tcase_add_test(conf, test_workers_are_one_by_default_a_number_up_to_16_or_auto);
 	suite_add_tcase(s, pick);
 	suite_add_tcase(s, decide);
 	suite_add_tcase(s, scan);
