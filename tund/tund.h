@@ -70,7 +70,7 @@ enum dc_state {
 	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_relay_trains) X(tx_gso_fallback) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
-	X(resolve_requests) X(namemap_full)
+	X(resolve_requests) X(namemap_full) X(peers_downed)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
