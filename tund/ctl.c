@@ -137,10 +137,11 @@ static int down_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	struct ntm_name n;
 	uint16_t st = NTM_LCTL_NOTFOUND;
 
-	log_notice("control: tunnel to %s torn down on request of uid %u", req->name,
-		   (unsigned)ntm_ctlconn_cred(c)->uid);
-	if (peer_name_check(t, req->name, &n) == 0 && peer_down(t, n.s) == 0)
+	if (peer_name_check(t, req->name, &n) == 0 && peer_down(t, n.s) == 0) {
+		log_notice("control: tunnel to %s torn down on request of uid %u", n.s,
+			   (unsigned)ntm_ctlconn_cred(c)->uid);
 		st = NTM_LCTL_OK;
+	}
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, st);
 }
 

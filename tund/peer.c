@@ -742,7 +742,6 @@ int peer_down(struct tund *t, const char *name)
 
 	if (!p)
 		return -ENOENT;
-	log_notice("%s: tunnel torn down on request", p->name);
 	peer_drop(t, p);
 	t->stats.peers_downed++;
 	namemap_sync(t); /* before the reply: a lookup after it misses the map */
