@@ -1,10 +1,12 @@
 #!/bin/bash
 # shellcheck disable=SC2034,SC2154  # variables set and read through eval
-# bench/dns.sh - ntm-resolverd beside dnsmasq and unbound under dnsperf, on
+# bench/dns.sh - ntm-resolverd beside dnsmasq and unbound under load, on
 # loopback in node a's namespace, with the same upstream and query mixes,
 # in one run.
 #
-# Usage (root):  bench/dns.sh                       [BENCH_TIME=10 s per dnsperf run]
+# Usage (root):  bench/dns.sh                       [BENCH_TIME=10 s per run]
+#                BENCH_LOAD=dnsperf bench/dns.sh     (dnsperf instead of bench/dnsblast:
+#                                                     slower, but with latencies)
 #                BENCH_QPS=20000 bench/dns.sh        (cap every run at 20000 queries/s)
 #                BENCH_PERF=1 bench/dns.sh           (perf profile of ntm-resolverd)
 #                top_builddir=DIR top_srcdir=DIR bench/dns.sh  (out-of-tree build)
@@ -17,19 +19,28 @@
 #   127.0.0.77  ntm-resolverd (NssFile = a's nss file), forwarding to .78
 #   127.0.0.90  dnsmasq --no-resolv --server=127.0.0.78 --cache-size=10000
 #   127.0.0.91  unbound, forward-zone "." to 127.0.0.78, cache on, 1 thread
-#   127.0.0.76  a second ntm-resolverd with OverlayCache = no (overlay mix
-#               only: every overlay query goes to ntm-tund over the
-#               persistent control connections)
+#   127.0.0.74  ntm-resolverd with OverlayMap = no (overlay mix only: live
+#               names from its overlay cache or ntm-tund, not the names map)
+#   127.0.0.76  ntm-resolverd with OverlayMap = no and OverlayCache = no
+#               (overlay mix only: every overlay query goes to ntm-tund over
+#               the persistent control connections)
 #   127.0.0.75  with BENCH_BASELINE, that ntm-resolverd binary (same config)
 # Mixes (dnsperf -d files), each BENCH_TIME s against each resolver:
 #   cached    100 forwarded names, A, after a warm-up pass (cache hits)
 #   uncached  unique names, A, never asked before (every query is forwarded;
 #             fake_dns, one thread, carries the load too)
-#   overlay   b.ntm.example.org A and AAAA (ntm-resolverd answers from its
-#             overlay cache or asks ntm-tund; the OverlayCache = no instance
-#             always asks ntm-tund; dnsmasq and unbound cannot answer them: n/a)
-# Reports QPS, average and 99th percentile latency (from dnsperf -v's
-# per-query latencies), and the ratios ntm/dnsmasq and ntm/unbound.
+#   overlay   b.ntm.example.org A and AAAA (ntm-resolverd answers from
+#             ntm-tund's names map; the OverlayMap = no instance from its
+#             overlay cache or ntm-tund; the one without cache always asks
+#             ntm-tund; dnsmasq and unbound cannot answer them: n/a)
+# The load: bench/dnsblast (the default: sendmmsg/recvmmsg from 4 sockets
+# per thread, 64 queries outstanding on each, BENCH_BLAST_THREADS threads,
+# default 1; QPS only) or dnsperf (BENCH_LOAD=dnsperf: at most
+# BENCH_OUTSTANDING outstanding; one thread of it cannot saturate the
+# faster resolvers on loopback, but it reports latencies).
+# Reports QPS, with dnsperf average and 99th percentile latency (from
+# dnsperf -v's per-query latencies), and the ratios ntm/dnsmasq and
+# ntm/unbound.
 #
 # Needs root, /dev/net/tun, a built tree and the Debian packages dnsperf,
 # dnsmasq and unbound (installs nothing; never reads or writes their files
@@ -44,6 +55,10 @@ BENCH_QPS=${BENCH_QPS:-}
 BENCH_OUTSTANDING=${BENCH_OUTSTANDING:-100}
 BENCH_PERF=${BENCH_PERF:-}
 BENCH_BASELINE=${BENCH_BASELINE:-}
+BENCH_LOAD=${BENCH_LOAD:-dnsblast}
+BENCH_BLAST_THREADS=${BENCH_BLAST_THREADS:-1}
+case $BENCH_LOAD in dnsblast | dnsperf) ;; *) echo "BENCH_LOAD is dnsblast or dnsperf" >&2; exit 2 ;; esac
+case $BENCH_BLAST_THREADS in '' | *[!0-9]* | 0) echo "BENCH_BLAST_THREADS must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_TIME in '' | *[!0-9]* | 0) echo "BENCH_TIME must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_QPS in *[!0-9]* | 0) echo "BENCH_QPS must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_OUTSTANDING in '' | *[!0-9]* | 0) echo "BENCH_OUTSTANDING must be a positive integer" >&2; exit 2 ;; esac
@@ -71,11 +86,13 @@ if [ -n "$BENCH_PERF" ] && ! command -v perf >/dev/null 2>&1; then
 	echo "BENCH_PERF=1 needs perf (apt-get install linux-perf)" >&2
 	exit 77
 fi
-for f in dc/ntm-dcd dc/ntm-dcctl tund/ntm-tund tund/ntmctl resolver/ntm-resolverd tests/unit/fake_dns; do
+for f in dc/ntm-dcd dc/ntm-dcctl tund/ntm-tund tund/ntmctl resolver/ntm-resolverd tests/unit/fake_dns \
+	$([ "$BENCH_LOAD" = dnsblast ] && echo bench/dnsblast); do
 	[ -x "$top_builddir/$f" ] || { echo "$top_builddir/$f not built: run make first" >&2; exit 1; }
 done
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
 RESOLVERD=$top_builddir/resolver/ntm-resolverd
+DNSBLAST=$top_builddir/bench/dnsblast
 if [ -n "$BENCH_BASELINE" ] && [ ! -x "$BENCH_BASELINE" ]; then
 	echo "BENCH_BASELINE=$BENCH_BASELINE is not an executable" >&2
 	exit 2
@@ -86,12 +103,12 @@ fi
 
 UP=127.0.0.78
 ADDR_ntm=127.0.0.77 ADDR_dnsmasq=127.0.0.90 ADDR_unbound=127.0.0.91
-ADDR_ntmnc=127.0.0.76 ADDR_base=127.0.0.75
-RESOLVERS="ntm ntmnc dnsmasq unbound"
-[ -n "$BENCH_BASELINE" ] && RESOLVERS="ntm ntmnc base dnsmasq unbound"
+ADDR_ntmnc=127.0.0.76 ADDR_base=127.0.0.75 ADDR_ntmnm=127.0.0.74
+RESOLVERS="ntm ntmnm ntmnc dnsmasq unbound"
+[ -n "$BENCH_BASELINE" ] && RESOLVERS="ntm ntmnm ntmnc base dnsmasq unbound"
 MIXES="cached uncached overlay"
 NAME_ntm=ntm-resolverd NAME_dnsmasq=dnsmasq NAME_unbound=unbound
-NAME_ntmnc=ntm-no-ovl-cache NAME_base=ntm-baseline
+NAME_ntmnc=ntm-socket-only NAME_base=ntm-baseline NAME_ntmnm=ntm-no-map
 
 # --- helpers -----------------------------------------------------------------
 
@@ -154,7 +171,7 @@ ntm_counters() {
 		sleep 0.1
 	done
 	awk '{ for (i = 1; i < NF; i++) if ($i ~ /^[a-z_]+$/ && $(i + 1) ~ /^[0-9]+$/) v[$i] = $(i + 1) }
-	     END { n = split("queries_udp answered_overlay overlay_cache_hits tund_connects tund_lost tund_timeouts forwarded cache_hits servfail dropped busy", k, " ")
+	     END { n = split("queries_udp answered_overlay overlay_map_hits overlay_cache_hits tund_connects tund_lost tund_timeouts forwarded cache_hits servfail dropped busy", k, " ")
 		   for (j = 1; j <= n; j++) if (k[j] in v) printf "%s%s %s", (o++ ? ", " : ""), k[j], v[k[j]]; print "" }' "$T/$r.log"
 }
 
@@ -198,10 +215,15 @@ bg a ntm "$RESOLVERD" -f -c "$T/ntm/resolverd.conf"
 PID_ntm=$LAST_PID
 wait_for 5 "ntm-resolverd listening" grep -q "listening on" "$T/ntm.log"
 sed -e "s/^ListenAddress = .*/ListenAddress = $ADDR_ntmnc/" "$T/ntm/resolverd.conf" >"$T/ntm/ntmnc.conf"
-echo "OverlayCache = no" >>"$T/ntm/ntmnc.conf"
+printf 'OverlayCache = no\nOverlayMap = no\n' >>"$T/ntm/ntmnc.conf"
 bg a ntmnc "$RESOLVERD" -f -c "$T/ntm/ntmnc.conf"
 PID_ntmnc=$LAST_PID
-wait_for 5 "ntm-resolverd (no overlay cache) listening" grep -q "listening on" "$T/ntmnc.log"
+wait_for 5 "ntm-resolverd (socket only) listening" grep -q "listening on" "$T/ntmnc.log"
+sed -e "s/^ListenAddress = .*/ListenAddress = $ADDR_ntmnm/" "$T/ntm/resolverd.conf" >"$T/ntm/ntmnm.conf"
+echo "OverlayMap = no" >>"$T/ntm/ntmnm.conf"
+bg a ntmnm "$RESOLVERD" -f -c "$T/ntm/ntmnm.conf"
+PID_ntmnm=$LAST_PID
+wait_for 5 "ntm-resolverd (no map) listening" grep -q "listening on" "$T/ntmnm.log"
 if [ -n "$BENCH_BASELINE" ]; then
 	sed -e "s/^ListenAddress = .*/ListenAddress = $ADDR_base/" "$T/ntm/resolverd.conf" >"$T/ntm/base.conf"
 	bg a base "$BENCH_BASELINE" -f -c "$T/ntm/base.conf"
@@ -250,7 +272,22 @@ wait_for 5 "unbound listening" udp_listening $ADDR_unbound
 
 # --- runs --------------------------------------------------------------------
 
-# dnsperf_run RESOLVER MIX: one bounded dnsperf run from a; fills R_*.
+# blast_results RESOLVER MIX FILE: R_* from dnsblast's one line
+# ("sent N received N lost N time S qps Q noerror N nxdomain N servfail N other N").
+blast_results() {
+	local r=$1 mix=$2 f=$3 k v line
+	line=$(cat "$f")
+	for k in qps avg p99 lost sent time rc; do eval "R_${r}_${mix}_$k=-"; done
+	[ -n "$line" ] || { echo "  dnsblast against $r failed: $(head -n 3 "$T/dp-$r-$mix.err")" >&2; return; }
+	set -- $line
+	while [ $# -ge 2 ]; do
+		k=$1 v=$2; shift 2
+		case $k in qps | lost | sent | time) eval "R_${r}_${mix}_$k=\$v" ;; esac
+	done
+	eval "R_${r}_${mix}_rc=\"$(echo "$line" | awk '{ for (i = 11; i < NF; i += 2) if ($(i + 1) > 0) printf "%s%s %s", (o++ ? " " : ""), toupper($i), $(i + 1) }')\""
+}
+
+# dnsperf_run RESOLVER MIX: one bounded run from a (dnsblast or dnsperf); fills R_*.
 dnsperf_run() {
 	local r=$1 mix=$2 addr out t0 t1 c0 c1 u0 u1 perfpid="" qopt="" nopt="" d0 d1
 	eval "addr=\$ADDR_$r"
@@ -270,14 +307,26 @@ dnsperf_run() {
 	eval "c0=\$(cpu_ticks \$PID_$r)"
 	u0=$(cpu_ticks "$PID_up")
 	d0=$(cpu_ticks "$TUND_PID_a")
+	if [ "$BENCH_LOAD" = dnsblast ]; then
+		[ "$mix" = uncached ] && nopt="-1"
+		# shellcheck disable=SC2086
+		nsx a timeout $((BENCH_TIME + 30)) "$DNSBLAST" -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
+			-T "$BENCH_BLAST_THREADS" -c 4 -w 64 $nopt >"$out" 2>"$T/dp-$r-$mix.err"
+		blast_results "$r" "$mix" "$out"
+	else
 	# shellcheck disable=SC2086
 	nsx a timeout $((BENCH_TIME + 30)) dnsperf -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
 		-q "$BENCH_OUTSTANDING" -t 2 -v $qopt $nopt >"$out" 2>"$T/dp-$r-$mix.err"
+	fi
 	eval "c1=\$(cpu_ticks \$PID_$r)"
 	u1=$(cpu_ticks "$PID_up")
 	d1=$(cpu_ticks "$TUND_PID_a")
 	t1=$(date +%s%N)
 	[ -n "$perfpid" ] && wait "$perfpid"
+	eval "R_${r}_${mix}_cpu=\$(pct \$((c1 - c0)) \$((t1 - t0)))"
+	eval "R_${r}_${mix}_upcpu=\$(pct \$((u1 - u0)) \$((t1 - t0)))"
+	eval "R_${r}_${mix}_tundcpu=\$(pct \$((d1 - d0)) \$((t1 - t0)))"
+	[ "$BENCH_LOAD" = dnsblast ] && return
 	eval "R_${r}_${mix}_qps=\$(dp_stat \"\$out\" qps)"
 	eval "R_${r}_${mix}_avg=\$(dp_stat \"\$out\" avg)"
 	eval "R_${r}_${mix}_p99=\$(p99 \"\$out\")"
@@ -285,9 +334,6 @@ dnsperf_run() {
 	eval "R_${r}_${mix}_sent=\$(dp_stat \"\$out\" sent)"
 	eval "R_${r}_${mix}_time=\$(dp_stat \"\$out\" runtime)"
 	eval "R_${r}_${mix}_rc=\"\$(dp_stat \"\$out\" rcodes)\""
-	eval "R_${r}_${mix}_cpu=\$(pct \$((c1 - c0)) \$((t1 - t0)))"
-	eval "R_${r}_${mix}_upcpu=\$(pct \$((u1 - u0)) \$((t1 - t0)))"
-	eval "R_${r}_${mix}_tundcpu=\$(pct \$((d1 - d0)) \$((t1 - t0)))"
 	if [ "$(eval echo "\$R_${r}_${mix}_qps")" = - ]; then
 		echo "  dnsperf against $r failed:" >&2
 		head -n 5 "$T/dp-$r-$mix.err" >&2
@@ -301,20 +347,25 @@ na() { local r=$1 mix=$2 k; for k in qps avg p99 lost sent time rc cpu upcpu tun
 for mix in $MIXES; do
 	for r in $RESOLVERS; do
 		case $mix/$r in
-		overlay/dnsmasq | overlay/unbound | cached/ntmnc | uncached/ntmnc)
+		overlay/dnsmasq | overlay/unbound | cached/ntmnc | uncached/ntmnc | cached/ntmnm | uncached/ntmnm)
 			na "$r" "$mix"
 			continue ;;
 		esac
 		if [ "$mix" = cached ]; then
 			eval "addr=\$ADDR_$r"
+			if [ "$BENCH_LOAD" = dnsblast ]; then
+				nsx a timeout 30 "$DNSBLAST" -s "$addr" -d "$T/cached.txt" -l 1 -c 1 -w 8 \
+					>"$T/warmup-$r.txt" 2>&1 || fail "warm-up of $r: $(tail -n 5 "$T/warmup-$r.txt")"
+			else
 			nsx a timeout 30 dnsperf -s "$addr" -d "$T/cached.txt" -n 3 -t 2 \
 				>"$T/warmup-$r.txt" 2>&1 || fail "warm-up of $r: $(tail -n 5 "$T/warmup-$r.txt")"
+			fi
 		fi
 		dnsperf_run "$r" "$mix"
 	done
 	for r in $RESOLVERS; do
-		case $mix/$r in cached/ntmnc | uncached/ntmnc) ;;
-		*/ntm | */ntmnc | */base) eval "STATS_${r}_$mix=\$(ntm_counters $r)" ;; esac
+		case $mix/$r in cached/ntmnc | uncached/ntmnc | cached/ntmnm | uncached/ntmnm) ;;
+		*/ntm | */ntmnc | */ntmnm | */base) eval "STATS_${r}_$mix=\$(ntm_counters $r)" ;; esac
 	done
 done
 
@@ -322,14 +373,18 @@ done
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
-echo "ntm DNS benchmark: dnsperf in a, ${BENCH_TIME}s per run, at most $BENCH_OUTSTANDING queries outstanding${BENCH_QPS:+, capped at $BENCH_QPS qps}; upstream fake_dns -m ok"
+if [ "$BENCH_LOAD" = dnsblast ]; then
+	echo "ntm DNS benchmark: bench/dnsblast in a ($BENCH_BLAST_THREADS thread(s) x 4 sockets x 64 outstanding), ${BENCH_TIME}s per run; upstream fake_dns -m ok"
+else
+	echo "ntm DNS benchmark: dnsperf in a, ${BENCH_TIME}s per run, at most $BENCH_OUTSTANDING queries outstanding${BENCH_QPS:+, capped at $BENCH_QPS qps}; upstream fake_dns -m ok"
+fi
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), unbound $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }')"
 echo
 printf '%-9s %-16s %9s %9s %9s %7s %6s %6s %6s  %s\n' mix resolver QPS "avg ms" "p99 ms" lost "cpu%" "up%" "tund%" "rcodes"
 for mix in $MIXES; do
 	for r in $RESOLVERS; do
-		case $mix/$r in cached/ntmnc | uncached/ntmnc) continue ;; esac
+		case $mix/$r in cached/ntmnc | uncached/ntmnc | cached/ntmnm | uncached/ntmnm) continue ;; esac
 		eval "printf '%-9s %-16s %9s %9s %9s %7s %6s %6s %6s  %s\n' \"\$mix\" \"\$NAME_$r\" \
 			\"\$R_${r}_${mix}_qps\" \"\$R_${r}_${mix}_avg\" \"\$R_${r}_${mix}_p99\" \"\$R_${r}_${mix}_lost\" \
 			\"\$R_${r}_${mix}_cpu\" \"\$R_${r}_${mix}_upcpu\" \"\$R_${r}_${mix}_tundcpu\" \"\$R_${r}_${mix}_rc\""
@@ -361,7 +416,7 @@ fi
 echo
 echo "details:"
 echo "  cpu% = the resolver's CPU, up% = fake_dns's (the upstream's), tund% = a's ntm-tund's; % of one CPU over the run"
-for r in ntm ntmnc base; do
+for r in ntm ntmnm ntmnc base; do
 	case " $RESOLVERS " in *" $r "*) ;; *) continue ;; esac
 	for mix in $MIXES; do
 		eval "st=\${STATS_${r}_$mix:-}"

@@ -62,6 +62,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_STATS: return "STATS";
 	case NTM_LCTL_RELOAD: return "RELOAD";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
+	case NTM_LCTL_DOWN: return "DOWN";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
 	case NTM_LCTL_RESOLVE_NAME_REPLY: return "RESOLVE_NAME reply";
 	case NTM_LCTL_RESOLVE_ADDR_REPLY: return "RESOLVE_ADDR reply";
@@ -70,6 +71,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_STATS_REPLY: return "STATS reply";
 	case NTM_LCTL_RELOAD_REPLY: return "RELOAD reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
+	case NTM_LCTL_DOWN_REPLY: return "DOWN reply";
 	}
 	return "unknown";
 }
@@ -463,6 +465,8 @@ static bool req_ok(const struct ntm_lctl_req *q)
 		if (!name_ok(q->name))
 			return false;
 		return q->count >= 1 && q->count <= NTM_LCTL_PING_COUNT_MAX;
+	case NTM_LCTL_DOWN:
+		return name_ok(q->name);
 	}
 	return true;
 }
@@ -524,6 +528,15 @@ int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_down(void *buf, size_t cap, uint32_t req_id, const char *name)
+{
+	if (!name_ok(name))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_DOWN, 0, req_id);
+	put_text(&w, NTM_LCTL_A_NAME, name);
+	return end_msg(&w);
+}
+
 int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id)
 {
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_STATS, 0, req_id);
@@ -550,6 +563,9 @@ static const struct rule peers_req_rules[] = {
 static const struct rule ping_req_rules[] = {
 	{ NTM_LCTL_A_NAME, 1, 1 },
 	{ NTM_LCTL_A_COUNT, 1, 1 },
+};
+static const struct rule down_req_rules[] = {
+	{ NTM_LCTL_A_NAME, 1, 1 },
 };
 
 static bool take_req(void *out, const struct attr *a, unsigned nth)
@@ -598,6 +614,10 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 	case NTM_LCTL_PING:
 		rules = ping_req_rules;
 		n = NTM_ARRAY_SIZE(ping_req_rules);
+		break;
+	case NTM_LCTL_DOWN:
+		rules = down_req_rules;
+		n = NTM_ARRAY_SIZE(down_req_rules);
 		break;
 	default:
 		return -EBADMSG;       /* a reply type */
@@ -714,7 +734,8 @@ int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_i
 	if (!type_is_request(req_type) || status > NTM_LCTL_STATUS_MAX)
 		return -EINVAL;
 	/* OK replies to the other types carry data: use their encoders. */
-	if (status == NTM_LCTL_OK && req_type != NTM_LCTL_REREGISTER && req_type != NTM_LCTL_RELOAD)
+	if (status == NTM_LCTL_OK && req_type != NTM_LCTL_REREGISTER && req_type != NTM_LCTL_DOWN &&
+	    req_type != NTM_LCTL_RELOAD)
 		return -EINVAL;
 	struct ntm_wr w = begin_msg(buf, cap, req_type | NTM_LCTL_REPLY, status, req_id);
 	return end_msg(&w);

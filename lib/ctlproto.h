@@ -56,6 +56,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_STATS = 0x06,         /* query: no attributes; any local user */
 	NTM_LCTL_RELOAD = 0x07,        /* ntm-dcd: re-read the registry if it changed; any user */
 	NTM_LCTL_REREGISTER = 0x40,
+	NTM_LCTL_DOWN = 0x41,          /* ntm-tund: tear a peer's tunnel down (NAME) */
 	NTM_LCTL_REPLY = 0x80,
 	NTM_LCTL_STATUS_REPLY = 0x81,
 	NTM_LCTL_RESOLVE_NAME_REPLY = 0x82,
@@ -65,6 +66,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_STATS_REPLY = 0x86,
 	NTM_LCTL_RELOAD_REPLY = 0x87,
 	NTM_LCTL_REREGISTER_REPLY = 0xc0,
+	NTM_LCTL_DOWN_REPLY = 0xc1,
 };
 #define NTM_LCTL_PRIVILEGED 0x40                      /* bit of a request type */
 
@@ -273,6 +275,8 @@ int ntm_lctl_req_resolve_addr(void *buf, size_t cap, uint32_t req_id, uint8_t fa
 int ntm_lctl_req_peers(void *buf, size_t cap, uint32_t req_id, uint32_t offset);
 int ntm_lctl_req_ping(void *buf, size_t cap, uint32_t req_id, const char *name, uint16_t count);
 int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id);
+/* ntm-tund: tear the tunnel to the peer called name down (ntmctl down). */
+int ntm_lctl_req_down(void *buf, size_t cap, uint32_t req_id, const char *name);
 /* Served by ntm-tund and, with the same framing, by ntm-dcd on its own socket. */
 int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id);
 /* ntm-dcd only (ntm-dcctl after it wrote the registry): no attributes. */
@@ -284,8 +288,8 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
 /* ---- replies: encoders (daemon) and decoders (clients) ---- */
 
 /* A reply with an empty body to request type req_type (which may be one this
- * codec does not know, for BADREQ): any non-OK status, or OK to REREGISTER
- * and RELOAD. */
+ * codec does not know, for BADREQ): any non-OK status, or OK to REREGISTER,
+ * DOWN and RELOAD. */
 int ntm_lctl_reply_empty(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			 uint16_t status);
 /* The error reply (status BADREQ or DENIED) to a request whose framing

@@ -207,6 +207,7 @@ enum ntm_namemap_res ntm_namemap_find_name(const struct ntm_namemap *m, const ch
 		}
 		if (!same_name(out, name, len))
 			continue;
+		out->expires_ms = w[NTM_NAMEMAP_W_EXPIRES];
 		return fresh(m, w[NTM_NAMEMAP_W_EXPIRES], now_ms);
 	}
 	return res;
@@ -239,6 +240,7 @@ enum ntm_namemap_res ntm_namemap_find_addr(const struct ntm_namemap *m, int fami
 		if (family == 4 ? !out->has4 || memcmp(out->v4, addr, 4) != 0
 				: !out->has6 || memcmp(out->v6, addr, 16) != 0)
 			continue;
+		out->expires_ms = w[NTM_NAMEMAP_W_EXPIRES];
 		return fresh(m, w[NTM_NAMEMAP_W_EXPIRES], now_ms);
 	}
 	return res;

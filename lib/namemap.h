@@ -71,6 +71,8 @@ struct ntm_namemap_rec {
 	size_t name_len;
 	bool has4, has6;
 	uint8_t v4[4], v6[16];
+	uint64_t expires_ms;                /* lookups: the entry's expiry (the writer's
+					     * CLOCK_MONOTONIC ms); put ignores it */
 };
 
 /* A checked view of a map in memory (the reader's, or the writer's own). */
@@ -99,7 +101,8 @@ enum ntm_namemap_res {
 };
 
 /* A name (len bytes, any case, no trailing dot). now_ms: the reader's
- * CLOCK_MONOTONIC in ms. HIT fills *out. */
+ * CLOCK_MONOTONIC in ms. HIT fills *out, with expires_ms: the entry lives
+ * expires_ms - now_ms more (> 0, at most NTM_NAMEMAP_HORIZON_MS). */
 enum ntm_namemap_res ntm_namemap_find_name(const struct ntm_namemap *m, const char *name,
 					   size_t len, uint64_t now_ms,
 					   struct ntm_namemap_rec *out);

@@ -79,7 +79,9 @@ static const struct sb_call plain[] = {
 	/* ntm-tund binds the birthday search's sockets and libnl binds its
 	 * netlink sockets (addresses, MTU, underlay scans) */
 	{ SCMP_SYS(bind), T },
-	/* memory (malloc, SQLite's shared-memory index); mmap and mprotect
+	/* memory (malloc, SQLite's shared-memory index, ntm-resolverd's
+	 * read-only mapping of ntm-tund's names map, remapped when the file
+	 * is replaced: open read-only, fstat, mmap, munmap); mmap and mprotect
 	 * are allowed only without PROT_EXEC (add_memory) */
 	{ SCMP_SYS(brk), ALL }, { SCMP_SYS(munmap), ALL }, { SCMP_SYS(mremap), ALL },
 	{ SCMP_SYS(madvise), ALL },

@@ -1,6 +1,7 @@
 /* handle.c - one query's way through ntm-resolverd: classified by dnsq.c;
- * answered locally, by ntm-tund (overlay names and addresses, never sent
- * upstream), from the cache, or by the upstream servers. */
+ * answered locally, from ntm-tund's names map (live overlay names and
+ * addresses, mapq.c), by ntm-tund (every other overlay question, never
+ * sent upstream), from the cache, or by the upstream servers. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdbool.h> /* before ldns, which otherwise defines its own bool */
@@ -138,6 +139,21 @@ static void forward(struct rq *q)
 		respond_error(q, LDNS_RCODE_SERVFAIL);
 }
 
+/* A live name or address answered from ntm-tund's names map (mapq.h):
+ * no socket, no cache, no ldns. False: ask ntm-tund. */
+static bool from_map(struct rq *q, enum dnsq_kind k)
+{
+	struct resolverd *r = q->r;
+	int n = mapfile_answer(r->mf, &q->q, k, r->buf, sizeof(r->buf));
+
+	if (n <= 0)
+		return false;
+	r->stats.overlay_map_hits++;
+	r->stats.answered_overlay++;
+	server_reply(q, r->buf, (size_t)n);
+	return true;
+}
+
 /* A query's state from the pool; malloc only while the pool grows (it
  * never holds more than RS_MAX_QUERIES, the in-flight cap). */
 static struct rq *rq_new(struct resolverd *r)
@@ -203,6 +219,8 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 		return;
 	case DNSQ_OVERLAY_NAME:
 	case DNSQ_OVERLAY_ADDR:
+		if (from_map(q, k))
+			return;
 		if (tundq_start(q, k) < 0) {
 			/* ntm-tund is not running: SERVFAIL, never upstream */
 			struct dnsq_overlay_answer a = { .status = DNSQ_OVERLAY_FAILED };

@@ -54,6 +54,7 @@ static int load_config(const char *path, bool must_exist, struct rs_config *cfg,
 		  0, 0, "no", NULL },
 		{ "Resolver", "OverlayCache", NTM_CONF_BOOL, 0, &cfg->overlay_cache, 0, 0, 0, "yes",
 		  NULL },
+		{ "Resolver", "OverlayMap", NTM_CONF_BOOL, 0, &cfg->overlay_map, 0, 0, 0, "yes", NULL },
 		{ "Resolver", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
 		{ "Resolver", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce",
 		  NULL },
@@ -261,6 +262,8 @@ static int run(struct resolverd *r)
 	r->ov.refuse_private_reverse = r->cfg.refuse_private_reverse;
 	if ((ret = tundq_init(r)) < 0)
 		goto out;
+	if (r->cfg.overlay_map) /* before the sandbox: it installs a signal handler */
+		r->mf = mapfile_new(r->cfg.nss_file);
 	read_nss(r);
 	if (r->cfg.cache_entries) {
 		struct cache_params cp = { .max_entries = r->cfg.cache_entries };
@@ -300,6 +303,7 @@ static int run(struct resolverd *r)
 	}
 out:
 	tundq_free(r);
+	mapfile_free(r->mf);
 	ups_free(r->ups);
 	cache_free(r->cache);
 	server_close(r);

@@ -3,6 +3,7 @@
  *   server.c     UDP and TCP listeners, TCP connections (framing, limits)
  *   handle.c     one query from classification to response
  *   tundq.c      asynchronous questions to ntm-tund's control socket
+ *   mapfile.c    ntm-tund's names map, mapped read-only (answers: mapq.c)
  * The DNS logic itself is dnsq.c; forwarding is upstream.c, caching cache.c. */
 #ifndef NTM_RESOLVERD_H
 #define NTM_RESOLVERD_H
@@ -15,6 +16,7 @@
 #include "dnsq.h"
 #include "dnsready.h"
 #include "evloop.h"
+#include "mapfile.h"
 #include "sandbox.h"
 #include "udp.h"
 #include "upstream.h"
@@ -45,7 +47,7 @@
 	X(queries_udp) X(queries_tcp) X(answered_local) X(answered_overlay) \
 	X(forwarded) X(cache_hits) X(servfail) X(dropped) X(truncated) X(busy) \
 	X(overlay_cache_hits) X(tund_connects) X(tund_connect_failed) X(tund_lost) \
-	X(tund_timeouts)
+	X(tund_timeouts) X(overlay_map_hits)
 
 struct rs_stats {
 #define X(n) uint64_t n;
@@ -62,6 +64,7 @@ struct rs_config {
 	uint64_t cache_entries;
 	bool refuse_private_reverse;
 	bool overlay_cache;             /* keep ntm-tund's answers for their TTL */
+	bool overlay_map;               /* answer live names from ntm-tund's names map */
 	char user[64];
 	enum ntm_sandbox_mode seccomp; /* [Resolver] Seccomp */
 };
@@ -80,6 +83,7 @@ struct resolverd {
 	struct dnsq_overlay ov;         /* zones and prefixes known so far */
 	char tund_socket[108];
 	struct tundq *tq;               /* connections to ntm-tund, answer cache */
+	struct mapfile *mf;             /* ntm-tund's names map; NULL: OverlayMap = no */
 	int batching;                   /* > 0: replies and requests wait for batch_end */
 	struct udp_out *uout;           /* UDP replies waiting for sendmmsg */
 	int64_t nss_mtime, ups_mtime;

@@ -33,7 +33,9 @@
  * direct-mapped table keyed by the lower-cased name or the address;
  * served answers carry the remaining TTL. It is emptied when ntm-tund's
  * nss file changes or a connection to ntm-tund ends. OverlayCache = no
- * turns it off.
+ * turns it off. While ntm-tund's names map is live (mapfile.h), positive
+ * answers are not cached (map_owns): live names come from the map, and a
+ * name that left it must reach ntm-tund, which sets its tunnel up again.
  *
  * Ready answers. Beside each cached answer the stub keeps the responses
  * made from it ready to send (dnsready.h), one per question asked (name,
@@ -123,6 +125,15 @@ static struct ovc_entry *cache_slot(struct tundq *t, const uint8_t *key, size_t 
 	return &t->cache[key_hash(key, n, t->r->hash_key) % RS_OVC_SLOTS];
 }
 
+/* With a live names map, positive answers are the map's: a live name is
+ * answered from it, and one that is not there (its tunnel went down) must
+ * reach ntm-tund, which sets the tunnel up again; so they are not cached.
+ * Negative answers (NXDOMAIN) still are. */
+static bool map_owns(const struct tundq *t, const struct dnsq_overlay_answer *a)
+{
+	return a->status == DNSQ_OVERLAY_FOUND && mapfile_live(t->r->mf);
+}
+
 /* Every cached answer is gone (ntm-tund restarted or its names changed). */
 static void ovc_flush(struct tundq *t)
 {
@@ -140,7 +151,7 @@ static void ready_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_a
 	struct dnsq full = q->q;
 	struct dnsq_overlay_answer fresh = *a;
 
-	if (!t->ready || a->status == DNSQ_OVERLAY_FAILED || ttl == 0)
+	if (!t->ready || a->status == DNSQ_OVERLAY_FAILED || ttl == 0 || map_owns(t, a))
 		return;
 	full.edns = true;
 	full.limit = 65535;
@@ -187,7 +198,7 @@ static bool ovc_get(struct tundq *t, struct rq *q, enum dnsq_kind kind,
 		return false;
 	struct ovc_entry *e = cache_slot(t, key, n);
 	if (e->gen != t->gen || e->keylen != n || memcmp(e->key, key, n) != 0 ||
-	    now >= e->expires_ms)
+	    now >= e->expires_ms || map_owns(t, &e->a))
 		return false;
 	*a = e->a;
 	a->age = (uint32_t)((now - e->stored_ms) / 1000);
@@ -202,7 +213,7 @@ static void ovc_put(struct tundq *t, struct rq *q, const struct dnsq_overlay_ans
 	size_t n = cache_key(q, q->tkind, key);
 	uint64_t now = ntm_loop_now_ms();
 
-	if (!n || !t->cache || a->status == DNSQ_OVERLAY_FAILED || ttl == 0)
+	if (!n || !t->cache || a->status == DNSQ_OVERLAY_FAILED || ttl == 0 || map_owns(t, a))
 		return;
 	if (ttl > NTM_DNS_OVERLAY_TTL)
 		ttl = NTM_DNS_OVERLAY_TTL;

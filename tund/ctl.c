@@ -131,6 +131,21 @@ static void kernel_drops(struct tund *t)
 		t->stats.udp_socket_drops = mi[SK_MEMINFO_DROPS];
 }
 
+/* DOWN: the peer's tunnel is gone, and its map entry, before the reply. */
+static int down_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+			uint8_t *buf, size_t cap)
+{
+	struct ntm_name n;
+	uint16_t st = NTM_LCTL_NOTFOUND;
+
+	if (peer_name_check(t, req->name, &n) == 0 && peer_down(t, n.s) == 0) {
+		log_notice("control: tunnel to %s torn down on request of uid %u", n.s,
+			   (unsigned)ntm_ctlconn_cred(c)->uid);
+		st = NTM_LCTL_OK;
+	}
+	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, st);
+}
+
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
@@ -155,6 +170,8 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 			   (unsigned)ntm_ctlconn_cred(c)->uid);
 		dclink_reregister(t);
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_OK);
+	case NTM_LCTL_DOWN:
+		return down_request(t, c, req, buf, cap);
 	case NTM_LCTL_RESOLVE_NAME:
 	case NTM_LCTL_RESOLVE_ADDR:
 		return resolve_request(t, c, req, buf, cap);

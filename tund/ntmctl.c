@@ -268,6 +268,42 @@ static int cmd_reregister(void *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* down NAME: tear the tunnel to NAME down (privileged). */
+static int cmd_down(void *ctx, int argc, char **argv)
+{
+	uint8_t req[512], reply[256];
+	struct ntm_lctl_hdr h;
+	(void)ctx;
+
+	if (argc != 1)
+		return -EINVAL;
+	int len = ntm_lctl_req_down(req, sizeof(req), 1, argv[0]);
+	if (len < 0) {
+		fprintf(stderr, "ntmctl: down: invalid name '%s'\n", argv[0]);
+		return 2;
+	}
+	ssize_t n = call(req, (size_t)len, reply, sizeof(reply));
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_empty(reply, (size_t)n, NTM_LCTL_DOWN_REPLY, &h) < 0) {
+		fprintf(stderr, "ntmctl: malformed reply from ntm-tund\n");
+		return 1;
+	}
+	if (h.status == NTM_LCTL_DENIED) {
+		fprintf(stderr, "ntmctl: down: permission denied (needs root or group ntm)\n");
+		return 1;
+	}
+	if (h.status == NTM_LCTL_NOTFOUND) {
+		fprintf(stderr, "ntmctl: down: %s: no such peer\n", argv[0]);
+		return 1;
+	}
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: down: %s\n", ntm_lctl_status_name(h.status));
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_resolve(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
@@ -486,6 +522,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
+	{ "down", cmd_down, "down NAME" },
 	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },
 };
 

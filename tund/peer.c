@@ -750,6 +750,18 @@ static void peer_drop(struct tund *t, struct peer *p)
 	peer_retire(t, p);
 }
 
+int peer_down(struct tund *t, const char *name)
+{
+	struct peer *p = peer_by_name(t, name);
+
+	if (!p)
+		return -ENOENT;
+	peer_drop(t, p);
+	t->stats.peers_downed++;
+	namemap_sync(t); /* before the reply: a lookup after it misses the map */
+	return 0;
+}
+
 /* Returns true when p is to be forgotten. */
 static bool sweep_unresolved(struct tund *t, struct peer *p, uint64_t now)
 {

@@ -218,6 +218,11 @@ struct peer {
 int peers_init(struct tund *t);
 void peers_free(struct tund *t);
 struct peer *peer_by_name(struct tund *t, const char *name);
+/* ntmctl down: the tunnel to the peer called name (a full name, lower
+ * case) is torn down and the peer forgotten, sessions, route and all, and
+ * it leaves the names map at once: the next lookup asks the DC again and
+ * sets the tunnel up anew. 0, or -ENOENT when no such peer is known. */
+int peer_down(struct tund *t, const char *name);
 struct peer *peer_by_addr(struct tund *t, int family, const uint8_t *addr);
 /* An unresolved peer for name or address (made if needed), with a
  * Direction Request sent unless one is in flight. NULL: out of memory,

@@ -70,7 +70,7 @@ enum dc_state {
 	X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) X(tx_trains) X(tx_relay_trains) X(tx_gso_fallback) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
-	X(resolve_requests) X(namemap_full) \
+	X(resolve_requests) X(namemap_full) X(peers_downed) \
 	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,

@@ -1,5 +1,6 @@
 /* fuzz_namemap.c - libFuzzer target: the names map reader (lib/namemap.c),
- * which every process's nss_ntm runs over a file it did not write.
+ * which every process's nss_ntm and ntm-resolverd run over a file they did
+ * not write, and the stub's answers built from it (resolver/mapq.c).
  *
  * The input is used twice: as a whole file for ntm_namemap_attach (which
  * must refuse anything but an exact, consistent header), and as the body of
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
+#include "mapq.h"
 #include "namemap.h"
 
 #define SLOTS 8
@@ -26,6 +30,38 @@ static void check(const struct ntm_namemap_rec *r)
 {
 	if (r->name_len == 0 || r->name_len >= sizeof(r->name) || strlen(r->name) != r->name_len)
 		abort();
+}
+
+/* name (len bytes) and addr asked as the stub would ask them. */
+static void ask(const struct ntm_namemap *m, const char *name, size_t len, int fam,
+		const uint8_t *addr, uint64_t now)
+{
+	static const uint16_t types[] = { 1, 28 };
+	uint8_t resp[700];
+	enum mapq_why why;
+	struct dnsq q;
+
+	memset(&q, 0, sizeof(q));
+	q.qclass = 1;
+	q.limit = 512;
+	q.edns = len & 1;
+	q.qname_len = 2;             /* the owner is a pointer: any question will do */
+	q.question_len = 6;
+	if (len >= sizeof(q.name))
+		len = sizeof(q.name) - 1;
+	memcpy(q.name, name, len);
+	q.name[len] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		q.qtype = i < 2 ? types[i] : 12;
+		q.af = fam == 4 ? AF_INET : AF_INET6;
+		memcpy(q.addr, addr, 16);
+		int n = mapq_answer(m, &q, i < 2 ? DNSQ_OVERLAY_NAME : DNSQ_OVERLAY_ADDR, now, resp,
+				    sizeof(resp), &why);
+		if (n < 0 || (size_t)n > q.limit || (n > 0) != (why == MAPQ_ANSWERED))
+			abort();
+		if (n > 0 && (resp[7] != 1 || resp[5] != 1))
+			abort();
+	}
 }
 
 static void lookups(const struct ntm_namemap *m, const uint8_t *data, size_t size)
@@ -47,6 +83,7 @@ static void lookups(const struct ntm_namemap *m, const uint8_t *data, size_t siz
 		check(&r);
 	if (ntm_namemap_find_addr(m, fam, addr, now, &r) == NTM_NAMEMAP_HIT)
 		check(&r);
+	ask(m, name, nlen, fam, addr, now);
 	/* and what the map holds, looked up by its own words */
 	for (uint32_t s = 0; s < m->slots; s++) {
 		const struct ntm_namemap_entry *e =
@@ -59,6 +96,7 @@ static void lookups(const struct ntm_namemap *m, const uint8_t *data, size_t siz
 			memcpy(name, (const void *)&e->w[NTM_NAMEMAP_W_NAME], len);
 			if (ntm_namemap_find_name(m, name, len, now, &r) == NTM_NAMEMAP_HIT)
 				check(&r);
+			ask(m, name, len, 4, addr, now);
 		}
 		memcpy(addr, (const void *)&e->w[NTM_NAMEMAP_W_V4], 4);
 		if (ntm_namemap_find_addr(m, 4, addr, now, &r) == NTM_NAMEMAP_HIT)

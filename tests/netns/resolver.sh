@@ -8,7 +8,9 @@
 # connection to ntm-tund, answers cached for their TTL (counted down); with
 # ntm-tund stopped, SERVFAIL for overlay names (at once for questions in
 # flight) while other names still resolve; and after ntm-tund starts again
-# the stub reconnects by itself.
+# the stub reconnects by itself. The stubs here do not read ntm-tund's
+# names map (OverlayMap = no), so every overlay question takes the socket
+# path; answers from the map are stubmap.sh's.
 . "$(dirname "$0")/lib.sh"
 require_root
 for tool in dig kdig drill; do
@@ -34,6 +36,7 @@ stub() { # NAME ADDR UPSTREAMS...
 ListenAddress = $addr
 UpstreamsFrom = $T/$name/resolv.orig
 NssFile = $T/a/run/nss
+OverlayMap = no
 CONF
 	bg a "$name" "$RESOLVERD" -f -c "$T/$name/resolverd.conf"
 	eval "PID_$name=\$LAST_PID"

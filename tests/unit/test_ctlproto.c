@@ -121,7 +121,7 @@ static const struct ntm_lctl_ping_result ping_fixture = {
 	.sent = 4, .received = 3, .rtt_min_us = 100, .rtt_avg_us = 150, .rtt_max_us = 300,
 };
 
-#define N_SAMPLES 26
+#define N_SAMPLES 29
 static struct sample samples[N_SAMPLES];
 static size_t n_samples;
 
@@ -159,6 +159,7 @@ static void build_samples(void)
 	add("PEERS from 64", K_REQ, 0, ntm_lctl_req_peers(NEXT, 7, 64));
 	add("PING", K_REQ, 0, ntm_lctl_req_ping(NEXT, 8, "bob.ntm.example.org", 4));
 	add("REREGISTER", K_REQ, 0, ntm_lctl_req_reregister(NEXT, 9));
+	add("DOWN", K_REQ, 0, ntm_lctl_req_down(NEXT, 12, "bob.ntm.example.org"));
 	add("STATS", K_REQ, 0, ntm_lctl_req_stats(NEXT, 10));
 	add("RELOAD", K_REQ, 0, ntm_lctl_req_reload(NEXT, 11));
 
@@ -191,6 +192,10 @@ static void build_samples(void)
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_REREGISTER, 9, NTM_LCTL_OK));
 	add("REREGISTER DENIED", K_EMPTY, NTM_LCTL_REREGISTER_REPLY,
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_REREGISTER, 9, NTM_LCTL_DENIED));
+	add("DOWN reply", K_EMPTY, NTM_LCTL_DOWN_REPLY,
+	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_DOWN, 12, NTM_LCTL_OK));
+	add("DOWN NOTFOUND", K_EMPTY, NTM_LCTL_DOWN_REPLY,
+	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_DOWN, 12, NTM_LCTL_NOTFOUND));
 	add("RELOAD reply", K_EMPTY, NTM_LCTL_RELOAD_REPLY,
 	    ntm_lctl_reply_empty(NEXT, NTM_LCTL_RELOAD, 11, NTM_LCTL_OK));
 }
@@ -677,7 +682,7 @@ START_TEST(test_an_unknown_type_is_reported_with_its_body_length_so_it_can_be_sk
 	struct hand m;
 	struct ntm_lctl_hdr h;
 	struct ntm_lctl_req q;
-	static const uint8_t bad[] = { 0x00, 0x08, 0x3f, 0x41, 0x7f, 0x80, 0x88, 0xc1, 0xff };
+	static const uint8_t bad[] = { 0x00, 0x08, 0x3f, 0x42, 0x7f, 0x80, 0x88, 0xc2, 0xff };
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		hand_hdr(&m, 1, bad[i], 0);
 		hand_u32(&m, 0x1234, 0);
