@@ -87,8 +87,7 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 		fill_endpoint(&s->dc_endpoint, &ep);
 	}
 	s->dc_state = lctl_dc_state(d->state);
-	if (d->state == DC_REFUSED && d->refusal[0])
-		snprintf(s->dc_info, sizeof(s->dc_info), "%s", d->refusal);
+	dclink_diag(t, s->dc_info, sizeof(s->dc_info), s->dc_hint, sizeof(s->dc_hint));
 	if (d->observed.family) {
 		s->has_observed = true;
 		fill_endpoint(&s->observed, &d->observed);

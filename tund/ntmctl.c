@@ -123,6 +123,8 @@ static void print_status_text(const struct ntm_lctl_status_info *s, const char *
 	       s->name, v4, v6, dc, dc_state(s->dc_state), age);
 	if (s->dc_info[0])
 		printf("          %s\n", s->dc_info);
+	if (s->dc_hint[0])
+		printf("          %s\n", s->dc_hint);
 	printf("seen as:  %s\n", obs);
 	printf("underlay:");
 	for (unsigned i = 0; i < s->n_underlay; i++) {
@@ -180,6 +182,8 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 	printf("\"state\": \"%s\", ", dc_state(s->dc_state));
 	if (s->dc_info[0])
 		json_text("info", s->dc_info, ", ");
+	if (s->dc_hint[0])
+		json_text("hint", s->dc_hint, ", ");
 	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
 	json_str("observed", s->has_observed, obs, ", ");
 	printf("\"underlay\": {\"addresses\": [");

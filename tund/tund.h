@@ -101,9 +101,12 @@ struct dclink {
 	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
 	uint64_t keepalive_ms;
 	struct ntm_endpoint observed;      /* this node as the DC sees it */
-	char refusal[128];                 /* why the DC last refused a handshake, "" when it
-					    * did not (or accepted one since): ntmctl status */
-	uint64_t refusal_log_ms;           /* when that was last logged */
+	bool refused;                      /* the DC's last answer was a HANDSHAKE_REFUSE */
+	bool hs_answered;                  /* the pending handshake got an answer */
+	struct ntm_refuse why;             /* that refusal (dcdiag.h) */
+	uint8_t why_ours[12];              /* our clock when it came */
+	uint64_t refusal_log_ms;           /* when a refusal was last logged */
+	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
 };
@@ -202,6 +205,8 @@ bool dclink_is_dc(const struct tund *t, const struct sockaddr *src);
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 /* Force a new handshake and registration now (ntmctl reregister). */
 void dclink_reregister(struct tund *t);
+/* Why we are not registered, for ntmctl status (dcdiag.h); "" when we are. */
+void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, size_t hint_cap);
 /* Seal a control message into the DC session and send it. */
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
 /* The underlay watcher's callback (arg: the tund): on a change, log it,
