@@ -79,6 +79,12 @@ static const struct sb_call plain[] = {
 	/* ntm-tund binds the birthday search's sockets and libnl binds its
 	 * netlink sockets (addresses, MTU, underlay scans) */
 	{ SCMP_SYS(bind), T },
+	/* ntm-tund resolves a host-name [DC] Endpoint again while the DC
+	 * does not answer: getaddrinfo waits for the name server's UDP
+	 * answer with poll (ppoll on some architectures); its files
+	 * (/etc/hosts, resolv.conf, nsswitch.conf, gai.conf) are opened
+	 * read-only (add_open) */
+	{ SCMP_SYS(poll), T }, { SCMP_SYS(ppoll), T },
 	/* memory (malloc, SQLite's shared-memory index); mmap and mprotect
 	 * are allowed only without PROT_EXEC (add_memory) */
 	{ SCMP_SYS(brk), ALL }, { SCMP_SYS(munmap), ALL }, { SCMP_SYS(mremap), ALL },
@@ -138,8 +144,10 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
 
 /* Which sockets each daemon may still create. Every daemon may open a
  * datagram socket to syslog again (glibc reconnects /dev/log when it
- * fails). ntm-tund: UDP for the birthday search and its route probe,
- * rtnetlink through libnl; ntm-resolverd: UDP and TCP to its upstreams,
+ * fails). ntm-tund: UDP for the birthday search, its route probe and
+ * getaddrinfo (DNS queries, the address sort's probes), rtnetlink through
+ * libnl and getaddrinfo, a stream to nscd's socket (getaddrinfo tries it
+ * again every 100 s); ntm-resolverd: UDP and TCP to its upstreams,
  * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
  * all theirs during set-up. */
 static int add_socket(scmp_filter_ctx ctx, unsigned who)
@@ -149,7 +157,7 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 		unsigned who;
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
-		{ AF_UNIX, SOCK_STREAM, -1, S },
+		{ AF_UNIX, SOCK_STREAM, -1, T | S },
 		{ AF_INET, SOCK_DGRAM, -1, T | S },
 		{ AF_INET6, SOCK_DGRAM, -1, T | S },
 		{ AF_INET, SOCK_STREAM, -1, S },

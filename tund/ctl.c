@@ -41,6 +41,12 @@ static void fill_dc_text(char *buf, size_t cap, const struct tund_config *cfg)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if (cfg->dc_host[0]) {
+		/* a 253-byte name and a port may be cut: it is only shown */
+		if (snprintf(buf, cap, "%s:%u", cfg->dc_host, cfg->dc_host_port) >= (int)cap)
+			buf[cap - 1] = '\0';
+		return;
+	}
 	for (int f = 0; f < UL_NFAM && off < cap; f++) {
 		char ep[64];
 		if (!cfg->dc_endpoint[f].ss_family)

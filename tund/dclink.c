@@ -15,6 +15,8 @@
  * or without a session starts a handshake at once; then peer.c hears of it. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -192,6 +194,28 @@ static void fail(struct tund *t)
 		d->backoff_ms = DC_RETRY_MAX_MS;
 }
 
+static int set_endpoints(struct tund *t);
+
+/* The DC does not answer: if it is known by a host name, the name may
+ * point elsewhere now (at most every DC_RESOLVE_MIN_MS). */
+static void reresolve(struct tund *t)
+{
+	struct dclink *d = &t->dc;
+	uint64_t ms = ntm_loop_now_ms();
+
+	if (!t->cfg.dc_host[0] || (d->resolved_ms && ms - d->resolved_ms < DC_RESOLVE_MIN_MS))
+		return;
+	d->resolved_ms = ms;
+	if (dclink_resolve(t) <= 0)
+		return;
+	if (set_endpoints(t) < 0)
+		return;
+	int ret = underlay_scan(t->ifname, t->cfg.dc_endpoint, &d->ul);
+	if (ret < 0)
+		log_warn_errno(-ret, "underlay: cannot list this host's addresses");
+	d->use = underlay_pick(&d->ul, d->usable, -1);
+}
+
 /* An unanswered handshake: back off, and try the DC's other endpoint when
  * it is routable (a route is no proof the path works). */
 static void handshake_timeout(struct tund *t)
@@ -220,6 +244,8 @@ static void handshake_timeout(struct tund *t)
 		ntm_notify_ready("not registered: DC %s does not answer or refuses this node; "
 				 "retrying", ep_str(t, d->use, ep, sizeof(ep)));
 	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
+	if (d->failures >= 2)
+		reresolve(t);
 	send_handshake(t);
 }
 
@@ -506,6 +532,47 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 	}
 }
 
+/* [DC] Endpoint given as a host name: resolve it into t->cfg.dc_endpoint
+ * (the first address of each family). The time it may take is bounded by
+ * the resolver's options (ntm-tund sets RES_OPTIONS "timeout:1 attempts:2"
+ * unless the environment has some: a few seconds with no name server
+ * answering). 1 when the addresses changed, 0 when not, -errno when the
+ * name did not resolve (the addresses stay). */
+int dclink_resolve(struct tund *t)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+				  .ai_protocol = IPPROTO_UDP };
+	struct sockaddr_storage now[UL_NFAM];
+	struct addrinfo *ai = NULL;
+	char a[64], b[64];
+	int ret;
+
+	if (!t->cfg.dc_host[0])
+		return 0;
+	ret = getaddrinfo(t->cfg.dc_host, NULL, &hints, &ai);
+	if (ret != 0) {
+		log_warn("[DC] Endpoint: cannot resolve %s: %s", t->cfg.dc_host,
+			 ret == EAI_SYSTEM ? strerror(errno) : gai_strerror(ret));
+		return ret == EAI_NONAME || ret == EAI_NODATA ? -ENOENT : -EAGAIN;
+	}
+	ret = tund_config_pick_addrs(ai, t->cfg.dc_host_port, now);
+	freeaddrinfo(ai);
+	if (ret < 0) {
+		log_warn("[DC] Endpoint: %s has no IPv4 or IPv6 address", t->cfg.dc_host);
+		return ret;
+	}
+	if (memcmp(now, t->cfg.dc_endpoint, sizeof(now)) == 0)
+		return 0;
+	for (int f = 0; f < UL_NFAM; f++)
+		if (now[f].ss_family)
+			ntm_sockaddr_str((const struct sockaddr *)&now[f], f == UL_V4 ? a : b, 64);
+	log_notice("[DC] Endpoint: %s is %s%s%s", t->cfg.dc_host, now[UL_V4].ss_family ? a : "",
+		   now[UL_V4].ss_family && now[UL_V6].ss_family ? " and " : "",
+		   now[UL_V6].ss_family ? b : "");
+	memcpy(t->cfg.dc_endpoint, now, sizeof(now));
+	return 1;
+}
+
 /* The configured endpoints as our socket uses them: IPv4 v4-mapped on a
  * dual-stack socket, IPv6 only if the socket is IPv6. */
 static int set_endpoints(struct tund *t)
@@ -513,6 +580,8 @@ static int set_endpoints(struct tund *t)
 	struct dclink *d = &t->dc;
 	char ep[64];
 
+	d->usable = 0;
+	memset(d->ep, 0, sizeof(d->ep));
 	for (int f = 0; f < UL_NFAM; f++) {
 		if (!t->cfg.dc_endpoint[f].ss_family)
 			continue;
@@ -630,7 +699,7 @@ void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, 
 		.now_ms = ntm_loop_now_ms(),
 		.now_wall = time(NULL),
 		.endpoint = ep_str(t, d->use, ep, sizeof(ep)),
-		.host = NULL,
+		.host = t->cfg.dc_host[0] ? t->cfg.dc_host : NULL,
 		.port = ep_port(&t->cfg.dc_endpoint[d->use]),
 		.name = t->cfg.name,
 		.key = key,

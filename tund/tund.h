@@ -40,6 +40,7 @@ enum dc_state {
 #define DC_REGISTER_RETRY_MS 2000
 #define DC_ACK_TIMEOUT_MAX_MS 5000
 #define DC_MISSED_ACKS 2
+#define DC_RESOLVE_MIN_MS 5000     /* a host-name Endpoint resolved again at most this often */
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
 
@@ -107,6 +108,7 @@ struct dclink {
 	uint8_t why_ours[12];              /* our clock when it came */
 	uint64_t refusal_log_ms;           /* when a refusal was last logged */
 	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
+	uint64_t resolved_ms;              /* [DC] Endpoint's name last resolved again */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
 };
@@ -197,6 +199,7 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);
 /* Takes the first underlay snapshot and starts the handshake; 0, or -errno
  * when no configured DC endpoint can be used from our socket (logged). */
 int dclink_start(struct tund *t);
+int dclink_resolve(struct tund *t);
 void dclink_stop(struct tund *t);
 /* Whether a datagram from src (as received on our socket) is the DC's:
  * from either of its endpoints. */
