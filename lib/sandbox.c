@@ -5,7 +5,8 @@
  * tund/ netif.c, underlay.c, path.c, nssfile.c, dc/store.c with SQLite,
  * resolver/ upstream.c, tundq.c, resolverd.c) and checked by running the
  * netns tests in log mode. Anything else is refused: execve, fork, clone,
- * ptrace, process_vm_*, kill (other than raise/abort on oneself), ioctl,
+ * ptrace, process_vm_*, kill (other than raise/abort on oneself), ioctl
+ * (but FIONREAD in ntm-tund, for glibc's resolver),
  * prctl, mount, unshare, setns, bpf, keyctl, module loading, setuid and
  * capability changes, listen, mkdir, chmod/chown, link/symlink. The
  * man page of each daemon (SANDBOX) documents the same table. */
@@ -239,6 +240,17 @@ static int add_asan(scmp_filter_ctx ctx)
 }
 #endif
 
+/* ntm-tund's getaddrinfo (a host-name DC endpoint resolved again): glibc's
+ * resolver sizes a UDP answer with ioctl(FIONREAD); no other ioctl. */
+static int add_ioctl(scmp_filter_ctx ctx, unsigned who)
+{
+	struct scmp_arg_cmp fionread = arg_cmp(1, SCMP_CMP_EQ, (scmp_datum_t)FIONREAD, 0);
+
+	if (!(who & T))
+		return 0;
+	return add(ctx, SCMP_SYS(ioctl), 1, &fionread);
+}
+
 static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 {
 	int ret;
@@ -252,7 +264,8 @@ static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 		}
 	}
 	if ((ret = add_socket(ctx, who)) < 0 || (ret = add_open(ctx, who)) < 0 ||
-	    (ret = add_memory(ctx)) < 0 || (ret = add_signals(ctx)) < 0)
+	    (ret = add_memory(ctx)) < 0 || (ret = add_signals(ctx)) < 0 ||
+	    (ret = add_ioctl(ctx, who)) < 0)
 		return ret;
 #if NTM_SB_ASAN
 	if ((ret = add_asan(ctx)) < 0)

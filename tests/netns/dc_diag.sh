@@ -10,13 +10,16 @@
 #      after earlier answers; with [DC] RefuseUnenrolled = no, an unenrolled
 #      key gets no answer at all (and the DC says it dropped it)
 #  (d) a node clock an hour ahead: the node says clock skew, by how much
-#  (e) [DC] Endpoint as a host name (the node's /etc/hosts) registers, is
-#      resolved again while the DC does not answer, and a name that does
-#      not resolve stops ntm-tund with a message naming it
+#  (e) [DC] Endpoint as a host name (the node's /etc/hosts, or a name
+#      server) registers, is resolved again while the DC does not answer
+#      (under the seccomp filter), and a name that does not resolve stops
+#      ntm-tund with a message naming it
 # The three misconfigurations give three different messages.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v nsenter >/dev/null || skip "needs nsenter"
+FAKE_DNS=$top_builddir/tests/unit/fake_dns
+[ -x "$FAKE_DNS" ] || skip "tests/unit/fake_dns not built (make check builds it)"
 
 ZONE=ntm.example.org
 
@@ -26,7 +29,10 @@ nsx r sysctl -qw net.ipv4.ip_forward=1
 ns_add dc
 link dc eth0 "198.51.100.2/24" r dc0 "198.51.100.1/24"
 nsx dc ip route add default via 198.51.100.1
-NODES="a u w k h h2 u2"
+# the address tests/unit/fake_dns answers for any name: the DC's too
+nsx dc ip addr add 192.0.2.1/32 dev eth0
+nsx r ip route add 192.0.2.1/32 via 198.51.100.2
+NODES="a u w k h h2 u2 h5"
 i=1
 for n in $NODES; do
 	ns_add "$n"
@@ -172,6 +178,21 @@ wait_for 40 "h2 registered after its name was fixed" registered h2
 grep -qF "[DC] Endpoint: dc.test.example is 198.51.100.2:7540" "$T/tund-h2.log" || fail "h2 did not log the new address"
 ok "a host name is resolved again while the DC does not answer (under the seccomp filter)"
 
+# h5 asks a name server (tests/unit/fake_dns: 192.0.2.1, the DC's other
+# address, for any name); it asks again, under its seccomp filter, while the
+# DC is down below
+printf 'hosts: dns\n' > "$T/nsswitch.dns"
+bg h5 dns5 "$FAKE_DNS" -a 127.0.0.1:53 -m ok -l "$T/dns5.names" -t 600
+wait_for 5 "h5's name server" grep -q ready "$T/dns5.log"
+node_conf h5 dc.dns.example:7540 "$DCPUB"
+dcctl node add h5 "$(pub h5)" >/dev/null || fail "node add h5"
+bg h5 tund-h5 "$ETC_EXEC" "$T/h5/etc" "$T/nsswitch.dns" "$T/hosts.wrong" "$T/resolv.conf" \
+	"$NTM_TUND" -f -c "$T/h5/tund.conf"
+PID_h5=$LAST_PID
+wait_for 10 "h5 registered through DNS" registered h5
+grep -qi "^dc.dns.example" "$T/dns5.names" || fail "h5 did not ask the name server"
+ok "Endpoint = dc.dns.example:7540 (from a name server) registers"
+
 # a name that does not resolve: ntm-tund stops and says which
 node_conf h3 nosuch.test.example:7540 "$DCPUB"
 if nsx h2 "$ETC_EXEC" "$T/h3/etc" "$T/nsswitch.conf" "$T/hosts" "$T/resolv.conf" \
@@ -192,6 +213,13 @@ status_has a "the DC went down or the path to it broke" || fail "a's hint: $(sta
 INFO_A=$(info a)
 [ "$INFO_A" != "$INFO_W" ] || fail "DC down and wrong key read the same"
 ok "DC down: a says '$INFO_A'"
+# h5 asked its name server again, under its seccomp filter, and lives
+n0=$(grep -ci "^dc.dns.example" "$T/dns5.names")
+wait_for 30 "h5 resolving again while the DC is down" sh -c \
+	"[ \$(grep -ci '^dc.dns.example' '$T/dns5.names') -gt $n0 ]"
+kill -0 "$PID_h5" 2>/dev/null || fail "h5 died resolving again (seccomp?)"
+seccomp_on "$PID_h5" ntm-tund-h5
+ok "h5 asked its name server again while the DC was down (under the seccomp filter)"
 
 # back, refusing nothing: a registers again, u2 (not enrolled) hears nothing
 dc_conf no
@@ -199,6 +227,7 @@ bg dc dcd "$NTM_DCD" -f -c "$T/dc/dcd.conf"
 DCD_PID=$LAST_PID
 wait_for 40 "a registered again" registered a
 status_has a "no answer" && fail "a still says no answer"
+wait_for 40 "h5 registered again" registered h5
 bg u2 tund-u2 "$NTM_TUND" -f -c "$T/u2/tund.conf"
 wait_for 10 "u2 says no answer" status_has u2 "no answer at all from 198.51.100.2:7540"
 grep -qF "with key $(pub u2), which is not enrolled (dropped)" "$T/dcd.log" \

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -181,7 +182,22 @@ static int resolver_calls(void)
 	if (s < 0)
 		return 35;
 	close(s);
+	/* the size of a datagram waiting on a UDP socket */
+	int n = -1;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, FIONREAD, &n) != 0 || n != 0)
+		return 37;
+	close(s);
 	return 0;
+}
+
+/* Any other ioctl: still not (here: a terminal's attributes). */
+static int other_ioctl(void)
+{
+	struct winsize w;
+
+	ioctl(STDERR_FILENO, TIOCGWINSZ, &w);
+	return 38;
 }
 
 static int poll_call(void)
@@ -279,6 +295,7 @@ START_TEST(test_socket_families_per_daemon)
 	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, netlink_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, tcp_socket));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, resolver_calls));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, other_ioctl));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, poll_call));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_RELAYD, NTM_SANDBOX_ENFORCE, poll_call));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_RESOLVERD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
