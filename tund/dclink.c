@@ -231,18 +231,21 @@ static void handshake_timeout(struct tund *t)
 			d->state = DC_CONNECTING;
 	}
 	fail(t);
-	if (d->failures == 2 && d->state != DC_REFUSED) {
+	if (d->failures == 2) {
 		char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
 		dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
-		log_warn("%s; %s (retrying every %llu s at most)", info, hint,
-			 (unsigned long long)DC_RETRY_MAX_MS / 1000);
+		if (d->state != DC_REFUSED)
+			log_warn("%s; %s (retrying every %llu s at most)", info, hint,
+				 (unsigned long long)DC_RETRY_MAX_MS / 1000);
+		/* systemd: started all the same, so that boot goes on and the
+		 * unit is not killed and restarted; the status says what is
+		 * missing (ntm-tund(8) SYSTEMD) */
+		if (info[0])
+			ntm_notify_ready("not registered: %s; retrying", info);
+		else
+			ntm_notify_ready("not registered: DC %s does not answer or refuses this "
+					 "node; retrying", ep_str(t, d->use, ep, sizeof(ep)));
 	}
-	/* systemd: started all the same, so that boot goes on and the unit is
-	 * not killed and restarted; the status says what is missing
-	 * (ntm-tund(8) SYSTEMD) */
-	if (d->failures == 2)
-		ntm_notify_ready("not registered: DC %s does not answer or refuses this node; "
-				 "retrying", ep_str(t, d->use, ep, sizeof(ep)));
 	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
 	if (d->failures >= 2)
 		reresolve(t);
