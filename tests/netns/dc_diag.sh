@@ -106,6 +106,7 @@ seccomp_on "$DCD_PID" ntm-dcd
 # --- (a) not enrolled ---
 UPUB=$(pub u)
 wait_for 10 "u told it is not enrolled" status_has u "the DC refused us: this node's key is not enrolled"
+MS_U=$WAITED_MS
 status_has u "run on the DC: ntm-dcctl node add u $UPUB" || fail "u's status lacks the command: $(status u)"
 grep -qF "the DC refused us: this node's key is not enrolled; run on the DC: ntm-dcctl node add u $UPUB" \
 	"$T/tund-u.log" || fail "u did not log it"
@@ -113,10 +114,11 @@ grep -qF "handshake from $ADDR_u:7541 with key $UPUB, which is not enrolled (ref
 	"$T/dcd.log" || fail "the DC did not log u's key: $(grep -i enrol "$T/dcd.log")"
 [ "$(grep -c "with key $UPUB" "$T/dcd.log")" = 1 ] || fail "the DC logged u's key more than once a minute"
 INFO_U=$(info u)
-ok "not enrolled: u says '$INFO_U'; the DC logged the key and the command"
+ok "not enrolled: u says '$INFO_U' (${MS_U} ms after the test looked); the DC logged the key and the command"
 
 # --- (b) wrong DC public key ---
 wait_for 10 "w says no answer" status_has w "no answer at all from 198.51.100.2:7540"
+MS_W=$WAITED_MS
 status_has w "is [DC] PublicKey right? a wrong key gets no answer either" \
 	|| fail "w's status lacks the hint: $(status w)"
 status_has w "is UDP 7540 reachable?" || fail "w's status lacks the port: $(status w)"
@@ -126,7 +128,7 @@ wait_for 5 "the DC logs w's bad mac1" grep -qF \
 	"handshake from $ADDR_w:7541 with a bad mac1: the node's [DC] PublicKey is not this DC's key ($DCPUB)" \
 	"$T/dcd.log"
 INFO_W=$(info w)
-ok "wrong DC key: w says '$INFO_W'; the DC logged a bad mac1 from $ADDR_w"
+ok "wrong DC key: w says '$INFO_W' (${MS_W} ms after the test looked); the DC logged a bad mac1 from $ADDR_w"
 
 # --- (d) clock skew ---
 wait_for 10 "k told of clock skew" sh -c "\"$NTMCTL\" -s \"$T/k/run/tund.sock\" status | grep -Eq 'clock skew: our clock is ahead of the DC.s by 3[56][0-9][0-9] s'"
