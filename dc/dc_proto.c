@@ -137,21 +137,22 @@ static void unenrolled(struct dc *dc, struct ntm_hs_responder *r, int fd,
 		       const struct ntm_udp_meta *m)
 {
 	char src[64], key[NTM_KEY_B64_LEN + 1], line[320];
-	bool refuse = dc->cfg.refuse_unenrolled;
+	bool refuse = dc->cfg.refuse_unenrolled, limited = false;
 	uint8_t out[NTM_HS_REFUSE_LEN];
 	int len;
 
-	if (refuse && !dc_diag_refuse_allow(&dc->diag, ntm_loop_now_ms())) {
-		dc->stats.drop_refuse_limit++;
-		refuse = false;
-	}
+	if (refuse && !dc_diag_refuse_allow(&dc->diag, ntm_loop_now_ms()))
+		refuse = false, limited = true;
 	if (diag_allow(dc, DC_DIAG_UNENROLLED, m, src, sizeof(src))) {
 		ntm_key_to_base64(key, r->info.initiator_pub);
 		dc_diag_fmt_unenrolled(line, sizeof(line), src, key, refuse);
 		log_warn("%s", line);
 	}
 	if (!refuse) {
-		dc->stats.drop_unenrolled++;
+		if (limited)
+			dc->stats.drop_refuse_limit++;   /* one drop counter each */
+		else
+			dc->stats.drop_unenrolled++;
 		return;
 	}
 	struct ntm_refuse why = { .reason = NTM_REFUSE_NOT_ENROLLED };
