@@ -18,6 +18,7 @@
 
 #include "ctlserver.h"
 #include "dc_config.h"
+#include "dc_diag.h"
 #include "evloop.h"
 #include "idmap.h"
 #include "hsgate.h"
@@ -57,6 +58,9 @@
 	X(drop_unenrolled, "dropped: handshake from a key that is not enrolled") \
 	X(drop_replayed_hs, "dropped: handshake timestamp not newer, refusal rate-limited (replay)") \
 	X(hs_refused, "HANDSHAKE_REFUSE sent (timestamp not newer, or ahead of the DC's clock)") \
+	X(hs_refused_unenrolled, "HANDSHAKE_REFUSE sent to a key that is not enrolled") \
+	X(drop_refuse_limit, "dropped unanswered: refusal to an unenrolled key over DC_DIAG_REFUSE_RATE") \
+	X(diag_logs_suppressed, "bad mac1, unenrolled and clock-skew log lines not written (rate limits)") \
 	X(registry_reloads, "enrolled keys read from the registry (at start and after changes)") \
 	X(drop_unknown_index, "dropped: DATA for an unknown session") \
 	X(drop_data_auth, "dropped: DATA failed authentication") \
@@ -167,6 +171,7 @@ struct dc {
 	struct ntm_idmap routes_by_id;   /* route ID -> struct dc_route */
 	struct ntm_timer push_timer;     /* pushes held back by the rate limit */
 	struct ntm_hsgate gate;          /* handshake admission (lib/hsgate.h) */
+	struct dc_diag diag;             /* operator diagnostics' rate limits (dc_diag.h) */
 	struct ntm_timer sweep;
 	struct dc_stats stats;
 	struct ntm_ctlsrv *ctl;          /* control socket */

@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 20
+#define DC_FIXED_KEYS 21
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -127,6 +127,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "NodeLifetime", NTM_CONF_UINT, 0, &cfg->lifetime_s, 0, 3, 65535, "90", NULL },
 		{ "DC", "User", NTM_CONF_STRING, 0, cfg->user, sizeof(cfg->user), 0, 0, "ntm", NULL },
 		{ "DC", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
+		{ "DC", "RefuseUnenrolled", NTM_CONF_BOOL, 0, &cfg->refuse_unenrolled, 0, 0, 0, "yes",
+		  NULL },
 		{ "Relay", "EmbeddedRelay", NTM_CONF_BOOL, 0, &cfg->embedded_relay, 0, 0, 0, "yes", NULL },
 		{ "Relay", "ListenPort", NTM_CONF_PORT, 0, &cfg->relay_port, 0, 0, 0, "7542", NULL },
 		{ "Relay", "MaxAllocations", NTM_CONF_UINT, 0, &cfg->relay_max_allocs, 0, 1, 1000000,

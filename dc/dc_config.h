@@ -38,6 +38,7 @@ struct dc_config {
 	uint64_t keepalive_s, lifetime_s;
 	char user[64];                        /* drop privileges to (default "ntm", else nobody) */
 	enum ntm_sandbox_mode seccomp;        /* [DC] Seccomp */
+	bool refuse_unenrolled;               /* [DC] RefuseUnenrolled */
 	/* [Relay]: the embedded relay and what every allocation gets */
 	bool embedded_relay;
 	uint16_t relay_port;

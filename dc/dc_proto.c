@@ -1,5 +1,7 @@
 /* dc_proto.c - the DC's datagram handling: IK handshakes from enrolled
- * nodes (refused with HANDSHAKE_REFUSE for their timestamp), their DATA
+ * nodes (refused with HANDSHAKE_REFUSE for their timestamp; authentic ones
+ * from keys not enrolled refused too, rate limited; dc_diag.h says what to
+ * log about each), their DATA
  * sessions, REGISTER and KEEPALIVE (doc/protocol.md
  * sections 2, 3, 5.1-5.4; what they report goes on to dc_push.c). Nothing
  * here ever answers a datagram that did not authenticate (every failure is
@@ -102,6 +104,69 @@ static void set_endpoint(struct dc_node *n, const struct ntm_udp_meta *m, int fd
 	n->fd = fd;
 }
 
+static bool diag_allow(struct dc *dc, enum dc_diag_kind k, const struct ntm_udp_meta *m,
+		       char *src, size_t cap)
+{
+	if (!dc_diag_log_allow(&dc->diag, k, (const struct sockaddr *)&m->src, ntm_loop_now_ms())) {
+		dc->stats.diag_logs_suppressed++;
+		return false;
+	}
+	ntm_sockaddr_str((const struct sockaddr *)&m->src, src, cap);
+	return true;
+}
+
+/* A HANDSHAKE_INIT whose mac1 is not keyed by our public key: the node was
+ * given another DC key (or it is not meant for us). Said, never answered. */
+static void diag_bad_mac(struct dc *dc, const struct ntm_udp_meta *m)
+{
+	char src[64], key[NTM_KEY_B64_LEN + 1], line[256];
+
+	if (!diag_allow(dc, DC_DIAG_BAD_MAC, m, src, sizeof(src)))
+		return;
+	ntm_key_to_base64(key, dc->id.pub);
+	dc_diag_fmt_bad_mac(line, sizeof(line), src, key);
+	log_warn("%s", line);
+}
+
+/* An authentic init (mac1 valid, the Noise read proved the sender holds
+ * the key) from a key that is not enrolled: say which key and how to enrol
+ * it, and unless [DC] RefuseUnenrolled = no answer with a HANDSHAKE_REFUSE
+ * that only the key's holder can read (at most DC_DIAG_REFUSE_RATE a
+ * second in all: never a reflector). */
+static void unenrolled(struct dc *dc, struct ntm_hs_responder *r, int fd,
+		       const struct ntm_udp_meta *m)
+{
+	char src[64], key[NTM_KEY_B64_LEN + 1], line[320];
+	bool refuse = dc->cfg.refuse_unenrolled, limited = false;
+	uint8_t out[NTM_HS_REFUSE_LEN];
+	int len;
+
+	if (refuse && !dc_diag_refuse_allow(&dc->diag, ntm_loop_now_ms()))
+		refuse = false, limited = true;
+	if (diag_allow(dc, DC_DIAG_UNENROLLED, m, src, sizeof(src))) {
+		ntm_key_to_base64(key, r->info.initiator_pub);
+		dc_diag_fmt_unenrolled(line, sizeof(line), src, key, refuse);
+		log_warn("%s", line);
+	}
+	if (!refuse) {
+		if (limited)
+			dc->stats.drop_refuse_limit++;   /* one drop counter each */
+		else
+			dc->stats.drop_unenrolled++;
+		return;
+	}
+	struct ntm_refuse why = { .reason = NTM_REFUSE_NOT_ENROLLED };
+	ntm_tai64n_now(why.dc_time);
+	len = ntm_hs_refuse(r, &why, out, sizeof(out));
+	if (len < 0) {
+		dc->stats.drop_unenrolled++;
+		return;
+	}
+	dc->stats.hs_refused_unenrolled++;
+	if (ntm_udp_send(fd, out, (size_t)len, (const struct sockaddr *)&m->src, m->srclen, m) >= 0)
+		dc->stats.tx_packets++;
+}
+
 /* Handshake admission (lib/hsgate.h): true when the init may cost a
  * handshake; otherwise it was counted and perhaps answered with a cookie. */
 static bool hs_admit(struct dc *dc, int fd, const uint8_t *buf, size_t len,
@@ -122,6 +187,7 @@ static bool hs_admit(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		return false;
 	case NTM_HSG_BAD_MAC:
 		dc->stats.drop_bad_mac++;
+		diag_bad_mac(dc, m);
 		return false;
 	case NTM_HSG_RATELIMIT:
 		dc->stats.drop_ratelimit++;
@@ -158,18 +224,15 @@ static void refuse(struct dc *dc, struct dc_node *n, struct ntm_hs_responder *r,
 	memcpy(why.dc_time, now, 12);
 	memcpy(why.last_ts, n->last_ts, 12);
 	if (!n->refuse_log_ms || ms - n->refuse_log_ms >= DC_REFUSE_LOG_MS) {
-		char src[64];
-		ntm_sockaddr_str((const struct sockaddr *)&m->src, src, sizeof(src));
-		if (v == NTM_TS_AHEAD) {
-			skew = ntm_tai64n_diff_s(r->info.timestamp, now);
-			log_warn("%s: handshake from %s refused: stamped %lld s ahead of this DC's "
-				 "clock (the node's clock or this one is wrong)", n->rec.name, src,
-				 (long long)skew);
-		} else {
-			skew = ntm_tai64n_diff_s(n->last_ts, r->info.timestamp);
-			log_warn("%s: handshake from %s refused: stamped %lld s before the last one "
-				 "accepted from this key (its clock went back, or a replay)",
-				 n->rec.name, src, (long long)skew);
+		char src[64], line[320];
+		if (diag_allow(dc, DC_DIAG_SKEW, m, src, sizeof(src))) {
+			if (v == NTM_TS_AHEAD)
+				skew = ntm_tai64n_diff_s(r->info.timestamp, now);
+			else
+				skew = ntm_tai64n_diff_s(n->last_ts, r->info.timestamp);
+			dc_diag_fmt_skew(line, sizeof(line), n->rec.name, src, skew,
+					 v == NTM_TS_AHEAD);
+			log_warn("%s", line);
 		}
 		n->refuse_log_ms = ms;
 	}
@@ -210,7 +273,7 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 	/* The in-memory set: an unknown key costs no database query. */
 	host = dc_keyset_get(&dc->keys, r.info.initiator_pub);
 	if (!host) {
-		dc->stats.drop_unenrolled++;
+		unenrolled(dc, &r, fd, m);
 		goto out;
 	}
 	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);

@@ -36,8 +36,13 @@ static int load_identity(struct dc *dc)
 		log_info("DC public key %s", b64);
 	static const struct ntm_hsgate_conf gate = DC_HSGATE_CONF;
 	ret = ntm_hsgate_init(&dc->gate, &gate, dc->id.pub, ntm_loop_now_ms());
-	if (ret < 0)
+	if (ret < 0) {
 		log_err_errno(-ret, "handshake admission");
+		return ret;
+	}
+	uint64_t seed = 0;
+	ntm_random(&seed, sizeof(seed));
+	dc_diag_init(&dc->diag, seed);
 	return ret;
 }
 

@@ -115,14 +115,28 @@ static bool text_ok(const uint8_t *s, size_t n)
 	return true;
 }
 
-/* free text shown to people: printable ASCII and spaces */
-static bool info_ok(const uint8_t *s, size_t n)
+/* free text shown to people: printable ASCII and spaces, < size bytes */
+static bool printable_ok(const uint8_t *s, size_t n, size_t size)
 {
-	if (n < 1 || n >= NTM_LCTL_INFO_SIZE)
+	if (n < 1 || n >= size)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
 			return false;
+	return true;
+}
+
+static bool info_ok(const uint8_t *s, size_t n)
+{
+	return printable_ok(s, n, NTM_LCTL_INFO_SIZE);
+}
+
+static bool get_hint(const struct attr *a, char out[NTM_LCTL_HINT_SIZE])
+{
+	if (!printable_ok(a->val, a->len, NTM_LCTL_HINT_SIZE))
+		return false;
+	memcpy(out, a->val, a->len);
+	out[a->len] = '\0';
 	return true;
 }
 
@@ -675,6 +689,10 @@ static bool status_ok(const struct ntm_lctl_status_info *m)
 	size_t n = strnlen(m->dc_info, NTM_LCTL_INFO_SIZE);
 	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)m->dc_info, n)))
 		return false;
+	n = strnlen(m->dc_hint, NTM_LCTL_HINT_SIZE);
+	if (n && (n == NTM_LCTL_HINT_SIZE || !printable_ok((const uint8_t *)m->dc_hint, n,
+							   NTM_LCTL_HINT_SIZE)))
+		return false;
 	return true;
 }
 
@@ -791,6 +809,8 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 		put_text(&w, NTM_LCTL_A_ZONE, m->zones[i]);
 	if (m->dc_info[0])
 		put_text(&w, NTM_LCTL_A_DC_INFO, m->dc_info);
+	if (m->dc_hint[0])
+		put_text(&w, NTM_LCTL_A_DC_HINT, m->dc_hint);
 	return end_msg(&w);
 }
 
@@ -880,6 +900,7 @@ static const struct rule status_rules[] = {
 	{ NTM_LCTL_A_UNDERLAY_AGE, 0, 1 },
 	{ NTM_LCTL_A_ZONE, 0, NTM_LCTL_MAX_ZONES },
 	{ NTM_LCTL_A_DC_INFO, 0, 1 },
+	{ NTM_LCTL_A_DC_HINT, 0, 1 },
 };
 
 static const struct rule peers_rules[] = {
@@ -949,6 +970,7 @@ static bool take_status(void *out, const struct attr *a, unsigned nth)
 		m->n_zones = nth + 1;
 		return get_text(a, m->zones[nth]);
 	case NTM_LCTL_A_DC_INFO: return get_info(a, m->dc_info);
+	case NTM_LCTL_A_DC_HINT: return get_hint(a, m->dc_hint);
 	}
 	return false;
 }

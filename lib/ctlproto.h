@@ -35,6 +35,7 @@
 #define NTM_LCTL_NAME_MAX 253                         /* bytes, without NUL */
 #define NTM_LCTL_NAME_SIZE (NTM_LCTL_NAME_MAX + 1)
 #define NTM_LCTL_INFO_SIZE 128                        /* path info text, with NUL */
+#define NTM_LCTL_HINT_SIZE 256                        /* DC hint text, with NUL */
 #define NTM_LCTL_MAX_ADDRS 16
 #define NTM_LCTL_MAX_ZONES 8
 #define NTM_LCTL_MAX_PEERS 64                         /* per PEERS reply */
@@ -117,7 +118,10 @@ enum ntm_lctl_attr {
 	/* optional: an older ntmctl skips them */
 	NTM_LCTL_A_UNDERLAY = 0x801a,      /* addr: one of the node's own underlay addresses */
 	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
-	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us */
+	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us, or
+					    * does not answer */
+	NTM_LCTL_A_DC_HINT = 0x8043,       /* text, 1..255 bytes of 0x20..0x7e: what to do
+					    * about DC_INFO */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -202,7 +206,8 @@ struct ntm_lctl_status_info {
 	uint32_t underlay_age;             /* s since the underlay last changed */
 	unsigned n_zones;
 	char zones[NTM_LCTL_MAX_ZONES][NTM_LCTL_NAME_SIZE];
-	char dc_info[NTM_LCTL_INFO_SIZE];  /* why the DC refused us, "" when absent */
+	char dc_info[NTM_LCTL_INFO_SIZE];  /* why the DC refused us or is silent, "" when absent */
+	char dc_hint[NTM_LCTL_HINT_SIZE];  /* what to do about it, "" when absent */
 };
 
 struct ntm_lctl_peer {

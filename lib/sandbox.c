@@ -5,7 +5,8 @@
  * tund/ netif.c, underlay.c, path.c, nssfile.c, dc/store.c with SQLite,
  * resolver/ upstream.c, tundq.c, resolverd.c) and checked by running the
  * netns tests in log mode. Anything else is refused: execve, fork, clone,
- * ptrace, process_vm_*, kill (other than raise/abort on oneself), ioctl,
+ * ptrace, process_vm_*, kill (other than raise/abort on oneself), ioctl
+ * (but FIONREAD in ntm-tund, for glibc's resolver),
  * prctl, mount, unshare, setns, bpf, keyctl, module loading, setuid and
  * capability changes, listen, mkdir, chmod/chown, link/symlink. The
  * man page of each daemon (SANDBOX) documents the same table. */
@@ -79,6 +80,12 @@ static const struct sb_call plain[] = {
 	/* ntm-tund binds the birthday search's sockets and libnl binds its
 	 * netlink sockets (addresses, MTU, underlay scans) */
 	{ SCMP_SYS(bind), T },
+	/* ntm-tund resolves a host-name [DC] Endpoint again while the DC
+	 * does not answer: getaddrinfo waits for the name server's UDP
+	 * answer with poll (ppoll on some architectures); its files
+	 * (/etc/hosts, resolv.conf, nsswitch.conf, gai.conf) are opened
+	 * read-only (add_open) */
+	{ SCMP_SYS(poll), T }, { SCMP_SYS(ppoll), T },
 	/* memory (malloc, SQLite's shared-memory index, ntm-resolverd's
 	 * read-only mapping of ntm-tund's names map, remapped when the file
 	 * is replaced: open read-only, fstat, mmap, munmap); mmap and mprotect
@@ -146,8 +153,10 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
 
 /* Which sockets each daemon may still create. Every daemon may open a
  * datagram socket to syslog again (glibc reconnects /dev/log when it
- * fails). ntm-tund: UDP for the birthday search and its route probe,
- * rtnetlink through libnl; ntm-resolverd: UDP and TCP to its upstreams,
+ * fails). ntm-tund: UDP for the birthday search, its route probe and
+ * getaddrinfo (DNS queries, the address sort's probes), rtnetlink through
+ * libnl and getaddrinfo, a stream to nscd's socket (getaddrinfo tries it
+ * again every 100 s); ntm-resolverd: UDP and TCP to its upstreams,
  * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
  * all theirs during set-up. */
 static int add_socket(scmp_filter_ctx ctx, unsigned who)
@@ -157,7 +166,7 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 		unsigned who;
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
-		{ AF_UNIX, SOCK_STREAM, -1, S },
+		{ AF_UNIX, SOCK_STREAM, -1, T | S },
 		{ AF_INET, SOCK_DGRAM, -1, T | S },
 		{ AF_INET6, SOCK_DGRAM, -1, T | S },
 		{ AF_INET, SOCK_STREAM, -1, S },
@@ -239,6 +248,17 @@ static int add_asan(scmp_filter_ctx ctx)
 }
 #endif
 
+/* ntm-tund's getaddrinfo (a host-name DC endpoint resolved again): glibc's
+ * resolver sizes a UDP answer with ioctl(FIONREAD); no other ioctl. */
+static int add_ioctl(scmp_filter_ctx ctx, unsigned who)
+{
+	struct scmp_arg_cmp fionread = arg_cmp(1, SCMP_CMP_EQ, (scmp_datum_t)FIONREAD, 0);
+
+	if (!(who & T))
+		return 0;
+	return add(ctx, SCMP_SYS(ioctl), 1, &fionread);
+}
+
 static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 {
 	int ret;
@@ -252,7 +272,8 @@ static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 		}
 	}
 	if ((ret = add_socket(ctx, who)) < 0 || (ret = add_open(ctx, who)) < 0 ||
-	    (ret = add_memory(ctx)) < 0 || (ret = add_signals(ctx)) < 0)
+	    (ret = add_memory(ctx)) < 0 || (ret = add_signals(ctx)) < 0 ||
+	    (ret = add_ioctl(ctx, who)) < 0)
 		return ret;
 #if NTM_SB_ASAN
 	if ((ret = add_asan(ctx)) < 0)

@@ -311,7 +311,9 @@ void ntm_refuse_describe(const struct ntm_refuse *why, const uint8_t ours[12], c
 	int64_t dc_skew = ntm_tai64n_diff_s(ours, why->dc_time);   /* > 0: ours ahead */
 	int64_t behind = ntm_tai64n_diff_s(why->last_ts, ours);
 
-	if (why->reason == NTM_REFUSE_TS_AHEAD) {
+	if (why->reason == NTM_REFUSE_NOT_ENROLLED) {
+		snprintf(buf, cap, "DC refused: this node's key is not enrolled");
+	} else if (why->reason == NTM_REFUSE_TS_AHEAD) {
 		snprintf(buf, cap, "DC refused: our clock is %lld s ahead of the DC's; fix the "
 			 "clock (timedatectl), here or on the DC", (long long)dc_skew);
 	} else if (dc_skew >= -60 && dc_skew <= 60) {

@@ -304,7 +304,8 @@ int ntm_hs_refuse_encode(uint8_t *buf, size_t cap, uint32_t receiver,
 
 static bool refuse_reason_ok(uint8_t reason)
 {
-	return reason == NTM_REFUSE_TS_OLD || reason == NTM_REFUSE_TS_AHEAD;
+	return reason == NTM_REFUSE_TS_OLD || reason == NTM_REFUSE_TS_AHEAD ||
+	       reason == NTM_REFUSE_NOT_ENROLLED;
 }
 
 int ntm_refuse_decode(const uint8_t *buf, size_t len, struct ntm_refuse *out)

@@ -120,6 +120,7 @@ int ntm_hs_refuse_encode(uint8_t *buf, size_t cap, uint32_t receiver,
 enum ntm_refuse_reason {
 	NTM_REFUSE_TS_OLD = 1,         /* timestamp not newer than the last accepted */
 	NTM_REFUSE_TS_AHEAD = 2,       /* timestamp too far ahead of the DC's clock */
+	NTM_REFUSE_NOT_ENROLLED = 3,   /* the initiator's static key is not enrolled */
 };
 struct ntm_refuse {
 	uint8_t reason;                /* enum ntm_refuse_reason */

@@ -42,6 +42,12 @@ static void fill_dc_text(char *buf, size_t cap, const struct tund_config *cfg)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if (cfg->dc_host[0]) {
+		/* a 253-byte name and a port may be cut: it is only shown */
+		if (snprintf(buf, cap, "%s:%u", cfg->dc_host, cfg->dc_host_port) >= (int)cap)
+			buf[cap - 1] = '\0';
+		return;
+	}
 	for (int f = 0; f < UL_NFAM && off < cap; f++) {
 		char ep[64];
 		if (!cfg->dc_endpoint[f].ss_family)
@@ -88,8 +94,7 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 		fill_endpoint(&s->dc_endpoint, &ep);
 	}
 	s->dc_state = lctl_dc_state(d->state);
-	if (d->state == DC_REFUSED && d->refusal[0])
-		snprintf(s->dc_info, sizeof(s->dc_info), "%s", d->refusal);
+	dclink_diag(t, s->dc_info, sizeof(s->dc_info), s->dc_hint, sizeof(s->dc_hint));
 	if (d->observed.family) {
 		s->has_observed = true;
 		fill_endpoint(&s->observed, &d->observed);

@@ -15,9 +15,13 @@
  * or without a session starts a handshake at once; then peer.c hears of it. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "dcdiag.h"
 #include "log.h"
 #include "netif.h"
 #include "notify.h"
@@ -36,6 +40,15 @@ static void arm(struct tund *t, int ph, uint64_t ms)
 static const char *ep_str(const struct tund *t, int f, char *buf, size_t cap)
 {
 	return ntm_sockaddr_str((const struct sockaddr *)&t->cfg.dc_endpoint[f], buf, cap);
+}
+
+static uint16_t ep_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
 }
 
 static uint64_t jitter(uint64_t ms)
@@ -86,6 +99,7 @@ static void send_handshake(struct tund *t)
 	}
 	memcpy(t->dc.hs_pkt, pkt, sizeof(t->dc.hs_pkt));
 	t->dc.hs_cookie_resent = false;
+	t->dc.hs_answered = false;
 	send_dc_hs(t);
 	arm(t, PH_HANDSHAKE, jitter(t->dc.backoff_ms));
 }
@@ -180,6 +194,28 @@ static void fail(struct tund *t)
 		d->backoff_ms = DC_RETRY_MAX_MS;
 }
 
+static int set_endpoints(struct tund *t);
+
+/* The DC does not answer: if it is known by a host name, the name may
+ * point elsewhere now (at most every DC_RESOLVE_MIN_MS). */
+static void reresolve(struct tund *t)
+{
+	struct dclink *d = &t->dc;
+	uint64_t ms = ntm_loop_now_ms();
+
+	if (!t->cfg.dc_host[0] || (d->resolved_ms && ms - d->resolved_ms < DC_RESOLVE_MIN_MS))
+		return;
+	d->resolved_ms = ms;
+	if (dclink_resolve(t) <= 0)
+		return;
+	if (set_endpoints(t) < 0)
+		return;
+	int ret = underlay_scan(t->ifname, t->cfg.dc_endpoint, &d->ul);
+	if (ret < 0)
+		log_warn_errno(-ret, "underlay: cannot list this host's addresses");
+	d->use = underlay_pick(&d->ul, d->usable, -1);
+}
+
 /* An unanswered handshake: back off, and try the DC's other endpoint when
  * it is routable (a route is no proof the path works). */
 static void handshake_timeout(struct tund *t)
@@ -187,17 +223,32 @@ static void handshake_timeout(struct tund *t)
 	struct dclink *d = &t->dc;
 	char ep[64];
 
+	/* a refusal tells only about the attempt it answered */
+	if (!d->hs_answered && d->refused) {
+		d->refused = false;
+		d->failures = 0;
+		if (d->state == DC_REFUSED)
+			d->state = DC_CONNECTING;
+	}
 	fail(t);
-	if (d->failures == 2 && d->state != DC_REFUSED)
-		log_warn("DC %s does not answer; retrying every %llu s at most",
-			 ep_str(t, d->use, ep, sizeof(ep)), (unsigned long long)DC_RETRY_MAX_MS / 1000);
-	/* systemd: started all the same, so that boot goes on and the unit is
-	 * not killed and restarted; the status says what is missing
-	 * (ntm-tund(8) SYSTEMD) */
-	if (d->failures == 2)
-		ntm_notify_ready("not registered: DC %s does not answer or refuses this node; "
-				 "retrying", ep_str(t, d->use, ep, sizeof(ep)));
+	if (d->failures == 2) {
+		char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
+		dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
+		if (d->state != DC_REFUSED)
+			log_warn("%s; %s (retrying every %llu s at most)", info, hint,
+				 (unsigned long long)DC_RETRY_MAX_MS / 1000);
+		/* systemd: started all the same, so that boot goes on and the
+		 * unit is not killed and restarted; the status says what is
+		 * missing (ntm-tund(8) SYSTEMD) */
+		if (info[0])
+			ntm_notify_ready("not registered: %s; retrying", info);
+		else
+			ntm_notify_ready("not registered: DC %s does not answer or refuses this "
+					 "node; retrying", ep_str(t, d->use, ep, sizeof(ep)));
+	}
 	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
+	if (d->failures >= 2)
+		reresolve(t);
 	send_handshake(t);
 }
 
@@ -246,16 +297,17 @@ static void on_hs_resp(struct tund *t, const uint8_t *buf, size_t len)
 	}
 	ntm_session_clear(&t->dc.sess);
 	t->dc.sess = s;
-	t->dc.sess_ms = ntm_loop_now_ms();
-	t->dc.refusal[0] = '\0';
+	t->dc.sess_ms = t->dc.last_heard_ms = ntm_loop_now_ms();
+	t->dc.refused = false;
 	t->stats.dc_handshakes++;
 	t->dc.reg_tries = 0;
 	send_register(t);
 }
 
-/* The DC refused our pending handshake for its timestamp (protocol.md
- * 2.10). Authentic: only the DC can seal it to our init's ephemeral key.
- * Say which clock is off and what to do, in the log (at most once a
+/* The DC refused our pending handshake for its timestamp or because our
+ * key is not enrolled (protocol.md 2.10). Authentic: only the DC can seal
+ * it to our init's ephemeral key. Say what is wrong and what to do
+ * (dcdiag.c), in the log (at most once a
  * minute) and in ntmctl status; the timer's retry (with backoff) tries
  * again, and succeeds once the clock is right. */
 static void on_hs_refuse(struct tund *t, const uint8_t *buf, size_t len)
@@ -272,12 +324,18 @@ static void on_hs_refuse(struct tund *t, const uint8_t *buf, size_t len)
 	}
 	t->stats.dc_refusals++;
 	ntm_tai64n_now(now);  /* our init's stamp, within the round trip */
-	ntm_refuse_describe(&why, now, d->refusal, sizeof(d->refusal));
-	if (d->state != DC_REFUSED || !d->refusal_log_ms || ms - d->refusal_log_ms >= 60000) {
-		log_err("%s", d->refusal);
+	bool same = d->refused && d->why.reason == why.reason;
+	d->why = why;
+	memcpy(d->why_ours, now, sizeof(d->why_ours));
+	d->refused = d->hs_answered = true;
+	d->last_heard_ms = ms;
+	d->state = DC_REFUSED;
+	if (!same || !d->refusal_log_ms || ms - d->refusal_log_ms >= 60000) {
+		char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
+		dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
+		log_err("%s; %s", info, hint);
 		d->refusal_log_ms = ms;
 	}
-	d->state = DC_REFUSED;
 }
 
 static void configure_if(struct tund *t)
@@ -333,7 +391,7 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 	t->stats.registrations++;
 	d->failures = 0;
 	d->backoff_ms = DC_RETRY_MIN_MS;
-	d->last_ack_ms = ntm_loop_now_ms();
+	d->last_ack_ms = d->last_heard_ms = ntm_loop_now_ms();
 	d->ka_waiting = false;
 	d->ka_missed = 0;
 	arm(t, PH_KEEPALIVE, d->keepalive_ms);
@@ -387,7 +445,7 @@ static void on_keepalive_ack(struct tund *t, const struct ntm_ctl_keepalive_ack 
 	d->ka_waiting = false;
 	d->ka_missed = 0;
 	d->state = DC_REGISTERED;
-	d->last_ack_ms = ntm_loop_now_ms();
+	d->last_ack_ms = d->last_heard_ms = ntm_loop_now_ms();
 	arm(t, PH_KEEPALIVE, d->keepalive_ms);
 }
 
@@ -477,6 +535,47 @@ void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len)
 	}
 }
 
+/* [DC] Endpoint given as a host name: resolve it into t->cfg.dc_endpoint
+ * (the first address of each family). The time it may take is bounded by
+ * the resolver's options (ntm-tund sets RES_OPTIONS "timeout:1 attempts:2"
+ * unless the environment has some: a few seconds with no name server
+ * answering). 1 when the addresses changed, 0 when not, -errno when the
+ * name did not resolve (the addresses stay). */
+int dclink_resolve(struct tund *t)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+				  .ai_protocol = IPPROTO_UDP };
+	struct sockaddr_storage now[UL_NFAM];
+	struct addrinfo *ai = NULL;
+	char a[64], b[64];
+	int ret;
+
+	if (!t->cfg.dc_host[0])
+		return 0;
+	ret = getaddrinfo(t->cfg.dc_host, NULL, &hints, &ai);
+	if (ret != 0) {
+		log_warn("[DC] Endpoint: cannot resolve %s: %s", t->cfg.dc_host,
+			 ret == EAI_SYSTEM ? strerror(errno) : gai_strerror(ret));
+		return ret == EAI_NONAME || ret == EAI_NODATA ? -ENOENT : -EAGAIN;
+	}
+	ret = tund_config_pick_addrs(ai, t->cfg.dc_host_port, now);
+	freeaddrinfo(ai);
+	if (ret < 0) {
+		log_warn("[DC] Endpoint: %s has no IPv4 or IPv6 address", t->cfg.dc_host);
+		return ret;
+	}
+	if (memcmp(now, t->cfg.dc_endpoint, sizeof(now)) == 0)
+		return 0;
+	for (int f = 0; f < UL_NFAM; f++)
+		if (now[f].ss_family)
+			ntm_sockaddr_str((const struct sockaddr *)&now[f], f == UL_V4 ? a : b, 64);
+	log_notice("[DC] Endpoint: %s is %s%s%s", t->cfg.dc_host, now[UL_V4].ss_family ? a : "",
+		   now[UL_V4].ss_family && now[UL_V6].ss_family ? " and " : "",
+		   now[UL_V6].ss_family ? b : "");
+	memcpy(t->cfg.dc_endpoint, now, sizeof(now));
+	return 1;
+}
+
 /* The configured endpoints as our socket uses them: IPv4 v4-mapped on a
  * dual-stack socket, IPv6 only if the socket is IPv6. */
 static int set_endpoints(struct tund *t)
@@ -484,6 +583,8 @@ static int set_endpoints(struct tund *t)
 	struct dclink *d = &t->dc;
 	char ep[64];
 
+	d->usable = 0;
+	memset(d->ep, 0, sizeof(d->ep));
 	for (int f = 0; f < UL_NFAM; f++) {
 		if (!t->cfg.dc_endpoint[f].ss_family)
 			continue;
@@ -586,6 +687,30 @@ void dclink_on_underlay(void *arg, const struct underlay *now, int err)
 		send_handshake(t);
 	}
 	peer_on_underlay_change(t);
+}
+
+void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, size_t hint_cap)
+{
+	const struct dclink *d = &t->dc;
+	char ep[64], key[NTM_KEY_B64_LEN + 1];
+	struct dcdiag_in in = {
+		.registered = d->state == DC_REGISTERED,
+		.failures = d->failures,
+		.refused = d->refused,
+		.why = d->why,
+		.last_heard_ms = d->last_heard_ms,
+		.now_ms = ntm_loop_now_ms(),
+		.now_wall = time(NULL),
+		.endpoint = ep_str(t, d->use, ep, sizeof(ep)),
+		.host = t->cfg.dc_host[0] ? t->cfg.dc_host : NULL,
+		.port = ep_port(&t->cfg.dc_endpoint[d->use]),
+		.name = t->cfg.name,
+		.key = key,
+	};
+
+	memcpy(in.ours, d->why_ours, sizeof(in.ours));
+	ntm_key_to_base64(key, t->id.pub);
+	dcdiag_describe(&in, info, info_cap, hint, hint_cap);
 }
 
 void dclink_reregister(struct tund *t)

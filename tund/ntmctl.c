@@ -2,6 +2,7 @@
  * offline in the manner of `wg genkey | wg pubkey`; the others ask the
  * running ntm-tund over its control socket (doc/control.md). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,8 @@ static void print_status_text(const struct ntm_lctl_status_info *s, const char *
 	       s->name, v4, v6, dc, dc_state(s->dc_state), age);
 	if (s->dc_info[0])
 		printf("          %s\n", s->dc_info);
+	if (s->dc_hint[0])
+		printf("          %s\n", s->dc_hint);
 	printf("seen as:  %s\n", obs);
 	printf("underlay:");
 	for (unsigned i = 0; i < s->n_underlay; i++) {
@@ -180,6 +183,8 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 	printf("\"state\": \"%s\", ", dc_state(s->dc_state));
 	if (s->dc_info[0])
 		json_text("info", s->dc_info, ", ");
+	if (s->dc_hint[0])
+		json_text("hint", s->dc_hint, ", ");
 	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
 	json_str("observed", s->has_observed, obs, ", ");
 	printf("\"underlay\": {\"addresses\": [");
@@ -197,7 +202,7 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 
 static void print_status(const struct ntm_lctl_status_info *s, bool json)
 {
-	char v4[64], v6[80], obs[80] = "-", dc[NTM_LCTL_NAME_SIZE];
+	char v4[64], v6[80], obs[80] = "-", dc[NTM_LCTL_NAME_SIZE], named[2 * NTM_LCTL_NAME_SIZE + 4];
 
 	fmt_vip(&s->vip4, AF_INET, v4, sizeof(v4));
 	fmt_vip(&s->vip6, AF_INET6, v6, sizeof(v6));
@@ -207,10 +212,17 @@ static void print_status(const struct ntm_lctl_status_info *s, bool json)
 		fmt_endpoint(&s->dc_endpoint, dc, sizeof(dc));
 	else
 		snprintf(dc, sizeof(dc), "%s", s->dc);
-	if (json)
+	if (json) {
 		print_status_json(s, v4, v6, dc, obs);
-	else
+		return;
+	}
+	/* [DC] Endpoint given as a host name: the name, then the address */
+	if (s->has_dc_endpoint && isalpha((unsigned char)s->dc[0])) {
+		snprintf(named, sizeof(named), "%s (%s)", s->dc, dc);
+		print_status_text(s, v4, v6, named, obs);
+	} else {
 		print_status_text(s, v4, v6, dc, obs);
+	}
 }
 
 static int cmd_status(void *ctx, int argc, char **argv)

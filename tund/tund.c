@@ -260,6 +260,23 @@ static void sweep(struct ntm_timer *tm, void *arg)
 	workers_changed(t);
 }
 
+/* [DC] Endpoint as a host name: resolved now, before the sandbox (so the
+ * name service's modules are loaded), within the resolver's bounded time;
+ * a name that does not resolve stops the start with a message. */
+static int resolve_dc(struct tund *t)
+{
+	int ret;
+
+	if (!t->cfg.dc_host[0])
+		return 0;
+	setenv("RES_OPTIONS", "timeout:1 attempts:2", 0);
+	ret = dclink_resolve(t);
+	if (ret < 0)
+		log_err("[DC] Endpoint: %s does not resolve to an address; check the name, "
+			"/etc/hosts and the name servers", t->cfg.dc_host);
+	return ret < 0 ? ret : 0;
+}
+
 static int run(struct tund *t)
 {
 	struct ntm_daemon_signals sig;
@@ -278,7 +295,7 @@ static int run(struct tund *t)
 		goto out;
 	}
 	t->nworkers = workers_count(t->cfg.workers);
-	if ((ret = load_identity(t)) < 0 || (ret = workers_open(t)) < 0 || (ret = open_tun(t)) < 0 ||
+	if ((ret = load_identity(t)) < 0 || (ret = resolve_dc(t)) < 0 || (ret = workers_open(t)) < 0 || (ret = open_tun(t)) < 0 ||
 	    (ret = open_udp(t)) < 0 || (ret = open_underlay(t)) < 0)
 		goto out;
 	ret = ctl_open(t, who.uid, who.gid);

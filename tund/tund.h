@@ -40,6 +40,7 @@ enum dc_state {
 #define DC_REGISTER_RETRY_MS 2000
 #define DC_ACK_TIMEOUT_MAX_MS 5000
 #define DC_MISSED_ACKS 2
+#define DC_RESOLVE_MIN_MS 5000     /* a host-name Endpoint resolved again at most this often */
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
 
@@ -102,9 +103,13 @@ struct dclink {
 	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
 	uint64_t keepalive_ms;
 	struct ntm_endpoint observed;      /* this node as the DC sees it */
-	char refusal[128];                 /* why the DC last refused a handshake, "" when it
-					    * did not (or accepted one since): ntmctl status */
-	uint64_t refusal_log_ms;           /* when that was last logged */
+	bool refused;                      /* the DC's last answer was a HANDSHAKE_REFUSE */
+	bool hs_answered;                  /* the pending handshake got an answer */
+	struct ntm_refuse why;             /* that refusal (dcdiag.h) */
+	uint8_t why_ours[12];              /* our clock when it came */
+	uint64_t refusal_log_ms;           /* when a refusal was last logged */
+	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
+	uint64_t resolved_ms;              /* [DC] Endpoint's name last resolved again */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
 };
@@ -203,6 +208,7 @@ void tund_on_datagrams(struct tund *t, uint8_t *buf, size_t n, const struct ntm_
 /* Takes the first underlay snapshot and starts the handshake; 0, or -errno
  * when no configured DC endpoint can be used from our socket (logged). */
 int dclink_start(struct tund *t);
+int dclink_resolve(struct tund *t);
 void dclink_stop(struct tund *t);
 /* Whether a datagram from src (as received on our socket) is the DC's:
  * from either of its endpoints. */
@@ -211,6 +217,8 @@ bool dclink_is_dc(const struct tund *t, const struct sockaddr *src);
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 /* Force a new handshake and registration now (ntmctl reregister). */
 void dclink_reregister(struct tund *t);
+/* Why we are not registered, for ntmctl status (dcdiag.h); "" when we are. */
+void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, size_t hint_cap);
 /* Seal a control message into the DC session and send it. */
 void dclink_send(struct tund *t, const struct ntm_ctl *m);
 /* The underlay watcher's callback (arg: the tund): on a change, log it,

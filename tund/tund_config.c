@@ -1,14 +1,82 @@
 /* tund_config.c - tund.conf schema; see tund_config.h. */
 #include "tund_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* "host.name:port", alone: a DNS name (not an address) and a port, both
+ * checked here; 1 when the text is no host name at all (an address, or
+ * text to be reported as no endpoint), 0 when it is a good one, -EINVAL
+ * with a message when it is a bad one. */
+static int parse_host(struct tund_config *cfg, const char *path, unsigned line, char *msg,
+		      size_t msglen)
+{
+	char q[NTM_CONF_QUOTE_BUF], host[sizeof(cfg->dc_text)];
+	const char *t = cfg->dc_text, *colon = strrchr(t, ':');
+	struct ntm_name n;
+	char *end;
+
+	if (strchr(t, ',') || strchr(t, '[') || strchr(t, ' ') || strchr(t, '\t'))
+		return 1;
+	if (!colon || strchr(t, ':') != colon) {
+		/* a name without a port (an IPv6 address has several colons) */
+		if (colon || !strpbrk(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+			return 1;
+		snprintf(msg, msglen, "%s:%u: Endpoint: '%s' has no port (write %s:7540)", path,
+			 line, ntm_conf_quote(q, t), ntm_conf_quote(q, t));
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - t), t);
+	/* all digits and dots: an IPv4 address, the address parser's to judge */
+	if (host[strspn(host, "0123456789.")] == '\0')
+		return 1;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port == 0 || port > 65535 || colon[1] == '+' ||
+	    colon[1] == '-') {
+		snprintf(msg, msglen, "%s:%u: Endpoint: '%s' is not a port", path, line,
+			 ntm_conf_quote(q, colon + 1));
+		return -EINVAL;
+	}
+	if (ntm_name_set(&n, host) < 0 || strchr(host, '_')) {
+		snprintf(msg, msglen, "%s:%u: Endpoint: '%s' is not a valid host name", path, line,
+			 ntm_conf_quote(q, host));
+		return -EINVAL;
+	}
+	memcpy(cfg->dc_host, n.s, (size_t)n.len + 1);
+	cfg->dc_host_port = (uint16_t)port;
+	return 0;
+}
+
+int tund_config_pick_addrs(const struct addrinfo *ai, uint16_t port,
+			   struct sockaddr_storage out[UL_NFAM])
+{
+	memset(out, 0, sizeof(out[0]) * UL_NFAM);
+	for (; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET && !out[UL_V4].ss_family &&
+		    ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&out[UL_V4];
+			memcpy(sin, ai->ai_addr, sizeof(*sin));
+			sin->sin_port = htons(port);
+		} else if (ai->ai_family == AF_INET6 && !out[UL_V6].ss_family &&
+			   ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out[UL_V6];
+			memcpy(sin6, ai->ai_addr, sizeof(*sin6));
+			sin6->sin6_port = htons(port);
+			sin6->sin6_flowinfo = 0;
+		}
+	}
+	return out[UL_V4].ss_family || out[UL_V6].ss_family ? 0 : -ENOENT;
+}
+
 /* "a.b.c.d:port", "[x:x::x]:port" or both, separated by a comma (blanks
- * around it allowed): the DC's endpoint of each family. */
+ * around it allowed): the DC's endpoint of each family; or "host.name:port"
+ * alone, resolved later. */
 static int parse_endpoints(struct tund_config *cfg, const char *path,
 			   const struct ntm_conf_entry *e, char *msg, size_t msglen)
 {
@@ -16,6 +84,10 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 	char q[NTM_CONF_QUOTE_BUF], item[sizeof(cfg->dc_text)];
 	const char *p = cfg->dc_text;
 	unsigned line = e ? e->line : 0;
+	int ret = parse_host(cfg, path, line, msg, msglen);
+
+	if (ret <= 0)
+		return ret;
 
 	for (;;) {
 		const char *start = p, *end = p + strcspn(p, ",");
@@ -26,8 +98,9 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 			end--;
 		snprintf(item, sizeof(item), "%.*s", (int)(end - start), start);
 		if (ntm_conf_parse_endpoint(item, &ss) < 0) {
-			snprintf(msg, msglen, "%s:%u: Endpoint: '%s' is not an endpoint 'a.b.c.d:port' "
-				 "or '[x:x::x]:port'", path, line, ntm_conf_quote(q, item));
+			snprintf(msg, msglen, "%s:%u: Endpoint: '%s' is not an endpoint 'a.b.c.d:port', "
+				 "'[x:x::x]:port' or 'host.name:port'", path, line,
+				 ntm_conf_quote(q, item));
 			return -EINVAL;
 		}
 		int f = ss.ss_family == AF_INET ? UL_V4 : UL_V6;

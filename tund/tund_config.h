@@ -32,6 +32,11 @@ struct tund_config {
 	 * ss_family 0 where the file gave none (at least one is given). */
 	struct sockaddr_storage dc_endpoint[UL_NFAM];
 	char dc_text[256];            /* the value as written (parsed into dc_endpoint) */
+	/* [DC] Endpoint as "host.name:port": dc_endpoint is filled by
+	 * resolving it (dclink_resolve), at start and again while the DC
+	 * does not answer. "" when the endpoints are addresses. */
+	char dc_host[NTM_NAME_MAX + 1];
+	uint16_t dc_host_port;
 	uint8_t dc_pub[32];
 	uint64_t suite;
 	uint64_t nat_keepalive_s;     /* keepalive period of live tunnels and relay use */
@@ -46,5 +51,12 @@ struct tund_config {
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
+
+struct addrinfo;
+/* The first address of each family in a getaddrinfo() answer, with port,
+ * into out[UL_V4] and out[UL_V6] (ss_family 0 where none). -ENOENT when
+ * there is neither. */
+int tund_config_pick_addrs(const struct addrinfo *ai, uint16_t port,
+			   struct sockaddr_storage out[UL_NFAM]);
 
 #endif

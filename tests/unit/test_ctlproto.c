@@ -68,6 +68,9 @@ static void fill_status(struct ntm_lctl_status_info *m, bool full)
 		snprintf(m->zones[i], sizeof(m->zones[i]), "z%u.example.org", i);
 	strcpy(m->dc_info, "DC refused: our clock is 3600 s behind the last handshake it "
 	       "accepted from us; fix the clock (timedatectl)");
+	/* the longest hint there is */
+	memset(m->dc_hint, 'h', NTM_LCTL_HINT_SIZE - 1);
+	m->dc_hint[NTM_LCTL_HINT_SIZE - 1] = '\0';
 }
 
 static void fill_peer(struct ntm_lctl_peer *p, unsigned i, bool full)
@@ -451,6 +454,9 @@ START_TEST(test_a_status_reply_keeps_every_field)
 	ck_assert(NTM_LCTL_A_UNDERLAY_AGE & NTM_LCTL_ATTR_OPTIONAL);
 	ck_assert_uint_eq(out.n_zones, NTM_LCTL_MAX_ZONES);
 	ck_assert_str_eq(out.zones[7], "z7.example.org");
+	ck_assert_str_eq(out.dc_info, in.dc_info);
+	ck_assert_str_eq(out.dc_hint, in.dc_hint);
+	ck_assert(NTM_LCTL_A_DC_HINT & NTM_LCTL_ATTR_OPTIONAL);
 	ck_assert_int_eq(ntm_lctl_reply_status(again, sizeof(again), 1, &out), n);
 	ck_assert_mem_eq(again, buf, (size_t)n);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -165,6 +166,48 @@ static int tcp_socket(void)
 	return 0;
 }
 
+/* What getaddrinfo does after set-up, for ntm-tund's host-name DC
+ * endpoint: wait with poll (ppoll elsewhere), try nscd's stream socket. */
+static int resolver_calls(void)
+{
+	struct timespec zero = { 0, 0 };
+
+#ifdef SYS_poll
+	if (syscall(SYS_poll, NULL, 0, 0) != 0)
+		return 34;
+#endif
+	if (syscall(SYS_ppoll, NULL, 0, &zero, NULL, 8) != 0)
+		return 34;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return 35;
+	close(s);
+	/* the size of a datagram waiting on a UDP socket */
+	int n = -1;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, FIONREAD, &n) != 0 || n != 0)
+		return 37;
+	close(s);
+	return 0;
+}
+
+/* Any other ioctl: still not (here: a terminal's attributes). */
+static int other_ioctl(void)
+{
+	struct winsize w;
+
+	ioctl(STDERR_FILENO, TIOCGWINSZ, &w);
+	return 38;
+}
+
+static int poll_call(void)
+{
+	struct timespec zero = { 0, 0 };
+
+	syscall(SYS_ppoll, NULL, 0, &zero, NULL, 8);
+	return 36;
+}
+
 static int exec_memory(void)
 {
 	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -251,6 +294,10 @@ START_TEST(test_socket_families_per_daemon)
 	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, inet_udp_socket));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, netlink_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, tcp_socket));
+	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, resolver_calls));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, other_ioctl));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, poll_call));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_RELAYD, NTM_SANDBOX_ENFORCE, poll_call));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_RESOLVERD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_RESOLVERD, NTM_SANDBOX_ENFORCE, tcp_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_RESOLVERD, NTM_SANDBOX_ENFORCE, netlink_socket));

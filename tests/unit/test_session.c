@@ -288,6 +288,23 @@ START_TEST(test_a_refusal_reaches_the_initiator_with_its_reason_and_times)
 }
 END_TEST
 
+START_TEST(test_a_refusal_of_a_key_not_enrolled_reaches_its_holder)
+{
+	struct ntm_hs_pending p;
+	struct ntm_refuse why = { .reason = NTM_REFUSE_NOT_ENROLLED }, got;
+	uint8_t m[NTM_HS_REFUSE_LEN], zero[12] = { 0 };
+	char text[NTM_REFUSE_TEXT_MAX + 1];
+
+	tai(why.dc_time, 1700000000, 5);
+	refused(&p, m, &why);
+	ck_assert_int_eq(ntm_hs_read_refuse(&p, &alice, m, sizeof(m), &got), 0);
+	ck_assert_uint_eq(got.reason, NTM_REFUSE_NOT_ENROLLED);
+	ck_assert_mem_eq(got.last_ts, zero, 12);
+	ntm_refuse_describe(&got, why.dc_time, text, sizeof(text));
+	ck_assert_str_eq(text, "DC refused: this node's key is not enrolled");
+}
+END_TEST
+
 /* mac1, framing and the receiver index are checked first and leave the
  * pending handshake usable; only the DC can make the Noise part, and only
  * the init's author (its ephemeral key) can read it. */
@@ -395,6 +412,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_unknown_suites_are_refused);
 	tcase_add_test(tc, test_probe_keys_match_on_both_sides_and_tags_catch_every_bit);
 	tcase_add_test(tc, test_a_refusal_reaches_the_initiator_with_its_reason_and_times);
+	tcase_add_test(tc, test_a_refusal_of_a_key_not_enrolled_reaches_its_holder);
 	tcase_add_test(tc, test_a_refusal_for_another_index_or_tampered_or_read_by_another_is_refused);
 	tcase_add_test(tc, test_timestamps_older_equal_or_far_ahead_are_refused);
 	tcase_add_test(tc, test_the_refusal_text_says_which_clock_is_off_and_what_to_do);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/if_addr.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,10 +353,70 @@ START_TEST(test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line)
 
 	ck_assert_int_eq(load("198.51.100.2:7540, 198.51.100.3:7540", &cfg, msg, sizeof(msg)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(msg, ":5: Endpoint: two IPv4 endpoints"));
+	/* a host name stands alone */
 	ck_assert_int_eq(load("198.51.100.2:7540, dc.example.org:7540", &cfg, msg, sizeof(msg)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(msg, ":5: Endpoint: 'dc.example.org:7540' is not an endpoint"));
 	ck_assert_int_eq(load("198.51.100.2:7540,", &cfg, msg, sizeof(msg)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(msg, ":5: Endpoint: '' is not an endpoint"));
+}
+END_TEST
+
+START_TEST(test_the_dc_endpoint_may_be_a_host_name_checked_at_load)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load("DC.Example.org:7540", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_str_eq(cfg.dc_host, "dc.example.org");
+	ck_assert_uint_eq(cfg.dc_host_port, 7540);
+	ck_assert_int_eq(cfg.dc_endpoint[UL_V4].ss_family, 0);
+	ck_assert_int_eq(cfg.dc_endpoint[UL_V6].ss_family, 0);
+	ck_assert_int_eq(load("dc:7540", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_str_eq(cfg.dc_host, "dc");
+	/* an address is still an address */
+	ck_assert_int_eq(load("198.51.100.2:7540", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_str_eq(cfg.dc_host, "");
+	/* bad names, ports, a name without a port */
+	ck_assert_int_eq(load("dc.example.org", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: 'dc.example.org' has no port (write "
+			     "dc.example.org:7540)") != NULL, "%s", msg);
+	ck_assert_int_eq(load("dc..example.org:7540", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: 'dc..example.org' is not a valid host name"),
+		      "%s", msg);
+	ck_assert_int_eq(load("dc_1.example.org:7540", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, "is not a valid host name"), "%s", msg);
+	ck_assert_int_eq(load("dc.example.org:http", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: 'http' is not a port"), "%s", msg);
+	ck_assert_int_eq(load("dc.example.org:70000", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_int_eq(load("dc.example.org:0", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_int_eq(load("dc.example.org:", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_int_eq(load("198.51.100.300:7540", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, "is not an endpoint"), "%s", msg);
+}
+END_TEST
+
+START_TEST(test_the_first_resolved_address_of_each_family_is_used)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET }, b4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	struct addrinfo i3 = { .ai_family = AF_INET, .ai_addrlen = sizeof(b4),
+			       .ai_addr = (struct sockaddr *)&b4 };
+	struct addrinfo i2 = { .ai_family = AF_INET6, .ai_addrlen = sizeof(a6),
+			       .ai_addr = (struct sockaddr *)&a6, .ai_next = &i3 };
+	struct addrinfo i1 = { .ai_family = AF_INET, .ai_addrlen = sizeof(a4),
+			       .ai_addr = (struct sockaddr *)&a4, .ai_next = &i2 };
+	struct sockaddr_storage out[UL_NFAM];
+
+	inet_pton(AF_INET, "192.0.2.1", &a4.sin_addr);
+	inet_pton(AF_INET, "192.0.2.2", &b4.sin_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr);
+	ck_assert_int_eq(tund_config_pick_addrs(&i1, 7540, out), 0);
+	ck_assert_mem_eq(&((struct sockaddr_in *)&out[UL_V4])->sin_addr, &a4.sin_addr, 4);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&out[UL_V4])->sin_port), 7540);
+	ck_assert_mem_eq(&((struct sockaddr_in6 *)&out[UL_V6])->sin6_addr, &a6.sin6_addr, 16);
+	ck_assert_int_eq(tund_config_pick_addrs(&i3, 1, out), 0);
+	ck_assert_int_eq(out[UL_V6].ss_family, 0);
+	ck_assert_int_eq(tund_config_pick_addrs(NULL, 1, out), -ENOENT);
 }
 END_TEST
 
@@ -385,6 +446,8 @@ static Suite *suite(void)
 	tcase_add_test(scan, test_a_scan_finds_the_route_to_a_dc_on_loopback);
 	tcase_add_test(conf, test_the_dc_may_have_an_endpoint_of_each_family);
 	tcase_add_test(conf, test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line);
+	tcase_add_test(conf, test_the_dc_endpoint_may_be_a_host_name_checked_at_load);
+	tcase_add_test(conf, test_the_first_resolved_address_of_each_family_is_used);
 	tcase_add_test(conf, test_offload_is_auto_by_default_off_when_asked_and_nothing_else);
 	tcase_add_test(conf, test_workers_are_one_by_default_a_number_up_to_16_or_auto);
 	suite_add_tcase(s, pick);
