@@ -698,10 +698,13 @@ static bool ping_ok(const struct ntm_lctl_ping_result *m)
 
 static bool stats_ok(const struct ntm_lctl_stats *m)
 {
-	if (m->n > NTM_LCTL_MAX_COUNTERS)
+	if (m->n > NTM_LCTL_MAX_COUNTERS || m->n_gauges > NTM_LCTL_MAX_GAUGES)
 		return false;
 	for (unsigned i = 0; i < m->n; i++)
 		if (!counter_name_ok(m->c[i].name))
+			return false;
+	for (unsigned i = 0; i < m->n_gauges; i++)
+		if (!counter_name_ok(m->g[i].name))
 			return false;
 	return true;
 }
@@ -824,17 +827,23 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 	return end_msg(&w);
 }
 
+static void put_counter(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_counter *c)
+{
+	size_t n = strlen(c->name);      /* <= 63: counter_name_ok */
+	put_attr_hdr(w, type, COUNTER_VALUE_LEN + n);
+	ntm_wr_u64(w, c->value);
+	ntm_wr_bytes(w, c->name, n);
+}
+
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m)
 {
 	if (!stats_ok(m))
 		return -EINVAL;
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_STATS_REPLY, NTM_LCTL_OK, req_id);
-	for (unsigned i = 0; i < m->n; i++) {
-		size_t n = strlen(m->c[i].name);      /* <= 63: counter_name_ok */
-		put_attr_hdr(&w, NTM_LCTL_A_COUNTER, COUNTER_VALUE_LEN + n);
-		ntm_wr_u64(&w, m->c[i].value);
-		ntm_wr_bytes(&w, m->c[i].name, n);
-	}
+	for (unsigned i = 0; i < m->n; i++)
+		put_counter(&w, NTM_LCTL_A_COUNTER, &m->c[i]);
+	for (unsigned i = 0; i < m->n_gauges; i++)
+		put_counter(&w, NTM_LCTL_A_GAUGE, &m->g[i]);
 	return end_msg(&w);
 }
 
@@ -886,6 +895,7 @@ static const struct rule ping_rules[] = {
 
 static const struct rule stats_rules[] = {
 	{ NTM_LCTL_A_COUNTER, 0, NTM_LCTL_MAX_COUNTERS },
+	{ NTM_LCTL_A_GAUGE, 0, NTM_LCTL_MAX_GAUGES },
 };
 
 _Static_assert(NTM_ARRAY_SIZE(status_rules) <= RULES_MAX, "RULES_MAX too small");
@@ -983,14 +993,21 @@ static bool take_ping(void *out, const struct attr *a, unsigned nth)
 static bool take_stats(void *out, const struct attr *a, unsigned nth)
 {
 	struct ntm_lctl_stats *m = out;
-	if (a->type != NTM_LCTL_A_COUNTER || a->len < COUNTER_VALUE_LEN)
+	if ((a->type != NTM_LCTL_A_COUNTER && a->type != NTM_LCTL_A_GAUGE) ||
+	    a->len < COUNTER_VALUE_LEN)
 		return false;
 	const uint8_t *name = a->val + COUNTER_VALUE_LEN;
 	size_t n = a->len - COUNTER_VALUE_LEN;
 	if (!counter_text_ok(name, n))
 		return false;
-	struct ntm_lctl_counter *c = &m->c[nth];
-	m->n = nth + 1;
+	struct ntm_lctl_counter *c;
+	if (a->type == NTM_LCTL_A_GAUGE) {
+		c = &m->g[nth];
+		m->n_gauges = nth + 1;
+	} else {
+		c = &m->c[nth];
+		m->n = nth + 1;
+	}
 	c->value = ntm_get_be64(a->val);
 	memcpy(c->name, name, n);
 	c->name[n] = '\0';

@@ -43,6 +43,7 @@
 #define NTM_LCTL_PING_COUNT_MAX 100
 #define NTM_LCTL_MAX_COUNTERS 128                     /* per STATS reply */
 #define NTM_LCTL_COUNTER_NAME_MAX 63                  /* bytes, without NUL */
+#define NTM_LCTL_MAX_GAUGES 32                        /* per STATS reply */
 
 /* Message types. Requests 0x01-0x3f are queries any local user may send;
  * 0x40-0x7f change state and need uid 0 or group ntm. A reply's type is its
@@ -116,6 +117,7 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_UNDERLAY = 0x801a,      /* addr: one of the node's own underlay addresses */
 	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
 	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us */
+	NTM_LCTL_A_GAUGE = 0x8040,         /* counter format: a value that goes up and down */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -235,10 +237,13 @@ struct ntm_lctl_counter {
 	uint64_t value;
 };
 
-/* STATS reply: the counters in the order sent (decode preserves it). */
+/* STATS reply: the counters in the order sent (decode preserves it), then
+ * the gauges (optional attributes: an older client skips them). */
 struct ntm_lctl_stats {
 	unsigned n;                        /* 0..NTM_LCTL_MAX_COUNTERS */
 	struct ntm_lctl_counter c[NTM_LCTL_MAX_COUNTERS];
+	unsigned n_gauges;                 /* 0..NTM_LCTL_MAX_GAUGES */
+	struct ntm_lctl_counter g[NTM_LCTL_MAX_GAUGES];
 };
 
 /* ---- names ---- */
@@ -301,7 +306,8 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 int ntm_lctl_reply_peers(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_peers *m);
 int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 			const struct ntm_lctl_ping_result *m);
-/* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS or a name outside [a-z0-9_]{1,63}. */
+/* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS, m->n_gauges > NTM_LCTL_MAX_GAUGES
+ * or a name outside [a-z0-9_]{1,63}. */
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m);
 
 /* Each reply decoder checks the type (resolve accepts both RESOLVE replies),

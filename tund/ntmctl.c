@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
+#include "metrics.h"
 #include "ntmctl_dns.h"
 #include "tund_config.h"
 #include "util.h"
@@ -471,6 +472,28 @@ static int cmd_stats(void *ctx, int argc, char **argv)
 	return ntm_cli_stats_cmd("ntmctl", "ntm-tund", sock_path, argc, argv);
 }
 
+/* HELP texts of the gauges (the counters are described in ntmctl(8)). */
+static const struct ntm_metrics_help gauge_help[] = {
+	{ "uptime_seconds", "seconds since ntm-tund started" },
+	{ "dc_registered", "1 while registered with the DC, else 0" },
+	{ "dc_state", "the DC link: 1 connecting, 2 registered, 3 unreachable, 4 refused" },
+	{ "dc_ack_age_seconds", "seconds since the DC last acknowledged a registration or keepalive" },
+	{ "peers", "peers with a resolved name (any path)" },
+	{ "peers_resolving", "peers waiting for the DC's answer" },
+	{ "peers_pending", "peers with a handshake in progress and no working session" },
+	{ "peers_direct", "peers reached directly" },
+	{ "peers_relay", "peers reached through a relay" },
+	{ "resolves_pending", "Direction Requests outstanding" },
+	{ "underlay_addresses", "the node's own underlay addresses" },
+};
+
+static int cmd_metrics(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return ntm_cli_metrics_cmd("ntmctl", "ntm-tund", sock_path, "ntm_tund", gauge_help,
+				   NTM_ARRAY_SIZE(gauge_help), argc, argv);
+}
+
 static int cmd_dns(void *ctx, int argc, char **argv)
 {
 	(void)ctx;
@@ -485,6 +508,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "peers", cmd_peers, "peers [--json]" },
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
+	{ "metrics", cmd_metrics, "metrics" },
 	{ "reregister", cmd_reregister, "reregister" },
 	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },
 };

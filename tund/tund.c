@@ -252,6 +252,8 @@ static int run(struct tund *t)
 
 	t->udp_fd = t->tun_fd = t->ulw.fd = -1;
 	ret = ntm_loop_new(&t->loop);
+	if (ret == 0)
+		t->started_ms = ntm_loop_now_ms();
 	if (ret < 0)
 		return ret;
 	ret = ntm_privs_target(t->cfg.user, sizeof(t->cfg.user), &who);

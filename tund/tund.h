@@ -146,6 +146,7 @@ struct tund {
 	struct ntm_io tun_io;
 	char ifname[16];
 	struct tund_stats stats;
+	uint64_t started_ms;               /* the loop's clock at start (uptime gauge) */
 
 	struct dclink dc;                  /* the session with the DC (dclink.c) */
 	struct underlay_watch ulw;         /* rtnetlink: tells dclink.c of changes */
