@@ -20,6 +20,7 @@
 #define RULES_MAX 16
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
+#define ECHO_FIXED_LEN 7               /* ECHO: seq u16, path u8, rtt_us u32, then an endpoint */
 #define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
 
 struct attr {
@@ -430,13 +431,18 @@ static void put_addr(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_addr
 	ntm_wr_bytes(w, a->addr, n);
 }
 
-static void put_endpoint(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_endpoint *ep)
+static void put_endpoint_value(struct ntm_wr *w, const struct ntm_lctl_endpoint *ep)
 {
 	size_t n = fam_len(ep->family);
-	put_attr_hdr(w, type, 3 + n);
 	ntm_wr_u8(w, ep->family);
 	ntm_wr_u16(w, ep->port);
 	ntm_wr_bytes(w, ep->addr, n);
+}
+
+static void put_endpoint(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_endpoint *ep)
+{
+	put_attr_hdr(w, type, 3 + fam_len(ep->family));
+	put_endpoint_value(w, ep);
 }
 
 static void put_vip(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_vip *v, size_t alen)
@@ -687,10 +693,19 @@ static bool peers_ok(const struct ntm_lctl_peers *m)
 	return true;
 }
 
+static bool echo_ok(const struct ntm_lctl_echo *e, uint16_t sent)
+{
+	return e->seq < sent && (e->path == NTM_LCTL_PATH_DIRECT || e->path == NTM_LCTL_PATH_RELAY) &&
+	       endpoint_ok(&e->from);
+}
+
 static bool ping_ok(const struct ntm_lctl_ping_result *m)
 {
-	if (m->received > m->sent)
+	if (m->received > m->sent || m->n_echoes > m->received)
 		return false;
+	for (unsigned i = 0; i < m->n_echoes; i++)
+		if (!echo_ok(&m->echoes[i], m->sent))
+			return false;
 	if (m->received == 0)
 		return m->rtt_min_us == 0 && m->rtt_avg_us == 0 && m->rtt_max_us == 0;
 	return m->rtt_min_us <= m->rtt_avg_us && m->rtt_avg_us <= m->rtt_max_us;
@@ -824,6 +839,14 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 	ntm_wr_u32(&w, m->rtt_min_us);
 	ntm_wr_u32(&w, m->rtt_avg_us);
 	ntm_wr_u32(&w, m->rtt_max_us);
+	for (unsigned i = 0; i < m->n_echoes; i++) {
+		const struct ntm_lctl_echo *e = &m->echoes[i];
+		put_attr_hdr(&w, NTM_LCTL_A_ECHO, ECHO_FIXED_LEN + 3 + fam_len(e->from.family));
+		ntm_wr_u16(&w, e->seq);
+		ntm_wr_u8(&w, e->path);
+		ntm_wr_u32(&w, e->rtt_us);
+		put_endpoint_value(&w, &e->from);
+	}
 	return end_msg(&w);
 }
 
@@ -891,6 +914,7 @@ static const struct rule peer_rules[] = {
 
 static const struct rule ping_rules[] = {
 	{ NTM_LCTL_A_PING_RESULT, 1, 1 },
+	{ NTM_LCTL_A_ECHO, 0, NTM_LCTL_PING_COUNT_MAX },
 };
 
 static const struct rule stats_rules[] = {
@@ -978,7 +1002,19 @@ static bool take_peers(void *out, const struct attr *a, unsigned nth)
 static bool take_ping(void *out, const struct attr *a, unsigned nth)
 {
 	struct ntm_lctl_ping_result *m = out;
-	(void)nth;
+	if (a->type == NTM_LCTL_A_ECHO) {
+		struct ntm_lctl_echo *e = &m->echoes[nth];
+		struct attr ep;
+		if (a->len < ECHO_FIXED_LEN)
+			return false;
+		e->seq = ntm_get_be16(a->val);
+		e->path = a->val[2];
+		e->rtt_us = ntm_get_be32(a->val + 3);
+		ep = (struct attr){ .type = a->type, .len = (uint16_t)(a->len - ECHO_FIXED_LEN),
+				    .val = a->val + ECHO_FIXED_LEN };
+		m->n_echoes = nth + 1;
+		return get_endpoint(&ep, &e->from);
+	}
 	if (a->type != NTM_LCTL_A_PING_RESULT || a->len != PING_RESULT_LEN)
 		return false;
 	m->sent = ntm_get_be16(a->val);

@@ -118,6 +118,7 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
 	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us */
 	NTM_LCTL_A_GAUGE = 0x8040,         /* counter format: a value that goes up and down */
+	NTM_LCTL_A_ECHO = 0x8041,          /* one echo's reply: seq u16, path u8, rtt_us u32, endpoint */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -226,9 +227,21 @@ struct ntm_lctl_peers {
 	struct ntm_lctl_peer peers[NTM_LCTL_MAX_PEERS];
 };
 
+/* One echo that came back (PING reply, optional ECHO attribute): which
+ * request, which path its reply took and where it came from (the peer's
+ * endpoint when direct, the relay's when relayed). */
+struct ntm_lctl_echo {
+	uint16_t seq;                      /* < sent */
+	uint8_t path;                      /* NTM_LCTL_PATH_DIRECT or _RELAY */
+	uint32_t rtt_us;
+	struct ntm_lctl_endpoint from;
+};
+
 struct ntm_lctl_ping_result {
 	uint16_t sent, received;           /* received <= sent */
 	uint32_t rtt_min_us, rtt_avg_us, rtt_max_us;  /* min <= avg <= max; 0 if none received */
+	unsigned n_echoes;                 /* 0..received: older daemons send none */
+	struct ntm_lctl_echo echoes[NTM_LCTL_PING_COUNT_MAX];
 };
 
 /* One named counter of a STATS reply. name: 1..63 bytes of [a-z0-9_], NUL-terminated. */

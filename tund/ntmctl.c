@@ -415,11 +415,22 @@ static int cmd_peers(void *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* "reply from NAME: seq=0 time=0.412 ms via relay 192.0.2.1:7542" */
+static void print_echo(const char *name, const struct ntm_lctl_echo *e)
+{
+	char ep[80];
+
+	fmt_endpoint(&e->from, ep, sizeof(ep));
+	printf("reply from %s: seq=%u time=%.3f ms %s %s\n", name, e->seq, e->rtt_us / 1000.0,
+	       e->path == NTM_LCTL_PATH_RELAY ? "via relay" : "direct to", ep);
+}
+
 static int cmd_ping(void *ctx, int argc, char **argv)
 {
-	uint8_t req[512], reply[256];
+	static uint8_t reply[8192];
+	static struct ntm_lctl_ping_result r;
+	uint8_t req[512];
 	struct ntm_lctl_hdr h;
-	struct ntm_lctl_ping_result r;
 	const char *name = NULL;
 	unsigned long count = 3;
 	(void)ctx;
@@ -458,6 +469,8 @@ static int cmd_ping(void *ctx, int argc, char **argv)
 		fprintf(stderr, "ntmctl: ping %s: %s\n", name, ntm_lctl_status_name(h.status));
 		return 1;
 	}
+	for (unsigned i = 0; i < r.n_echoes; i++)
+		print_echo(name, &r.echoes[i]);
 	printf("%s: %u sent, %u received", name, r.sent, r.received);
 	if (r.received)
 		printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms", r.rtt_min_us / 1000.0,

@@ -322,7 +322,9 @@ void resolve_sweep(struct tund *t, uint64_t now);
 int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, size_t cap);
 int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		 uint8_t *out, size_t cap);
-void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m);
+/* A PONG came from p, through the relay or directly (meta->via_relay), from meta->src. */
+void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
+		  const struct ntm_udp_meta *meta);
 void pings_free(struct tund *t);
 
 #endif
