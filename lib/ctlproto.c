@@ -12,6 +12,7 @@
  * writing and by the decoder after reading, so whatever ntm sends, ntm
  * accepts. Array bounds: a rule's max equals the array size it fills. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctlproto.h"
@@ -870,6 +871,31 @@ int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct nt
 	return end_msg(&w);
 }
 
+int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			   uint32_t last_seen_s)
+{
+	if (req_type != NTM_LCTL_RESOLVE_NAME && req_type != NTM_LCTL_RESOLVE_ADDR &&
+	    req_type != NTM_LCTL_PING)
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, req_type | NTM_LCTL_REPLY, NTM_LCTL_TRYAGAIN, req_id);
+	put_u32(&w, NTM_LCTL_A_OFFLINE, last_seen_s);
+	return end_msg(&w);
+}
+
+void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t s)
+{
+	if (s == NTM_LCTL_LAST_SEEN_UNKNOWN)
+		snprintf(buf, cap, "offline, not seen since the DC started");
+	else if (s < 120)
+		snprintf(buf, cap, "offline, last seen %u s ago", (unsigned)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, cap, "offline, last seen %u min ago", (unsigned)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, cap, "offline, last seen %u h ago", (unsigned)(s / 3600));
+	else
+		snprintf(buf, cap, "offline, last seen %u days ago", (unsigned)(s / 86400));
+}
+
 /* ---- replies: decoders ---- */
 
 static const struct rule resolve_rules[] = {
@@ -1067,6 +1093,43 @@ static int read_reply(const void *msg, size_t len, uint8_t t1, uint8_t t2,
 		return read_attrs(body, h->body_len, NULL, 0, NULL, NULL);
 	*ok = true;
 	return read_attrs(body, h->body_len, rules, n, take, out);
+}
+
+static const struct rule offline_rules[] = {
+	{ NTM_LCTL_A_OFFLINE, 0, 1 },
+};
+
+struct offline {
+	bool seen;
+	uint32_t s;
+};
+
+static bool take_offline(void *out, const struct attr *a, unsigned nth)
+{
+	struct offline *o = out;
+	(void)nth;
+	return a->type == NTM_LCTL_A_OFFLINE && (o->seen = get_u32(a, &o->s));
+}
+
+int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s)
+{
+	const uint8_t *body;
+	struct ntm_lctl_hdr h;
+	struct offline o = { 0 };
+	int ret = open_msg(msg, len, &h, &body);
+
+	*last_seen_s = 0;
+	if (ret < 0)
+		return ret;
+	if (h.status != NTM_LCTL_TRYAGAIN)
+		return 0;
+	/* OFFLINE is the only attribute read here; the others (optional) are skipped */
+	ret = read_attrs(body, h.body_len, offline_rules, NTM_ARRAY_SIZE(offline_rules),
+			 take_offline, &o);
+	if (ret < 0)
+		return ret;
+	*last_seen_s = o.s;
+	return o.seen;
 }
 
 int ntm_lctl_decode_empty(const void *msg, size_t len, uint8_t reply_type,

@@ -119,6 +119,7 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_DC_INFO = 0x801c,       /* text as PATH_INFO: why the DC refused us */
 	NTM_LCTL_A_GAUGE = 0x8040,         /* counter format: a value that goes up and down */
 	NTM_LCTL_A_ECHO = 0x8041,          /* one echo's reply: seq u16, path u8, rtt_us u32, endpoint */
+	NTM_LCTL_A_OFFLINE = 0x8042,       /* u32 s since the DC last saw the peer (TRYAGAIN replies) */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -322,6 +323,21 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 /* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS, m->n_gauges > NTM_LCTL_MAX_GAUGES
  * or a name outside [a-z0-9_]{1,63}. */
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m);
+
+/* The peer is enrolled but offline (TRYAGAIN to RESOLVE_NAME,
+ * RESOLVE_ADDR or PING, with the optional OFFLINE attribute): last_seen_s
+ * is how long ago the DC last heard from it, NTM_LCTL_LAST_SEEN_UNKNOWN
+ * when not since the DC started. */
+#define NTM_LCTL_LAST_SEEN_UNKNOWN UINT32_MAX
+int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			   uint32_t last_seen_s);
+/* A reply's OFFLINE attribute (any reply type): 1 and *last_seen_s when a
+ * TRYAGAIN reply carries one, 0 when it carries none (or is another
+ * status), -EBADMSG for a malformed message or OFFLINE. */
+int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s);
+/* For people: "offline, last seen 42 s ago", "... 3 min ago", "... 5 h ago",
+ * "... 3 days ago", or "offline, not seen since the DC started". */
+void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t last_seen_s);
 
 /* Each reply decoder checks the type (resolve accepts both RESOLVE replies),
  * leaves the caller to compare hdr->req_id with its request, and fills *m

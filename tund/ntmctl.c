@@ -269,6 +269,19 @@ static int cmd_reregister(void *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* Why a RESOLVE or PING failed: the status, or for an enrolled peer that
+ * is offline, "offline, last seen 3 min ago". */
+static const char *failure_text(const uint8_t *reply, size_t len, uint16_t status)
+{
+	static char text[96];
+	uint32_t seen;
+
+	if (ntm_lctl_decode_offline(reply, len, &seen) != 1)
+		return ntm_lctl_status_name(status);
+	ntm_lctl_offline_text(text, sizeof(text), seen);
+	return text;
+}
+
 static int cmd_resolve(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
@@ -303,7 +316,7 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 		return 1;
 	}
 	if (h.status != NTM_LCTL_OK) {
-		fprintf(stderr, "ntmctl: %s: %s\n", name, ntm_lctl_status_name(h.status));
+		fprintf(stderr, "ntmctl: %s: %s\n", name, failure_text(reply, (size_t)n, h.status));
 		return 1;
 	}
 	for (unsigned i = 0; i < r.n_addrs; i++) {
@@ -466,7 +479,7 @@ static int cmd_ping(void *ctx, int argc, char **argv)
 		return 1;
 	}
 	if (h.status != NTM_LCTL_OK) {
-		fprintf(stderr, "ntmctl: ping %s: %s\n", name, ntm_lctl_status_name(h.status));
+		fprintf(stderr, "ntmctl: ping %s: %s\n", name, failure_text(reply, (size_t)n, h.status));
 		return 1;
 	}
 	for (unsigned i = 0; i < r.n_echoes; i++)

@@ -479,7 +479,14 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 					  p->has_vip4 ? p->vip4 : p->vip6, kb, sizeof(kb));
 			negcache_put(&t->neg, key, ntm_loop_now_ms());
 		}
-		resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+		if (n->status == NTM_NAK_OFFLINE && n->has_last_seen) {
+			resolve_answer_offline(p, n->last_seen_s);
+			if (p->name[0])
+				ping_on_offline(t, p->name, n->last_seen_s);
+		} else {
+			resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND
+									 : NTM_LCTL_TRYAGAIN);
+		}
 		/* Forget it: the next query asks the DC again. */
 		peer_drop(t, p);
 		return;

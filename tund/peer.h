@@ -318,6 +318,9 @@ int peer_name_check(const struct tund *t, const char *in, struct ntm_name *out);
 int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		    uint8_t *out, size_t cap);
 void resolve_answer(struct peer *p, uint8_t status);
+/* The DC said p is enrolled but offline, last heard from last_seen_s ago:
+ * TRYAGAIN with the OFFLINE attribute to every waiter. */
+void resolve_answer_offline(struct peer *p, uint32_t last_seen_s);
 void resolve_sweep(struct tund *t, uint64_t now);
 int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, size_t cap);
 int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
@@ -325,6 +328,8 @@ int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_re
 /* A PONG came from p, through the relay or directly (meta->via_relay), from meta->src. */
 void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
 		  const struct ntm_udp_meta *meta);
+/* The DC said the peer called name is offline: its pings end now. */
+void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s);
 void pings_free(struct tund *t);
 
 #endif

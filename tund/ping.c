@@ -176,6 +176,23 @@ void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
 	}
 }
 
+void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s)
+{
+	struct ping_job *j = t->pings, *next;
+	uint8_t buf[64];
+
+	for (; j; j = next) {
+		next = j->next;
+		if (strcmp(j->name, name) != 0)
+			continue;
+		ntm_ctlconn_on_cancel(j->conn, NULL, NULL);
+		int n = ntm_lctl_reply_offline(buf, sizeof(buf), NTM_LCTL_PING, j->req_id, last_seen_s);
+		if (n > 0)
+			ntm_ctlsrv_reply(j->conn, buf, (size_t)n);
+		job_free(j);
+	}
+}
+
 void pings_free(struct tund *t)
 {
 	while (t->pings)

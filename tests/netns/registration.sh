@@ -279,4 +279,18 @@ grep -q "$T/empty.db: an empty file (0 bytes), not an ntm registry: remove it" "
 	|| fail "unclear error for an empty file: $(cat "$T/empty.out")"
 [ ! -s "$T/empty.db" ] || fail "the empty file was written to"
 ok "empty database file refused: $(grep -o "empty.db: an empty.*" "$T/empty.out" | head -c 100)"
+# --- an enrolled node that is offline: when the DC last saw it ---
+# e (d's key) never registered: the DC has not seen it since it started.
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" resolve "e.$ZONE" 2>&1) && fail "resolve e succeeded: $out"
+echo "$out" | grep -q "^ntmctl: e.$ZONE: offline, not seen since the DC started$" \
+	|| fail "resolve of never-seen e: $out"
+"$NTMCTL" -s "$T/b/run/tund.sock" peers | grep -q "^c\.$ZONE" && fail "b already has c as a peer"
+kill "$PID_c"; wait "$PID_c" 2>/dev/null
+wait_for $((LIFE + 5)) "the DC expired c" grep -q "c.$ZONE expired" "$T/dcd.log"
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" resolve "c.$ZONE" 2>&1) && fail "resolve c succeeded: $out"
+echo "$out" | grep -Eq "^ntmctl: c.$ZONE: offline, last seen [0-9]+ s ago$" || fail "resolve of offline c: $out"
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" ping -c 1 "c.$ZONE" 2>&1) && fail "ping c succeeded: $out"
+echo "$out" | grep -Eq "^ntmctl: ping c.$ZONE: offline, last seen [0-9]+ s ago$" || fail "ping of offline c: $out"
+ok "offline peers: $(echo "$out" | sed 's/^ntmctl: //'); e: not seen since the DC started"
+
 echo "PASS: registration"
