@@ -63,6 +63,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PING: return "PING";
 	case NTM_LCTL_STATS: return "STATS";
 	case NTM_LCTL_RELOAD: return "RELOAD";
+	case NTM_LCTL_WATCH: return "WATCH";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
 	case NTM_LCTL_RESOLVE_NAME_REPLY: return "RESOLVE_NAME reply";
@@ -71,6 +72,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PING_REPLY: return "PING reply";
 	case NTM_LCTL_STATS_REPLY: return "STATS reply";
 	case NTM_LCTL_RELOAD_REPLY: return "RELOAD reply";
+	case NTM_LCTL_WATCH_REPLY: return "WATCH reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
 	}
 	return "unknown";
@@ -537,6 +539,12 @@ int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_watch(void *buf, size_t cap, uint32_t req_id)
+{
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_WATCH, 0, req_id);
+	return end_msg(&w);
+}
+
 int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id)
 {
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_RELOAD, 0, req_id);
@@ -588,6 +596,7 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 	case NTM_LCTL_STATUS:
 	case NTM_LCTL_STATS:
 	case NTM_LCTL_RELOAD:
+	case NTM_LCTL_WATCH:
 	case NTM_LCTL_REREGISTER:
 		break;
 	case NTM_LCTL_RESOLVE_NAME:
@@ -871,6 +880,50 @@ int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct nt
 	return end_msg(&w);
 }
 
+static bool event_ok(const struct ntm_lctl_event *m)
+{
+	bool peer = m->kind >= NTM_LCTL_EV_PEER_UP && m->kind <= NTM_LCTL_EV_REKEY;
+
+	if (m->kind < NTM_LCTL_EV_START || m->kind > NTM_LCTL_EV_MAX)
+		return false;
+	if (peer != (m->peer[0] != '\0') || (m->peer[0] && !name_ok(m->peer)))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_START || m->kind == NTM_LCTL_EV_DC) != (m->dc_state != 0) ||
+	    (m->dc_state && !dc_state_ok(m->dc_state)))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_PEER_UP || m->kind == NTM_LCTL_EV_PATH) && !m->path)
+		return false;
+	if (m->path && !path_ok(m->path))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_DROPPED) != (m->dropped != 0))
+		return false;
+	if (m->reason[0] && !info_ok((const uint8_t *)m->reason, strlen(m->reason)))
+		return false;
+	return !m->has_endpoint || endpoint_ok(&m->endpoint);
+}
+
+int ntm_lctl_reply_watch(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_event *m)
+{
+	if (!event_ok(m))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_WATCH_REPLY, NTM_LCTL_OK, req_id);
+	put_u8(&w, NTM_LCTL_A_EV_KIND, m->kind);
+	put_u64(&w, NTM_LCTL_A_EV_TIME, m->time_ms);
+	if (m->peer[0])
+		put_text(&w, NTM_LCTL_A_EV_PEER, m->peer);
+	if (m->path)
+		put_u8(&w, NTM_LCTL_A_EV_PATH, m->path);
+	if (m->has_endpoint)
+		put_endpoint(&w, NTM_LCTL_A_EV_ENDPOINT, &m->endpoint);
+	if (m->reason[0])
+		put_text(&w, NTM_LCTL_A_EV_REASON, m->reason);
+	if (m->dc_state)
+		put_u8(&w, NTM_LCTL_A_EV_DC_STATE, m->dc_state);
+	if (m->dropped)
+		put_u32(&w, NTM_LCTL_A_EV_DROPPED, m->dropped);
+	return end_msg(&w);
+}
+
 int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
 			   uint32_t last_seen_s)
 {
@@ -1093,6 +1146,48 @@ static int read_reply(const void *msg, size_t len, uint8_t t1, uint8_t t2,
 		return read_attrs(body, h->body_len, NULL, 0, NULL, NULL);
 	*ok = true;
 	return read_attrs(body, h->body_len, rules, n, take, out);
+}
+
+static const struct rule watch_rules[] = {
+	{ NTM_LCTL_A_EV_KIND, 1, 1 },
+	{ NTM_LCTL_A_EV_TIME, 1, 1 },
+	{ NTM_LCTL_A_EV_PEER, 0, 1 },
+	{ NTM_LCTL_A_EV_PATH, 0, 1 },
+	{ NTM_LCTL_A_EV_ENDPOINT, 0, 1 },
+	{ NTM_LCTL_A_EV_REASON, 0, 1 },
+	{ NTM_LCTL_A_EV_DC_STATE, 0, 1 },
+	{ NTM_LCTL_A_EV_DROPPED, 0, 1 },
+};
+
+static bool take_watch(void *out, const struct attr *a, unsigned nth)
+{
+	struct ntm_lctl_event *m = out;
+	(void)nth;
+	switch (a->type) {
+	case NTM_LCTL_A_EV_KIND: return get_u8(a, &m->kind);
+	case NTM_LCTL_A_EV_TIME: return get_u64(a, &m->time_ms);
+	case NTM_LCTL_A_EV_PEER: return get_text(a, m->peer);
+	case NTM_LCTL_A_EV_PATH: return get_u8(a, &m->path) && m->path != 0;
+	case NTM_LCTL_A_EV_ENDPOINT: return m->has_endpoint = get_endpoint(a, &m->endpoint);
+	case NTM_LCTL_A_EV_REASON: return get_info(a, m->reason);
+	case NTM_LCTL_A_EV_DC_STATE: return get_u8(a, &m->dc_state) && m->dc_state != 0;
+	case NTM_LCTL_A_EV_DROPPED: return get_u32(a, &m->dropped) && m->dropped != 0;
+	}
+	return false;
+}
+
+int ntm_lctl_decode_watch(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_event *m)
+{
+	bool ok;
+	memset(m, 0, sizeof(*m));
+	int ret = read_reply(msg, len, NTM_LCTL_WATCH_REPLY, NTM_LCTL_WATCH_REPLY, hdr,
+			     watch_rules, NTM_ARRAY_SIZE(watch_rules), take_watch, m, &ok);
+	if (ret == 0 && ok && !event_ok(m))
+		ret = -EBADMSG;
+	if (ret < 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
 }
 
 static const struct rule offline_rules[] = {

@@ -17,6 +17,7 @@
 #include "netif.h"
 #include "peer.h"
 #include "tund.h"
+#include "watch.h"
 
 static void fill_endpoint(struct ntm_lctl_endpoint *e, const struct ntm_endpoint *w)
 {
@@ -200,6 +201,8 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		return peers_reply(t, req, buf, cap);
 	case NTM_LCTL_PING:
 		return ping_request(t, c, req, buf, cap);
+	case NTM_LCTL_WATCH:
+		return watch_request(t, c, req, buf, cap);
 	default:
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 	}

@@ -15,6 +15,7 @@
 #include "ctlproto.h"
 #include "metrics.h"
 #include "ntmctl_dns.h"
+#include "watchfmt.h"
 #include "tund_config.h"
 #include "util.h"
 
@@ -492,6 +493,58 @@ static int cmd_ping(void *ctx, int argc, char **argv)
 	return r.received ? 0 : 1;
 }
 
+/* "watch [--json]": one line per event until the daemon closes the
+ * connection (or ntmctl is stopped). */
+static int cmd_watch(void *ctx, int argc, char **argv)
+{
+	static uint8_t msg[NTM_LCTL_MSG_MAX];
+	char line[NTM_WATCHFMT_LINE_MAX];
+	uint8_t req[64];
+	bool json;
+	(void)ctx;
+
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
+		return -EINVAL;
+	int len = ntm_lctl_req_watch(req, sizeof(req), 1);
+	int fd = ntm_lctl_open(sock_path, req, (size_t)len, 2000);
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		fprintf(stderr, "ntmctl: ntm-tund is not running (no socket at %s)\n", sock_path);
+		return 1;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror(-fd));
+		return 1;
+	}
+	for (;;) {
+		struct ntm_lctl_hdr h;
+		struct ntm_lctl_event e;
+		ssize_t n = ntm_lctl_recv(fd, msg, sizeof(msg), 3600 * 1000);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "ntmctl: watch: %s\n", n == -EPIPE ? "ntm-tund closed the connection"
+									  : strerror((int)-n));
+			break;
+		}
+		if (ntm_lctl_decode_watch(msg, (size_t)n, &h, &e) < 0) {
+			fprintf(stderr, "ntmctl: malformed event from ntm-tund\n");
+			break;
+		}
+		if (h.status != NTM_LCTL_OK) {
+			fprintf(stderr, "ntmctl: watch: %s\n", h.status == NTM_LCTL_TRYAGAIN
+				? "too many watchers (16, 4 per user): try again later"
+				: ntm_lctl_status_name(h.status));
+			break;
+		}
+		int m = json ? ntm_watchfmt_json(line, sizeof(line), &e)
+			     : ntm_watchfmt_text(line, sizeof(line), &e);
+		if (m > 0 && (fputs(line, stdout) == EOF || fflush(stdout) != 0))
+			break;         /* nobody reads our output any more */
+	}
+	close(fd);
+	return 1;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	(void)ctx;
@@ -535,6 +588,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "metrics", cmd_metrics, "metrics" },
+	{ "watch", cmd_watch, "watch [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
 	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },
 };

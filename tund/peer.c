@@ -10,6 +10,7 @@
 #include "peer.h"
 #include "roam.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 
 static void peer_drop(struct tund *t, struct peer *p);
@@ -550,6 +551,8 @@ void peer_start_handshake(struct peer *p)
 /* A new confirmed session to send with: the old one stays for receiving. */
 static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 {
+	bool rekey = p->cur.valid;
+
 	session_forget(t, &p->prev);
 	p->prev = p->cur;
 	p->cur = *s;
@@ -559,6 +562,7 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->tx_unanswered_ms = p->rx_unanswered_ms = 0;
 	p->hs_wide = false;
 	memset(s, 0, sizeof(*s));
+	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
 }
 
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
@@ -733,6 +737,8 @@ static void peer_retire(struct tund *t, struct peer *p)
 		ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
 	if (p->resolved && peer_by_pub(t, p->pub) == p)
 		ntm_idmap_del(&t->peers_key, pub_key(p->pub));
+	if (p->cur.valid)
+		watch_peer(p, NTM_LCTL_EV_PEER_DOWN, "forgotten");
 	peer_free(t, p);
 }
 
@@ -800,6 +806,7 @@ static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 		if (now - p->hs_first_ms >= REKEY_ATTEMPT_TIME_MS) {
 			log_info("%s: no answer to handshakes for %d s; giving up", p->name,
 				 REKEY_ATTEMPT_TIME_MS / 1000);
+			watch_peer(p, NTM_LCTL_EV_PEER_DOWN, "no answer to handshakes");
 			hs_forget(t, p);
 			p->hs_first_ms = 0;
 			peer_drop_queue(p);

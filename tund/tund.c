@@ -13,6 +13,7 @@
 #include "privs.h"
 #include "tun.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 
 #define UDP_BATCH 64
@@ -305,7 +306,8 @@ static int run(struct tund *t)
 stop:
 	pings_free(t);
 	namemap_close(t);
-	ctl_close(t);
+	ctl_close(t);          /* ends every watch too (their cancel functions) */
+	watch_free_all(t);
 	peers_free(t);
 out:
 	ctl_close(t);
