@@ -548,8 +548,9 @@ void peer_start_handshake(struct peer *p)
 	t->stats.peer_handshakes_sent++;
 }
 
-/* A new confirmed session to send with: the old one stays for receiving. */
-static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
+/* A new confirmed session to send with: the old one stays for receiving.
+ * True when it replaced one (a rekey), false for a new tunnel. */
+static bool install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 {
 	bool rekey = p->cur.valid;
 
@@ -562,7 +563,7 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	p->tx_unanswered_ms = p->rx_unanswered_ms = 0;
 	p->hs_wide = false;
 	memset(s, 0, sizeof(*s));
-	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
+	return rekey;
 }
 
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
@@ -579,8 +580,9 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 		return;
 	}
 	/* idx now names the new session */
-	install_cur(t, p, &s);
+	bool rekey = install_cur(t, p, &s);
 	path_on_rx(p, m, true); /* a handshake is always newest */
+	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
 	if (!m->via_relay) /* it answered from there: its address is proven */
 		ntm_hsgate_completed(&t->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	t->stats.peer_handshakes++;
@@ -714,7 +716,8 @@ void peer_confirm_next(struct tund *t, struct peer *p)
 	struct ntm_session s = p->next;
 
 	memset(&p->next, 0, sizeof(p->next));
-	install_cur(t, p, &s);
+	bool rekey = install_cur(t, p, &s);
+	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
 	hs_forget(t, p); /* a crossing initiation of ours is not needed */
 	peer_flush_queue(p);
 }
