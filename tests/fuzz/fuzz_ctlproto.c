@@ -4,7 +4,8 @@
  * accepts must re-encode (the encoders apply the same predicates), and the
  * re-encoded message must decode and re-encode to the same bytes: what ntm
  * accepts it can send, and what it sends it accepts. Covers the optional
- * GAUGE (STATS), ECHO (PING) and OFFLINE (TRYAGAIN) attributes too. */
+ * GAUGE (STATS), ECHO (PING) and OFFLINE (TRYAGAIN) attributes and the
+ * WATCH request and events too. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_STATS: return ntm_lctl_req_stats(buf, cap, id);
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
 	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
+	case NTM_LCTL_WATCH: return ntm_lctl_req_watch(buf, cap, id);
 	}
 	return -1;
 }
@@ -128,6 +130,19 @@ static void check_stats(const uint8_t *data, size_t size)
 	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
 }
 
+static void check_watch(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_event m, m2;
+	if (ntm_lctl_decode_watch(data, size, &h, &m) != 0)
+		return;
+	int n1 = h.status ? encode_empty(out1, &h) : ntm_lctl_reply_watch(out1, sizeof(out1), h.req_id, &m);
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_watch(out1, (size_t)n1, &h, &m2) == 0);
+	int n2 = h.status ? encode_empty(out2, &h) : ntm_lctl_reply_watch(out2, sizeof(out2), h.req_id, &m2);
+	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
+}
+
 /* OFFLINE in a TRYAGAIN reply: what is read re-encodes and reads back. */
 static void check_offline(const uint8_t *data, size_t size)
 {
@@ -180,6 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_ping(copy, size);
 	check_stats(copy, size);
 	check_offline(copy, size);
+	check_watch(copy, size);
 	check_empty(copy, size, NTM_LCTL_REREGISTER);
 	check_empty(copy, size, NTM_LCTL_RELOAD);
 	free(copy);
