@@ -181,7 +181,7 @@ int watch_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_r
 		all++;
 		mine += w->uid == uid;
 	}
-	if (all >= WATCH_MAX || (uid != 0 && mine >= WATCH_PER_USER))
+	if (!watch_admit(all, mine, uid))
 		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id,
 					    NTM_LCTL_TRYAGAIN);
 	struct watcher *w = calloc(1, sizeof(*w));

@@ -11,9 +11,6 @@
 
 #include "ctlserver.h"
 
-#define WATCH_MAX 16
-#define WATCH_PER_USER 4
-
 struct tund;
 struct peer;
 

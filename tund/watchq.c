@@ -59,3 +59,8 @@ uint32_t watchq_take_dropped(struct watchq *q)
 	q->dropped = 0;
 	return d;
 }
+
+bool watch_admit(unsigned all, unsigned same_uid, uid_t uid)
+{
+	return all < WATCH_MAX && (uid == 0 || same_uid < WATCH_PER_USER);
+}

@@ -1,4 +1,4 @@
-/* watchq.h - one watcher's queue of encoded WATCH events (doc/control.md
+/* watchq.h - who may watch (watch_admit) and one watcher's queue of encoded WATCH events (doc/control.md
  * 3.12), bounded: at most WATCHQ_CAP bytes of events wait; a new event
  * that does not fit pushes out the oldest ones, which are counted so
  * that the watcher is told how many it lost. Pure, no allocation; in
@@ -6,10 +6,18 @@
 #ifndef NTM_WATCHQ_H
 #define NTM_WATCHQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define WATCHQ_CAP 16384               /* bytes of events, length prefixes included */
+#define WATCH_MAX 16                   /* watchers at once */
+#define WATCH_PER_USER 4               /* of them, of one uid other than root */
+
+/* May uid start one more watcher, with all open in all and same_uid of
+ * them its own? */
+bool watch_admit(unsigned all, unsigned same_uid, uid_t uid);
 
 struct watchq {
 	uint8_t buf[WATCHQ_CAP];           /* [u16 length, message]... from 0 to used */

@@ -69,6 +69,18 @@ START_TEST(test_a_full_queue_drops_the_oldest_and_counts_them)
 }
 END_TEST
 
+START_TEST(test_16_watchers_4_per_user_root_unlimited_per_uid)
+{
+	ck_assert(watch_admit(0, 0, 1000));
+	ck_assert(watch_admit(3, 3, 1000));
+	ck_assert(!watch_admit(4, 4, 1000));
+	ck_assert(watch_admit(15, 3, 1000));
+	ck_assert(!watch_admit(16, 0, 1000));
+	ck_assert(watch_admit(15, 15, 0));
+	ck_assert(!watch_admit(16, 16, 0));
+}
+END_TEST
+
 static struct ntm_lctl_event path_event(void)
 {
 	struct ntm_lctl_event e = { .kind = NTM_LCTL_EV_PATH, .time_ms = 1796520000123ull,
@@ -200,6 +212,7 @@ int main(void)
 	TCase *tc = tcase_create("watch");
 	tcase_add_test(tc, test_the_queue_keeps_order_and_pops);
 	tcase_add_test(tc, test_a_full_queue_drops_the_oldest_and_counts_them);
+	tcase_add_test(tc, test_16_watchers_4_per_user_root_unlimited_per_uid);
 	tcase_add_test(tc, test_an_event_round_trips_and_bad_ones_are_refused);
 	tcase_add_test(tc, test_text_lines_say_what_happened);
 	tcase_add_test(tc, test_json_lines_have_only_the_fields_of_the_event);
