@@ -174,6 +174,7 @@ struct dc {
 	struct dc_diag diag;             /* operator diagnostics' rate limits (dc_diag.h) */
 	struct ntm_timer sweep;
 	struct dc_stats stats;
+	uint64_t started_ms;             /* the loop's clock at start (uptime gauge) */
 	struct ntm_ctlsrv *ctl;          /* control socket */
 	struct relay relay;              /* the embedded relay (EmbeddedRelay) */
 	int rfd4, rfd6;                  /* its sockets, -1 when not open */

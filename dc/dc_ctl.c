@@ -53,6 +53,34 @@ void dc_ctl_log_stats(const struct dc *dc)
 #undef X
 }
 
+static void gauge(struct ntm_lctl_counter *g, size_t *n, const char *name, uint64_t v)
+{
+	snprintf(g[*n].name, sizeof(g[*n].name), "%s", name);
+	g[(*n)++].value = v;
+}
+
+/* What STATS reports besides the counters: values that go up and down
+ * (`ntm-dcctl metrics` prints them as Prometheus gauges). */
+static size_t dc_gauges(const struct dc *dc, struct ntm_lctl_counter *g)
+{
+	uint64_t registered = 0, relays_up = 0;
+	size_t n = 0, pos = 0;
+	const struct dc_node *nd;
+
+	while ((nd = ntm_idmap_next(&dc->by_host, &pos, NULL)))
+		registered += nd->registered_ms != 0;
+	for (size_t i = 0; i < dc->nrelays; i++)
+		relays_up += dc->relays[i].up;
+	gauge(g, &n, "uptime_seconds", (ntm_loop_now_ms() - dc->started_ms) / 1000);
+	gauge(g, &n, "nodes_enrolled", dc->keys.len);
+	gauge(g, &n, "nodes_known", dc->by_host.len);
+	gauge(g, &n, "nodes_registered", registered);
+	gauge(g, &n, "routes", dc->routes.len);
+	gauge(g, &n, "relays", dc->nrelays);
+	gauge(g, &n, "relays_up", relays_up);
+	return n;
+}
+
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
@@ -67,9 +95,12 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id,
 					    dc_registry_sync(dc) == 0 ? NTM_LCTL_OK :
 					    NTM_LCTL_INTERNAL);
-	if (req->hdr.type == NTM_LCTL_STATS)
+	if (req->hdr.type == NTM_LCTL_STATS) {
+		struct ntm_lctl_counter g[NTM_LCTL_MAX_GAUGES];
+		size_t ng = dc_gauges(dc, g);
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &all, counters,
-					      NTM_ARRAY_SIZE(counters));
+					      NTM_ARRAY_SIZE(counters), g, ng);
+	}
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 }
 

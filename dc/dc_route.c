@@ -24,6 +24,25 @@ static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, enum ntm_nak_
 	dc_send_ctl(dc, n, &m);
 }
 
+/* OFFLINE, with how long ago the DC last heard from the peer (an
+ * authenticated datagram): unknown when not since the DC started. */
+static void nak_offline(struct dc *dc, struct dc_node *n, uint32_t req_id,
+			const struct dc_node *peer)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK };
+	uint64_t now = ntm_loop_now_ms();
+
+	m.u.nak.req_id = req_id;
+	m.u.nak.status = NTM_NAK_OFFLINE;
+	m.u.nak.has_last_seen = true;
+	m.u.nak.last_seen_s = NTM_NAK_LAST_SEEN_UNKNOWN;
+	if (peer && peer->last_seen_ms && now >= peer->last_seen_ms &&
+	    (now - peer->last_seen_ms) / 1000 < NTM_NAK_LAST_SEEN_UNKNOWN)
+		m.u.nak.last_seen_s = (uint32_t)((now - peer->last_seen_ms) / 1000);
+	dc->stats.direction_naks++;
+	dc_send_ctl(dc, n, &m);
+}
+
 bool dc_same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b)
 {
 	size_t alen = a->family == 4 ? 4 : 16;
@@ -275,7 +294,7 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	}
 	struct dc_node *peer = ntm_idmap_get(&dc->by_host, rec.host_index);
 	if (!peer || !peer->registered_ms || !peer->sess.valid) {
-		nak(dc, n, q->req_id, NTM_NAK_OFFLINE);
+		nak_offline(dc, n, q->req_id, peer);
 		return;
 	}
 	struct dc_route *rt = route_for(dc, n, peer);

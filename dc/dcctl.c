@@ -16,7 +16,9 @@
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
+#include "dc.h"
 #include "dc_config.h"
+#include "metrics.h"
 #include "privs.h"
 #include "store.h"
 #include "util.h"
@@ -259,12 +261,37 @@ static int cmd_stats(void *ctx, int argc, char **argv)
 	return ntm_cli_stats_cmd("ntm-dcctl", "ntm-dcd", cfg->control_socket, argc, argv);
 }
 
+/* HELP texts: the DC's counters (dc.h), the embedded relay's, the gauges. */
+#define XD(name, text) { #name, text },
+#define XR(name, text) { "relay_" #name, "embedded relay: " text },
+static const struct ntm_metrics_help metrics_help[] = {
+	DC_STATS(XD) RELAY_STATS(XR)
+	{ "uptime_seconds", "seconds since ntm-dcd started" },
+	{ "nodes_enrolled", "keys enrolled in the registry (as last read)" },
+	{ "nodes_known", "enrolled nodes the DC has had a session with" },
+	{ "nodes_registered", "nodes registered now" },
+	{ "routes", "routes held (made or kept alive within the reuse time)" },
+	{ "relays", "standalone relays configured" },
+	{ "relays_up", "standalone relays with a working session" },
+};
+#undef XD
+#undef XR
+
+static int cmd_metrics(void *ctx, int argc, char **argv)
+{
+	const struct dc_config *cfg = ctx;
+
+	return ntm_cli_metrics_cmd("ntm-dcctl", "ntm-dcd", cfg->control_socket, "ntm_dcd",
+				   metrics_help, NTM_ARRAY_SIZE(metrics_help), argc, argv);
+}
+
 static const struct ntm_cli_cmd cmds[] = {
 	{ "show-key", cmd_show_key, "show-key" },
 	{ "node", cmd_node, "node add NAME PUBKEY | node del NAME | node list [--json]" },
 	{ "backup", cmd_backup, "backup FILE" },
 	{ "restore", cmd_restore, "restore FILE" },
 	{ "stats", cmd_stats, "stats [--json]" },
+	{ "metrics", cmd_metrics, "metrics" },
 };
 
 int main(int argc, char **argv)

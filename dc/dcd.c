@@ -131,6 +131,7 @@ static int run(struct dc *dc, bool foreground)
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)
 		return ret;
+	dc->started_ms = ntm_loop_now_ms();
 	ret = ntm_privs_target(dc->cfg.user, sizeof(dc->cfg.user), &who);
 	if (ret == 1)
 		log_info("no user 'ntm'; running as 'nobody' after setup");

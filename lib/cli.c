@@ -10,6 +10,7 @@
 #include "ctlclient.h"
 #include "ctlproto.h"
 #include "keyfile.h"
+#include "metrics.h"
 #include "util.h"
 
 #ifndef NTM_VERSION
@@ -38,25 +39,59 @@ ssize_t ntm_cli_call_timeout(const char *prog, const char *daemon, const char *s
 	return n;
 }
 
-int ntm_cli_stats(const char *prog, const char *daemon, const char *sock, bool json)
+/* STATS into *st; 0, or -1 after saying why on stderr. */
+static int get_stats(const char *prog, const char *daemon, const char *sock,
+		     struct ntm_lctl_stats *st)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
-	static struct ntm_lctl_stats st;
 	struct ntm_lctl_hdr h;
 	uint8_t req[64];
 
 	int len = ntm_lctl_req_stats(req, sizeof(req), 1);
 	ssize_t n = ntm_cli_call(prog, daemon, sock, req, (size_t)len, reply, sizeof(reply));
 	if (n < 0)
-		return 1;
-	if (ntm_lctl_decode_stats(reply, (size_t)n, &h, &st) < 0) {
+		return -1;
+	if (ntm_lctl_decode_stats(reply, (size_t)n, &h, st) < 0) {
 		fprintf(stderr, "%s: malformed reply from %s\n", prog, daemon);
-		return 1;
+		return -1;
 	}
 	if (h.status != NTM_LCTL_OK) {
 		fprintf(stderr, "%s: stats: %s\n", prog, ntm_lctl_status_name(h.status));
-		return 1;
+		return -1;
 	}
+	return 0;
+}
+
+int ntm_cli_metrics_cmd(const char *prog, const char *daemon, const char *sock,
+			const char *prefix, const struct ntm_metrics_help *help, size_t n_help,
+			int argc, char **argv)
+{
+	static struct ntm_lctl_stats st;
+	static char out[256 * 1024];
+	(void)argv;
+
+	if (argc != 0)
+		return -EINVAL;
+	if (get_stats(prog, daemon, sock, &st) < 0)
+		return NTM_CLI_FAIL;
+	int n = ntm_metrics_format(out, sizeof(out), prefix, daemon, &st, help, n_help);
+	if (n < 0) {
+		fprintf(stderr, "%s: metrics: %s\n", prog, strerror(-n));
+		return NTM_CLI_FAIL;
+	}
+	if (fwrite(out, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0) {
+		fprintf(stderr, "%s: metrics: %s\n", prog, strerror(errno));
+		return NTM_CLI_FAIL;
+	}
+	return NTM_CLI_OK;
+}
+
+int ntm_cli_stats(const char *prog, const char *daemon, const char *sock, bool json)
+{
+	static struct ntm_lctl_stats st;
+
+	if (get_stats(prog, daemon, sock, &st) < 0)
+		return 1;
 	/* counter names are [a-z0-9_]: no JSON escaping needed */
 	if (json)
 		printf("{");

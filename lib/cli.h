@@ -28,6 +28,15 @@ ssize_t ntm_cli_call_timeout(const char *prog, const char *daemon, const char *s
  * or as a JSON object. Returns the process exit status. */
 int ntm_cli_stats(const char *prog, const char *daemon, const char *sock, bool json);
 
+struct ntm_metrics_help;
+/* The command "metrics": ask the daemon at sock for its counters and gauges
+ * and print them in the Prometheus text format (lib/metrics.h), families
+ * named PREFIX_NAME_total and PREFIX_NAME. help (n_help, may be NULL)
+ * describes them. Returns the exit status, or -EINVAL for a usage error. */
+int ntm_cli_metrics_cmd(const char *prog, const char *daemon, const char *sock,
+			const char *prefix, const struct ntm_metrics_help *help, size_t n_help,
+			int argc, char **argv);
+
 /* Exit statuses. */
 enum { NTM_CLI_OK = 0, NTM_CLI_FAIL = 1, NTM_CLI_USAGE = 2 };
 

@@ -268,3 +268,44 @@ ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *re
 {
 	return ntm_lctl_call_taken(path, req, reqlen, reply, cap, timeout_ms, timeout_ms);
 }
+
+int ntm_lctl_open(const char *path, const void *req, size_t reqlen, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int fd = open_checked(path, deadline), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = send_all(fd, req, reqlen, deadline);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+ssize_t ntm_lctl_recv(int fd, void *reply, size_t cap, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct ntm_lctl_hdr h;
+	uint8_t *out = reply;
+	int ret;
+
+	if (cap < NTM_LCTL_HDR_LEN)
+		return -EMSGSIZE;
+	ret = wait_fd(fd, POLLIN, deadline);
+	if (ret < 0)
+		return ret;
+	ssize_t n = recv(fd, out, 1, MSG_DONTWAIT | MSG_PEEK);
+	if (n == 0)
+		return -EPIPE;                 /* closed between messages */
+	ret = recv_exact(fd, out, NTM_LCTL_HDR_LEN, deadline);
+	if (ret < 0)
+		return ret;
+	if (ntm_lctl_header_parse(out, NTM_LCTL_HDR_LEN, &h) < 0)
+		return -EBADMSG;
+	if (h.body_len > cap - NTM_LCTL_HDR_LEN)
+		return -EMSGSIZE;
+	ret = recv_exact(fd, out + NTM_LCTL_HDR_LEN, h.body_len, deadline);
+	return ret < 0 ? ret : (ssize_t)(NTM_LCTL_HDR_LEN + h.body_len);
+}

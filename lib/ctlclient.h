@@ -34,4 +34,13 @@ ssize_t ntm_lctl_call(const char *path, const void *req, size_t reqlen, void *re
 ssize_t ntm_lctl_call_taken(const char *path, const void *req, size_t reqlen, void *reply,
 			    size_t cap, int timeout_ms, int taken_ms);
 
+/* Streams (WATCH): connect with the same checks, send req and return the
+ * connected fd (CLOEXEC, non-blocking; the caller closes it), or -errno
+ * as above. */
+int ntm_lctl_open(const char *path, const void *req, size_t reqlen, int timeout_ms);
+/* Read the next whole message from fd within timeout_ms: its length,
+ * -ETIMEDOUT when none came (the caller may wait again), -EPIPE when the
+ * daemon closed the connection between messages, or -errno as above. */
+ssize_t ntm_lctl_recv(int fd, void *reply, size_t cap, int timeout_ms);
+
 #endif

@@ -12,6 +12,7 @@
  * writing and by the decoder after reading, so whatever ntm sends, ntm
  * accepts. Array bounds: a rule's max equals the array size it fills. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctlproto.h"
@@ -20,6 +21,7 @@
 #define RULES_MAX 16
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
+#define ECHO_FIXED_LEN 7               /* ECHO: seq u16, path u8, rtt_us u32, then an endpoint */
 #define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
 
 struct attr {
@@ -61,6 +63,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PING: return "PING";
 	case NTM_LCTL_STATS: return "STATS";
 	case NTM_LCTL_RELOAD: return "RELOAD";
+	case NTM_LCTL_WATCH: return "WATCH";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
 	case NTM_LCTL_DOWN: return "DOWN";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
@@ -70,6 +73,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_PING_REPLY: return "PING reply";
 	case NTM_LCTL_STATS_REPLY: return "STATS reply";
 	case NTM_LCTL_RELOAD_REPLY: return "RELOAD reply";
+	case NTM_LCTL_WATCH_REPLY: return "WATCH reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
 	case NTM_LCTL_DOWN_REPLY: return "DOWN reply";
 	}
@@ -446,13 +450,18 @@ static void put_addr(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_addr
 	ntm_wr_bytes(w, a->addr, n);
 }
 
-static void put_endpoint(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_endpoint *ep)
+static void put_endpoint_value(struct ntm_wr *w, const struct ntm_lctl_endpoint *ep)
 {
 	size_t n = fam_len(ep->family);
-	put_attr_hdr(w, type, 3 + n);
 	ntm_wr_u8(w, ep->family);
 	ntm_wr_u16(w, ep->port);
 	ntm_wr_bytes(w, ep->addr, n);
+}
+
+static void put_endpoint(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_endpoint *ep)
+{
+	put_attr_hdr(w, type, 3 + fam_len(ep->family));
+	put_endpoint_value(w, ep);
 }
 
 static void put_vip(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_vip *v, size_t alen)
@@ -557,6 +566,12 @@ int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_watch(void *buf, size_t cap, uint32_t req_id)
+{
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_WATCH, 0, req_id);
+	return end_msg(&w);
+}
+
 int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id)
 {
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_RELOAD, 0, req_id);
@@ -611,6 +626,7 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 	case NTM_LCTL_STATUS:
 	case NTM_LCTL_STATS:
 	case NTM_LCTL_RELOAD:
+	case NTM_LCTL_WATCH:
 	case NTM_LCTL_REREGISTER:
 		break;
 	case NTM_LCTL_RESOLVE_NAME:
@@ -725,10 +741,19 @@ static bool peers_ok(const struct ntm_lctl_peers *m)
 	return true;
 }
 
+static bool echo_ok(const struct ntm_lctl_echo *e, uint16_t sent)
+{
+	return e->seq < sent && (e->path == NTM_LCTL_PATH_DIRECT || e->path == NTM_LCTL_PATH_RELAY) &&
+	       endpoint_ok(&e->from);
+}
+
 static bool ping_ok(const struct ntm_lctl_ping_result *m)
 {
-	if (m->received > m->sent)
+	if (m->received > m->sent || m->n_echoes > m->received)
 		return false;
+	for (unsigned i = 0; i < m->n_echoes; i++)
+		if (!echo_ok(&m->echoes[i], m->sent))
+			return false;
 	if (m->received == 0)
 		return m->rtt_min_us == 0 && m->rtt_avg_us == 0 && m->rtt_max_us == 0;
 	return m->rtt_min_us <= m->rtt_avg_us && m->rtt_avg_us <= m->rtt_max_us;
@@ -736,10 +761,13 @@ static bool ping_ok(const struct ntm_lctl_ping_result *m)
 
 static bool stats_ok(const struct ntm_lctl_stats *m)
 {
-	if (m->n > NTM_LCTL_MAX_COUNTERS)
+	if (m->n > NTM_LCTL_MAX_COUNTERS || m->n_gauges > NTM_LCTL_MAX_GAUGES)
 		return false;
 	for (unsigned i = 0; i < m->n; i++)
 		if (!counter_name_ok(m->c[i].name))
+			return false;
+	for (unsigned i = 0; i < m->n_gauges; i++)
+		if (!counter_name_ok(m->g[i].name))
 			return false;
 	return true;
 }
@@ -862,7 +890,23 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 	ntm_wr_u32(&w, m->rtt_min_us);
 	ntm_wr_u32(&w, m->rtt_avg_us);
 	ntm_wr_u32(&w, m->rtt_max_us);
+	for (unsigned i = 0; i < m->n_echoes; i++) {
+		const struct ntm_lctl_echo *e = &m->echoes[i];
+		put_attr_hdr(&w, NTM_LCTL_A_ECHO, ECHO_FIXED_LEN + 3 + fam_len(e->from.family));
+		ntm_wr_u16(&w, e->seq);
+		ntm_wr_u8(&w, e->path);
+		ntm_wr_u32(&w, e->rtt_us);
+		put_endpoint_value(&w, &e->from);
+	}
 	return end_msg(&w);
+}
+
+static void put_counter(struct ntm_wr *w, uint16_t type, const struct ntm_lctl_counter *c)
+{
+	size_t n = strlen(c->name);      /* <= 63: counter_name_ok */
+	put_attr_hdr(w, type, COUNTER_VALUE_LEN + n);
+	ntm_wr_u64(w, c->value);
+	ntm_wr_bytes(w, c->name, n);
 }
 
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m)
@@ -870,13 +914,80 @@ int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct nt
 	if (!stats_ok(m))
 		return -EINVAL;
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_STATS_REPLY, NTM_LCTL_OK, req_id);
-	for (unsigned i = 0; i < m->n; i++) {
-		size_t n = strlen(m->c[i].name);      /* <= 63: counter_name_ok */
-		put_attr_hdr(&w, NTM_LCTL_A_COUNTER, COUNTER_VALUE_LEN + n);
-		ntm_wr_u64(&w, m->c[i].value);
-		ntm_wr_bytes(&w, m->c[i].name, n);
-	}
+	for (unsigned i = 0; i < m->n; i++)
+		put_counter(&w, NTM_LCTL_A_COUNTER, &m->c[i]);
+	for (unsigned i = 0; i < m->n_gauges; i++)
+		put_counter(&w, NTM_LCTL_A_GAUGE, &m->g[i]);
 	return end_msg(&w);
+}
+
+static bool event_ok(const struct ntm_lctl_event *m)
+{
+	bool peer = m->kind >= NTM_LCTL_EV_PEER_UP && m->kind <= NTM_LCTL_EV_REKEY;
+
+	if (m->kind < NTM_LCTL_EV_START || m->kind > NTM_LCTL_EV_MAX)
+		return false;
+	if (peer != (m->peer[0] != '\0') || (m->peer[0] && !name_ok(m->peer)))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_START || m->kind == NTM_LCTL_EV_DC) != (m->dc_state != 0) ||
+	    (m->dc_state && !dc_state_ok(m->dc_state)))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_PEER_UP || m->kind == NTM_LCTL_EV_PATH) && !m->path)
+		return false;
+	if (m->path && !path_ok(m->path))
+		return false;
+	if ((m->kind == NTM_LCTL_EV_DROPPED) != (m->dropped != 0))
+		return false;
+	if (m->reason[0] && !info_ok((const uint8_t *)m->reason, strlen(m->reason)))
+		return false;
+	return !m->has_endpoint || endpoint_ok(&m->endpoint);
+}
+
+int ntm_lctl_reply_watch(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_event *m)
+{
+	if (!event_ok(m))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_WATCH_REPLY, NTM_LCTL_OK, req_id);
+	put_u8(&w, NTM_LCTL_A_EV_KIND, m->kind);
+	put_u64(&w, NTM_LCTL_A_EV_TIME, m->time_ms);
+	if (m->peer[0])
+		put_text(&w, NTM_LCTL_A_EV_PEER, m->peer);
+	if (m->path)
+		put_u8(&w, NTM_LCTL_A_EV_PATH, m->path);
+	if (m->has_endpoint)
+		put_endpoint(&w, NTM_LCTL_A_EV_ENDPOINT, &m->endpoint);
+	if (m->reason[0])
+		put_text(&w, NTM_LCTL_A_EV_REASON, m->reason);
+	if (m->dc_state)
+		put_u8(&w, NTM_LCTL_A_EV_DC_STATE, m->dc_state);
+	if (m->dropped)
+		put_u32(&w, NTM_LCTL_A_EV_DROPPED, m->dropped);
+	return end_msg(&w);
+}
+
+int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			   uint32_t last_seen_s)
+{
+	if (req_type != NTM_LCTL_RESOLVE_NAME && req_type != NTM_LCTL_RESOLVE_ADDR &&
+	    req_type != NTM_LCTL_PING)
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, req_type | NTM_LCTL_REPLY, NTM_LCTL_TRYAGAIN, req_id);
+	put_u32(&w, NTM_LCTL_A_OFFLINE, last_seen_s);
+	return end_msg(&w);
+}
+
+void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t s)
+{
+	if (s == NTM_LCTL_LAST_SEEN_UNKNOWN)
+		snprintf(buf, cap, "offline, not seen since the DC started");
+	else if (s < 120)
+		snprintf(buf, cap, "offline, last seen %u s ago", (unsigned)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, cap, "offline, last seen %u min ago", (unsigned)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, cap, "offline, last seen %u h ago", (unsigned)(s / 3600));
+	else
+		snprintf(buf, cap, "offline, last seen %u days ago", (unsigned)(s / 86400));
 }
 
 /* ---- replies: decoders ---- */
@@ -924,10 +1035,12 @@ static const struct rule peer_rules[] = {
 
 static const struct rule ping_rules[] = {
 	{ NTM_LCTL_A_PING_RESULT, 1, 1 },
+	{ NTM_LCTL_A_ECHO, 0, NTM_LCTL_PING_COUNT_MAX },
 };
 
 static const struct rule stats_rules[] = {
 	{ NTM_LCTL_A_COUNTER, 0, NTM_LCTL_MAX_COUNTERS },
+	{ NTM_LCTL_A_GAUGE, 0, NTM_LCTL_MAX_GAUGES },
 };
 
 _Static_assert(NTM_ARRAY_SIZE(status_rules) <= RULES_MAX, "RULES_MAX too small");
@@ -1011,7 +1124,19 @@ static bool take_peers(void *out, const struct attr *a, unsigned nth)
 static bool take_ping(void *out, const struct attr *a, unsigned nth)
 {
 	struct ntm_lctl_ping_result *m = out;
-	(void)nth;
+	if (a->type == NTM_LCTL_A_ECHO) {
+		struct ntm_lctl_echo *e = &m->echoes[nth];
+		struct attr ep;
+		if (a->len < ECHO_FIXED_LEN)
+			return false;
+		e->seq = ntm_get_be16(a->val);
+		e->path = a->val[2];
+		e->rtt_us = ntm_get_be32(a->val + 3);
+		ep = (struct attr){ .type = a->type, .len = (uint16_t)(a->len - ECHO_FIXED_LEN),
+				    .val = a->val + ECHO_FIXED_LEN };
+		m->n_echoes = nth + 1;
+		return get_endpoint(&ep, &e->from);
+	}
 	if (a->type != NTM_LCTL_A_PING_RESULT || a->len != PING_RESULT_LEN)
 		return false;
 	m->sent = ntm_get_be16(a->val);
@@ -1026,14 +1151,21 @@ static bool take_ping(void *out, const struct attr *a, unsigned nth)
 static bool take_stats(void *out, const struct attr *a, unsigned nth)
 {
 	struct ntm_lctl_stats *m = out;
-	if (a->type != NTM_LCTL_A_COUNTER || a->len < COUNTER_VALUE_LEN)
+	if ((a->type != NTM_LCTL_A_COUNTER && a->type != NTM_LCTL_A_GAUGE) ||
+	    a->len < COUNTER_VALUE_LEN)
 		return false;
 	const uint8_t *name = a->val + COUNTER_VALUE_LEN;
 	size_t n = a->len - COUNTER_VALUE_LEN;
 	if (!counter_text_ok(name, n))
 		return false;
-	struct ntm_lctl_counter *c = &m->c[nth];
-	m->n = nth + 1;
+	struct ntm_lctl_counter *c;
+	if (a->type == NTM_LCTL_A_GAUGE) {
+		c = &m->g[nth];
+		m->n_gauges = nth + 1;
+	} else {
+		c = &m->c[nth];
+		m->n = nth + 1;
+	}
 	c->value = ntm_get_be64(a->val);
 	memcpy(c->name, name, n);
 	c->name[n] = '\0';
@@ -1057,6 +1189,85 @@ static int read_reply(const void *msg, size_t len, uint8_t t1, uint8_t t2,
 		return read_attrs(body, h->body_len, NULL, 0, NULL, NULL);
 	*ok = true;
 	return read_attrs(body, h->body_len, rules, n, take, out);
+}
+
+static const struct rule watch_rules[] = {
+	{ NTM_LCTL_A_EV_KIND, 1, 1 },
+	{ NTM_LCTL_A_EV_TIME, 1, 1 },
+	{ NTM_LCTL_A_EV_PEER, 0, 1 },
+	{ NTM_LCTL_A_EV_PATH, 0, 1 },
+	{ NTM_LCTL_A_EV_ENDPOINT, 0, 1 },
+	{ NTM_LCTL_A_EV_REASON, 0, 1 },
+	{ NTM_LCTL_A_EV_DC_STATE, 0, 1 },
+	{ NTM_LCTL_A_EV_DROPPED, 0, 1 },
+};
+
+static bool take_watch(void *out, const struct attr *a, unsigned nth)
+{
+	struct ntm_lctl_event *m = out;
+	(void)nth;
+	switch (a->type) {
+	case NTM_LCTL_A_EV_KIND: return get_u8(a, &m->kind);
+	case NTM_LCTL_A_EV_TIME: return get_u64(a, &m->time_ms);
+	case NTM_LCTL_A_EV_PEER: return get_text(a, m->peer);
+	case NTM_LCTL_A_EV_PATH: return get_u8(a, &m->path) && m->path != 0;
+	case NTM_LCTL_A_EV_ENDPOINT: return m->has_endpoint = get_endpoint(a, &m->endpoint);
+	case NTM_LCTL_A_EV_REASON: return get_info(a, m->reason);
+	case NTM_LCTL_A_EV_DC_STATE: return get_u8(a, &m->dc_state) && m->dc_state != 0;
+	case NTM_LCTL_A_EV_DROPPED: return get_u32(a, &m->dropped) && m->dropped != 0;
+	}
+	return false;
+}
+
+int ntm_lctl_decode_watch(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_event *m)
+{
+	bool ok;
+	memset(m, 0, sizeof(*m));
+	int ret = read_reply(msg, len, NTM_LCTL_WATCH_REPLY, NTM_LCTL_WATCH_REPLY, hdr,
+			     watch_rules, NTM_ARRAY_SIZE(watch_rules), take_watch, m, &ok);
+	if (ret == 0 && ok && !event_ok(m))
+		ret = -EBADMSG;
+	if (ret < 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+static const struct rule offline_rules[] = {
+	{ NTM_LCTL_A_OFFLINE, 0, 1 },
+};
+
+struct offline {
+	bool seen;
+	uint32_t s;
+};
+
+static bool take_offline(void *out, const struct attr *a, unsigned nth)
+{
+	struct offline *o = out;
+	(void)nth;
+	return a->type == NTM_LCTL_A_OFFLINE && (o->seen = get_u32(a, &o->s));
+}
+
+int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s)
+{
+	const uint8_t *body;
+	struct ntm_lctl_hdr h;
+	struct offline o = { 0 };
+	int ret = open_msg(msg, len, &h, &body);
+
+	*last_seen_s = 0;
+	if (ret < 0)
+		return ret;
+	if (h.status != NTM_LCTL_TRYAGAIN)
+		return 0;
+	/* OFFLINE is the only attribute read here; the others (optional) are skipped */
+	ret = read_attrs(body, h.body_len, offline_rules, NTM_ARRAY_SIZE(offline_rules),
+			 take_offline, &o);
+	if (ret < 0)
+		return ret;
+	*last_seen_s = o.s;
+	return o.seen;
 }
 
 int ntm_lctl_decode_empty(const void *msg, size_t len, uint8_t reply_type,

@@ -44,6 +44,7 @@
 #define NTM_LCTL_PING_COUNT_MAX 100
 #define NTM_LCTL_MAX_COUNTERS 128                     /* per STATS reply */
 #define NTM_LCTL_COUNTER_NAME_MAX 63                  /* bytes, without NUL */
+#define NTM_LCTL_MAX_GAUGES 32                        /* per STATS reply */
 
 /* Message types. Requests 0x01-0x3f are queries any local user may send;
  * 0x40-0x7f change state and need uid 0 or group ntm. A reply's type is its
@@ -56,6 +57,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_PING = 0x05,
 	NTM_LCTL_STATS = 0x06,         /* query: no attributes; any local user */
 	NTM_LCTL_RELOAD = 0x07,        /* ntm-dcd: re-read the registry if it changed; any user */
+	NTM_LCTL_WATCH = 0x0a,         /* stream events on this connection; any user */
 	NTM_LCTL_REREGISTER = 0x40,
 	NTM_LCTL_DOWN = 0x41,          /* ntm-tund: tear a peer's tunnel down (NAME) */
 	NTM_LCTL_REPLY = 0x80,
@@ -66,6 +68,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_PING_REPLY = 0x85,
 	NTM_LCTL_STATS_REPLY = 0x86,
 	NTM_LCTL_RELOAD_REPLY = 0x87,
+	NTM_LCTL_WATCH_REPLY = 0x8a,   /* one per event, for as long as the connection lasts */
 	NTM_LCTL_REREGISTER_REPLY = 0xc0,
 	NTM_LCTL_DOWN_REPLY = 0xc1,
 };
@@ -115,6 +118,15 @@ enum ntm_lctl_attr {
 					    * counter's name: 1..63 bytes of [a-z0-9_] */
 	NTM_LCTL_A_MOVED_AGE = 0x0030,     /* u32 seconds since the peer's path or endpoint last changed */
 	NTM_LCTL_A_MOVED_WHY = 0x0031,     /* text as PATH_INFO: why it changed */
+	/* WATCH replies (events) */
+	NTM_LCTL_A_EV_KIND = 0x0050,       /* u8: enum ntm_lctl_event_kind */
+	NTM_LCTL_A_EV_TIME = 0x0051,       /* u64: ms since the Unix epoch, the daemon's clock */
+	NTM_LCTL_A_EV_PEER = 0x0052,       /* text: the peer's name */
+	NTM_LCTL_A_EV_PATH = 0x0053,       /* u8: enum ntm_lctl_path */
+	NTM_LCTL_A_EV_ENDPOINT = 0x0054,   /* endpoint: the peer's, or the relay's */
+	NTM_LCTL_A_EV_REASON = 0x0055,     /* text as PATH_INFO: why */
+	NTM_LCTL_A_EV_DC_STATE = 0x0056,   /* u8: enum ntm_lctl_dc_state */
+	NTM_LCTL_A_EV_DROPPED = 0x0057,    /* u32: events this watcher lost (queue full) */
 	/* optional: an older ntmctl skips them */
 	NTM_LCTL_A_UNDERLAY = 0x801a,      /* addr: one of the node's own underlay addresses */
 	NTM_LCTL_A_UNDERLAY_AGE = 0x801b,  /* u32 seconds since they last changed */
@@ -122,6 +134,9 @@ enum ntm_lctl_attr {
 					    * does not answer */
 	NTM_LCTL_A_DC_HINT = 0x8043,       /* text, 1..255 bytes of 0x20..0x7e: what to do
 					    * about DC_INFO */
+	NTM_LCTL_A_GAUGE = 0x8040,         /* counter format: a value that goes up and down */
+	NTM_LCTL_A_ECHO = 0x8041,          /* one echo's reply: seq u16, path u8, rtt_us u32, endpoint */
+	NTM_LCTL_A_OFFLINE = 0x8042,       /* u32 s since the DC last saw the peer (TRYAGAIN replies) */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -133,6 +148,18 @@ enum ntm_lctl_dc_state {
 	NTM_LCTL_DC_REGISTERED = 2,
 	NTM_LCTL_DC_UNREACHABLE = 3,
 	NTM_LCTL_DC_REFUSED = 4,       /* the DC answered and refused the registration */
+};
+
+enum ntm_lctl_event_kind {
+	NTM_LCTL_EV_START = 1,         /* first event: the watch is on; DC_STATE now */
+	NTM_LCTL_EV_DC = 2,            /* registration state changed: DC_STATE, REASON */
+	NTM_LCTL_EV_PEER_UP = 3,       /* a tunnel came up: PEER, PATH, ENDPOINT */
+	NTM_LCTL_EV_PEER_DOWN = 4,     /* a tunnel went down: PEER, REASON */
+	NTM_LCTL_EV_PATH = 5,          /* direct <-> relay: PEER, PATH, ENDPOINT, REASON */
+	NTM_LCTL_EV_ENDPOINT = 6,      /* the peer's endpoint moved: PEER, ENDPOINT, REASON */
+	NTM_LCTL_EV_REKEY = 7,         /* a new session replaced the old one: PEER */
+	NTM_LCTL_EV_DROPPED = 8,       /* DROPPED events were lost before this one */
+	NTM_LCTL_EV_MAX = 8,
 };
 
 enum ntm_lctl_path {
@@ -231,9 +258,21 @@ struct ntm_lctl_peers {
 	struct ntm_lctl_peer peers[NTM_LCTL_MAX_PEERS];
 };
 
+/* One echo that came back (PING reply, optional ECHO attribute): which
+ * request, which path its reply took and where it came from (the peer's
+ * endpoint when direct, the relay's when relayed). */
+struct ntm_lctl_echo {
+	uint16_t seq;                      /* < sent */
+	uint8_t path;                      /* NTM_LCTL_PATH_DIRECT or _RELAY */
+	uint32_t rtt_us;
+	struct ntm_lctl_endpoint from;
+};
+
 struct ntm_lctl_ping_result {
 	uint16_t sent, received;           /* received <= sent */
 	uint32_t rtt_min_us, rtt_avg_us, rtt_max_us;  /* min <= avg <= max; 0 if none received */
+	unsigned n_echoes;                 /* 0..received: older daemons send none */
+	struct ntm_lctl_echo echoes[NTM_LCTL_PING_COUNT_MAX];
 };
 
 /* One named counter of a STATS reply. name: 1..63 bytes of [a-z0-9_], NUL-terminated. */
@@ -242,10 +281,26 @@ struct ntm_lctl_counter {
 	uint64_t value;
 };
 
-/* STATS reply: the counters in the order sent (decode preserves it). */
+/* STATS reply: the counters in the order sent (decode preserves it), then
+ * the gauges (optional attributes: an older client skips them). */
 struct ntm_lctl_stats {
 	unsigned n;                        /* 0..NTM_LCTL_MAX_COUNTERS */
 	struct ntm_lctl_counter c[NTM_LCTL_MAX_COUNTERS];
+	unsigned n_gauges;                 /* 0..NTM_LCTL_MAX_GAUGES */
+	struct ntm_lctl_counter g[NTM_LCTL_MAX_GAUGES];
+};
+
+/* One WATCH event (reply 0x8a). Fields a kind does not use are zero/"". */
+struct ntm_lctl_event {
+	uint8_t kind;                      /* enum ntm_lctl_event_kind */
+	uint64_t time_ms;                  /* ms since the Unix epoch */
+	char peer[NTM_LCTL_NAME_SIZE];     /* "" when absent */
+	uint8_t path;                      /* 0 when absent */
+	bool has_endpoint;
+	struct ntm_lctl_endpoint endpoint;
+	char reason[NTM_LCTL_INFO_SIZE];   /* "" when absent */
+	uint8_t dc_state;                  /* 0 when absent */
+	uint32_t dropped;
 };
 
 /* ---- names ---- */
@@ -284,6 +339,9 @@ int ntm_lctl_req_reregister(void *buf, size_t cap, uint32_t req_id);
 int ntm_lctl_req_down(void *buf, size_t cap, uint32_t req_id, const char *name);
 /* Served by ntm-tund and, with the same framing, by ntm-dcd on its own socket. */
 int ntm_lctl_req_stats(void *buf, size_t cap, uint32_t req_id);
+/* ntm-tund: keep the connection and send an event (WATCH reply) at each
+ * change; no attributes. */
+int ntm_lctl_req_watch(void *buf, size_t cap, uint32_t req_id);
 /* ntm-dcd only (ntm-dcctl after it wrote the registry): no attributes. */
 int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id);
 
@@ -310,8 +368,29 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 int ntm_lctl_reply_peers(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_peers *m);
 int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 			const struct ntm_lctl_ping_result *m);
-/* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS or a name outside [a-z0-9_]{1,63}. */
+/* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS, m->n_gauges > NTM_LCTL_MAX_GAUGES
+ * or a name outside [a-z0-9_]{1,63}. */
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m);
+
+/* One event of a WATCH. -EINVAL when a field the kind needs is missing
+ * (PEER for peer events, DC_STATE for START and DC, PATH for PEER_UP and
+ * PATH, DROPPED > 0 for DROPPED) or a value is out of range. */
+int ntm_lctl_reply_watch(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_event *m);
+
+/* The peer is enrolled but offline (TRYAGAIN to RESOLVE_NAME,
+ * RESOLVE_ADDR or PING, with the optional OFFLINE attribute): last_seen_s
+ * is how long ago the DC last heard from it, NTM_LCTL_LAST_SEEN_UNKNOWN
+ * when not since the DC started. */
+#define NTM_LCTL_LAST_SEEN_UNKNOWN UINT32_MAX
+int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			   uint32_t last_seen_s);
+/* A reply's OFFLINE attribute (any reply type): 1 and *last_seen_s when a
+ * TRYAGAIN reply carries one, 0 when it carries none (or is another
+ * status), -EBADMSG for a malformed message or OFFLINE. */
+int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s);
+/* For people: "offline, last seen 42 s ago", "... 3 min ago", "... 5 h ago",
+ * "... 3 days ago", or "offline, not seen since the DC started". */
+void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t last_seen_s);
 
 /* Each reply decoder checks the type (resolve accepts both RESOLVE replies),
  * leaves the caller to compare hdr->req_id with its request, and fills *m
@@ -329,5 +408,7 @@ int ntm_lctl_decode_ping(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			 struct ntm_lctl_ping_result *m);
 int ntm_lctl_decode_stats(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			  struct ntm_lctl_stats *m);
+int ntm_lctl_decode_watch(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			  struct ntm_lctl_event *m);
 
 #endif

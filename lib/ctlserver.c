@@ -49,6 +49,8 @@ struct ntm_ctlconn {
 	bool privileged;
 	void (*cancel)(void *arg);
 	void *cancel_arg;
+	void (*drain)(void *arg);      /* a stream's output sent (ntm_ctlsrv_push) */
+	void *drain_arg;
 };
 
 /* ---- decisions (pure) ---- */
@@ -281,6 +283,31 @@ void ntm_ctlconn_on_cancel(struct ntm_ctlconn *c, void (*fn)(void *arg), void *a
 	c->cancel_arg = arg;
 }
 
+int ntm_ctlsrv_push(struct ntm_ctlconn *c, const void *buf, size_t len)
+{
+	if (!c->clock.deferred)
+		return -EINVAL;
+	ssize_t ret = ntm_stream_queue(&c->st, buf, len);
+	if (ret == 0)
+		ret = ntm_stream_flush(&c->st);
+	if (ret < 0) {
+		conn_close(c);         /* calls the cancel function: the owner lets c go */
+		return (int)ret;
+	}
+	return 0;
+}
+
+void ntm_ctlconn_on_drain(struct ntm_ctlconn *c, void (*fn)(void *arg), void *arg)
+{
+	c->drain = fn;
+	c->drain_arg = arg;
+}
+
+size_t ntm_ctlconn_pending(const struct ntm_ctlconn *c)
+{
+	return ntm_stream_pending(&c->st);
+}
+
 const struct ucred *ntm_ctlconn_cred(const struct ntm_ctlconn *c)
 {
 	return &c->cred;
@@ -307,7 +334,9 @@ static void on_conn(struct ntm_io *io, uint32_t events, void *arg)
 			conn_close(c);
 			return;
 		}
-		if (left == 0)
+		if (left == 0 && c->clock.deferred && c->drain)
+			c->drain(c->drain_arg);
+		else if (left == 0)
 			process(c);
 		return;
 	}

@@ -68,6 +68,16 @@ int ntm_ctlsrv_reply(struct ntm_ctlconn *c, const void *buf, size_t len);
 /* Called if c closes while its reply is deferred; the owner drops c. */
 void ntm_ctlconn_on_cancel(struct ntm_ctlconn *c, void (*fn)(void *arg), void *arg);
 
+/* Streams (WATCH): while c's reply is deferred, send one more message
+ * (copied) and stay deferred: no idle time runs, later requests on c wait.
+ * 0, or -errno after which c is closed (its cancel function was called:
+ * the owner must not touch c again). */
+int ntm_ctlsrv_push(struct ntm_ctlconn *c, const void *buf, size_t len);
+/* Called when what ntm_ctlsrv_push queued on c has all been sent. */
+void ntm_ctlconn_on_drain(struct ntm_ctlconn *c, void (*fn)(void *arg), void *arg);
+/* Bytes queued on c and not yet sent. */
+size_t ntm_ctlconn_pending(const struct ntm_ctlconn *c);
+
 const struct ucred *ntm_ctlconn_cred(const struct ntm_ctlconn *c);
 /* Root or group ntm, as decided at connect(). */
 bool ntm_ctlconn_privileged(const struct ntm_ctlconn *c);

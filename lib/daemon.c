@@ -120,7 +120,8 @@ int ntm_daemon_signals_add(struct ntm_daemon_signals *s, struct ntm_loop *l,
 }
 
 int ntm_daemon_stats_reply(uint8_t *buf, size_t cap, uint32_t req_id, const void *stats,
-			   const struct ntm_counter_def *defs, size_t n)
+			   const struct ntm_counter_def *defs, size_t n,
+			   const struct ntm_lctl_counter *gauges, size_t n_gauges)
 {
 	struct ntm_lctl_stats *m = calloc(1, sizeof(*m));
 	int ret;
@@ -134,6 +135,8 @@ int ntm_daemon_stats_reply(uint8_t *buf, size_t cap, uint32_t req_id, const void
 		memcpy(&m->c[i].value, (const uint8_t *)stats + defs[i].off, sizeof(uint64_t));
 		m->n++;
 	}
+	for (size_t i = 0; i < n_gauges && i < NTM_LCTL_MAX_GAUGES; i++)
+		m->g[m->n_gauges++] = gauges[i];
 	ret = ntm_lctl_reply_stats(buf, cap, req_id, m);
 	free(m);
 	return ret;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctlproto.h"
 #include "evloop.h"
 
 struct ntm_identity;
@@ -59,8 +60,10 @@ struct ntm_counter_def {
 	size_t off;
 };
 
-/* Build the STATS reply for the counters in stats (table of n entries). */
+/* Build the STATS reply for the counters in stats (table of n entries) and
+ * n_gauges gauges (at most NTM_LCTL_MAX_GAUGES; gauges may be NULL when 0). */
 int ntm_daemon_stats_reply(uint8_t *buf, size_t cap, uint32_t req_id, const void *stats,
-			   const struct ntm_counter_def *defs, size_t n);
+			   const struct ntm_counter_def *defs, size_t n,
+			   const struct ntm_lctl_counter *gauges, size_t n_gauges);
 
 #endif

@@ -306,9 +306,14 @@ enum ntm_nak_status {              /* there is no OK: a NAK is a refusal */
 	NTM_NAK_STATUS_MAX = 4,
 };
 
+/* DIRECTION_NAK's optional last field (OFFLINE only): seconds since the DC
+ * last heard from the peer; this value when not since the DC started. */
+#define NTM_NAK_LAST_SEEN_UNKNOWN UINT32_MAX
 struct ntm_ctl_direction_nak {
 	uint32_t req_id;
 	uint8_t status;                /* enum ntm_nak_status */
+	bool has_last_seen;            /* only with NTM_NAK_OFFLINE */
+	uint32_t last_seen_s;
 };
 
 struct ntm_ctl_relay_alloc {

@@ -611,20 +611,29 @@ static bool route_direction_ack_valid(const struct ntm_ctl *c)
 	return c->u.route_ack.status <= NTM_ROUTE_ACK_STATUS_MAX;
 }
 
+/* 5 bytes, or 9 with the last-seen field (status OFFLINE only). */
 static void rd_direction_nak(struct ntm_rd *r, struct ntm_ctl *c)
 {
 	c->u.nak.req_id = ntm_rd_u32(r);
 	c->u.nak.status = ntm_rd_u8(r);
+	if (ntm_rd_left(r) > 0) {
+		c->u.nak.has_last_seen = true;
+		c->u.nak.last_seen_s = ntm_rd_u32(r);
+	}
 }
 
 static void wr_direction_nak(struct ntm_wr *w, const struct ntm_ctl *c)
 {
 	ntm_wr_u32(w, c->u.nak.req_id);
 	ntm_wr_u8(w, c->u.nak.status);
+	if (c->u.nak.has_last_seen)
+		ntm_wr_u32(w, c->u.nak.last_seen_s);
 }
 
 static bool direction_nak_valid(const struct ntm_ctl *c)
 {
+	if (c->u.nak.has_last_seen && c->u.nak.status != NTM_NAK_OFFLINE)
+		return false;
 	return c->u.nak.status >= NTM_NAK_STATUS_MIN && c->u.nak.status <= NTM_NAK_STATUS_MAX;
 }
 

@@ -109,7 +109,7 @@ static int handle_ctl(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_re
 
 	if (req->hdr.type == NTM_LCTL_STATS)
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &all, counters,
-					      NTM_ARRAY_SIZE(counters));
+					      NTM_ARRAY_SIZE(counters), NULL, 0);
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 }
 

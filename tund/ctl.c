@@ -15,8 +15,10 @@
 #include "util.h"
 #include "log.h"
 #include "netif.h"
+#include "peer.h"
 #include "tund.h"
 #include "worker.h"
+#include "watch.h"
 
 static void fill_endpoint(struct ntm_lctl_endpoint *e, const struct ntm_endpoint *w)
 {
@@ -151,6 +153,43 @@ static int down_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, st);
 }
 
+static void gauge(struct ntm_lctl_counter *g, size_t *n, const char *name, uint64_t v)
+{
+	snprintf(g[*n].name, sizeof(g[*n].name), "%s", name);
+	g[(*n)++].value = v;
+}
+
+/* What STATS reports besides the counters: values that go up and down
+ * (`ntmctl metrics` prints them as Prometheus gauges). */
+static size_t tund_gauges(const struct tund *t, struct ntm_lctl_counter *g)
+{
+	uint64_t now = ntm_loop_now_ms(), by_path[4] = { 0 };
+	size_t n = 0, pos = 0;
+	const struct peer *p;
+
+	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
+		if (!p->resolved)
+			by_path[0]++;
+		else if (!peer_can_send(p) && !p->next.valid)
+			by_path[NTM_LCTL_PATH_PENDING]++;
+		else
+			by_path[p->path == PATH_RELAY ? NTM_LCTL_PATH_RELAY : NTM_LCTL_PATH_DIRECT]++;
+	}
+	gauge(g, &n, "uptime_seconds", (now - t->started_ms) / 1000);
+	gauge(g, &n, "dc_registered", t->dc.state == DC_REGISTERED);
+	gauge(g, &n, "dc_state", lctl_dc_state(t->dc.state));
+	if (t->dc.last_ack_ms)
+		gauge(g, &n, "dc_ack_age_seconds", (now - t->dc.last_ack_ms) / 1000);
+	gauge(g, &n, "peers", by_path[1] + by_path[2] + by_path[3]);
+	gauge(g, &n, "peers_resolving", by_path[0]);
+	gauge(g, &n, "peers_pending", by_path[NTM_LCTL_PATH_PENDING]);
+	gauge(g, &n, "peers_direct", by_path[NTM_LCTL_PATH_DIRECT]);
+	gauge(g, &n, "peers_relay", by_path[NTM_LCTL_PATH_RELAY]);
+	gauge(g, &n, "resolves_pending", t->pending);
+	gauge(g, &n, "underlay_addresses", t->dc.ul.naddrs);
+	return n;
+}
+
 static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		  uint8_t *buf, size_t cap)
 {
@@ -167,8 +206,10 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		t->stats.ctl_idle = cs->idle;
 		t->stats.ctl_accept_nofd = cs->nofd;
 		kernel_drops(t);
+		struct ntm_lctl_counter g[NTM_LCTL_MAX_GAUGES];
+		size_t ng = tund_gauges(t, g);
 		return ntm_daemon_stats_reply(buf, cap, req->hdr.req_id, &t->stats, counters,
-					      NTM_ARRAY_SIZE(counters));
+					      NTM_ARRAY_SIZE(counters), g, ng);
 	}
 	case NTM_LCTL_REREGISTER:
 		log_notice("control: re-registration requested by uid %u",
@@ -184,6 +225,8 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		return peers_reply(t, req, buf, cap);
 	case NTM_LCTL_PING:
 		return ping_request(t, c, req, buf, cap);
+	case NTM_LCTL_WATCH:
+		return watch_request(t, c, req, buf, cap);
 	default:
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 	}

@@ -336,7 +336,8 @@ static bool inner_ok(struct tund *t, const struct peer *p, const uint8_t *pkt, s
 	return true;
 }
 
-void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len)
+void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len,
+		      const struct ntm_udp_meta *m)
 {
 	struct ntm_ctl c;
 
@@ -351,7 +352,7 @@ void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t
 		if (n > 0 && peer_can_send(p))
 			peer_send(p, buf, (size_t)n);
 	} else if (c.type == NTM_CTL_PONG) {
-		ping_on_pong(t, p, &c.u.ping);
+		ping_on_pong(t, p, &c.u.ping, m);
 	} else {
 		t->stats.drop_bad_inner++;
 	}
@@ -398,7 +399,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	if (ptlen == 0)
 		return; /* keepalive */
 	if (pt[0] == 0x00) {
-		data_on_peer_ctl(t, p, pt, ptlen);
+		data_on_peer_ctl(t, p, pt, ptlen, m);
 		return;
 	}
 	/* the peer sent data: it is owed a passive keepalive (roam.h) even

@@ -26,6 +26,7 @@
 #include "netif.h"
 #include "notify.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 
 enum { PH_HANDSHAKE, PH_REGISTER, PH_KEEPALIVE };
@@ -176,6 +177,7 @@ static void restart(struct tund *t, const char *why)
 	log_notice("DC link: %s; starting a new handshake", why);
 	if (t->dc.state == DC_REGISTERED)
 		t->dc.state = DC_CONNECTING;
+	watch_dc(t, why);
 	ntm_session_clear(&t->dc.sess);
 	t->dc.ka_waiting = false;
 	t->dc.ka_missed = 0;
@@ -189,6 +191,7 @@ static void fail(struct tund *t)
 	d->failures++;
 	if (d->failures >= 2 && d->state != DC_REFUSED)
 		d->state = DC_UNREACHABLE;
+	watch_dc(t, "the DC does not answer");
 	d->backoff_ms *= 2;
 	if (d->backoff_ms > DC_RETRY_MAX_MS)
 		d->backoff_ms = DC_RETRY_MAX_MS;
@@ -330,12 +333,13 @@ static void on_hs_refuse(struct tund *t, const uint8_t *buf, size_t len)
 	d->refused = d->hs_answered = true;
 	d->last_heard_ms = ms;
 	d->state = DC_REFUSED;
+	char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
+	dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
 	if (!same || !d->refusal_log_ms || ms - d->refusal_log_ms >= 60000) {
-		char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
-		dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
 		log_err("%s; %s", info, hint);
 		d->refusal_log_ms = ms;
 	}
+	watch_dc(t, info);
 }
 
 static void configure_if(struct tund *t)
@@ -388,6 +392,7 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 	 * answers bring this here, so a local user cannot empty the cache. */
 	negcache_flush(&t->neg);
 	d->state = DC_REGISTERED;
+	watch_dc(t, "registration acknowledged");
 	t->stats.registrations++;
 	d->failures = 0;
 	d->backoff_ms = DC_RETRY_MIN_MS;
@@ -408,6 +413,7 @@ static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a
 			log_err("DC refused the registration of %s: %s", t->cfg.name,
 				register_refusal(a->status));
 		d->state = DC_REFUSED;
+		watch_dc(t, register_refusal(a->status));
 		ntm_session_clear(&d->sess);
 		d->backoff_ms = DC_RETRY_MAX_MS;
 		arm(t, PH_HANDSHAKE, jitter(d->backoff_ms));
@@ -445,6 +451,7 @@ static void on_keepalive_ack(struct tund *t, const struct ntm_ctl_keepalive_ack 
 	d->ka_waiting = false;
 	d->ka_missed = 0;
 	d->state = DC_REGISTERED;
+	watch_dc(t, "keepalive acknowledged");
 	d->last_ack_ms = d->last_heard_ms = ntm_loop_now_ms();
 	arm(t, PH_KEEPALIVE, d->keepalive_ms);
 }
@@ -621,6 +628,7 @@ int dclink_start(struct tund *t)
 	d->use = underlay_pick(&d->ul, d->usable, -1);
 	log_info("underlay: %s", underlay_format(&d->ul, addrs, sizeof(addrs)));
 	d->state = DC_CONNECTING;
+	watch_dc(t, "starting");
 	d->backoff_ms = DC_RETRY_MIN_MS;
 	/* Tells the DC this process is new (it restarted: routes start over). */
 	while (d->incarnation == 0)

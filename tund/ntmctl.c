@@ -14,7 +14,9 @@
 #include "crypto.h"
 #include "ctlclient.h"
 #include "ctlproto.h"
+#include "metrics.h"
 #include "ntmctl_dns.h"
+#include "watchfmt.h"
 #include "tund_config.h"
 #include "util.h"
 
@@ -316,6 +318,19 @@ static int cmd_down(void *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* Why a RESOLVE or PING failed: the status, or for an enrolled peer that
+ * is offline, "offline, last seen 3 min ago". */
+static const char *failure_text(const uint8_t *reply, size_t len, uint16_t status)
+{
+	static char text[96];
+	uint32_t seen;
+
+	if (ntm_lctl_decode_offline(reply, len, &seen) != 1)
+		return ntm_lctl_status_name(status);
+	ntm_lctl_offline_text(text, sizeof(text), seen);
+	return text;
+}
+
 static int cmd_resolve(void *ctx, int argc, char **argv)
 {
 	static uint8_t reply[NTM_LCTL_MSG_MAX];
@@ -350,7 +365,7 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 		return 1;
 	}
 	if (h.status != NTM_LCTL_OK) {
-		fprintf(stderr, "ntmctl: %s: %s\n", name, ntm_lctl_status_name(h.status));
+		fprintf(stderr, "ntmctl: %s: %s\n", name, failure_text(reply, (size_t)n, h.status));
 		return 1;
 	}
 	for (unsigned i = 0; i < r.n_addrs; i++) {
@@ -462,11 +477,22 @@ static int cmd_peers(void *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* "reply from NAME: seq=0 time=0.412 ms via relay 192.0.2.1:7542" */
+static void print_echo(const char *name, const struct ntm_lctl_echo *e)
+{
+	char ep[80];
+
+	fmt_endpoint(&e->from, ep, sizeof(ep));
+	printf("reply from %s: seq=%u time=%.3f ms %s %s\n", name, e->seq, e->rtt_us / 1000.0,
+	       e->path == NTM_LCTL_PATH_RELAY ? "via relay" : "direct to", ep);
+}
+
 static int cmd_ping(void *ctx, int argc, char **argv)
 {
-	uint8_t req[512], reply[256];
+	static uint8_t reply[8192];
+	static struct ntm_lctl_ping_result r;
+	uint8_t req[512];
 	struct ntm_lctl_hdr h;
-	struct ntm_lctl_ping_result r;
 	const char *name = NULL;
 	unsigned long count = 3;
 	(void)ctx;
@@ -502,9 +528,11 @@ static int cmd_ping(void *ctx, int argc, char **argv)
 		return 1;
 	}
 	if (h.status != NTM_LCTL_OK) {
-		fprintf(stderr, "ntmctl: ping %s: %s\n", name, ntm_lctl_status_name(h.status));
+		fprintf(stderr, "ntmctl: ping %s: %s\n", name, failure_text(reply, (size_t)n, h.status));
 		return 1;
 	}
+	for (unsigned i = 0; i < r.n_echoes; i++)
+		print_echo(name, &r.echoes[i]);
 	printf("%s: %u sent, %u received", name, r.sent, r.received);
 	if (r.received)
 		printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms", r.rtt_min_us / 1000.0,
@@ -513,10 +541,84 @@ static int cmd_ping(void *ctx, int argc, char **argv)
 	return r.received ? 0 : 1;
 }
 
+/* "watch [--json]": one line per event until the daemon closes the
+ * connection (or ntmctl is stopped). */
+static int cmd_watch(void *ctx, int argc, char **argv)
+{
+	static uint8_t msg[NTM_LCTL_MSG_MAX];
+	char line[NTM_WATCHFMT_LINE_MAX];
+	uint8_t req[64];
+	bool json;
+	(void)ctx;
+
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
+		return -EINVAL;
+	int len = ntm_lctl_req_watch(req, sizeof(req), 1);
+	int fd = ntm_lctl_open(sock_path, req, (size_t)len, 2000);
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		fprintf(stderr, "ntmctl: ntm-tund is not running (no socket at %s)\n", sock_path);
+		return 1;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "ntmctl: %s: %s\n", sock_path, strerror(-fd));
+		return 1;
+	}
+	for (;;) {
+		struct ntm_lctl_hdr h;
+		struct ntm_lctl_event e;
+		ssize_t n = ntm_lctl_recv(fd, msg, sizeof(msg), 3600 * 1000);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "ntmctl: watch: %s\n", n == -EPIPE ? "ntm-tund closed the connection"
+									  : strerror((int)-n));
+			break;
+		}
+		if (ntm_lctl_decode_watch(msg, (size_t)n, &h, &e) < 0) {
+			fprintf(stderr, "ntmctl: malformed event from ntm-tund\n");
+			break;
+		}
+		if (h.status != NTM_LCTL_OK) {
+			fprintf(stderr, "ntmctl: watch: %s\n", h.status == NTM_LCTL_TRYAGAIN
+				? "too many watchers (16, 4 per user): try again later"
+				: ntm_lctl_status_name(h.status));
+			break;
+		}
+		int m = json ? ntm_watchfmt_json(line, sizeof(line), &e)
+			     : ntm_watchfmt_text(line, sizeof(line), &e);
+		if (m > 0 && (fputs(line, stdout) == EOF || fflush(stdout) != 0))
+			break;         /* nobody reads our output any more */
+	}
+	close(fd);
+	return 1;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	(void)ctx;
 	return ntm_cli_stats_cmd("ntmctl", "ntm-tund", sock_path, argc, argv);
+}
+
+/* HELP texts of the gauges (the counters are described in ntmctl(8)). */
+static const struct ntm_metrics_help gauge_help[] = {
+	{ "uptime_seconds", "seconds since ntm-tund started" },
+	{ "dc_registered", "1 while registered with the DC, else 0" },
+	{ "dc_state", "the DC link: 1 connecting, 2 registered, 3 unreachable, 4 refused" },
+	{ "dc_ack_age_seconds", "seconds since the DC last acknowledged a registration or keepalive" },
+	{ "peers", "peers with a resolved name (any path)" },
+	{ "peers_resolving", "peers waiting for the DC's answer" },
+	{ "peers_pending", "peers with a handshake in progress and no working session" },
+	{ "peers_direct", "peers reached directly" },
+	{ "peers_relay", "peers reached through a relay" },
+	{ "resolves_pending", "Direction Requests outstanding" },
+	{ "underlay_addresses", "the node's own underlay addresses" },
+};
+
+static int cmd_metrics(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return ntm_cli_metrics_cmd("ntmctl", "ntm-tund", sock_path, "ntm_tund", gauge_help,
+				   NTM_ARRAY_SIZE(gauge_help), argc, argv);
 }
 
 static int cmd_dns(void *ctx, int argc, char **argv)
@@ -533,6 +635,8 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "peers", cmd_peers, "peers [--json]" },
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },
+	{ "metrics", cmd_metrics, "metrics" },
+	{ "watch", cmd_watch, "watch [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
 	{ "down", cmd_down, "down NAME" },
 	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },

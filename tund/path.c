@@ -25,6 +25,7 @@
 #include "peer.h"
 #include "roam.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 
 static uint64_t ka_ms(const struct peer *p)
@@ -699,6 +700,7 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	bday_hit(p, fd);
 	bday_stop(p, true); /* a direct path, however found, ends a search */
 	log_info("%s: path direct %s %s (%s)", p->name, c ? kind_name(c->kind) : "", ntm_sockaddr_str((const struct sockaddr *)ss, a, sizeof(a)), why);
+	bool was_direct = p->path == PATH_DIRECT;
 	if (p->path == PATH_RELAY)
 		p->t->stats.path_upgrades++;
 	p->ep_no_gso = roam_no_gso_keep(p->ep_no_gso, p->has_ep, (const struct sockaddr *)&p->ep,
@@ -713,6 +715,7 @@ static void go_direct(struct peer *p, const struct sockaddr_storage *ss, socklen
 	p->path_reason = NULL;
 	p->moved_ms = now;
 	p->moved_why = why;
+	watch_peer(p, was_direct ? NTM_LCTL_EV_ENDPOINT : NTM_LCTL_EV_PATH, why);
 }
 
 void path_fall_back(struct peer *p, uint64_t now, const char *why)
@@ -727,6 +730,7 @@ void path_fall_back(struct peer *p, uint64_t now, const char *why)
 	p->moved_why = why;
 	p->probe_round = 0;
 	p->probe_next_ms = now;
+	watch_peer(p, NTM_LCTL_EV_PATH, why);
 }
 
 void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
@@ -741,6 +745,7 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 			if (!p->path_reason)
 				p->path_reason = no_answer_yet;
 			log_info("%s: path relay (%s)", p->name, p->path_reason);
+			watch_peer(p, NTM_LCTL_EV_PATH, p->path_reason);
 		}
 		return;
 	}
@@ -1126,6 +1131,7 @@ void path_sweep(struct peer *p, uint64_t now)
 		p->path_reason = "the direct path stopped answering";
 		p->probe_round = 0;
 		p->probe_next_ms = now;
+		watch_peer(p, NTM_LCTL_EV_PATH, p->path_reason);
 	}
 	/* the relay went silent: ask the DC again, which gives a new route
 	 * (and relay) when the old route's relay is down */

@@ -10,6 +10,7 @@
 #include "peer.h"
 #include "roam.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 
 static void peer_drop(struct tund *t, struct peer *p);
@@ -483,7 +484,14 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 					  p->has_vip4 ? p->vip4 : p->vip6, kb, sizeof(kb));
 			negcache_put(&t->neg, key, ntm_loop_now_ms());
 		}
-		resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+		if (n->status == NTM_NAK_OFFLINE && n->has_last_seen) {
+			resolve_answer_offline(p, n->last_seen_s);
+			if (p->name[0])
+				ping_on_offline(t, p->name, n->last_seen_s);
+		} else {
+			resolve_answer(p, n->status == NTM_NAK_NOT_FOUND ? NTM_LCTL_NOTFOUND
+									 : NTM_LCTL_TRYAGAIN);
+		}
 		/* Forget it: the next query asks the DC again. */
 		peer_drop(t, p);
 		return;
@@ -551,9 +559,12 @@ void peer_start_handshake(struct peer *p)
 	t->stats.peer_handshakes_sent++;
 }
 
-/* A new confirmed session to send with: the old one stays for receiving. */
-static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
+/* A new confirmed session to send with: the old one stays for receiving.
+ * True when it replaced one (a rekey), false for a new tunnel. */
+static bool install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 {
+	bool rekey = p->cur.valid;
+
 	session_forget(t, &p->prev);
 	p->prev = p->cur;
 	p->cur = *s;
@@ -566,6 +577,7 @@ static void install_cur(struct tund *t, struct peer *p, struct ntm_session *s)
 	t->index_rr++; /* the next session's DATA to the next worker */
 	if (t->sessions_changed) /* the workers send with it from now on */
 		t->sessions_changed(t);
+	return rekey;
 }
 
 void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t len,
@@ -582,8 +594,9 @@ void peer_on_hs_resp(struct tund *t, struct peer *p, const uint8_t *buf, size_t 
 		return;
 	}
 	/* idx now names the new session */
-	install_cur(t, p, &s);
+	bool rekey = install_cur(t, p, &s);
 	path_on_rx(p, m, true); /* a handshake is always newest */
+	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
 	if (!m->via_relay) /* it answered from there: its address is proven */
 		ntm_hsgate_completed(&t->gate, (const struct sockaddr *)&m->src, ntm_loop_now_ms());
 	t->stats.peer_handshakes++;
@@ -717,7 +730,8 @@ void peer_confirm_next(struct tund *t, struct peer *p)
 	struct ntm_session s = p->next;
 
 	memset(&p->next, 0, sizeof(p->next));
-	install_cur(t, p, &s);
+	bool rekey = install_cur(t, p, &s);
+	watch_peer(p, rekey ? NTM_LCTL_EV_REKEY : NTM_LCTL_EV_PEER_UP, NULL);
 	hs_forget(t, p); /* a crossing initiation of ours is not needed */
 	peer_flush_queue(p);
 }
@@ -740,6 +754,8 @@ static void peer_retire(struct tund *t, struct peer *p)
 		ntm_idmap_del(&t->peers_v6, v6_key(p->vip6));
 	if (p->resolved && peer_by_pub(t, p->pub) == p)
 		ntm_idmap_del(&t->peers_key, pub_key(p->pub));
+	if (p->cur.valid)
+		watch_peer(p, NTM_LCTL_EV_PEER_DOWN, "forgotten");
 	peer_free(t, p);
 }
 
@@ -819,6 +835,7 @@ static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 		if (now - p->hs_first_ms >= REKEY_ATTEMPT_TIME_MS) {
 			log_info("%s: no answer to handshakes for %d s; giving up", p->name,
 				 REKEY_ATTEMPT_TIME_MS / 1000);
+			watch_peer(p, NTM_LCTL_EV_PEER_DOWN, "no answer to handshakes");
 			hs_forget(t, p);
 			p->hs_first_ms = 0;
 			peer_drop_queue(p);

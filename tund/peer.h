@@ -253,7 +253,8 @@ void data_offload_init(struct tund *t);
 void data_rx_flush(struct tund *t);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
 /* A control message (PING, PONG) p sent in a tunnel, already opened. */
-void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len);
+void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len,
+		      const struct ntm_udp_meta *m);
 /* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
  * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
  * tx_no_path, tx_send_failed), so a caller with nothing else to do about a
@@ -325,11 +326,18 @@ int peer_name_check(const struct tund *t, const char *in, struct ntm_name *out);
 int resolve_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		    uint8_t *out, size_t cap);
 void resolve_answer(struct peer *p, uint8_t status);
+/* The DC said p is enrolled but offline, last heard from last_seen_s ago:
+ * TRYAGAIN with the OFFLINE attribute to every waiter. */
+void resolve_answer_offline(struct peer *p, uint32_t last_seen_s);
 void resolve_sweep(struct tund *t, uint64_t now);
 int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, size_t cap);
 int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		 uint8_t *out, size_t cap);
-void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m);
+/* A PONG came from p, through the relay or directly (meta->via_relay), from meta->src. */
+void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
+		  const struct ntm_udp_meta *meta);
+/* The DC said the peer called name is offline: its pings end now. */
+void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s);
 void pings_free(struct tund *t);
 
 #endif

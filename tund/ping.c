@@ -26,6 +26,8 @@ struct ping_job {
 	uint64_t rtt_sum, rtt_min, rtt_max;   /* microseconds */
 	uint64_t deadline_ms, last_sent_ms;
 	struct ntm_timer timer;
+	unsigned n_echoes;                    /* the replies' paths, for the reply */
+	struct ntm_lctl_echo echoes[NTM_LCTL_PING_COUNT_MAX];
 };
 
 static uint64_t now_ns(void)
@@ -50,9 +52,14 @@ static void job_free(struct ping_job *j)
 
 static void finish(struct ping_job *j)
 {
-	struct ntm_lctl_ping_result r = { .sent = j->sent, .received = j->received };
-	uint8_t buf[256];
+	static struct ntm_lctl_ping_result r;
+	static uint8_t buf[4096];   /* 16 + 100 ECHOs of at most 30 bytes */
 
+	memset(&r, 0, sizeof(r));
+	r.sent = j->sent;
+	r.received = j->received;
+	r.n_echoes = j->n_echoes;
+	memcpy(r.echoes, j->echoes, sizeof(r.echoes[0]) * j->n_echoes);
 	if (j->received) {
 		r.rtt_min_us = (uint32_t)j->rtt_min;
 		r.rtt_max_us = (uint32_t)j->rtt_max;
@@ -128,7 +135,28 @@ int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_re
 	return NTM_CTLSRV_DEFER;
 }
 
-void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m)
+/* Which path the PONG took: the relay's endpoint when it came in a
+ * capsule, else the peer's. */
+static void note_echo(struct ping_job *j, uint16_t seq, uint64_t rtt,
+		      const struct ntm_udp_meta *meta)
+{
+	struct ntm_lctl_echo *e = &j->echoes[j->n_echoes];
+	struct ntm_endpoint ep;
+
+	if (j->n_echoes >= NTM_LCTL_PING_COUNT_MAX ||
+	    ntm_endpoint_from_sockaddr(&ep, (const struct sockaddr *)&meta->src) < 0)
+		return;
+	e->seq = seq;
+	e->path = meta->via_relay ? NTM_LCTL_PATH_RELAY : NTM_LCTL_PATH_DIRECT;
+	e->rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
+	e->from.family = ep.family;
+	e->from.port = ep.port;
+	memcpy(e->from.addr, ep.addr, 16);
+	j->n_echoes++;
+}
+
+void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
+		  const struct ntm_udp_meta *meta)
 {
 	(void)p;
 	for (struct ping_job *j = t->pings; j; j = j->next) {
@@ -141,9 +169,27 @@ void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m)
 			j->rtt_min = rtt;
 		if (rtt > j->rtt_max)
 			j->rtt_max = rtt;
+		note_echo(j, (uint16_t)m->seq, rtt, meta);
 		if (j->received == j->count)
 			ntm_timer_arm(&j->timer, 0, 0);
 		return;
+	}
+}
+
+void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s)
+{
+	struct ping_job *j = t->pings, *next;
+	uint8_t buf[64];
+
+	for (; j; j = next) {
+		next = j->next;
+		if (strcmp(j->name, name) != 0)
+			continue;
+		ntm_ctlconn_on_cancel(j->conn, NULL, NULL);
+		int n = ntm_lctl_reply_offline(buf, sizeof(buf), NTM_LCTL_PING, j->req_id, last_seen_s);
+		if (n > 0)
+			ntm_ctlsrv_reply(j->conn, buf, (size_t)n);
+		job_free(j);
 	}
 }
 

@@ -74,6 +74,21 @@ void resolve_answer(struct peer *p, uint8_t status)
 	}
 }
 
+void resolve_answer_offline(struct peer *p, uint32_t last_seen_s)
+{
+	uint8_t buf[64];
+
+	while (p->waiters) {
+		struct waiter *w = p->waiters;
+		p->waiters = w->next;
+		ntm_ctlconn_on_cancel(w->conn, NULL, NULL);
+		int n = ntm_lctl_reply_offline(buf, sizeof(buf), w->type, w->req_id, last_seen_s);
+		if (n > 0)
+			ntm_ctlsrv_reply(w->conn, buf, (size_t)n);
+		free(w);
+	}
+}
+
 void resolve_sweep(struct tund *t, uint64_t now)
 {
 	size_t pos = 0;

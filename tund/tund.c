@@ -13,6 +13,7 @@
 #include "privs.h"
 #include "tun.h"
 #include "tund.h"
+#include "watch.h"
 #include "util.h"
 #include "worker.h"
 
@@ -285,6 +286,8 @@ static int run(struct tund *t)
 
 	t->udp_fd = t->tun_fd = t->ulw.fd = -1;
 	ret = ntm_loop_new(&t->loop);
+	if (ret == 0)
+		t->started_ms = ntm_loop_now_ms();
 	if (ret < 0)
 		return ret;
 	ret = ntm_privs_target(t->cfg.user, sizeof(t->cfg.user), &who);
@@ -340,7 +343,8 @@ static int run(struct tund *t)
 stop:
 	pings_free(t);
 	namemap_close(t);
-	ctl_close(t);
+	ctl_close(t);          /* ends every watch too (their cancel functions) */
+	watch_free_all(t);
 	peers_free(t);
 out:
 	workers_stop(t);

@@ -152,6 +152,7 @@ struct tund {
 	struct ntm_io tun_io;
 	char ifname[16];
 	struct tund_stats stats;
+	uint64_t started_ms;               /* the loop's clock at start (uptime gauge) */
 
 	struct dclink dc;                  /* the session with the DC (dclink.c) */
 	struct underlay_watch ulw;         /* rtnetlink: tells dclink.c of changes */
@@ -176,6 +177,8 @@ struct tund {
 	struct ntm_idmap peers_relay;      /* relay allocation ID -> peer */
 	struct ntm_timer peer_timer;
 	struct ping_job *pings;
+	struct watcher *watchers;          /* WATCH connections (watch.c) */
+	uint8_t watch_dc_last;             /* the DC state last told them */
 	struct early_hs early[EARLY_HS];
 	struct peer *bday_peer;            /* the one peer a birthday search runs for */
 	/* bounded work per local user (peerlimits.h, doc/control.md 1.2) */

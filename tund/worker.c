@@ -388,7 +388,7 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 		return; /* keepalive */
 	uint8_t *pt = buf + NTM_DATA_HDR_LEN;
 	if (pt[0] == 0x00) { /* PING, PONG: the main thread's */
-		to_main(w, W_CTL, pt, 0, ptlen, d.receiver, NULL);
+		to_main(w, W_CTL, pt, 0, ptlen, d.receiver, m);
 		return;
 	}
 	act_max(&e->act->last_rx_data_ms, now);
@@ -479,7 +479,7 @@ static void on_wake(struct ntm_io *io, uint32_t events, void *arg)
 		} else {
 			struct peer *peer = ntm_idmap_get(&t->sess_index, s->idx);
 			if (peer)
-				data_on_peer_ctl(t, peer, p, s->len);
+				data_on_peer_ctl(t, peer, p, s->len, &s->meta);
 		}
 		ntm_ring_release(&w->ring);
 	}

@@ -3,7 +3,10 @@
  * Runs the header parser and every decoder on the input. Whatever a decoder
  * accepts must re-encode (the encoders apply the same predicates), and the
  * re-encoded message must decode and re-encode to the same bytes: what ntm
- * accepts it can send, and what it sends it accepts. */
+ * accepts it can send, and what it sends it accepts. Covers the optional
+ * GAUGE (STATS), ECHO (PING) and OFFLINE (TRYAGAIN) attributes and the
+ * WATCH request and events too. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_STATS: return ntm_lctl_req_stats(buf, cap, id);
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
 	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
+	case NTM_LCTL_WATCH: return ntm_lctl_req_watch(buf, cap, id);
 	}
 	return -1;
 }
@@ -126,6 +130,38 @@ static void check_stats(const uint8_t *data, size_t size)
 	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
 }
 
+static void check_watch(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_event m, m2;
+	if (ntm_lctl_decode_watch(data, size, &h, &m) != 0)
+		return;
+	int n1 = h.status ? encode_empty(out1, &h) : ntm_lctl_reply_watch(out1, sizeof(out1), h.req_id, &m);
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_watch(out1, (size_t)n1, &h, &m2) == 0);
+	int n2 = h.status ? encode_empty(out2, &h) : ntm_lctl_reply_watch(out2, sizeof(out2), h.req_id, &m2);
+	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
+}
+
+/* OFFLINE in a TRYAGAIN reply: what is read re-encodes and reads back. */
+static void check_offline(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	uint32_t seen, seen2;
+	char text[96];
+	int r = ntm_lctl_decode_offline(data, size, &seen);
+	if (r != 1)
+		return;
+	ntm_lctl_offline_text(text, sizeof(text), seen);
+	CHECK(ntm_lctl_header_parse(data, size, &h) == 0 && h.status == NTM_LCTL_TRYAGAIN);
+	uint8_t req_type = h.type & ~NTM_LCTL_REPLY & 0xff;
+	int n1 = ntm_lctl_reply_offline(out1, sizeof(out1), req_type, h.req_id, seen);
+	if (n1 == -EINVAL)   /* OFFLINE in a reply to another type: read, never sent */
+		return;
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_offline(out1, (size_t)n1, &seen2) == 1 && seen2 == seen);
+}
+
 /* The replies without attributes: REREGISTER's and RELOAD's. */
 static void check_empty(const uint8_t *data, size_t size, uint8_t req_type)
 {
@@ -158,6 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_peers(copy, size);
 	check_ping(copy, size);
 	check_stats(copy, size);
+	check_offline(copy, size);
+	check_watch(copy, size);
 	check_empty(copy, size, NTM_LCTL_REREGISTER);
 	check_empty(copy, size, NTM_LCTL_RELOAD);
 	free(copy);

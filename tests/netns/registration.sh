@@ -173,6 +173,30 @@ grep -Eq '"hs_refused_unenrolled": [1-9]' "$T/stats.json" \
 	|| fail "DC did not count d's refusals: $(cat "$T/stats.json")"
 ok "unenrolled key: $din datagrams ($dinb bytes) in, $dout ($doutb bytes) out, told it is not enrolled"
 
+# --- metrics: Prometheus text that parses, with STATS' values ---
+"$NTM_DCCTL" -c "$T/dc/dcd.conf" metrics > "$T/dc.prom" || fail "ntm-dcctl metrics"
+"$NTMCTL" -s "$T/a/run/tund.sock" metrics > "$T/a.prom" || fail "ntmctl metrics"
+for f in "$T/dc.prom" "$T/a.prom"; do
+	bad=$(grep -v '^#' "$f" | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]* [0-9]+$' | head -3)
+	[ -z "$bad" ] || fail "$f: lines that are not 'name value': $bad"
+	[ "$(grep -c '^# TYPE ' "$f")" = "$(grep -vc '^#' "$f")" ] || fail "$f: not one TYPE per sample"
+done
+unenr=$(awk '$1 == "ntm_dcd_drop_unenrolled_total" {print $2}' "$T/dc.prom")
+[ -n "$unenr" ] && [ "$unenr" -ge "$(grep -o '"drop_unenrolled": [0-9]*' "$T/stats.json" | grep -o '[0-9]*$')" ] \
+	|| fail "ntm_dcd_drop_unenrolled_total '$unenr' is below STATS' $(cat "$T/stats.json")"
+grep -q '^# TYPE ntm_dcd_drop_unenrolled_total counter$' "$T/dc.prom" || fail "no counter TYPE line"
+grep -q '^ntm_dcd_nodes_registered [1-9]' "$T/dc.prom" || fail "DC gauge nodes_registered: $(grep nodes_ "$T/dc.prom")"
+grep -q '^ntm_tund_dc_registered 1$' "$T/a.prom" || fail "a's gauge dc_registered is not 1"
+# registrations between two STATS (a re-registers at least every 120 s)
+a_regs() { "$NTMCTL" -s "$T/a/run/tund.sock" stats --json | grep -o '"registrations": [0-9]*' | grep -o '[0-9]*$'; }
+r1=$(a_regs)
+"$NTMCTL" -s "$T/a/run/tund.sock" metrics > "$T/a.prom" || fail "ntmctl metrics"
+r2=$(a_regs)
+rm=$(awk '$1 == "ntm_tund_registrations_total" {print $2}' "$T/a.prom")
+[ -n "$rm" ] && [ "$r1" -ge 1 ] && [ "$r1" -le "$rm" ] && [ "$rm" -le "$r2" ] \
+	|| fail "registrations: STATS $r1 then $r2, metrics '$rm'"
+ok "metrics parse (every sample 'name value', one TYPE each) and match STATS"
+
 # --- one name, one key ---
 pub_d=$("$NTMCTL" pubkey < "$T/d/node.key")
 if "$NTM_DCCTL" -c "$T/dc/dcd.conf" node add a "$pub_d" 2> "$T/err"; then
@@ -261,4 +285,18 @@ grep -q "$T/empty.db: an empty file (0 bytes), not an ntm registry: remove it" "
 	|| fail "unclear error for an empty file: $(cat "$T/empty.out")"
 [ ! -s "$T/empty.db" ] || fail "the empty file was written to"
 ok "empty database file refused: $(grep -o "empty.db: an empty.*" "$T/empty.out" | head -c 100)"
+# --- an enrolled node that is offline: when the DC last saw it ---
+# e (d's key) never registered: the DC has not seen it since it started.
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" resolve "e.$ZONE" 2>&1) && fail "resolve e succeeded: $out"
+echo "$out" | grep -q "^ntmctl: e.$ZONE: offline, not seen since the DC started$" \
+	|| fail "resolve of never-seen e: $out"
+"$NTMCTL" -s "$T/b/run/tund.sock" peers | grep -q "^c\.$ZONE" && fail "b already has c as a peer"
+kill "$PID_c"; wait "$PID_c" 2>/dev/null
+wait_for $((LIFE + 5)) "the DC expired c" grep -q "c.$ZONE expired" "$T/dcd.log"
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" resolve "c.$ZONE" 2>&1) && fail "resolve c succeeded: $out"
+echo "$out" | grep -Eq "^ntmctl: c.$ZONE: offline, last seen [0-9]+ s ago$" || fail "resolve of offline c: $out"
+out=$("$NTMCTL" -s "$T/b/run/tund.sock" ping -c 1 "c.$ZONE" 2>&1) && fail "ping c succeeded: $out"
+echo "$out" | grep -Eq "^ntmctl: ping c.$ZONE: offline, last seen [0-9]+ s ago$" || fail "ping of offline c: $out"
+ok "offline peers: $(echo "$out" | sed 's/^ntmctl: //'); e: not seen since the DC started"
+
 echo "PASS: registration"

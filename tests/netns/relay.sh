@@ -134,6 +134,11 @@ VIP_B=$(nsx b ip -4 -o addr show dev ntm0 | awk '{ sub("/.*", "", $4); print $4 
 wait_for 15 "a ping from a to b through the relay" nsx a ping -c 1 -W 1 "$VIP_B"
 at_least rstats relay_forwarded 2 || fail "the ping did not go through the relay"
 ok "ping a -> b ($VIP_B) through the relay (relay_forwarded $(ctr "$(rstats)" relay_forwarded))"
+"$NTMCTL" -s "$T/a/run/tund.sock" ping -c 2 "b.$ZONE" > "$T/ntmping" || fail "ntmctl ping b: $(cat "$T/ntmping")"
+grep -q "^reply from b.$ZONE: seq=[01] time=[0-9.]* ms via relay $RELAY_IP:7542\$" "$T/ntmping" \
+	|| fail "ntmctl ping does not say the replies came via the relay: $(cat "$T/ntmping")"
+grep -q "direct to" "$T/ntmping" && fail "a reply came directly while direct UDP is blocked: $(cat "$T/ntmping")"
+ok "ntmctl ping: $(head -n 1 "$T/ntmping")"
 seccomp_on "$RELAYD_PID" ntm-relayd
 ok "ntm-relayd runs under its seccomp filter (Seccomp: 2)"
 

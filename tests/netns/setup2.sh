@@ -1,6 +1,7 @@
 # setup2.sh - sourced by tunnel tests: a DC and nodes (NODES, default
 # "a b") on a routed test network (router r, no NAT), all registered. Node
-# number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64. Sets DCCONF,
+# number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64; NODE_EXTRA
+# is added to each node's [Node] section. Sets DCCONF,
 # sock_NAME for each node, and registered(). Needs lib.sh sourced first.
 ZONE=ntm.example.org
 ns_add r
@@ -38,6 +39,7 @@ for n in $NODES; do
 Name = $n
 PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
+${NODE_EXTRA:-}
 [DC]
 Endpoint = 198.51.100.2:7540
 PublicKey = $DCPUB

@@ -122,6 +122,13 @@ static void fill_stats(struct ntm_lctl_stats *m, unsigned n)
 
 static const struct ntm_lctl_ping_result ping_fixture = {
 	.sent = 4, .received = 3, .rtt_min_us = 100, .rtt_avg_us = 150, .rtt_max_us = 300,
+	.n_echoes = 2,
+	.echoes = {
+		{ .seq = 0, .path = NTM_LCTL_PATH_DIRECT, .rtt_us = 100,
+		  .from = { .family = 4, .port = 7541, .addr = { 192, 0, 2, 7 } } },
+		{ .seq = 3, .path = NTM_LCTL_PATH_RELAY, .rtt_us = 300,
+		  .from = { .family = 6, .port = 7542, .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } } },
+	},
 };
 
 #define N_SAMPLES 29
@@ -533,7 +540,7 @@ END_TEST
 START_TEST(test_a_ping_reply_and_empty_replies_keep_their_fields)
 {
 	uint8_t buf[256];
-	struct ntm_lctl_ping_result out;
+	static struct ntm_lctl_ping_result out;
 	struct ntm_lctl_hdr h;
 	int n = ntm_lctl_reply_ping(buf, sizeof(buf), 8, &ping_fixture);
 	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &out), 0);
@@ -542,6 +549,13 @@ START_TEST(test_a_ping_reply_and_empty_replies_keep_their_fields)
 	ck_assert_uint_eq(out.rtt_min_us, 100);
 	ck_assert_uint_eq(out.rtt_avg_us, 150);
 	ck_assert_uint_eq(out.rtt_max_us, 300);
+	ck_assert_uint_eq(out.n_echoes, 2);
+	ck_assert_mem_eq(&out.echoes[0], &ping_fixture.echoes[0], sizeof(out.echoes[0]));
+	ck_assert_uint_eq(out.echoes[1].seq, 3);
+	ck_assert_uint_eq(out.echoes[1].path, NTM_LCTL_PATH_RELAY);
+	ck_assert_uint_eq(out.echoes[1].rtt_us, 300);
+	ck_assert_mem_eq(&out.echoes[1].from, &ping_fixture.echoes[1].from,
+			 sizeof(out.echoes[1].from));
 
 	n = ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_PING, 8, NTM_LCTL_TRYAGAIN);
 	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &out), 0);
@@ -986,7 +1000,8 @@ START_TEST(test_reply_enums_and_ping_figures_out_of_range_are_rejected)
 	ck_assert_int_eq(ntm_lctl_decode_status(m.b, m.n, &h, &st), -EBADMSG);
 
 	uint8_t buf[128];
-	struct ntm_lctl_ping_result p = ping_fixture;
+	static struct ntm_lctl_ping_result p;
+	p = ping_fixture;
 	p.received = 5;
 	ck_assert_int_eq(ntm_lctl_reply_ping(buf, sizeof(buf), 1, &p), -EINVAL);
 	p = ping_fixture;
@@ -995,6 +1010,30 @@ START_TEST(test_reply_enums_and_ping_figures_out_of_range_are_rejected)
 	int n = ntm_lctl_reply_ping(buf, sizeof(buf), 1, &ping_fixture);
 	ntm_put_be16(buf + NTM_LCTL_HDR_LEN + 4 + 2, 9);  /* received > sent */
 	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &p), -EBADMSG);
+	/* an echo: seq >= sent, a path other than direct/relay, more than received */
+	p = ping_fixture;
+	p.echoes[1].seq = 4;
+	ck_assert_int_eq(ntm_lctl_reply_ping(buf, sizeof(buf), 1, &p), -EINVAL);
+	p = ping_fixture;
+	p.echoes[0].path = NTM_LCTL_PATH_PENDING;
+	ck_assert_int_eq(ntm_lctl_reply_ping(buf, sizeof(buf), 1, &p), -EINVAL);
+	p = ping_fixture;
+	p.received = 1;
+	p.rtt_min_us = p.rtt_avg_us = p.rtt_max_us = 100;
+	ck_assert_int_eq(ntm_lctl_reply_ping(buf, sizeof(buf), 1, &p), -EINVAL);
+	n = ntm_lctl_reply_ping(buf, sizeof(buf), 1, &ping_fixture);
+	ck_assert_int_gt(n, 0);
+	/* the first ECHO follows PING_RESULT: its path byte is at +4+2+2 */
+	uint8_t *echo = buf + NTM_LCTL_HDR_LEN + 4 + 16;
+	ck_assert_uint_eq(ntm_get_be16(echo), NTM_LCTL_A_ECHO);
+	echo[4 + 2] = 1;
+	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &p), -EBADMSG);
+	echo[4 + 2] = NTM_LCTL_PATH_DIRECT;
+	echo[4 + 7] = 5;                                 /* endpoint family 5 */
+	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &p), -EBADMSG);
+	echo[4 + 7] = 4;
+	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &p), 0);
+	ck_assert_uint_eq(p.n_echoes, 2);
 }
 END_TEST
 
@@ -1205,9 +1244,48 @@ static void stats_round_trip(const struct ntm_lctl_stats *in)
 		ck_assert_str_eq(out.c[i].name, in->c[i].name);
 		ck_assert(out.c[i].value == in->c[i].value);
 	}
+	ck_assert_uint_eq(out.n_gauges, in->n_gauges);
+	for (unsigned i = 0; i < in->n_gauges; i++) {
+		ck_assert_str_eq(out.g[i].name, in->g[i].name);
+		ck_assert(out.g[i].value == in->g[i].value);
+	}
 	ck_assert_int_eq(ntm_lctl_reply_stats(again, sizeof(again), 0xfeedface, &out), n);
 	ck_assert_mem_eq(again, buf, (size_t)n);
 }
+
+/* GAUGE (0x8040) has the optional bit: a decoder that does not list it
+ * skips it, as any older client does. */
+START_TEST(test_gauges_round_trip_are_capped_and_optional)
+{
+	static struct ntm_lctl_stats m;
+	static uint8_t buf[NTM_LCTL_MSG_MAX];
+	struct ntm_lctl_hdr h;
+
+	fill_stats(&m, 2);
+	m.n_gauges = NTM_LCTL_MAX_GAUGES;
+	for (unsigned i = 0; i < m.n_gauges; i++) {
+		snprintf(m.g[i].name, sizeof(m.g[i].name), "g%u_peers", i);
+		m.g[i].value = i * 7;
+	}
+	stats_round_trip(&m);
+	ck_assert(NTM_LCTL_A_GAUGE & NTM_LCTL_ATTR_OPTIONAL);
+	/* an unknown optional attribute is skipped where GAUGE is not listed */
+	int n = ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m);
+	ck_assert_int_gt(n, 0);
+	uint8_t *a = buf + n - (4 + 8 + strlen(m.g[m.n_gauges - 1].name));
+	ck_assert_uint_eq(ntm_get_be16(a), NTM_LCTL_A_GAUGE);
+	ntm_put_be16(a, NTM_LCTL_A_GAUGE + 0x100);   /* 0x8140: unknown, optional */
+	static struct ntm_lctl_stats out;
+	ck_assert_int_eq(ntm_lctl_decode_stats(buf, (size_t)n, &h, &out), 0);
+	ck_assert_uint_eq(out.n_gauges, NTM_LCTL_MAX_GAUGES - 1);
+	/* one too many, or a bad name, is refused */
+	m.n_gauges = NTM_LCTL_MAX_GAUGES + 1;
+	ck_assert_int_eq(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m), -EINVAL);
+	m.n_gauges = 1;
+	strcpy(m.g[0].name, "Bad");
+	ck_assert_int_eq(ntm_lctl_reply_stats(buf, sizeof(buf), 1, &m), -EINVAL);
+}
+END_TEST
 
 START_TEST(test_a_stats_reply_of_0_1_and_the_most_counters_keeps_names_values_and_order)
 {
@@ -1498,6 +1576,7 @@ static Suite *ctlproto_suite(void)
 
 	tc = tcase_create("stats");
 	tcase_add_test(tc, test_a_stats_reply_of_0_1_and_the_most_counters_keeps_names_values_and_order);
+	tcase_add_test(tc, test_gauges_round_trip_are_capped_and_optional);
 	tcase_add_test(tc, test_a_stats_request_has_no_attributes_and_any_user_may_send_it);
 	tcase_add_test(tc, test_a_non_ok_stats_reply_decodes_with_its_status_and_no_counters);
 	tcase_add_test(tc, test_sixty_five_counters_are_rejected_by_encoder_and_decoder);
