@@ -79,6 +79,10 @@ static const struct sb_call plain[] = {
 	/* ntm-tund binds the birthday search's sockets and libnl binds its
 	 * netlink sockets (addresses, MTU, underlay scans) */
 	{ SCMP_SYS(bind), T },
+	/* ntm-tund's D-Bus connection to systemd-resolved (tund/resolvedlink.c,
+	 * opened during set-up): sd-bus waits for a reply with ppoll (RevertLink
+	 * at stop) */
+	{ SCMP_SYS(ppoll), T },
 	/* memory (malloc, SQLite's shared-memory index); mmap and mprotect
 	 * are allowed only without PROT_EXEC (add_memory) */
 	{ SCMP_SYS(brk), ALL }, { SCMP_SYS(munmap), ALL }, { SCMP_SYS(mremap), ALL },

@@ -1,6 +1,7 @@
 /* tund_config.c - tund.conf schema; see tund_config.h. */
 #include "tund_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,10 +44,42 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 	}
 }
 
+/* [DNS] Resolved = auto|yes|no and Server = an IPv4 or IPv6 address. */
+static int parse_dns(struct tund_config *cfg, const char *path, const struct ntm_conf *c,
+		     const char *resolved, char *msg, size_t msglen)
+{
+	static const char *const modes[] = { "auto", "yes", "no" };
+	char q[NTM_CONF_QUOTE_BUF];
+	const struct ntm_conf_entry *e;
+	size_t m = 0;
+
+	while (m < sizeof(modes) / sizeof(modes[0]) && strcasecmp(resolved, modes[m]) != 0)
+		m++;
+	if (m == sizeof(modes) / sizeof(modes[0])) {
+		e = ntm_conf_get(c, "DNS", "Resolved");
+		snprintf(msg, msglen, "%s:%u: Resolved: '%s' is not auto, yes or no", path,
+			 e ? e->line : 0, ntm_conf_quote(q, resolved));
+		return -EINVAL;
+	}
+	cfg->resolved = (enum tund_resolved)m;
+	if (inet_pton(AF_INET, cfg->dns_server_text, cfg->dns_server) == 1) {
+		cfg->dns_family = AF_INET;
+	} else if (inet_pton(AF_INET6, cfg->dns_server_text, cfg->dns_server) == 1) {
+		cfg->dns_family = AF_INET6;
+	} else {
+		e = ntm_conf_get(c, "DNS", "Server");
+		snprintf(msg, msglen, "%s:%u: Server: '%s' is not an IPv4 or IPv6 address", path,
+			 e ? e->line : 0, ntm_conf_quote(q, cfg->dns_server_text));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
-	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "";
+	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "",
+	     resolved[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
@@ -75,6 +108,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "Node", "Seccomp", NTM_CONF_STRING, 0, seccomp, sizeof(seccomp), 0, 0, "enforce", NULL },
 		{ "Interface", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto",
 		  NULL },
+		{ "DNS", "Resolved", NTM_CONF_STRING, 0, resolved, sizeof(resolved), 0, 0, "auto", NULL },
+		{ "DNS", "Server", NTM_CONF_STRING, 0, cfg->dns_server_text, sizeof(cfg->dns_server_text),
+		  0, 0, "127.0.0.77", NULL },
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
@@ -117,6 +153,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = parse_dns(cfg, path, c, resolved, msg, msglen);
+	if (ret < 0)
+		goto out;
 	ret = ntm_sandbox_conf_mode(c, path, "Node", seccomp, &cfg->seccomp, msg, msglen);
 	if (ret < 0)
 		goto out;
