@@ -121,6 +121,85 @@ wait_for 10 "resolved on the bus" X resolvectl status
 wait_for 10 "resolved's stub on 127.0.0.53" X dig @127.0.0.53 +time=1 +tries=1 localhost
 ok "systemd-resolved $ver runs in a's namespaces with a private bus"
 
+# --- ntm-tund sets ntm0 itself, at every start ([DNS] Resolved) ---
+# restart_a MODE: stop ntm-tund a (by PID; it must exit 0: RevertLink ran
+# inside its seccomp allow-list), start it again on resolved's bus with
+# Resolved = MODE, wait until it registered. fresh: without the nss file
+# the last run left, so the zones come with the registration (SetLinkDomains
+# sent on the event loop) rather than at start
+TUND_A=$TUND_PID_a
+stop_a() {
+	kill "$TUND_A"
+	local rc=0
+	wait "$TUND_A" || rc=$?
+	[ "$rc" = 0 ] || fail "ntm-tund a exited with status $rc when stopped"
+}
+restart_a() {
+	stop_a
+	sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+	printf '[DNS]\nResolved = %s\n' "$1" >> "$T/a/tund.conf"
+	[ "${2:-}" = fresh ] && rm -f "$T/a/run/nss"
+	: > "$T/tund-a.log"
+	bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+	TUND_A=$LAST_PID
+	wait_for 10 "a registered again (Resolved = $1)" registered "$sock_a"
+	seccomp_on "$TUND_A" "ntm-tund a"
+}
+# link_set WHAT: resolved shows ntm0 with the stub, the zone and the
+# reverse zones routing-only, not a default route
+link_set() {
+	local link
+	wait_for 5 "$1: ntm0's zone in resolved" sh -c \
+		"DBUS_SYSTEM_BUS_ADDRESS=unix:path=$R/bus nsenter -t $RESOLVED_PID -m -n $RSD/usr/bin/resolvectl domain ntm0 | grep -q '~ntm.example.org'"
+	link=$(X resolvectl status ntm0 2>&1)
+	echo "$link" | grep -q 'DNS Servers: 127.0.0.77' || fail "$1: ntm0's server is not the stub: $link"
+	echo "$link" | grep -q -- '-DefaultRoute' || fail "$1: ntm0 is a default route: $link"
+	# the domains (wrapped over lines by resolvectl) on one line
+	doms=$(echo "$link" | sed -n '/DNS Domain:/,$p' | tr -s ' \n' '  ')
+	for z in '~ntm\.example\.org' '~18\.198\.in-addr\.arpa' '~19\.198\.in-addr\.arpa' \
+		 '~\([0-9a-f]\.\)\{12\}ip6\.arpa'; do
+		echo " $doms " | grep -q " $z " || fail "$1: ntm0 lacks the routing domain $z: $link"
+	done
+	r=$(X dig @127.0.0.53 +time=5 +tries=1 b.ntm.example.org A +short)
+	[ "$r" = "198.18.0.2" ] || fail "$1: A b.ntm.example.org through resolved: '$r'"
+	r=$(X resolvectl query 198.18.0.2 2>&1)
+	echo "$r" | grep -q 'b\.ntm\.example\.org' || fail "$1: resolvectl query 198.18.0.2: $r"
+}
+link_unset() {
+	local link
+	link=$(X resolvectl status ntm0 2>&1) || return 0 # no such link: nothing set
+	echo "$link" | grep -q '127\.0\.0\.77\|ntm\.example\.org' && fail "$1: ntm0 has ntm's settings: $link"
+	return 0
+}
+restart_a yes
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" \
+	|| fail "ntm-tund (Resolved = yes) did not set ntm0: $(cat "$T/tund-a.log")"
+link_set "Resolved = yes"
+ok "Resolved = yes, no ntmctl: ntm0 has server 127.0.0.77, routing domains ~ntm.example.org and the reverse zones, no default route; b resolves through 127.0.0.53"
+restart_a auto
+link_set "Resolved = auto, after a restart"
+ok "ntm-tund restarted (Resolved = auto): ntm0's split DNS is back without a manual step"
+restart_a auto fresh
+link_set "Resolved = auto, no nss file at start"
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77 for 0 routing-only zones' "$T/tund-a.log" \
+	|| fail "the zones were known at start without the nss file: $(cat "$T/tund-a.log")"
+grep -q 'systemd-resolved: ntm0 routes 4 zones to 127.0.0.77' "$T/tund-a.log" \
+	|| fail "no SetLinkDomains after the registration: $(cat "$T/tund-a.log")"
+ok "ntm-tund restarted without its nss file: the server at start, the zones once registered (asynchronous SetLinkDomains)"
+stop_a
+grep -q 'systemd-resolved: ntm0 reverted' "$T/tund-a.log" || fail "no RevertLink at stop: $(cat "$T/tund-a.log")"
+link_unset "after ntm-tund stopped"
+ok "ntm-tund stopped: RevertLink ntm0, resolved holds nothing of it"
+sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+printf '[DNS]\nResolved = no\n' >> "$T/a/tund.conf"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered again (Resolved = no)" registered "$sock_a"
+link_unset "Resolved = no"
+grep -q 'systemd-resolved' "$T/tund-a.log" && fail "Resolved = no talked to resolved: $(cat "$T/tund-a.log")"
+ok "Resolved = no: ntm0 gets nothing from ntm-tund"
+
 # --- ntmctl configures the link ---
 touch "$T/resolv.conf"
 out=$(X "$NTMCTL" dns enable --resolved --nss-file "$T/a/run/nss" \
@@ -161,8 +240,8 @@ n=$(grep 'answered_overlay' "$T/stub.log" | tail -n1 | awk '{print $NF}')
 ok "ntm-resolverd answered $n overlay queries that came from resolved"
 
 # --- the stub stopped: SERVFAIL through resolved, nothing leaks ---
-# (Stopping ntm-tund instead removes ntm0, and resolved forgets the link's
-# servers and domains with it: see BUGS in ntmctl(8).)
+# (ntmctl's settings are lost when ntm-tund restarts and ntm0 with it;
+# Resolved = auto|yes is what persists, tested above.)
 kill "$STUB_PID"
 wait_for 5 "the stub gone" sh -c "! kill -0 $STUB_PID 2>/dev/null"
 st=$(q c.ntm.example.org A | status_of)
