@@ -1,16 +1,19 @@
 #!/bin/bash
-# resolved.sh - `ntmctl dns enable --resolved` against a real
-# systemd-resolved: Debian's own binary (the systemd-resolved package of the
-# installed systemd version, unpacked, never installed) runs in node a's
-# network namespace and a private mount namespace, with its own D-Bus system
-# bus (dbus-daemon with a throwaway configuration), its own /run/systemd and
-# /etc/systemd, and an upstream test server (tests/unit/fake_dns) as its
-# global DNS server. ntmctl configures the link ntm0 through resolvectl; then
-# overlay names and overlay reverse names asked of resolved (its 127.0.0.53
-# stub and `resolvectl query`) reach ntm-resolverd on 127.0.0.77 and get
-# ntm-tund's answers, other names go to the upstream, and the upstream never
-# sees an overlay name. This is what shows that resolved (252.3 and later)
-# sends a link's queries for a loopback server over the loopback interface.
+# resolved.sh - ntm0's split DNS on a real systemd-resolved: Debian's own
+# binary (the systemd-resolved package of the installed systemd version,
+# unpacked, never installed) runs in node a's network namespace and a
+# private mount namespace, with its own D-Bus system bus (dbus-daemon with a
+# throwaway configuration), its own /run/systemd and /etc/systemd, and an
+# upstream test server (tests/unit/fake_dns) as its global DNS server.
+# First ntm-tund sets the link itself over D-Bus ([DNS] Resolved = yes,
+# auto), again after each restart, reverts it at stop, sets nothing with
+# Resolved = no or when resolved is in another network namespace. Then
+# ntmctl configures the link through resolvectl; overlay names and overlay
+# reverse names asked of resolved (its 127.0.0.53 stub and `resolvectl
+# query`) reach ntm-resolverd on 127.0.0.77 and get ntm-tund's answers,
+# other names go to the upstream, and the upstream never sees an overlay
+# name. This is what shows that resolved (252.3 and later) sends a link's
+# queries for a loopback server over the loopback interface.
 #
 # The package comes from $NTM_DEB_CACHE (tools/setup.sh downloads it there),
 # else from `apt-get download`; the test is skipped (77) only when it cannot
@@ -199,6 +202,18 @@ wait_for 10 "a registered again (Resolved = no)" registered "$sock_a"
 link_unset "Resolved = no"
 grep -q 'systemd-resolved' "$T/tund-a.log" && fail "Resolved = no talked to resolved: $(cat "$T/tund-a.log")"
 ok "Resolved = no: ntm0 gets nothing from ntm-tund"
+# b on a's bus: resolved is in another network namespace, where b's
+# interface index names another link (often a's ntm0: both are 3)
+kill "$TUND_PID_b"
+wait "$TUND_PID_b" || fail "ntm-tund b exited with status $? when stopped"
+printf '[DNS]\nResolved = yes\n' >> "$T/b/tund.conf"
+: > "$T/tund-b.log"
+bg b tund-b env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/b/tund.conf"
+wait_for 10 "b registered again" registered "$sock_b"
+grep -q 'systemd-resolved (pid [0-9]*) runs in another network namespace; ntm0 left alone' "$T/tund-b.log" \
+	|| fail "b did not notice resolved is in another namespace: $(cat "$T/tund-b.log")"
+link_unset "a's ntm0 after b started on a's bus"
+ok "ntm-tund b on a's bus: resolved is in another network namespace, nothing set"
 
 # --- ntmctl configures the link ---
 touch "$T/resolv.conf"
