@@ -6,7 +6,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "resolvedlink.h"
+#include "tund_config.h"
 
 static const uint8_t stub4[4] = { 127, 0, 0, 77 };
 
@@ -111,6 +116,54 @@ START_TEST(test_reverse_zones_of_odd_prefixes)
 }
 END_TEST
 
+/* Loads a tund.conf with this [DNS] section text (lines 5-) or none. */
+static int load_dns(const char *dns, struct tund_config *cfg, char *msg, size_t cap)
+{
+	char path[] = "/tmp/test_resolvedlink.XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Node]\nName = a\n\n%s[DC]\nEndpoint = 192.0.2.1:7540\n"
+		"PublicKey = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", dns);
+	fclose(f);
+	int ret = tund_config_load(path, cfg, msg, cap);
+	unlink(path);
+	return ret;
+}
+
+START_TEST(test_the_dns_section_defaults_to_auto_and_the_stub)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load_dns("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(cfg.resolved, TUND_RESOLVED_AUTO);
+	ck_assert_int_eq(cfg.dns_family, AF_INET);
+	ck_assert_mem_eq(cfg.dns_server, stub4, 4);
+	ck_assert_int_eq(load_dns("[DNS]\nResolved = no\nServer = ::1\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(cfg.resolved, TUND_RESOLVED_NO);
+	ck_assert_int_eq(cfg.dns_family, AF_INET6);
+	ck_assert_int_eq(cfg.dns_server[15], 1);
+	ck_assert_int_eq(load_dns("[dns]\nresolved = YES\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(cfg.resolved, TUND_RESOLVED_YES);
+}
+END_TEST
+
+START_TEST(test_a_bad_dns_value_is_refused_with_its_line)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load_dns("[DNS]\nResolved = maybe\n", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Resolved: 'maybe' is not auto, yes or no") != NULL, "%s", msg);
+	ck_assert_int_eq(load_dns("[DNS]\nServer = 127.0.0.77:53\n", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Server: '127.0.0.77:53' is not an IPv4 or IPv6 address") != NULL,
+		      "%s", msg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("resolvedlink");
@@ -120,6 +173,8 @@ int main(void)
 	tcase_add_test(tc, test_before_any_registration_the_server_alone);
 	tcase_add_test(tc, test_bad_input_is_refused);
 	tcase_add_test(tc, test_reverse_zones_of_odd_prefixes);
+	tcase_add_test(tc, test_the_dns_section_defaults_to_auto_and_the_stub);
+	tcase_add_test(tc, test_a_bad_dns_value_is_refused_with_its_line);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
