@@ -273,4 +273,24 @@ out=$(X "$NTMCTL" dns disable --resolved --resolv-conf "$T/resolv.conf" --backup
 	|| fail "ntmctl dns disable --resolved: $out"
 X resolvectl status ntm0 2>&1 | grep -q '127.0.0.77' && fail "ntm0 still has the stub after disable"
 ok "ntmctl dns disable --resolved: resolvectl revert ntm0"
+
+# --- as the systemd unit runs it: not root from the start, no polkit ---
+# resolved refuses a non-root caller unless polkit says yes (here there is
+# no polkit on the bus): ntm-tund logs the D-Bus error once and runs on
+stop_a
+chmod 711 "$T"
+chown -R 65534:65534 "$T/a"
+sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+printf '[DNS]\nResolved = yes\n' >> "$T/a/tund.conf"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid=65534 --regid=65534 \
+	--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered (not root)" registered "$sock_a"
+grep -q 'systemd-resolved: SetLinkDNS on ntm0 failed: org\.freedesktop\.DBus\.Error\.[A-Za-z]*' "$T/tund-a.log" \
+	|| fail "no D-Bus error logged for a refused SetLinkDNS: $(cat "$T/tund-a.log")"
+n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
+[ "$n" = 1 ] || fail "$n lines about systemd-resolved, want 1: $(cat "$T/tund-a.log")"
+link_unset "not root, no polkit"
+ok "ntm-tund not root and no polkit: $(grep -o 'SetLinkDNS on ntm0 failed: [A-Za-z.]*' "$T/tund-a.log"), logged once; the node runs"
 echo "PASS: resolved"
