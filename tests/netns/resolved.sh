@@ -7,7 +7,9 @@
 # upstream test server (tests/unit/fake_dns) as its global DNS server.
 # First ntm-tund sets the link itself over D-Bus ([DNS] Resolved = yes,
 # auto), again after each restart, reverts it at stop, sets nothing with
-# Resolved = no or when resolved is in another network namespace. Then
+# Resolved = no or when resolved is in another network namespace; at the
+# end, run as a non-root user (the unit's way) it is refused without
+# polkit and allowed by polkitd with the shipped rule. Then
 # ntmctl configures the link through resolvectl; overlay names and overlay
 # reverse names asked of resolved (its 127.0.0.53 stub and `resolvectl
 # query`) reach ntm-resolverd on 127.0.0.77 and get ntm-tund's answers,
@@ -148,8 +150,9 @@ restart_a() {
 	wait_for 10 "a registered again (Resolved = $1)" registered "$sock_a"
 	seccomp_on "$TUND_A" "ntm-tund a"
 }
-# link_set WHAT: resolved shows ntm0 with the stub, the zone and the
-# reverse zones routing-only, not a default route
+# link_set WHAT [noquery]: resolved shows ntm0 with the stub, the zone and the
+# reverse zones routing-only, not a default route; b's name and address
+# resolve through it (unless noquery)
 link_set() {
 	local link
 	wait_for 5 "$1: ntm0's zone in resolved" sh -c \
@@ -163,6 +166,7 @@ link_set() {
 		 '~\([0-9a-f]\.\)\{12\}ip6\.arpa'; do
 		echo " $doms " | grep -q " $z " || fail "$1: ntm0 lacks the routing domain $z: $link"
 	done
+	[ "${2:-}" = noquery ] && return 0 # the stub is stopped by then
 	r=$(X dig @127.0.0.53 +time=5 +tries=1 b.ntm.example.org A +short)
 	[ "$r" = "198.18.0.2" ] || fail "$1: A b.ntm.example.org through resolved: '$r'"
 	r=$(X resolvectl query 198.18.0.2 2>&1)
@@ -293,4 +297,42 @@ n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
 [ "$n" = 1 ] || fail "$n lines about systemd-resolved, want 1: $(cat "$T/tund-a.log")"
 link_unset "not root, no polkit"
 ok "ntm-tund not root and no polkit: $(grep -o 'SetLinkDNS on ntm0 failed: [A-Za-z.]*' "$T/tund-a.log"), logged once; the node runs"
+
+# --- as the systemd unit runs it, with polkit and the shipped rule ---
+# polkitd (the host's, package polkitd) on resolved's bus, in its mount
+# namespace, with resolved's actions and only the rule ntm ships: user ntm
+# may set the link, and revert it at stop
+POLKITD=/usr/lib/polkit-1/polkitd
+if [ -x "$POLKITD" ]; then
+	stop_a
+	grep -q '^ntm:' "$R/passwd" || echo "ntm:x:64990:64990:ntm (test):/:/usr/sbin/nologin" >> "$R/passwd"
+	NTM_UID=$(awk -F: '$1 == "ntm" { print $3 }' "$R/passwd")
+	mkdir -p "$R/pk-actions" "$R/pk-rules"
+	cp /usr/share/polkit-1/actions/*.policy "$R/pk-actions/" 2>/dev/null || :
+	cp "$RSD/usr/share/polkit-1/actions/org.freedesktop.resolve1.policy" "$R/pk-actions/"
+	cp "$top_srcdir/polkit/ntm-tund.rules" "$R/pk-rules/"
+	X sh -c "mkdir -p /usr/share/polkit-1/actions /usr/share/polkit-1/rules.d /etc/polkit-1/rules.d &&
+		mount --bind '$R/pk-actions' /usr/share/polkit-1/actions &&
+		mount --bind '$R/pk-rules' /usr/share/polkit-1/rules.d &&
+		mount -t tmpfs tmpfs /etc/polkit-1/rules.d" || fail "cannot set up polkit's directories"
+	bg a polkitd nsenter -t "$RESOLVED_PID" -m -n env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" \
+		"$POLKITD" --no-debug
+	PIDS="$LAST_PID $PIDS"
+	wait_for 10 "polkitd on the bus" sh -c "DBUS_SYSTEM_BUS_ADDRESS=unix:path=$R/bus busctl status org.freedesktop.PolicyKit1"
+	chown -R "$NTM_UID:$NTM_UID" "$T/a"
+	: > "$T/tund-a.log"
+	bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid="$NTM_UID" \
+		--regid="$NTM_UID" --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+		"$NTM_TUND" -f -c "$T/a/tund.conf"
+	TUND_A=$LAST_PID
+	wait_for 10 "a registered (user ntm)" registered "$sock_a"
+	grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" \
+		|| fail "user ntm with polkit's rule did not set ntm0: $(cat "$T/tund-a.log") $(tail -5 "$T/polkitd.log")"
+	link_set "user ntm, polkit rule" noquery
+	stop_a
+	grep -q 'systemd-resolved: ntm0 reverted' "$T/tund-a.log" || fail "user ntm: no RevertLink at stop: $(cat "$T/tund-a.log")"
+	ok "ntm-tund as user ntm from the start, polkit with polkit/ntm-tund.rules: ntm0 set at start, reverted at stop"
+else
+	echo "# polkitd not installed: the shipped polkit rule is not exercised"
+fi
 echo "PASS: resolved"
