@@ -332,11 +332,13 @@ void resolvedlink_start(struct tund *t)
 	sd_bus_set_method_call_timeout(rl->bus, RL_TIMEOUT_US);
 	if (resolved_here(t) <= 0 || plan_from_nssfile(t, &p) < 0)
 		goto fail;
-	if (msg_dns(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDNS") < 0)
+	/* the server last: a link with a server but neither routing domains
+	 * nor DefaultRoute=false would take every name for a moment */
+	if (msg_default_route(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDefaultRoute") < 0)
 		goto fail;
 	rl->set = true;
-	if (msg_default_route(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDefaultRoute") < 0 ||
-	    msg_domains(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDomains") < 0)
+	if (msg_domains(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDomains") < 0 ||
+	    msg_dns(t, &p, &m) < 0 || call_sync(t, m, "SetLinkDNS") < 0)
 		goto fail;
 	rl->last = p;
 	ntm_io_init(&rl->io, t->loop, sd_bus_get_fd(rl->bus), on_bus_io, t);

@@ -291,12 +291,12 @@ bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid=65534
 	--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin "$NTM_TUND" -f -c "$T/a/tund.conf"
 TUND_A=$LAST_PID
 wait_for 10 "a registered (not root)" registered "$sock_a"
-grep -q 'systemd-resolved: SetLinkDNS on ntm0 failed: org\.freedesktop\.DBus\.Error\.[A-Za-z]*' "$T/tund-a.log" \
-	|| fail "no D-Bus error logged for a refused SetLinkDNS: $(cat "$T/tund-a.log")"
+grep -q 'systemd-resolved: SetLinkDefaultRoute on ntm0 failed: org\.freedesktop\.DBus\.Error\.[A-Za-z]*' "$T/tund-a.log" \
+	|| fail "no D-Bus error logged for a refused call: $(cat "$T/tund-a.log")"
 n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
 [ "$n" = 1 ] || fail "$n lines about systemd-resolved, want 1: $(cat "$T/tund-a.log")"
 link_unset "not root, no polkit"
-ok "ntm-tund not root and no polkit: $(grep -o 'SetLinkDNS on ntm0 failed: [A-Za-z.]*' "$T/tund-a.log"), logged once; the node runs"
+ok "ntm-tund not root and no polkit: $(grep -o 'SetLinkDefaultRoute on ntm0 failed: [A-Za-z.]*' "$T/tund-a.log"), logged once; the node runs"
 
 # --- as the systemd unit runs it, with polkit and the shipped rule ---
 # polkitd (the host's, package polkitd) on resolved's bus, in its mount
