@@ -227,15 +227,15 @@ static void rl_process(struct tund *t)
 
 	while ((r = sd_bus_process(rl->bus, NULL)) > 0)
 		;
+	if (r == 0)
+		r = sd_bus_get_events(rl->bus);
 	if (r < 0) {
 		log_warn("systemd-resolved: the D-Bus connection failed (%s); %s keeps its "
 			 "settings until it goes away", strerror(-r), t->ifname);
 		rl_close(t);
 		return;
 	}
-	r = sd_bus_get_events(rl->bus);
-	if (r >= 0)
-		ntm_io_modify(&rl->io, (uint32_t)r);
+	ntm_io_modify(&rl->io, (uint32_t)r);
 	if (sd_bus_get_timeout(rl->bus, &until) >= 0 && until != UINT64_MAX) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);

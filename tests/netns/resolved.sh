@@ -335,4 +335,20 @@ if [ -x "$POLKITD" ]; then
 else
 	echo "# polkitd not installed: the shipped polkit rule is not exercised"
 fi
+
+# --- the bus goes away under a running ntm-tund: one line, it runs on ---
+[ -n "${TUND_A:-}" ] && kill -0 "$TUND_A" 2>/dev/null && stop_a
+chown -R 0:0 "$T/a"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered (root, Resolved = yes)" registered "$sock_a"
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" || fail "ntm0 not set: $(cat "$T/tund-a.log")"
+kill "$DBUS_PID"
+wait_for 10 "ntm-tund noticed the bus is gone" grep -q 'systemd-resolved: the D-Bus connection failed' "$T/tund-a.log"
+"$NTMCTL" -s "$sock_a" status >/dev/null || fail "ntm-tund a does not answer after the bus went away"
+stop_a
+n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
+[ "$n" = 2 ] || fail "$n lines about systemd-resolved, want 2 (set, connection lost): $(cat "$T/tund-a.log")"
+ok "the bus went away: ntm-tund logged it once, answers, and stops cleanly without RevertLink"
 echo "PASS: resolved"
