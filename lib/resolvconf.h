@@ -47,6 +47,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NTM_RESOLV_MAX_FILE   65536  /* bytes */
 #define NTM_RESOLV_MAX_LINE   1024   /* bytes, not counting the line end */
@@ -248,5 +249,18 @@ int ntm_resolvectl_domain(struct ntm_resolvectl_cmd *cmd, const char *ifname,
 			  const char *const *zones, size_t nzones);
 int ntm_resolvectl_default_route(struct ntm_resolvectl_cmd *cmd, const char *ifname, bool on);
 int ntm_resolvectl_revert(struct ntm_resolvectl_cmd *cmd, const char *ifname);
+
+/* The reverse zones that cover the prefix addr/plen of family af (AF_INET:
+ * 4 bytes, AF_INET6: 16): one per value of the first partly covered octet
+ * (IPv4) or nibble (IPv6), as ntm-resolverd answers them (198.18.0.0/15:
+ * 18.198.in-addr.arpa and 19.198.in-addr.arpa). A prefix that would need
+ * more than NTM_REVZONE_MAX zones gets the enclosing one, which also sends
+ * some names outside the overlay to the stub. Fills out[0..] (at most
+ * NTM_REVZONE_MAX and cap) and returns how many; 0 for a length of 0 or
+ * one longer than the address. ntmctl dns and ntm-tund's resolved link. */
+#define NTM_REVZONE_MAX  16
+#define NTM_REVZONE_SIZE 80     /* the longest reverse zone is 73 bytes */
+size_t ntm_reverse_zones(int af, const uint8_t *addr, unsigned plen,
+			 char (*out)[NTM_REVZONE_SIZE], size_t cap);
 
 #endif

@@ -5,6 +5,8 @@
 #include "resolvconf_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 
 static bool valid_ifname(const char *s)
@@ -78,4 +80,37 @@ int ntm_resolvectl_default_route(struct ntm_resolvectl_cmd *cmd, const char *ifn
 int ntm_resolvectl_revert(struct ntm_resolvectl_cmd *cmd, const char *ifname)
 {
 	return cmd_start(cmd, "revert", ifname);
+}
+
+size_t ntm_reverse_zones(int af, const uint8_t *addr, unsigned plen,
+			 char (*out)[NTM_REVZONE_SIZE], size_t cap)
+{
+	unsigned unit = af == AF_INET ? 8 : 4, nunits = af == AF_INET ? 4 : 32;
+	unsigned full = plen / unit, rem = plen % unit, count = rem ? 1u << (unit - rem) : 1;
+	size_t made = 0;
+
+	if ((af != AF_INET && af != AF_INET6) || plen == 0 || plen > nunits * unit)
+		return 0;
+	if (count > NTM_REVZONE_MAX)
+		count = 1, rem = 0;
+	if (full == 0 && rem == 0)
+		return 0; /* the whole address family: not a zone to route */
+	for (unsigned v = 0; v < count && made < cap; v++) {
+		char *z = out[made++];
+		size_t n = 0;
+		unsigned labels = rem ? full + 1 : full;
+		for (unsigned i = labels; i-- > 0;) {
+			unsigned val;
+			if (af == AF_INET)
+				val = addr[i];
+			else
+				val = i % 2 ? addr[i / 2] & 0x0f : addr[i / 2] >> 4;
+			if (i == full && rem)
+				val = (val & ~((1u << (unit - rem)) - 1) & ((1u << unit) - 1)) + v;
+			n += (size_t)snprintf(z + n, NTM_REVZONE_SIZE - n,
+					      af == AF_INET ? "%u." : "%x.", val);
+		}
+		snprintf(z + n, NTM_REVZONE_SIZE - n, "%s", af == AF_INET ? "in-addr.arpa" : "ip6.arpa");
+	}
+	return made;
 }

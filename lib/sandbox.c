@@ -86,6 +86,9 @@ static const struct sb_call plain[] = {
 	 * (/etc/hosts, resolv.conf, nsswitch.conf, gai.conf) are opened
 	 * read-only (add_open) */
 	{ SCMP_SYS(poll), T }, { SCMP_SYS(ppoll), T },
+	/* ntm-tund's D-Bus connection to systemd-resolved (tund/resolvedlink.c,
+	 * opened during set-up): sd-bus waits for a reply with ppoll (RevertLink
+	 * at stop), allowed above */
 	/* memory (malloc, SQLite's shared-memory index, ntm-resolverd's
 	 * read-only mapping of ntm-tund's names map, remapped when the file
 	 * is replaced: open read-only, fstat, mmap, munmap); mmap and mprotect

@@ -433,6 +433,7 @@ static void on_register_ack(struct tund *t, const struct ntm_ctl_register_ack *a
 		configure_if(t);
 		nssfile_write(t);
 	}
+	resolvedlink_update(t);
 	registered(t, a);
 }
 

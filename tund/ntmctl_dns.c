@@ -177,43 +177,19 @@ static int run_or_print(const struct dns_opts *o, const char *verb,
 	return 0;
 }
 
-/* The reverse zones that cover a prefix: one per value of the first
- * partly covered octet (IPv4) or nibble (IPv6), as ntm-resolverd answers
- * them (198.18.0.0/15: 18.198.in-addr.arpa and 19.198.in-addr.arpa). A
- * prefix that would need more than 16 zones is covered by the enclosing
- * one, which also sends some names outside the overlay to the stub. */
+/* The reverse zones of a prefix (ntm_reverse_zones), those not named yet. */
 static void add_reverse_zones(struct dns_opts *o, int af, const uint8_t *addr, unsigned plen)
 {
-	unsigned unit = af == AF_INET ? 8 : 4, nunits = af == AF_INET ? 4 : 32;
-	unsigned full = plen / unit, rem = plen % unit, count = rem ? 1u << (unit - rem) : 1;
+	char z[NTM_REVZONE_MAX][NTM_REVZONE_SIZE];
+	size_t n = ntm_reverse_zones(af, addr, plen, z, NTM_REVZONE_MAX);
 
-	if (plen == 0 || plen > nunits * unit)
-		return;
-	if (count > DNS_MAX_ZONES)
-		count = 1, rem = 0;
-	if (full == 0 && rem == 0)
-		return; /* the whole address family: not a zone to route */
-	for (unsigned v = 0; v < count && o->nzones < DNS_MAX_ZONES; v++) {
-		char z[DNS_ZONE_SIZE];
-		size_t n = 0;
-		unsigned labels = rem ? full + 1 : full;
-		for (unsigned i = labels; i-- > 0;) {
-			unsigned val;
-			if (af == AF_INET)
-				val = addr[i];
-			else
-				val = i % 2 ? addr[i / 2] & 0x0f : addr[i / 2] >> 4;
-			if (i == full && rem)
-				val = (val & ~((1u << (unit - rem)) - 1) & ((1u << unit) - 1)) + v;
-			n += (size_t)snprintf(z + n, sizeof(z) - n, af == AF_INET ? "%u." : "%x.", val);
-		}
-		snprintf(z + n, sizeof(z) - n, "%s", af == AF_INET ? "in-addr.arpa" : "ip6.arpa");
+	for (size_t v = 0; v < n && o->nzones < DNS_MAX_ZONES; v++) {
 		bool dup = false;
 		for (size_t k = 0; k < o->nzones; k++)
-			dup |= strcmp(o->zones[k], z) == 0;
+			dup |= strcmp(o->zones[k], z[v]) == 0;
 		if (dup)
 			continue;
-		memcpy(o->auto_zones[o->nzones], z, strlen(z) + 1);
+		memcpy(o->auto_zones[o->nzones], z[v], strlen(z[v]) + 1);
 		o->zones[o->nzones] = o->auto_zones[o->nzones];
 		o->nzones++;
 	}

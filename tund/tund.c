@@ -306,6 +306,8 @@ static int run(struct tund *t)
 		log_err_errno(-ret, "control socket %s", t->cfg.control_socket);
 		goto out;
 	}
+	/* as root still: the bus connection keeps the credentials it opened with */
+	resolvedlink_start(t);
 	if (who.drop) {
 		ret = ntm_privs_drop(t->cfg.user, NTM_TUND_KEEP_CAPS);
 		if (ret < 0) {
@@ -348,6 +350,7 @@ stop:
 	peers_free(t);
 out:
 	workers_stop(t);
+	resolvedlink_stop(t);
 	ctl_close(t);
 	underlay_watch_close(&t->ulw);
 	if (t->udp_fd >= 0)

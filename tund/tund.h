@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "idmap.h"
 #include "peer.h"
+#include "resolvedlink.h"
 #include "cookie.h"
 #include "gro.h"
 #include "hsgate.h"
@@ -142,6 +143,17 @@ struct tund_stats {
 #undef X
 };
 
+/* ntm0's split DNS on systemd-resolved (resolvedlink.c) */
+struct sd_bus;
+struct tund_rlink {
+	struct sd_bus *bus;                /* NULL: not in use */
+	struct ntm_io io;
+	struct ntm_timer timer;
+	int ifindex;
+	bool set;                          /* something set: RevertLink at stop */
+	struct rl_plan last;               /* what was sent */
+};
+
 struct tund {
 	struct tund_config cfg;
 	struct ntm_identity id;
@@ -163,6 +175,7 @@ struct tund {
 	uint8_t nzones;
 	char zones[NTM_MAX_ZONES][NTM_NAME_MAX + 1];
 
+	struct tund_rlink rl;           /* [DNS] Resolved (resolvedlink.c) */
 	struct ntm_ctlsrv *ctl;            /* control socket */
 	struct namemap_w *nmap;            /* the names map (namemap.c); NULL: none */
 

@@ -140,11 +140,43 @@ static int parse_workers(struct tund_config *cfg, const char *path, const char *
 	return -EINVAL;
 }
 
+/* [DNS] Resolved = auto|yes|no and Server = an IPv4 or IPv6 address. */
+static int parse_dns(struct tund_config *cfg, const char *path, const struct ntm_conf *c,
+		     const char *resolved, char *msg, size_t msglen)
+{
+	static const char *const modes[] = { "auto", "yes", "no" };
+	char q[NTM_CONF_QUOTE_BUF];
+	const struct ntm_conf_entry *e;
+	size_t m = 0;
+
+	while (m < sizeof(modes) / sizeof(modes[0]) && strcasecmp(resolved, modes[m]) != 0)
+		m++;
+	if (m == sizeof(modes) / sizeof(modes[0])) {
+		e = ntm_conf_get(c, "DNS", "Resolved");
+		snprintf(msg, msglen, "%s:%u: Resolved: '%s' is not auto, yes or no", path,
+			 e ? e->line : 0, ntm_conf_quote(q, resolved));
+		return -EINVAL;
+	}
+	cfg->resolved = (enum tund_resolved)m;
+	if (inet_pton(AF_INET, cfg->dns_server_text, cfg->dns_server) == 1) {
+		cfg->dns_family = AF_INET;
+	} else if (inet_pton(AF_INET6, cfg->dns_server_text, cfg->dns_server) == 1) {
+		cfg->dns_family = AF_INET6;
+	} else {
+		e = ntm_conf_get(c, "DNS", "Server");
+		snprintf(msg, msglen, "%s:%u: Server: '%s' is not an IPv4 or IPv6 address", path,
+			 e ? e->line : 0, ntm_conf_quote(q, cfg->dns_server_text));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
 	char name[NTM_NAME_MAX + 2] = "", suite[16] = "", seccomp[16] = "", offload[16] = "",
-	     workers[16] = "";
+	     workers[16] = "",
+	     resolved[16] = "";
 	bool nss_seen = false;
 	struct ntm_name n;
 	int ret;
@@ -175,6 +207,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		  NULL },
 		{ "Interface", "Workers", NTM_CONF_STRING, 0, workers, sizeof(workers), 0, 0, "1",
 		  NULL },
+		{ "DNS", "Resolved", NTM_CONF_STRING, 0, resolved, sizeof(resolved), 0, 0, "auto", NULL },
+		{ "DNS", "Server", NTM_CONF_STRING, 0, cfg->dns_server_text, sizeof(cfg->dns_server_text),
+		  0, 0, "127.0.0.77", NULL },
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
@@ -218,6 +253,9 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		goto out;
 	}
 	ret = parse_workers(cfg, path, workers, ntm_conf_get(c, "Interface", "Workers"), msg, msglen);
+	if (ret < 0)
+		goto out;
+	ret = parse_dns(cfg, path, c, resolved, msg, msglen);
 	if (ret < 0)
 		goto out;
 	ret = ntm_sandbox_conf_mode(c, path, "Node", seccomp, &cfg->seccomp, msg, msglen);

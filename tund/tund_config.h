@@ -48,6 +48,11 @@ struct tund_config {
 	enum ntm_sandbox_mode seccomp; /* [Node] Seccomp */
 	bool offload;                 /* [Interface] Offload: auto (true) or off */
 	unsigned workers;             /* [Interface] Workers: 1..16, 0 for auto */
+	/* [DNS]: ntm0's split DNS on systemd-resolved (resolvedlink.c) */
+	enum tund_resolved { TUND_RESOLVED_AUTO, TUND_RESOLVED_YES, TUND_RESOLVED_NO } resolved;
+	int dns_family;               /* [DNS] Server: AF_INET or AF_INET6 */
+	uint8_t dns_server[16];
+	char dns_server_text[64];
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);

@@ -43,6 +43,12 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 	(void)arg;
 }
 
+/* Nor is systemd-resolved (no bus here: the daemon's call does nothing). */
+void resolvedlink_update(struct tund *tt)
+{
+	(void)tt;
+}
+
 static void ep4(struct ntm_endpoint *e, uint8_t last, uint16_t port)
 {
 	memset(e, 0, sizeof(*e));

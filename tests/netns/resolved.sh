@@ -1,16 +1,21 @@
 #!/bin/bash
-# resolved.sh - `ntmctl dns enable --resolved` against a real
-# systemd-resolved: Debian's own binary (the systemd-resolved package of the
-# installed systemd version, unpacked, never installed) runs in node a's
-# network namespace and a private mount namespace, with its own D-Bus system
-# bus (dbus-daemon with a throwaway configuration), its own /run/systemd and
-# /etc/systemd, and an upstream test server (tests/unit/fake_dns) as its
-# global DNS server. ntmctl configures the link ntm0 through resolvectl; then
-# overlay names and overlay reverse names asked of resolved (its 127.0.0.53
-# stub and `resolvectl query`) reach ntm-resolverd on 127.0.0.77 and get
-# ntm-tund's answers, other names go to the upstream, and the upstream never
-# sees an overlay name. This is what shows that resolved (252.3 and later)
-# sends a link's queries for a loopback server over the loopback interface.
+# resolved.sh - ntm0's split DNS on a real systemd-resolved: Debian's own
+# binary (the systemd-resolved package of the installed systemd version,
+# unpacked, never installed) runs in node a's network namespace and a
+# private mount namespace, with its own D-Bus system bus (dbus-daemon with a
+# throwaway configuration), its own /run/systemd and /etc/systemd, and an
+# upstream test server (tests/unit/fake_dns) as its global DNS server.
+# First ntm-tund sets the link itself over D-Bus ([DNS] Resolved = yes,
+# auto), again after each restart, reverts it at stop, sets nothing with
+# Resolved = no or when resolved is in another network namespace; at the
+# end, run as a non-root user (the unit's way) it is refused without
+# polkit and allowed by polkitd with the shipped rule. Then
+# ntmctl configures the link through resolvectl; overlay names and overlay
+# reverse names asked of resolved (its 127.0.0.53 stub and `resolvectl
+# query`) reach ntm-resolverd on 127.0.0.77 and get ntm-tund's answers,
+# other names go to the upstream, and the upstream never sees an overlay
+# name. This is what shows that resolved (252.3 and later) sends a link's
+# queries for a loopback server over the loopback interface.
 #
 # The package comes from $NTM_DEB_CACHE (tools/setup.sh downloads it there),
 # else from `apt-get download`; the test is skipped (77) only when it cannot
@@ -121,6 +126,99 @@ wait_for 10 "resolved on the bus" X resolvectl status
 wait_for 10 "resolved's stub on 127.0.0.53" X dig @127.0.0.53 +time=1 +tries=1 localhost
 ok "systemd-resolved $ver runs in a's namespaces with a private bus"
 
+# --- ntm-tund sets ntm0 itself, at every start ([DNS] Resolved) ---
+# restart_a MODE: stop ntm-tund a (by PID; it must exit 0: RevertLink ran
+# inside its seccomp allow-list), start it again on resolved's bus with
+# Resolved = MODE, wait until it registered. fresh: without the nss file
+# the last run left, so the zones come with the registration (SetLinkDomains
+# sent on the event loop) rather than at start
+TUND_A=$TUND_PID_a
+stop_a() {
+	kill "$TUND_A"
+	local rc=0
+	wait "$TUND_A" || rc=$?
+	[ "$rc" = 0 ] || fail "ntm-tund a exited with status $rc when stopped"
+}
+restart_a() {
+	stop_a
+	sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+	printf '[DNS]\nResolved = %s\n' "$1" >> "$T/a/tund.conf"
+	[ "${2:-}" = fresh ] && rm -f "$T/a/run/nss"
+	: > "$T/tund-a.log"
+	bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+	TUND_A=$LAST_PID
+	wait_for 10 "a registered again (Resolved = $1)" registered "$sock_a"
+	seccomp_on "$TUND_A" "ntm-tund a"
+}
+# link_set WHAT [noquery]: resolved shows ntm0 with the stub, the zone and the
+# reverse zones routing-only, not a default route; b's name and address
+# resolve through it (unless noquery)
+link_set() {
+	local link
+	wait_for 5 "$1: ntm0's zone in resolved" sh -c \
+		"DBUS_SYSTEM_BUS_ADDRESS=unix:path=$R/bus nsenter -t $RESOLVED_PID -m -n $RSD/usr/bin/resolvectl domain ntm0 | grep -q '~ntm.example.org'"
+	link=$(X resolvectl status ntm0 2>&1)
+	echo "$link" | grep -q 'DNS Servers: 127.0.0.77' || fail "$1: ntm0's server is not the stub: $link"
+	echo "$link" | grep -q -- '-DefaultRoute' || fail "$1: ntm0 is a default route: $link"
+	# the domains (wrapped over lines by resolvectl) on one line
+	doms=$(echo "$link" | sed -n '/DNS Domain:/,$p' | tr -s ' \n' '  ')
+	for z in '~ntm\.example\.org' '~18\.198\.in-addr\.arpa' '~19\.198\.in-addr\.arpa' \
+		 '~\([0-9a-f]\.\)\{12\}ip6\.arpa'; do
+		echo " $doms " | grep -q " $z " || fail "$1: ntm0 lacks the routing domain $z: $link"
+	done
+	[ "${2:-}" = noquery ] && return 0 # the stub is stopped by then
+	r=$(X dig @127.0.0.53 +time=5 +tries=1 b.ntm.example.org A +short)
+	[ "$r" = "198.18.0.2" ] || fail "$1: A b.ntm.example.org through resolved: '$r'"
+	r=$(X resolvectl query 198.18.0.2 2>&1)
+	echo "$r" | grep -q 'b\.ntm\.example\.org' || fail "$1: resolvectl query 198.18.0.2: $r"
+}
+link_unset() {
+	local link
+	link=$(X resolvectl status ntm0 2>&1) || return 0 # no such link: nothing set
+	echo "$link" | grep -q '127\.0\.0\.77\|ntm\.example\.org' && fail "$1: ntm0 has ntm's settings: $link"
+	return 0
+}
+restart_a yes
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" \
+	|| fail "ntm-tund (Resolved = yes) did not set ntm0: $(cat "$T/tund-a.log")"
+link_set "Resolved = yes"
+ok "Resolved = yes, no ntmctl: ntm0 has server 127.0.0.77, routing domains ~ntm.example.org and the reverse zones, no default route; b resolves through 127.0.0.53"
+restart_a auto
+link_set "Resolved = auto, after a restart"
+ok "ntm-tund restarted (Resolved = auto): ntm0's split DNS is back without a manual step"
+restart_a auto fresh
+link_set "Resolved = auto, no nss file at start"
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77 for 0 routing-only zones' "$T/tund-a.log" \
+	|| fail "the zones were known at start without the nss file: $(cat "$T/tund-a.log")"
+grep -q 'systemd-resolved: ntm0 routes 4 zones to 127.0.0.77' "$T/tund-a.log" \
+	|| fail "no SetLinkDomains after the registration: $(cat "$T/tund-a.log")"
+ok "ntm-tund restarted without its nss file: the server at start, the zones once registered (asynchronous SetLinkDomains)"
+stop_a
+grep -q 'systemd-resolved: ntm0 reverted' "$T/tund-a.log" || fail "no RevertLink at stop: $(cat "$T/tund-a.log")"
+link_unset "after ntm-tund stopped"
+ok "ntm-tund stopped: RevertLink ntm0, resolved holds nothing of it"
+sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+printf '[DNS]\nResolved = no\n' >> "$T/a/tund.conf"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered again (Resolved = no)" registered "$sock_a"
+link_unset "Resolved = no"
+grep -q 'systemd-resolved' "$T/tund-a.log" && fail "Resolved = no talked to resolved: $(cat "$T/tund-a.log")"
+ok "Resolved = no: ntm0 gets nothing from ntm-tund"
+# b on a's bus: resolved is in another network namespace, where b's
+# interface index names another link (often a's ntm0: both are 3)
+kill "$TUND_PID_b"
+wait "$TUND_PID_b" || fail "ntm-tund b exited with status $? when stopped"
+printf '[DNS]\nResolved = yes\n' >> "$T/b/tund.conf"
+: > "$T/tund-b.log"
+bg b tund-b env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/b/tund.conf"
+wait_for 10 "b registered again" registered "$sock_b"
+grep -q 'systemd-resolved (pid [0-9]*) runs in another network namespace; ntm0 left alone' "$T/tund-b.log" \
+	|| fail "b did not notice resolved is in another namespace: $(cat "$T/tund-b.log")"
+link_unset "a's ntm0 after b started on a's bus"
+ok "ntm-tund b on a's bus: resolved is in another network namespace, nothing set"
+
 # --- ntmctl configures the link ---
 touch "$T/resolv.conf"
 out=$(X "$NTMCTL" dns enable --resolved --nss-file "$T/a/run/nss" \
@@ -161,8 +259,8 @@ n=$(grep 'answered_overlay' "$T/stub.log" | tail -n1 | awk '{print $NF}')
 ok "ntm-resolverd answered $n overlay queries that came from resolved"
 
 # --- the stub stopped: SERVFAIL through resolved, nothing leaks ---
-# (Stopping ntm-tund instead removes ntm0, and resolved forgets the link's
-# servers and domains with it: see BUGS in ntmctl(8).)
+# (ntmctl's settings are lost when ntm-tund restarts and ntm0 with it;
+# Resolved = auto|yes is what persists, tested above.)
 kill "$STUB_PID"
 wait_for 5 "the stub gone" sh -c "! kill -0 $STUB_PID 2>/dev/null"
 st=$(q c.ntm.example.org A | status_of)
@@ -179,4 +277,78 @@ out=$(X "$NTMCTL" dns disable --resolved --resolv-conf "$T/resolv.conf" --backup
 	|| fail "ntmctl dns disable --resolved: $out"
 X resolvectl status ntm0 2>&1 | grep -q '127.0.0.77' && fail "ntm0 still has the stub after disable"
 ok "ntmctl dns disable --resolved: resolvectl revert ntm0"
+
+# --- as the systemd unit runs it: not root from the start, no polkit ---
+# resolved refuses a non-root caller unless polkit says yes (here there is
+# no polkit on the bus): ntm-tund logs the D-Bus error once and runs on
+stop_a
+chmod 711 "$T"
+chown -R 65534:65534 "$T/a"
+sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
+printf '[DNS]\nResolved = yes\n' >> "$T/a/tund.conf"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid=65534 --regid=65534 \
+	--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered (not root)" registered "$sock_a"
+grep -q 'systemd-resolved: SetLinkDefaultRoute on ntm0 failed: org\.freedesktop\.DBus\.Error\.[A-Za-z]*' "$T/tund-a.log" \
+	|| fail "no D-Bus error logged for a refused call: $(cat "$T/tund-a.log")"
+n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
+[ "$n" = 1 ] || fail "$n lines about systemd-resolved, want 1: $(cat "$T/tund-a.log")"
+link_unset "not root, no polkit"
+ok "ntm-tund not root and no polkit: $(grep -o 'SetLinkDefaultRoute on ntm0 failed: [A-Za-z.]*' "$T/tund-a.log"), logged once; the node runs"
+
+# --- as the systemd unit runs it, with polkit and the shipped rule ---
+# polkitd (the host's, package polkitd) on resolved's bus, in its mount
+# namespace, with resolved's actions and only the rule ntm ships: user ntm
+# may set the link, and revert it at stop
+POLKITD=/usr/lib/polkit-1/polkitd
+if [ -x "$POLKITD" ]; then
+	stop_a
+	grep -q '^ntm:' "$R/passwd" || echo "ntm:x:64990:64990:ntm (test):/:/usr/sbin/nologin" >> "$R/passwd"
+	NTM_UID=$(awk -F: '$1 == "ntm" { print $3 }' "$R/passwd")
+	mkdir -p "$R/pk-actions" "$R/pk-rules"
+	cp /usr/share/polkit-1/actions/*.policy "$R/pk-actions/" 2>/dev/null || :
+	cp "$RSD/usr/share/polkit-1/actions/org.freedesktop.resolve1.policy" "$R/pk-actions/"
+	cp "$top_srcdir/polkit/ntm-tund.rules" "$R/pk-rules/"
+	X sh -c "mkdir -p /usr/share/polkit-1/actions /usr/share/polkit-1/rules.d /etc/polkit-1/rules.d &&
+		mount --bind '$R/pk-actions' /usr/share/polkit-1/actions &&
+		mount --bind '$R/pk-rules' /usr/share/polkit-1/rules.d &&
+		mount -t tmpfs tmpfs /etc/polkit-1/rules.d" || fail "cannot set up polkit's directories"
+	bg a polkitd nsenter -t "$RESOLVED_PID" -m -n env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" \
+		"$POLKITD" --no-debug
+	PIDS="$LAST_PID $PIDS"
+	wait_for 10 "polkitd on the bus" sh -c "DBUS_SYSTEM_BUS_ADDRESS=unix:path=$R/bus busctl status org.freedesktop.PolicyKit1"
+	chown -R "$NTM_UID:$NTM_UID" "$T/a"
+	: > "$T/tund-a.log"
+	bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid="$NTM_UID" \
+		--regid="$NTM_UID" --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+		"$NTM_TUND" -f -c "$T/a/tund.conf"
+	TUND_A=$LAST_PID
+	wait_for 10 "a registered (user ntm)" registered "$sock_a"
+	grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" \
+		|| fail "user ntm with polkit's rule did not set ntm0: $(cat "$T/tund-a.log") $(tail -5 "$T/polkitd.log")"
+	link_set "user ntm, polkit rule" noquery
+	stop_a
+	grep -q 'systemd-resolved: ntm0 reverted' "$T/tund-a.log" || fail "user ntm: no RevertLink at stop: $(cat "$T/tund-a.log")"
+	ok "ntm-tund as user ntm from the start, polkit with polkit/ntm-tund.rules: ntm0 set at start, reverted at stop"
+else
+	echo "# polkitd not installed: the shipped polkit rule is not exercised"
+fi
+
+# --- the bus goes away under a running ntm-tund: one line, it runs on ---
+[ -n "${TUND_A:-}" ] && kill -0 "$TUND_A" 2>/dev/null && stop_a
+chown -R 0:0 "$T/a"
+: > "$T/tund-a.log"
+bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" "$NTM_TUND" -f -c "$T/a/tund.conf"
+TUND_A=$LAST_PID
+wait_for 10 "a registered (root, Resolved = yes)" registered "$sock_a"
+grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" || fail "ntm0 not set: $(cat "$T/tund-a.log")"
+kill "$DBUS_PID"
+wait_for 10 "ntm-tund noticed the bus is gone" grep -q 'systemd-resolved: the D-Bus connection failed' "$T/tund-a.log"
+"$NTMCTL" -s "$sock_a" status >/dev/null || fail "ntm-tund a does not answer after the bus went away"
+stop_a
+n=$(grep -c 'systemd-resolved' "$T/tund-a.log")
+[ "$n" = 2 ] || fail "$n lines about systemd-resolved, want 2 (set, connection lost): $(cat "$T/tund-a.log")"
+ok "the bus went away: ntm-tund logged it once, answers, and stops cleanly without RevertLink"
 echo "PASS: resolved"

@@ -87,6 +87,7 @@ expect_files ntm-common /usr/lib/sysusers.d/ntm.conf /usr/lib/tmpfiles.d/ntm.con
 expect_files ntm-node /usr/sbin/ntm-tund /usr/sbin/ntm-resolverd /usr/bin/ntmctl \
 	/lib/systemd/system/ntm-tund.service /lib/systemd/system/ntm-resolverd.service \
 	/usr/share/bash-completion/completions/ntmctl /usr/share/man/man8/ntm-tund.8.gz \
+	/usr/share/polkit-1/rules.d/ntm-tund.rules \
 	/usr/share/man/man8/ntmctl.8.gz /usr/share/man/man5/ntm-tund.conf.5.gz \
 	/usr/share/doc/ntm-node/examples/tund.conf /usr/share/doc/ntm-node/examples/resolverd.conf
 expect_files libnss-ntm "/lib/$ma/libnss_ntm.so.2" /usr/share/man/man8/nss_ntm.8.gz
