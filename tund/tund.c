@@ -302,6 +302,7 @@ static int run(struct tund *t)
 	dclink_stop(t);
 stop:
 	pings_free(t);
+	netcheck_free(t);
 	namemap_close(t);
 	ctl_close(t);
 	peers_free(t);

@@ -126,6 +126,20 @@ static void check_stats(const uint8_t *data, size_t size)
 	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
 }
 
+static void check_netcheck(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_netcheck m;
+	if (ntm_lctl_decode_netcheck(data, size, &h, &m) != 0)
+		return;
+	CHECK(m.n_fam <= NTM_LCTL_NC_MAX_FAM);
+	int n1 = h.status ? encode_empty(out1, &h) : ntm_lctl_reply_netcheck(out1, sizeof(out1), h.req_id, &m);
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_netcheck(out1, (size_t)n1, &h, &m) == 0);
+	int n2 = h.status ? encode_empty(out2, &h) : ntm_lctl_reply_netcheck(out2, sizeof(out2), h.req_id, &m);
+	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
+}
+
 /* The replies without attributes: REREGISTER's and RELOAD's. */
 static void check_empty(const uint8_t *data, size_t size, uint8_t req_type)
 {
@@ -158,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_peers(copy, size);
 	check_ping(copy, size);
 	check_stats(copy, size);
+	check_netcheck(copy, size);
 	check_empty(copy, size, NTM_LCTL_REREGISTER);
 	check_empty(copy, size, NTM_LCTL_RELOAD);
 	free(copy);
