@@ -5,6 +5,7 @@
 #   pub   no NAT: netcheck says "no NAT", the DC sees its own address and port;
 #   full  full cone (pinned mapping, tests/netns/natlab.sh): NAT, port not
 #         preserved (the pinned port), mapping endpoint-independent;
+#   addr  address-restricted cone (pinned mapping): the same as full;
 #   port  port-restricted (stock masquerade): NAT, endpoint-independent;
 #   sym   symmetric (masquerade fully-random): NAT, endpoint-dependent.
 # For each: the observed address is the site's public one, the text output
@@ -26,6 +27,7 @@ natlab_init
 ip -n "$P-inet" addr add "$ALT/24" dev br0 || fail "adding $ALT to the DC"
 site pub none
 site full full
+site addr addr
 site port port
 site sym sym
 natlab_start
@@ -62,11 +64,12 @@ check() {
 
 check pub false true "none (no NAT)" "${NL_PUB[pub]}:$NL_PORT"
 check full true false "endpoint-independent" "${NL_PUB[full]}:${NL_EXTPORT[full]}"
+check addr true false "endpoint-independent" "${NL_PUB[addr]}:${NL_EXTPORT[addr]}"
 check port true true "endpoint-independent" "${NL_PUB[port]}:$NL_PORT"
 check sym true false "endpoint-dependent"
 
 # the DC answered probes, through the sessions only
-[ "$(ctr netcheck_echoes)" -ge 16 ] || fail "the DC sent $(ctr netcheck_echoes) NETCHECK_ECHOs for 8 netchecks"
+[ "$(ctr netcheck_echoes)" -ge 20 ] || fail "the DC sent $(ctr netcheck_echoes) NETCHECK_ECHOs for 10 netchecks"
 ok "the DC sent $(ctr netcheck_echoes) NETCHECK_ECHOs, dropped $(ctr drop_netcheck_rate) over the rate limit"
 
 # A node talking to the DC keeps working after netcheck: a tunnel by name.
