@@ -22,6 +22,7 @@
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
 #include "store.h"
@@ -104,8 +105,7 @@ struct dc_node {
 	uint8_t push_due;                /* DC_PUSH_* waiting for the rate limit */
 	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
-	uint64_t nc_window_ms;           /* NETCHECK_PROBEs: start of the current window */
-	unsigned nc_count;               /* and how many it answered in it */
+	struct ntm_window netcheck;      /* NETCHECK_PROBEs answered (DC_NETCHECK_*) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* Handshake timestamps (protocol.md 2.10): an init stamped more than this

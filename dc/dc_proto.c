@@ -353,22 +353,17 @@ static void on_netcheck(struct dc *dc, struct dc_node *n, int fd,
 	struct sockaddr_storage ss = m->src;
 	socklen_t sslen = m->srclen;
 	uint8_t pkt[NTM_DATA_HDR_LEN + 128 + NTM_TAG_LEN];
-	uint64_t now = ntm_loop_now_ms();
 	int len;
 
 	if (!n->registered_ms) {
 		dc->stats.drop_bad_control++;
 		return;
 	}
-	if (!n->nc_window_ms || now - n->nc_window_ms >= DC_NETCHECK_WINDOW_MS) {
-		n->nc_window_ms = now;
-		n->nc_count = 0;
-	}
-	if (n->nc_count >= DC_NETCHECK_MAX) {
+	if (!ntm_window_allow(&n->netcheck, DC_NETCHECK_MAX, DC_NETCHECK_WINDOW_MS,
+			      ntm_loop_now_ms())) {
 		dc->stats.drop_netcheck_rate++;
 		return;
 	}
-	n->nc_count++;
 	e->token = p->token;
 	ntm_sockaddr_unmap(&ss, &sslen);
 	if (ntm_endpoint_from_sockaddr(&e->observed, (struct sockaddr *)&ss) < 0) {
