@@ -36,6 +36,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_STATS: return ntm_lctl_req_stats(buf, cap, id);
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
 	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
+	case NTM_LCTL_NETCHECK: return ntm_lctl_req_netcheck(buf, cap, id);
 	}
 	return -1;
 }
