@@ -504,8 +504,8 @@ static void print_nc_family_json(const struct ntm_lctl_nc_family *f, const char 
 {
 	char ep[80];
 
-	if (!f || !f->answered) {
-		printf("\"%s\": null, ", key);
+	if (!f || !f->answered) {  /* null: not tested; false: no answer */
+		printf("\"%s\": %s, ", key, f ? "false" : "null");
 		return;
 	}
 	fmt_endpoint(&f->observed, ep, sizeof(ep));

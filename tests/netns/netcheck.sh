@@ -8,6 +8,9 @@
 #   addr  address-restricted cone (pinned mapping): the same as full;
 #   port  port-restricted (stock masquerade): NAT, endpoint-independent;
 #   sym   symmetric (masquerade fully-random): NAT, endpoint-dependent.
+# The lab is dual-stack (the DC also at 2001:db8::1) and pub gets an IPv6
+# address once registered: "IPv6: [2001:db8::11]:7541 (no NAT)" there,
+# "IPv6: no" behind the NATs (no IPv6 route).
 # For each: the observed address is the site's public one, the text output
 # names the same mapping, and the DC still sees the node at the endpoint
 # it saw before (the probes from the test socket do not move it). Then a
@@ -20,17 +23,24 @@ natlab_require
 
 ALT=203.0.113.2
 NL_DC_EXTRA="AltEndpoint = $ALT:7540"
+NL_DC_ENDPOINT_LINES="Endpoint = $NL_DC_IP:7540, [$NL_DC_IP6]:7540"
+PUB6=2001:db8::11
 
 ctr() { "$NTM_DCCTL" -c "$DCCONF" stats --json | grep -o "\"$1\": [0-9]*" | awk '{print $2}'; }
 
 natlab_init
 ip -n "$P-inet" addr add "$ALT/24" dev br0 || fail "adding $ALT to the DC"
+nl_inet6
 site pub none
 site full full
 site addr addr
 site port port
 site sym sym
 natlab_start
+# after registering over IPv4, so the DC link stays on IPv4 (natlab_start's check)
+nl_ip6 pub eth0 "$PUB6"
+has_v6() { "$NTMCTL" -s "${NL_SOCK[pub]}" status | grep -q "underlay:.* $PUB6"; }
+wait_for 10 "pub's underlay to list $PUB6" has_v6
 
 # json NODE KEY: a field of the node's netcheck --json's "ipv4" object
 nc_json() { grep -o "\"$2\": [^,}]*" "$T/nc-$1.json" | head -n 1 | sed 's/^[^:]*: //; s/"//g'; }
@@ -50,11 +60,18 @@ check() {
 		fail "$n: port_preserved is not $pp: $(cat "$T/nc-$n.json")"
 	[ "$(nc_json "$n" mapping)" = "$map" ] || fail "$n: mapping is not '$map': $(cat "$T/nc-$n.json")"
 	[ "$(nc_json "$n" dc_alt)" = "$ALT:7540" ] || fail "$n: dc_alt is not $ALT:7540: $(cat "$T/nc-$n.json")"
-	grep -q '"ipv6": null' "$T/nc-$n.json" || fail "$n: IPv6 reported in a lab without it"
+	if [ "$n" = pub ]; then
+		v6='\[2001:db8::11\]:7541 (no NAT)'
+		grep -q "\"ipv6\": {\"observed\": \"\[$PUB6\]:$NL_PORT\", \"nat\": false, \"port_preserved\": true, \"mapping\": \"none (no NAT)\"" "$T/nc-$n.json" ||
+			fail "$n: IPv6 not seen without NAT: $(cat "$T/nc-$n.json")"
+	else
+		v6=no
+		grep -q '"ipv6": false' "$T/nc-$n.json" || fail "$n: IPv6 not reported unanswered: $(cat "$T/nc-$n.json")"
+	fi
 	"$NTMCTL" -s "${NL_SOCK[$n]}" netcheck > "$T/nc-$n.txt" 2>&1 || fail "$n: ntmctl netcheck: $(cat "$T/nc-$n.txt")"
 	case $nat in
-	false) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:$NL_PORT (no NAT); IPv6: not tested (no DC address of this family); DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
-	true) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:[0-9]* (NAT, port preserved: [a-z]*); mapping: $map; IPv6: not tested (no DC address of this family); DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
+	false) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:$NL_PORT (no NAT); IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
+	true) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:[0-9]* (NAT, port preserved: [a-z]*); mapping: $map; IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
 	esac || fail "$n: text output: $(cat "$T/nc-$n.txt")"
 	after=$(observed "$n")
 	[ "$after" = "$before" ] || fail "$n: the DC saw the node at $before before netcheck and at $after after"
