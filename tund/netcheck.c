@@ -9,7 +9,9 @@
  * again after NC_ROUND_MS, NC_ROUNDS times in all. natclass.c turns the
  * echoes into the verdict; this file only sends, collects and replies.
  * One test runs at a time. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,20 +65,19 @@ static unsigned slot_no(int f, int s, int d)
 	return (unsigned)(f * NC_NSOCK * NC_NDEST + s * NC_NDEST + d);
 }
 
+/* The port a socket is bound to, 0 when it cannot be read. */
 static uint16_t local_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct ntm_endpoint ep;
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    ntm_endpoint_from_sockaddr(&ep, (struct sockaddr *)&ss) < 0) {
-		/* an unbound wildcard: ep_valid refuses port 0 */
-		if (ss.ss_family == AF_INET6)
-			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) : 0;
-	}
-	return ep.port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+	if (ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+	return 0;
 }
 
 static void send_probe(struct netcheck *nc, int f, int s, int d)
