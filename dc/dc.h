@@ -23,6 +23,7 @@
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
 #include "store.h"
@@ -78,7 +79,9 @@
 	X(standalone_alloc_acks, "RELAY_ALLOC_ACK OK from standalone relays") \
 	X(standalone_alloc_refused, "RELAY_ALLOC_ACK refusals (relay full or duplicate ID)") \
 	X(standalone_down, "standalone relays marked down (no answer)") \
-	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate")
+	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate") \
+	X(netcheck_echoes, "NETCHECK_PROBE answered with NETCHECK_ECHO") \
+	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -106,6 +109,7 @@ struct dc_node {
 	uint8_t push_due;                /* DC_PUSH_* waiting for the rate limit */
 	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
+	struct ntm_window netcheck;      /* NETCHECK_PROBEs answered (DC_NETCHECK_*) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* Handshake timestamps (protocol.md 2.10): an init stamped more than this
@@ -116,6 +120,11 @@ enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* At most one HANDSHAKE_REFUSE per node this often, and one log line. */
 #define DC_REFUSE_MIN_MS 1000
 #define DC_REFUSE_LOG_MS 60000
+/* NETCHECK_PROBEs answered per node (doc/protocol.md 5.13): at most
+ * DC_NETCHECK_MAX in a window of DC_NETCHECK_WINDOW_MS, so that a node
+ * cannot make the DC send much (the echo is never larger than the probe). */
+#define DC_NETCHECK_MAX 12
+#define DC_NETCHECK_WINDOW_MS 2000
 /* A node's routes are pushed at most this often; a change inside the
  * window is pushed when it ends. */
 #define DC_PUSH_MIN_MS 500

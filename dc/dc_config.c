@@ -115,6 +115,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "DC", "ListenPort", NTM_CONF_PORT, 0, &cfg->port, 0, 0, 0, "7540", NULL },
 		{ "DC", "ListenAddressIPv4", NTM_CONF_ADDR, 0, &cfg->listen4, 0, 0, 0, NULL, &cfg->has_listen4 },
 		{ "DC", "ListenAddressIPv6", NTM_CONF_ADDR, 0, &cfg->listen6, 0, 0, 0, NULL, &cfg->has_listen6 },
+		{ "DC", "AltEndpoint", NTM_CONF_ENDPOINT, 0, &cfg->alt, 0, 0, 0, NULL, &cfg->has_alt },
 		{ "DC", "PrivateKeyFile", NTM_CONF_STRING, 0, cfg->key_file, sizeof(cfg->key_file), 0, 0,
 		  NTM_LOCALSTATEDIR "/lib/ntm/dc.key", NULL },
 		{ "DC", "Database", NTM_CONF_STRING, 0, cfg->database, sizeof(cfg->database), 0, 0,

@@ -31,6 +31,9 @@ struct dc_config {
 	uint16_t port;
 	bool has_listen4, has_listen6;
 	struct ntm_conf_addr listen4, listen6; /* default: any */
+	bool has_alt;
+	struct sockaddr_storage alt;          /* AltEndpoint: a second address of this DC,
+					       * told to nodes for ntmctl netcheck */
 	char key_file[4096];
 	char database[4096];
 	char control_socket[108];

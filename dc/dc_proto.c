@@ -402,6 +402,52 @@ static void on_keepalive(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	dc_node_report(dc, n, 0, ka->naddrs, ka->addrs, ka->nroutes, ka->routes);
 }
 
+/* NETCHECK_PROBE (doc/protocol.md 5.13): tell the node where the probe
+ * came from, to where it came from, from the address it reached. The node
+ * sends probes from a second socket and to our AltEndpoint, so the probe's
+ * source does not move the node's endpoint. Authenticated and fresh (the
+ * session's replay window), rate limited per node, and never answered with
+ * more bytes than it has. */
+static void on_netcheck(struct dc *dc, struct dc_node *n, int fd,
+			const struct ntm_ctl_netcheck_probe *p, const struct ntm_udp_meta *m)
+{
+	struct ntm_ctl c = { .type = NTM_CTL_NETCHECK_ECHO };
+	struct ntm_ctl_netcheck_echo *e = &c.u.nc_echo;
+	struct sockaddr_storage ss = m->src;
+	socklen_t sslen = m->srclen;
+	uint8_t pkt[NTM_DATA_HDR_LEN + 128 + NTM_TAG_LEN];
+	int len;
+
+	if (!n->registered_ms) {
+		dc->stats.drop_bad_control++;
+		return;
+	}
+	if (!ntm_window_allow(&n->netcheck, DC_NETCHECK_MAX, DC_NETCHECK_WINDOW_MS,
+			      ntm_loop_now_ms())) {
+		dc->stats.drop_netcheck_rate++;
+		return;
+	}
+	e->token = p->token;
+	ntm_sockaddr_unmap(&ss, &sslen);
+	if (ntm_endpoint_from_sockaddr(&e->observed, (struct sockaddr *)&ss) < 0) {
+		dc->stats.drop_malformed++;
+		return;
+	}
+	if (dc->cfg.has_alt &&
+	    ntm_endpoint_from_sockaddr(&e->alt, (const struct sockaddr *)&dc->cfg.alt) == 0)
+		e->has_alt = true;
+	len = ntm_ctl_encode(&c, pkt + NTM_DATA_HDR_LEN, 128);
+	if (len < 0)
+		return;
+	len = ntm_session_seal(&n->sess, pkt, (size_t)len);
+	if (len < 0)
+		return;
+	if (ntm_udp_send(fd, pkt, (size_t)len, (const struct sockaddr *)&m->src, m->srclen, m) >= 0) {
+		dc->stats.tx_packets++;
+		dc->stats.netcheck_echoes++;
+	}
+}
+
 static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
 {
 	struct ntm_data d;
@@ -427,12 +473,18 @@ static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struc
 		dc->stats.drop_data_auth++;
 		return;
 	}
-	/* Authenticated and fresh: only now may the endpoint move. */
+	/* Authenticated and fresh: only now may the endpoint move, unless
+	 * this is a NETCHECK_PROBE (it comes from a test socket). */
+	int dec = ptlen > 0 ? ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) : 0;
+	if (ptlen > 0 && dec == 0 && c.type == NTM_CTL_NETCHECK_PROBE) {
+		on_netcheck(dc, n, fd, &c.u.nc_probe, m);
+		return;
+	}
 	set_endpoint(n, m, fd);
 	n->last_seen_ms = ntm_loop_now_ms();
 	if (ptlen == 0)
 		return; /* keepalive */
-	if (ntm_ctl_decode(buf + NTM_DATA_HDR_LEN, ptlen, &c) < 0) {
+	if (dec < 0) {
 		dc->stats.drop_bad_control++;
 		return;
 	}

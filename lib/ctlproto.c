@@ -22,6 +22,7 @@
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
 #define ECHO_FIXED_LEN 7               /* ECHO: seq u16, path u8, rtt_us u32, then an endpoint */
+#define NC_FAMILY_LEN 28               /* NC_FAMILY: 6 bytes, port, address, rtt */
 #define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
 
 struct attr {
@@ -64,6 +65,7 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_STATS: return "STATS";
 	case NTM_LCTL_RELOAD: return "RELOAD";
 	case NTM_LCTL_WATCH: return "WATCH";
+	case NTM_LCTL_NETCHECK: return "NETCHECK";
 	case NTM_LCTL_REREGISTER: return "REREGISTER";
 	case NTM_LCTL_DOWN: return "DOWN";
 	case NTM_LCTL_STATUS_REPLY: return "STATUS reply";
@@ -74,8 +76,22 @@ const char *ntm_lctl_type_name(unsigned type)
 	case NTM_LCTL_STATS_REPLY: return "STATS reply";
 	case NTM_LCTL_RELOAD_REPLY: return "RELOAD reply";
 	case NTM_LCTL_WATCH_REPLY: return "WATCH reply";
+	case NTM_LCTL_NETCHECK_REPLY: return "NETCHECK reply";
 	case NTM_LCTL_REREGISTER_REPLY: return "REREGISTER reply";
 	case NTM_LCTL_DOWN_REPLY: return "DOWN reply";
+	}
+	return "unknown";
+}
+
+const char *ntm_lctl_nc_mapping_name(unsigned mapping)
+{
+	switch (mapping) {
+	case NTM_LCTL_MAP_NO_ANSWER: return "unknown (no answer)";
+	case NTM_LCTL_MAP_NO_NAT: return "none (no NAT)";
+	case NTM_LCTL_MAP_EIM: return "endpoint-independent";
+	case NTM_LCTL_MAP_EDM: return "endpoint-dependent";
+	case NTM_LCTL_MAP_ONE_ADDR: return "unknown (DC has one address)";
+	case NTM_LCTL_MAP_ALT_SILENT: return "unknown (the DC's second address did not answer)";
 	}
 	return "unknown";
 }
@@ -572,6 +588,12 @@ int ntm_lctl_req_watch(void *buf, size_t cap, uint32_t req_id)
 	return end_msg(&w);
 }
 
+int ntm_lctl_req_netcheck(void *buf, size_t cap, uint32_t req_id)
+{
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_NETCHECK, 0, req_id);
+	return end_msg(&w);
+}
+
 int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id)
 {
 	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_RELOAD, 0, req_id);
@@ -627,6 +649,7 @@ int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req)
 	case NTM_LCTL_STATS:
 	case NTM_LCTL_RELOAD:
 	case NTM_LCTL_WATCH:
+	case NTM_LCTL_NETCHECK:
 	case NTM_LCTL_REREGISTER:
 		break;
 	case NTM_LCTL_RESOLVE_NAME:
@@ -990,6 +1013,67 @@ void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t s)
 		snprintf(buf, cap, "offline, last seen %u days ago", (unsigned)(s / 86400));
 }
 
+static bool tri_ok(uint8_t v)
+{
+	return v <= NTM_LCTL_NC_YES;
+}
+
+static bool nc_family_ok(const struct ntm_lctl_nc_family *f)
+{
+	if (fam_len(f->family) == 0 || !tri_ok(f->nat) || !tri_ok(f->port_preserved) ||
+	    f->mapping > NTM_LCTL_MAP_MAX)
+		return false;
+	if (!f->answered)     /* nothing seen: nothing concluded */
+		return f->nat == NTM_LCTL_NC_UNKNOWN && f->port_preserved == NTM_LCTL_NC_UNKNOWN &&
+		       f->mapping == NTM_LCTL_MAP_NO_ANSWER && f->rtt_us == 0;
+	static const uint8_t zero[12];
+	if (f->family == 4 && memcmp(f->observed.addr + 4, zero, sizeof(zero)) != 0)
+		return false;
+	return f->observed.family == f->family && endpoint_ok(&f->observed) &&
+	       f->mapping != NTM_LCTL_MAP_NO_ANSWER;
+}
+
+static bool netcheck_ok(const struct ntm_lctl_netcheck *m)
+{
+	if (m->n_fam > NTM_LCTL_NC_MAX_FAM)
+		return false;
+	for (unsigned i = 0; i < m->n_fam; i++) {
+		if (!nc_family_ok(&m->fam[i]))
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (m->fam[j].family == m->fam[i].family)
+				return false;
+	}
+	return !m->has_alt || endpoint_ok(&m->alt);
+}
+
+int ntm_lctl_reply_netcheck(void *buf, size_t cap, uint32_t req_id,
+			    const struct ntm_lctl_netcheck *m)
+{
+	if (!netcheck_ok(m))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, NTM_LCTL_NETCHECK_REPLY, NTM_LCTL_OK, req_id);
+	for (unsigned i = 0; i < m->n_fam; i++) {
+		const struct ntm_lctl_nc_family *f = &m->fam[i];
+		put_attr_hdr(&w, NTM_LCTL_A_NC_FAMILY, NC_FAMILY_LEN);
+		ntm_wr_u8(&w, f->family);
+		ntm_wr_u8(&w, f->answered ? 1 : 0);
+		ntm_wr_u8(&w, f->nat);
+		ntm_wr_u8(&w, f->port_preserved);
+		ntm_wr_u8(&w, f->mapping);
+		ntm_wr_u8(&w, 0);
+		ntm_wr_u16(&w, f->answered ? f->observed.port : 0);
+		if (f->answered)
+			ntm_wr_bytes(&w, f->observed.addr, 16);
+		else
+			ntm_wr_bytes(&w, (const uint8_t[16]){ 0 }, 16);
+		ntm_wr_u32(&w, f->rtt_us);
+	}
+	if (m->has_alt)
+		put_endpoint(&w, NTM_LCTL_A_NC_ALT, &m->alt);
+	return end_msg(&w);
+}
+
 /* ---- replies: decoders ---- */
 
 static const struct rule resolve_rules[] = {
@@ -1041,6 +1125,11 @@ static const struct rule ping_rules[] = {
 static const struct rule stats_rules[] = {
 	{ NTM_LCTL_A_COUNTER, 0, NTM_LCTL_MAX_COUNTERS },
 	{ NTM_LCTL_A_GAUGE, 0, NTM_LCTL_MAX_GAUGES },
+};
+
+static const struct rule netcheck_rules[] = {
+	{ NTM_LCTL_A_NC_FAMILY, 0, NTM_LCTL_NC_MAX_FAM },
+	{ NTM_LCTL_A_NC_ALT, 0, 1 },
 };
 
 _Static_assert(NTM_ARRAY_SIZE(status_rules) <= RULES_MAX, "RULES_MAX too small");
@@ -1144,6 +1233,40 @@ static bool take_ping(void *out, const struct attr *a, unsigned nth)
 	m->rtt_min_us = ntm_get_be32(a->val + 4);
 	m->rtt_avg_us = ntm_get_be32(a->val + 8);
 	m->rtt_max_us = ntm_get_be32(a->val + 12);
+	return true;
+}
+
+/* family, answered, nat, port preserved, mapping, reserved 0, port,
+ * address (16, IPv4 in the first 4, the rest 0), rtt; checked whole by
+ * netcheck_ok */
+static bool take_netcheck(void *out, const struct attr *a, unsigned nth)
+{
+	struct ntm_lctl_netcheck *m = out;
+
+	if (a->type == NTM_LCTL_A_NC_ALT)
+		return m->has_alt = get_endpoint(a, &m->alt);
+	if (a->type != NTM_LCTL_A_NC_FAMILY || a->len != NC_FAMILY_LEN || a->val[1] > 1 ||
+	    a->val[5] != 0)
+		return false;
+	struct ntm_lctl_nc_family *f = &m->fam[nth];
+	m->n_fam = nth + 1;
+	f->family = a->val[0];
+	f->answered = a->val[1] == 1;
+	f->nat = a->val[2];
+	f->port_preserved = a->val[3];
+	f->mapping = a->val[4];
+	uint16_t port = ntm_get_be16(a->val + 6);
+	static const uint8_t zero[16];
+	if (f->answered) {
+		f->observed.family = f->family;
+		f->observed.port = port;
+		memcpy(f->observed.addr, a->val + 8, 16);
+		if (f->family == 4 && memcmp(a->val + 12, zero, 12) != 0)
+			return false;
+	} else if (port != 0 || memcmp(a->val + 8, zero, 16) != 0) {
+		return false;
+	}
+	f->rtt_us = ntm_get_be32(a->val + 24);
 	return true;
 }
 
@@ -1342,6 +1465,20 @@ int ntm_lctl_decode_stats(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 	int ret = read_reply(msg, len, NTM_LCTL_STATS_REPLY, NTM_LCTL_STATS_REPLY, hdr,
 			     stats_rules, NTM_ARRAY_SIZE(stats_rules), take_stats, m, &ok);
 	if (ret == 0 && ok && !stats_ok(m))
+		ret = -EBADMSG;
+	if (ret < 0)
+		memset(m, 0, sizeof(*m));
+	return ret;
+}
+
+int ntm_lctl_decode_netcheck(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			     struct ntm_lctl_netcheck *m)
+{
+	bool ok;
+	memset(m, 0, sizeof(*m));
+	int ret = read_reply(msg, len, NTM_LCTL_NETCHECK_REPLY, NTM_LCTL_NETCHECK_REPLY, hdr,
+			     netcheck_rules, NTM_ARRAY_SIZE(netcheck_rules), take_netcheck, m, &ok);
+	if (ret == 0 && ok && !netcheck_ok(m))
 		ret = -EBADMSG;
 	if (ret < 0)
 		memset(m, 0, sizeof(*m));

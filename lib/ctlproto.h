@@ -58,6 +58,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_STATS = 0x06,         /* query: no attributes; any local user */
 	NTM_LCTL_RELOAD = 0x07,        /* ntm-dcd: re-read the registry if it changed; any user */
 	NTM_LCTL_WATCH = 0x0a,         /* stream events on this connection; any user */
+	NTM_LCTL_NETCHECK = 0x0b,      /* ntm-tund: test the underlay with the DC; no attributes */
 	NTM_LCTL_REREGISTER = 0x40,
 	NTM_LCTL_DOWN = 0x41,          /* ntm-tund: tear a peer's tunnel down (NAME) */
 	NTM_LCTL_REPLY = 0x80,
@@ -69,6 +70,7 @@ enum ntm_lctl_type {
 	NTM_LCTL_STATS_REPLY = 0x86,
 	NTM_LCTL_RELOAD_REPLY = 0x87,
 	NTM_LCTL_WATCH_REPLY = 0x8a,   /* one per event, for as long as the connection lasts */
+	NTM_LCTL_NETCHECK_REPLY = 0x8b,
 	NTM_LCTL_REREGISTER_REPLY = 0xc0,
 	NTM_LCTL_DOWN_REPLY = 0xc1,
 };
@@ -137,6 +139,8 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_GAUGE = 0x8040,         /* counter format: a value that goes up and down */
 	NTM_LCTL_A_ECHO = 0x8041,          /* one echo's reply: seq u16, path u8, rtt_us u32, endpoint */
 	NTM_LCTL_A_OFFLINE = 0x8042,       /* u32 s since the DC last saw the peer (TRYAGAIN replies) */
+	NTM_LCTL_A_NC_FAMILY = 0x8048,     /* NETCHECK: 28 bytes, one family's result (struct below) */
+	NTM_LCTL_A_NC_ALT = 0x8049,        /* NETCHECK: endpoint, the DC's second address */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -275,6 +279,37 @@ struct ntm_lctl_ping_result {
 	struct ntm_lctl_echo echoes[NTM_LCTL_PING_COUNT_MAX];
 };
 
+/* NETCHECK reply (doc/control.md): per family the DC answered or was
+ * asked on, what the echoes showed. */
+enum ntm_lctl_nc_tri { NTM_LCTL_NC_UNKNOWN = 0, NTM_LCTL_NC_NO = 1, NTM_LCTL_NC_YES = 2 };
+enum ntm_lctl_nc_mapping {
+	NTM_LCTL_MAP_NO_ANSWER = 0,    /* no echo: nothing known */
+	NTM_LCTL_MAP_NO_NAT = 1,       /* the DC sees our own address and port */
+	NTM_LCTL_MAP_EIM = 2,          /* one mapping for both DC addresses */
+	NTM_LCTL_MAP_EDM = 3,          /* another mapping per destination (symmetric) */
+	NTM_LCTL_MAP_ONE_ADDR = 4,     /* the DC has one address of this family: not tested */
+	NTM_LCTL_MAP_ALT_SILENT = 5,   /* the DC's second address did not answer */
+	NTM_LCTL_MAP_MAX = 5,
+};
+#define NTM_LCTL_NC_MAX_FAM 2
+struct ntm_lctl_nc_family {
+	uint8_t family;                /* 4 or 6 */
+	bool answered;                 /* some probe of this family was echoed */
+	uint8_t nat;                   /* enum ntm_lctl_nc_tri: a NAT changes our address or port */
+	uint8_t port_preserved;        /* enum ntm_lctl_nc_tri: the NAT kept our source port */
+	uint8_t mapping;               /* enum ntm_lctl_nc_mapping */
+	struct ntm_lctl_endpoint observed; /* where the DC saw us (answered only) */
+	uint32_t rtt_us;               /* round trip to the DC from the main socket, 0: none */
+};
+struct ntm_lctl_netcheck {
+	unsigned n_fam;                /* 0..NTM_LCTL_NC_MAX_FAM, distinct families */
+	struct ntm_lctl_nc_family fam[NTM_LCTL_NC_MAX_FAM];
+	bool has_alt;
+	struct ntm_lctl_endpoint alt;  /* the DC's second address, as it told us */
+};
+/* Constant text for a mapping ("endpoint-independent", ...), or "unknown". */
+const char *ntm_lctl_nc_mapping_name(unsigned mapping);
+
 /* One named counter of a STATS reply. name: 1..63 bytes of [a-z0-9_], NUL-terminated. */
 struct ntm_lctl_counter {
 	char name[NTM_LCTL_COUNTER_NAME_MAX + 1];
@@ -345,6 +380,8 @@ int ntm_lctl_req_watch(void *buf, size_t cap, uint32_t req_id);
 /* ntm-dcd only (ntm-dcctl after it wrote the registry): no attributes. */
 int ntm_lctl_req_reload(void *buf, size_t cap, uint32_t req_id);
 
+int ntm_lctl_req_netcheck(void *buf, size_t cap, uint32_t req_id);
+
 /* Decodes any known request. */
 int ntm_lctl_req_decode(const void *msg, size_t len, struct ntm_lctl_req *req);
 
@@ -371,6 +408,8 @@ int ntm_lctl_reply_ping(void *buf, size_t cap, uint32_t req_id,
 /* -EINVAL for m->n > NTM_LCTL_MAX_COUNTERS, m->n_gauges > NTM_LCTL_MAX_GAUGES
  * or a name outside [a-z0-9_]{1,63}. */
 int ntm_lctl_reply_stats(void *buf, size_t cap, uint32_t req_id, const struct ntm_lctl_stats *m);
+int ntm_lctl_reply_netcheck(void *buf, size_t cap, uint32_t req_id,
+			    const struct ntm_lctl_netcheck *m);
 
 /* One event of a WATCH. -EINVAL when a field the kind needs is missing
  * (PEER for peer events, DC_STATE for START and DC, PATH for PEER_UP and
@@ -410,5 +449,7 @@ int ntm_lctl_decode_stats(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			  struct ntm_lctl_stats *m);
 int ntm_lctl_decode_watch(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
 			  struct ntm_lctl_event *m);
+int ntm_lctl_decode_netcheck(const void *msg, size_t len, struct ntm_lctl_hdr *hdr,
+			     struct ntm_lctl_netcheck *m);
 
 #endif

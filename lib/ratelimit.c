@@ -108,3 +108,15 @@ bool ntm_ratelimit_empty(struct ntm_ratelimit *rl, const struct sockaddr *src, u
 	refill(rl, i, now_ms);
 	return rl->b[i].tokens == 0;
 }
+
+bool ntm_window_allow(struct ntm_window *w, unsigned max, uint64_t window_ms, uint64_t now_ms)
+{
+	if (w->count == 0 || now_ms - w->start_ms >= window_ms) {
+		w->start_ms = now_ms;
+		w->count = 0;
+	}
+	if (w->count >= max)
+		return false;
+	w->count++;
+	return true;
+}

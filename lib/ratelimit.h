@@ -31,6 +31,17 @@ bool ntm_ratelimit_empty(struct ntm_ratelimit *rl, const struct sockaddr *src, u
 /* The bucket a source uses (tests: distinct sources, distinct budgets). */
 size_t ntm_ratelimit_slot(const struct ntm_ratelimit *rl, const struct sockaddr *src);
 
+/* A fixed-window count its owner keeps (one per node, say): at most max
+ * events in each window of window_ms, the first window starting at the
+ * first event. */
+struct ntm_window {
+	uint64_t start_ms;
+	unsigned count;         /* 0: no window yet */
+};
+/* Count one event at now_ms; false (not counted) when max were already
+ * allowed in the current window. */
+bool ntm_window_allow(struct ntm_window *w, unsigned max, uint64_t window_ms, uint64_t now_ms);
+
 /* The address of src as 16 bytes, IPv4 (plain or mapped) as ::ffff:a.b.c.d,
  * and its port (host order); -EAFNOSUPPORT for another family. */
 int ntm_addr_norm(const struct sockaddr *src, uint8_t addr[16], uint16_t *port);

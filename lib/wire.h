@@ -204,7 +204,9 @@ enum ntm_ctl_type {
 	NTM_CTL_RELAY_FREE = 11,
 	NTM_CTL_PING = 12,
 	NTM_CTL_PONG = 13,
-	NTM_CTL_MAX = 13,
+	NTM_CTL_NETCHECK_PROBE = 14,
+	NTM_CTL_NETCHECK_ECHO = 15,
+	NTM_CTL_MAX = 15,
 };
 
 struct ntm_ctl_register {
@@ -343,6 +345,21 @@ struct ntm_ctl_ping {               /* PING and PONG */
 	uint64_t timestamp_ns;
 };
 
+/* NETCHECK_PROBE (5.13): the node asks the DC where a datagram came from.
+ * The padding makes the probe at least as large as the echo. */
+#define NTM_NETCHECK_PAD 40
+struct ntm_ctl_netcheck_probe {
+	uint64_t token;                /* non-zero, chosen by the node */
+};
+
+/* NETCHECK_ECHO (5.14): the DC's answer, sent to the probe's source. */
+struct ntm_ctl_netcheck_echo {
+	uint64_t token;                /* the probe's */
+	struct ntm_endpoint observed;  /* the probe's source address and port */
+	bool has_alt;
+	struct ntm_endpoint alt;       /* the DC's second address (AltEndpoint) */
+};
+
 struct ntm_ctl {
 	uint8_t type;                  /* enum ntm_ctl_type */
 	union {
@@ -358,6 +375,8 @@ struct ntm_ctl {
 		struct ntm_ctl_relay_alloc_ack alloc_ack;
 		struct ntm_ctl_relay_free free;
 		struct ntm_ctl_ping ping;  /* PING and PONG */
+		struct ntm_ctl_netcheck_probe nc_probe;
+		struct ntm_ctl_netcheck_echo nc_echo;
 	} u;
 };
 

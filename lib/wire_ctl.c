@@ -722,6 +722,69 @@ static bool ping_valid(const struct ntm_ctl *c)
 	return true;
 }
 
+/* ---- NETCHECK_PROBE (5.13) and NETCHECK_ECHO (5.14) ---- */
+
+static void rd_netcheck_probe(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	uint8_t pad[NTM_NETCHECK_PAD];
+	static const uint8_t zero[NTM_NETCHECK_PAD];
+
+	c->u.nc_probe.token = ntm_rd_u64(r);
+	ntm_rd_copy(r, pad, sizeof(pad));
+	if (memcmp(pad, zero, sizeof(pad)) != 0)
+		ntm_rd_fail(r);
+}
+
+static void wr_netcheck_probe(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	static const uint8_t zero[NTM_NETCHECK_PAD];
+
+	ntm_wr_u64(w, c->u.nc_probe.token);
+	ntm_wr_bytes(w, zero, sizeof(zero));
+}
+
+static bool netcheck_probe_valid(const struct ntm_ctl *c)
+{
+	return c->u.nc_probe.token != 0;
+}
+
+static void rd_netcheck_echo(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	struct ntm_ctl_netcheck_echo *m = &c->u.nc_echo;
+	uint8_t has = 0;
+
+	m->token = ntm_rd_u64(r);
+	rd_endpoint(r, &m->observed);
+	has = ntm_rd_u8(r);
+	if (has > 1) {
+		ntm_rd_fail(r);
+		return;
+	}
+	m->has_alt = has == 1;
+	if (m->has_alt)
+		rd_endpoint(r, &m->alt);
+}
+
+static void wr_netcheck_echo(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_netcheck_echo *m = &c->u.nc_echo;
+
+	ntm_wr_u64(w, m->token);
+	wr_endpoint(w, &m->observed);
+	ntm_wr_u8(w, m->has_alt ? 1 : 0);
+	if (m->has_alt)
+		wr_endpoint(w, &m->alt);
+}
+
+static bool netcheck_echo_valid(const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_netcheck_echo *m = &c->u.nc_echo;
+
+	if (m->token == 0 || !ep_valid(&m->observed))
+		return false;
+	return !m->has_alt || ep_valid(&m->alt);
+}
+
 /* ---- dispatch ---- */
 
 struct ctl_ops {
@@ -753,6 +816,10 @@ static const struct ctl_ops ctl_ops[NTM_CTL_MAX + 1] = {
 	[NTM_CTL_RELAY_FREE] = { "RELAY_FREE", rd_relay_free, wr_relay_free, relay_free_valid },
 	[NTM_CTL_PING] = { "PING", rd_ping, wr_ping, ping_valid },
 	[NTM_CTL_PONG] = { "PONG", rd_ping, wr_ping, ping_valid },
+	[NTM_CTL_NETCHECK_PROBE] = { "NETCHECK_PROBE", rd_netcheck_probe, wr_netcheck_probe,
+				     netcheck_probe_valid },
+	[NTM_CTL_NETCHECK_ECHO] = { "NETCHECK_ECHO", rd_netcheck_echo, wr_netcheck_echo,
+				    netcheck_echo_valid },
 };
 
 static const struct ctl_ops *ctl_lookup(int type)

@@ -227,6 +227,8 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 		return ping_request(t, c, req, buf, cap);
 	case NTM_LCTL_WATCH:
 		return watch_request(t, c, req, buf, cap);
+	case NTM_LCTL_NETCHECK:
+		return netcheck_request(t, c, req, buf, cap);
 	default:
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_BADREQ);
 	}

@@ -494,6 +494,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		peer_on_route(t, &c.u.route);
 	else if (c.type == NTM_CTL_DIRECTION_NAK)
 		peer_on_nak(t, &c.u.nak);
+	else if (c.type == NTM_CTL_NETCHECK_ECHO)
+		netcheck_on_echo(t, &c.u.nc_echo);
 	else
 		t->stats.drop_malformed++;
 }
@@ -646,7 +648,7 @@ bool dclink_is_dc(const struct tund *t, const struct sockaddr *src)
 		if ((t->dc.usable & UL_BIT(f)) &&
 		    ntm_sockaddr_cmp(src, (const struct sockaddr *)&t->dc.ep[f]) == 0)
 			return true;
-	return false;
+	return netcheck_from_alt(t, src);
 }
 
 /* One line per change: "underlay: 10.1.0.2 -> 10.2.0.2; re-registering

@@ -593,6 +593,125 @@ static int cmd_watch(void *ctx, int argc, char **argv)
 	return 1;
 }
 
+static const struct ntm_lctl_nc_family *nc_fam(const struct ntm_lctl_netcheck *m, uint8_t family)
+{
+	for (unsigned i = 0; i < m->n_fam; i++)
+		if (m->fam[i].family == family)
+			return &m->fam[i];
+	return NULL;
+}
+
+static const char *tri_json(uint8_t v)
+{
+	return v == NTM_LCTL_NC_YES ? "true" : v == NTM_LCTL_NC_NO ? "false" : "null";
+}
+
+/* "IPv4: 203.0.113.5:41641 (NAT, port preserved: no); mapping: ..." */
+static void print_nc_family_text(const struct ntm_lctl_nc_family *f, const char *label)
+{
+	char ep[80];
+
+	if (!f) {
+		printf("%s: not tested (no DC address of this family)", label);
+		return;
+	}
+	if (!f->answered) {
+		printf("%s: no", label);
+		return;
+	}
+	fmt_endpoint(&f->observed, ep, sizeof(ep));
+	if (f->nat == NTM_LCTL_NC_NO)
+		printf("%s: %s (no NAT)", label, ep);
+	else
+		printf("%s: %s (NAT, port preserved: %s); mapping: %s", label, ep,
+		       f->port_preserved == NTM_LCTL_NC_YES ? "yes" : "no",
+		       ntm_lctl_nc_mapping_name(f->mapping));
+}
+
+static void print_nc_family_json(const struct ntm_lctl_nc_family *f, const char *key)
+{
+	char ep[80];
+
+	if (!f || !f->answered) {  /* null: not tested; false: no answer */
+		printf("\"%s\": %s, ", key, f ? "false" : "null");
+		return;
+	}
+	fmt_endpoint(&f->observed, ep, sizeof(ep));
+	printf("\"%s\": {\"observed\": \"%s\", \"nat\": %s, \"port_preserved\": %s, "
+	       "\"mapping\": \"%s\", \"dc_rtt_ms\": ", key, ep, tri_json(f->nat),
+	       tri_json(f->port_preserved), ntm_lctl_nc_mapping_name(f->mapping));
+	if (f->rtt_us)
+		printf("%.3f}, ", f->rtt_us / 1000.0);
+	else
+		printf("null}, ");
+}
+
+static void print_netcheck(const struct ntm_lctl_netcheck *m, bool json)
+{
+	const struct ntm_lctl_nc_family *f4 = nc_fam(m, 4), *f6 = nc_fam(m, 6);
+	bool udp = (f4 && f4->answered) || (f6 && f6->answered);
+	uint32_t rtt = 0;
+	char alt[80] = "";
+
+	for (unsigned i = 0; i < m->n_fam; i++)
+		if (m->fam[i].rtt_us && (!rtt || m->fam[i].rtt_us < rtt))
+			rtt = m->fam[i].rtt_us;
+	if (m->has_alt)
+		fmt_endpoint(&m->alt, alt, sizeof(alt));
+	if (json) {
+		printf("{\"udp\": %s, ", udp ? "true" : "false");
+		print_nc_family_json(f4, "ipv4");
+		print_nc_family_json(f6, "ipv6");
+		json_str("dc_alt", m->has_alt, alt, ", ");
+		if (rtt)
+			printf("\"dc_rtt_ms\": %.3f, ", rtt / 1000.0);
+		else
+			printf("\"dc_rtt_ms\": null, ");
+		printf("\"relay_rtt_ms\": null}\n");
+		return;
+	}
+	printf("UDP: %s; ", udp ? "yes" : "no");
+	print_nc_family_text(f4, "IPv4");
+	printf("; ");
+	print_nc_family_text(f6, "IPv6");
+	if (rtt)
+		printf("; DC RTT %.1f ms", rtt / 1000.0);
+	printf("; relay RTT: not measured\n");
+}
+
+static int cmd_netcheck(void *ctx, int argc, char **argv)
+{
+	uint8_t req[64], reply[1024];
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_netcheck m;
+	bool json = false;
+	(void)ctx;
+
+	if (ntm_cli_json_arg(argc, argv, &json) < 0)
+		return -EINVAL;
+	int len = ntm_lctl_req_netcheck(req, sizeof(req), 1);
+	/* the daemon answers when every probe was echoed, or after ~1.2 s */
+	ssize_t n = ntm_cli_call_timeout("ntmctl", "ntm-tund", sock_path, req, (size_t)len, reply,
+					 sizeof(reply), 5000);
+	if (n < 0)
+		return 1;
+	if (ntm_lctl_decode_netcheck(reply, (size_t)n, &h, &m) < 0) {
+		fprintf(stderr, "ntmctl: malformed reply from ntm-tund\n");
+		return 1;
+	}
+	if (h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntmctl: netcheck: %s%s\n", ntm_lctl_status_name(h.status),
+			h.status == NTM_LCTL_TRYAGAIN ?
+			" (not registered with the DC, or a netcheck is running)" : "");
+		return 1;
+	}
+	print_netcheck(&m, json);
+	for (unsigned i = 0; i < m.n_fam; i++)
+		if (m.fam[i].answered)
+			return 0;
+	return 1;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	(void)ctx;
@@ -637,6 +756,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "metrics", cmd_metrics, "metrics" },
 	{ "watch", cmd_watch, "watch [--json]" },
+	{ "netcheck", cmd_netcheck, "netcheck [--json]" },
 	{ "reregister", cmd_reregister, "reregister" },
 	{ "down", cmd_down, "down NAME" },
 	{ "dns", cmd_dns, NTMCTL_DNS_USAGE },

@@ -344,6 +344,7 @@ static int run(struct tund *t)
 	dclink_stop(t);
 stop:
 	pings_free(t);
+	netcheck_free(t);
 	namemap_close(t);
 	ctl_close(t);          /* ends every watch too (their cancel functions) */
 	watch_free_all(t);

@@ -192,6 +192,7 @@ struct tund {
 	struct ping_job *pings;
 	struct watcher *watchers;          /* WATCH connections (watch.c) */
 	uint8_t watch_dc_last;             /* the DC state last told them */
+	struct netcheck *netcheck;         /* the netcheck running, NULL: none (netcheck.c) */
 	struct early_hs early[EARLY_HS];
 	struct peer *bday_peer;            /* the one peer a birthday search runs for */
 	/* bounded work per local user (peerlimits.h, doc/control.md 1.2) */
@@ -214,6 +215,15 @@ struct tund {
 	uint8_t sendbuf[NTM_MAX_DATAGRAM + 64];  /* queued packets, control replies */
 	uint8_t relaybuf[NTM_MAX_DATAGRAM + 64]; /* capsules to the relay */
 };
+
+/* netcheck.c: `ntmctl netcheck` (deferred reply; TRYAGAIN while one runs
+ * or the node is not registered) */
+int netcheck_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
+		     uint8_t *out, size_t cap);
+void netcheck_on_echo(struct tund *t, const struct ntm_ctl_netcheck_echo *e);
+/* Is src the DC's second address, while a netcheck probes it? */
+bool netcheck_from_alt(const struct tund *t, const struct sockaddr *src);
+void netcheck_free(struct tund *t);
 
 /* tund.c: reads datagrams from one of our UDP sockets (arg: the tund) */
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);

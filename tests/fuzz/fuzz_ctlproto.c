@@ -40,6 +40,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_REREGISTER: return ntm_lctl_req_reregister(buf, cap, id);
 	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
 	case NTM_LCTL_WATCH: return ntm_lctl_req_watch(buf, cap, id);
+	case NTM_LCTL_NETCHECK: return ntm_lctl_req_netcheck(buf, cap, id);
 	}
 	return -1;
 }
@@ -162,6 +163,20 @@ static void check_offline(const uint8_t *data, size_t size)
 	CHECK(ntm_lctl_decode_offline(out1, (size_t)n1, &seen2) == 1 && seen2 == seen);
 }
 
+static void check_netcheck(const uint8_t *data, size_t size)
+{
+	struct ntm_lctl_hdr h;
+	struct ntm_lctl_netcheck m;
+	if (ntm_lctl_decode_netcheck(data, size, &h, &m) != 0)
+		return;
+	CHECK(m.n_fam <= NTM_LCTL_NC_MAX_FAM);
+	int n1 = h.status ? encode_empty(out1, &h) : ntm_lctl_reply_netcheck(out1, sizeof(out1), h.req_id, &m);
+	CHECK(n1 > 0);
+	CHECK(ntm_lctl_decode_netcheck(out1, (size_t)n1, &h, &m) == 0);
+	int n2 = h.status ? encode_empty(out2, &h) : ntm_lctl_reply_netcheck(out2, sizeof(out2), h.req_id, &m);
+	CHECK(n2 == n1 && memcmp(out1, out2, (size_t)n1) == 0);
+}
+
 /* The replies without attributes: REREGISTER's and RELOAD's. */
 static void check_empty(const uint8_t *data, size_t size, uint8_t req_type)
 {
@@ -196,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_stats(copy, size);
 	check_offline(copy, size);
 	check_watch(copy, size);
+	check_netcheck(copy, size);
 	check_empty(copy, size, NTM_LCTL_REREGISTER);
 	check_empty(copy, size, NTM_LCTL_RELOAD);
 	free(copy);

@@ -175,6 +175,15 @@ static void fuzz_ctl(const uint8_t *data, size_t size)
 	CHECK(strcmp(ntm_ctl_type_name(m.type), "unknown") != 0);
 	if (m.type == NTM_CTL_KEEPALIVE_ACK)
 		CHECK(ntm_endpoint_format(&m.u.ka_ack.observed, text, sizeof(text)) > 0);
+	if (m.type == NTM_CTL_NETCHECK_PROBE)
+		CHECK(m.u.nc_probe.token != 0 && size == 2 + 8 + NTM_NETCHECK_PAD);
+	if (m.type == NTM_CTL_NETCHECK_ECHO) {
+		/* the DC's answer is never larger than the probe it answers */
+		CHECK(size <= 2 + 8 + NTM_NETCHECK_PAD);
+		CHECK(ntm_endpoint_format(&m.u.nc_echo.observed, text, sizeof(text)) > 0);
+		if (m.u.nc_echo.has_alt)
+			CHECK(ntm_endpoint_format(&m.u.nc_echo.alt, text, sizeof(text)) > 0);
+	}
 }
 
 /* A name ntm_name_set accepts is one the decoder accepts on the wire. */

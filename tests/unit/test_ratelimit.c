@@ -50,6 +50,27 @@ static struct sockaddr_storage v6(const char *a, uint16_t port)
 
 /* ---- lib/ratelimit.c ---- */
 
+/* DC_NETCHECK's limit: max per window, the window from its first event */
+START_TEST(test_a_window_allows_max_events_then_starts_anew)
+{
+	struct ntm_window w = { 0 };
+
+	for (int i = 0; i < 12; i++)
+		ck_assert(ntm_window_allow(&w, 12, 2000, 5000 + (uint64_t)i));
+	ck_assert(!ntm_window_allow(&w, 12, 2000, 5100));
+	ck_assert(!ntm_window_allow(&w, 12, 2000, 6999));
+	ck_assert_uint_eq(w.count, 12);
+	ck_assert(ntm_window_allow(&w, 12, 2000, 7000));
+	ck_assert_uint_eq(w.count, 1);
+	ck_assert_uint_eq(w.start_ms, 7000);
+	/* a window that starts at time 0 is a window too */
+	w = (struct ntm_window){ 0 };
+	ck_assert(ntm_window_allow(&w, 1, 2000, 0));
+	ck_assert(!ntm_window_allow(&w, 1, 2000, 1999));
+	ck_assert(ntm_window_allow(&w, 1, 2000, 2000));
+}
+END_TEST
+
 START_TEST(test_a_mapped_address_is_the_same_source_as_its_ipv4_address)
 {
 	static struct ntm_ratelimit rl;
@@ -406,6 +427,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("buckets");
 	tcase_add_checked_fixture(tc, keys, NULL);
 	tcase_add_test(tc, test_a_mapped_address_is_the_same_source_as_its_ipv4_address);
+	tcase_add_test(tc, test_a_window_allows_max_events_then_starts_anew);
 	tcase_add_test(tc, test_distinct_ipv4_hosts_have_distinct_budgets);
 	tcase_add_test(tc, test_a_bucket_refills_at_its_rate_keeping_fractions);
 	tcase_add_test(tc, test_a_cookie_is_bound_to_address_and_port_and_goes_stale_on_rotation);

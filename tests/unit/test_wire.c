@@ -48,7 +48,7 @@ enum {
 	S_REGISTER, S_REGISTER_ACK, S_REGISTER_ACK_FAIL, S_KEEPALIVE, S_KEEPALIVE_EMPTY,
 	S_KEEPALIVE_ACK4, S_KEEPALIVE_ACK6, S_DIR_REQ_NAME, S_DIR_REQ_ADDR4, S_DIR_REQ_ADDR6,
 	S_ROUTE, S_ROUTE_NO_RELAY, S_ROUTE_ACK, S_NAK, S_ALLOC, S_ALLOC_ACK, S_FREE,
-	S_PING, S_PONG, S_COUNT
+	S_PING, S_PONG, S_NC_PROBE, S_NC_ECHO4, S_NC_ECHO6_ALT, S_COUNT
 };
 
 static struct sample samples[S_COUNT];
@@ -363,6 +363,24 @@ static void build_ctl_samples(void)
 	add_ctl(S_PING, "PING", &c);
 	c.type = NTM_CTL_PONG;
 	add_ctl(S_PONG, "PONG", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_NETCHECK_PROBE;
+	c.u.nc_probe.token = 0x0102030405060708ull;
+	add_ctl(S_NC_PROBE, "NETCHECK_PROBE", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_NETCHECK_ECHO;
+	c.u.nc_echo.token = 0xfffffffffffffff8ull;
+	c.u.nc_echo.observed = (struct ntm_endpoint){ .family = 4, .port = 41641,
+						      .addr = { 203, 0, 113, 5 } };
+	add_ctl(S_NC_ECHO4, "NETCHECK_ECHO-v4", &c);
+	c.u.nc_echo.observed = (struct ntm_endpoint){ .family = 6, .port = 7541,
+						      .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 } };
+	c.u.nc_echo.has_alt = true;
+	c.u.nc_echo.alt = (struct ntm_endpoint){ .family = 4, .port = 7540,
+						 .addr = { 192, 0, 2, 2 } };
+	add_ctl(S_NC_ECHO6_ALT, "NETCHECK_ECHO-v6-alt", &c);
 }
 
 static void build_samples(void)
@@ -655,6 +673,16 @@ static void ctl_eq(const struct ntm_ctl *a, const struct ntm_ctl *b)
 		ck_assert_uint_eq(a->u.ping.seq, b->u.ping.seq);
 		ck_assert_uint_eq(a->u.ping.timestamp_ns, b->u.ping.timestamp_ns);
 		break;
+	case NTM_CTL_NETCHECK_PROBE:
+		ck_assert_uint_eq(a->u.nc_probe.token, b->u.nc_probe.token);
+		break;
+	case NTM_CTL_NETCHECK_ECHO:
+		ck_assert_uint_eq(a->u.nc_echo.token, b->u.nc_echo.token);
+		ck_assert_mem_eq(&a->u.nc_echo.observed, &b->u.nc_echo.observed,
+				 sizeof(a->u.nc_echo.observed));
+		ck_assert_uint_eq(a->u.nc_echo.has_alt, b->u.nc_echo.has_alt);
+		ck_assert_mem_eq(&a->u.nc_echo.alt, &b->u.nc_echo.alt, sizeof(a->u.nc_echo.alt));
+		break;
 	default:
 		ck_abort_msg("unexpected control type %u", a->type);
 	}
@@ -941,7 +969,8 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_ROUTE_DIRECTION), "ROUTE_DIRECTION");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_PONG), "PONG");
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
-	ck_assert_str_eq(ntm_ctl_type_name(14), "unknown");
+	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_NETCHECK_ECHO), "NETCHECK_ECHO");
+	ck_assert_str_eq(ntm_ctl_type_name(16), "unknown");
 }
 END_TEST
 
@@ -1038,7 +1067,7 @@ END_TEST
 START_TEST(test_control_messages_with_a_bad_marker_or_type_are_rejected)
 {
 	static const uint8_t markers[] = { 1, 0x40, 0x60, 0xff };
-	static const uint8_t types[] = { 0, 14, 15, 128, 255 };
+	static const uint8_t types[] = { 0, 16, 17, 128, 255 };
 
 	build_samples();
 	for (int i = S_REGISTER; i < S_COUNT; i++) {
@@ -1338,10 +1367,36 @@ START_TEST(test_control_encoder_refuses_structs_the_decoder_would_reject)
 	c = samples[S_PING].ctl;
 	c.type = 0;
 	expect_encode(&c, -EINVAL, "type 0");
-	c.type = 14;
-	expect_encode(&c, -EINVAL, "type 14");
+	c.type = 16;
+	expect_encode(&c, -EINVAL, "type 16");
 	c = samples[S_PING].ctl;
 	expect_encode(&c, 18, "PING");
+}
+END_TEST
+
+/* NETCHECK_PROBE: token non-zero, padding zero, exactly 50 bytes (never
+ * smaller than the largest NETCHECK_ECHO); NETCHECK_ECHO: alt flag 0 or 1. */
+START_TEST(test_netcheck_messages_check_token_padding_and_alt_flag)
+{
+	struct ntm_ctl c;
+
+	build_samples();
+	ck_assert_uint_eq(samples[S_NC_PROBE].len, 2 + 8 + NTM_NETCHECK_PAD);
+	ck_assert_uint_ge(samples[S_NC_PROBE].len, samples[S_NC_ECHO6_ALT].len);
+	bad_be(S_NC_PROBE, "token 0", 2, 8, 0);
+	bad_u8(S_NC_PROBE, "padding", 2 + 8 + 5, 0, 1);
+	bad_u8(S_NC_PROBE, "padding", 2 + 8 + NTM_NETCHECK_PAD - 1, 0, 0x80);
+	bad_be(S_NC_ECHO4, "token 0", 2, 8, 0);
+	bad_u8(S_NC_ECHO4, "alt flag", 2 + 8 + 7, 0, 2);
+	bad_u8(S_NC_ECHO4, "observed family", 2 + 8, 4, 5);
+	bad_be(S_NC_ECHO4, "observed port 0", 2 + 8 + 1, 2, 0);
+	bad_u8(S_NC_ECHO6_ALT, "alt family", 2 + 8 + 19 + 1, 4, 6);
+	c = samples[S_NC_PROBE].ctl;
+	c.u.nc_probe.token = 0;
+	expect_encode(&c, -EINVAL, "probe token 0");
+	c = samples[S_NC_ECHO6_ALT].ctl;
+	c.u.nc_echo.alt.port = 0;
+	expect_encode(&c, -EINVAL, "echo alt port 0");
 }
 END_TEST
 
@@ -1611,6 +1666,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, test_endpoint_format_writes_v4_and_bracketed_v6_with_the_port);
 	tcase_add_test(tc, test_endpoints_convert_to_and_from_sockaddrs);
 	tcase_add_test(tc, test_the_seed_corpus_is_written_when_asked);
+	tcase_add_test(tc, test_netcheck_messages_check_token_padding_and_alt_flag);
 	suite_add_tcase(s, tc);
 	return s;
 }
