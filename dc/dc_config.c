@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 21
+#define DC_FIXED_KEYS 22
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
