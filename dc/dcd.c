@@ -41,17 +41,23 @@ static int load_identity(struct dc *dc)
 	return ret;
 }
 
+/* The registry: the SQLite file (its directory made first), or the
+ * PostgreSQL database ([Registry] Conninfo, never logged: it may hold a
+ * password). */
 static int open_store(struct dc *dc)
 {
 	struct ntm_store_params p = { .v4 = dc->cfg.prefix4, .v6 = dc->cfg.prefix6 };
+	bool pg = dc->cfg.backend == NTM_STORE_POSTGRESQL;
+	const char *what = pg ? "PostgreSQL" : dc->cfg.database;
 	char err[512];
-	int ret = ntm_mkdir_parent(dc->cfg.database);
+	int ret = pg ? 0 : ntm_mkdir_parent(dc->cfg.database);
 
 	if (ret < 0) {
 		log_err_errno(-ret, "%s: cannot create its directory", dc->cfg.database);
 		return ret;
 	}
-	ret = ntm_store_open(&dc->store, dc->cfg.database, &p, err, sizeof(err));
+	ret = ntm_store_open_backend(&dc->store, dc->cfg.backend, dc_registry_location(&dc->cfg),
+				     &p, err, sizeof(err));
 	if (ret < 0) {
 		log_err("%s", err);
 		return ret;
@@ -60,7 +66,7 @@ static int open_store(struct dc *dc)
 		log_warn("%s", ntm_store_notice(dc->store));
 	ret = dc_registry_sync(dc);
 	if (ret == 0)
-		log_info("registry %s: %zu enrolled node(s)", dc->cfg.database, dc->keys.len);
+		log_info("registry %s: %zu enrolled node(s)", what, dc->keys.len);
 	return ret;
 }
 
@@ -99,8 +105,11 @@ static int open_sockets(struct dc *dc)
 static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 {
 	char err[PATH_MAX + 128];
-	int ret = ntm_store_hand_over(dc->cfg.database, uid, gid, err, sizeof(err));
+	int ret;
 
+	if (dc->cfg.backend != NTM_STORE_SQLITE)
+		return 0;               /* no files: the server keeps the registry */
+	ret = ntm_store_hand_over(dc->cfg.database, uid, gid, err, sizeof(err));
 	if (ret < 0)
 		log_err("%s", err);
 	return ret;
