@@ -78,7 +78,7 @@ started=1
 sock=$dir/sock
 ci() { echo "host=$sock user=ntmtest dbname=$1"; }
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$sock" -U ntmtest -d "$1" -c "$2"; }
-for db in t_run t_foreign t_conc t_mig; do
+for db in t_run t_foreign t_conc t_mig t_dc; do
 	sql postgres "CREATE DATABASE $db" || { echo "FAIL: CREATE DATABASE $db"; exit 1; }
 done
 
@@ -177,6 +177,47 @@ if out=$("$dcctl" -c "$dir/dcd.conf" node add newnode "$key" 2>&1) && [[ "$out" 
 else
 	fail "ntm-dcctl node add: $out"
 fi
+
+# --- ntm-dcd on PostgreSQL under its seccomp allow-list (enforce): sees
+# ntm-dcctl's enrolments, and survives the server's restart (libpq's
+# reset makes a new connection after the filter is in place)
+port=$((20000 + $$ % 20000))
+mkdir "$dir/run"
+cat >"$dir/dc.conf" <<EOC
+[DC]
+Zone = ntm.test
+ListenPort = $port
+PrivateKeyFile = $dir/dc.key
+ControlSocket = $dir/run/dcd.sock
+Seccomp = enforce
+[Relay]
+EmbeddedRelay = no
+[Registry]
+Backend = postgresql
+Conninfo = $(ci t_dc)
+EOC
+"$b/dc/ntm-dcd" -f -d -c "$dir/dc.conf" >"$dir/dc.log" 2>&1 &
+dcpid=$!
+for _ in $(seq 100); do [ -S "$dir/run/dcd.sock" ] && break; sleep 0.1; done
+k1=$(head -c 32 /dev/urandom | base64)
+k2=$(head -c 32 /dev/urandom | base64)
+"$dcctl" -c "$dir/dc.conf" node add one "$k1" >/dev/null 2>&1 || fail "node add one: $("$dcctl" -c "$dir/dc.conf" node list 2>&1)"
+for _ in $(seq 50); do grep -q "1 enrolled node(s), were 0" "$dir/dc.log" && break; sleep 0.1; done
+"${as_pg[@]}" "$bindir/pg_ctl" restart -D "$dir/data" -m fast -w -t 30 \
+	-o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c fsync=off" >/dev/null 2>&1 ||
+	fail "pg_ctl restart"
+"$dcctl" -c "$dir/dc.conf" node add two "$k2" >/dev/null 2>&1 || fail "node add two after the restart"
+for _ in $(seq 50); do grep -q "2 enrolled node(s), were 1" "$dir/dc.log" && break; sleep 0.1; done
+if kill -0 "$dcpid" 2>/dev/null && grep -q "1 enrolled node(s), were 0" "$dir/dc.log" &&
+   grep -q "2 enrolled node(s), were 1" "$dir/dc.log"; then
+	pass "ntm-dcd on PostgreSQL (seccomp enforce) follows enrolments across a server restart"
+else
+	fail "ntm-dcd on PostgreSQL: $(tail -n 8 "$dir/dc.log")"
+fi
+kill -TERM "$dcpid" 2>/dev/null
+wait "$dcpid"
+rc=$?
+[ "$rc" = 0 ] || fail "ntm-dcd exit status $rc (159: killed by its seccomp filter): $(tail -n 5 "$dir/dc.log")"
 
 [ "$failures" = 0 ] || { echo "pg_store.sh: $failures failure(s)"; exit 1; }
 echo "pg_store.sh: all passed"
