@@ -447,7 +447,7 @@ int ntm_store_backup(struct ntm_store *st, const char *dest, char *err, size_t e
 {
 	if (!st->ops->backup) {
 		store_set_err(err, errlen, "the %s backend has no backup (use the database's own "
-			      "tools)", st->ops->name);
+			      "tools, such as pg_dump)", st->ops->name);
 		return -EOPNOTSUPP;
 	}
 	return st->ops->backup(st, dest, err, errlen);
@@ -457,7 +457,7 @@ int ntm_store_restore(struct ntm_store *st, const char *src, char *err, size_t e
 {
 	if (!st->ops->restore) {
 		store_set_err(err, errlen, "the %s backend has no restore (use the database's own "
-			      "tools)", st->ops->name);
+			      "tools, such as pg_restore)", st->ops->name);
 		return -EOPNOTSUPP;
 	}
 	return st->ops->restore(st, src, err, errlen);
