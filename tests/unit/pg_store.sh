@@ -178,6 +178,20 @@ else
 	fail "ntm-dcctl node add: $out"
 fi
 
+# --- [Registry] errors name the file and line
+conf_err() { # TEXT EXPECTED
+	printf '[DC]\nZone = ntm.test\n[Registry]\n%s\n' "$1" >"$dir/bad.conf"
+	out=$("$b/dc/ntm-dcd" -n -c "$dir/bad.conf" 2>&1)
+	case "$out" in
+	*"$dir/bad.conf:"[0-9]*"$2"*) pass "config refused: $out" ;;
+	*) fail "config '$1': $out" ;;
+	esac
+}
+conf_err "Backend = mysql" "Backend: 'mysql' is not sqlite or postgresql"
+conf_err "Backend = postgresql" "needs Conninfo"
+conf_err "Conninfo = host=/x password=sekrit" "Conninfo is for Backend = postgresql"
+[[ "$out" != *sekrit* ]] || fail "a Conninfo value was quoted in a message: $out"
+
 # --- ntm-dcd on PostgreSQL under its seccomp allow-list (enforce): sees
 # ntm-dcctl's enrolments, and survives the server's restart (libpq's
 # reset makes a new connection after the filter is in place)
