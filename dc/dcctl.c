@@ -276,6 +276,12 @@ static int cmd_migrate(void *ctx, int argc, char **argv)
 
 	if (argc != 2 || strcmp(argv[0], "--to") != 0 || !argv[1][0])
 		return -EINVAL;
+	/* opening a missing file would make a new, empty registry */
+	if (access(cfg->database, F_OK) < 0) {
+		fprintf(stderr, "ntm-dcctl: migrate: %s: %s (the SQLite registry to copy is [DC] "
+			"Database)\n", cfg->database, strerror(errno));
+		return 1;
+	}
 	ret = ntm_store_open_backend(&from, NTM_STORE_SQLITE, cfg->database, &p, err, sizeof(err));
 	if (ret == 0)
 		ret = ntm_store_open_backend(&to, NTM_STORE_POSTGRESQL, argv[1], &p, err,

@@ -227,9 +227,10 @@ typedef int (*ntm_store_key_cb)(const uint8_t pubkey[NTM_STORE_KEY_LEN], uint32_
 				void *ctx);
 int ntm_store_keys(struct ntm_store *st, ntm_store_key_cb cb, void *ctx);
 
-/* SQLite's PRAGMA data_version: changes when another connection (ntm-dcctl)
- * committed a change since the last call on this one. Cheap: no file
- * read when nothing changed. */
+/* Changes when another connection (ntm-dcctl) committed a change since
+ * the last call on this one. SQLite: PRAGMA data_version, cheap (no file
+ * read when nothing changed). PostgreSQL: the change counter every write
+ * raises, one small query. */
 int ntm_store_data_version(struct ntm_store *st, uint64_t *version);
 
 /* The allocation mark: the highest host index handed out (0: none). */

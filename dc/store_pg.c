@@ -16,7 +16,10 @@
  * (the allocation takes the mark's row lock, so allocations queue in the
  * database), restarted on unique_violation, serialization_failure and
  * deadlock_detected up to NTM_STORE_PG_RETRIES times; a connection found
- * bad is reset once (PQreset) and the call run again. */
+ * bad is reset once (PQreset) and the call run again. A write whose
+ * COMMIT went out but whose answer was lost with the connection is run
+ * again too: it then finds its own enrolment (-EEXIST), never a second
+ * allocation. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
