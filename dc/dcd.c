@@ -124,6 +124,7 @@ static int run(struct dc *dc, bool foreground)
 {
 	struct ntm_daemon_signals sig;
 	struct ntm_privs_target who;
+	bool pg = dc->cfg.backend == NTM_STORE_POSTGRESQL;
 	int ret;
 
 	(void)foreground;
@@ -142,7 +143,7 @@ static int run(struct dc *dc, bool foreground)
 		log_err("User=%s: %s", dc->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
 	}
-	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
+	if ((ret = load_identity(dc)) < 0 || (!pg && (ret = open_store(dc)) < 0) ||
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
 	    (ret = dc_ctl_open(dc, who.uid, who.gid)) < 0)
 		goto out;
@@ -156,6 +157,11 @@ static int run(struct dc *dc, bool foreground)
 		}
 		log_info("running as user %s without capabilities", dc->cfg.user);
 	}
+	/* PostgreSQL: connected to as the user the DC runs as, so the first
+	 * connection authenticates as every later one does (peer
+	 * authentication on the Unix socket, the user's password file) */
+	if (pg && (ret = open_store(dc)) < 0)
+		goto out;
 	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
 	if (ret < 0) {
 		log_err_errno(-ret, "signals");
