@@ -148,7 +148,8 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
  * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
  * all theirs during set-up, but for ntm-dcd's PostgreSQL connection,
  * which libpq may have to make again (a stream to the server's Unix
- * socket or TCP port). */
+ * socket or TCP port, after glibc's resolver looked a host name up over
+ * UDP). */
 static int add_socket(scmp_filter_ctx ctx, unsigned who)
 {
 	static const struct {
@@ -157,8 +158,8 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
 		{ AF_UNIX, SOCK_STREAM, -1, S },
-		{ AF_INET, SOCK_DGRAM, -1, T | S },
-		{ AF_INET6, SOCK_DGRAM, -1, T | S },
+		{ AF_INET, SOCK_DGRAM, -1, T | S | P },
+		{ AF_INET6, SOCK_DGRAM, -1, T | S | P },
 		{ AF_INET, SOCK_STREAM, -1, S },
 		{ AF_INET6, SOCK_STREAM, -1, S },
 		{ AF_UNIX, SOCK_STREAM, -1, P },

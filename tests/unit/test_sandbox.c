@@ -264,10 +264,12 @@ START_TEST(test_socket_families_per_daemon)
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_RELAYD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
 	/* but a DC whose registry is in PostgreSQL may connect to it again
-	 * (a stream, and poll), and still opens no datagram socket */
+	 * (a stream after a DNS lookup over UDP, and poll), and still opens
+	 * no netlink socket */
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, tcp_socket));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, tcp_socket));
-	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, inet_udp_socket));
+	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, inet_udp_socket));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, netlink_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, call_poll));
 	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, call_poll));
 }
