@@ -97,11 +97,48 @@ static int check_relays(const char *path, struct dc_config *cfg, bool seen[][DC_
 	return 0;
 }
 
+const char *dc_registry_location(const struct dc_config *cfg)
+{
+	return cfg->backend == NTM_STORE_POSTGRESQL ? cfg->conninfo : cfg->database;
+}
+
+/* [Registry] Backend = sqlite | postgresql, and Conninfo with (only with)
+ * postgresql. */
+static int registry_backend(const char *path, const struct ntm_conf *c, struct dc_config *cfg,
+			    const char *backend, bool has_conninfo, char *msg, size_t msglen)
+{
+	const struct ntm_conf_entry *e = ntm_conf_get(c, "Registry", "Backend");
+	char q[NTM_CONF_QUOTE_BUF];
+
+	if (!strcasecmp(backend, "sqlite")) {
+		cfg->backend = NTM_STORE_SQLITE;
+	} else if (!strcasecmp(backend, "postgresql")) {
+		cfg->backend = NTM_STORE_POSTGRESQL;
+	} else {
+		snprintf(msg, msglen, "%s:%u: Backend: '%s' is not sqlite or postgresql", path,
+			 e ? e->line : 0, ntm_conf_quote(q, backend));
+		return -EINVAL;
+	}
+	if (cfg->backend == NTM_STORE_POSTGRESQL && !has_conninfo) {
+		snprintf(msg, msglen, "%s:%u: Backend = postgresql needs Conninfo (a libpq connection "
+			 "string, e.g. host=/run/postgresql dbname=ntm)", path, e ? e->line : 0);
+		return -EINVAL;
+	}
+	if (cfg->backend == NTM_STORE_SQLITE && has_conninfo) {
+		e = ntm_conf_get(c, "Registry", "Conninfo");
+		snprintf(msg, msglen, "%s:%u: Conninfo is for Backend = postgresql (the SQLite "
+			 "registry is [DC] Database)", path, e ? e->line : 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t msglen)
 {
 	struct ntm_conf *c = NULL;
 	struct ntm_conf_error err = { 0 };
-	char zone[NTM_NAME_MAX + 2] = "", seccomp[16] = "", offload[16] = "";
+	char zone[NTM_NAME_MAX + 2] = "", seccomp[16] = "", offload[16] = "", backend[16] = "";
+	bool has_conninfo = false;
 	struct ntm_name z;
 	bool seen4 = false, seen6 = false, rseen[DC_MAX_RELAYS][DC_RELAY_KEYS];
 	unsigned rlines[DC_MAX_RELAYS] = { 0 };
@@ -140,6 +177,10 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Relay", "AllocationLifetime", NTM_CONF_UINT, 0, &cfg->relay_lifetime_s, 0, 10, 65535,
 		  "600", NULL },
 		{ "Relay", "Offload", NTM_CONF_STRING, 0, offload, sizeof(offload), 0, 0, "auto", NULL },
+		{ "Registry", "Backend", NTM_CONF_STRING, 0, backend, sizeof(backend), 0, 0, "sqlite",
+		  NULL },
+		{ "Registry", "Conninfo", NTM_CONF_STRING, NTM_CONF_SECRET, cfg->conninfo,
+		  sizeof(cfg->conninfo), 0, 0, NULL, &has_conninfo },
 	};
 
 	ret = ntm_conf_parse_file(path, &c, &err);
@@ -161,6 +202,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0 ||
 	    (ret = ntm_sandbox_conf_mode(c, path, "DC", seccomp, &cfg->seccomp, msg, msglen)) < 0 ||
 	    (ret = ntm_conf_offload(c, path, "Relay", offload, &cfg->relay_offload, msg, msglen)) < 0)
+		goto out;
+	if ((ret = registry_backend(path, c, cfg, backend, has_conninfo, msg, msglen)) < 0)
 		goto out;
 	const struct ntm_conf_entry *e = ntm_conf_get(c, "DC", "Zone");
 	if (ntm_name_set(&z, zone) < 0) {

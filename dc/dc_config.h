@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "paths.h"
 #include "sandbox.h"
+#include "store.h"
 #include "wire.h"
 
 
@@ -35,7 +36,9 @@ struct dc_config {
 	struct sockaddr_storage alt;          /* AltEndpoint: a second address of this DC,
 					       * told to nodes for ntmctl netcheck */
 	char key_file[4096];
-	char database[4096];
+	char database[4096];                  /* [DC] Database: the SQLite file */
+	enum ntm_store_backend backend;       /* [Registry] Backend */
+	char conninfo[4096];                  /* [Registry] Conninfo (PostgreSQL) */
 	char control_socket[108];
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;
@@ -56,6 +59,10 @@ struct dc_config {
 /* Read and validate path into *cfg (defaults filled). On error returns
  * -errno and writes "file:line: message" into msg. */
 int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t msglen);
+
+/* Where the registry is: cfg->conninfo for PostgreSQL, else the
+ * database file. */
+const char *dc_registry_location(const struct dc_config *cfg);
 
 /* Turn a node name as an operator writes it ("alice" or
  * "alice.ntm.example.org") into the FQDN under zone. -EINVAL for an

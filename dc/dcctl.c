@@ -1,6 +1,8 @@
 /* dcctl.c - ntm-dcctl, the DC's command-line tool. Enrolment, backup and
  * restore work on the registry database directly (SQLite in WAL mode with
- * a busy timeout, so it is safe while ntm-dcd runs). After a change it
+ * a busy timeout, or the PostgreSQL database of [Registry], so it is safe
+ * while ntm-dcd runs). migrate copies the SQLite registry into a
+ * PostgreSQL database. After a change it
  * sends RELOAD to the DC's control socket, so a running DC holds the new
  * set of enrolled keys when the command returns (else within a second:
  * the DC also checks the database every second). */
@@ -27,7 +29,8 @@ static int open_store(const struct dc_config *cfg, struct ntm_store **st)
 {
 	struct ntm_store_params p = { .v4 = cfg->prefix4, .v6 = cfg->prefix6 };
 	char err[512];
-	int ret = ntm_store_open(st, cfg->database, &p, err, sizeof(err));
+	int ret = ntm_store_open_backend(st, cfg->backend, dc_registry_location(cfg), &p, err,
+					 sizeof(err));
 
 	if (ret < 0)
 		fprintf(stderr, "ntm-dcctl: %s\n", err);
@@ -46,7 +49,7 @@ static void close_store(const struct dc_config *cfg, struct ntm_store *st)
 	char user[sizeof(cfg->user)], err[PATH_MAX + 128];
 
 	ntm_store_close(st);
-	if (geteuid() != 0)
+	if (geteuid() != 0 || cfg->backend != NTM_STORE_SQLITE)
 		return;
 	snprintf(user, sizeof(user), "%s", cfg->user);
 	if (ntm_privs_target(user, sizeof(user), &who) < 0 || !who.drop)
@@ -254,6 +257,55 @@ static int cmd_restore(void *ctx, int argc, char **argv)
 	return copy_registry(ctx, argc, argv, true);
 }
 
+static int count_cb(const struct ntm_node_rec *rec, void *ctx)
+{
+	(void)rec;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* migrate --to CONNINFO: the SQLite registry ([DC] Database) into an empty
+ * PostgreSQL database, in one transaction of the target's. */
+static int cmd_migrate(void *ctx, int argc, char **argv)
+{
+	const struct dc_config *cfg = ctx;
+	struct ntm_store_params p = { .v4 = cfg->prefix4, .v6 = cfg->prefix6 };
+	struct ntm_store *from = NULL, *to = NULL;
+	size_t nodes = 0;
+	uint32_t mark = 0;
+	char err[512] = "";
+	int ret;
+
+	if (argc != 2 || strcmp(argv[0], "--to") != 0 || !argv[1][0])
+		return -EINVAL;
+	/* opening a missing file would make a new, empty registry */
+	if (access(cfg->database, F_OK) < 0) {
+		fprintf(stderr, "ntm-dcctl: migrate: %s: %s (the SQLite registry to copy is [DC] "
+			"Database)\n", cfg->database, strerror(errno));
+		return 1;
+	}
+	ret = ntm_store_open_backend(&from, NTM_STORE_SQLITE, cfg->database, &p, err, sizeof(err));
+	if (ret == 0)
+		ret = ntm_store_open_backend(&to, NTM_STORE_POSTGRESQL, argv[1], &p, err,
+					     sizeof(err));
+	if (ret == 0)
+		ret = ntm_store_migrate(from, to, err, sizeof(err));
+	if (ret == 0)
+		ret = ntm_store_node_list(to, count_cb, &nodes);
+	if (ret == 0)
+		ret = ntm_store_mark(to, &mark);
+	if (ret < 0)
+		fprintf(stderr, "ntm-dcctl: migrate: %s\n", err[0] ? err : strerror(-ret));
+	else
+		printf("%s migrated into PostgreSQL: %zu enrolled node(s), host indices handed out up "
+		       "to %u; set [Registry] Backend = postgresql and Conninfo to use it\n",
+		       cfg->database, nodes, (unsigned)mark);
+	ntm_store_close(to);
+	if (from)
+		close_store(cfg, from);
+	return ret < 0 ? 1 : 0;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	const struct dc_config *cfg = ctx;
@@ -290,6 +342,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "node", cmd_node, "node add NAME PUBKEY | node del NAME | node list [--json]" },
 	{ "backup", cmd_backup, "backup FILE" },
 	{ "restore", cmd_restore, "restore FILE" },
+	{ "migrate", cmd_migrate, "migrate --to CONNINFO" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "metrics", cmd_metrics, "metrics" },
 };

@@ -46,17 +46,23 @@ static int load_identity(struct dc *dc)
 	return ret;
 }
 
+/* The registry: the SQLite file (its directory made first), or the
+ * PostgreSQL database ([Registry] Conninfo, never logged: it may hold a
+ * password). */
 static int open_store(struct dc *dc)
 {
 	struct ntm_store_params p = { .v4 = dc->cfg.prefix4, .v6 = dc->cfg.prefix6 };
+	bool pg = dc->cfg.backend == NTM_STORE_POSTGRESQL;
+	const char *what = pg ? "PostgreSQL" : dc->cfg.database;
 	char err[512];
-	int ret = ntm_mkdir_parent(dc->cfg.database);
+	int ret = pg ? 0 : ntm_mkdir_parent(dc->cfg.database);
 
 	if (ret < 0) {
 		log_err_errno(-ret, "%s: cannot create its directory", dc->cfg.database);
 		return ret;
 	}
-	ret = ntm_store_open(&dc->store, dc->cfg.database, &p, err, sizeof(err));
+	ret = ntm_store_open_backend(&dc->store, dc->cfg.backend, dc_registry_location(&dc->cfg),
+				     &p, err, sizeof(err));
 	if (ret < 0) {
 		log_err("%s", err);
 		return ret;
@@ -65,7 +71,7 @@ static int open_store(struct dc *dc)
 		log_warn("%s", ntm_store_notice(dc->store));
 	ret = dc_registry_sync(dc);
 	if (ret == 0)
-		log_info("registry %s: %zu enrolled node(s)", dc->cfg.database, dc->keys.len);
+		log_info("registry %s: %zu enrolled node(s)", what, dc->keys.len);
 	return ret;
 }
 
@@ -104,8 +110,11 @@ static int open_sockets(struct dc *dc)
 static int hand_over_state(struct dc *dc, uid_t uid, gid_t gid)
 {
 	char err[PATH_MAX + 128];
-	int ret = ntm_store_hand_over(dc->cfg.database, uid, gid, err, sizeof(err));
+	int ret;
 
+	if (dc->cfg.backend != NTM_STORE_SQLITE)
+		return 0;               /* no files: the server keeps the registry */
+	ret = ntm_store_hand_over(dc->cfg.database, uid, gid, err, sizeof(err));
 	if (ret < 0)
 		log_err("%s", err);
 	return ret;
@@ -120,6 +129,7 @@ static int run(struct dc *dc, bool foreground)
 {
 	struct ntm_daemon_signals sig;
 	struct ntm_privs_target who;
+	bool pg = dc->cfg.backend == NTM_STORE_POSTGRESQL;
 	int ret;
 
 	(void)foreground;
@@ -139,7 +149,7 @@ static int run(struct dc *dc, bool foreground)
 		log_err("User=%s: %s", dc->cfg.user, ret == -ENOENT ? "no such user" : strerror(-ret));
 		goto out;
 	}
-	if ((ret = load_identity(dc)) < 0 || (ret = open_store(dc)) < 0 ||
+	if ((ret = load_identity(dc)) < 0 || (!pg && (ret = open_store(dc)) < 0) ||
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
 	    (ret = dc_ctl_open(dc, who.uid, who.gid)) < 0)
 		goto out;
@@ -153,13 +163,19 @@ static int run(struct dc *dc, bool foreground)
 		}
 		log_info("running as user %s without capabilities", dc->cfg.user);
 	}
+	/* PostgreSQL: connected to as the user the DC runs as, so the first
+	 * connection authenticates as every later one does (peer
+	 * authentication on the Unix socket, the user's password file) */
+	if (pg && (ret = open_store(dc)) < 0)
+		goto out;
 	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
 	if (ret < 0) {
 		log_err_errno(-ret, "signals");
 		goto out;
 	}
 	/* set-up is over: from here on, only what ntm-dcd(8) SANDBOX lists */
-	if ((ret = ntm_sandbox_enter(NTM_SANDBOX_DCD, dc->cfg.seccomp)) < 0)
+	if ((ret = ntm_sandbox_enter(dc->cfg.backend == NTM_STORE_POSTGRESQL ? NTM_SANDBOX_DCD_PG :
+				     NTM_SANDBOX_DCD, dc->cfg.seccomp)) < 0)
 		goto out;
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);

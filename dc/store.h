@@ -1,5 +1,8 @@
 /* store.h - the Direction Coordinator's registry: enrolled nodes and the
- * virtual addresses allocated to their keys, kept in one SQLite database.
+ * virtual addresses allocated to their keys, kept in one SQLite database
+ * (store_sqlite.c, the default) or in a PostgreSQL database (store_pg.c,
+ * ntm_store_open_backend). What follows holds for both unless it names
+ * one; the section "PostgreSQL" says where that backend differs.
  *
  * Addresses. Every key that was ever enrolled owns a host index i >= 1 for
  * good: its virtual IPv4 is the IPv4 prefix's base + i, its virtual IPv6 is
@@ -60,8 +63,26 @@
  * SQLite's text for the caller's one log line. -ENOSPC always means "the
  * IPv4 prefix is exhausted", never a full disk (that is -EIO).
  *
- * Threads: a struct ntm_store is one SQLite connection opened in
- * multi-thread mode; use it from one thread at a time. */
+ * PostgreSQL. The location is a libpq connection string (key=value or
+ * a postgresql:// URI; passwords through PGPASSFILE or the other means
+ * libpq reads itself). Calls block like SQLite's do; the connection is
+ * made with connect_timeout=NTM_STORE_PG_CONNECT_TIMEOUT unless the
+ * string names another, and a connection found lost is reset once and
+ * the call retried. The tables (ntm_meta, ntm_allocations, ntm_nodes) are
+ * made on the first open of an empty database, with the schema version in
+ * ntm_meta; a database holding other tables but not these, or another
+ * schema version, is refused (-EUCLEAN, -ENOTSUP). An enrolment is one
+ * transaction: the allocation mark's row is locked (SELECT ... FOR
+ * UPDATE) for the read-check-write, host_index is UNIQUE, and a
+ * unique_violation, serialization_failure or deadlock restarts the
+ * transaction (NTM_STORE_PG_RETRIES times), so DCs and ntm-dcctl sharing
+ * one database never hand out an index twice. There is no mark file
+ * (the database is the only record: its own backups are the
+ * administrator's), no backup or restore (-EOPNOTSUPP: use pg_dump), and
+ * ntm_store_data_version is a counter in ntm_meta raised by every write.
+ *
+ * Threads: a struct ntm_store is one connection; use it from one thread
+ * at a time. */
 #ifndef NTM_STORE_H
 #define NTM_STORE_H
 
@@ -83,8 +104,16 @@
 #define NTM_STORE_META_V6 "prefix6"
 #define NTM_STORE_META_MARK "index_mark" /* highest host index ever handed out */
 #define NTM_STORE_META_MAX 1024         /* longest meta key or value, bytes */
+#define NTM_STORE_PG_CONNECT_TIMEOUT "5" /* seconds, unless the conninfo says */
+#define NTM_STORE_PG_RETRIES 16         /* restarts of a conflicting transaction */
+#define NTM_STORE_PG_SCHEMA_VERSION 1
 
 struct ntm_store;
+
+enum ntm_store_backend {
+	NTM_STORE_SQLITE = 0,           /* location: a file path */
+	NTM_STORE_POSTGRESQL,           /* location: a libpq connection string */
+};
 
 /* What ntm_store_open needs from the configuration. A prefix whose family
  * is 0 is "not configured": v4 then means NTM_STORE_V4_DEFAULT, v6 the
@@ -121,6 +150,18 @@ struct ntm_node_rec {
  *   otherwise as listed above. */
 int ntm_store_open(struct ntm_store **out, const char *path, const struct ntm_store_params *p,
 		   char *err, size_t errlen);
+
+/* ntm_store_open for either backend: location is the SQLite file's path or
+ * PostgreSQL's connection string. Besides ntm_store_open's errors, a
+ * PostgreSQL server that cannot be reached gives -ECONNREFUSED (err has
+ * libpq's reason without the connection string, which may hold a
+ * password). */
+int ntm_store_open_backend(struct ntm_store **out, enum ntm_store_backend backend,
+			   const char *location, const struct ntm_store_params *p, char *err,
+			   size_t errlen);
+
+/* "sqlite" or "postgresql". */
+const char *ntm_store_backend_name(const struct ntm_store *st);
 
 /* What ntm_store_open (or ntm_store_restore) found and fixed that the
  * operator should hear of, as one line naming the files (e.g. the database
@@ -186,9 +227,10 @@ typedef int (*ntm_store_key_cb)(const uint8_t pubkey[NTM_STORE_KEY_LEN], uint32_
 				void *ctx);
 int ntm_store_keys(struct ntm_store *st, ntm_store_key_cb cb, void *ctx);
 
-/* SQLite's PRAGMA data_version: changes when another connection (ntm-dcctl)
- * committed a change since the last call on this one. Cheap: no file
- * read when nothing changed. */
+/* Changes when another connection (ntm-dcctl) committed a change since
+ * the last call on this one. SQLite: PRAGMA data_version, cheap (no file
+ * read when nothing changed). PostgreSQL: the change counter every write
+ * raises, one small query. */
 int ntm_store_data_version(struct ntm_store *st, uint64_t *version);
 
 /* The allocation mark: the highest host index handed out (0: none). */
@@ -209,11 +251,40 @@ int ntm_store_backup(struct ntm_store *st, const char *dest, char *err, size_t e
  * the database itself; nothing is changed then. */
 int ntm_store_restore(struct ntm_store *st, const char *src, char *err, size_t errlen);
 
+/* Every allocation ever made (a deleted node's key included), with the
+ * name its key was last enrolled under, in no particular order; a
+ * non-zero return from cb stops the walk and is returned. */
+typedef int (*ntm_store_alloc_cb)(const uint8_t pubkey[NTM_STORE_KEY_LEN], uint32_t host_index,
+				  const char *name, void *ctx);
+int ntm_store_allocations(struct ntm_store *st, ntm_store_alloc_cb cb, void *ctx);
+
+/* A registry's content as ntm_store_migrate copies it. */
+struct ntm_store_alloc {
+	uint8_t pubkey[NTM_STORE_KEY_LEN];
+	uint32_t host_index;
+	char name[NTM_NAME_MAX + 1];
+};
+struct ntm_store_dump {
+	struct ntm_conf_addr v4, v6;
+	uint32_t mark;
+	size_t n_allocs, n_nodes;
+	struct ntm_store_alloc *allocs;
+	struct ntm_node_rec *nodes;
+};
+
+/* Copies every allocation, enrolment, the prefixes and the mark of from
+ * into to, in one transaction of to's: to must hold no allocation
+ * (-ENOTEMPTY otherwise) and support it (PostgreSQL; -EOPNOTSUPP for an
+ * SQLite target). Other meta settings are not copied. On failure nothing
+ * is written; err says why. */
+int ntm_store_migrate(struct ntm_store *from, struct ntm_store *to, char *err, size_t errlen);
+
 /* Small key/value settings for other parts of the DC. Keys and values are
  * text of 1..NTM_STORE_META_MAX bytes. get copies the value NUL-terminated
  * into buf and returns its length, -ENOENT when the key is absent, or
  * -ERANGE when cap is too small. set creates or replaces the value; it
- * refuses the store's own keys (NTM_STORE_META_V4/V6/MARK) with -EPERM and an
+ * refuses the store's own keys (NTM_STORE_META_V4/V6/MARK and
+ * PostgreSQL's schema version and change counter) with -EPERM and an
  * empty or overlong key or value with -EINVAL. */
 int ntm_store_get_meta(struct ntm_store *st, const char *key, char *buf, size_t cap);
 int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value);

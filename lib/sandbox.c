@@ -45,6 +45,7 @@
 #define D (1u << NTM_SANDBOX_DCD)
 #define R (1u << NTM_SANDBOX_RELAYD)
 #define S (1u << NTM_SANDBOX_RESOLVERD)
+#define P (1u << NTM_SANDBOX_DCD_PG) /* only what PostgreSQL adds to D: see who_of */
 #define ALL (T | D | R | S)
 
 struct sb_call {
@@ -124,6 +125,10 @@ static const struct sb_call plain[] = {
 	/* unlink: the control socket at exit (ntm-tund, ntm-dcd, ntm-relayd),
 	 * the nss file (ntm-tund), SQLite's -wal and -shm at close */
 	{ SCMP_SYS(unlink), T | D | R }, { SCMP_SYS(unlinkat), T | D | R },
+	/* ntm-dcd's PostgreSQL registry (dc/store_pg.c): libpq waits for the
+	 * server's answers with poll; its connection is reset (a new socket,
+	 * add_socket) when the server went away */
+	{ SCMP_SYS(poll), P }, { SCMP_SYS(ppoll), P },
 };
 
 #if NTM_SB_ASAN
@@ -161,7 +166,10 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
  * libnl and getaddrinfo, a stream to nscd's socket (getaddrinfo tries it
  * again every 100 s); ntm-resolverd: UDP and TCP to its upstreams,
  * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
- * all theirs during set-up. */
+ * all theirs during set-up, but for ntm-dcd's PostgreSQL connection,
+ * which libpq may have to make again (a stream to the server's Unix
+ * socket or TCP port, after glibc's resolver looked a host name up over
+ * UDP). */
 static int add_socket(scmp_filter_ctx ctx, unsigned who)
 {
 	static const struct {
@@ -170,10 +178,13 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
 		{ AF_UNIX, SOCK_STREAM, -1, T | S },
-		{ AF_INET, SOCK_DGRAM, -1, T | S },
-		{ AF_INET6, SOCK_DGRAM, -1, T | S },
+		{ AF_INET, SOCK_DGRAM, -1, T | S | P },
+		{ AF_INET6, SOCK_DGRAM, -1, T | S | P },
 		{ AF_INET, SOCK_STREAM, -1, S },
 		{ AF_INET6, SOCK_STREAM, -1, S },
+		{ AF_UNIX, SOCK_STREAM, -1, P },
+		{ AF_INET, SOCK_STREAM, -1, P },
+		{ AF_INET6, SOCK_STREAM, -1, P },
 		{ AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, T },
 	};
 	int ret;
@@ -285,6 +296,12 @@ static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 	return 0;
 }
 
+/* The profile bits a filter allows: DCD_PG is DCD's list and its own. */
+static unsigned who_of(enum ntm_sandbox_profile p)
+{
+	return p == NTM_SANDBOX_DCD_PG ? D | P : 1u << p;
+}
+
 int ntm_sandbox_apply(enum ntm_sandbox_profile p, enum ntm_sandbox_mode m, char *msg,
 		      size_t msglen)
 {
@@ -312,7 +329,7 @@ int ntm_sandbox_apply(enum ntm_sandbox_profile p, enum ntm_sandbox_mode m, char 
 			 strerror(-ret));
 		goto out;
 	}
-	ret = add_rules(ctx, 1u << p, &nr);
+	ret = add_rules(ctx, who_of(p), &nr);
 	if (ret < 0) {
 		char *name = nr >= 0 ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr) : NULL;
 		snprintf(msg, msglen, "seccomp: cannot add a rule%s%s: %s", name ? " for " : "",

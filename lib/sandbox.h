@@ -34,6 +34,8 @@ enum ntm_sandbox_profile {
 	NTM_SANDBOX_DCD,
 	NTM_SANDBOX_RELAYD,
 	NTM_SANDBOX_RESOLVERD,
+	NTM_SANDBOX_DCD_PG,      /* ntm-dcd with its registry in PostgreSQL: DCD's list,
+				  * plus new stream connections (libpq's reset) and poll */
 	NTM_SANDBOX_NPROFILES
 };
 

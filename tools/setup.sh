@@ -26,7 +26,7 @@ esac
 # libsystemd-dev for sd_notify, lib/notify.c).
 BUILD_PKGS="build-essential autoconf automake libtool pkgconf
       libgnutls28-dev nettle-dev libldns-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
-      libseccomp-dev libsystemd-dev check"
+      libpq-dev libseccomp-dev libsystemd-dev check"
 # To run the demo: iproute2, nftables, procps, util-linux (unshare) for the
 # namespaces and NATs; ping, curl and busybox httpd as the unmodified
 # programs talking through the tunnel.
@@ -41,8 +41,10 @@ DEMO_PKGS="iproute2 nftables procps iputils-ping util-linux curl busybox"
 # container lacks it; installing the package does not make it PID 1).
 # The Debian packages (tests/packaging/deb.sh): debhelper and lintian to
 # build and check them, bash-completion (a build dependency), mmdebstrap
-# for the fresh Debian 12 root they are installed into.
-TEST_PKGS="git valgrind clang libclang-rt-14-dev llvm
+# for the fresh Debian 12 root they are installed into. postgresql: the
+# server tests/unit/pg_store.sh runs the registry's tests against (initdb,
+# pg_ctl, psql).
+TEST_PKGS="git valgrind clang libclang-rt-14-dev llvm postgresql
       iperf3 netcat-openbsd bind9-dnsutils knot-dnsutils ldnsutils dbus-daemon systemd
       debhelper lintian bash-completion mmdebstrap"
 PKGS="$BUILD_PKGS $DEMO_PKGS"

@@ -3,6 +3,7 @@
 # number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64; NODE_EXTRA
 # is added to each node's [Node] section. Sets DCCONF,
 # sock_NAME for each node, and registered(). Needs lib.sh sourced first.
+# DC_EXTRA_CONF, when set, is appended to the DC's configuration.
 ZONE=ntm.example.org
 ns_add r
 nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
@@ -28,6 +29,7 @@ PrivateKeyFile = $T/dc/dc.key
 Database = $T/dc/dc.db
 ControlSocket = $T/dc/run/dcd.sock
 CONF
+[ -z "${DC_EXTRA_CONF:-}" ] || printf '%s\n' "$DC_EXTRA_CONF" >> "$DCCONF"
 bg dc dcd "$NTM_DCD" -f -c "$DCCONF"
 DCD_PID=$LAST_PID
 wait_for 5 "DC key file" test -s "$T/dc/dc.key"

@@ -5,6 +5,7 @@
  * memory); log mode lets a forbidden call through; the Seccomp setting. */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -289,6 +290,11 @@ START_TEST(test_only_tund_and_the_dc_open_files_for_writing)
 }
 END_TEST
 
+static int call_poll(void)
+{
+	return poll(NULL, 0, 0) == 0 ? 0 : 1;
+}
+
 START_TEST(test_socket_families_per_daemon)
 {
 	assert_exit0(run_sandboxed(NTM_SANDBOX_TUND, NTM_SANDBOX_ENFORCE, inet_udp_socket));
@@ -304,6 +310,15 @@ START_TEST(test_socket_families_per_daemon)
 	/* the DC and the relay opened all theirs during set-up */
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
 	assert_sigsys(run_sandboxed(NTM_SANDBOX_RELAYD, NTM_SANDBOX_ENFORCE, inet_udp_socket));
+	/* but a DC whose registry is in PostgreSQL may connect to it again
+	 * (a stream after a DNS lookup over UDP, and poll), and still opens
+	 * no netlink socket */
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, tcp_socket));
+	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, tcp_socket));
+	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, inet_udp_socket));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, netlink_socket));
+	assert_sigsys(run_sandboxed(NTM_SANDBOX_DCD, NTM_SANDBOX_ENFORCE, call_poll));
+	assert_exit0(run_sandboxed(NTM_SANDBOX_DCD_PG, NTM_SANDBOX_ENFORCE, call_poll));
 }
 END_TEST
 
