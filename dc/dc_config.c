@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 22
+#define DC_FIXED_KEYS 24
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -147,7 +147,7 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(rseen, 0, sizeof(rseen));
-	const struct ntm_conf_spec fixed[DC_FIXED_KEYS] = {
+	const struct ntm_conf_spec fixed[] = {
 		{ "DC", "Zone", NTM_CONF_STRING, NTM_CONF_REQUIRED, zone, sizeof(zone), 0, 0, NULL, NULL },
 		{ "DC", "ListenPort", NTM_CONF_PORT, 0, &cfg->port, 0, 0, 0, "7540", NULL },
 		{ "DC", "ListenAddressIPv4", NTM_CONF_ADDR, 0, &cfg->listen4, 0, 0, 0, NULL, &cfg->has_listen4 },
@@ -182,6 +182,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Registry", "Conninfo", NTM_CONF_STRING, NTM_CONF_SECRET, cfg->conninfo,
 		  sizeof(cfg->conninfo), 0, 0, NULL, &has_conninfo },
 	};
+	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == DC_FIXED_KEYS,
+		       "DC_FIXED_KEYS counts the keys of fixed[]");
 
 	ret = ntm_conf_parse_file(path, &c, &err);
 	if (ret < 0) {
