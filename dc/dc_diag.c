@@ -40,11 +40,23 @@ bool dc_diag_log_allow(struct dc_diag *g, enum dc_diag_kind k, const struct sock
 		memset(key, 0, 16);
 	key[16] = (uint8_t)k;
 	uint64_t h = ntm_addr_hash(g->seed, key, sizeof(key)) | 1; /* 0: empty slot */
-	size_t i = (size_t)(h % DC_DIAG_SLOTS);
+	size_t set = (size_t)(h % (DC_DIAG_SLOTS / DC_DIAG_WAYS)) * DC_DIAG_WAYS, victim = set;
 
-	if (g->slot[i].key == h && now_ms - g->slot[i].last_ms < DC_DIAG_PER_SOURCE_MS) {
-		g->suppressed++;
-		return false;
+	/* set-associative, the least recently logged way replaced: a handful
+	 * of sources never push each other out (a direct-mapped table let two
+	 * of five sources share a slot now and then, and log twice a minute) */
+	for (size_t i = set; i < set + DC_DIAG_WAYS; i++) {
+		if (g->slot[i].key == h) {
+			if (now_ms - g->slot[i].last_ms < DC_DIAG_PER_SOURCE_MS) {
+				g->suppressed++;
+				return false;
+			}
+			victim = i;
+			break;
+		}
+		if (g->slot[victim].key &&
+		    (!g->slot[i].key || g->slot[i].last_ms < g->slot[victim].last_ms))
+			victim = i; /* an empty way, else the oldest */
 	}
 	refill(&g->log_tokens, &g->log_tokens_ms, DC_DIAG_LOG_BURST, DC_DIAG_LOG_RATE, 60000,
 	       now_ms);
@@ -53,8 +65,8 @@ bool dc_diag_log_allow(struct dc_diag *g, enum dc_diag_kind k, const struct sock
 		return false;
 	}
 	g->log_tokens--;
-	g->slot[i].key = h;
-	g->slot[i].last_ms = now_ms;
+	g->slot[victim].key = h;
+	g->slot[victim].last_ms = now_ms;
 	return true;
 }
 

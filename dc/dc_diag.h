@@ -18,7 +18,8 @@
 
 enum dc_diag_kind { DC_DIAG_BAD_MAC, DC_DIAG_UNENROLLED, DC_DIAG_SKEW, DC_DIAG_NKINDS };
 
-#define DC_DIAG_SLOTS 256             /* per-source memory (sources sharing a slot share it) */
+#define DC_DIAG_SLOTS 256             /* per-source memory: DC_DIAG_WAYS-way sets */
+#define DC_DIAG_WAYS 4                /* a source is forgotten early only when 4 others share its set */
 #define DC_DIAG_PER_SOURCE_MS 60000   /* one line per source and kind this often */
 #define DC_DIAG_LOG_BURST 20          /* lines in all, at once */
 #define DC_DIAG_LOG_RATE 20           /* lines in all, per minute after the burst */
