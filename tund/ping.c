@@ -193,8 +193,13 @@ void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s)
 	}
 }
 
+/* At stop, before the control socket closes: each job's connection
+ * forgets it first, so closing the connection calls no cancel function
+ * on a freed job. */
 void pings_free(struct tund *t)
 {
-	while (t->pings)
+	while (t->pings) {
+		ntm_ctlconn_on_cancel(t->pings->conn, NULL, NULL);
 		job_free(t->pings);
+	}
 }
