@@ -298,8 +298,9 @@ static int run(struct tund *t)
 		goto out;
 	}
 	t->nworkers = workers_count(t->cfg.workers);
-	if ((ret = load_identity(t)) < 0 || (ret = resolve_dc(t)) < 0 || (ret = workers_open(t)) < 0 || (ret = open_tun(t)) < 0 ||
-	    (ret = open_udp(t)) < 0 || (ret = open_underlay(t)) < 0)
+	if ((ret = load_identity(t)) < 0 || (ret = resolve_dc(t)) < 0 ||
+	    (ret = workers_open(t)) < 0 || (ret = open_tun(t)) < 0 || (ret = open_udp(t)) < 0 ||
+	    (ret = open_underlay(t)) < 0)
 		goto out;
 	ret = ctl_open(t, who.uid, who.gid);
 	if (ret < 0) {
