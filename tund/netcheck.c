@@ -341,8 +341,11 @@ int netcheck_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lct
 	return NTM_CTLSRV_DEFER;
 }
 
+/* At stop, before the control socket closes (as pings_free). */
 void netcheck_free(struct tund *t)
 {
-	if (t->netcheck)
+	if (t->netcheck) {
+		ntm_ctlconn_on_cancel(t->netcheck->conn, NULL, NULL);
 		job_free(t->netcheck);
+	}
 }
