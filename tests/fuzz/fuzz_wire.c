@@ -109,7 +109,8 @@ static void fuzz_refuse_payload(const uint8_t *data, size_t size)
 	if (ntm_refuse_decode(data, size, &r) != 0)
 		return;
 	CHECK(size == NTM_REFUSE_PAYLOAD_LEN);
-	CHECK(r.reason == NTM_REFUSE_TS_OLD || r.reason == NTM_REFUSE_TS_AHEAD);
+	CHECK(r.reason == NTM_REFUSE_TS_OLD || r.reason == NTM_REFUSE_TS_AHEAD ||
+	      r.reason == NTM_REFUSE_NOT_ENROLLED);
 	int n = ntm_refuse_encode(out, sizeof(out), &r);
 	CHECK(n == (int)size);
 	CHECK(memcmp(out, data, size) == 0);
