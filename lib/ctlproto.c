@@ -40,6 +40,16 @@ typedef bool take_fn(void *out, const struct attr *a, unsigned nth);
 
 /* ---- names ---- */
 
+const char *ntm_lctl_path_name(unsigned path)
+{
+	switch (path) {
+	case NTM_LCTL_PATH_PENDING: return "pending";
+	case NTM_LCTL_PATH_DIRECT: return "direct";
+	case NTM_LCTL_PATH_RELAY: return "relay";
+	}
+	return "unknown";
+}
+
 const char *ntm_lctl_status_name(unsigned status)
 {
 	switch (status) {

@@ -342,6 +342,8 @@ struct ntm_lctl_event {
 
 /* Constant English text for a status ("ok", "not found", ...), "unknown" otherwise. */
 const char *ntm_lctl_status_name(unsigned status);
+/* Constant text for a peer's path ("pending", "direct", "relay"), or "unknown". */
+const char *ntm_lctl_path_name(unsigned path);
 /* Constant text for a message type ("STATUS", "RESOLVE_NAME reply", ...), or "unknown". */
 const char *ntm_lctl_type_name(unsigned type);
 /* True for a request type that needs uid 0 or group ntm (bit 0x40). */

@@ -376,16 +376,6 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 	return 0;
 }
 
-static const char *path_name(uint8_t p)
-{
-	switch (p) {
-	case NTM_LCTL_PATH_PENDING: return "pending";
-	case NTM_LCTL_PATH_DIRECT: return "direct";
-	case NTM_LCTL_PATH_RELAY: return "relay";
-	}
-	return "unknown";
-}
-
 /* A JSON string of printable ASCII (as the control protocol guarantees). */
 static void json_string(const char *s)
 {
@@ -410,7 +400,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		snprintf(age, sizeof(age), "%us", e->hs_age);
 	if (!json) {
 		printf("%-28s %-15s %-26s %-24s %-8s %-9s %12llu %12llu\n", e->name, v4, v6, ep,
-		       path_name(e->path), age, (unsigned long long)e->rx_bytes,
+		       ntm_lctl_path_name(e->path), age, (unsigned long long)e->rx_bytes,
 		       (unsigned long long)e->tx_bytes);
 		if (e->path_info[0])
 			printf("%-28s path: %s\n", "", e->path_info);
@@ -424,7 +414,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("\"%s\"", ep);
 	else
 		printf("null");
-	printf(", \"path\": \"%s\", \"path_info\": ", path_name(e->path));
+	printf(", \"path\": \"%s\", \"path_info\": ", ntm_lctl_path_name(e->path));
 	json_string(e->path_info);
 	printf(", \"last_handshake_s\": ");
 	if (e->has_hs_age)
