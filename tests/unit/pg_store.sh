@@ -5,6 +5,8 @@
 #    the same checks on SQLite for comparison;
 #  - a database with other tables, and a registry of a newer schema
 #    version, are refused with a clear message;
+#  - a registry of schema version 1 (no presence tables) is upgraded to
+#    version 2 on open, its rows kept;
 #  - two processes enrolling 200 nodes each into one new database at once
 #    never get the same address: 400 allocations, 400 distinct host
 #    indices 1..400 (checked with psql);
@@ -78,7 +80,7 @@ started=1
 sock=$dir/sock
 ci() { echo "host=$sock user=ntmtest dbname=$1"; }
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$sock" -U ntmtest -d "$1" -c "$2"; }
-for db in t_run t_foreign t_conc t_mig t_dc; do
+for db in t_run t_foreign t_conc t_mig t_dc t_v1; do
 	sql postgres "CREATE DATABASE $db" || { echo "FAIL: CREATE DATABASE $db"; exit 1; }
 done
 
@@ -101,6 +103,25 @@ case "$out" in
 *"newer than this program"*) pass "a newer schema version is refused: $out" ;;
 *) fail "schema version 99: $out" ;;
 esac
+# --- version 1 (before ntm_instances and ntm_presence) is upgraded
+sql t_v1 "CREATE TABLE ntm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE ntm_allocations (pubkey BYTEA PRIMARY KEY CHECK (octet_length(pubkey) = 32),
+		host_index BIGINT NOT NULL UNIQUE CHECK (host_index >= 1), name TEXT NOT NULL);
+	CREATE TABLE ntm_nodes (name TEXT PRIMARY KEY CHECK (name = lower(name)),
+		pubkey BYTEA NOT NULL UNIQUE REFERENCES ntm_allocations (pubkey), created BIGINT NOT NULL);
+	INSERT INTO ntm_meta VALUES ('schema_version', '1'), ('index_mark', '1'), ('generation', '1'),
+		('prefix4', '10.64.0.0/16'), ('prefix6', 'fd00:1:2::/48');
+	INSERT INTO ntm_allocations VALUES (decode(repeat('ab', 32), 'hex'), 1, 'old.ntm.test');
+	INSERT INTO ntm_nodes VALUES ('old.ntm.test', decode(repeat('ab', 32), 'hex'), 1)"
+out=$("$check" open postgresql "$(ci t_v1)" 2>&1)
+v=$(sql t_v1 "SELECT value FROM ntm_meta WHERE key = 'schema_version'")
+tables=$(sql t_v1 "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('ntm_instances', 'ntm_presence')")
+kept=$(sql t_v1 "SELECT n.name || '=' || a.host_index FROM ntm_nodes n JOIN ntm_allocations a ON a.pubkey = n.pubkey")
+if [ "$out" = opened ] && [ "$v" = 2 ] && [ "$tables" = 2 ] && [ "$kept" = "old.ntm.test=1" ]; then
+	pass "a version 1 registry is upgraded to 2 on open, its node kept ($kept)"
+else
+	fail "version 1 upgrade: open '$out', version '$v', new tables $tables, node '$kept'"
+fi
 out=$("$check" open postgresql "host=$sock user=ntmtest dbname=nonexistent" 2>&1)
 case "$out" in
 *"cannot connect"*) pass "an unreachable database: $out" ;;
