@@ -90,6 +90,11 @@ void dc_mesh_close(struct dc *dc)
 {
 	if (dc->mesh.fd >= 0)
 		ntm_io_remove(&dc->mesh.io);
+	/* a clean stop: others stop directing to this instance's nodes now,
+	 * not DC_MESH_STALE_S later */
+	if (dc->mesh.on && ntm_store_instance_release(dc->store, (unsigned)dc->cfg.instance) < 0)
+		log_warn("mesh: cannot remove this instance's presence rows: %s",
+			 ntm_store_errmsg(dc->store));
 	dc->mesh.fd = -1;
 	dc->mesh.on = false;
 }

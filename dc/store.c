@@ -570,6 +570,13 @@ int ntm_store_instance_claim(struct ntm_store *st, unsigned instance, const char
 	return st->ops->instance_claim(st, instance, channel);
 }
 
+int ntm_store_instance_release(struct ntm_store *st, unsigned instance)
+{
+	if (!st->ops->instance_release)
+		return -EOPNOTSUPP;
+	return instance_ok(instance) ? st->ops->instance_release(st, instance) : -EINVAL;
+}
+
 int ntm_store_instance_beat(struct ntm_store *st, unsigned instance)
 {
 	if (!st->ops->instance_beat)

@@ -305,7 +305,10 @@ int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value)
  * when another connection holds it, i.e. another DC runs with that
  * number), deletes the presence rows an earlier run of it left, beats,
  * and LISTENs on channel (a lower-case identifier, at most 63 bytes); a
- * connection reset later takes the lock and LISTEN again. instance_beat
+ * connection reset later takes the lock and LISTEN again. instance_release
+ * undoes it at a clean stop: the instance's presence rows and beat are
+ * deleted (other instances stop directing to its nodes at once), the lock
+ * and LISTEN given up. instance_beat
  * writes the instance's seen time. presence_put records key as present at
  * instance (replacing any other instance's row for the key: the latest
  * registration wins); presence_del removes it if it is still instance's.
@@ -321,6 +324,7 @@ int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value)
 #define NTM_STORE_NOTIFY_MAX 7999
 typedef void (*ntm_store_notify_cb)(const char *channel, const char *payload, void *ctx);
 int ntm_store_instance_claim(struct ntm_store *st, unsigned instance, const char *channel);
+int ntm_store_instance_release(struct ntm_store *st, unsigned instance);
 int ntm_store_instance_beat(struct ntm_store *st, unsigned instance);
 int ntm_store_presence_put(struct ntm_store *st, unsigned instance,
 			   const uint8_t key[NTM_STORE_KEY_LEN], const uint8_t *blob, size_t len);

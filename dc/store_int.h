@@ -47,6 +47,7 @@ struct ntm_store_ops {
 	/* Presence and notifications between DC instances (PostgreSQL
 	 * only; NULL: -EOPNOTSUPP). */
 	int (*instance_claim)(struct ntm_store *st, unsigned instance, const char *channel);
+	int (*instance_release)(struct ntm_store *st, unsigned instance);
 	int (*instance_beat)(struct ntm_store *st, unsigned instance);
 	int (*presence_put)(struct ntm_store *st, unsigned instance, const uint8_t *key,
 			    const uint8_t *blob, size_t len);

@@ -982,6 +982,38 @@ static int pg_instance_claim(struct ntm_store *c, unsigned instance, const char 
 	return ret;
 }
 
+static int do_release(struct pg *st, void *arg)
+{
+	char num[16];
+	const char *vals[] = { num };
+	int ret;
+
+	(void)arg;
+	snprintf(num, sizeof(num), "%u", st->instance);
+	ret = pg_q(st, NULL, "DELETE FROM ntm_presence WHERE instance = $1::int", 1, vals);
+	if (ret == 0)
+		ret = pg_q(st, NULL, "DELETE FROM ntm_instances WHERE instance = $1::int", 1, vals);
+	return ret;
+}
+
+static int pg_instance_release(struct ntm_store *c, unsigned instance)
+{
+	struct pg *st = PG(c);
+	char num[16];
+	const char *vals[] = { num };
+	int ret;
+
+	(void)instance;                 /* the claimed one */
+	if (!st->instance)
+		return -EINVAL;
+	ret = pg_run(st, true, do_release, NULL);
+	snprintf(num, sizeof(num), "%u", st->instance);
+	pg_cmd(st, "UNLISTEN *");
+	pg_q(st, NULL, "SELECT pg_advisory_unlock(" PG_INSTANCE_LOCK ", $1::int)", 1, vals);
+	st->instance = 0;
+	return ret;
+}
+
 static int pg_instance_beat(struct ntm_store *c, unsigned instance)
 {
 	(void)instance;                 /* the claimed one */
@@ -1167,6 +1199,7 @@ static const struct ntm_store_ops pg_ops = {
 	.restore = NULL,
 	.import = pg_import,
 	.instance_claim = pg_instance_claim,
+	.instance_release = pg_instance_release,
 	.instance_beat = pg_instance_beat,
 	.presence_put = pg_presence_put,
 	.presence_del = pg_presence_del,

@@ -139,13 +139,17 @@ inst=$(sql ntm "SELECT string_agg(instance::text, ' ' ORDER BY instance) FROM nt
 [ "$inst" = "1 2" ] || fail "instances beating: '$inst'"
 ok "presence: $pres; instances $inst"
 
+t0=$(date +%s%N)
 out=$("$NTMCTL" -s "$sock_a" resolve "b.$ZONE" 2>&1) || fail "resolve b.$ZONE on a: $out"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "$out" | grep -qF "$VIP_B" || fail "resolve b.$ZONE on a gave '$out', not $VIP_B"
-ok "resolve b.$ZONE on a (DC1) gives $VIP_B (b is at DC2)"
-nsx a ping -c 3 -i 0.2 -W 2 "$VIP_B" >/dev/null || fail "ping $VIP_B from a"
-ok "tunnel a -> b carries a ping"
-nsx b ping -c 3 -i 0.2 -W 2 "$VIP_A" >/dev/null || fail "ping $VIP_A from b"
-ok "tunnel b -> a carries a ping"
+ok "resolve b.$ZONE on a (DC1) gives $VIP_B (b is at DC2) in $ms ms"
+rtt=$(nsx a ping -c 3 -i 0.2 -W 2 "$VIP_B" | awk -F/ '/^rtt/ { print $5 }')
+[ -n "$rtt" ] || fail "ping $VIP_B from a"
+ok "tunnel a -> b carries a ping (avg $rtt ms)"
+rtt=$(nsx b ping -c 3 -i 0.2 -W 2 "$VIP_A" | awk -F/ '/^rtt/ { print $5 }')
+[ -n "$rtt" ] || fail "ping $VIP_A from b"
+ok "tunnel b -> a carries a ping (avg $rtt ms)"
 grep -q "a.$ZONE -> b.$ZONE at instance 2" "$T/dcd1.log" || fail "DC1 did not direct a to b at instance 2"
 grep -q "a.$ZONE -> b.$ZONE, directed for instance 1" "$T/dcd2.log" ||
 	fail "DC2 did not direct b on DC1's notification"
@@ -167,3 +171,12 @@ ok "a second DC with Instance 1 is refused"
 
 kill -0 "$DCD1_PID" || fail "ntm-dcd 1 died"
 kill -0 "$DCD2_PID" || fail "ntm-dcd 2 died"
+
+# a clean stop takes the instance's presence rows and beat with it
+kill -TERM "$DCD2_PID"
+wait_for 10 "DC2 stopped" sh -c "! kill -0 $DCD2_PID"
+pres=$(presence)
+inst=$(sql ntm "SELECT string_agg(instance::text, ' ' ORDER BY instance) FROM ntm_instances")
+[ "$pres" = "a.ntm.example.org@1" ] && [ "$inst" = 1 ] ||
+	fail "after DC2 stopped: presence '$pres', instances '$inst'"
+ok "DC2 stopped cleanly: presence $pres, instances $inst"
