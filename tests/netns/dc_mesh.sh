@@ -7,8 +7,12 @@
 # gives b's address: DC1 directs a with b's candidates from the presence
 # row and notifies DC2, which directs b. Pings go through the tunnel both
 # ways, no host_index is duplicated, and a third DC claiming Instance 1
-# while DC1 runs is refused. The cluster is as in pg_registry.sh (initdb
-# as nobody, Unix socket in the test directory, no TCP).
+# while DC1 runs is refused. DC2 stopping cleanly takes its presence rows
+# with it; notifications written with psql that DC1 must not act on
+# (garbage, its own instance, a node not registered with it, a requester
+# not enrolled) are dropped and counted, a well-formed one is acted on.
+# The cluster is as in pg_registry.sh (initdb as nobody, Unix socket in
+# the test directory, no TCP).
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -180,3 +184,31 @@ inst=$(sql ntm "SELECT string_agg(instance::text, ' ' ORDER BY instance) FROM nt
 [ "$pres" = "a.ntm.example.org@1" ] && [ "$inst" = 1 ] ||
 	fail "after DC2 stopped: presence '$pres', instances '$inst'"
 ok "DC2 stopped cleanly: presence $pres, instances $inst"
+
+# notifications straight from the database (psql): DC1 acts only on a
+# well-formed Mesh Direction for a node registered with it now from an
+# enrolled requester. Mesh Direction in hex: type 01, version 01, from
+# instance, route ID (top byte the instance), suite 01, target key,
+# requester key, no candidates (00), no relay (00).
+dcstat() {
+	"$NTM_DCCTL" -c "$T/dc1/dcd.conf" stats --json | grep -o "\"$1\": [0-9]*" | grep -o '[0-9]*$'
+}
+hexkey() { sql ntm "SELECT encode(pubkey, 'hex') FROM ntm_allocations WHERE name = '$1.$ZONE'"; }
+KEY_A=$(hexkey a)
+KEY_B=$(hexkey b)
+NOBODY=$(printf 'ee%.0s' $(seq 32))
+mesh() { echo "0101$1${1}a1b2c3d4e5f60701$2$30000"; }
+r0=$(dcstat mesh_received); d0=$(dcstat mesh_dropped); x0=$(dcstat mesh_directed)
+for payload in zz "$(mesh 02 "$KEY_B" "$KEY_A")" "$(mesh 02 "$KEY_A" "$NOBODY")" \
+	"$(mesh 01 "$KEY_A" "$KEY_B")" "$(mesh 02 "$KEY_A" "$KEY_B")"; do
+	sql ntm "NOTIFY ntm_dc_1, '$payload'" || fail "NOTIFY ntm_dc_1"
+done
+all_read() { [ "$(dcstat mesh_received)" = $((r0 + 5)) ]; }
+wait_for 5 "DC1 read 5 notifications" all_read
+d=$(( $(dcstat mesh_dropped) - d0 )); x=$(( $(dcstat mesh_directed) - x0 ))
+[ "$d" = 4 ] && [ "$x" = 1 ] ||
+	fail "of 5 notifications DC1 dropped $d (want 4: garbage, b not registered here, requester not enrolled, its own instance) and directed $x (want 1)"
+grep -q "b.$ZONE -> a.$ZONE, directed for instance 2" "$T/dcd1.log" ||
+	fail "DC1 did not direct a on the well-formed notification"
+kill -0 "$DCD1_PID" || fail "ntm-dcd 1 died on notifications"
+ok "DC1 dropped 4 notifications it must not act on and directed a on the well-formed one"
