@@ -89,6 +89,7 @@
 	X(mesh_received, "notifications received from other instances") \
 	X(mesh_directed, "of those, ROUTE_DIRECTION sent to a node registered here") \
 	X(mesh_dropped, "of those, dropped: malformed, or the node is not registered here") \
+	X(mesh_glare, "of those, dropped: a route this DC made for the pair at the same time wins") \
 	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)")
 
 struct dc_stats {
@@ -175,11 +176,19 @@ struct dc_relay {
 #define DC_MESH_BEAT_MS 5000             /* an instance's beat in ntm_instances */
 #define DC_MESH_STALE_S 20               /* presence of an instance not beating since is ignored */
 #define DC_MESH_CHANNEL_LEN 16           /* "ntm_dc_" and the instance */
+#define DC_MESH_GLARE_MS 5000            /* a route made across instances is remembered
+					  * this long against a crossing one */
+#define DC_MESH_GLARE_MAX 65536          /* routes remembered so, at most */
 struct dc_mesh {
 	bool on;                         /* PostgreSQL, instance claimed */
 	int fd;                          /* the registry socket watched, -1: none */
 	struct ntm_io io;
 	uint64_t beat_ms;
+	struct ntm_idmap recent;         /* node pair -> struct dc_mesh_recent */
+};
+struct dc_mesh_recent {
+	uint64_t route_id;
+	uint64_t made_ms;
 };
 
 struct dc {

@@ -8,11 +8,16 @@
  * the target's candidates from its presence row and this instance's relay
  * allocation, and the target's instance is told over its LISTEN/NOTIFY
  * channel (a Mesh Direction, meshmsg.h) to send the target the other
- * copy. Notifications arrive on the registry's own connection, whose
+ * copy. Two instances directing one pair at the same moment (each node
+ * asked its own DC) agree on the route with the smaller ID: each
+ * remembers the routes it made so for DC_MESH_GLARE_MS and ignores a
+ * crossing Mesh Direction that loses. Notifications arrive on the
+ * registry's own connection, whose
  * socket is in the event loop; those read along with other queries' answers
  * wait in libpq's queue until the next readable event or sweep (1 s). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dc.h"
@@ -26,6 +31,53 @@ static void channel_of(unsigned instance, char out[DC_MESH_CHANNEL_LEN])
 }
 
 static void on_notify(const char *channel, const char *payload, void *arg);
+
+static uint64_t pair_of(uint32_t a, uint32_t b)
+{
+	return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+/* Routes this DC made across instances, for DC_MESH_GLARE_MS: a Mesh
+ * Direction for the same pair crossing one of them yields to the smaller
+ * route ID (ntm_mesh_theirs_wins). */
+static void remember(struct dc *dc, uint32_t a, uint32_t b, uint64_t route_id)
+{
+	uint64_t key = pair_of(a, b);
+	struct dc_mesh_recent *r = ntm_idmap_get(&dc->mesh.recent, key);
+
+	if (!r) {
+		if (dc->mesh.recent.len >= DC_MESH_GLARE_MAX || !(r = calloc(1, sizeof(*r))))
+			return;
+		if (ntm_idmap_put(&dc->mesh.recent, key, r) < 0) {
+			free(r);
+			return;
+		}
+	}
+	r->route_id = route_id;
+	r->made_ms = ntm_loop_now_ms();
+}
+
+static bool recent_old(void *val, uint64_t key, void *arg)
+{
+	struct dc_mesh_recent *r = val;
+	uint64_t now = *(const uint64_t *)arg;
+	(void)key;
+
+	if (now - r->made_ms < DC_MESH_GLARE_MS)
+		return false;
+	free(r);
+	return true;
+}
+
+static void forget_recent(struct dc *dc)
+{
+	size_t pos = 0;
+	struct dc_mesh_recent *r;
+
+	while ((r = ntm_idmap_next(&dc->mesh.recent, &pos, NULL)))
+		free(r);
+	ntm_idmap_free(&dc->mesh.recent);
+}
 
 static void drain(struct dc *dc)
 {
@@ -68,6 +120,7 @@ int dc_mesh_open(struct dc *dc)
 
 	dc->mesh.fd = -1;
 	dc->mesh.on = false;
+	ntm_idmap_init(&dc->mesh.recent);
 	if (dc->cfg.backend != NTM_STORE_POSTGRESQL)
 		return 0;               /* SQLite: one instance, no peers */
 	channel_of((unsigned)dc->cfg.instance, channel);
@@ -95,6 +148,7 @@ void dc_mesh_close(struct dc *dc)
 	if (dc->mesh.on && ntm_store_instance_release(dc->store, (unsigned)dc->cfg.instance) < 0)
 		log_warn("mesh: cannot remove this instance's presence rows: %s",
 			 ntm_store_errmsg(dc->store));
+	forget_recent(dc);
 	dc->mesh.fd = -1;
 	dc->mesh.on = false;
 }
@@ -109,6 +163,7 @@ void dc_mesh_tick(struct dc *dc, uint64_t now)
 			log_warn("mesh: cannot write this instance's beat: %s",
 				 ntm_store_errmsg(dc->store));
 	}
+	ntm_idmap_sweep(&dc->mesh.recent, recent_old, &now);
 	watch_socket(dc);
 	drain(dc);
 }
@@ -252,6 +307,7 @@ bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec 
 		ntm_wipe(&m, sizeof(m));
 		return false;
 	}
+	remember(dc, n->rec.host_index, target->host_index, id);
 	dc_send_ctl(dc, n, &m);
 	ntm_wipe(&m, sizeof(m));
 	dc->stats.directions++;
@@ -287,6 +343,17 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 		dc->stats.mesh_dropped++;
 		log_debug("mesh: a Mesh Direction for a node not registered here, or from one "
 			  "not enrolled");
+		ntm_wipe(&d, sizeof(d));
+		return;
+	}
+	struct dc_mesh_recent *r = ntm_idmap_get(&dc->mesh.recent,
+						 pair_of(t->rec.host_index, peer.host_index));
+	if (r && ntm_loop_now_ms() - r->made_ms < DC_MESH_GLARE_MS &&
+	    !ntm_mesh_theirs_wins(r->route_id, d.route_id)) {
+		dc->stats.mesh_glare++;
+		log_info("route %016llx: %s -> %s from instance %u crosses route %016llx: "
+			 "that one stays", (unsigned long long)d.route_id, peer.name, t->rec.name,
+			 d.from_instance, (unsigned long long)r->route_id);
 		ntm_wipe(&d, sizeof(d));
 		return;
 	}

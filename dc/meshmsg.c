@@ -248,3 +248,8 @@ uint8_t ntm_mesh_route_instance(uint64_t route_id)
 {
 	return (uint8_t)(route_id >> 56);
 }
+
+bool ntm_mesh_theirs_wins(uint64_t ours, uint64_t theirs)
+{
+	return theirs < ours;
+}

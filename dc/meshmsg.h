@@ -9,6 +9,7 @@
 #ifndef NTM_MESHMSG_H
 #define NTM_MESHMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,13 @@ int ntm_mesh_direct_from_text(const char *text, struct ntm_mesh_direct *d);
  * 20), then the observed endpoint (NAT, 10), duplicates dropped, at most
  * NTM_MAX_CANDS. Returns the count written to cands. */
 uint8_t ntm_mesh_cands(const struct ntm_mesh_presence *p, struct ntm_candidate *cands);
+
+/* Two instances directing one pair at once (each node asked its own DC
+ * within the same moment) made two routes: each DC, holding its own
+ * recent route `ours` for the pair, acts on the other's Mesh Direction
+ * (`theirs`) only if it wins, so both nodes end on the same route: the
+ * smaller ID wins. */
+bool ntm_mesh_theirs_wins(uint64_t ours, uint64_t theirs);
 
 /* A route ID from 64 random bits: the instance in the top byte. */
 uint64_t ntm_mesh_route_id(uint64_t rnd, uint8_t instance);

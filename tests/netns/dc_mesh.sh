@@ -194,13 +194,18 @@ dcstat() {
 	"$NTM_DCCTL" -c "$T/dc1/dcd.conf" stats --json | grep -o "\"$1\": [0-9]*" | grep -o '[0-9]*$'
 }
 hexkey() { sql ntm "SELECT encode(pubkey, 'hex') FROM ntm_allocations WHERE name = '$1.$ZONE'"; }
+# c: enrolled, never running; the requester of the well-formed one (a pair
+# DC1 made no route for, which a crossing route could lose against)
+"$NTM_DCCTL" -c "$T/dc1/dcd.conf" node add c "$("$NTMCTL" genkey | "$NTMCTL" pubkey)" >/dev/null ||
+	fail "node add c"
 KEY_A=$(hexkey a)
 KEY_B=$(hexkey b)
+KEY_C=$(hexkey c)
 NOBODY=$(printf 'ee%.0s' $(seq 32))
 mesh() { echo "0101$1${1}a1b2c3d4e5f60701$2$30000"; }
 r0=$(dcstat mesh_received); d0=$(dcstat mesh_dropped); x0=$(dcstat mesh_directed)
 for payload in zz "$(mesh 02 "$KEY_B" "$KEY_A")" "$(mesh 02 "$KEY_A" "$NOBODY")" \
-	"$(mesh 01 "$KEY_A" "$KEY_B")" "$(mesh 02 "$KEY_A" "$KEY_B")"; do
+	"$(mesh 01 "$KEY_A" "$KEY_C")" "$(mesh 02 "$KEY_A" "$KEY_C")"; do
 	sql ntm "NOTIFY ntm_dc_1, '$payload'" || fail "NOTIFY ntm_dc_1"
 done
 all_read() { [ "$(dcstat mesh_received)" = $((r0 + 5)) ]; }
@@ -208,7 +213,7 @@ wait_for 5 "DC1 read 5 notifications" all_read
 d=$(( $(dcstat mesh_dropped) - d0 )); x=$(( $(dcstat mesh_directed) - x0 ))
 [ "$d" = 4 ] && [ "$x" = 1 ] ||
 	fail "of 5 notifications DC1 dropped $d (want 4: garbage, b not registered here, requester not enrolled, its own instance) and directed $x (want 1)"
-grep -q "b.$ZONE -> a.$ZONE, directed for instance 2" "$T/dcd1.log" ||
+grep -q "c.$ZONE -> a.$ZONE, directed for instance 2" "$T/dcd1.log" ||
 	fail "DC1 did not direct a on the well-formed notification"
 kill -0 "$DCD1_PID" || fail "ntm-dcd 1 died on notifications"
 ok "DC1 dropped 4 notifications it must not act on and directed a on the well-formed one"

@@ -256,6 +256,20 @@ START_TEST(test_route_ids_carry_their_instance)
 }
 END_TEST
 
+START_TEST(test_of_two_routes_for_one_pair_both_instances_keep_the_smaller)
+{
+	uint64_t r1 = ntm_mesh_route_id(0x0000ffffffffffffull, 1);
+	uint64_t r2 = ntm_mesh_route_id(0x0000000000000001ull, 2);
+
+	/* DC1 made r1 and hears of r2; DC2 made r2 and hears of r1: exactly
+	 * one of them acts, and both nodes end on the same route */
+	ck_assert(!ntm_mesh_theirs_wins(r1, r2));
+	ck_assert(ntm_mesh_theirs_wins(r2, r1));
+	ck_assert(ntm_mesh_theirs_wins(r1, r2) != ntm_mesh_theirs_wins(r2, r1));
+	ck_assert(!ntm_mesh_theirs_wins(r1, r1));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("meshmsg");
@@ -274,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, test_hex_text_is_refused_unless_well_formed);
 	tcase_add_test(tc, test_candidates_are_local_then_observed_without_duplicates);
 	tcase_add_test(tc, test_route_ids_carry_their_instance);
+	tcase_add_test(tc, test_of_two_routes_for_one_pair_both_instances_keep_the_smaller);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
