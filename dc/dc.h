@@ -184,6 +184,7 @@ struct dc_mesh {
 	int fd;                          /* the registry socket watched, -1: none */
 	struct ntm_io io;
 	uint64_t beat_ms;
+	bool beat_failing;               /* the last beat failed (logged once) */
 	struct ntm_idmap recent;         /* node pair -> struct dc_mesh_recent */
 };
 struct dc_mesh_recent {

@@ -159,9 +159,15 @@ void dc_mesh_tick(struct dc *dc, uint64_t now)
 		return;
 	if (now - dc->mesh.beat_ms >= DC_MESH_BEAT_MS) {
 		dc->mesh.beat_ms = now;
-		if (ntm_store_instance_beat(dc->store, (unsigned)dc->cfg.instance) < 0)
-			log_warn("mesh: cannot write this instance's beat: %s",
+		int ret = ntm_store_instance_beat(dc->store, (unsigned)dc->cfg.instance);
+		/* said once per outage: the beat is tried every DC_MESH_BEAT_MS */
+		if (ret < 0 && !dc->mesh.beat_failing)
+			log_warn("mesh: cannot write this instance's beat (other instances ignore "
+				 "its nodes after %u s): %s", DC_MESH_STALE_S,
 				 ntm_store_errmsg(dc->store));
+		else if (ret == 0 && dc->mesh.beat_failing)
+			log_notice("mesh: this instance's beat is written again");
+		dc->mesh.beat_failing = ret < 0;
 	}
 	ntm_idmap_sweep(&dc->mesh.recent, recent_old, &now);
 	watch_socket(dc);

@@ -305,7 +305,9 @@ int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value)
  * when another connection holds it, i.e. another DC runs with that
  * number), deletes the presence rows an earlier run of it left, beats,
  * and LISTENs on channel (a lower-case identifier, at most 63 bytes); a
- * connection reset later takes the lock and LISTEN again. instance_release
+ * connection reset later takes the lock and LISTEN again (if the server
+ * still holds the lock for the old session, each instance_beat tries
+ * again and fails with -EADDRINUSE until it has them). instance_release
  * undoes it at a clean stop: the instance's presence rows and beat are
  * deleted (other instances stop directing to its nodes at once), the lock
  * and LISTEN given up. instance_beat

@@ -88,6 +88,7 @@ struct pg {
 	bool has_p;
 	unsigned instance;              /* claimed (instance_claim), 0: none */
 	char channel[64];               /* LISTENed on */
+	bool reclaim_due;               /* lock and LISTEN not taken again after a reset */
 };
 
 static int pg_reclaim(struct pg *st);
@@ -296,8 +297,14 @@ static int pg_run(struct pg *st, bool txn, pg_fn fn, void *ctx)
 		if (ret == PG_LOST && !reset) {
 			reset = true;
 			PQreset(st->conn);
-			if (PQstatus(st->conn) == CONNECTION_OK && pg_reclaim(st) == 0)
+			if (PQstatus(st->conn) == CONNECTION_OK) {
+				/* the instance's lock and LISTEN went with the old
+				 * session; if the old one still holds the lock (the
+				 * server has not noticed it is gone), the beat tries
+				 * again */
+				st->reclaim_due = pg_reclaim(st) < 0;
 				continue;
+			}
 			keep_msg(st, PQerrorMessage(st->conn));
 		}
 		break;
@@ -1016,8 +1023,18 @@ static int pg_instance_release(struct ntm_store *c, unsigned instance)
 
 static int pg_instance_beat(struct ntm_store *c, unsigned instance)
 {
+	struct pg *st = PG(c);
+	int ret;
+
 	(void)instance;                 /* the claimed one */
-	return PG(c)->instance ? pg_run(PG(c), false, do_beat, NULL) : -EINVAL;
+	if (!st->instance)
+		return -EINVAL;
+	ret = pg_run(st, false, do_beat, NULL);
+	if (ret == 0 && st->reclaim_due) {
+		ret = do_lock_listen(st);
+		st->reclaim_due = ret < 0;
+	}
+	return ret;
 }
 
 struct presence_arg {

@@ -13,7 +13,10 @@
 #  - ntm-dcctl migrate --to copies an SQLite registry (nodes, deleted
 #    nodes' allocations, mark) into an empty database, the same addresses
 #    come out; a second migrate into the now non-empty database is
-#    refused; ntm-dcctl node list works on the PostgreSQL registry.
+#    refused; ntm-dcctl node list works on the PostgreSQL registry;
+#  - ntm-dcd on PostgreSQL survives a server restart, listening on its
+#    instance's channel again, and removes its instance row at a clean
+#    stop.
 # The cluster lives in a temporary directory (initdb, a Unix socket there,
 # listen_addresses=''), run as user nobody when started as root (the
 # server refuses root); it is stopped (pg_ctl stop -m fast on its own
@@ -249,9 +252,25 @@ if kill -0 "$dcpid" 2>/dev/null && grep -q "1 enrolled node(s), were 0" "$dir/dc
 else
 	fail "ntm-dcd on PostgreSQL: $(tail -n 8 "$dir/dc.log")"
 fi
+# the instance's LISTEN was taken again on the new connection: a
+# notification written after the restart is read (and dropped: garbage)
+mesh_received() {
+	"$dcctl" -c "$dir/dc.conf" stats --json 2>/dev/null | grep -o '"mesh_received": [0-9]*' |
+		grep -o '[0-9]*$'
+}
+sql t_dc "NOTIFY ntm_dc_1, 'not a mesh direction'" || fail "NOTIFY ntm_dc_1"
+for _ in $(seq 50); do [ "$(mesh_received)" = 1 ] && break; sleep 0.1; done
+inst=$(sql t_dc "SELECT string_agg(instance::text, ' ') FROM ntm_instances")
+if [ "$(mesh_received)" = 1 ] && [ "$inst" = 1 ]; then
+	pass "after the restart ntm-dcd listens on its channel again (a notification read), instance $inst"
+else
+	fail "after the restart: mesh_received '$(mesh_received)', instances '$inst': $(tail -n 5 "$dir/dc.log")"
+fi
 kill -TERM "$dcpid" 2>/dev/null
 wait "$dcpid"
 rc=$?
+[ -z "$(sql t_dc "SELECT instance FROM ntm_instances")" ] ||
+	fail "ntm-dcd's clean stop left its ntm_instances row"
 [ "$rc" = 0 ] || fail "ntm-dcd exit status $rc (159: killed by its seccomp filter): $(tail -n 5 "$dir/dc.log")"
 
 [ "$failures" = 0 ] || { echo "pg_store.sh: $failures failure(s)"; exit 1; }
