@@ -126,9 +126,9 @@ int dc_mesh_open(struct dc *dc)
 	channel_of((unsigned)dc->cfg.instance, channel);
 	ret = ntm_store_instance_claim(dc->store, (unsigned)dc->cfg.instance, channel);
 	if (ret < 0) {
+		const char *why = ntm_store_errmsg(dc->store);
 		log_err("registry: cannot serve as [Registry] Instance %u: %s",
-			(unsigned)dc->cfg.instance, ret == -EADDRINUSE || ret == -EUCLEAN ||
-			ret == -EIO ? ntm_store_errmsg(dc->store) : strerror(-ret));
+			(unsigned)dc->cfg.instance, why[0] ? why : strerror(-ret));
 		return ret;
 	}
 	dc->mesh.on = true;
