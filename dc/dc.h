@@ -9,7 +9,9 @@
  *               ntm-relayd instances (RELAY_ALLOC / RELAY_ALLOC_ACK)
  *   dc_ctl.c    the local control socket (ntm-dcctl stats, reload)
  *   dc_registry.c  the enrolled keys held in memory, following the
- *               database  */
+ *               database
+ *   dc_mesh.c   instances of one zone sharing a PostgreSQL registry:
+ *               presence rows and Mesh Directions (LISTEN/NOTIFY)  */
 #ifndef NTM_DC_H
 #define NTM_DC_H
 
@@ -81,7 +83,14 @@
 	X(standalone_down, "standalone relays marked down (no answer)") \
 	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate") \
 	X(netcheck_echoes, "NETCHECK_PROBE answered with NETCHECK_ECHO") \
-	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)")
+	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)") \
+	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
+	X(mesh_sent, "DIRECTION_REQ for a node at another instance: directed, that instance notified") \
+	X(mesh_received, "notifications received from other instances") \
+	X(mesh_directed, "of those, ROUTE_DIRECTION sent to a node registered here") \
+	X(mesh_dropped, "of those, dropped: malformed, or the node is not registered here") \
+	X(mesh_glare, "of those, dropped: a route this DC made for the pair at the same time wins") \
+	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -163,6 +172,26 @@ struct dc_relay {
 	struct dc_relay_pending pending[DC_RELAY_PENDING];
 };
 
+/* Instances sharing one PostgreSQL registry (dc_mesh.c). */
+#define DC_MESH_BEAT_MS 5000             /* an instance's beat in ntm_instances */
+#define DC_MESH_STALE_S 20               /* presence of an instance not beating since is ignored */
+#define DC_MESH_CHANNEL_LEN 16           /* "ntm_dc_" and the instance */
+#define DC_MESH_GLARE_MS 5000            /* a route made across instances is remembered
+					  * this long against a crossing one */
+#define DC_MESH_GLARE_MAX 65536          /* routes remembered so, at most */
+struct dc_mesh {
+	bool on;                         /* PostgreSQL, instance claimed */
+	int fd;                          /* the registry socket watched, -1: none */
+	struct ntm_io io;
+	uint64_t beat_ms;
+	bool beat_failing;               /* the last beat failed (logged once) */
+	struct ntm_idmap recent;         /* node pair -> struct dc_mesh_recent */
+};
+struct dc_mesh_recent {
+	uint64_t route_id;
+	uint64_t made_ms;
+};
+
 struct dc {
 	struct dc_config cfg;
 	struct ntm_identity id;
@@ -192,6 +221,7 @@ struct dc {
 	struct dc_relay relays[DC_MAX_RELAYS];
 	struct ntm_timer relay_timer;
 	unsigned relay_rr;               /* round robin among standalone relays */
+	struct dc_mesh mesh;             /* other instances of the zone (dc_mesh.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 	/* The embedded relay's receive batch (dc_relay.c). */
 	struct ntm_udp_rxbatch relay_rx;
@@ -277,6 +307,22 @@ const char *dc_relay_name(const struct dc_route *rt);
  * -errno with the old set kept (logged). */
 int dc_registry_sync(struct dc *dc);
 void dc_registry_free(struct dc *dc);
+
+/* dc_mesh.c */
+/* Claims [Registry] Instance and listens on its channel (PostgreSQL; a
+ * no-op for SQLite); 0 or -errno (logged). Before the sandbox. */
+int dc_mesh_open(struct dc *dc);
+void dc_mesh_close(struct dc *dc);
+/* From the sweep: the instance's beat, and notifications left waiting. */
+void dc_mesh_tick(struct dc *dc, uint64_t now);
+/* n registered or moved / left: its presence row. */
+void dc_mesh_present(struct dc *dc, struct dc_node *n);
+void dc_mesh_absent(struct dc *dc, struct dc_node *n);
+/* A DIRECTION_REQ of n for target, which is not registered here: true when
+ * another instance has it and both copies went out (false: answer as for
+ * an offline node). */
+bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec *target,
+		    uint32_t req_id);
 
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);

@@ -39,6 +39,8 @@ struct dc_config {
 	char database[4096];                  /* [DC] Database: the SQLite file */
 	enum ntm_store_backend backend;       /* [Registry] Backend */
 	char conninfo[4096];                  /* [Registry] Conninfo (PostgreSQL) */
+	uint64_t instance;                    /* [Registry] Instance: 1..255, this DC among
+					       * those sharing the PostgreSQL registry */
 	char control_socket[108];
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;
