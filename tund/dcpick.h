@@ -1,5 +1,5 @@
 /* dcpick.h - which of the zone's DC instances the node talks to, and when
- * it gives up on one (doc/protocol.md 5.5). Pure: the DC link (dclink.c)
+ * it gives up on one (doc/protocol.md 5.4, "Several DC instances"). Pure: the DC link (dclink.c)
  * hands in what happened and the time, and gets back the instance to use
  * and what to send; no sockets, no clock. Tested by tests/unit/test_dcpick.c.
  *
