@@ -322,9 +322,13 @@ static void lost(struct tund *t, enum dcpick_event ev, const char *why)
 	if (o.reset_backoff)
 		d->backoff_ms = DC_RETRY_MIN_MS;
 	if (o.switched) {
-		if (d->state == DC_REGISTERED)
-			d->state = DC_CONNECTING;
+		char in[NTM_NAME_MAX + 8], r[NTM_LCTL_INFO_SIZE];
 		switch_dc(t, from, o.use, why);
+		/* the watchers' event says where to */
+		snprintf(r, sizeof(r), "%s; moving to DC instance %u (%.64s)", why, o.use + 1,
+			 instance_str(t, o.use, in, sizeof(in)));
+		restart(t, r);
+		return;
 	}
 	restart(t, why);
 }
@@ -472,7 +476,14 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 	 * answers bring this here, so a local user cannot empty the cache. */
 	negcache_flush(&t->neg);
 	d->state = DC_REGISTERED;
-	watch_dc(t, "registration acknowledged");
+	if (t->cfg.ndcs > 1) {
+		char in[NTM_NAME_MAX + 8], r[NTM_LCTL_INFO_SIZE];
+		snprintf(r, sizeof(r), "registration acknowledged by DC instance %u (%.64s)",
+			 d->pick.cur + 1, instance_str(t, d->pick.cur, in, sizeof(in)));
+		watch_dc(t, r);
+	} else {
+		watch_dc(t, "registration acknowledged");
+	}
 	t->stats.registrations++;
 	d->failures = 0;
 	d->backoff_ms = DC_RETRY_MIN_MS;

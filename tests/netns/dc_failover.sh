@@ -85,6 +85,8 @@ HS_A=$(counter "$sock_a" peer_handshakes)
 HS_B=$(counter "$sock_b" peer_handshakes)
 [ -n "$HS_A" ] && [ -n "$HS_B" ] || fail "no peer_handshakes counter in ntmctl stats"
 
+bg a watch-a "$NTMCTL" -s "$sock_a" watch
+wait_for 5 "a's watcher" grep -q ' watching: dc registered$' "$T/watch-a.log"
 on_dc2() { [ "$(dc_addr "$1")" = 192.0.2.2:7540 ] && registered "$1"; }
 both_on_dc2() { on_dc2 "$sock_a" && on_dc2 "$sock_b"; }
 kill -9 "$DCD_PID"
@@ -93,8 +95,9 @@ wait_for 20 "a and b registered with the second DC instance" both_on_dc2
 echo "# from kill -9 of the first DC to both nodes registered with the second: ${WAITED_MS} ms (keepalive interval 3 s)"
 ok "a and b moved to the second DC instance (ntmctl status)"
 
-"$NTMCTL" -s "$sock_a" status | grep -q "192.0.2.2:7540" || fail "ntmctl status on a does not show 192.0.2.2:7540"
-"$NTMCTL" -s "$sock_a" status --json | grep -q '"instances": \["198.51.100.2:7540", "192.0.2.2:7540"\]' ||
+"$NTMCTL" -s "$sock_a" status | grep -q "^dc list:  1. 198.51.100.2:7540 2. 192.0.2.2:7540 (in use)$" ||
+	fail "ntmctl status on a does not list the instances: $("$NTMCTL" -s "$sock_a" status)"
+"$NTMCTL" -s "$sock_a" status --json | grep -q '"instances": \["198.51.100.2:7540", "192.0.2.2:7540"\], "instance": 2' ||
 	fail "ntmctl status --json on a does not list both instances: $("$NTMCTL" -s "$sock_a" status --json)"
 regs=$("$NTM_DCCTL" -c "$DCCONF2" stats 2>/dev/null | awk '$1 == "registrations" { print $2 }')
 [ "${regs:-0}" -ge 2 ] || fail "the second DC counts ${regs:-no} registrations, want 2 at least"
@@ -103,6 +106,10 @@ for n in a b; do
 		fail "$n's log does not say it moved to the second instance"
 done
 ok "the second DC registered them ($regs registrations); their logs say why"
+wait_for 5 "the watch event of the move" grep -q "registration acknowledged by DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log"
+grep -q "keepalives unanswered (DC instance down or unreachable); moving to DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log" ||
+	fail "a's watcher was not told why it moved: $(cat "$T/watch-a.log")"
+ok "a watcher on a saw the move: $(grep -c 'DC instance 2' "$T/watch-a.log") events"
 
 [ "$(vip4 a)" = "$VIP_A" ] && [ "$(vip4 b)" = "$VIP_B" ] ||
 	fail "virtual addresses changed: a $VIP_A -> $(vip4 a), b $VIP_B -> $(vip4 b)"
