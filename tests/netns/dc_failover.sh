@@ -9,7 +9,8 @@
 # database must hold one allocation per node with distinct host indexes,
 # and the stream must go on on the same connection with no new handshake
 # between a and b. The time from the kill to the re-registration is
-# printed (a figure, not asserted).
+# printed (a figure, not asserted). Then b starts again with the first
+# instance still down and registers with the second, same address.
 . "$(dirname "$0")/lib.sh"
 require_root
 NTM_STREAM=$top_builddir/tests/netns/ntm_stream
@@ -127,3 +128,16 @@ streaming || fail "the stream stopped: a '$(sj a state)' $(sj a error), b '$(sj 
 	fail "a new handshake between a and b: a $HS_A -> $(counter "$sock_a" peer_handshakes), b $HS_B -> $(counter "$sock_b" peer_handshakes)"
 ok "the stream a <-> b went on on the same connection, no new handshake between a and b"
 kill -0 "$DCD2_PID" || fail "the second ntm-dcd died"
+
+# b starts again while the first instance is still down: its handshake
+# there goes unanswered, and the second registers it, same address.
+kill "$TUND_PID_b"
+wait "$TUND_PID_b" 2>/dev/null
+bg b tund-b2 "$NTM_TUND" -f -c "$T/b/tund.conf"
+TUND_PID_b=$LAST_PID
+wait_for 10 "b registered again, with the second DC instance" on_dc2 "$sock_b"
+echo "# b started with the first DC instance down: registered with the second after ${WAITED_MS} ms"
+grep -q "moving from DC instance 1 (198.51.100.2:7540) to 2 (192.0.2.2:7540)" "$T/tund-b2.log" ||
+	fail "b did not say it moved on from the first instance: $(tail -n 5 "$T/tund-b2.log")"
+wait_for 5 "b's address on ntm0" sh -c "[ \"\$(ip netns exec $P-b ip -4 -o addr show dev ntm0 | awk '{ sub(\"/.*\", \"\", \$4); print \$4 }')\" = $VIP_B ]"
+ok "b, started with the first instance down, registered with the second as $VIP_B"
