@@ -128,6 +128,14 @@ static void print_status_text(const struct ntm_lctl_status_info *s, const char *
 		printf("          %s\n", s->dc_info);
 	if (s->dc_hint[0])
 		printf("          %s\n", s->dc_hint);
+	/* [DC] Endpoint lists several instances: which one, of which */
+	if (s->n_dc_instances > 1) {
+		printf("dc list: ");
+		for (unsigned i = 0; i < s->n_dc_instances; i++)
+			printf(" %u. %s%s", i + 1, s->dc_instances[i],
+			       i + 1 == s->dc_in_use ? " (in use)" : "");
+		printf("\n");
+	}
 	printf("seen as:  %s\n", obs);
 	printf("underlay:");
 	for (unsigned i = 0; i < s->n_underlay; i++) {
@@ -187,6 +195,13 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 		json_text("info", s->dc_info, ", ");
 	if (s->dc_hint[0])
 		json_text("hint", s->dc_hint, ", ");
+	if (s->n_dc_instances) {
+		printf("\"instances\": [");
+		for (unsigned i = 0; i < s->n_dc_instances; i++)
+			printf("%s\"%s\"", i ? ", " : "", s->dc_instances[i]);
+		printf("], ");
+		json_u32("instance", s->dc_in_use != 0, s->dc_in_use, ", ");
+	}
 	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
 	json_str("observed", s->has_observed, obs, ", ");
 	printf("\"underlay\": {\"addresses\": [");
