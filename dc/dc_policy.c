@@ -1,5 +1,5 @@
 /* dc_policy.c - the DC's access policy ([Policy] File, ntm-policy(5)):
- * loaded at start, again on SIGHUP and `ntm-dcctl reload`; a Direction
+ * loaded at start, again on SIGHUP and RELOAD (`ntm-dcctl policy reload`); a Direction
  * Request the policy forbids gets DIRECTION_NAK FORBIDDEN and the target
  * hears nothing (doc/protocol.md 5.8). The decisions are lib/policy.c's. */
 #include <errno.h>
