@@ -22,6 +22,7 @@ for n in $NODES; do
 	i=$((i + 1))
 done
 mkdir -p "$T/dc"
+NODE_EXTRA_N=${NODE_EXTRA:-}
 DCCONF=$T/dc/dcd.conf
 cat > "$DCCONF" <<CONF
 [DC]
@@ -42,7 +43,7 @@ for n in $NODES; do
 Name = $n
 PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
-${NODE_EXTRA//@NODE@/$n}
+${NODE_EXTRA_N//@NODE@/$n}
 [DC]
 Endpoint = 198.51.100.2:7540
 PublicKey = $DCPUB
