@@ -39,12 +39,31 @@ struct rule {
 
 struct ntm_policy {
 	struct group *groups;
-	size_t ngroups;
+	size_t ngroups, groups_cap;
 	struct pat *pats;
-	size_t npats;
+	size_t npats, pats_cap;
 	struct rule *rules;
-	size_t nrules;
+	size_t nrules, rules_cap;
 };
+
+/* The array a (capacity *cap elements of size) with room for need: a
+ * itself, or a larger copy (doubled, up to max, which the callers check
+ * need against). NULL when out of memory, a then unchanged. */
+static void *grow(void *a, size_t *cap, size_t need, size_t size, size_t max)
+{
+	size_t n = *cap ? *cap : 8;
+
+	if (need <= *cap)
+		return a;
+	while (n < need)
+		n *= 2;
+	if (n > max)
+		n = max;
+	void *p = realloc(a, n * size);
+	if (p)
+		*cap = n;
+	return p;
+}
 
 /* ---- parsing ---- */
 
@@ -161,6 +180,16 @@ static int parse_group(struct parser *ps, char **w, size_t n)
 		return fail(ps, -E2BIG, "more than 256 groups%s", NULL);
 	if (p->npats + (n - 3) > NTM_POLICY_MAX_PATTERNS)
 		return fail(ps, -E2BIG, "more than 4096 patterns in all groups%s", NULL);
+	struct group *gs = grow(p->groups, &p->groups_cap, p->ngroups + 1, sizeof(*gs),
+				NTM_POLICY_MAX_GROUPS);
+	if (!gs)
+		return -ENOMEM;
+	p->groups = gs;
+	struct pat *pt = grow(p->pats, &p->pats_cap, p->npats + n - 3, sizeof(*pt),
+			       NTM_POLICY_MAX_PATTERNS);
+	if (!pt)
+		return -ENOMEM;
+	p->pats = pt;
 	for (size_t i = 3; i < n; i++) {
 		int ret = parse_pat(ps, w[i], &p->pats[p->npats + i - 3]);
 		if (ret < 0)
@@ -192,6 +221,11 @@ static int parse_allow(struct parser *ps, char **w, size_t n)
 		return ret;
 	if (p->nrules == NTM_POLICY_MAX_RULES)
 		return fail(ps, -E2BIG, "more than 1024 rules%s", NULL);
+	struct rule *rs = grow(p->rules, &p->rules_cap, p->nrules + 1, sizeof(*rs),
+			       NTM_POLICY_MAX_RULES);
+	if (!rs)
+		return -ENOMEM;
+	p->rules = rs;
 	p->rules[p->nrules++] = r;
 	return 0;
 }
@@ -224,21 +258,6 @@ static int check_bytes(struct parser *ps, const char *s, size_t len)
 	return 0;
 }
 
-static int alloc_policy(struct ntm_policy **out)
-{
-	struct ntm_policy *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	p->groups = calloc(NTM_POLICY_MAX_GROUPS, sizeof(*p->groups));
-	p->pats = calloc(NTM_POLICY_MAX_PATTERNS, sizeof(*p->pats));
-	p->rules = calloc(NTM_POLICY_MAX_RULES, sizeof(*p->rules));
-	*out = p;
-	if (!p->groups || !p->pats || !p->rules)
-		return -ENOMEM;
-	return 0;
-}
-
 int ntm_policy_parse_mem(const char *name, const void *buf, size_t len, struct ntm_policy **out,
 			 struct ntm_conf_error *err)
 {
@@ -250,10 +269,10 @@ int ntm_policy_parse_mem(const char *name, const void *buf, size_t len, struct n
 	*out = NULL;
 	if (len > NTM_POLICY_MAX_FILE)
 		return fail(&ps, -EFBIG, "larger than 1 MiB%s", NULL);
-	ret = alloc_policy(&ps.p);
+	ps.p = calloc(1, sizeof(*ps.p));
 	line = malloc(NTM_POLICY_MAX_LINE + 1);
 	w = calloc(MAX_WORDS + 1, sizeof(*w));
-	if (ret < 0 || !line || !w) {
+	if (!ps.p || !line || !w) {
 		ret = -ENOMEM;
 		goto out;
 	}
