@@ -5,8 +5,10 @@
 # may initiate to c, c not to a). a reaches b by name; a's lookup of c is
 # refused by the DC (DIRECTION_NAK FORBIDDEN: ntmctl says so, getent through
 # nss_ntm fails, no tunnel, the DC counts policy_denied); a's lookup of a
-# name its own policy forbids fails without asking the DC. Then the DC's
-# policy is rewritten to allow a <-> c and reloaded (ntm-dcctl policy
+# name its own policy forbids fails without asking the DC. A policy file
+# that does not parse is named with its line by ntm-dcd -n and ntm-tund -n,
+# and a reload of one keeps the DC's policy. Then the DC's policy is
+# rewritten to allow a <-> c and reloaded (ntm-dcctl policy
 # reload, and SIGHUP): c sets a tunnel up to a, but a's own policy does not let c
 # initiate, so c's pings are dropped at a (policy_drops), while b's pass.
 . "$(dirname "$0")/lib.sh"
@@ -79,7 +81,10 @@ fi
 grep -q "^c\.$ZONE" "$T/peers.out" && fail "a has a peer c: $(cat "$T/peers.out")"
 "$NTMCTL" -s "$sock_c" peers > "$T/peers.out" || fail "ntmctl peers on c"
 grep -q "^a\.$ZONE" "$T/peers.out" && fail "c has a peer a: $(cat "$T/peers.out")"
-ok "a -> c: '$(cat "$T/res.out")' (exit 1), getent fails, no tunnel, DC policy_denied $d0 -> $d1"
+rc=0; "$NTMCTL" -s "$sock_a" ping -c 1 "c.$ZONE" > "$T/ping.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "forbidden by the DC's policy" "$T/ping.out" ||
+	fail "ntmctl ping c on a: exit $rc, $(cat "$T/ping.out")"
+ok "a -> c: '$(cat "$T/res.out")' (exit 1), ntmctl ping too, getent fails, no tunnel, DC policy_denied $d0 -> $d1"
 
 # --- forbidden by a's own policy: not even asked ---
 r0=$(stat_of "$sock_a" policy_refused) || fail "a's stats"
@@ -92,6 +97,27 @@ d2=$(dc_stat policy_denied) || fail "DC stats"
 [ "$r1" -gt "$r0" ] || fail "a's policy_refused did not grow ($r0 -> $r1)"
 [ "$d2" -eq "$d1" ] || fail "the DC was asked for x ($d1 -> $d2 denied)"
 ok "a -> x: '$(cat "$T/res.out")', the DC not asked"
+
+# --- a policy file that does not parse: named with its line, by both daemons' -n ---
+printf 'allow a.%s -> b.%s\nallow a.%s <=> c.%s\n' $ZONE $ZONE $ZONE $ZONE > "$T/bad.policy"
+sed "s|^File = .*|File = $T/bad.policy|" "$T/a/tund.conf" > "$T/bad-tund.conf"
+out=$("$NTM_TUND" -n -c "$T/bad-tund.conf" 2>&1) && fail "ntm-tund -n accepted a bad policy: $out"
+echo "$out" | grep -q "bad.policy:2: '<=>' is not <-> or ->" || fail "ntm-tund -n said: $out"
+sed "s|^File = .*|File = $T/bad.policy|" "$DCCONF" > "$T/bad-dcd.conf"
+out=$("$NTM_DCD" -n -c "$T/bad-dcd.conf" 2>&1) && fail "ntm-dcd -n accepted a bad policy: $out"
+echo "$out" | grep -q "bad.policy:2: '<=>' is not <-> or ->" || fail "ntm-dcd -n said: $out"
+ok "a bad policy file: $(echo "$out" | tail -1)"
+
+# --- a reload of a bad file keeps the policy the DC had ---
+cp "$T/bad.policy" "$T/dc.policy"
+"$NTM_DCCTL" -c "$DCCONF" policy reload > "$T/reload.out" 2>&1 &&
+	fail "policy reload of a bad file succeeded: $(cat "$T/reload.out")"
+rc=0; "$NTMCTL" -s "$sock_a" resolve "c.$ZONE" > "$T/res.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "forbidden by the DC's policy" "$T/res.out" ||
+	fail "after a bad reload, a resolving c: exit $rc, $(cat "$T/res.out")"
+grep -q "dc.policy:2: '<=>' is not <-> or ->; keeping the policy read before" "$T/dcd.log" ||
+	fail "the DC did not log the bad line: $(tail -3 "$T/dcd.log")"
+ok "a reload of a bad file: ntm-dcctl exit 1, the DC logs the line and keeps its policy"
 
 # --- the DC's policy reloaded: a <-> c allowed there, not by a's own ---
 cat > "$T/dc.policy" <<POL
