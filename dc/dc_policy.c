@@ -62,9 +62,11 @@ static int target_name(struct dc *dc, const struct ntm_ctl_direction_req *q,
 	int ret;
 
 	if (q->kind == NTM_DIR_BY_NAME) {
+		if (!strchr(q->name.s, '.'))
+			return -ENOENT; /* a single label: NOT_FOUND, as without a policy */
 		if (dc_qualify_name(dc->cfg.zone, q->name.s, out) == 0)
 			return 0;
-		memcpy(out, q->name.s, (size_t)q->name.len + 1);
+		memcpy(out, q->name.s, (size_t)q->name.len + 1); /* another zone's */
 		return 0;
 	}
 	ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr, &rec);
@@ -79,6 +81,8 @@ bool dc_policy_refuses(struct dc *dc, struct dc_node *n, const struct ntm_ctl_di
 	char to[NTM_NAME_MAX + 1];
 	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK };
 
+	/* (by address, the registry is asked here and again in dc_route.c:
+	 * only with a policy, and for reverse lookups) */
 	if (!dc->policy || target_name(dc, q, to) < 0)
 		return false;   /* no policy; an unknown address is NOT_FOUND as before */
 	if (ntm_policy_allows(dc->policy, n->rec.name, to, NULL))

@@ -413,6 +413,13 @@ bool ntm_policy_allows(const struct ntm_policy *p, const char *from, const char 
 	return false;
 }
 
+bool ntm_policy_peer_ok(const struct ntm_policy *p, const char *self, const char *peer,
+			bool asked)
+{
+	return ntm_policy_allows(p, peer, self, NULL) ||
+	       (asked && ntm_policy_allows(p, self, peer, NULL));
+}
+
 /* ---- description ---- */
 
 size_t ntm_policy_ngroups(const struct ntm_policy *p)

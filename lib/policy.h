@@ -56,6 +56,12 @@ void ntm_policy_free(struct ntm_policy *p);
 bool ntm_policy_allows(const struct ntm_policy *p, const char *from, const char *to,
 		       unsigned *rule);
 
+/* A node's verdict on a peer it has a route to (ntm-tund drops the inner
+ * packets of a peer without it): the peer may initiate to self, or self
+ * asked for the peer (asked) and may initiate to it. A NULL policy: yes. */
+bool ntm_policy_peer_ok(const struct ntm_policy *p, const char *self, const char *peer,
+			bool asked);
+
 /* For ntm-dcctl policy show and check: the counts, and the n-th (0-based)
  * group or rule as one canonical line ("group eng = *.eng.example.org",
  * "allow @eng <-> db.example.org"), with its line in the file in *line.

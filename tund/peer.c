@@ -402,8 +402,7 @@ static void policy_eval(struct tund *t, struct peer *p, uint32_t req_id)
 
 	if (req_id && req_id == p->dir_req_id)
 		p->policy_asked = true;
-	p->policy_ok = !t->policy || ntm_policy_allows(t->policy, p->name, t->fqdn, NULL) ||
-		       (p->policy_asked && ntm_policy_allows(t->policy, t->fqdn, p->name, NULL));
+	p->policy_ok = ntm_policy_peer_ok(t->policy, t->fqdn, p->name, p->policy_asked);
 	if (!p->policy_ok && (was || !p->resolved))
 		log_info("policy: %s may not initiate to %s; its packets are dropped", p->name,
 			 t->fqdn);

@@ -29,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ntm_policy_allows(p, names[i], names[j], &rule) !=
 			    (rule > 0 && rule <= ntm_policy_nrules(p)))
 				abort();
+			else if (ntm_policy_peer_ok(p, names[i], names[j], false) &&
+				 !ntm_policy_peer_ok(p, names[i], names[j], true))
+				abort(); /* asking never takes a peer away */
 	for (size_t i = 0; i <= ntm_policy_ngroups(p); i++)
 		ntm_policy_group_text(p, i, line, sizeof(line), NULL);
 	for (size_t i = 0; i <= ntm_policy_nrules(p); i++)

@@ -1,7 +1,8 @@
 /* test_policy.c - the access policy (lib/policy.c, ntm-policy(5)): every
  * kind of pattern (a full name, *.SUFFIX, *), groups, both kinds of rule
  * (<-> and ->), the first allowing rule reported, default deny with a
- * policy and allow without, names in other zones, and the parser's
+ * policy and allow without, names in other zones, a node's verdict on a
+ * peer (it may initiate, or the node asked for it), and the parser's
  * file:line errors quoting the bad word. */
 #include <check.h>
 #include <errno.h>
@@ -160,6 +161,27 @@ START_TEST(test_names_in_other_zones)
 }
 END_TEST
 
+START_TEST(test_a_node_keeps_a_peer_that_may_initiate_or_that_it_asked_for)
+{
+	struct ntm_policy *p = parse("allow a.x -> c.x\nallow b.x <-> a.x\n");
+
+	/* at c: a may initiate to c, whoever asked */
+	ck_assert(ntm_policy_peer_ok(p, "c.x", "a.x", false));
+	ck_assert(ntm_policy_peer_ok(p, "c.x", "a.x", true));
+	/* at a: c may not initiate; a asked for c, which a may do */
+	ck_assert(!ntm_policy_peer_ok(p, "a.x", "c.x", false));
+	ck_assert(ntm_policy_peer_ok(p, "a.x", "c.x", true));
+	/* both ways */
+	ck_assert(ntm_policy_peer_ok(p, "a.x", "b.x", false));
+	ck_assert(ntm_policy_peer_ok(p, "b.x", "a.x", false));
+	/* neither: not even when asked */
+	ck_assert(!ntm_policy_peer_ok(p, "b.x", "c.x", true));
+	ck_assert(!ntm_policy_peer_ok(p, "c.x", "b.x", false));
+	ck_assert(ntm_policy_peer_ok(NULL, "c.x", "b.x", false));
+	ntm_policy_free(p);
+}
+END_TEST
+
 START_TEST(test_invalid_names_are_never_allowed)
 {
 	struct ntm_policy *p = parse("allow * <-> *\n");
@@ -267,6 +289,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_groups_and_the_first_allowing_rule);
 	tcase_add_test(tc, test_names_in_other_zones);
 	tcase_add_test(tc, test_invalid_names_are_never_allowed);
+	tcase_add_test(tc, test_a_node_keeps_a_peer_that_may_initiate_or_that_it_asked_for);
 	tcase_add_test(tc, test_crlf_comments_and_blanks);
 	tcase_add_test(tc, test_errors_name_the_line_and_quote_the_word);
 	tcase_add_test(tc, test_limits);
