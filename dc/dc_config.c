@@ -30,7 +30,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 25
+#define DC_FIXED_KEYS 26
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -182,6 +182,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Registry", "Conninfo", NTM_CONF_STRING, NTM_CONF_SECRET, cfg->conninfo,
 		  sizeof(cfg->conninfo), 0, 0, NULL, &has_conninfo },
 		{ "Registry", "Instance", NTM_CONF_UINT, 0, &cfg->instance, 0, 1, 255, "1", NULL },
+		{ "Policy", "File", NTM_CONF_STRING, 0, cfg->policy_file, sizeof(cfg->policy_file), 0,
+		  0, NULL, NULL },
 	};
 	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == DC_FIXED_KEYS,
 		       "DC_FIXED_KEYS counts the keys of fixed[]");

@@ -1,7 +1,8 @@
 # setup2.sh - sourced by tunnel tests: a DC and nodes (NODES, default
 # "a b") on a routed test network (router r, no NAT), all registered. Node
 # number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64; NODE_EXTRA
-# is added to each node's [Node] section. Sets DCCONF,
+# is added to each node's [Node] section, @NODE@ in it replaced by the
+# node's name. Sets DCCONF,
 # sock_NAME for each node, and registered(). Needs lib.sh sourced first.
 # DC_EXTRA_CONF, when set, is appended to the DC's configuration.
 # DC2=1 (opt-in, for a registry both can share: DC_EXTRA_CONF) adds a
@@ -33,6 +34,7 @@ for n in $NODES; do
 	i=$((i + 1))
 done
 mkdir -p "$T/dc"
+NODE_EXTRA_N=${NODE_EXTRA:-}
 DCCONF=$T/dc/dcd.conf
 cat > "$DCCONF" <<CONF
 [DC]
@@ -62,7 +64,7 @@ for n in $NODES; do
 Name = $n
 PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
-${NODE_EXTRA:-}
+${NODE_EXTRA_N//@NODE@/$n}
 [DC]
 Endpoint = $DC_ENDPOINT
 PublicKey = $DCPUB
