@@ -7,7 +7,8 @@
 # DC_EXTRA_CONF, when set, is appended to the DC's configuration.
 # DC2=1 (opt-in, for a registry both can share: DC_EXTRA_CONF) adds a
 # second instance of the same DC, same key file, in namespace dc2 at
-# 192.0.2.2 / 2001:db8:dc2::2 (DCCONF2, DCD2_PID), and the nodes list both
+# 192.0.2.2 / 2001:db8:dc2::2 ([Registry] Instance = 2; DCCONF2,
+# DCD2_PID), and the nodes list both
 # instances, the first one first.
 ZONE=ntm.example.org
 ns_add r
@@ -52,7 +53,10 @@ if [ "${DC2:-0}" = 1 ]; then
 	mkdir -p "$T/dc2"
 	DCCONF2=$T/dc2/dcd.conf
 	sed -e "s|^Database = .*|Database = $T/dc2/dc.db|" \
-	    -e "s|^ControlSocket = .*|ControlSocket = $T/dc2/run/dcd.sock|" "$DCCONF" > "$DCCONF2"
+	    -e "s|^ControlSocket = .*|ControlSocket = $T/dc2/run/dcd.sock|" \
+	    -e "s|^\\[Registry\\]\$|[Registry]\\nInstance = 2|" "$DCCONF" > "$DCCONF2"
+	# each instance its own number ([Registry] Instance, default 1)
+	grep -q '^Instance = 2$' "$DCCONF2" || printf '[Registry]\nInstance = 2\n' >> "$DCCONF2"
 	bg dc2 dcd2 "$NTM_DCD" -f -c "$DCCONF2"
 	DCD2_PID=$LAST_PID
 	wait_for 5 "the second DC's control socket" test -S "$T/dc2/run/dcd.sock"
