@@ -3,7 +3,8 @@
  *
  *   dc_load enrol BACKEND LOCATION ZONE SEED FIRST COUNT
  *   dc_load run -d ADDR:PORT -k DCPUB -z ZONE -s SEED -f FIRST -n COUNT
- *               [-S SOURCES] [-B BASE] [-w WINDOW] [-r DIRS] [-t SECONDS] [-p DCPID]
+ *               [-S SOURCES] [-B BASE] [-w WINDOW] [-r DIRS] [-t SECONDS] [-H SECONDS]
+ *               [-p DCPID]
  *
  * Node i (FIRST <= i < FIRST + COUNT) is named l<i>.ZONE and has the X25519
  * private key derived from SEED and i (splitmix64), so the keys can be
@@ -18,7 +19,7 @@
  *   1. register: per node a Noise IK handshake (lib/session.c, mac1 to the
  *      DC's key; a COOKIE_REPLY is opened and the same init sent again with
  *      its mac2, as ntm-tund does), then REGISTER in the session, until its
- *      REGISTER_ACK. At most WINDOW (default 256) nodes are between their
+ *      REGISTER_ACK. At most WINDOW (default 64) nodes are between their
  *      init and their ACK; one that gets no answer in RETRY_MS starts over
  *      with a new handshake (counted in retries).
  *   2. direct: every registered node sends DIRS (default 1) DIRECTION_REQs
@@ -27,8 +28,11 @@
  *      counted by status, no answer in LOST_MS is lost. The peer's copy of
  *      each route (request ID 0) arrives in the peer's session and is
  *      opened and counted too.
+ *   3. hold (-H SECONDS, default 0): nothing but those KEEPALIVEs for that
+ *      long: the steady state of N registered nodes.
  * Throughout, a registered node sends KEEPALIVE at the interval its
- * REGISTER_ACK gave, as a node would.
+ * REGISTER_ACK gave, as a node would. -t bounds phases 1 and 2 each
+ * (default 600 s); what did not finish by then is reported as it stands.
  * The nodes share SOURCES (default 64) UDP sockets, bound to BASE+1,
  * BASE+2, ... (BASE default 127.1.0.0, port chosen by the kernel): the DC
  * limits handshakes per source address, and a real population has many.
@@ -36,10 +40,12 @@
  * Output, one line per phase in key=value form:
  *   register: nodes= registered= ms= rate= retries= cookies= refused= ...
  *   direct: requests= routes= naks= lost= peer_copies= ms= rate=
+ *   hold: ms= keepalives= dc_cpu_ms=
+ *   load: keepalives= rx_unknown= cpu_ms_register= cpu_ms_direct=
  *   dc: pid= rss_kb_start= rss_kb_registered= rss_kb_end= cpu_ms_register= cpu_ms_direct=
  * rate is per second of that phase; the dc line (with -p) reads
  * /proc/DCPID at the start (after the keys are made), when the last node
- * registered and at the end. Exit 0 when every node registered and every
+ * registered and after the directions; load: is dc_load's own CPU. Exit 0 when every node registered and every
  * request got a route, 1 otherwise (the lines are printed either way),
  * 2 on bad usage. */
 #include <arpa/inet.h>
@@ -51,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,7 +73,7 @@
 #define SOURCES_MAX 4096
 #define WINDOW_MAX 65535
 #define DIRS_MAX 64
-#define RETRY_MS 1000                   /* handshake + REGISTER without an answer */
+#define RETRY_MS 3000                   /* handshake + REGISTER without an answer */
 #define LOST_MS 3000                    /* DIRECTION_REQ without an answer */
 #define PKT_MAX 2048
 #define RX_BURST 256                    /* datagrams read per socket per round */
@@ -110,7 +117,7 @@ struct load {
 	uint64_t seed;
 	uint32_t first, count, sources, window, dirs;
 	uint32_t base;                  /* host order */
-	unsigned timeout_s;
+	unsigned timeout_s, hold_s;
 	int dcpid;
 	int *fds;
 	struct ntm_cookie_jar *jars;    /* per socket: cookies are per source */
@@ -260,6 +267,18 @@ static long dc_cpu_ms(int pid)
 			 &st) != 2)
 		return -1;
 	return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+}
+
+/* Our own CPU (user + system) in milliseconds: whether the load
+ * generator, not the DC, was the limit. */
+static long self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -1;
+	return (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 /* ---- sending ---- */
@@ -647,6 +666,16 @@ static void phase_direct(struct load *L, struct pollfd *pfd, uint64_t deadline)
 	}
 }
 
+static void phase_hold(struct load *L, struct pollfd *pfd, uint64_t until)
+{
+	uint64_t now;
+
+	while ((now = now_ms()) < until) {
+		keepalives(L, now);
+		poll_all(L, pfd, 10);
+	}
+}
+
 /* ---- run ---- */
 
 static int parse_endpoint(const char *s, struct sockaddr_in *sin)
@@ -701,12 +730,12 @@ static int run_opts(struct load *L, int argc, char **argv)
 	struct in_addr base;
 
 	L->sources = 64;
-	L->window = 256;
+	L->window = 64;
 	L->dirs = 1;
 	L->timeout_s = 600;
 	L->base = 0x7f010000; /* 127.1.0.0 */
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:k:z:s:f:n:S:B:w:r:t:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:k:z:s:f:n:S:B:w:r:t:H:p:")) != -1) {
 		switch (opt) {
 		case 'd':
 			if (parse_endpoint(optarg, &L->dc) < 0)
@@ -763,6 +792,11 @@ static int run_opts(struct load *L, int argc, char **argv)
 			if (parse_num(optarg, 1, 86400, &v) < 0)
 				return -EINVAL;
 			L->timeout_s = (unsigned)v;
+			break;
+		case 'H':
+			if (parse_num(optarg, 0, 86400, &v) < 0)
+				return -EINVAL;
+			L->hold_s = (unsigned)v;
 			break;
 		case 'p':
 			if (parse_num(optarg, 1, INT32_MAX, &v) < 0)
@@ -826,6 +860,7 @@ static int run(int argc, char **argv)
 		pfd[s].events = POLLIN;
 	}
 	long rss0 = L.dcpid ? dc_rss_kb(L.dcpid) : -1, cpu0 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
+	long self0 = self_cpu_ms();
 	uint64_t t0 = now_ms(), deadline = t0 + (uint64_t)L.timeout_s * 1000;
 	printf("run: keys ready nodes=%u sources=%u window=%u\n", (unsigned)L.count,
 	       (unsigned)L.sources, (unsigned)L.window);
@@ -833,6 +868,7 @@ static int run(int argc, char **argv)
 	phase_register(&L, pfd, deadline);
 	uint64_t t1 = now_ms();
 	long rss1 = L.dcpid ? dc_rss_kb(L.dcpid) : -1, cpu1 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
+	long self1 = self_cpu_ms();
 	printf("register: nodes=%u registered=%llu ms=%llu rate=%.0f retries=%llu cookies=%llu "
 	       "refused=%llu bad_status=%llu send_errors=%llu\n",
 	       (unsigned)L.count, (unsigned long long)L.registered, (unsigned long long)(t1 - t0),
@@ -844,6 +880,7 @@ static int run(int argc, char **argv)
 	phase_direct(&L, pfd, t1 + (uint64_t)L.timeout_s * 1000);
 	uint64_t t2 = now_ms();
 	long rss2 = L.dcpid ? dc_rss_kb(L.dcpid) : -1, cpu2 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
+	long self2 = self_cpu_ms();
 	printf("direct: requests=%llu routes=%llu naks=%llu not_found=%llu offline=%llu "
 	       "refused=%llu busy=%llu lost=%llu peer_copies=%llu ms=%llu rate=%.0f\n",
 	       (unsigned long long)L.requests, (unsigned long long)L.routes,
@@ -853,12 +890,22 @@ static int run(int argc, char **argv)
 	       (unsigned long long)L.naks[NTM_NAK_BUSY], (unsigned long long)L.lost,
 	       (unsigned long long)L.peer_copies, (unsigned long long)(t2 - t1),
 	       t2 > t1 ? L.routes * 1000.0 / (double)(t2 - t1) : 0.0);
-	printf("keepalives: sent=%llu rx_unknown=%llu\n", (unsigned long long)L.keepalives,
-	       (unsigned long long)L.rx_unknown);
+	printf("load: keepalives=%llu rx_unknown=%llu cpu_ms_register=%ld cpu_ms_direct=%ld\n",
+	       (unsigned long long)L.keepalives, (unsigned long long)L.rx_unknown, self1 - self0,
+	       self2 - self1);
 	if (L.dcpid)
 		printf("dc: pid=%d rss_kb_start=%ld rss_kb_registered=%ld rss_kb_end=%ld "
 		       "cpu_ms_register=%ld cpu_ms_direct=%ld\n",
 		       L.dcpid, rss0, rss1, rss2, cpu1 - cpu0, cpu2 - cpu1);
+	if (L.hold_s) {
+		uint64_t ka0 = L.keepalives;
+		long h0 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
+		phase_hold(&L, pfd, t2 + (uint64_t)L.hold_s * 1000);
+		uint64_t t3 = now_ms();
+		long h1 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
+		printf("hold: ms=%llu keepalives=%llu dc_cpu_ms=%ld\n", (unsigned long long)(t3 - t2),
+		       (unsigned long long)(L.keepalives - ka0), h1 - h0);
+	}
 	return L.registered == L.count && L.routes == L.requests ? 0 : 1;
 }
 
@@ -875,6 +922,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: " PROG " enrol BACKEND LOCATION ZONE SEED FIRST COUNT\n"
 			"       " PROG " run -d ADDR:PORT -k DCPUB -z ZONE -s SEED -f FIRST -n COUNT\n"
 			"               [-S SOURCES] [-B BASE] [-w WINDOW] [-r DIRS] [-t SECONDS] "
-			"[-p DCPID]\n");
+			"[-H SECONDS] [-p DCPID]\n");
 	return ret;
 }

@@ -8,8 +8,11 @@
 #               file, the nodes split between them (half each)
 # and prints a table: registrations/s, Route Directions/s, the DC's CPU per
 # registration (handshake + REGISTER) and per direction, its RSS at start
-# (every node enrolled, none registered) and once all registered, and the
-# RSS growth per registered node. No target is asserted.
+# (every node enrolled, none registered) and once all registered, the RSS
+# growth per registered node, and the steady state: DC_SCALE_HOLD seconds
+# (default 30) of nothing but the nodes' KEEPALIVEs (every
+# KeepaliveInterval, 20 s by default), with the DC's CPU per keepalive and
+# its share of one CPU. No target is asserted.
 #
 #   sudo bench/dc_scale.sh
 #   sudo DC_SCALE_N=500 bench/dc_scale.sh                 # a smoke run, seconds
@@ -19,7 +22,9 @@
 # pg2"), DC_SCALE_DIRS (DIRECTION_REQs per node, default 1),
 # DC_SCALE_SOURCES (source addresses per load generator, default 256),
 # DC_SCALE_WINDOW (registrations and requests in flight per load
-# generator, default 256), KEEP=1 (keep the temp dirs and processes).
+# generator, default 64), DC_SCALE_HOLD (seconds, default 30),
+# DC_SCALE_TIMEOUT (seconds per phase, default 900: a phase not done by
+# then is reported as it stands), KEEP=1 (keep the temp dirs and processes).
 #
 # Everything runs in one network namespace of its own, on loopback: the DCs
 # on 127.0.0.1, the nodes' sockets bound to 127.1.x.y (127.2.x.y for the
@@ -40,8 +45,10 @@ N=${DC_SCALE_N:-100000}
 CASES=${DC_SCALE_CASES:-sqlite postgresql pg2}
 DIRS=${DC_SCALE_DIRS:-1}
 SOURCES=${DC_SCALE_SOURCES:-256}
-WINDOW=${DC_SCALE_WINDOW:-256}
+WINDOW=${DC_SCALE_WINDOW:-64}
 SEED=${DC_SCALE_SEED:-1}
+HOLD=${DC_SCALE_HOLD:-30}
+TIMEOUT=${DC_SCALE_TIMEOUT:-900}
 ZONE=scale.test
 LOAD=$top_builddir/bench/dc_load
 
@@ -138,7 +145,7 @@ load() {
 	eval "pid=\$DCPID_$i"
 	ip netns exec "$P-b" "$LOAD" run -d "127.0.0.1:$port" -k "$DCPUB" -z "$ZONE" -s "$SEED" \
 		-f "$first" -n "$count" -S "$SOURCES" -B "$base" -w "$WINDOW" -r "$DIRS" \
-		-t $((count / 50 + 120)) -p "$pid" >"$T/load-$c-$i.out" 2>&1 &
+		-t "$TIMEOUT" -H "$HOLD" -p "$pid" >"$T/load-$c-$i.out" 2>&1 &
 	eval "LOADPID_$i=\$!"
 	PIDS="$PIDS $!"
 }
@@ -193,7 +200,7 @@ Conninfo = $ci"; }
 	# the figures: rates over the slowest load generator's phase, CPU and
 	# RSS summed over the DCs
 	local reg=0 regms=0 routes=0 req=0 dirms=0 cpur=0 cpud=0 rss0=0 rss1=0 extra="" i
-	local cookies=0 retries=0 lost=0 naks=0 ka=0
+	local cookies=0 retries=0 lost=0 naks=0 ka=0 holdms=0 holdka=0 holdcpu=0 selfr=0
 	for i in $(seq 0 $((ndc - 1))); do
 		local out l
 		out=$T/load-$c-$i.out
@@ -209,8 +216,14 @@ Conninfo = $ci"; }
 		lost=$((lost + $(kv "$l" lost)))
 		naks=$((naks + $(kv "$l" naks)))
 		dirms=$(( $(kv "$l" ms) > dirms ? $(kv "$l" ms) : dirms ))
-		l=$(grep '^keepalives:' "$out")
-		ka=$((ka + $(kv "$l" sent)))
+		l=$(grep "^load:" "$out")
+		ka=$((ka + $(kv "$l" keepalives)))
+		selfr=$((selfr + $(kv "$l" cpu_ms_register)))
+		if l=$(grep '^hold:' "$out"); then
+			holdms=$(( $(kv "$l" ms) > holdms ? $(kv "$l" ms) : holdms ))
+			holdka=$((holdka + $(kv "$l" keepalives)))
+			holdcpu=$((holdcpu + $(kv "$l" dc_cpu_ms)))
+		fi
 		l=$(grep '^dc:' "$out")
 		cpur=$((cpur + $(kv "$l" cpu_ms_register)))
 		cpud=$((cpud + $(kv "$l" cpu_ms_direct)))
@@ -222,12 +235,14 @@ Conninfo = $ci"; }
 	for i in $(seq 0 $((ndc - 1))); do eval "stop_dc \$DCPID_$i"; done
 	row "$(awk -v c="$c" -v n="$N" -v e="$enrol_s" -v reg="$reg" -v regms="$regms" \
 		-v routes="$routes" -v req="$req" -v dirms="$dirms" -v cpur="$cpur" -v cpud="$cpud" \
-		-v rss0="$rss0" -v rss1="$rss1" 'BEGIN {
-		printf "| %-10s | %7d | %6s | %7d | %8.0f | %9.0f | %6d/%-6d | %8.0f | %9.0f | %7.1f | %7.1f | %6.2f |",
+		-v rss0="$rss0" -v rss1="$rss1" -v hms="$holdms" -v hka="$holdka" -v hcpu="$holdcpu" 'BEGIN {
+		printf "| %s | %d | %s | %d | %.0f | %.0f | %d/%d | %.0f | %.0f | %.1f | %.1f | %.2f | %.0f | %.0f | %.1f |",
 			c, n, e, reg, regms ? reg * 1000 / regms : 0, reg ? cpur * 1000 / reg : 0,
 			routes, req, dirms ? routes * 1000 / dirms : 0, routes ? cpud * 1000 / routes : 0,
-			rss0 / 1024, rss1 / 1024, reg ? (rss1 - rss0) / reg : 0 }')"
-	NOTES="$NOTES$c: retries=$retries cookies=$cookies naks=$naks lost=$lost node keepalives=$ka;$extra"$'\n'
+			rss0 / 1024, rss1 / 1024, reg ? (rss1 - rss0) / reg : 0,
+			hms ? hka * 1000 / hms : 0, hka ? hcpu * 1000 / hka : 0, hms ? hcpu * 100 / hms : 0 }')"
+	say "$(printf '%s' "$ROWS" | tail -n 1)"
+	NOTES="$NOTES$c: retries=$retries cookies=$cookies naks=$naks lost=$lost node keepalives=$ka load generator CPU ms while registering=$selfr;$extra"$'\n'
 }
 
 for c in $CASES; do
@@ -236,10 +251,11 @@ done
 
 echo
 echo "ntm DC scale benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "host: $(nproc) CPUs, $(uname -r); N=$N, $DIRS Direction Request(s) per node, $SOURCES source addresses and $WINDOW in flight per load generator${PGVER:+; $PGVER}"
+echo "host: $(nproc) CPUs, $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N, $DIRS Direction Request(s) per node, $SOURCES source addresses and $WINDOW in flight per load generator, hold ${HOLD} s${PGVER:+; $PGVER}"
 echo
-echo "| setup      |   nodes | enrol s | registered | reg/s | DC CPU µs/reg | routes/requests | routes/s | DC CPU µs/route | RSS start MB | RSS registered MB | KB/node |"
-echo "|------------|---------|---------|------------|-------|---------------|-----------------|----------|-----------------|--------------|-------------------|---------|"
+echo "| setup | nodes | enrol s | registered | reg/s | DC CPU µs/reg | routes/requests | routes/s | DC CPU µs/route | RSS start MB | RSS registered MB | KB/node | hold KA/s | DC CPU µs/KA | hold DC CPU % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$ROWS"
 echo
 printf '%s' "$NOTES"
