@@ -38,8 +38,8 @@
  * limits handshakes per source address, and a real population has many.
  *
  * Output, one line per phase in key=value form:
- *   register: nodes= registered= ms= rate= retries= cookies= refused= ...
- *   direct: requests= routes= naks= lost= peer_copies= ms= rate=
+ *   register: nodes= registered= ms= rate= retries= cookies= ... keepalives=
+ *   direct: requests= routes= naks= ... lost= peer_copies= ms= rate= keepalives=
  *   hold: ms= keepalives= dc_cpu_ms=
  *   load: keepalives= rx_unknown= cpu_ms_register= cpu_ms_direct=
  *   dc: pid= rss_kb_start= rss_kb_registered= rss_kb_end= cpu_ms_register= cpu_ms_direct=
@@ -869,27 +869,29 @@ static int run(int argc, char **argv)
 	uint64_t t1 = now_ms();
 	long rss1 = L.dcpid ? dc_rss_kb(L.dcpid) : -1, cpu1 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
 	long self1 = self_cpu_ms();
+	uint64_t ka1 = L.keepalives;
 	printf("register: nodes=%u registered=%llu ms=%llu rate=%.0f retries=%llu cookies=%llu "
-	       "refused=%llu bad_status=%llu send_errors=%llu\n",
+	       "refused=%llu bad_status=%llu send_errors=%llu keepalives=%llu\n",
 	       (unsigned)L.count, (unsigned long long)L.registered, (unsigned long long)(t1 - t0),
 	       t1 > t0 ? L.registered * 1000.0 / (double)(t1 - t0) : 0.0,
 	       (unsigned long long)L.retries, (unsigned long long)L.cookies,
 	       (unsigned long long)L.refused, (unsigned long long)L.reg_bad_status,
-	       (unsigned long long)L.send_errors);
+	       (unsigned long long)L.send_errors, (unsigned long long)ka1);
 	fflush(stdout);
 	phase_direct(&L, pfd, t1 + (uint64_t)L.timeout_s * 1000);
 	uint64_t t2 = now_ms();
 	long rss2 = L.dcpid ? dc_rss_kb(L.dcpid) : -1, cpu2 = L.dcpid ? dc_cpu_ms(L.dcpid) : -1;
 	long self2 = self_cpu_ms();
 	printf("direct: requests=%llu routes=%llu naks=%llu not_found=%llu offline=%llu "
-	       "refused=%llu busy=%llu lost=%llu peer_copies=%llu ms=%llu rate=%.0f\n",
+	       "refused=%llu busy=%llu lost=%llu peer_copies=%llu ms=%llu rate=%.0f keepalives=%llu\n",
 	       (unsigned long long)L.requests, (unsigned long long)L.routes,
 	       (unsigned long long)(L.naks[1] + L.naks[2] + L.naks[3] + L.naks[4]),
 	       (unsigned long long)L.naks[NTM_NAK_NOT_FOUND],
 	       (unsigned long long)L.naks[NTM_NAK_OFFLINE], (unsigned long long)L.naks[NTM_NAK_REFUSED],
 	       (unsigned long long)L.naks[NTM_NAK_BUSY], (unsigned long long)L.lost,
 	       (unsigned long long)L.peer_copies, (unsigned long long)(t2 - t1),
-	       t2 > t1 ? L.routes * 1000.0 / (double)(t2 - t1) : 0.0);
+	       t2 > t1 ? L.routes * 1000.0 / (double)(t2 - t1) : 0.0,
+	       (unsigned long long)(L.keepalives - ka1));
 	printf("load: keepalives=%llu rx_unknown=%llu cpu_ms_register=%ld cpu_ms_direct=%ld\n",
 	       (unsigned long long)L.keepalives, (unsigned long long)L.rx_unknown, self1 - self0,
 	       self2 - self1);

@@ -7,7 +7,8 @@
 #   pg2         two ntm-dcds on one PostgreSQL database, sharing the DC key
 #               file, the nodes split between them (half each)
 # and prints a table: registrations/s, Route Directions/s, the DC's CPU per
-# registration (handshake + REGISTER) and per direction, its RSS at start
+# registration (handshake + REGISTER) and per direction (each also net of
+# the keepalives sent meanwhile, at the hold phase's cost), its RSS at start
 # (every node enrolled, none registered) and once all registered, the RSS
 # growth per registered node, and the steady state: DC_SCALE_HOLD seconds
 # (default 30) of nothing but the nodes' KEEPALIVEs (every
@@ -200,7 +201,7 @@ Conninfo = $ci"; }
 	# the figures: rates over the slowest load generator's phase, CPU and
 	# RSS summed over the DCs
 	local reg=0 regms=0 routes=0 req=0 dirms=0 cpur=0 cpud=0 rss0=0 rss1=0 extra="" i
-	local cookies=0 retries=0 lost=0 naks=0 ka=0 holdms=0 holdka=0 holdcpu=0 selfr=0
+	local cookies=0 retries=0 lost=0 naks=0 ka=0 holdms=0 holdka=0 holdcpu=0 selfr=0 kar=0 kad=0
 	for i in $(seq 0 $((ndc - 1))); do
 		local out l
 		out=$T/load-$c-$i.out
@@ -210,11 +211,13 @@ Conninfo = $ci"; }
 		regms=$(( $(kv "$l" ms) > regms ? $(kv "$l" ms) : regms ))
 		retries=$((retries + $(kv "$l" retries)))
 		cookies=$((cookies + $(kv "$l" cookies)))
+		kar=$((kar + $(kv "$l" keepalives)))
 		l=$(grep '^direct:' "$out")
 		routes=$((routes + $(kv "$l" routes)))
 		req=$((req + $(kv "$l" requests)))
 		lost=$((lost + $(kv "$l" lost)))
 		naks=$((naks + $(kv "$l" naks)))
+		kad=$((kad + $(kv "$l" keepalives)))
 		dirms=$(( $(kv "$l" ms) > dirms ? $(kv "$l" ms) : dirms ))
 		l=$(grep "^load:" "$out")
 		ka=$((ka + $(kv "$l" keepalives)))
@@ -235,14 +238,17 @@ Conninfo = $ci"; }
 	for i in $(seq 0 $((ndc - 1))); do eval "stop_dc \$DCPID_$i"; done
 	row "$(awk -v c="$c" -v n="$N" -v e="$enrol_s" -v reg="$reg" -v regms="$regms" \
 		-v routes="$routes" -v req="$req" -v dirms="$dirms" -v cpur="$cpur" -v cpud="$cpud" \
-		-v rss0="$rss0" -v rss1="$rss1" -v hms="$holdms" -v hka="$holdka" -v hcpu="$holdcpu" 'BEGIN {
-		printf "| %s | %d | %s | %d | %.0f | %.0f | %d/%d | %.0f | %.0f | %.1f | %.1f | %.2f | %.0f | %.0f | %.1f |",
+		-v rss0="$rss0" -v rss1="$rss1" -v hms="$holdms" -v hka="$holdka" -v hcpu="$holdcpu" -v kar="$kar" -v kad="$kad" 'BEGIN {
+		ka = hka ? hcpu * 1000 / hka : 0
+		printf "| %s | %d | %s | %d | %.0f | %.0f (%.0f) | %d/%d | %.0f | %.0f (%.0f) | %.1f | %.1f | %.2f | %.0f | %.0f | %.1f |",
 			c, n, e, reg, regms ? reg * 1000 / regms : 0, reg ? cpur * 1000 / reg : 0,
+			reg ? (cpur * 1000 - kar * ka) / reg : 0,
 			routes, req, dirms ? routes * 1000 / dirms : 0, routes ? cpud * 1000 / routes : 0,
+			routes ? (cpud * 1000 - kad * ka) / routes : 0,
 			rss0 / 1024, rss1 / 1024, reg ? (rss1 - rss0) / reg : 0,
 			hms ? hka * 1000 / hms : 0, hka ? hcpu * 1000 / hka : 0, hms ? hcpu * 100 / hms : 0 }')"
 	say "$(printf '%s' "$ROWS" | tail -n 1)"
-	NOTES="$NOTES$c: retries=$retries cookies=$cookies naks=$naks lost=$lost node keepalives=$ka load generator CPU ms while registering=$selfr;$extra"$'\n'
+	NOTES="$NOTES$c: retries=$retries cookies=$cookies naks=$naks lost=$lost keepalives sent before the hold=$ka load generator CPU ms while registering=$selfr;$extra"$'\n'
 }
 
 for c in $CASES; do
@@ -254,7 +260,7 @@ echo "ntm DC scale benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_s
 echo "host: $(nproc) CPUs, $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "N=$N, $DIRS Direction Request(s) per node, $SOURCES source addresses and $WINDOW in flight per load generator, hold ${HOLD} s${PGVER:+; $PGVER}"
 echo
-echo "| setup | nodes | enrol s | registered | reg/s | DC CPU µs/reg | routes/requests | routes/s | DC CPU µs/route | RSS start MB | RSS registered MB | KB/node | hold KA/s | DC CPU µs/KA | hold DC CPU % |"
+echo "| setup | nodes | enrol s | registered | reg/s | DC CPU µs/reg (net) | routes/requests | routes/s | DC CPU µs/route (net) | RSS start MB | RSS registered MB | KB/node | hold KA/s | DC CPU µs/KA | hold DC CPU % |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$ROWS"
 echo
