@@ -637,6 +637,7 @@ static uint32_t peer_of(const struct load *L, uint32_t k, uint32_t j)
 static void phase_direct(struct load *L, struct pollfd *pfd, uint64_t deadline)
 {
 	uint32_t k = 0, j = 0;
+	uint64_t answered_ms = 0;
 
 	if (L->count < 2)
 		return;
@@ -659,8 +660,15 @@ static void phase_direct(struct load *L, struct pollfd *pfd, uint64_t deadline)
 				dir_release(L, d);
 			}
 		}
-		if (k == L->count && L->ndir_free == L->window)
-			break;
+		/* Every request answered: the targets' copies of the last
+		 * routes may still be on their way (the DC sends them after
+		 * the requester's); wait for them, LOST_MS at most. */
+		if (k == L->count && L->ndir_free == L->window) {
+			if (!answered_ms)
+				answered_ms = now;
+			if (L->peer_copies >= L->routes || now - answered_ms >= LOST_MS)
+				break;
+		}
 		keepalives(L, now);
 		poll_all(L, pfd, 10);
 	}
