@@ -81,7 +81,8 @@
 	X(standalone_down, "standalone relays marked down (no answer)") \
 	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate") \
 	X(netcheck_echoes, "NETCHECK_PROBE answered with NETCHECK_ECHO") \
-	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)")
+	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)") \
+	X(netcheck_relays, "NETCHECK_RELAYS_REQ answered with NETCHECK_RELAYS")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -161,6 +162,7 @@ struct dc_relay {
 	uint64_t last_rx_ms;             /* last authenticated datagram from the relay */
 	bool up;
 	struct dc_relay_pending pending[DC_RELAY_PENDING];
+	struct relay_probe_keys probe_keys; /* sent in RELAY_PROBE_KEY; our clock */
 };
 
 struct dc {
@@ -270,6 +272,11 @@ int dc_relay_refresh(struct dc *dc, const struct dc_route *rt);
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
 		      struct ntm_endpoint *ep);
 const char *dc_relay_name(const struct dc_route *rt);
+/* NETCHECK_RELAYS (doc/protocol.md 5.17): the relays n would be given (the
+ * embedded one, then the standalone ones up), each with its endpoint for n
+ * and a fresh probe token; at most max. Returns how many. */
+unsigned dc_relay_netcheck_list(struct dc *dc, const struct dc_node *n, struct ntm_nc_relay *out,
+				unsigned max);
 
 /* dc_registry.c */
 /* Reads the enrolled keys again if the database changed since the last

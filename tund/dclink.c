@@ -496,6 +496,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		peer_on_nak(t, &c.u.nak);
 	else if (c.type == NTM_CTL_NETCHECK_ECHO)
 		netcheck_on_echo(t, &c.u.nc_echo);
+	else if (c.type == NTM_CTL_NETCHECK_RELAYS)
+		netcheck_on_relays(t, &c.u.nc_relays);
 	else
 		t->stats.drop_malformed++;
 }

@@ -221,6 +221,10 @@ struct tund {
 int netcheck_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		     uint8_t *out, size_t cap);
 void netcheck_on_echo(struct tund *t, const struct ntm_ctl_netcheck_echo *e);
+/* NETCHECK_RELAYS from the DC, and a RELAY_PROBE (echo) from a relay. */
+void netcheck_on_relays(struct tund *t, const struct ntm_ctl_netcheck_relays *m);
+void netcheck_on_relay_echo(struct tund *t, const uint8_t *buf, size_t len,
+			    const struct ntm_udp_meta *m);
 /* Is src the DC's second address, while a netcheck probes it? */
 bool netcheck_from_alt(const struct tund *t, const struct sockaddr *src);
 void netcheck_free(struct tund *t);
