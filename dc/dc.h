@@ -82,7 +82,8 @@
 	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate") \
 	X(netcheck_echoes, "NETCHECK_PROBE answered with NETCHECK_ECHO") \
 	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)") \
-	X(netcheck_relays, "NETCHECK_RELAYS_REQ answered with NETCHECK_RELAYS")
+	X(netcheck_relays, "NETCHECK_RELAYS_REQ answered with NETCHECK_RELAYS") \
+	X(drop_nc_relays_rate, "dropped: NETCHECK_RELAYS_REQ over the node's limit (DC_NC_RELAYS_MAX per DC_NETCHECK_WINDOW)")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -111,6 +112,7 @@ struct dc_node {
 	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
 	struct ntm_window netcheck;      /* NETCHECK_PROBEs answered (DC_NETCHECK_*) */
+	struct ntm_window nc_relays;     /* NETCHECK_RELAYS_REQs answered (DC_NC_RELAYS_MAX) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* Handshake timestamps (protocol.md 2.10): an init stamped more than this
@@ -126,6 +128,9 @@ enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
  * cannot make the DC send much (the echo is never larger than the probe). */
 #define DC_NETCHECK_MAX 12
 #define DC_NETCHECK_WINDOW_MS 2000
+/* NETCHECK_RELAYS_REQs answered per node in the same window (5.16): each
+ * answer mints a token per relay. */
+#define DC_NC_RELAYS_MAX 4
 /* A node's routes are pushed at most this often; a change inside the
  * window is pushed when it ends. */
 #define DC_PUSH_MIN_MS 500

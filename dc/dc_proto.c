@@ -449,8 +449,9 @@ static void on_netcheck(struct dc *dc, struct dc_node *n, int fd,
 }
 
 /* NETCHECK_RELAYS_REQ (doc/protocol.md 5.16): the relays the node would
- * get, each with a probe token. It counts in the node's NETCHECK window
- * and the answer is never larger than the (padded) request. */
+ * get, each with a probe token. Rate limited per node (its own window, so
+ * that it does not eat the NETCHECK_PROBEs' budget), and the answer is
+ * never larger than the (padded) request. */
 static void on_netcheck_relays(struct dc *dc, struct dc_node *n,
 			       const struct ntm_ctl_netcheck_relays_req *q)
 {
@@ -460,9 +461,9 @@ static void on_netcheck_relays(struct dc *dc, struct dc_node *n,
 		dc->stats.drop_bad_control++;
 		return;
 	}
-	if (!ntm_window_allow(&n->netcheck, DC_NETCHECK_MAX, DC_NETCHECK_WINDOW_MS,
+	if (!ntm_window_allow(&n->nc_relays, DC_NC_RELAYS_MAX, DC_NETCHECK_WINDOW_MS,
 			      ntm_loop_now_ms())) {
-		dc->stats.drop_netcheck_rate++;
+		dc->stats.drop_nc_relays_rate++;
 		return;
 	}
 	c.u.nc_relays.token = q->token;
