@@ -191,6 +191,7 @@ static void fail(struct tund *t)
 	d->failures++;
 	if (d->failures >= 2 && d->state != DC_REFUSED)
 		d->state = DC_UNREACHABLE;
+	tund_icmp_watch(t, true);       /* the next attempt's ICMP error, if any */
 	watch_dc(t, "the DC does not answer");
 	d->backoff_ms *= 2;
 	if (d->backoff_ms > DC_RETRY_MAX_MS)
@@ -719,6 +720,9 @@ void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, 
 		.port = ep_port(&t->cfg.dc_endpoint[d->use]),
 		.name = t->cfg.name,
 		.key = key,
+		.icmp = (enum dcdiag_icmp)d->icmp,
+		.icmp_ms = d->icmp_ms,
+		.icmp_from = d->icmp_from[0] ? d->icmp_from : NULL,
 	};
 
 	memcpy(in.ours, d->why_ours, sizeof(in.ours));

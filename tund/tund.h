@@ -73,7 +73,8 @@ enum dc_state {
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
 	X(resolve_requests) X(namemap_full) X(peers_downed) \
-	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full)
+	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full) \
+	X(icmp_errors)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -107,6 +108,12 @@ struct dclink {
 	bool refused;                      /* the DC's last answer was a HANDSHAKE_REFUSE */
 	bool hs_answered;                  /* the pending handshake got an answer */
 	struct ntm_refuse why;             /* that refusal (dcdiag.h) */
+	/* ICMP errors on the main socket (IP_RECVERR, asked for while the DC
+	 * does not answer): the last one about a DC endpoint (dcdiag.h) */
+	bool icmp_watch;
+	uint8_t icmp;                      /* enum dcdiag_icmp */
+	uint64_t icmp_ms;
+	char icmp_from[64];
 	uint8_t why_ours[12];              /* our clock when it came */
 	uint64_t refusal_log_ms;           /* when a refusal was last logged */
 	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
@@ -228,6 +235,12 @@ void netcheck_on_relay_echo(struct tund *t, const uint8_t *buf, size_t len,
 /* Is src the DC's second address, while a netcheck probes it? */
 bool netcheck_from_alt(const struct tund *t, const struct sockaddr *src);
 void netcheck_free(struct tund *t);
+
+/* dcicmp.c: ICMP errors on the main socket, asked for (on) while the DC
+ * does not answer; tund_icmp_drain reads them when epoll says EPOLLERR,
+ * and asks for none any more once registered (the queue is emptied). */
+void tund_icmp_watch(struct tund *t, bool on);
+void tund_icmp_drain(struct tund *t, int fd);
 
 /* tund.c: reads datagrams from one of our UDP sockets (arg: the tund) */
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);
