@@ -4,6 +4,7 @@
  * not answer: a queued error also fails the socket's next send once, which
  * costs nothing then (no DC, few peers) and would cost a peer's datagram
  * otherwise; read on EPOLLERR, and the queue always emptied. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,21 +58,14 @@ void tund_icmp_drain(struct tund *t, int fd)
 			continue;
 		t->dc.icmp = kind;
 		t->dc.icmp_ms = ntm_loop_now_ms();
-		if (e.from.ss_family)
-			ntm_sockaddr_str((const struct sockaddr *)&e.from, t->dc.icmp_from,
-					 sizeof(t->dc.icmp_from));
-		else
+		/* who sent it, without a port (ICMP has none) */
+		const struct sockaddr_in *f4 = (const struct sockaddr_in *)&e.from;
+		const struct sockaddr_in6 *f6 = (const struct sockaddr_in6 *)&e.from;
+		const void *a = e.from.ss_family == AF_INET ? (const void *)&f4->sin_addr
+				: (const void *)&f6->sin6_addr;
+		if (!e.from.ss_family ||
+		    !inet_ntop(e.from.ss_family, a, t->dc.icmp_from, sizeof(t->dc.icmp_from)))
 			t->dc.icmp_from[0] = '\0';
-		/* the port is the ICMP's sender's: not shown */
-		char *colon = strrchr(t->dc.icmp_from, ':');
-		if (colon)
-			*colon = '\0';
-		if (t->dc.icmp_from[0] == '[') {
-			memmove(t->dc.icmp_from, t->dc.icmp_from + 1, strlen(t->dc.icmp_from));
-			char *rb = strchr(t->dc.icmp_from, ']');
-			if (rb)
-				*rb = '\0';
-		}
 	}
 	/* a pending socket error (the queue's last) would fail the next send */
 	(void)getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
