@@ -95,13 +95,12 @@ registered() { "$NTMCTL" -s "$T/a/run/tund.sock" status --json 2>/dev/null | gre
 wait_for 10 "the DC's session with r1" at_least dstats standalone_handshakes 1
 wait_for 5 "r1 has a probe key" at_least rstats probe_keys 1
 wait_for 10 "a registered" registered
-sleep 1 # r1's probe key is a second old: the DC mints under it
 
 # ---- 1. netcheck lists both relays with a latency ----
 # capture one of a's RELAY_PROBEs to each relay (type 8) for part 2
 nsx a "$ATTACK" capture eth0 7542 2 "$T/probes.cap" 10000 8 > "$T/capture.out" 2>&1 &
 CAP_PID=$!
-sleep 0.5
+wait_for 5 "the capture to start" grep -q capturing "$T/capture.out"
 "$NTMCTL" -s "$T/a/run/tund.sock" netcheck --json > "$T/nc.json" 2>&1 || fail "netcheck --json: $(cat "$T/nc.json")"
 wait "$CAP_PID" || fail "capturing a's RELAY_PROBEs: $(cat "$T/capture.out")"
 grep -q "{\"name\": \"embedded\", \"kind\": \"embedded\", \"endpoint\": \"$DC_IP:7542\", \"sent\": 3, \"answered\": 3, \"rtt_ms\": [0-9.]*}" "$T/nc.json" ||
