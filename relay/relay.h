@@ -10,9 +10,10 @@
  *
  * Every capsule received is counted in rx and in exactly one outcome
  * counter: forwarded, keepalives or one drop reason. Nothing is ever sent
- * in answer to a capsule that failed a check; the only datagram the relay
- * ever sends is a forwarded one, to the endpoint the other side
- * authenticated from. The re-wrap happens in place in the caller's buffer:
+ * in answer to a capsule that failed a check; the only datagrams the relay
+ * ever sends are forwarded ones, to the endpoint the other side
+ * authenticated from, and echoes of RELAY_PROBEs whose token the DC made
+ * (relay_probe_input: the same size, to the probe's source, rate limited). The re-wrap happens in place in the caller's buffer:
  * no allocation per packet. Nothing here logs. Not thread-safe. */
 #ifndef NTM_RELAY_H
 #define NTM_RELAY_H
