@@ -167,9 +167,12 @@ run_case() {
 		dc_conf "$c" 0 "[Registry]
 Backend = postgresql
 Conninfo = $ci"
+		# the second instance its own number: instances of one zone
+		# sharing a registry claim distinct [Registry] Instance values
 		[ "$c" = pg2 ] && { ndc=2; dc_conf "$c" 1 "[Registry]
 Backend = postgresql
-Conninfo = $ci"; }
+Conninfo = $ci
+Instance = 2"; }
 		;;
 	esac
 	say "== $c: enrolling $N nodes"
