@@ -16,34 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 
-bindir=""
-if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-	bindir=$(dirname "$(command -v initdb)")
-else
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { bindir=$d; break; }
-	done
-fi
-[ -n "$bindir" ] || fail "initdb and pg_ctl not found: install the Debian package postgresql (tools/setup.sh does)"
-command -v psql >/dev/null || fail "psql not found: install postgresql-client"
-
-mkdir -p "$T/pg/data" "$T/pg/sock"
-chown nobody: "$T/pg/data" "$T/pg/sock"
-PG_STARTED=0
-pg_stop() {
-	[ "$PG_STARTED" = 1 ] && runuser -u nobody -- "$bindir/pg_ctl" stop -D "$T/pg/data" -m fast -w >/dev/null 2>&1
-	PG_STARTED=0
-}
-trap 'pg_stop; cleanup' EXIT
-runuser -u nobody -- "$bindir/initdb" -D "$T/pg/data" -A trust -U ntmtest -E UTF8 --no-locale \
-	> "$T/initdb.log" 2>&1 || fail "initdb: $(tail -n 5 "$T/initdb.log")"
-runuser -u nobody -- "$bindir/pg_ctl" start -D "$T/pg/data" -w -t 30 -l "$T/pg/data/server.log" \
-	-o "-c listen_addresses='' -c unix_socket_directories='$T/pg/sock' -c fsync=off" >/dev/null 2>&1 ||
-	fail "pg_ctl start: $(tail -n 5 "$T/pg/data/server.log")"
-PG_STARTED=1
-sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$T/pg/sock" -U ntmtest -d "$1" -c "$2"; }
-sql postgres "CREATE DATABASE ntm" || fail "CREATE DATABASE"
-ok "PostgreSQL cluster on $T/pg/sock"
+. "$(dirname "$0")/pgcluster.sh"
 
 ZONE=ntm.example.org
 ns_add r
