@@ -153,6 +153,7 @@ static int run(struct dc *dc, bool foreground)
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
 	    (ret = dc_ctl_open(dc, who.uid, who.gid)) < 0)
 		goto out;
+	dc_fed_open(dc);
 	if (who.drop && (ret = hand_over_state(dc, who.uid, who.gid)) < 0)
 		goto out;
 	if (who.drop) {
@@ -189,6 +190,7 @@ static int run(struct dc *dc, bool foreground)
 	dc_log_stats(dc);
 out:
 	dc_ctl_close(dc);
+	dc_fed_close(dc);
 	dc_relays_close(dc);
 	dc_free_nodes(dc);
 	dc_free_routes(dc);

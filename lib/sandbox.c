@@ -165,8 +165,9 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
  * getaddrinfo (DNS queries, the address sort's probes), rtnetlink through
  * libnl and getaddrinfo, a stream to nscd's socket (getaddrinfo tries it
  * again every 100 s); ntm-resolverd: UDP and TCP to its upstreams,
- * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
- * all theirs during set-up, but for ntm-dcd's PostgreSQL connection,
+ * a stream to ntm-tund's control socket. ntm-dcd: UDP for its
+ * federation DNS queries (ldns, dc/dc_fed.c). ntm-dcd and ntm-relayd
+ * opened all theirs during set-up, but for ntm-dcd's PostgreSQL connection,
  * which libpq may have to make again (a stream to the server's Unix
  * socket or TCP port, after glibc's resolver looked a host name up over
  * UDP). */
@@ -178,8 +179,8 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
 		{ AF_UNIX, SOCK_STREAM, -1, T | S },
-		{ AF_INET, SOCK_DGRAM, -1, T | S | P },
-		{ AF_INET6, SOCK_DGRAM, -1, T | S | P },
+		{ AF_INET, SOCK_DGRAM, -1, T | S | D },
+		{ AF_INET6, SOCK_DGRAM, -1, T | S | D },
 		{ AF_INET, SOCK_STREAM, -1, S },
 		{ AF_INET6, SOCK_STREAM, -1, S },
 		{ AF_UNIX, SOCK_STREAM, -1, P },

@@ -1009,7 +1009,7 @@ START_TEST(test_outer_headers_with_a_bad_field_are_rejected)
 	bad_u8(S_HS_INIT, "suite", 2, 2, 3);
 	bad_u8(S_HS_INIT, "suite", 2, 2, 255);
 	bad_u8(S_HS_INIT, "purpose", 3, 3, 0);
-	bad_u8(S_HS_INIT, "purpose", 3, 3, 4);
+	bad_u8(S_HS_INIT, "purpose", 3, 3, 5);
 	bad_u8(S_HS_INIT, "purpose", 3, 3, 255);
 	bad_be(S_HS_INIT, "sender index 0", 4, 4, 0);
 
