@@ -745,7 +745,9 @@ static void tick_peer(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 			continue;
 		if (q->tries >= DC_FED_REQ_TRIES ||
 		    now - q->created_ms >= DC_FED_REQ_TRIES * DC_FED_REQ_RETRY_MS + DC_FED_HS_RETRY_MS) {
-			log_info("federation %s: %s: no answer from its DC", p->conf->zone, q->target);
+			log_warn("federation %s: %s: no answer from its DC (%s; is this DC's key "
+				 "pinned there?)", p->conf->zone, q->target,
+				 p->out.valid ? "session up, request unanswered" : "no session");
 			nak_node(dc, q->host, q->node_req_id, NTM_NAK_OFFLINE);
 			pending_clear(q);
 			continue;
