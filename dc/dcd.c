@@ -175,8 +175,10 @@ static int run(struct dc *dc, bool foreground)
 		goto out;
 	}
 	/* set-up is over: from here on, only what ntm-dcd(8) SANDBOX lists */
+	/* PostgreSQL's list has what federation needs (UDP, poll) */
 	if ((ret = ntm_sandbox_enter(dc->cfg.backend == NTM_STORE_POSTGRESQL ? NTM_SANDBOX_DCD_PG :
-				     NTM_SANDBOX_DCD, dc->cfg.seccomp)) < 0)
+				     dc->cfg.nfed ? NTM_SANDBOX_DCD_FED : NTM_SANDBOX_DCD,
+				     dc->cfg.seccomp)) < 0)
 		goto out;
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
