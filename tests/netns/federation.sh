@@ -20,6 +20,22 @@ done
 NSSLIB=$top_builddir/nss_ntm/.libs
 [ -e "$NSSLIB/libnss_ntm.so.2" ] || skip "libnss_ntm.so.2 not built"
 
+# --- the configuration: what ntm-dcd -n refuses ---
+badconf() { # WHAT EXPECTED-MESSAGE CONFIG-TAIL
+	printf '[DC]\nZone = ntm.a.example\n%b' "$3" > "$T/bad.conf"
+	if out=$("$NTM_DCD" -n -c "$T/bad.conf" 2>&1); then fail "$1 accepted"; fi
+	echo "$out" | grep -q "$2" || fail "$1: message '$out' lacks '$2'"
+}
+K=q6E02jInZebDPtr0FzKrCa05rChRN9SMDAXRnyhoDBw=
+badconf "own zone" "own zone" "[Federation.ntm.a.example]\nPublicKey = $K\n"
+badconf "no key" "PublicKey" "[Federation.ntm.b.example]\n"
+badconf "single label" "not a zone name" "[Federation.example]\nPublicKey = $K\n"
+badconf "zone twice" "named twice" "[Federation.ntm.b.example]\nPublicKey = $K\n[Federation.ntm.b.example.]\nPublicKey = $K\n"
+badconf "bad endpoint" "Endpoint" "[Federation.ntm.b.example]\nPublicKey = $K\nEndpoint = nowhere\n"
+printf '[DC]\nZone = ntm.a.example\n[Federation]\nResolver = 192.0.2.53:53\n[Federation.ntm.b.example]\nPublicKey = %s\n' "$K" > "$T/good.conf"
+"$NTM_DCD" -n -c "$T/good.conf" >/dev/null 2>&1 || fail "a good [Federation] configuration refused: $("$NTM_DCD" -n -c "$T/good.conf" 2>&1)"
+ok "ntm-dcd -n: [Federation.ZONE] checked (own zone, key, name, duplicates, endpoint)"
+
 ns_add r
 nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ns_add dca
