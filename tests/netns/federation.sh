@@ -130,10 +130,12 @@ wait_for 5 "ntm.b.example in a's nss file" grep -qx "zone ntm.b.example" "$T/a/r
 ok "a's zones: $(sed -n 's/^zone //p' "$T/a/run/nss" | tr '\n' ' ')"
 
 # --- a resolves b across zones: DNS SRV, DC-DC session, both DCs decide ---
+t0=$(date +%s%N)
 out=$("$NTMCTL" -s "$sock_a" resolve b.ntm.b.example 2>&1) || fail "resolve b.ntm.b.example on a: $out"
+COLD_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "$out" | grep -q "198\.19\." || fail "b's address is not in zone b's prefix: $out"
 B4=$(echo "$out" | grep -o '198\.19\.[0-9]*\.[0-9]*' | head -1)
-ok "ntmctl resolve b.ntm.b.example on a: $B4"
+ok "ntmctl resolve b.ntm.b.example on a: $B4 in $COLD_MS ms (DNS, DC-DC handshake, both DCs)"
 grep -q "^_ntm-dc._udp.ntm.b.example" "$T/dns.queries" || fail "DC a did not ask DNS for the SRV"
 ok "DC a found DC b through DNS: $(grep -c . "$T/dns.queries") queries ($(sort -u "$T/dns.queries" | tr '\n' ' '))"
 grep -q "federation ntm.b.example: session with its DC up" "$T/dcd-a.log" || fail "no DC-DC session logged"
@@ -161,6 +163,38 @@ wait_for 5 "nc on a" nsx a sh -c "ss -ltn | grep -q ':9001 '"
 echo "from b across zones" | nsx b nc -N -w 5 "$A4" 9001 || fail "TCP b -> a"
 wait_for 5 "TCP data on a" grep -q "from b across zones" "$T/nc-a.out"
 ok "TCP b -> a"
+
+# --- through DC a's embedded relay: node c of zone b, no direct path to a ---
+command -v nft >/dev/null || skip "nft not installed"
+ns_add c
+link c eth0 "203.0.113.66/28" r c0 "203.0.113.65/28"
+nsx c ip route add default via 203.0.113.65
+nsx r nft -f - <<NFT || fail "nft in r"
+table inet fedtest {
+	chain forward_drop {
+		type filter hook forward priority 0;
+		ip saddr 203.0.113.18 ip daddr 203.0.113.66 drop
+		ip saddr 203.0.113.66 ip daddr 203.0.113.18 drop
+	}
+}
+NFT
+mkdir -p "$T/c"
+sed -e "s|$T/b/|$T/c/|g" -e "s|^Name = b|Name = c|" "$T/b/tund.conf" > "$T/c/tund.conf"
+(umask 077; "$NTMCTL" genkey > "$T/c/node.key")
+"$NTM_DCCTL" -c "$T/dcb/dcd.conf" node add c "$("$NTMCTL" pubkey < "$T/c/node.key")" >/dev/null ||
+	fail "node add c"
+bg c tund-c "$NTM_TUND" -f -c "$T/c/tund.conf"
+wait_for 10 "c registered" registered "$T/c/run/tund.sock"
+fwd() { "$NTM_DCCTL" -c "$T/dca/dcd.conf" stats --json | grep -o '"relay_forwarded": [0-9]*' | grep -o '[0-9]*$'; }
+before=$(fwd)
+t0=$(date +%s%N)
+out=$("$NTMCTL" -s "$sock_a" resolve c.ntm.b.example 2>&1) || fail "resolve c.ntm.b.example on a: $out"
+WARM_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+C4=$(echo "$out" | grep -o '198\.19\.[0-9]*\.[0-9]*' | head -1)
+nsx a ping -c 3 -i 0.2 -W 3 "$C4" > "$T/ping-ac.out" 2>&1 || fail "ping a -> c ($C4) through the relay: $(cat "$T/ping-ac.out")"
+after=$(fwd)
+[ "${after:-0}" -gt "${before:-0}" ] || fail "DC a's embedded relay forwarded nothing (relay_forwarded $before -> $after)"
+ok "ping a -> c ($C4) with no direct path: through DC a's embedded relay (relay_forwarded $before -> $after), $(grep -o '[0-9]* received' "$T/ping-ac.out"); resolved in $WARM_MS ms on the DC-DC session already up"
 
 # --- a zone without a pinned key: no federation ---
 if "$NTMCTL" -s "$sock_a" resolve x.ntm.c.example > "$T/res-c.out" 2>&1; then
