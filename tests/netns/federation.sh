@@ -5,11 +5,14 @@
 # other's key in a [Federation.ZONE] section and finds the other through
 # DNS: an authoritative server (fake_dns -m zone) serving SRV
 # _ntm-dc._udp.ZONE and the DCs' A records is both DCs' [Federation]
-# Resolver. Checks: a's zones include ntm.b.example (REGISTER_ACK), ntmctl
-# resolve and getent through nss_ntm give b's addresses, ping and TCP go
-# both ways through the tunnel, and a name of ntm.c.example (a zone with an
-# SRV record but no pinned key) does not resolve; a DC whose key is not
-# pinned is not answered.
+# Resolver. Checks: ntm-dcd -n refuses bad [Federation.ZONE] sections;
+# a's zones include ntm.b.example (REGISTER_ACK), ntmctl resolve, getent
+# through nss_ntm and the ntm-resolverd stub (when dig is installed) give
+# b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
+# tunnel; node c of zone b, with no direct path to a (nft in the router),
+# is reached through DC a's embedded relay; a name of ntm.c.example (a
+# zone with an SRV record but no pinned key) does not resolve; a DC whose
+# key is not pinned is not answered, and says why.
 . "$(dirname "$0")/lib.sh"
 require_root
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
@@ -145,6 +148,27 @@ out=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
 echo "$out" | grep -q "^$B4 " || fail "getent gave no $B4: $out"
 ok "getent -s hosts:ntm ahosts b.ntm.b.example: $(echo "$out" | awk '{print $1}' | sort -u | tr '\n' ' ')"
 
+# --- the DNS stub (ntm-resolverd) on a answers the federated zone too ---
+RESOLVERD=$top_builddir/resolver/ntm-resolverd
+if command -v dig >/dev/null && [ -x "$RESOLVERD" ]; then
+	echo "nameserver 192.0.2.53" > "$T/resolv.up"
+	cat > "$T/resolverd.conf" <<CONF
+[Resolver]
+ListenAddress = 127.0.0.77
+UpstreamsFrom = $T/resolv.up
+NssFile = $T/a/run/nss
+CONF
+	bg a stub "$RESOLVERD" -f -c "$T/resolverd.conf"
+	wait_for 5 "stub listening" grep -q "listening on" "$T/stub.log"
+	out=$(nsx a dig @127.0.0.77 +time=5 +tries=1 +short b.ntm.b.example A)
+	[ "$out" = "$B4" ] || fail "the stub's A for b.ntm.b.example: '$out', want $B4"
+	out6=$(nsx a dig @127.0.0.77 +time=5 +tries=1 +short b.ntm.b.example AAAA)
+	echo "$out6" | grep -q "^fd00:bbbb:" || fail "the stub's AAAA for b.ntm.b.example: '$out6'"
+	ok "ntm-resolverd on a: b.ntm.b.example A $out AAAA $out6"
+else
+	echo "# no dig or ntm-resolverd: the stub is not checked"
+fi
+
 # --- traffic both ways ---
 A4=$("$NTMCTL" -s "$sock_a" status --json | grep -o '"198\.18\.[0-9]*\.[0-9]*' | head -1 | tr -d '"')
 [ -n "$A4" ] || fail "a has no address in zone a's prefix"
@@ -152,6 +176,11 @@ nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-ab.out" 2>&1 || fail "ping a -> b (
 ok "ping a -> b: $(grep -o '[0-9]* received' "$T/ping-ab.out"), $(grep -o 'rtt.*' "$T/ping-ab.out")"
 nsx b ping -c 3 -i 0.2 -W 2 "$A4" > "$T/ping-ba.out" 2>&1 || fail "ping b -> a ($A4): $(cat "$T/ping-ba.out")"
 ok "ping b -> a: $(grep -o '[0-9]* received' "$T/ping-ba.out")"
+B6=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
+	getent -s hosts:ntm ahostsv6 b.ntm.b.example | awk '$1 ~ /^fd00:bbbb:/ {print $1; exit}')
+[ -n "$B6" ] || fail "no IPv6 address of b through getent"
+nsx a ping -6 -c 3 -i 0.2 -W 2 "$B6" > "$T/ping6-ab.out" 2>&1 || fail "ping a -> b ($B6): $(cat "$T/ping6-ab.out")"
+ok "ping a -> b over IPv6 ($B6): $(grep -o '[0-9]* received' "$T/ping6-ab.out")"
 
 bg b nc-b sh -c "nc -l -p 9000 > '$T/nc-b.out' 2>/dev/null || nc -l 9000 > '$T/nc-b.out'"
 wait_for 5 "nc on b" nsx b sh -c "ss -ltn | grep -q ':9000 '"
