@@ -513,7 +513,6 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 			  struct ntm_fed_resp *out)
 {
 	struct ntm_node_rec rec;
-	char fqdn[NTM_NAME_MAX + 1];
 
 	/* each DC speaks for its own zone only */
 	if (!below(q->route.peer_name.s, p->conf->zone) || q->route.role != NTM_ROLE_RESPONDER) {
@@ -521,9 +520,10 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 			 p->conf->zone, q->target.s, q->route.peer_name.s, p->conf->zone);
 		return NTM_FED_REFUSED;
 	}
-	if (dc_qualify_name(dc->cfg.zone, q->target.s, fqdn) < 0 || !below(fqdn, dc->cfg.zone))
+	/* a full name under our zone only: a single label is not qualified */
+	if (!below(q->target.s, dc->cfg.zone))
 		return NTM_FED_REFUSED;
-	if (ntm_store_node_by_name(dc->store, fqdn, &rec) < 0)
+	if (ntm_store_node_by_name(dc->store, q->target.s, &rec) < 0)
 		return NTM_FED_NOT_FOUND;
 	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
 	if (!b || !b->registered_ms || !b->sess.valid)
