@@ -40,9 +40,7 @@
 
 static bool below(const char *name, const char *zone)
 {
-	size_t nl = strlen(name), zl = strlen(zone);
-
-	return nl > zl + 1 && name[nl - zl - 1] == '.' && strcmp(name + nl - zl, zone) == 0;
+	return ntm_fed_below(name, zone);
 }
 
 static struct dc_fed_peer *peer_for_name(struct dc *dc, const char *name)
@@ -514,15 +512,13 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 {
 	struct ntm_node_rec rec;
 
-	/* each DC speaks for its own zone only */
-	if (!below(q->route.peer_name.s, p->conf->zone) || q->route.role != NTM_ROLE_RESPONDER) {
-		log_warn("federation %s: request for %s on behalf of %s refused: not a name of %s",
-			 p->conf->zone, q->target.s, q->route.peer_name.s, p->conf->zone);
+	/* each DC speaks for its own zone only, and for full names */
+	if (ntm_fed_check_request(q, dc->cfg.zone, p->conf->zone) != NTM_FED_OK) {
+		log_warn("federation %s: request for %s on behalf of %s refused: not a node of %s "
+			 "asking for a name of %s", p->conf->zone, q->target.s, q->route.peer_name.s,
+			 p->conf->zone, dc->cfg.zone);
 		return NTM_FED_REFUSED;
 	}
-	/* a full name under our zone only: a single label is not qualified */
-	if (!below(q->target.s, dc->cfg.zone))
-		return NTM_FED_REFUSED;
 	if (ntm_store_node_by_name(dc->store, q->target.s, &rec) < 0)
 		return NTM_FED_NOT_FOUND;
 	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
@@ -547,18 +543,17 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 
 /* ---- the answer to our request ---- */
 
-static bool in_prefix(const uint8_t *a, const struct ntm_conf_addr *pfx, size_t len)
+/* Our prefix of one family as bytes and length (0: none). */
+static unsigned prefix_bytes(const struct ntm_conf_addr *p, uint8_t out[16])
 {
-	const uint8_t *base = pfx->family == AF_INET ? (const uint8_t *)&pfx->u.v4
-						     : (const uint8_t *)&pfx->u.v6;
-	unsigned plen = pfx->plen, full = plen / 8, rest = plen % 8;
-
-	if (!pfx->family || full > len || memcmp(a, base, full) != 0)
-		return false;
-	if (!rest)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[full] & mask) == (base[full] & mask);
+	memset(out, 0, 16);
+	if (p->family == AF_INET)
+		memcpy(out, &p->u.v4, 4);
+	else if (p->family == AF_INET6)
+		memcpy(out, &p->u.v6, 16);
+	else
+		return 0;
+	return p->plen;
 }
 
 static void on_response(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_resp *a)
@@ -588,8 +583,9 @@ static void on_response(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_res
 	/* the other DC speaks for its zone only, and never for our addresses */
 	ntm_store_prefixes(dc->store, &p4, &p6);
 	struct ntm_ctl_route_direction *r = &a->route;
-	if (strcmp(r->peer_name.s, q->target) != 0 || r->route_id != q->route_id ||
-	    in_prefix(r->peer_vip4, &p4, 4) || in_prefix(r->peer_vip6, &p6, 16)) {
+	uint8_t b4[16], b6[16];
+	unsigned l4 = prefix_bytes(&p4, b4), l6 = prefix_bytes(&p6, b6);
+	if (!ntm_fed_check_answer(a, q->target, q->route_id, b4, l4, b6, l6)) {
 		log_warn("federation %s: answer for %s refused: it names %s or an address of "
 			 "this zone", p->conf->zone, q->target, r->peer_name.s);
 		nak_node(dc, q->host, q->node_req_id, NTM_NAK_REFUSED);

@@ -114,3 +114,46 @@ int ntm_fed_decode(const uint8_t *buf, size_t len, struct ntm_fed_msg *m)
 	}
 	return ntm_rd_done(&r) ? 0 : -EBADMSG;
 }
+
+bool ntm_fed_below(const char *name, const char *zone)
+{
+	size_t nl = strlen(name), zl = strlen(zone);
+
+	return zl > 0 && nl > zl + 1 && name[nl - zl - 1] == '.' && strcmp(name + nl - zl, zone) == 0;
+}
+
+uint8_t ntm_fed_check_request(const struct ntm_fed_req *q, const char *own_zone,
+			      const char *peer_zone)
+{
+	if (!ntm_fed_below(q->route.peer_name.s, peer_zone) || q->route.role != NTM_ROLE_RESPONDER)
+		return NTM_FED_REFUSED;
+	if (!ntm_fed_below(q->target.s, own_zone))
+		return NTM_FED_REFUSED;
+	return NTM_FED_OK;
+}
+
+static bool in_prefix(const uint8_t *a, const uint8_t *base, unsigned plen)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (plen == 0 || memcmp(a, base, full) != 0)
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & mask) == (base[full] & mask);
+}
+
+bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint64_t route_id,
+			  const uint8_t own4[4], unsigned plen4, const uint8_t own6[16],
+			  unsigned plen6)
+{
+	const struct ntm_ctl_route_direction *r = &a->route;
+
+	if (a->status != NTM_FED_OK || strcmp(r->peer_name.s, target) != 0 ||
+	    r->route_id != route_id)
+		return false;
+	if (plen4 > 32 || plen6 > 128)
+		return false;
+	return !in_prefix(r->peer_vip4, own4, plen4) && !in_prefix(r->peer_vip6, own6, plen6);
+}

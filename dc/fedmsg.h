@@ -6,6 +6,7 @@
 #ifndef NTM_FEDMSG_H
 #define NTM_FEDMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,24 @@ struct ntm_fed_msg {
 		struct ntm_fed_resp resp;
 	} u;
 };
+
+/* Is name strictly below zone (both canonical)? */
+bool ntm_fed_below(const char *name, const char *zone);
+
+/* The answering DC's check of a request that came on the session of the
+ * DC pinned for peer_zone, before any look-up: NTM_FED_OK to go on, else
+ * NTM_FED_REFUSED (the described node is not a name of peer_zone, its role
+ * is not responder, or the target is not a full name under own_zone). */
+uint8_t ntm_fed_check_request(const struct ntm_fed_req *q, const char *own_zone,
+			      const char *peer_zone);
+
+/* The asking DC's check of an OK answer to its request for target with
+ * route_id: it must describe target, carry that route ID, and name no
+ * address of our own prefixes (prefix bytes and lengths; a length of 0:
+ * no prefix of that family). */
+bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint64_t route_id,
+			  const uint8_t own4[4], unsigned plen4, const uint8_t own6[16],
+			  unsigned plen6);
 
 /* Encode m into buf: the length, -EMSGSIZE or -EINVAL. */
 int ntm_fed_encode(const struct ntm_fed_msg *m, uint8_t *buf, size_t cap);

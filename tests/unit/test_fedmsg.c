@@ -1,7 +1,9 @@
 /* test_fedmsg.c - FED_DIRECTION_REQ and FED_DIRECTION_RESP (dc/fedmsg.c,
  * doc/protocol.md 9.4): what is encoded decodes to the same fields, every
  * truncation and every bad field is refused, encoders refuse what the
- * specification forbids. */
+ * specification forbids; and the two DCs' checks: the answering DC speaks
+ * for its zone only, the asking DC takes only a matching answer outside
+ * its own prefixes. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -173,6 +175,63 @@ START_TEST(test_the_encoder_refuses_what_the_decoder_would)
 }
 END_TEST
 
+START_TEST(test_below_is_strict_and_label_aligned)
+{
+	ck_assert(ntm_fed_below("b.ntm.b.example", "ntm.b.example"));
+	ck_assert(ntm_fed_below("x.y.ntm.b.example", "ntm.b.example"));
+	ck_assert(!ntm_fed_below("ntm.b.example", "ntm.b.example"));      /* the apex */
+	ck_assert(!ntm_fed_below("bntm.b.example", "ntm.b.example"));     /* not at a dot */
+	ck_assert(!ntm_fed_below("b.ntm.b.example.evil", "ntm.b.example"));
+	ck_assert(!ntm_fed_below("b", "ntm.b.example"));
+	ck_assert(!ntm_fed_below("b.ntm.b.example", ""));
+}
+END_TEST
+
+START_TEST(test_the_answering_dc_speaks_for_its_zone_only)
+{
+	struct ntm_fed_req q = { .req_id = 1 };
+
+	route_of(&q.route, true); /* describes a.ntm.a.example, responder */
+	ck_assert_int_eq(ntm_name_set(&q.target, "b.ntm.b.example"), 0);
+	ck_assert_uint_eq(ntm_fed_check_request(&q, "ntm.b.example", "ntm.a.example"), NTM_FED_OK);
+	/* a session pinned for another zone speaking for a.ntm.a.example */
+	ck_assert_uint_eq(ntm_fed_check_request(&q, "ntm.b.example", "ntm.c.example"),
+			  NTM_FED_REFUSED);
+	/* a target outside our zone, or a single label (never qualified) */
+	ck_assert_uint_eq(ntm_fed_check_request(&q, "ntm.x.example", "ntm.a.example"),
+			  NTM_FED_REFUSED);
+	ck_assert_int_eq(ntm_name_set(&q.target, "b"), 0);
+	ck_assert_uint_eq(ntm_fed_check_request(&q, "ntm.b.example", "ntm.a.example"),
+			  NTM_FED_REFUSED);
+	/* the asker must be the responder of the route */
+	ck_assert_int_eq(ntm_name_set(&q.target, "b.ntm.b.example"), 0);
+	q.route.role = NTM_ROLE_INITIATOR;
+	ck_assert_uint_eq(ntm_fed_check_request(&q, "ntm.b.example", "ntm.a.example"),
+			  NTM_FED_REFUSED);
+}
+END_TEST
+
+START_TEST(test_an_answer_must_match_and_stay_out_of_our_prefixes)
+{
+	struct ntm_fed_resp a = { .req_id = 1, .status = NTM_FED_OK };
+	const uint8_t p4[4] = { 198, 19, 0, 0 }, p6[16] = { 0xfd, 0, 0xbb, 0xbb };
+	const uint64_t id = 0x1122334455667788ull;
+
+	route_of(&a.route, false); /* a.ntm.a.example, 198.18.0.1, fd00::...1 */
+	ck_assert(ntm_fed_check_answer(&a, "a.ntm.a.example", id, p4, 16, p6, 48));
+	ck_assert(!ntm_fed_check_answer(&a, "c.ntm.a.example", id, p4, 16, p6, 48));
+	ck_assert(!ntm_fed_check_answer(&a, "a.ntm.a.example", id + 1, p4, 16, p6, 48));
+	/* 198.18.0.1 inside our 198.18.0.0/15: refused */
+	ck_assert(!ntm_fed_check_answer(&a, "a.ntm.a.example", id, p4, 15, p6, 48));
+	/* its IPv6 address inside our fd00::/8 */
+	ck_assert(!ntm_fed_check_answer(&a, "a.ntm.a.example", id, p4, 16, p6, 8));
+	/* no prefix of a family: nothing to collide with */
+	ck_assert(ntm_fed_check_answer(&a, "a.ntm.a.example", id, p4, 0, p6, 0));
+	a.status = NTM_FED_OFFLINE;
+	ck_assert(!ntm_fed_check_answer(&a, "a.ntm.a.example", id, p4, 16, p6, 48));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fedmsg");
@@ -184,6 +243,9 @@ int main(void)
 	tcase_add_test(tc, test_responses_with_and_without_a_route);
 	tcase_add_test(tc, test_every_truncation_and_bad_field_is_refused);
 	tcase_add_test(tc, test_the_encoder_refuses_what_the_decoder_would);
+	tcase_add_test(tc, test_below_is_strict_and_label_aligned);
+	tcase_add_test(tc, test_the_answering_dc_speaks_for_its_zone_only);
+	tcase_add_test(tc, test_an_answer_must_match_and_stay_out_of_our_prefixes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
