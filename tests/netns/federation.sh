@@ -1,7 +1,8 @@
 #!/bin/bash
 # federation.sh - two zones, each with its own DC (its own key and
-# prefixes), on a routed network (no NAT): node a of ntm.a.example reaches
-# node b of ntm.b.example by name (doc/protocol.md 9). Each DC pins the
+# prefixes): node a of ntm.a.example (public address) reaches
+# node b of ntm.b.example (behind a port-restricted NAT) by name
+# (doc/protocol.md 9). Each DC pins the
 # other's key in a [Federation.ZONE] section and finds the other through
 # DNS: an authoritative server (fake_dns -m zone) serving SRV
 # _ntm-dc._udp.ZONE and the DCs' A records is both DCs' [Federation]
@@ -17,7 +18,7 @@
 require_root
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
 [ -x "$FAKE_DNS" ] || skip "tests/unit/fake_dns not built"
-for tool in getent nc ping ss; do
+for tool in getent nc nft ping ss; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 NSSLIB=$top_builddir/nss_ntm/.libs
@@ -49,13 +50,31 @@ ns_add dns
 link dns eth0 "192.0.2.53/24" r dns0 "192.0.2.1/24"
 ns_add a
 link a eth0 "203.0.113.18/28" r a0 "203.0.113.17/28"
+# b behind a port-restricted NAT (masquerade; only answers come in)
+ns_add nb
+link nb wan0 "203.0.113.34/28" r b0 "203.0.113.33/28"
 ns_add b
-link b eth0 "203.0.113.34/28" r b0 "203.0.113.33/28"
+link b eth0 "10.0.2.2/24" nb lan0 "10.0.2.1/24"
+nsx nb sysctl -qw net.ipv4.ip_forward=1
+nsx nb ip route add default via 203.0.113.33
+nsx nb nft -f - <<NFT || fail "nft in nb"
+table ip nat {
+	chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan0" ip saddr 10.0.2.0/24 masquerade
+	}
+}
+table ip filter {
+	chain forward { type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "lan0" oifname "wan0" accept
+	}
+}
+NFT
 nsx dca ip route add default via 198.51.100.1
 nsx dcb ip route add default via 198.51.101.1
 nsx dns ip route add default via 192.0.2.1
 nsx a ip route add default via 203.0.113.17
-nsx b ip route add default via 203.0.113.33
+nsx b ip route add default via 10.0.2.1
 
 cat > "$T/zone" <<ZONE
 example. 300 IN SOA ns.example. hostmaster.example. 1 3600 600 86400 300
@@ -194,7 +213,8 @@ wait_for 5 "TCP data on a" grep -q "from b across zones" "$T/nc-a.out"
 ok "TCP b -> a"
 
 # --- through DC a's embedded relay: node c of zone b, no direct path to a ---
-command -v nft >/dev/null || skip "nft not installed"
+fwd() { "$NTM_DCCTL" -c "$T/dca/dcd.conf" stats --json | grep -o '"relay_forwarded": [0-9]*' | grep -o '[0-9]*$'; }
+echo "# a <-> b so far: DC a's embedded relay forwarded $(fwd) capsules (0: all direct through b's NAT)"
 ns_add c
 link c eth0 "203.0.113.66/28" r c0 "203.0.113.65/28"
 nsx c ip route add default via 203.0.113.65
@@ -214,7 +234,6 @@ sed -e "s|$T/b/|$T/c/|g" -e "s|^Name = b|Name = c|" "$T/b/tund.conf" > "$T/c/tun
 	fail "node add c"
 bg c tund-c "$NTM_TUND" -f -c "$T/c/tund.conf"
 wait_for 10 "c registered" registered "$T/c/run/tund.sock"
-fwd() { "$NTM_DCCTL" -c "$T/dca/dcd.conf" stats --json | grep -o '"relay_forwarded": [0-9]*' | grep -o '[0-9]*$'; }
 before=$(fwd)
 t0=$(date +%s%N)
 out=$("$NTMCTL" -s "$sock_a" resolve c.ntm.b.example 2>&1) || fail "resolve c.ntm.b.example on a: $out"
