@@ -658,6 +658,10 @@ bool dc_fed_on_hs_init(struct dc *dc, int fd, struct ntm_hs_responder *r,
 
 bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
 {
+	if (!dc->nfed) {
+		dc->stats.drop_malformed++; /* nothing a DC without federation expects */
+		return false;
+	}
 	for (size_t i = 0; i < dc->nfed; i++) {
 		struct dc_fed_peer *p = &dc->fed[i];
 		struct ntm_session s;

@@ -244,6 +244,13 @@ after=$(fwd)
 [ "${after:-0}" -gt "${before:-0}" ] || fail "DC a's embedded relay forwarded nothing (relay_forwarded $before -> $after)"
 ok "ping a -> c ($C4) with no direct path: through DC a's embedded relay (relay_forwarded $before -> $after), $(grep -o '[0-9]* received' "$T/ping-ac.out"); resolved in $WARM_MS ms on the DC-DC session already up"
 
+# --- a name zone b does not know: zone b's DC says so, a's lookup ends ---
+if "$NTMCTL" -s "$sock_a" resolve nobody.ntm.b.example > "$T/res-nobody.out" 2>&1; then
+	fail "nobody.ntm.b.example resolved: $(cat "$T/res-nobody.out")"
+fi
+grep -q "not found" "$T/res-nobody.out" || fail "nobody.ntm.b.example: $(cat "$T/res-nobody.out"), want not found"
+ok "nobody.ntm.b.example: $(cat "$T/res-nobody.out") (answered by zone b's DC)"
+
 # --- a zone without a pinned key: no federation ---
 if "$NTMCTL" -s "$sock_a" resolve x.ntm.c.example > "$T/res-c.out" 2>&1; then
 	fail "x.ntm.c.example resolved without a pinned key: $(cat "$T/res-c.out")"
