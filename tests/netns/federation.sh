@@ -249,6 +249,8 @@ if "$NTMCTL" -s "$sock_a" resolve nobody.ntm.b.example > "$T/res-nobody.out" 2>&
 	fail "nobody.ntm.b.example resolved: $(cat "$T/res-nobody.out")"
 fi
 grep -q "not found" "$T/res-nobody.out" || fail "nobody.ntm.b.example: $(cat "$T/res-nobody.out"), want not found"
+grep -q "nobody.ntm.b.example: refused by its DC (status 1)" "$T/dcd-a.log" ||
+	fail "DC a did not hear NOT_FOUND from DC b for nobody.ntm.b.example"
 ok "nobody.ntm.b.example: $(cat "$T/res-nobody.out") (answered by zone b's DC)"
 
 # --- a zone without a pinned key: no federation ---
