@@ -245,6 +245,7 @@ struct dc {
 	size_t nfed;                     /* federated zones */
 	struct dc_fed_peer fed[DC_MAX_FED];
 	struct ntm_timer fed_timer;
+	uint64_t fed_log_ms;             /* last "no federation" line (1/s at most) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 	/* The embedded relay's receive batch (dc_relay.c). */
 	struct ntm_udp_rxbatch relay_rx;

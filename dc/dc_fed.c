@@ -441,9 +441,14 @@ bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_dir
 		return false;
 	p = peer_for_name(dc, target.s);
 	if (!p) {
-		if (strchr(target.s, '.') && !below(target.s, dc->cfg.zone))
+		/* one line a second at most: the node decides what it asks */
+		uint64_t now = ntm_loop_now_ms();
+		if (strchr(target.s, '.') && !below(target.s, dc->cfg.zone) &&
+		    (!dc->fed_log_ms || now - dc->fed_log_ms >= 1000)) {
+			dc->fed_log_ms = now;
 			log_notice("%s asked for %s: no [Federation.ZONE] for its zone (no pinned "
 				   "DC key, no federation)", n->rec.name, target.s);
+		}
 		return false;
 	}
 	for (size_t i = 0; i < DC_FED_PENDING; i++) {
