@@ -115,15 +115,21 @@ static ldns_resolver *dns_resolver(const struct dc *dc)
 	return res;
 }
 
-static ldns_pkt *dns_query(ldns_resolver *res, const char *name, ldns_rr_type type)
+/* The answer, NULL without one or with an error code (in *why). */
+static ldns_pkt *dns_query(ldns_resolver *res, const char *name, ldns_rr_type type,
+			   const char **why)
 {
 	ldns_rdf *q = ldns_dname_new_frm_str(name);
 	ldns_pkt *p = NULL;
 
+	*why = "no answer from the resolver";
 	if (!q)
 		return NULL;
 	if (ldns_resolver_query_status(&p, res, q, type, LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK ||
 	    (p && ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR)) {
+		if (p)
+			*why = ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN ? "no such name (NXDOMAIN)"
+			       : "the resolver answered with an error code";
 		ldns_pkt_free(p);
 		p = NULL;
 	}
@@ -185,7 +191,8 @@ static int dns_lookup(const struct dc *dc, const char *zone, struct sockaddr_sto
 		return -EIO;
 	}
 	snprintf(qname, sizeof(qname), "_ntm-dc._udp.%s.", zone);
-	srv = dns_query(res, qname, LDNS_RR_TYPE_SRV);
+	const char *qwhy;
+	srv = dns_query(res, qname, LDNS_RR_TYPE_SRV, &qwhy);
 	ldns_rr_list *l = srv ? ldns_pkt_answer(srv) : NULL;
 	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(l, i);
@@ -196,7 +203,7 @@ static int dns_lookup(const struct dc *dc, const char *zone, struct sockaddr_sto
 			best = rr;
 	}
 	if (!best) {
-		*why = srv ? "no SRV record" : "SRV query failed (no answer, or an error code)";
+		*why = srv ? "no SRV record" : qwhy;
 		goto out;
 	}
 	uint16_t port = ldns_rdf2native_int16(ldns_rr_rdf(best, 2));
@@ -211,10 +218,10 @@ static int dns_lookup(const struct dc *dc, const char *zone, struct sockaddr_sto
 		goto out;
 	}
 	char *tname = ldns_rdf2str(target);
-	addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_A) : NULL;
+	addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_A, &qwhy) : NULL;
 	if (!addr || !dns_addr(addr, target, port, ss, len, ttl)) {
 		ldns_pkt_free(addr);
-		addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_AAAA) : NULL;
+		addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_AAAA, &qwhy) : NULL;
 	}
 	free(tname);
 	if (addr && dns_addr(addr, target, port, ss, len, ttl))

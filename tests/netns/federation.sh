@@ -12,7 +12,8 @@
 # b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
 # tunnel; node c of zone b, with no direct path to a (nft in the router),
 # is reached through DC a's embedded relay; a name of ntm.c.example (a
-# zone with an SRV record but no pinned key) does not resolve; a DC whose
+# zone with an SRV record but no pinned key) does not resolve, nor does one
+# of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
 # key is not pinned is not answered, and says why.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -111,6 +112,8 @@ PublicKey = $5
 CONF
 }
 dcconf a 198.18.0.0/16 fd00:aaaa::/48 b "$PUB_B" > "$T/dca/dcd.conf"
+# zone d is pinned at DC a but publishes no SRV record: its DC cannot be found
+printf '[Federation.ntm.d.example]\nPublicKey = %s\n' "$PUB_B" >> "$T/dca/dcd.conf"
 dcconf b 198.19.0.0/16 fd00:bbbb::/48 a "$PUB_A" > "$T/dcb/dcd.conf"
 bg dca dcd-a "$NTM_DCD" -f -c "$T/dca/dcd.conf"
 DCA_PID=$LAST_PID
@@ -252,6 +255,14 @@ grep -q "not found" "$T/res-nobody.out" || fail "nobody.ntm.b.example: $(cat "$T
 grep -q "nobody.ntm.b.example: refused by its DC (status 1)" "$T/dcd-a.log" ||
 	fail "DC a did not hear NOT_FOUND from DC b for nobody.ntm.b.example"
 ok "nobody.ntm.b.example: $(cat "$T/res-nobody.out") (answered by zone b's DC)"
+
+# --- a pinned zone whose DC DNS does not know: DC a says why, a's lookup fails ---
+if "$NTMCTL" -s "$sock_a" resolve x.ntm.d.example > "$T/res-d.out" 2>&1; then
+	fail "x.ntm.d.example resolved: $(cat "$T/res-d.out")"
+fi
+grep -q "federation ntm.d.example: finding its DC: _ntm-dc._udp.ntm.d.example: " "$T/dcd-a.log" ||
+	fail "DC a did not say why it cannot find zone d's DC"
+ok "x.ntm.d.example (pinned, no SRV record): $(cat "$T/res-d.out"); DC a: $(grep -o 'federation ntm.d.example: finding.*' "$T/dcd-a.log" | head -1)"
 
 # --- a zone without a pinned key: no federation ---
 if "$NTMCTL" -s "$sock_a" resolve x.ntm.c.example > "$T/res-c.out" 2>&1; then
