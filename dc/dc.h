@@ -206,6 +206,7 @@ struct dc_fed_peer {
 	struct ntm_udp_meta out_via;     /* where its answers reach us */
 	bool up;
 	struct ntm_session in;
+	uint64_t in_ms;                  /* when in was established */
 	uint8_t in_last_ts[12];
 	struct sockaddr_storage in_ep;
 	socklen_t in_eplen;

@@ -28,6 +28,7 @@
 
 #define DC_FED_TICK_MS 250
 #define DC_FED_REKEY_MS 120000        /* a new session after REKEY_AFTER_TIME */
+#define DC_FED_REJECT_MS 180000       /* a session is not used after REJECT_AFTER_TIME */
 #define DC_FED_HS_RETRY_MS 1000       /* an unanswered HANDSHAKE_INIT is sent again */
 #define DC_FED_REQ_RETRY_MS 1000      /* an unanswered FED_DIRECTION_REQ too */
 #define DC_FED_REQ_TRIES 3            /* then the node gets DIRECTION_NAK OFFLINE */
@@ -659,6 +660,7 @@ bool dc_fed_on_hs_init(struct dc *dc, int fd, struct ntm_hs_responder *r,
 	memcpy(p->in_last_ts, ts, sizeof(ts));
 	ntm_session_clear(&p->in);
 	p->in = s;
+	p->in_ms = ntm_loop_now_ms();
 	memcpy(&p->in_ep, &m->src, m->srclen);
 	p->in_eplen = m->srclen;
 	p->in_via = *m;
@@ -772,6 +774,8 @@ static void tick_peer(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 		ntm_session_clear(&p->out);
 		p->up = false;
 	}
+	if (p->in.valid && now - p->in_ms >= DC_FED_REJECT_MS)
+		ntm_session_clear(&p->in); /* its DC makes a new one when it asks again */
 	if (waiting && !p->out.valid && (!p->hs.active || now - p->hs_sent_ms >= DC_FED_HS_RETRY_MS))
 		start_handshake(dc, p, now);
 }
