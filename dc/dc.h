@@ -22,6 +22,7 @@
 #include "dc_config.h"
 #include "dc_diag.h"
 #include "evloop.h"
+#include "fedmsg.h"
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
@@ -187,8 +188,9 @@ struct dc_fed_pending {
 	uint8_t relay_key[32];
 	uint64_t created_ms, sent_ms;
 	unsigned tries;
-	size_t len;
-	uint8_t msg[DC_FED_MSG_MAX];     /* the FED_DIRECTION_REQ */
+	bool relay_tried;                /* the allocation is made at the first send,
+					  * when the peer DC's view of us is known */
+	struct ntm_fed_msg req;          /* the FED_DIRECTION_REQ */
 };
 
 /* A federated zone's DC: our session to it (out, we initiate and ask) and

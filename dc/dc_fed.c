@@ -331,15 +331,6 @@ static void nak_node(struct dc *dc, uint32_t host, uint32_t req_id, uint8_t stat
 	dc_send_ctl(dc, n, &m);
 }
 
-static void pending_send(struct dc *dc, struct dc_fed_peer *p, struct dc_fed_pending *q,
-			 uint64_t now)
-{
-	q->sent_ms = now;
-	q->tries++;
-	if (send_sealed(dc, &p->out, &p->ep, p->eplen, NULL, q->msg, q->len) == 0)
-		dc->stats.fed_requests++;
-}
-
 static void pending_clear(struct dc_fed_pending *q)
 {
 	ntm_wipe(q, sizeof(*q));
@@ -438,11 +429,35 @@ static void fed_relay(struct dc *dc, struct dc_fed_peer *p, struct dc_node *n,
 	ntm_wipe(&rt, sizeof(rt));
 }
 
+/* Send (again) q's request on our session: the relay allocation is made
+ * at the first send, when the address the peer DC reaches us on is known. */
+static void pending_send(struct dc *dc, struct dc_fed_peer *p, struct dc_fed_pending *q,
+			 uint64_t now)
+{
+	uint8_t buf[DC_FED_MSG_MAX];
+
+	if (!q->relay_tried) {
+		struct dc_node *n = ntm_idmap_get(&dc->by_host, q->host);
+		q->relay_tried = true;
+		if (n)
+			fed_relay(dc, p, n, q, &q->req.u.req.route);
+	}
+	q->sent_ms = now;
+	q->tries++;
+	int len = ntm_fed_encode(&q->req, buf, sizeof(buf));
+	if (len < 0) {
+		log_err_errno(-len, "encoding FED_DIRECTION_REQ for %s", q->target);
+		return; /* the node gets its NAK when the tries run out */
+	}
+	if (send_sealed(dc, &p->out, &p->ep, p->eplen, NULL, buf, (size_t)len) == 0)
+		dc->stats.fed_requests++;
+	ntm_wipe(buf, sizeof(buf));
+}
+
 bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q)
 {
 	struct dc_fed_peer *p;
 	struct ntm_name target;
-	struct ntm_fed_msg m = { .type = NTM_FED_DIRECTION_REQ };
 	struct dc_fed_pending *slot = NULL;
 
 	if (q->kind != NTM_DIR_BY_NAME || ntm_name_set(&target, q->name.s) < 0)
@@ -472,28 +487,21 @@ bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_dir
 		nak_node(dc, n->rec.host_index, q->req_id, NTM_NAK_BUSY);
 		return true;
 	}
-	struct ntm_ctl_route_direction *r = &m.u.req.route;
-	m.u.req.target = target;
+	struct ntm_fed_msg *m = &slot->req;
+	struct ntm_ctl_route_direction *r = &m->u.req.route;
+	memset(slot, 0, sizeof(*slot));
+	m->type = NTM_FED_DIRECTION_REQ;
+	m->u.req.target = target;
 	do
-		ntm_random(&m.u.req.req_id, sizeof(m.u.req.req_id));
-	while (!m.u.req.req_id);
+		ntm_random(&m->u.req.req_id, sizeof(m->u.req.req_id));
+	while (!m->u.req.req_id);
 	do
 		ntm_random(&r->route_id, sizeof(r->route_id));
 	while (!r->route_id);
 	r->role = NTM_ROLE_RESPONDER;
 	r->suite = n->sess.suite;
 	describe(n, r);
-	fed_relay(dc, p, n, slot, r);
-	int len = ntm_fed_encode(&m, slot->msg, sizeof(slot->msg));
-	ntm_wipe(&m.u.req.route.relay_key, 32);
-	if (len < 0) {
-		log_err_errno(-len, "encoding FED_DIRECTION_REQ for %s", target.s);
-		pending_clear(slot);
-		nak_node(dc, n->rec.host_index, q->req_id, NTM_NAK_BUSY);
-		return true;
-	}
-	slot->len = (size_t)len;
-	slot->fed_req_id = m.u.req.req_id;
+	slot->fed_req_id = m->u.req.req_id;
 	slot->route_id = r->route_id;
 	slot->suite = r->suite;
 	slot->host = n->rec.host_index;

@@ -11,7 +11,8 @@
 # through nss_ntm and the ntm-resolverd stub (when dig is installed) give
 # b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
 # tunnel; node c of zone b, with no direct path to a (nft in the router),
-# is reached through DC a's embedded relay; a name of ntm.c.example (a
+# resolves a (DC b asking DC a this time) and they meet through DC b's
+# embedded relay; a name of ntm.c.example (a
 # zone with an SRV record but no pinned key) does not resolve, nor does one
 # of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
 # key is not pinned is not answered, and says why.
@@ -215,9 +216,11 @@ echo "from b across zones" | nsx b nc -N -w 5 "$A4" 9001 || fail "TCP b -> a"
 wait_for 5 "TCP data on a" grep -q "from b across zones" "$T/nc-a.out"
 ok "TCP b -> a"
 
-# --- through DC a's embedded relay: node c of zone b, no direct path to a ---
-fwd() { "$NTM_DCCTL" -c "$T/dca/dcd.conf" stats --json | grep -o '"relay_forwarded": [0-9]*' | grep -o '[0-9]*$'; }
-echo "# a <-> b so far: DC a's embedded relay forwarded $(fwd) capsules (0: all direct through b's NAT)"
+# --- the other way, relayed: node c of zone b, with no direct path to a,
+# asks for a: DC b opens its own session to DC a and allocates on its
+# embedded relay ---
+fwd() { "$NTM_DCCTL" -c "$T/dc$1/dcd.conf" stats --json | grep -o '"relay_forwarded": [0-9]*' | grep -o '[0-9]*$'; }
+echo "# a <-> b so far: DC a's embedded relay forwarded $(fwd a) capsules (0: all direct through b's NAT)"
 ns_add c
 link c eth0 "203.0.113.66/28" r c0 "203.0.113.65/28"
 nsx c ip route add default via 203.0.113.65
@@ -237,15 +240,18 @@ sed -e "s|$T/b/|$T/c/|g" -e "s|^Name = b|Name = c|" "$T/b/tund.conf" > "$T/c/tun
 	fail "node add c"
 bg c tund-c "$NTM_TUND" -f -c "$T/c/tund.conf"
 wait_for 10 "c registered" registered "$T/c/run/tund.sock"
-before=$(fwd)
+before=$(fwd b)
 t0=$(date +%s%N)
-out=$("$NTMCTL" -s "$sock_a" resolve c.ntm.b.example 2>&1) || fail "resolve c.ntm.b.example on a: $out"
-WARM_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-C4=$(echo "$out" | grep -o '198\.19\.[0-9]*\.[0-9]*' | head -1)
+out=$("$NTMCTL" -s "$T/c/run/tund.sock" resolve a.ntm.a.example 2>&1) || fail "resolve a.ntm.a.example on c: $out"
+C_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "$out" | grep -q "$A4" || fail "c got another address for a: $out (a is $A4)"
+grep -q "federation ntm.a.example: session with its DC up" "$T/dcd-b.log" || fail "DC b opened no session to DC a"
+nsx c ping -c 3 -i 0.2 -W 3 "$A4" > "$T/ping-ca.out" 2>&1 || fail "ping c -> a ($A4) through the relay: $(cat "$T/ping-ca.out")"
+C4=$("$NTMCTL" -s "$T/c/run/tund.sock" status --json | grep -o '"198\.19\.[0-9]*\.[0-9]*' | head -1 | tr -d '"')
 nsx a ping -c 3 -i 0.2 -W 3 "$C4" > "$T/ping-ac.out" 2>&1 || fail "ping a -> c ($C4) through the relay: $(cat "$T/ping-ac.out")"
-after=$(fwd)
-[ "${after:-0}" -gt "${before:-0}" ] || fail "DC a's embedded relay forwarded nothing (relay_forwarded $before -> $after)"
-ok "ping a -> c ($C4) with no direct path: through DC a's embedded relay (relay_forwarded $before -> $after), $(grep -o '[0-9]* received' "$T/ping-ac.out"); resolved in $WARM_MS ms on the DC-DC session already up"
+after=$(fwd b)
+[ "${after:-0}" -gt "${before:-0}" ] || fail "DC b's embedded relay forwarded nothing (relay_forwarded $before -> $after)"
+ok "c resolves a.ntm.a.example in $C_MS ms (DC b -> DC a); ping c -> a $(grep -o '[0-9]* received' "$T/ping-ca.out"), a -> c $(grep -o '[0-9]* received' "$T/ping-ac.out"), no direct path: through DC b's embedded relay (relay_forwarded $before -> $after)"
 
 # --- a name zone b does not know: zone b's DC says so, a's lookup ends ---
 if "$NTMCTL" -s "$sock_a" resolve nobody.ntm.b.example > "$T/res-nobody.out" 2>&1; then
