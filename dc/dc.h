@@ -11,7 +11,9 @@
  *   dc_registry.c  the enrolled keys held in memory, following the
  *               database
  *   dc_fed.c    federation: sessions with other zones' DCs (pinned keys,
- *               found through DNS) and Direction Requests across zones  */
+ *               found through DNS) and Direction Requests across zones
+ *   dc_mesh.c   instances of one zone sharing a PostgreSQL registry:
+ *               presence rows and Mesh Directions (LISTEN/NOTIFY)  */
 #ifndef NTM_DC_H
 #define NTM_DC_H
 
@@ -89,7 +91,14 @@
 	X(fed_requests, "FED_DIRECTION_REQ sent to federated zones' DCs") \
 	X(fed_answered, "FED_DIRECTION_REQ answered OK for one of our nodes") \
 	X(fed_directions, "ROUTE_DIRECTIONs to our nodes for a node of a federated zone") \
-	X(drop_fed, "dropped: federation datagram from no pinned key, not authentic, or unexpected")
+	X(drop_fed, "dropped: federation datagram from no pinned key, not authentic, or unexpected") \
+	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
+	X(mesh_sent, "DIRECTION_REQ for a node at another instance: directed, that instance notified") \
+	X(mesh_received, "notifications received from other instances") \
+	X(mesh_directed, "of those, ROUTE_DIRECTION sent to a node registered here") \
+	X(mesh_dropped, "of those, dropped: malformed, or the node is not registered here") \
+	X(mesh_glare, "of those, dropped: a route this DC made for the pair at the same time wins") \
+	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -216,6 +225,26 @@ struct dc_fed_peer {
 	struct dc_fed_pending pending[DC_FED_PENDING];
 };
 
+/* Instances sharing one PostgreSQL registry (dc_mesh.c). */
+#define DC_MESH_BEAT_MS 5000             /* an instance's beat in ntm_instances */
+#define DC_MESH_STALE_S 20               /* presence of an instance not beating since is ignored */
+#define DC_MESH_CHANNEL_LEN 16           /* "ntm_dc_" and the instance */
+#define DC_MESH_GLARE_MS 5000            /* a route made across instances is remembered
+					  * this long against a crossing one */
+#define DC_MESH_GLARE_MAX 65536          /* routes remembered so, at most */
+struct dc_mesh {
+	bool on;                         /* PostgreSQL, instance claimed */
+	int fd;                          /* the registry socket watched, -1: none */
+	struct ntm_io io;
+	uint64_t beat_ms;
+	bool beat_failing;               /* the last beat failed (logged once) */
+	struct ntm_idmap recent;         /* node pair -> struct dc_mesh_recent */
+};
+struct dc_mesh_recent {
+	uint64_t route_id;
+	uint64_t made_ms;
+};
+
 struct dc {
 	struct dc_config cfg;
 	struct ntm_identity id;
@@ -249,6 +278,7 @@ struct dc {
 	struct dc_fed_peer fed[DC_MAX_FED];
 	struct ntm_timer fed_timer;
 	uint64_t fed_log_ms;             /* last "no federation" line (1/s at most) */
+	struct dc_mesh mesh;             /* other instances of the zone (dc_mesh.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 	/* The embedded relay's receive batch (dc_relay.c). */
 	struct ntm_udp_rxbatch relay_rx;
@@ -352,6 +382,21 @@ bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const stru
 bool dc_fed_on_data(struct dc *dc, uint8_t *buf, size_t len, const struct ntm_udp_meta *m,
 		    uint32_t receiver);
 bool dc_fed_index_used(const struct dc *dc, uint32_t idx);
+/* dc_mesh.c */
+/* Claims [Registry] Instance and listens on its channel (PostgreSQL; a
+ * no-op for SQLite); 0 or -errno (logged). Before the sandbox. */
+int dc_mesh_open(struct dc *dc);
+void dc_mesh_close(struct dc *dc);
+/* From the sweep: the instance's beat, and notifications left waiting. */
+void dc_mesh_tick(struct dc *dc, uint64_t now);
+/* n registered or moved / left: its presence row. */
+void dc_mesh_present(struct dc *dc, struct dc_node *n);
+void dc_mesh_absent(struct dc *dc, struct dc_node *n);
+/* A DIRECTION_REQ of n for target, which is not registered here: true when
+ * another instance has it and both copies went out (false: answer as for
+ * an offline node). */
+bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec *target,
+		    uint32_t req_id);
 
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);

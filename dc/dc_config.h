@@ -27,7 +27,7 @@ struct dc_relay_conf {
 	uint8_t pub[32];                      /* PublicKey */
 };
 
-/* A federated zone (a [Federation.ZONE] section, doc/protocol.md 9): the
+/* A federated zone (a [Federation.ZONE] section, doc/protocol.md 10): the
  * zone's DC is known by this pinned key only; its endpoint comes from
  * Endpoint when set, else from DNS (SRV _ntm-dc._udp.ZONE). */
 #define DC_MAX_FED 7   /* with our own zone: NTM_MAX_ZONES in REGISTER_ACK */
@@ -50,6 +50,8 @@ struct dc_config {
 	char database[4096];                  /* [DC] Database: the SQLite file */
 	enum ntm_store_backend backend;       /* [Registry] Backend */
 	char conninfo[4096];                  /* [Registry] Conninfo (PostgreSQL) */
+	uint64_t instance;                    /* [Registry] Instance: 1..255, this DC among
+					       * those sharing the PostgreSQL registry */
 	char control_socket[108];
 	struct ntm_conf_addr prefix4, prefix6; /* family 0: not configured */
 	uint64_t keepalive_s, lifetime_s;

@@ -1,4 +1,4 @@
-/* dc_fed.c - federation with the DCs of other zones (doc/protocol.md 9).
+/* dc_fed.c - federation with the DCs of other zones (doc/protocol.md 10).
  *
  * Each [Federation.ZONE] section names a zone and pins its DC's public
  * key. When a node asks for a name under such a zone, the DC finds the
@@ -24,6 +24,7 @@
 #include "dc.h"
 #include "fedmsg.h"
 #include "log.h"
+#include "meshmsg.h"
 #include "util.h"
 
 #define DC_FED_TICK_MS 250
@@ -495,9 +496,11 @@ bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_dir
 	do
 		ntm_random(&m->u.req.req_id, sizeof(m->u.req.req_id));
 	while (!m->u.req.req_id);
-	do
+	/* the top byte our instance number, as for any route we make */
+	do {
 		ntm_random(&r->route_id, sizeof(r->route_id));
-	while (!r->route_id);
+		r->route_id = ntm_mesh_route_id(r->route_id, (uint8_t)dc->cfg.instance);
+	} while (!r->route_id);
 	r->role = NTM_ROLE_RESPONDER;
 	r->suite = n->sess.suite;
 	describe(n, r);

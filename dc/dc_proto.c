@@ -47,6 +47,7 @@ void dc_send_ctl(struct dc *dc, struct dc_node *n, const struct ntm_ctl *m)
 
 void dc_node_forget(struct dc *dc, struct dc_node *n)
 {
+	dc_mesh_absent(dc, n);
 	if (n->sess.valid)
 		ntm_idmap_del(&dc->by_index, n->sess.local_index);
 	ntm_session_clear(&n->sess);
@@ -565,6 +566,7 @@ void dc_sweep(struct ntm_timer *t, void *arg)
 	(void)t;
 
 	dc_registry_sync(dc);  /* the backstop for a write without RELOAD */
+	dc_mesh_tick(dc, now);
 	dc_expire_routes(dc, now);
 	size_t gone = relay_expire(&dc->relay, now);
 	if (gone)

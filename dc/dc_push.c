@@ -170,6 +170,8 @@ void dc_node_report(struct dc *dc, struct dc_node *n, uint64_t incarnation, uint
 	n->naddrs = naddrs;
 	memcpy(n->addrs, addrs, naddrs * sizeof(*addrs));
 	refresh_live(dc, n, nroutes, routes, ntm_loop_now_ms());
+	if (incarnation || why)
+		dc_mesh_present(dc, n); /* a REGISTER or a move, never a plain keepalive */
 	if (why)
 		push(dc, n, why);
 }

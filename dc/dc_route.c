@@ -12,6 +12,7 @@
 
 #include "dc.h"
 #include "log.h"
+#include "meshmsg.h"
 #include "util.h"
 
 static void nak(struct dc *dc, struct dc_node *n, uint32_t req_id, enum ntm_nak_status status)
@@ -186,9 +187,10 @@ int dc_route_renew(struct dc *dc, struct dc_route *rt, struct dc_node *a, struct
 {
 	uint64_t id;
 
-	do
+	do {
 		ntm_random(&id, sizeof(id));
-	while (id == 0 || ntm_idmap_get(&dc->routes_by_id, id));
+		id = ntm_mesh_route_id(id, (uint8_t)dc->cfg.instance); /* unique across instances */
+	} while (ntm_idmap_get(&dc->routes_by_id, id));
 	if (ntm_idmap_put(&dc->routes_by_id, id, rt) < 0)
 		return -ENOMEM;
 	if (rt->route_id)
@@ -297,6 +299,8 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	}
 	struct dc_node *peer = ntm_idmap_get(&dc->by_host, rec.host_index);
 	if (!peer || !peer->registered_ms || !peer->sess.valid) {
+		if (dc_mesh_direct(dc, n, &rec, q->req_id))
+			return; /* registered at another instance of the zone */
 		nak_offline(dc, n, q->req_id, peer);
 		return;
 	}

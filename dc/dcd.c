@@ -137,7 +137,7 @@ static int run(struct dc *dc, bool foreground)
 	ntm_idmap_init(&dc->by_host);
 	ntm_idmap_init(&dc->routes);
 	ntm_idmap_init(&dc->routes_by_id);
-	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = -1;
+	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = dc->mesh.fd = -1;
 	ret = ntm_loop_new(&dc->loop);
 	if (ret < 0)
 		return ret;
@@ -169,6 +169,8 @@ static int run(struct dc *dc, bool foreground)
 	 * authentication on the Unix socket, the user's password file) */
 	if (pg && (ret = open_store(dc)) < 0)
 		goto out;
+	if ((ret = dc_mesh_open(dc)) < 0)
+		goto out;
 	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
 	if (ret < 0) {
 		log_err_errno(-ret, "signals");
@@ -191,6 +193,7 @@ static int run(struct dc *dc, bool foreground)
 	}
 	dc_log_stats(dc);
 out:
+	dc_mesh_close(dc);
 	dc_ctl_close(dc);
 	dc_fed_close(dc);
 	dc_relays_close(dc);

@@ -1,5 +1,5 @@
 /* fedmsg.c - FED_DIRECTION_REQ and FED_DIRECTION_RESP (doc/protocol.md
- * 9.3), see fedmsg.h. Layout: version 1, type, reserved 0 (2 bytes),
+ * 10.4), see fedmsg.h. Layout: version 1, type, reserved 0 (2 bytes),
  * req_id; then for a request the target name (length, bytes) and for a
  * response the status; then, for a request or an OK response, a whole
  * ROUTE_DIRECTION control message (5.6) to the end. */

@@ -1,5 +1,5 @@
 /* fedmsg.h - the messages two DCs of federated zones exchange inside
- * their Noise IK session (purpose 4, doc/protocol.md 9): FED_DIRECTION_REQ
+ * their Noise IK session (purpose 4, doc/protocol.md 10): FED_DIRECTION_REQ
  * and FED_DIRECTION_RESP. Each carries a ROUTE_DIRECTION (5.6) ready for
  * the receiving DC's node, so its fields are checked by the same decoder
  * as a node's. Pure: no I/O, no allocation, no logging. */

@@ -541,3 +541,91 @@ int ntm_store_migrate(struct ntm_store *from, struct ntm_store *to, char *err, s
 	free(d.nodes);
 	return ret;
 }
+
+/* ---- DC instances (PostgreSQL only) ---- */
+
+static bool channel_ok(const char *s)
+{
+	size_t n = strnlen(s, 64);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' || (i && s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+static bool instance_ok(unsigned instance)
+{
+	return instance >= 1 && instance <= 255;
+}
+
+int ntm_store_instance_claim(struct ntm_store *st, unsigned instance, const char *channel)
+{
+	if (!st->ops->instance_claim)
+		return -EOPNOTSUPP;
+	if (!instance_ok(instance) || !channel_ok(channel))
+		return -EINVAL;
+	return st->ops->instance_claim(st, instance, channel);
+}
+
+int ntm_store_instance_release(struct ntm_store *st, unsigned instance)
+{
+	if (!st->ops->instance_release)
+		return -EOPNOTSUPP;
+	return instance_ok(instance) ? st->ops->instance_release(st, instance) : -EINVAL;
+}
+
+int ntm_store_instance_beat(struct ntm_store *st, unsigned instance)
+{
+	if (!st->ops->instance_beat)
+		return -EOPNOTSUPP;
+	return instance_ok(instance) ? st->ops->instance_beat(st, instance) : -EINVAL;
+}
+
+int ntm_store_presence_put(struct ntm_store *st, unsigned instance,
+			   const uint8_t key[NTM_STORE_KEY_LEN], const uint8_t *blob, size_t len)
+{
+	if (!st->ops->presence_put)
+		return -EOPNOTSUPP;
+	if (!instance_ok(instance) || len == 0 || len > NTM_STORE_PRESENCE_MAX)
+		return -EINVAL;
+	return st->ops->presence_put(st, instance, key, blob, len);
+}
+
+int ntm_store_presence_del(struct ntm_store *st, unsigned instance,
+			   const uint8_t key[NTM_STORE_KEY_LEN])
+{
+	if (!st->ops->presence_del)
+		return -EOPNOTSUPP;
+	return instance_ok(instance) ? st->ops->presence_del(st, instance, key) : -EINVAL;
+}
+
+int ntm_store_presence_get(struct ntm_store *st, const uint8_t key[NTM_STORE_KEY_LEN],
+			   unsigned exclude, unsigned max_age_s, unsigned *instance, uint8_t *blob,
+			   size_t cap, size_t *len)
+{
+	if (!st->ops->presence_get)
+		return -EOPNOTSUPP;
+	return st->ops->presence_get(st, key, exclude, max_age_s, instance, blob, cap, len);
+}
+
+int ntm_store_notify(struct ntm_store *st, const char *channel, const char *payload)
+{
+	if (!st->ops->notify)
+		return -EOPNOTSUPP;
+	if (!channel_ok(channel) || strnlen(payload, NTM_STORE_NOTIFY_MAX + 1) > NTM_STORE_NOTIFY_MAX)
+		return -EINVAL;
+	return st->ops->notify(st, channel, payload);
+}
+
+int ntm_store_socket(struct ntm_store *st)
+{
+	return st->ops->socket ? st->ops->socket(st) : -EOPNOTSUPP;
+}
+
+int ntm_store_notifications(struct ntm_store *st, ntm_store_notify_cb cb, void *ctx)
+{
+	return st->ops->notifications ? st->ops->notifications(st, cb, ctx) : -EOPNOTSUPP;
+}

@@ -68,10 +68,12 @@
  * libpq reads itself). Calls block like SQLite's do; the connection is
  * made with connect_timeout=NTM_STORE_PG_CONNECT_TIMEOUT unless the
  * string names another, and a connection found lost is reset once and
- * the call retried. The tables (ntm_meta, ntm_allocations, ntm_nodes) are
- * made on the first open of an empty database, with the schema version in
- * ntm_meta; a database holding other tables but not these, or another
- * schema version, is refused (-EUCLEAN, -ENOTSUP). An enrolment is one
+ * the call retried. The tables (ntm_meta, ntm_allocations, ntm_nodes,
+ * ntm_instances, ntm_presence) are made on the first open of an empty
+ * database, with the schema version in ntm_meta; a version 1 database
+ * (without the last two) gets them on open, under the open's lock; a
+ * database holding other tables but not these, or another schema version,
+ * is refused (-EUCLEAN, -ENOTSUP). An enrolment is one
  * transaction: the allocation mark's row is locked (SELECT ... FOR
  * UPDATE) for the read-check-write, host_index is UNIQUE, and a
  * unique_violation, serialization_failure or deadlock restarts the
@@ -106,7 +108,7 @@
 #define NTM_STORE_META_MAX 1024         /* longest meta key or value, bytes */
 #define NTM_STORE_PG_CONNECT_TIMEOUT "5" /* seconds, unless the conninfo says */
 #define NTM_STORE_PG_RETRIES 16         /* restarts of a conflicting transaction */
-#define NTM_STORE_PG_SCHEMA_VERSION 1
+#define NTM_STORE_PG_SCHEMA_VERSION 2   /* 2: presence and instances */
 
 struct ntm_store;
 
@@ -288,5 +290,53 @@ int ntm_store_migrate(struct ntm_store *from, struct ntm_store *to, char *err, s
  * empty or overlong key or value with -EINVAL. */
 int ntm_store_get_meta(struct ntm_store *st, const char *key, char *buf, size_t cap);
 int ntm_store_set_meta(struct ntm_store *st, const char *key, const char *value);
+
+/* ---- DC instances sharing one registry (PostgreSQL only) ----
+ * Several ntm-dcd of one zone may serve from one PostgreSQL registry,
+ * each with its own instance number (1..255, [Registry] Instance). Each
+ * records which nodes are registered with it now (presence: the node's
+ * key, the instance, an opaque blob of at most NTM_STORE_PRESENCE_MAX
+ * bytes, dc/meshmsg.h's encoding, and the database's clock) and beats its
+ * own row of ntm_instances; the others send it notifications (LISTEN/
+ * NOTIFY) on its channel. The SQLite backend has no peers: every call
+ * below returns -EOPNOTSUPP there.
+ *
+ * instance_claim takes the instance (a session advisory lock: -EADDRINUSE
+ * when another connection holds it, i.e. another DC runs with that
+ * number), deletes the presence rows an earlier run of it left, beats,
+ * and LISTENs on channel (a lower-case identifier, at most 63 bytes); a
+ * connection reset later takes the lock and LISTEN again (if the server
+ * still holds the lock for the old session, each instance_beat tries
+ * again and fails with -EADDRINUSE until it has them). instance_release
+ * undoes it at a clean stop: the instance's presence rows and beat are
+ * deleted (other instances stop directing to its nodes at once), the lock
+ * and LISTEN given up. instance_beat
+ * writes the instance's seen time. presence_put records key as present at
+ * instance (replacing any other instance's row for the key: the latest
+ * registration wins); presence_del removes it if it is still instance's.
+ * presence_get finds key present at an instance other than exclude whose
+ * beat is at most max_age_s old: 0 with *instance and the blob, -ENOENT
+ * otherwise, -EUCLEAN for a row that breaks the schema's bounds. notify
+ * sends payload (at most NTM_STORE_NOTIFY_MAX bytes of text) on channel.
+ * socket is the connection's descriptor for the event loop (it changes
+ * after a reset); notifications reads what arrived and calls cb for each
+ * notification on a channel this connection listens on, from any
+ * connection but its own. */
+#define NTM_STORE_PRESENCE_MAX 512
+#define NTM_STORE_NOTIFY_MAX 7999
+typedef void (*ntm_store_notify_cb)(const char *channel, const char *payload, void *ctx);
+int ntm_store_instance_claim(struct ntm_store *st, unsigned instance, const char *channel);
+int ntm_store_instance_release(struct ntm_store *st, unsigned instance);
+int ntm_store_instance_beat(struct ntm_store *st, unsigned instance);
+int ntm_store_presence_put(struct ntm_store *st, unsigned instance,
+			   const uint8_t key[NTM_STORE_KEY_LEN], const uint8_t *blob, size_t len);
+int ntm_store_presence_del(struct ntm_store *st, unsigned instance,
+			   const uint8_t key[NTM_STORE_KEY_LEN]);
+int ntm_store_presence_get(struct ntm_store *st, const uint8_t key[NTM_STORE_KEY_LEN],
+			   unsigned exclude, unsigned max_age_s, unsigned *instance, uint8_t *blob,
+			   size_t cap, size_t *len);
+int ntm_store_notify(struct ntm_store *st, const char *channel, const char *payload);
+int ntm_store_socket(struct ntm_store *st);
+int ntm_store_notifications(struct ntm_store *st, ntm_store_notify_cb cb, void *ctx);
 
 #endif

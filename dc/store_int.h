@@ -44,6 +44,20 @@ struct ntm_store_ops {
 	int (*restore)(struct ntm_store *st, const char *src, char *err, size_t errlen);
 	int (*import)(struct ntm_store *st, const struct ntm_store_dump *d, char *err,
 		      size_t errlen);
+	/* Presence and notifications between DC instances (PostgreSQL
+	 * only; NULL: -EOPNOTSUPP). */
+	int (*instance_claim)(struct ntm_store *st, unsigned instance, const char *channel);
+	int (*instance_release)(struct ntm_store *st, unsigned instance);
+	int (*instance_beat)(struct ntm_store *st, unsigned instance);
+	int (*presence_put)(struct ntm_store *st, unsigned instance, const uint8_t *key,
+			    const uint8_t *blob, size_t len);
+	int (*presence_del)(struct ntm_store *st, unsigned instance, const uint8_t *key);
+	int (*presence_get)(struct ntm_store *st, const uint8_t *key, unsigned exclude,
+			    unsigned max_age_s, unsigned *instance, uint8_t *blob, size_t cap,
+			    size_t *len);
+	int (*notify)(struct ntm_store *st, const char *channel, const char *payload);
+	int (*socket)(struct ntm_store *st);
+	int (*notifications)(struct ntm_store *st, ntm_store_notify_cb cb, void *ctx);
 };
 
 /* The part of every backend's store that store.c reads: each backend's

@@ -1,7 +1,7 @@
 /* store_pg.c - the DC's registry in PostgreSQL (libpq); see store.h's
  * section "PostgreSQL" for the contract and store_int.h for the split.
  *
- * Schema (NTM_STORE_PG_SCHEMA_VERSION 1), in the connection's current
+ * Schema (NTM_STORE_PG_SCHEMA_VERSION 2), in the connection's current
  * schema:
  *   ntm_meta(key TEXT PRIMARY KEY, value TEXT)     prefixes, the mark, the
  *                                                  schema version, the
@@ -9,6 +9,14 @@
  *   ntm_allocations(pubkey BYTEA PRIMARY KEY, host_index BIGINT UNIQUE,
  *                   name)                          never deleted
  *   ntm_nodes(name PRIMARY KEY, pubkey UNIQUE -> ntm_allocations, created)
+ *   ntm_instances(instance 1..255 PRIMARY KEY, seen) (version 2) each DC
+ *                                                  instance's last beat
+ *   ntm_presence(pubkey PRIMARY KEY -> ntm_allocations, instance, addrs,
+ *                seen)                  (version 2) nodes registered now,
+ *                                                  at which instance
+ * A version 1 database gets the two version 2 tables on open.
+ * Times in the version 2 tables are the database's clock (unix seconds),
+ * so instances with skewed clocks still agree on a beat's age.
  * Everything goes through PQexecParams with text parameters (keys as
  * bytea hex, "\x" and 64 digits): no SQL is ever built from input.
  *
@@ -51,7 +59,22 @@ static const char schema_sql[] =
 	"  created BIGINT NOT NULL);"
 	"INSERT INTO ntm_meta (key, value) VALUES ('" NTM_STORE_META_SCHEMA "', '1'),"
 	"  ('" NTM_STORE_META_MARK "', '0'), ('" NTM_STORE_META_GEN "', '0');";
-_Static_assert(NTM_STORE_PG_SCHEMA_VERSION == 1, "schema_sql writes version 1");
+
+/* Version 1 to 2: the tables of DC instances sharing the registry. Run
+ * after schema_sql on a new database too. */
+static const char schema_v2_sql[] =
+	"CREATE TABLE ntm_instances ("
+	"  instance INTEGER PRIMARY KEY CHECK (instance BETWEEN 1 AND 255),"
+	"  seen BIGINT NOT NULL);"
+	"CREATE TABLE ntm_presence ("
+	"  pubkey BYTEA PRIMARY KEY REFERENCES ntm_allocations (pubkey),"
+	"  instance INTEGER NOT NULL CHECK (instance BETWEEN 1 AND 255),"
+	"  addrs BYTEA NOT NULL CHECK (octet_length(addrs) BETWEEN 1 AND 512),"
+	"  seen BIGINT NOT NULL);"
+	"UPDATE ntm_meta SET value = '2' WHERE key = '" NTM_STORE_META_SCHEMA "';";
+_Static_assert(NTM_STORE_PG_SCHEMA_VERSION == 2, "schema_v2_sql writes version 2");
+_Static_assert(NTM_STORE_PRESENCE_MAX == 512, "ntm_presence.addrs' CHECK");
+#define DB_NOW "extract(epoch FROM now())::bigint"
 
 #define NODE_COLS "SELECT n.name, encode(n.pubkey, 'hex'), a.host_index, n.created " \
 	"FROM ntm_nodes n JOIN ntm_allocations a ON a.pubkey = n.pubkey "
@@ -63,7 +86,12 @@ struct pg {
 	PGconn *conn;
 	struct ntm_store_params p;
 	bool has_p;
+	unsigned instance;              /* claimed (instance_claim), 0: none */
+	char channel[64];               /* LISTENed on */
+	bool reclaim_due;               /* lock and LISTEN not taken again after a reset */
 };
+
+static int pg_reclaim(struct pg *st);
 
 static const struct ntm_store_ops pg_ops;
 
@@ -269,8 +297,14 @@ static int pg_run(struct pg *st, bool txn, pg_fn fn, void *ctx)
 		if (ret == PG_LOST && !reset) {
 			reset = true;
 			PQreset(st->conn);
-			if (PQstatus(st->conn) == CONNECTION_OK)
+			if (PQstatus(st->conn) == CONNECTION_OK) {
+				/* the instance's lock and LISTEN went with the old
+				 * session; if the old one still holds the lock (the
+				 * server has not noticed it is gone), the beat tries
+				 * again */
+				st->reclaim_due = pg_reclaim(st) < 0;
 				continue;
+			}
 			keep_msg(st, PQerrorMessage(st->conn));
 		}
 		break;
@@ -654,8 +688,10 @@ static int settle_schema(struct pg *st)
 		ret = count_tables(st, false, &all);
 	if (ret < 0)
 		return ret;
-	if (ours == 0 && all == 0)
-		return pg_cmd(st, schema_sql);
+	if (ours == 0 && all == 0) {
+		ret = pg_cmd(st, schema_sql);
+		return ret < 0 ? ret : pg_cmd(st, schema_v2_sql);
+	}
 	if (ours != 3) {
 		store_err(&st->c, "the database holds %u table(s) but not ntm's registry (%u of its 3 "
 			  "tables): name an empty database (or one ntm made) in Conninfo",
@@ -673,6 +709,13 @@ static int settle_schema(struct pg *st)
 		store_err(&st->c, "schema version %u is newer than this program's (%d)",
 			  (unsigned)version, NTM_STORE_PG_SCHEMA_VERSION);
 		return -ENOTSUP;
+	}
+	if (version == 1) {
+		ret = pg_cmd(st, schema_v2_sql);
+		if (ret == 0)
+			store_add_notice(&st->c, "the PostgreSQL registry's schema was upgraded from "
+					 "version 1 to 2 (tables ntm_instances and ntm_presence)");
+		return ret;
 	}
 	if (version != NTM_STORE_PG_SCHEMA_VERSION) {
 		store_err(&st->c, "schema version %u is not one this program knows", (unsigned)version);
@@ -872,6 +915,287 @@ static int pg_import(struct ntm_store *c, const struct ntm_store_dump *d, char *
 	return 0;
 }
 
+
+/* ---- DC instances ---- */
+
+#define PG_INSTANCE_LOCK "1853123923"   /* advisory lock class of instances */
+
+static int do_lock_listen(struct pg *st)
+{
+	char num[16], listen[80];
+	const char *vals[] = { num };
+	PGresult *res = NULL;
+	int ret;
+
+	snprintf(num, sizeof(num), "%u", st->instance);
+	ret = pg_one(st, &res, "SELECT pg_try_advisory_lock(" PG_INSTANCE_LOCK ", $1::int)", 1,
+		     vals);
+	if (ret <= 0)
+		return ret == 0 ? -EIO : ret;
+	ret = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 0 : -EADDRINUSE;
+	PQclear(res);
+	if (ret < 0) {
+		store_err(&st->c, "instance %u is taken by another connection (a DC running with "
+			  "that [Registry] Instance)", st->instance);
+		return ret;
+	}
+	/* channel was checked by store.c: a lower-case identifier */
+	snprintf(listen, sizeof(listen), "LISTEN %s", st->channel);
+	return pg_cmd(st, listen);
+}
+
+/* After a reset: the session's lock and LISTEN are gone with the old
+ * connection. */
+static int pg_reclaim(struct pg *st)
+{
+	return st->instance ? do_lock_listen(st) : 0;
+}
+
+static int do_beat(struct pg *st, void *arg)
+{
+	char num[16];
+	const char *vals[] = { num };
+
+	(void)arg;
+	snprintf(num, sizeof(num), "%u", st->instance);
+	return pg_q(st, NULL, "INSERT INTO ntm_instances (instance, seen) VALUES ($1::int, "
+		    DB_NOW ") ON CONFLICT (instance) DO UPDATE SET seen = EXCLUDED.seen", 1, vals);
+}
+
+static int do_claim(struct pg *st, void *arg)
+{
+	char num[16];
+	const char *vals[] = { num };
+	int ret;
+
+	(void)arg;
+	snprintf(num, sizeof(num), "%u", st->instance);
+	ret = pg_q(st, NULL, "DELETE FROM ntm_presence WHERE instance = $1::int", 1, vals);
+	return ret < 0 ? ret : do_beat(st, NULL);
+}
+
+static int pg_instance_claim(struct ntm_store *c, unsigned instance, const char *channel)
+{
+	struct pg *st = PG(c);
+	int ret;
+
+	st->instance = instance;
+	snprintf(st->channel, sizeof(st->channel), "%s", channel);
+	ret = do_lock_listen(st);
+	if (ret == 0)
+		ret = pg_run(st, true, do_claim, NULL);
+	if (ret < 0)
+		st->instance = 0;
+	return ret;
+}
+
+static int do_release(struct pg *st, void *arg)
+{
+	char num[16];
+	const char *vals[] = { num };
+	int ret;
+
+	(void)arg;
+	snprintf(num, sizeof(num), "%u", st->instance);
+	ret = pg_q(st, NULL, "DELETE FROM ntm_presence WHERE instance = $1::int", 1, vals);
+	if (ret == 0)
+		ret = pg_q(st, NULL, "DELETE FROM ntm_instances WHERE instance = $1::int", 1, vals);
+	return ret;
+}
+
+static int pg_instance_release(struct ntm_store *c, unsigned instance)
+{
+	struct pg *st = PG(c);
+	char num[16];
+	const char *vals[] = { num };
+	int ret;
+
+	(void)instance;                 /* the claimed one */
+	if (!st->instance)
+		return -EINVAL;
+	ret = pg_run(st, true, do_release, NULL);
+	snprintf(num, sizeof(num), "%u", st->instance);
+	pg_cmd(st, "UNLISTEN *");
+	pg_q(st, NULL, "SELECT pg_advisory_unlock(" PG_INSTANCE_LOCK ", $1::int)", 1, vals);
+	st->instance = 0;
+	return ret;
+}
+
+static int pg_instance_beat(struct ntm_store *c, unsigned instance)
+{
+	struct pg *st = PG(c);
+	int ret;
+
+	(void)instance;                 /* the claimed one */
+	if (!st->instance)
+		return -EINVAL;
+	ret = pg_run(st, false, do_beat, NULL);
+	if (ret == 0 && st->reclaim_due) {
+		ret = do_lock_listen(st);
+		st->reclaim_due = ret < 0;
+	}
+	return ret;
+}
+
+struct presence_arg {
+	char key[2 + 2 * NTM_STORE_KEY_LEN + 1];
+	char num[16], age[16];
+	char blob[2 + 2 * NTM_STORE_PRESENCE_MAX + 1];
+	unsigned instance;
+	uint8_t *out;
+	size_t cap, len;
+};
+
+static int do_presence_put(struct pg *st, void *arg)
+{
+	struct presence_arg *p = arg;
+	const char *vals[] = { p->key, p->num, p->blob };
+
+	return pg_q(st, NULL, "INSERT INTO ntm_presence (pubkey, instance, addrs, seen) VALUES "
+		    "($1::bytea, $2::int, $3::bytea, " DB_NOW ") ON CONFLICT (pubkey) DO UPDATE SET "
+		    "instance = EXCLUDED.instance, addrs = EXCLUDED.addrs, seen = EXCLUDED.seen",
+		    3, vals);
+}
+
+static void blob_hex(const uint8_t *blob, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	out[0] = '\\';
+	out[1] = 'x';
+	for (size_t i = 0; i < len; i++) {
+		out[2 + 2 * i] = digits[blob[i] >> 4];
+		out[3 + 2 * i] = digits[blob[i] & 15];
+	}
+	out[2 + 2 * len] = '\0';
+}
+
+static int pg_presence_put(struct ntm_store *c, unsigned instance, const uint8_t *key,
+			   const uint8_t *blob, size_t len)
+{
+	struct presence_arg p;
+
+	key_hex(key, p.key);
+	snprintf(p.num, sizeof(p.num), "%u", instance);
+	blob_hex(blob, len, p.blob);
+	return pg_run(PG(c), false, do_presence_put, &p);
+}
+
+static int do_presence_del(struct pg *st, void *arg)
+{
+	struct presence_arg *p = arg;
+	const char *vals[] = { p->key, p->num };
+
+	return pg_q(st, NULL, "DELETE FROM ntm_presence WHERE pubkey = $1::bytea AND "
+		    "instance = $2::int", 2, vals);
+}
+
+static int pg_presence_del(struct ntm_store *c, unsigned instance, const uint8_t *key)
+{
+	struct presence_arg p;
+
+	key_hex(key, p.key);
+	snprintf(p.num, sizeof(p.num), "%u", instance);
+	return pg_run(PG(c), false, do_presence_del, &p);
+}
+
+static int do_presence_get(struct pg *st, void *arg)
+{
+	struct presence_arg *p = arg;
+	const char *vals[] = { p->key, p->num, p->age };
+	PGresult *res = NULL;
+	int ret = pg_one(st, &res, "SELECT p.instance, encode(p.addrs, 'hex') FROM ntm_presence p "
+			 "JOIN ntm_instances i ON i.instance = p.instance WHERE p.pubkey = "
+			 "$1::bytea AND p.instance <> $2::int AND i.seen >= " DB_NOW
+			 " - $3::bigint", 3, vals);
+	const char *hex;
+	size_t n;
+	char *end;
+	long v;
+
+	if (ret <= 0)
+		return ret == 0 ? -ENOENT : ret;
+	hex = PQgetvalue(res, 0, 1);
+	n = strlen(hex);
+	errno = 0;
+	v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+	ret = errno || *end || v < 1 || v > 255 || n == 0 || n % 2 || n / 2 > p->cap ? -EUCLEAN : 0;
+	for (size_t i = 0; ret == 0 && i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			ret = -EUCLEAN;
+		else
+			p->out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	p->instance = (unsigned)v;
+	p->len = n / 2;
+	PQclear(res);
+	return ret;
+}
+
+static int pg_presence_get(struct ntm_store *c, const uint8_t *key, unsigned exclude,
+			   unsigned max_age_s, unsigned *instance, uint8_t *blob, size_t cap,
+			   size_t *len)
+{
+	struct presence_arg p = { .out = blob, .cap = cap };
+	int ret;
+
+	key_hex(key, p.key);
+	snprintf(p.num, sizeof(p.num), "%u", exclude);
+	snprintf(p.age, sizeof(p.age), "%u", max_age_s);
+	ret = pg_run(PG(c), false, do_presence_get, &p);
+	*instance = ret == 0 ? p.instance : 0;
+	*len = ret == 0 ? p.len : 0;
+	return ret;
+}
+
+struct notify_arg {
+	const char *channel, *payload;
+};
+
+static int do_notify(struct pg *st, void *arg)
+{
+	struct notify_arg *n = arg;
+	const char *vals[] = { n->channel, n->payload };
+
+	return pg_q(st, NULL, "SELECT pg_notify($1, $2)", 2, vals);
+}
+
+static int pg_send_notify(struct ntm_store *c, const char *channel, const char *payload)
+{
+	struct notify_arg n = { channel, payload };
+
+	return pg_run(PG(c), false, do_notify, &n);
+}
+
+static int pg_socket(struct ntm_store *c)
+{
+	int fd = PQsocket(PG(c)->conn);
+
+	return fd >= 0 ? fd : -ENOTCONN;
+}
+
+static int pg_notifications(struct ntm_store *c, ntm_store_notify_cb cb, void *ctx)
+{
+	struct pg *st = PG(c);
+	int self = PQbackendPID(st->conn);
+	PGnotify *n;
+	int count = 0;
+
+	if (!PQconsumeInput(st->conn)) {
+		keep_msg(st, PQerrorMessage(st->conn));
+		/* a lost connection: the next call resets it (pg_run) */
+	}
+	while ((n = PQnotifies(st->conn))) {
+		if (n->be_pid != self && !strcmp(n->relname, st->channel)) {
+			cb(n->relname, n->extra, ctx);
+			count++;
+		}
+		PQfreemem(n);
+	}
+	return count;
+}
+
 static const struct ntm_store_ops pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -891,4 +1215,13 @@ static const struct ntm_store_ops pg_ops = {
 	.backup = NULL,
 	.restore = NULL,
 	.import = pg_import,
+	.instance_claim = pg_instance_claim,
+	.instance_release = pg_instance_release,
+	.instance_beat = pg_instance_beat,
+	.presence_put = pg_presence_put,
+	.presence_del = pg_presence_del,
+	.presence_get = pg_presence_get,
+	.notify = pg_send_notify,
+	.socket = pg_socket,
+	.notifications = pg_notifications,
 };

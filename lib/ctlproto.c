@@ -40,6 +40,16 @@ typedef bool take_fn(void *out, const struct attr *a, unsigned nth);
 
 /* ---- names ---- */
 
+const char *ntm_lctl_path_name(unsigned path)
+{
+	switch (path) {
+	case NTM_LCTL_PATH_PENDING: return "pending";
+	case NTM_LCTL_PATH_DIRECT: return "direct";
+	case NTM_LCTL_PATH_RELAY: return "relay";
+	}
+	return "unknown";
+}
+
 const char *ntm_lctl_status_name(unsigned status)
 {
 	switch (status) {
@@ -732,6 +742,11 @@ static bool status_ok(const struct ntm_lctl_status_info *m)
 	if (n && (n == NTM_LCTL_HINT_SIZE || !printable_ok((const uint8_t *)m->dc_hint, n,
 							   NTM_LCTL_HINT_SIZE)))
 		return false;
+	if (m->n_dc_instances > NTM_LCTL_MAX_DC_INSTANCES || m->dc_in_use > m->n_dc_instances)
+		return false;
+	for (unsigned i = 0; i < m->n_dc_instances; i++)
+		if (!name_ok(m->dc_instances[i]))
+			return false;
 	return true;
 }
 
@@ -862,6 +877,10 @@ int ntm_lctl_reply_status(void *buf, size_t cap, uint32_t req_id,
 		put_text(&w, NTM_LCTL_A_DC_INFO, m->dc_info);
 	if (m->dc_hint[0])
 		put_text(&w, NTM_LCTL_A_DC_HINT, m->dc_hint);
+	for (unsigned i = 0; i < m->n_dc_instances; i++)
+		put_text(&w, NTM_LCTL_A_DC_INSTANCE, m->dc_instances[i]);
+	if (m->dc_in_use)
+		put_u8(&w, NTM_LCTL_A_DC_IN_USE, m->dc_in_use);
 	return end_msg(&w);
 }
 
@@ -1096,6 +1115,8 @@ static const struct rule status_rules[] = {
 	{ NTM_LCTL_A_ZONE, 0, NTM_LCTL_MAX_ZONES },
 	{ NTM_LCTL_A_DC_INFO, 0, 1 },
 	{ NTM_LCTL_A_DC_HINT, 0, 1 },
+	{ NTM_LCTL_A_DC_INSTANCE, 0, NTM_LCTL_MAX_DC_INSTANCES },
+	{ NTM_LCTL_A_DC_IN_USE, 0, 1 },
 };
 
 static const struct rule peers_rules[] = {
@@ -1173,6 +1194,10 @@ static bool take_status(void *out, const struct attr *a, unsigned nth)
 		return get_text(a, m->zones[nth]);
 	case NTM_LCTL_A_DC_INFO: return get_info(a, m->dc_info);
 	case NTM_LCTL_A_DC_HINT: return get_hint(a, m->dc_hint);
+	case NTM_LCTL_A_DC_INSTANCE:
+		m->n_dc_instances = nth + 1;
+		return get_text(a, m->dc_instances[nth]);
+	case NTM_LCTL_A_DC_IN_USE: return get_u8(a, &m->dc_in_use) && m->dc_in_use >= 1;
 	}
 	return false;
 }

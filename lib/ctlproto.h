@@ -38,6 +38,7 @@
 #define NTM_LCTL_HINT_SIZE 256                        /* DC hint text, with NUL */
 #define NTM_LCTL_MAX_ADDRS 16
 #define NTM_LCTL_MAX_ZONES 8
+#define NTM_LCTL_MAX_DC_INSTANCES 8  /* TUND_DC_MAX */
 #define NTM_LCTL_MAX_PEERS 64                         /* per PEERS reply */
 #define NTM_LCTL_WAIT_MS_MAX 60000
 #define NTM_LCTL_WAIT_DEFAULT UINT32_MAX              /* builder: omit WAIT_MS */
@@ -141,6 +142,9 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_OFFLINE = 0x8042,       /* u32 s since the DC last saw the peer (TRYAGAIN replies) */
 	NTM_LCTL_A_NC_FAMILY = 0x8048,     /* NETCHECK: 28 bytes, one family's result (struct below) */
 	NTM_LCTL_A_NC_ALT = 0x8049,        /* NETCHECK: endpoint, the DC's second address */
+	NTM_LCTL_A_DC_INSTANCE = 0x804a,   /* STATUS: one DC instance as configured, name rules;
+					    * as many as [DC] Endpoint lists, in its order */
+	NTM_LCTL_A_DC_IN_USE = 0x804b,     /* STATUS: u8, 1..: the DC_INSTANCE in use */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -239,6 +243,9 @@ struct ntm_lctl_status_info {
 	char zones[NTM_LCTL_MAX_ZONES][NTM_LCTL_NAME_SIZE];
 	char dc_info[NTM_LCTL_INFO_SIZE];  /* why the DC refused us or is silent, "" when absent */
 	char dc_hint[NTM_LCTL_HINT_SIZE];  /* what to do about it, "" when absent */
+	unsigned n_dc_instances;           /* 0..NTM_LCTL_MAX_DC_INSTANCES ([DC] Endpoint) */
+	char dc_instances[NTM_LCTL_MAX_DC_INSTANCES][NTM_LCTL_NAME_SIZE];
+	uint8_t dc_in_use;                 /* 1..n_dc_instances: the one in use; 0: not told */
 };
 
 struct ntm_lctl_peer {
@@ -342,6 +349,8 @@ struct ntm_lctl_event {
 
 /* Constant English text for a status ("ok", "not found", ...), "unknown" otherwise. */
 const char *ntm_lctl_status_name(unsigned status);
+/* Constant text for a peer's path ("pending", "direct", "relay"), or "unknown". */
+const char *ntm_lctl_path_name(unsigned path);
 /* Constant text for a message type ("STATUS", "RESOLVE_NAME reply", ...), or "unknown". */
 const char *ntm_lctl_type_name(unsigned type);
 /* True for a request type that needs uid 0 or group ntm (bit 0x40). */

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define NTM_NAMEMAP_MAGIC UINT64_C(0x3170614d656d614e) /* "NameMap1", little endian */
 #define NTM_NAMEMAP_VERSION 1
@@ -133,5 +134,22 @@ bool ntm_namemap_used(const struct ntm_namemap *m, uint32_t slot);
 
 /* Marks the map CLOSED: readers stop answering from it at once. */
 void ntm_namemap_close(struct ntm_namemap *m);
+
+/* The readers' file side (namemap_file.c). */
+
+/* The map's path beside nss_file (NSS_DIR/names.map) into out. 0, -EINVAL
+ * (nss_file has no directory) or -ENAMETOOLONG. */
+int ntm_namemap_path(const char *nss_file, char *out, size_t outlen);
+
+/* Maps the file at path read-only into *m: path absolute, its directory
+ * not writable by group or others, the file regular, not writable by
+ * them, not a symlink, of a size between the header's and the largest
+ * map's, and a header ntm_namemap_attach accepts against that size. 0
+ * with *dev and *ino the file's, or -errno (-EPERM, -EINVAL, open's) with
+ * nothing mapped and *m zeroed. */
+int ntm_namemap_map(const char *path, struct ntm_namemap *m, dev_t *dev, ino_t *ino);
+
+/* Unmaps what ntm_namemap_map mapped (nothing when *m is zeroed); zeroes *m. */
+void ntm_namemap_unmap(struct ntm_namemap *m);
 
 #endif

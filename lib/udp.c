@@ -173,27 +173,20 @@ static ssize_t send_msg(int fd, const struct msghdr *mh)
 	return n < 0 ? -errno : n;
 }
 
-/* Ask, in mh, that the datagram leave from the local address the datagram
- * described by from reached (no control message when from has none). ctl
- * holds CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes, aligned. */
-static void set_pktinfo(struct msghdr *mh, void *ctl, const struct ntm_udp_meta *from)
+void ntm_udp_put_pktinfo(struct msghdr *mh, void *ctl, int family, const uint8_t *src)
 {
 	struct cmsghdr *c;
 
-	mh->msg_control = NULL;
-	mh->msg_controllen = 0;
-	if (!from || !from->has_dst)
-		return;
 	memset(ctl, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
 	mh->msg_control = ctl;
-	if (from->family == AF_INET) {
+	if (family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
 		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		c = CMSG_FIRSTHDR(mh);
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(&pi.ipi_spec_dst, from->dst, 4);
+		memcpy(&pi.ipi_spec_dst, src, 4);
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	} else {
 		struct in6_pktinfo pi = { 0 };
@@ -202,9 +195,19 @@ static void set_pktinfo(struct msghdr *mh, void *ctl, const struct ntm_udp_meta 
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(&pi.ipi6_addr, from->dst, 16);
+		memcpy(&pi.ipi6_addr, src, 16);
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
+}
+
+/* Ask, in mh, that the datagram leave from the local address the datagram
+ * described by from reached (no control message when from has none). */
+static void set_pktinfo(struct msghdr *mh, void *ctl, const struct ntm_udp_meta *from)
+{
+	mh->msg_control = NULL;
+	mh->msg_controllen = 0;
+	if (from && from->has_dst)
+		ntm_udp_put_pktinfo(mh, ctl, from->family, from->dst);
 }
 
 ssize_t ntm_udp_send(int fd, const void *buf, size_t len, const struct sockaddr *to,

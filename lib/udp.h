@@ -60,6 +60,12 @@ int ntm_udp_set_gro(int fd);
 struct msghdr;
 void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
 
+/* The other way: sets mh's control message to an IP_PKTINFO (family
+ * AF_INET, src 4 bytes) or IPV6_PKTINFO (16 bytes) asking that the
+ * datagram leave from src. ctl holds CMSG_SPACE(sizeof(struct
+ * in6_pktinfo)) bytes, aligned for a cmsghdr. */
+void ntm_udp_put_pktinfo(struct msghdr *mh, void *ctl, int family, const uint8_t *src);
+
 /* Batched receive: up to NTM_UDP_BATCH datagrams per recvmmsg, into buffers
  * the caller owns (NTM_UDP_BATCH of cap bytes each, set once with
  * ntm_udp_rxbatch_init). The headers live here so that a receive allocates

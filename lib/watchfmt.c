@@ -36,16 +36,6 @@ static const char *dc_state(unsigned s)
 	return "unknown";
 }
 
-static const char *path_name(unsigned p)
-{
-	switch (p) {
-	case NTM_LCTL_PATH_PENDING: return "pending";
-	case NTM_LCTL_PATH_DIRECT: return "direct";
-	case NTM_LCTL_PATH_RELAY: return "relay";
-	}
-	return "unknown";
-}
-
 /* A bounded writer: once something did not fit, everything fails. */
 struct out {
 	char *b;
@@ -121,7 +111,7 @@ int ntm_watchfmt_text(char *out, size_t cap, const struct ntm_lctl_event *e)
 	default:
 		put(&o, " peer %s %s", e->peer, ntm_watchfmt_kind(e->kind));
 		if (e->path)
-			put(&o, " %s", path_name(e->path));
+			put(&o, " %s", ntm_lctl_path_name(e->path));
 		if (ep[0])
 			put(&o, " %s", ep);
 	}
@@ -172,7 +162,7 @@ int ntm_watchfmt_json(char *out, size_t cap, const struct ntm_lctl_event *e)
 	if (e->dc_state)
 		put(&o, ", \"dc\": \"%s\"", dc_state(e->dc_state));
 	if (e->path)
-		put(&o, ", \"path\": \"%s\"", path_name(e->path));
+		put(&o, ", \"path\": \"%s\"", ntm_lctl_path_name(e->path));
 	if (e->has_endpoint) {
 		endpoint_text(ep, sizeof(ep), &e->endpoint);
 		put(&o, ", \"endpoint\": \"%s\"", ep);

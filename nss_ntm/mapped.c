@@ -18,14 +18,10 @@
  * rename). */
 #include "nss_ntm.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 struct mapping {
 	struct ntm_namemap m;
@@ -39,51 +35,10 @@ static unsigned n_maps;                          /* under lock */
 static _Atomic(struct mapping *) cur;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Maps path into *out. 0 or -errno. */
-static int map_file(const char *path, struct mapping *out)
-{
-	size_t max = ntm_namemap_file_size(NTM_NAMEMAP_SLOTS_MAX);
-	struct stat st;
-	void *p;
-	int fd, ret = 0;
-
-	if (ntm_nss_check_dir(path) < 0)
-		return -EPERM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		ret = -errno;
-	else if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		ret = -EPERM;
-	else if (st.st_size < (off_t)sizeof(struct ntm_namemap_hdr) || (uint64_t)st.st_size > max)
-		ret = -EINVAL;
-	if (ret == 0) {
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			ret = -errno;
-		else if (ntm_namemap_attach(&out->m, p, (size_t)st.st_size) < 0) {
-			munmap(p, (size_t)st.st_size);
-			ret = -EINVAL;
-		} else {
-			out->dev = st.st_dev;
-			out->ino = st.st_ino;
-		}
-	}
-	close(fd);
-	return ret;
-}
-
 void ntm_nss_map_init(const char *nss_file)
 {
-	const char *slash = strrchr(nss_file, '/');
-	size_t dl = slash ? (size_t)(slash - nss_file) : 0;
-
-	if (!slash || dl + 1 + sizeof(NTM_NAMEMAP_FILE) > sizeof(map_path))
+	if (ntm_namemap_path(nss_file, map_path, sizeof(map_path)) < 0)
 		return; /* no map: every lookup asks the daemon */
-	memcpy(map_path, nss_file, dl);
-	map_path[dl] = '/';
-	memcpy(map_path + dl + 1, NTM_NAMEMAP_FILE, sizeof(NTM_NAMEMAP_FILE));
 	ntm_nss_map_refresh();
 }
 
@@ -104,7 +59,7 @@ void ntm_nss_map_refresh(void)
 	m = atomic_load_explicit(&cur, memory_order_relaxed);
 	if (n_maps < NTM_NSS_MAPS_MAX && stat(map_path, &st) == 0 &&
 	    !(m && m->dev == st.st_dev && m->ino == st.st_ino) &&
-	    map_file(map_path, &maps[n_maps]) == 0)
+	    ntm_namemap_map(map_path, &maps[n_maps].m, &maps[n_maps].dev, &maps[n_maps].ino) == 0)
 		atomic_store_explicit(&cur, &maps[n_maps++], memory_order_release);
 	pthread_mutex_unlock(&lock);
 }

@@ -20,15 +20,12 @@
 #include "mapfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "mapq.h"
@@ -36,8 +33,6 @@
 
 struct mapfile {
 	char path[4200];
-	void *base;                     /* NULL: no map */
-	size_t size;
 	dev_t dev;
 	ino_t ino;
 	struct ntm_namemap m;
@@ -70,66 +65,14 @@ static uint64_t mono_ms(void)
 
 static void unmap(struct mapfile *f)
 {
-	if (f->base)
-		munmap(f->base, f->size);
-	f->base = NULL;
-	f->size = 0;
-	memset(&f->m, 0, sizeof(f->m));
-}
-
-/* The directory of path is not writable by group or others. */
-static bool dir_ok(const char *path)
-{
-	char dir[sizeof(((struct mapfile *)0)->path)];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-
-	if (!slash || (size_t)(slash - path) >= sizeof(dir))
-		return false;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	if (stat(slash == path ? "/" : dir, &st) < 0)
-		return false;
-	return S_ISDIR(st.st_mode) && !(st.st_mode & (S_IWGRP | S_IWOTH));
+	ntm_namemap_unmap(&f->m);
 }
 
 /* Maps f->path (replacing any mapping). 0, or -errno with no mapping. */
 static int map(struct mapfile *f)
 {
-	size_t max = ntm_namemap_file_size(NTM_NAMEMAP_SLOTS_MAX);
-	struct stat st;
-	void *p;
-	int fd, ret = 0;
-
 	unmap(f);
-	if (!dir_ok(f->path))
-		return -EPERM;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		ret = -errno;
-	else if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		ret = -EPERM;
-	else if (st.st_size < (off_t)sizeof(struct ntm_namemap_hdr) || (uint64_t)st.st_size > max)
-		ret = -EINVAL;
-	if (ret == 0) {
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED) {
-			ret = -errno;
-		} else {
-			f->base = p;
-			f->size = (size_t)st.st_size;
-			f->dev = st.st_dev;
-			f->ino = st.st_ino;
-			if (ntm_namemap_attach(&f->m, p, f->size) < 0) {
-				unmap(f);
-				ret = -EINVAL;
-			}
-		}
-	}
-	close(fd);
-	return ret;
+	return ntm_namemap_map(f->path, &f->m, &f->dev, &f->ino);
 }
 
 /* After a lookup the map did not answer: another file at the path, or
@@ -146,7 +89,8 @@ static void recheck(struct mapfile *f, uint64_t now)
 		unmap(f);
 		return;
 	}
-	if (f->base && st.st_dev == f->dev && st.st_ino == f->ino && (uint64_t)st.st_size == f->size)
+	if (f->m.rbase && st.st_dev == f->dev && st.st_ino == f->ino &&
+	    (uint64_t)st.st_size == f->m.size)
 		return;
 	int ret = map(f);
 	if (ret < 0)
@@ -156,17 +100,12 @@ static void recheck(struct mapfile *f, uint64_t now)
 struct mapfile *mapfile_new(const char *nss_file)
 {
 	struct mapfile *f = calloc(1, sizeof(*f));
-	const char *slash = strrchr(nss_file, '/');
-	size_t dl = slash ? (size_t)(slash - nss_file) : 0;
 	struct sigaction sa;
 
-	if (!f || !slash || dl + 1 + sizeof(NTM_NAMEMAP_FILE) > sizeof(f->path)) {
+	if (!f || ntm_namemap_path(nss_file, f->path, sizeof(f->path)) < 0) {
 		free(f);
 		return NULL;
 	}
-	memcpy(f->path, nss_file, dl);
-	f->path[dl] = '/';
-	memcpy(f->path + dl + 1, NTM_NAMEMAP_FILE, sizeof(NTM_NAMEMAP_FILE));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_bus;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
@@ -189,7 +128,7 @@ void mapfile_free(struct mapfile *f)
 
 bool mapfile_live(const struct mapfile *f)
 {
-	return f && f->base && ntm_namemap_live(&f->m);
+	return f && f->m.rbase && ntm_namemap_live(&f->m);
 }
 
 /* mapq_answer with the SIGBUS catcher armed; -EFAULT when it fired. */
@@ -215,7 +154,7 @@ int mapfile_answer(struct mapfile *f, const struct dnsq *q, enum dnsq_kind kind,
 
 	if (!f)
 		return 0;
-	if (f->base) {
+	if (f->m.rbase) {
 		n = guarded(f, q, kind, now, resp, cap, &why);
 		if (n > 0)
 			return n;

@@ -163,27 +163,7 @@ static void udp_flush(struct resolverd *r)
 		mh->msg_iovlen = 1;
 		if (!u->m[k].has_src)
 			continue;
-		mh->msg_control = ctl[k].buf;
-		struct cmsghdr *c;
-		if (u->m[k].family == AF_INET) {
-			struct in_pktinfo pi = { 0 };
-			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(mh);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(&pi.ipi_spec_dst, u->m[k].src, 4);
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi = { 0 };
-			mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(mh);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(&pi.ipi6_addr, u->m[k].src, 16);
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		}
+		ntm_udp_put_pktinfo(mh, ctl[k].buf, u->m[k].family, u->m[k].src);
 	}
 	while (i < u->n) {
 		unsigned run = 1;

@@ -38,23 +38,26 @@ static enum ntm_lctl_dc_state lctl_dc_state(enum dc_state s)
 	return NTM_LCTL_DC_CONNECTING;
 }
 
-/* The DC's endpoints as configured: "192.0.2.1:7540,[2001:db8::1]:7540". */
-static void fill_dc_text(char *buf, size_t cap, const struct tund_config *cfg)
+/* A DC instance's endpoints as configured: "192.0.2.1:7540,[2001:db8::1]:7540"
+ * or "dc.example.org:7540"; the instance in use with the addresses its
+ * name resolved to last. */
+static void fill_dc_text(char *buf, size_t cap, const char *host, uint16_t port,
+			 const struct sockaddr_storage endpoint[UL_NFAM])
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	if (cfg->dc_host[0]) {
+	if (host[0]) {
 		/* a 253-byte name and a port may be cut: it is only shown */
-		if (snprintf(buf, cap, "%s:%u", cfg->dc_host, cfg->dc_host_port) >= (int)cap)
+		if (snprintf(buf, cap, "%s:%u", host, port) >= (int)cap)
 			buf[cap - 1] = '\0';
 		return;
 	}
 	for (int f = 0; f < UL_NFAM && off < cap; f++) {
 		char ep[64];
-		if (!cfg->dc_endpoint[f].ss_family)
+		if (!endpoint[f].ss_family)
 			continue;
-		ntm_sockaddr_str((const struct sockaddr *)&cfg->dc_endpoint[f], ep, sizeof(ep));
+		ntm_sockaddr_str((const struct sockaddr *)&endpoint[f], ep, sizeof(ep));
 		int n = snprintf(buf + off, cap - off, "%s%s", off ? "," : "", ep);
 		off += n > 0 ? (size_t)n : 0;
 	}
@@ -90,7 +93,16 @@ static int reply_status(struct tund *t, uint32_t req_id, uint8_t *buf, size_t ca
 		memcpy(s->vip6.addr, t->vip6, 16);
 		s->vip6.plen = t->plen6;
 	}
-	fill_dc_text(s->dc, sizeof(s->dc), &t->cfg);
+	fill_dc_text(s->dc, sizeof(s->dc), t->cfg.dc_host, t->cfg.dc_host_port,
+		     t->cfg.dc_endpoint);
+	for (unsigned i = 0; i < t->cfg.ndcs && i < NTM_LCTL_MAX_DC_INSTANCES; i++) {
+		const struct tund_dc *dc = &t->cfg.dcs[i];
+		fill_dc_text(s->dc_instances[i], sizeof(s->dc_instances[i]), dc->host,
+			     dc->host_port, dc->endpoint);
+		s->n_dc_instances = i + 1;
+	}
+	if (d->pick.cur < s->n_dc_instances)
+		s->dc_in_use = (uint8_t)(d->pick.cur + 1);
 	if (ntm_endpoint_from_sockaddr(&ep, (const struct sockaddr *)&t->cfg.dc_endpoint[d->use]) == 0) {
 		s->has_dc_endpoint = true;
 		fill_endpoint(&s->dc_endpoint, &ep);

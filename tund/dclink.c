@@ -7,6 +7,11 @@
  * keepalives without an answer mean the DC lost our session (a restart),
  * so the node starts over with a new handshake.
  *
+ * [DC] Endpoint may name several instances of the zone's DC (one key, one
+ * registry): dcpick.c decides which one the node talks to and when it
+ * gives up on one; here the chosen one's endpoints become t->cfg.dc_endpoint
+ * (switch_dc) and the link starts over with a handshake.
+ *
  * The DC may have an endpoint of each family; the one in use is the one in
  * use while it stays routable, else a routable one, IPv6 first
  * (underlay_pick). When our underlay changes (underlay.c tells us) the
@@ -22,6 +27,7 @@
 #include <time.h>
 
 #include "dcdiag.h"
+#include "dcpick.h"
 #include "log.h"
 #include "netif.h"
 #include "notify.h"
@@ -156,7 +162,7 @@ static void send_register(struct tund *t)
 
 static uint64_t ack_timeout(const struct tund *t)
 {
-	return t->dc.keepalive_ms < DC_ACK_TIMEOUT_MAX_MS ? t->dc.keepalive_ms : DC_ACK_TIMEOUT_MAX_MS;
+	return dcpick_ack_timeout(t->cfg.ndcs, t->dc.keepalive_ms, DC_ACK_TIMEOUT_MAX_MS);
 }
 
 static void send_keepalive(struct tund *t)
@@ -184,7 +190,7 @@ static void restart(struct tund *t, const char *why)
 	send_handshake(t);
 }
 
-static void fail(struct tund *t)
+static void fail(struct tund *t, bool double_backoff)
 {
 	struct dclink *d = &t->dc;
 
@@ -192,12 +198,49 @@ static void fail(struct tund *t)
 	if (d->failures >= 2 && d->state != DC_REFUSED)
 		d->state = DC_UNREACHABLE;
 	watch_dc(t, "the DC does not answer");
+	if (!double_backoff)
+		return;
 	d->backoff_ms *= 2;
 	if (d->backoff_ms > DC_RETRY_MAX_MS)
 		d->backoff_ms = DC_RETRY_MAX_MS;
 }
 
 static int set_endpoints(struct tund *t);
+
+/* "192.0.2.1:7540" or "dc.example.org:7540" for DC instance i. */
+static const char *instance_str(const struct tund *t, unsigned i, char *buf, size_t cap)
+{
+	const struct tund_dc *dc = &t->cfg.dcs[i];
+
+	if (dc->host[0]) {
+		snprintf(buf, cap, "%s:%u", dc->host, dc->host_port);
+		return buf;
+	}
+	int f = dc->endpoint[UL_V6].ss_family && !dc->endpoint[UL_V4].ss_family ? UL_V6 : UL_V4;
+	return ntm_sockaddr_str((const struct sockaddr *)&dc->endpoint[f], buf, cap);
+}
+
+/* dcpick chose another instance: its endpoints become the ones in use,
+ * the underlay is scanned for routes to them, and the caller starts a
+ * handshake (the session with the old instance is of no use to the new). */
+static void switch_dc(struct tund *t, unsigned from, unsigned to, const char *why)
+{
+	struct dclink *d = &t->dc;
+	char a[NTM_NAME_MAX + 8], b[NTM_NAME_MAX + 8];
+
+	log_notice("DC link: %s; moving from DC instance %u (%s) to %u (%s)", why, from + 1,
+		   instance_str(t, from, a, sizeof(a)), to + 1, instance_str(t, to, b, sizeof(b)));
+	tund_config_use_dc(&t->cfg, to);
+	if (set_endpoints(t) < 0)
+		return; /* not in dcpick's have mask: cannot happen */
+	int ret = underlay_scan(t->ifname, t->cfg.dc_endpoint, &d->ul);
+	if (ret < 0)
+		log_warn_errno(-ret, "underlay: cannot list this host's addresses");
+	underlay_watch_set_dc(&t->ulw, t->cfg.dc_endpoint);
+	d->use = underlay_pick(&d->ul, d->usable, -1);
+	d->resolved_ms = 0;
+	t->stats.dc_switches++;
+}
 
 /* The DC does not answer: if it is known by a host name, the name may
  * point elsewhere now (at most every DC_RESOLVE_MIN_MS). */
@@ -233,7 +276,14 @@ static void handshake_timeout(struct tund *t)
 		if (d->state == DC_REFUSED)
 			d->state = DC_CONNECTING;
 	}
-	fail(t);
+	unsigned from = d->pick.cur;
+	struct dcpick_out o = { .use = from };
+	if (d->hs_answered) {
+		fail(t, true);  /* refused: the instance answers, stay with it */
+	} else {
+		o = dcpick_on(&d->pick, DCP_HS_SILENT, ntm_loop_now_ms());
+		fail(t, o.double_backoff);
+	}
 	if (d->failures == 2) {
 		char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
 		dclink_diag(t, info, sizeof(info), hint, sizeof(hint));
@@ -249,10 +299,38 @@ static void handshake_timeout(struct tund *t)
 			ntm_notify_ready("not registered: DC %s does not answer or refuses this "
 					 "node; retrying", ep_str(t, d->use, ep, sizeof(ep)));
 	}
-	d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
-	if (d->failures >= 2)
-		reresolve(t);
+	if (o.switched) {
+		switch_dc(t, from, o.use, "no answer to the handshake");
+	} else {
+		d->use = underlay_pick_after_timeout(&d->ul, d->usable, d->use);
+		if (d->failures >= 2)
+			reresolve(t);
+	}
 	send_handshake(t);
+}
+
+/* The instance in use answered a handshake, then stopped answering: the
+ * same one again (a single DC restarted) or the next (dcpick.c). */
+static void lost(struct tund *t, enum dcpick_event ev, const char *why)
+{
+	struct dclink *d = &t->dc;
+	unsigned from = d->pick.cur;
+	struct dcpick_out o = dcpick_on(&d->pick, ev, ntm_loop_now_ms());
+
+	if (ev == DCP_REGISTER_LOST)
+		fail(t, o.double_backoff);
+	if (o.reset_backoff)
+		d->backoff_ms = DC_RETRY_MIN_MS;
+	if (o.switched) {
+		char in[NTM_NAME_MAX + 8], r[NTM_LCTL_INFO_SIZE];
+		switch_dc(t, from, o.use, why);
+		/* the watchers' event says where to */
+		snprintf(r, sizeof(r), "%s; moving to DC instance %u (%.64s)", why, o.use + 1,
+			 instance_str(t, o.use, in, sizeof(in)));
+		restart(t, r);
+		return;
+	}
+	restart(t, why);
 }
 
 static void on_timer(struct ntm_timer *tm, void *arg)
@@ -266,17 +344,16 @@ static void on_timer(struct ntm_timer *tm, void *arg)
 		handshake_timeout(t);
 		break;
 	case PH_REGISTER:
-		if (++d->reg_tries < 3) {
+		if (++d->reg_tries < 3)
 			send_register(t);
-		} else {
-			fail(t);
-			restart(t, "no answer to REGISTER");
-		}
+		else
+			lost(t, DCP_REGISTER_LOST, "no answer to REGISTER");
 		break;
 	case PH_KEEPALIVE:
 		if (d->ka_waiting && ++d->ka_missed >= DC_MISSED_ACKS) {
-			d->backoff_ms = DC_RETRY_MIN_MS;
-			restart(t, "keepalives unanswered (DC restarted or unreachable)");
+			lost(t, DCP_KEEPALIVES_LOST,
+			     t->cfg.ndcs > 1 ? "keepalives unanswered (DC instance down or unreachable)"
+					     : "keepalives unanswered (DC restarted or unreachable)");
 		} else if (ntm_loop_now_ms() - d->sess_ms >= REKEY_AFTER_TIME_MS) {
 			/* Rekey: the DC replaces our session when the handshake
 			 * completes, and we register again on the new one. */
@@ -382,7 +459,14 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 
 	d->observed = a->observed;
 	d->keepalive_ms = (uint64_t)a->keepalive_s * 1000;
-	if (d->state != DC_REGISTERED) {
+	dcpick_on(&d->pick, DCP_REGISTERED, ntm_loop_now_ms());
+	if (d->state != DC_REGISTERED && t->cfg.ndcs > 1) {
+		char in[NTM_NAME_MAX + 8];
+		log_notice("registered as %s with DC %s (instance %u of %u: %s)", t->fqdn,
+			   ep_str(t, d->use, ep, sizeof(ep)), d->pick.cur + 1, t->cfg.ndcs,
+			   instance_str(t, d->pick.cur, in, sizeof(in)));
+		ntm_notify_ready("registered as %s with DC %s", t->fqdn, ep);
+	} else if (d->state != DC_REGISTERED) {
 		log_notice("registered as %s with DC %s", t->fqdn, ep_str(t, d->use, ep, sizeof(ep)));
 		/* systemd: started (ntm-tund(8) SYSTEMD) */
 		ntm_notify_ready("registered as %s with DC %s", t->fqdn, ep);
@@ -392,7 +476,14 @@ static void registered(struct tund *t, const struct ntm_ctl_register_ack *a)
 	 * answers bring this here, so a local user cannot empty the cache. */
 	negcache_flush(&t->neg);
 	d->state = DC_REGISTERED;
-	watch_dc(t, "registration acknowledged");
+	if (t->cfg.ndcs > 1) {
+		char in[NTM_NAME_MAX + 8], r[NTM_LCTL_INFO_SIZE];
+		snprintf(r, sizeof(r), "registration acknowledged by DC instance %u (%.64s)",
+			 d->pick.cur + 1, instance_str(t, d->pick.cur, in, sizeof(in)));
+		watch_dc(t, r);
+	} else {
+		watch_dc(t, "registration acknowledged");
+	}
 	t->stats.registrations++;
 	d->failures = 0;
 	d->backoff_ms = DC_RETRY_MIN_MS;
@@ -583,6 +674,7 @@ int dclink_resolve(struct tund *t)
 		   now[UL_V4].ss_family && now[UL_V6].ss_family ? " and " : "",
 		   now[UL_V6].ss_family ? b : "");
 	memcpy(t->cfg.dc_endpoint, now, sizeof(now));
+	memcpy(t->cfg.dcs[t->dc.pick.cur].endpoint, now, sizeof(now));
 	return 1;
 }
 
@@ -616,10 +708,32 @@ static int set_endpoints(struct tund *t)
 	return 0;
 }
 
+/* Instances we can send to: an IPv4 endpoint, or IPv6 on a dual-stack
+ * socket (a host name that did not resolve has neither). */
+static unsigned usable_instances(const struct tund *t)
+{
+	unsigned have = 0;
+
+	for (unsigned i = 0; i < t->cfg.ndcs; i++) {
+		const struct tund_dc *dc = &t->cfg.dcs[i];
+		if (dc->endpoint[UL_V4].ss_family ||
+		    (dc->endpoint[UL_V6].ss_family && t->udp_family == AF_INET6))
+			have |= 1u << i;
+	}
+	return have;
+}
+
 int dclink_start(struct tund *t)
 {
 	struct dclink *d = &t->dc;
 	char addrs[256];
+	unsigned have = usable_instances(t);
+
+	/* with several instances, start with the first we can send to; one
+	 * that cannot be used is reported by set_endpoints as before */
+	dcpick_init(&d->pick, t->cfg.ndcs, have ? have : 1, ntm_loop_now_ms());
+	tund_config_use_dc(&t->cfg, d->pick.cur);
+	underlay_watch_set_dc(&t->ulw, t->cfg.dc_endpoint);
 	int ret = set_endpoints(t);
 
 	if (ret < 0)

@@ -128,6 +128,14 @@ static void print_status_text(const struct ntm_lctl_status_info *s, const char *
 		printf("          %s\n", s->dc_info);
 	if (s->dc_hint[0])
 		printf("          %s\n", s->dc_hint);
+	/* [DC] Endpoint lists several instances: which one, of which */
+	if (s->n_dc_instances > 1) {
+		printf("dc list: ");
+		for (unsigned i = 0; i < s->n_dc_instances; i++)
+			printf(" %u. %s%s", i + 1, s->dc_instances[i],
+			       i + 1 == s->dc_in_use ? " (in use)" : "");
+		printf("\n");
+	}
 	printf("seen as:  %s\n", obs);
 	printf("underlay:");
 	for (unsigned i = 0; i < s->n_underlay; i++) {
@@ -187,6 +195,13 @@ static void print_status_json(const struct ntm_lctl_status_info *s, const char *
 		json_text("info", s->dc_info, ", ");
 	if (s->dc_hint[0])
 		json_text("hint", s->dc_hint, ", ");
+	if (s->n_dc_instances) {
+		printf("\"instances\": [");
+		for (unsigned i = 0; i < s->n_dc_instances; i++)
+			printf("%s\"%s\"", i ? ", " : "", s->dc_instances[i]);
+		printf("], ");
+		json_u32("instance", s->dc_in_use != 0, s->dc_in_use, ", ");
+	}
 	json_u32("last_answer_s", s->has_ack_age, s->ack_age, "}, ");
 	json_str("observed", s->has_observed, obs, ", ");
 	printf("\"underlay\": {\"addresses\": [");
@@ -376,16 +391,6 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 	return 0;
 }
 
-static const char *path_name(uint8_t p)
-{
-	switch (p) {
-	case NTM_LCTL_PATH_PENDING: return "pending";
-	case NTM_LCTL_PATH_DIRECT: return "direct";
-	case NTM_LCTL_PATH_RELAY: return "relay";
-	}
-	return "unknown";
-}
-
 /* A JSON string of printable ASCII (as the control protocol guarantees). */
 static void json_string(const char *s)
 {
@@ -410,7 +415,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		snprintf(age, sizeof(age), "%us", e->hs_age);
 	if (!json) {
 		printf("%-28s %-15s %-26s %-24s %-8s %-9s %12llu %12llu\n", e->name, v4, v6, ep,
-		       path_name(e->path), age, (unsigned long long)e->rx_bytes,
+		       ntm_lctl_path_name(e->path), age, (unsigned long long)e->rx_bytes,
 		       (unsigned long long)e->tx_bytes);
 		if (e->path_info[0])
 			printf("%-28s path: %s\n", "", e->path_info);
@@ -424,7 +429,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("\"%s\"", ep);
 	else
 		printf("null");
-	printf(", \"path\": \"%s\", \"path_info\": ", path_name(e->path));
+	printf(", \"path\": \"%s\", \"path_info\": ", ntm_lctl_path_name(e->path));
 	json_string(e->path_info);
 	printf(", \"last_handshake_s\": ");
 	if (e->has_hs_age)

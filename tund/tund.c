@@ -266,16 +266,29 @@ static void sweep(struct ntm_timer *tm, void *arg)
  * a name that does not resolve stops the start with a message. */
 static int resolve_dc(struct tund *t)
 {
-	int ret;
+	unsigned ok = 0, names = 0;
+	int ret = 0;
 
-	if (!t->cfg.dc_host[0])
-		return 0;
 	setenv("RES_OPTIONS", "timeout:1 attempts:2", 0);
-	ret = dclink_resolve(t);
-	if (ret < 0)
-		log_err("[DC] Endpoint: %s does not resolve to an address; check the name, "
-			"/etc/hosts and the name servers", t->cfg.dc_host);
-	return ret < 0 ? ret : 0;
+	for (unsigned i = 0; i < t->cfg.ndcs; i++) {
+		if (!t->cfg.dcs[i].host[0]) {
+			ok++;
+			continue;
+		}
+		names++;
+		tund_config_use_dc(&t->cfg, i);
+		t->dc.pick.cur = i;  /* where dclink_resolve keeps the addresses */
+		ret = dclink_resolve(t);
+		if (ret < 0)
+			log_err("[DC] Endpoint: %s does not resolve to an address; check the name, "
+				"/etc/hosts and the name servers", t->cfg.dc_host);
+		else
+			ok++;
+	}
+	t->dc.pick.cur = 0;
+	tund_config_use_dc(&t->cfg, 0);
+	/* one instance left is enough: the others are tried again later */
+	return !names || ok ? 0 : ret;
 }
 
 static int run(struct tund *t)

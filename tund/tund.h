@@ -21,6 +21,7 @@
 #include "peer.h"
 #include "resolvedlink.h"
 #include "cookie.h"
+#include "dcpick.h"
 #include "gro.h"
 #include "hsgate.h"
 #include "session.h"
@@ -60,7 +61,7 @@ enum dc_state {
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(tun_queue_nomem) \
-	X(registrations) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
+	X(registrations) X(dc_switches) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
@@ -111,6 +112,7 @@ struct dclink {
 	uint64_t refusal_log_ms;           /* when a refusal was last logged */
 	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
 	uint64_t resolved_ms;              /* [DC] Endpoint's name last resolved again */
+	struct dcpick pick;                /* which DC instance is in use (dcpick.c) */
 	struct underlay ul;                /* our underlay as last scanned */
 	uint64_t ul_changed_ms;            /* when it last changed (first: at start) */
 };

@@ -13,11 +13,11 @@
  * checked here; 1 when the text is no host name at all (an address, or
  * text to be reported as no endpoint), 0 when it is a good one, -EINVAL
  * with a message when it is a bad one. */
-static int parse_host(struct tund_config *cfg, const char *path, unsigned line, char *msg,
-		      size_t msglen)
+static int parse_host(struct tund_dc *dc, const char *t, const char *path, unsigned line,
+		      char *msg, size_t msglen)
 {
-	char q[NTM_CONF_QUOTE_BUF], host[sizeof(cfg->dc_text)];
-	const char *t = cfg->dc_text, *colon = strrchr(t, ':');
+	char q[NTM_CONF_QUOTE_BUF], host[TUND_DC_TEXT];
+	const char *colon = strrchr(t, ':');
 	struct ntm_name n;
 	char *end;
 
@@ -48,8 +48,8 @@ static int parse_host(struct tund_config *cfg, const char *path, unsigned line, 
 			 ntm_conf_quote(q, host));
 		return -EINVAL;
 	}
-	memcpy(cfg->dc_host, n.s, (size_t)n.len + 1);
-	cfg->dc_host_port = (uint16_t)port;
+	memcpy(dc->host, n.s, (size_t)n.len + 1);
+	dc->host_port = (uint16_t)port;
 	return 0;
 }
 
@@ -74,17 +74,16 @@ int tund_config_pick_addrs(const struct addrinfo *ai, uint16_t port,
 	return out[UL_V4].ss_family || out[UL_V6].ss_family ? 0 : -ENOENT;
 }
 
-/* "a.b.c.d:port", "[x:x::x]:port" or both, separated by a comma (blanks
- * around it allowed): the DC's endpoint of each family; or "host.name:port"
- * alone, resolved later. */
-static int parse_endpoints(struct tund_config *cfg, const char *path,
-			   const struct ntm_conf_entry *e, char *msg, size_t msglen)
+/* One DC instance: "a.b.c.d:port", "[x:x::x]:port" or both, separated by
+ * a comma (blanks around it allowed): its endpoint of each family; or
+ * "host.name:port" alone, resolved later. */
+static int parse_instance(struct tund_dc *dc, const char *text, const char *path, unsigned line,
+			  char *msg, size_t msglen)
 {
 	static const char *const fam[UL_NFAM] = { "IPv4", "IPv6" };
-	char q[NTM_CONF_QUOTE_BUF], item[sizeof(cfg->dc_text)];
-	const char *p = cfg->dc_text;
-	unsigned line = e ? e->line : 0;
-	int ret = parse_host(cfg, path, line, msg, msglen);
+	char q[NTM_CONF_QUOTE_BUF], item[TUND_DC_TEXT];
+	const char *p = text;
+	int ret = parse_host(dc, text, path, line, msg, msglen);
 
 	if (ret <= 0)
 		return ret;
@@ -104,17 +103,62 @@ static int parse_endpoints(struct tund_config *cfg, const char *path,
 			return -EINVAL;
 		}
 		int f = ss.ss_family == AF_INET ? UL_V4 : UL_V6;
-		if (cfg->dc_endpoint[f].ss_family) {
-			snprintf(msg, msglen, "%s:%u: Endpoint: two %s endpoints; give at most one of "
-				 "each family", path, line, fam[f]);
+		if (dc->endpoint[f].ss_family) {
+			snprintf(msg, msglen, "%s:%u: Endpoint: two %s endpoints in one DC instance; "
+				 "give at most one of each family, and separate instances with ';'",
+				 path, line, fam[f]);
 			return -EINVAL;
 		}
-		cfg->dc_endpoint[f] = ss;
+		dc->endpoint[f] = ss;
 		p += strcspn(p, ",");
 		if (!*p)
 			return 0;
 		p++;
 	}
+}
+
+/* [DC] Endpoint: one or more DC instances of the zone, separated by ';'
+ * (blanks around it allowed), in the order the node tries them; each as
+ * parse_instance reads it. The first becomes the instance in use. */
+static int parse_endpoints(struct tund_config *cfg, const char *path,
+			   const struct ntm_conf_entry *e, char *msg, size_t msglen)
+{
+	char q[NTM_CONF_QUOTE_BUF], item[TUND_DC_TEXT];
+	const char *p = cfg->dc_text;
+	unsigned line = e ? e->line : 0;
+
+	for (;;) {
+		const char *start = p, *end = p + strcspn(p, ";");
+		while (*start == ' ' || *start == '\t')
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		snprintf(item, sizeof(item), "%.*s", (int)(end - start), start);
+		if (cfg->ndcs == TUND_DC_MAX) {
+			snprintf(msg, msglen, "%s:%u: Endpoint: more than %d DC instances (at '%s')",
+				 path, line, TUND_DC_MAX, ntm_conf_quote(q, item));
+			return -EINVAL;
+		}
+		int ret = parse_instance(&cfg->dcs[cfg->ndcs], item, path, line, msg, msglen);
+		if (ret < 0)
+			return ret;
+		cfg->ndcs++;
+		p += strcspn(p, ";");
+		if (!*p)
+			break;
+		p++;
+	}
+	tund_config_use_dc(cfg, 0);
+	return 0;
+}
+
+void tund_config_use_dc(struct tund_config *cfg, unsigned i)
+{
+	const struct tund_dc *dc = &cfg->dcs[i];
+
+	memcpy(cfg->dc_endpoint, dc->endpoint, sizeof(cfg->dc_endpoint));
+	memcpy(cfg->dc_host, dc->host, sizeof(cfg->dc_host));
+	cfg->dc_host_port = dc->host_port;
 }
 
 /* Workers = N (1..TUND_WORKERS_MAX) or auto (0). */

@@ -19,6 +19,18 @@
 
 #define TUND_WORKERS_MAX 16          /* NTM_SESSION_MT_MAX */
 
+#define TUND_DC_MAX 8                /* DC instances in [DC] Endpoint */
+#define TUND_DC_TEXT 2048            /* [DC] Endpoint's value, bytes */
+
+/* One DC instance as configured: its endpoint of each family (indexed
+ * UL_V4 / UL_V6, ss_family 0 where none), or a host name and port whose
+ * addresses are filled in by resolving it. */
+struct tund_dc {
+	struct sockaddr_storage endpoint[UL_NFAM];
+	char host[NTM_NAME_MAX + 1];  /* "" when the endpoints are addresses */
+	uint16_t host_port;
+};
+
 struct tund_config {
 	char name[NTM_NAME_MAX + 1];
 	char key_file[4096];
@@ -28,10 +40,15 @@ struct tund_config {
 	char user[64];
 	char control_socket[108];
 	char nss_file[4096];          /* zones for nss_ntm; default: beside the socket */
-	/* [DC] Endpoint: at most one per family, indexed UL_V4 / UL_V6;
-	 * ss_family 0 where the file gave none (at least one is given). */
+	/* [DC] Endpoint: 1..TUND_DC_MAX instances of the zone's DC (sharing
+	 * its key and registry), in the order the node tries them. */
+	struct tund_dc dcs[TUND_DC_MAX];
+	unsigned ndcs;
+	/* The instance in use (a copy of dcs[i], tund_config_use_dc): at most
+	 * one endpoint per family, indexed UL_V4 / UL_V6; ss_family 0 where
+	 * there is none (at least one is given, or a host name). */
 	struct sockaddr_storage dc_endpoint[UL_NFAM];
-	char dc_text[256];            /* the value as written (parsed into dc_endpoint) */
+	char dc_text[TUND_DC_TEXT];   /* the value as written (parsed into dcs) */
 	/* [DC] Endpoint as "host.name:port": dc_endpoint is filled by
 	 * resolving it (dclink_resolve), at start and again while the DC
 	 * does not answer. "" when the endpoints are addresses. */
@@ -56,6 +73,10 @@ struct tund_config {
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);
+
+/* Makes dcs[i] the instance in use: copies it into dc_endpoint, dc_host
+ * and dc_host_port. */
+void tund_config_use_dc(struct tund_config *cfg, unsigned i);
 
 struct addrinfo;
 /* The first address of each family in a getaddrinfo() answer, with port,

@@ -339,3 +339,8 @@ void underlay_watch_close(struct underlay_watch *w)
 	close(w->fd);
 	w->fd = -1;
 }
+
+void underlay_watch_set_dc(struct underlay_watch *w, const struct sockaddr_storage dc[UL_NFAM])
+{
+	memcpy(w->dc, dc, sizeof(w->dc));
+}

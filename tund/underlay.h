@@ -129,6 +129,9 @@ struct underlay_watch {
 int underlay_watch_open(struct underlay_watch *w, struct ntm_loop *l, const char *skip,
 			const struct sockaddr_storage dc[UL_NFAM], underlay_fn fn, void *arg);
 
+/* The DC endpoints the next scans route to (another DC instance is in use). */
+void underlay_watch_set_dc(struct underlay_watch *w, const struct sockaddr_storage dc[UL_NFAM]);
+
 /* Accepts a watcher that is closed or was never opened (fd -1). */
 void underlay_watch_close(struct underlay_watch *w);
 

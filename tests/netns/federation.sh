@@ -2,7 +2,7 @@
 # federation.sh - two zones, each with its own DC (its own key and
 # prefixes): node a of ntm.a.example (public address) reaches
 # node b of ntm.b.example (behind a port-restricted NAT) by name
-# (doc/protocol.md 9). Each DC pins the
+# (doc/protocol.md 10). Each DC pins the
 # other's key in a [Federation.ZONE] section and finds the other through
 # DNS: an authoritative server (fake_dns -m zone) serving SRV
 # _ntm-dc._udp.ZONE and the DCs' A records is both DCs' [Federation]

@@ -4,6 +4,10 @@
 # is added to each node's [Node] section. Sets DCCONF,
 # sock_NAME for each node, and registered(). Needs lib.sh sourced first.
 # DC_EXTRA_CONF, when set, is appended to the DC's configuration.
+# DC2=1 (opt-in, for a registry both can share: DC_EXTRA_CONF) adds a
+# second instance of the same DC, same key file, in namespace dc2 at
+# 192.0.2.2 / 2001:db8:dc2::2 (DCCONF2, DCD2_PID), and the nodes list both
+# instances, the first one first.
 ZONE=ntm.example.org
 ns_add r
 nsx r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
@@ -11,6 +15,14 @@ ns_add dc
 link dc eth0 "198.51.100.2/24 2001:db8:dc::2/64" r dc0 "198.51.100.1/24 2001:db8:dc::1/64"
 nsx dc ip route add default via 198.51.100.1
 nsx dc ip -6 route add default via 2001:db8:dc::1
+DC_ENDPOINT=198.51.100.2:7540
+if [ "${DC2:-0}" = 1 ]; then
+	ns_add dc2
+	link dc2 eth0 "192.0.2.2/24 2001:db8:dc2::2/64" r dc20 "192.0.2.1/24 2001:db8:dc2::1/64"
+	nsx dc2 ip route add default via 192.0.2.1
+	nsx dc2 ip -6 route add default via 2001:db8:dc2::1
+	DC_ENDPOINT="198.51.100.2:7540; 192.0.2.2:7540"
+fi
 : "${NODES:=a b}"
 i=1
 for n in $NODES; do
@@ -34,6 +46,15 @@ bg dc dcd "$NTM_DCD" -f -c "$DCCONF"
 DCD_PID=$LAST_PID
 wait_for 5 "DC key file" test -s "$T/dc/dc.key"
 DCPUB=$("$NTM_DCCTL" -c "$DCCONF" show-key)
+if [ "${DC2:-0}" = 1 ]; then
+	mkdir -p "$T/dc2"
+	DCCONF2=$T/dc2/dcd.conf
+	sed -e "s|^Database = .*|Database = $T/dc2/dc.db|" \
+	    -e "s|^ControlSocket = .*|ControlSocket = $T/dc2/run/dcd.sock|" "$DCCONF" > "$DCCONF2"
+	bg dc2 dcd2 "$NTM_DCD" -f -c "$DCCONF2"
+	DCD2_PID=$LAST_PID
+	wait_for 5 "the second DC's control socket" test -S "$T/dc2/run/dcd.sock"
+fi
 for n in $NODES; do
 	mkdir -p "$T/$n"
 	cat > "$T/$n/tund.conf" <<CONF
@@ -43,7 +64,7 @@ PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
 ${NODE_EXTRA:-}
 [DC]
-Endpoint = 198.51.100.2:7540
+Endpoint = $DC_ENDPOINT
 PublicKey = $DCPUB
 CONF
 	(umask 077; "$NTMCTL" genkey > "$T/$n/node.key")

@@ -5,13 +5,18 @@
 #    the same checks on SQLite for comparison;
 #  - a database with other tables, and a registry of a newer schema
 #    version, are refused with a clear message;
+#  - a registry of schema version 1 (no presence tables) is upgraded to
+#    version 2 on open, its rows kept;
 #  - two processes enrolling 200 nodes each into one new database at once
 #    never get the same address: 400 allocations, 400 distinct host
 #    indices 1..400 (checked with psql);
 #  - ntm-dcctl migrate --to copies an SQLite registry (nodes, deleted
 #    nodes' allocations, mark) into an empty database, the same addresses
 #    come out; a second migrate into the now non-empty database is
-#    refused; ntm-dcctl node list works on the PostgreSQL registry.
+#    refused; ntm-dcctl node list works on the PostgreSQL registry;
+#  - ntm-dcd on PostgreSQL survives a server restart, listening on its
+#    instance's channel again, and removes its instance row at a clean
+#    stop.
 # The cluster lives in a temporary directory (initdb, a Unix socket there,
 # listen_addresses=''), run as user nobody when started as root (the
 # server refuses root); it is stopped (pg_ctl stop -m fast on its own
@@ -78,7 +83,7 @@ started=1
 sock=$dir/sock
 ci() { echo "host=$sock user=ntmtest dbname=$1"; }
 sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$sock" -U ntmtest -d "$1" -c "$2"; }
-for db in t_run t_foreign t_conc t_mig t_dc; do
+for db in t_run t_foreign t_conc t_mig t_dc t_v1; do
 	sql postgres "CREATE DATABASE $db" || { echo "FAIL: CREATE DATABASE $db"; exit 1; }
 done
 
@@ -101,6 +106,25 @@ case "$out" in
 *"newer than this program"*) pass "a newer schema version is refused: $out" ;;
 *) fail "schema version 99: $out" ;;
 esac
+# --- version 1 (before ntm_instances and ntm_presence) is upgraded
+sql t_v1 "CREATE TABLE ntm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE ntm_allocations (pubkey BYTEA PRIMARY KEY CHECK (octet_length(pubkey) = 32),
+		host_index BIGINT NOT NULL UNIQUE CHECK (host_index >= 1), name TEXT NOT NULL);
+	CREATE TABLE ntm_nodes (name TEXT PRIMARY KEY CHECK (name = lower(name)),
+		pubkey BYTEA NOT NULL UNIQUE REFERENCES ntm_allocations (pubkey), created BIGINT NOT NULL);
+	INSERT INTO ntm_meta VALUES ('schema_version', '1'), ('index_mark', '1'), ('generation', '1'),
+		('prefix4', '10.64.0.0/16'), ('prefix6', 'fd00:1:2::/48');
+	INSERT INTO ntm_allocations VALUES (decode(repeat('ab', 32), 'hex'), 1, 'old.ntm.test');
+	INSERT INTO ntm_nodes VALUES ('old.ntm.test', decode(repeat('ab', 32), 'hex'), 1)"
+out=$("$check" open postgresql "$(ci t_v1)" 2>&1)
+v=$(sql t_v1 "SELECT value FROM ntm_meta WHERE key = 'schema_version'")
+tables=$(sql t_v1 "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('ntm_instances', 'ntm_presence')")
+kept=$(sql t_v1 "SELECT n.name || '=' || a.host_index FROM ntm_nodes n JOIN ntm_allocations a ON a.pubkey = n.pubkey")
+if [ "$out" = opened ] && [ "$v" = 2 ] && [ "$tables" = 2 ] && [ "$kept" = "old.ntm.test=1" ]; then
+	pass "a version 1 registry is upgraded to 2 on open, its node kept ($kept)"
+else
+	fail "version 1 upgrade: open '$out', version '$v', new tables $tables, node '$kept'"
+fi
 out=$("$check" open postgresql "host=$sock user=ntmtest dbname=nonexistent" 2>&1)
 case "$out" in
 *"cannot connect"*) pass "an unreachable database: $out" ;;
@@ -228,9 +252,25 @@ if kill -0 "$dcpid" 2>/dev/null && grep -q "1 enrolled node(s), were 0" "$dir/dc
 else
 	fail "ntm-dcd on PostgreSQL: $(tail -n 8 "$dir/dc.log")"
 fi
+# the instance's LISTEN was taken again on the new connection: a
+# notification written after the restart is read (and dropped: garbage)
+mesh_received() {
+	"$dcctl" -c "$dir/dc.conf" stats --json 2>/dev/null | grep -o '"mesh_received": [0-9]*' |
+		grep -o '[0-9]*$'
+}
+sql t_dc "NOTIFY ntm_dc_1, 'not a mesh direction'" || fail "NOTIFY ntm_dc_1"
+for _ in $(seq 50); do [ "$(mesh_received)" = 1 ] && break; sleep 0.1; done
+inst=$(sql t_dc "SELECT string_agg(instance::text, ' ') FROM ntm_instances")
+if [ "$(mesh_received)" = 1 ] && [ "$inst" = 1 ]; then
+	pass "after the restart ntm-dcd listens on its channel again (a notification read), instance $inst"
+else
+	fail "after the restart: mesh_received '$(mesh_received)', instances '$inst': $(tail -n 5 "$dir/dc.log")"
+fi
 kill -TERM "$dcpid" 2>/dev/null
 wait "$dcpid"
 rc=$?
+[ -z "$(sql t_dc "SELECT instance FROM ntm_instances")" ] ||
+	fail "ntm-dcd's clean stop left its ntm_instances row"
 [ "$rc" = 0 ] || fail "ntm-dcd exit status $rc (159: killed by its seccomp filter): $(tail -n 5 "$dir/dc.log")"
 
 [ "$failures" = 0 ] || { echo "pg_store.sh: $failures failure(s)"; exit 1; }

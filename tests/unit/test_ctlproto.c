@@ -63,6 +63,10 @@ static void fill_status(struct ntm_lctl_status_info *m, bool full)
 	memcpy(m->underlay[1].addr, v6a, 16);
 	m->has_underlay_age = true;
 	m->underlay_age = 3;
+	m->n_dc_instances = 2;
+	snprintf(m->dc_instances[0], sizeof(m->dc_instances[0]), "192.0.2.1:7540,[2001:db8::1]:7540");
+	snprintf(m->dc_instances[1], sizeof(m->dc_instances[1]), "dc2.example.org:7540");
+	m->dc_in_use = 2;
 	m->n_zones = NTM_LCTL_MAX_ZONES;
 	for (unsigned i = 0; i < m->n_zones; i++)
 		snprintf(m->zones[i], sizeof(m->zones[i]), "z%u.example.org", i);
@@ -464,6 +468,16 @@ START_TEST(test_a_status_reply_keeps_every_field)
 	ck_assert_str_eq(out.dc_info, in.dc_info);
 	ck_assert_str_eq(out.dc_hint, in.dc_hint);
 	ck_assert(NTM_LCTL_A_DC_HINT & NTM_LCTL_ATTR_OPTIONAL);
+	ck_assert_uint_eq(out.n_dc_instances, 2);
+	ck_assert_str_eq(out.dc_instances[0], "192.0.2.1:7540,[2001:db8::1]:7540");
+	ck_assert_str_eq(out.dc_instances[1], "dc2.example.org:7540");
+	ck_assert_uint_eq(out.dc_in_use, 2);
+	ck_assert(NTM_LCTL_A_DC_INSTANCE & NTM_LCTL_ATTR_OPTIONAL);
+	ck_assert(NTM_LCTL_A_DC_IN_USE & NTM_LCTL_ATTR_OPTIONAL);
+	/* the instance in use is one of those listed */
+	out.dc_in_use = 3;
+	ck_assert_int_eq(ntm_lctl_reply_status(again, sizeof(again), 1, &out), -EINVAL);
+	out.dc_in_use = 2;
 	ck_assert_int_eq(ntm_lctl_reply_status(again, sizeof(again), 1, &out), n);
 	ck_assert_mem_eq(again, buf, (size_t)n);
 

@@ -1,5 +1,5 @@
 /* test_fedmsg.c - FED_DIRECTION_REQ and FED_DIRECTION_RESP (dc/fedmsg.c,
- * doc/protocol.md 9.4): what is encoded decodes to the same fields, every
+ * doc/protocol.md 10.4): what is encoded decodes to the same fields, every
  * truncation and every bad field is refused, encoders refuse what the
  * specification forbids; and the two DCs' checks: the answering DC speaks
  * for its zone only, the asking DC takes only a matching answer outside

@@ -361,6 +361,49 @@ START_TEST(test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line)
 }
 END_TEST
 
+START_TEST(test_several_dc_instances_are_separated_by_semicolons_in_order)
+{
+	static struct tund_config cfg;
+	char msg[512] = "";
+
+	ck_assert_int_eq(load("198.51.100.2:7540, [2001:db8:dc::2]:7540 ;198.51.100.3:7541;"
+			      "\tdc3.example.org:7542", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.ndcs, 3);
+	ck_assert_int_eq(cfg.dcs[0].endpoint[UL_V4].ss_family, AF_INET);
+	ck_assert_int_eq(cfg.dcs[0].endpoint[UL_V6].ss_family, AF_INET6);
+	ck_assert_int_eq(ntohs(((struct sockaddr_in *)&cfg.dcs[1].endpoint[UL_V4])->sin_port), 7541);
+	ck_assert_int_eq(cfg.dcs[1].endpoint[UL_V6].ss_family, 0);
+	ck_assert_str_eq(cfg.dcs[2].host, "dc3.example.org");
+	ck_assert_uint_eq(cfg.dcs[2].host_port, 7542);
+	/* the first is the one in use */
+	ck_assert_int_eq(memcmp(cfg.dc_endpoint, cfg.dcs[0].endpoint, sizeof(cfg.dc_endpoint)), 0);
+	ck_assert_str_eq(cfg.dc_host, "");
+	tund_config_use_dc(&cfg, 2);
+	ck_assert_str_eq(cfg.dc_host, "dc3.example.org");
+	ck_assert_uint_eq(cfg.dc_host_port, 7542);
+	ck_assert_int_eq(cfg.dc_endpoint[UL_V4].ss_family, 0);
+	/* one instance, as before */
+	ck_assert_int_eq(load("198.51.100.2:7540", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.ndcs, 1);
+	/* eight at most */
+	ck_assert_int_eq(load("10.0.0.1:1;10.0.0.2:1;10.0.0.3:1;10.0.0.4:1;10.0.0.5:1;10.0.0.6:1;"
+			      "10.0.0.7:1;10.0.0.8:1", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(cfg.ndcs, 8);
+	ck_assert_int_eq(load("10.0.0.1:1;10.0.0.2:1;10.0.0.3:1;10.0.0.4:1;10.0.0.5:1;10.0.0.6:1;"
+			      "10.0.0.7:1;10.0.0.8:1; 10.0.0.9:1", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: more than 8 DC instances (at '10.0.0.9:1')"),
+		      "%s", msg);
+	/* an empty or bad instance says which */
+	ck_assert_int_eq(load("10.0.0.1:1;;10.0.0.2:1", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: '' is not an endpoint"), "%s", msg);
+	ck_assert_int_eq(load("10.0.0.1:1; dc2.example.org", &cfg, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: 'dc2.example.org' has no port"), "%s", msg);
+	ck_assert_int_eq(load("10.0.0.1:1; 10.0.0.2:1, 10.0.0.3:1", &cfg, msg, sizeof(msg)),
+			 -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: Endpoint: two IPv4 endpoints in one DC instance"), "%s", msg);
+}
+END_TEST
+
 START_TEST(test_the_dc_endpoint_may_be_a_host_name_checked_at_load)
 {
 	static struct tund_config cfg;
@@ -446,6 +489,7 @@ static Suite *suite(void)
 	tcase_add_test(scan, test_a_scan_finds_the_route_to_a_dc_on_loopback);
 	tcase_add_test(conf, test_the_dc_may_have_an_endpoint_of_each_family);
 	tcase_add_test(conf, test_a_bad_or_second_endpoint_of_a_family_is_refused_with_its_line);
+	tcase_add_test(conf, test_several_dc_instances_are_separated_by_semicolons_in_order);
 	tcase_add_test(conf, test_the_dc_endpoint_may_be_a_host_name_checked_at_load);
 	tcase_add_test(conf, test_the_first_resolved_address_of_each_family_is_used);
 	tcase_add_test(conf, test_offload_is_auto_by_default_off_when_asked_and_nothing_else);

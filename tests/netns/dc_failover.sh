@@ -1,0 +1,143 @@
+#!/bin/bash
+# dc_failover.sh - two instances of one DC (same key file, one PostgreSQL
+# registry: a throw-away cluster as in pg_registry.sh) at two addresses;
+# nodes a and b list both in [DC] Endpoint, the first one first, and
+# register with it. A TCP stream a -> b (tests/netns/ntm_stream, after b
+# was resolved by name) flows through their tunnel. The first instance is
+# killed with -9: both nodes must register with the second (ntmctl status
+# and the second DC's stats say so) with the same virtual addresses, the
+# database must hold one allocation per node with distinct host indexes,
+# and the stream must go on on the same connection with no new handshake
+# between a and b. The time from the kill to the re-registration is
+# printed (a figure, not asserted). Then b starts again with the first
+# instance still down and registers with the second, same address.
+. "$(dirname "$0")/lib.sh"
+require_root
+NTM_STREAM=$top_builddir/tests/netns/ntm_stream
+[ -x "$NTM_STREAM" ] || fail "$NTM_STREAM not built: run make check (or make tests/netns/ntm_stream)"
+
+bindir=""
+if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+	bindir=$(dirname "$(command -v initdb)")
+else
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { bindir=$d; break; }
+	done
+fi
+[ -n "$bindir" ] || fail "initdb and pg_ctl not found: install the Debian package postgresql (tools/setup.sh does)"
+command -v psql >/dev/null || fail "psql not found: install postgresql-client"
+
+mkdir -p "$T/pg/data" "$T/pg/sock"
+chown nobody: "$T/pg/data" "$T/pg/sock"
+PG_STARTED=0
+pg_stop() {
+	[ "$PG_STARTED" = 1 ] && runuser -u nobody -- "$bindir/pg_ctl" stop -D "$T/pg/data" -m fast -w >/dev/null 2>&1
+	PG_STARTED=0
+}
+trap 'pg_stop; cleanup' EXIT
+runuser -u nobody -- "$bindir/initdb" -D "$T/pg/data" -A trust -U ntmtest -E UTF8 --no-locale \
+	> "$T/initdb.log" 2>&1 || fail "initdb: $(tail -n 5 "$T/initdb.log")"
+runuser -u nobody -- "$bindir/pg_ctl" start -D "$T/pg/data" -w -t 30 -l "$T/pg/data/server.log" \
+	-o "-c listen_addresses='' -c unix_socket_directories='$T/pg/sock' -c fsync=off" >/dev/null 2>&1 ||
+	fail "pg_ctl start: $(tail -n 5 "$T/pg/data/server.log")"
+PG_STARTED=1
+sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$T/pg/sock" -U ntmtest -d "$1" -c "$2"; }
+sql postgres "CREATE DATABASE ntm" || fail "CREATE DATABASE"
+ok "PostgreSQL cluster on $T/pg/sock"
+
+# A short keepalive interval (3 s) keeps the test short: the nodes leave a
+# silent instance within one interval of their first unanswered keepalive.
+DC2=1
+DC_EXTRA_CONF="KeepaliveInterval = 3
+[Registry]
+Backend = postgresql
+Conninfo = host=$T/pg/sock user=ntmtest dbname=ntm"
+. "$(dirname "$0")/setup2.sh"
+
+dc_addr() { "$NTMCTL" -s "$1" status --json 2>/dev/null | grep -o '"address": "[^"]*"' | head -n 1 | cut -d'"' -f4; }
+for n in a b; do
+	eval "s=\$sock_$n"
+	[ "$(dc_addr "$s")" = 198.51.100.2:7540 ] || fail "$n: DC in use is '$(dc_addr "$s")', want the first instance 198.51.100.2:7540"
+done
+ok "a and b registered with the first DC instance"
+
+vip4() { nsx "$1" ip -4 -o addr show dev ntm0 | awk '{ sub("/.*", "", $4); print $4 }'; }
+have_vips() { [ -n "$(vip4 a)" ] && [ -n "$(vip4 b)" ]; }
+wait_for 5 "virtual addresses on ntm0" have_vips
+VIP_A=$(vip4 a)
+VIP_B=$(vip4 b)
+allocs() { sql ntm "SELECT string_agg(name || '=' || host_index, ' ' ORDER BY name) FROM ntm_allocations"; }
+ROWS=$(allocs)
+
+"$NTMCTL" -s "$sock_a" resolve "b.$ZONE" >/dev/null || fail "resolve b.$ZONE on a"
+nsx a ping -c 2 -i 0.2 -W 2 "$VIP_B" >/dev/null || fail "ping $VIP_B from a"
+bg b stream-b "$NTM_STREAM" server 5001 "$T/stream-b.json"
+wait_for 5 "ntm_stream server on b" grep -q '"state": "listening"' "$T/stream-b.json"
+bg a stream-a "$NTM_STREAM" client "$VIP_B" 5001 "$T/stream-a.json"
+sj() { grep -o "\"$2\": [^,}]*" "$T/stream-$1.json" 2>/dev/null | sed 's/^[^:]*: //; s/"//g'; }
+streaming() { [ "$(sj a state)" = streaming ] && [ "$(sj b state)" = streaming ]; }
+grown() { [ "$(sj a rx)" -ge "$1" ] && [ "$(sj b rx)" -ge "$2" ]; }
+wait_for 10 "a stream a <-> b" streaming
+wait_for 10 "the stream flowing" grown 262144 262144
+ok "tunnel a -> b.$ZONE carries a stream both ways"
+
+counter() { "$NTMCTL" -s "$1" stats 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
+HS_A=$(counter "$sock_a" peer_handshakes)
+HS_B=$(counter "$sock_b" peer_handshakes)
+[ -n "$HS_A" ] && [ -n "$HS_B" ] || fail "no peer_handshakes counter in ntmctl stats"
+
+bg a watch-a "$NTMCTL" -s "$sock_a" watch
+wait_for 5 "a's watcher" grep -q ' watching: dc registered$' "$T/watch-a.log"
+on_dc2() { [ "$(dc_addr "$1")" = 192.0.2.2:7540 ] && registered "$1"; }
+both_on_dc2() { on_dc2 "$sock_a" && on_dc2 "$sock_b"; }
+kill -9 "$DCD_PID"
+wait "$DCD_PID" 2>/dev/null
+wait_for 20 "a and b registered with the second DC instance" both_on_dc2
+echo "# from kill -9 of the first DC to both nodes registered with the second: ${WAITED_MS} ms (keepalive interval 3 s)"
+ok "a and b moved to the second DC instance (ntmctl status)"
+
+"$NTMCTL" -s "$sock_a" status | grep -q "^dc list:  1. 198.51.100.2:7540 2. 192.0.2.2:7540 (in use)$" ||
+	fail "ntmctl status on a does not list the instances: $("$NTMCTL" -s "$sock_a" status)"
+"$NTMCTL" -s "$sock_a" status --json | grep -q '"instances": \["198.51.100.2:7540", "192.0.2.2:7540"\], "instance": 2' ||
+	fail "ntmctl status --json on a does not list both instances: $("$NTMCTL" -s "$sock_a" status --json)"
+regs=$("$NTM_DCCTL" -c "$DCCONF2" stats 2>/dev/null | awk '$1 == "registrations" { print $2 }')
+[ "${regs:-0}" -ge 2 ] || fail "the second DC counts ${regs:-no} registrations, want 2 at least"
+for n in a b; do
+	grep -q "moving from DC instance 1 (198.51.100.2:7540) to 2 (192.0.2.2:7540)" "$T/tund-$n.log" ||
+		fail "$n's log does not say it moved to the second instance"
+done
+ok "the second DC registered them ($regs registrations); their logs say why"
+wait_for 5 "the watch event of the move" grep -q "registration acknowledged by DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log"
+grep -q "keepalives unanswered (DC instance down or unreachable); moving to DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log" ||
+	fail "a's watcher was not told why it moved: $(cat "$T/watch-a.log")"
+ok "a watcher on a saw the move: $(grep -c 'DC instance 2' "$T/watch-a.log") events"
+
+[ "$(vip4 a)" = "$VIP_A" ] && [ "$(vip4 b)" = "$VIP_B" ] ||
+	fail "virtual addresses changed: a $VIP_A -> $(vip4 a), b $VIP_B -> $(vip4 b)"
+[ "$(allocs)" = "$ROWS" ] || fail "allocations changed: '$ROWS' -> '$(allocs)'"
+dup=$(sql ntm "SELECT count(*) - count(DISTINCT host_index) FROM ntm_allocations")
+[ "$dup" = 0 ] || fail "$dup host_index duplicated in ntm_allocations: $(allocs)"
+n=$(sql ntm "SELECT count(*) FROM ntm_allocations")
+[ "$n" = 2 ] || fail "$n allocations for two nodes: $(allocs)"
+ok "same addresses $VIP_A and $VIP_B, one allocation each, no host_index twice ($ROWS)"
+
+RX_A=$(sj a rx) RX_B=$(sj b rx)
+wait_for 10 "the stream flowing on" grown $((RX_A + 262144)) $((RX_B + 262144))
+streaming || fail "the stream stopped: a '$(sj a state)' $(sj a error), b '$(sj b state)' $(sj b error)"
+[ "$(counter "$sock_a" peer_handshakes)" = "$HS_A" ] && [ "$(counter "$sock_b" peer_handshakes)" = "$HS_B" ] ||
+	fail "a new handshake between a and b: a $HS_A -> $(counter "$sock_a" peer_handshakes), b $HS_B -> $(counter "$sock_b" peer_handshakes)"
+ok "the stream a <-> b went on on the same connection, no new handshake between a and b"
+kill -0 "$DCD2_PID" || fail "the second ntm-dcd died"
+
+# b starts again while the first instance is still down: its handshake
+# there goes unanswered, and the second registers it, same address.
+kill "$TUND_PID_b"
+wait "$TUND_PID_b" 2>/dev/null
+bg b tund-b2 "$NTM_TUND" -f -c "$T/b/tund.conf"
+TUND_PID_b=$LAST_PID
+wait_for 10 "b registered again, with the second DC instance" on_dc2 "$sock_b"
+echo "# b started with the first DC instance down: registered with the second after ${WAITED_MS} ms"
+grep -q "moving from DC instance 1 (198.51.100.2:7540) to 2 (192.0.2.2:7540)" "$T/tund-b2.log" ||
+	fail "b did not say it moved on from the first instance: $(tail -n 5 "$T/tund-b2.log")"
+wait_for 5 "b's address on ntm0" sh -c "[ \"\$(ip netns exec $P-b ip -4 -o addr show dev ntm0 | awk '{ sub(\"/.*\", \"\", \$4); print \$4 }')\" = $VIP_B ]"
+ok "b, started with the first instance down, registered with the second as $VIP_B"
