@@ -5,7 +5,7 @@
 # own `--help` (lines "  PROG COMMAND [SUBCOMMAND] [--option ARG]...", and
 # "| COMMAND ..." alternatives on one line), so a new command completes
 # without touching this file. The global option's value, the files of
-# ntm-dcctl backup/restore and ntmctl dns's --resolv-conf, --backup and
+# ntm-dcctl backup/restore and policy show, and ntmctl dns's --resolv-conf, --backup and
 # --nss-file complete as file names. Needs bash only, not bash-completion's
 # helpers.
 
@@ -82,7 +82,9 @@ _ntm_cli()
 	cmd=${COMP_WORDS[i]}
 	# options and arguments that name files
 	if [[ $prev == --resolv-conf || $prev == --backup || $prev == --nss-file ]] ||
-		{ [[ $cmd == backup || $cmd == restore ]] && [ "$COMP_CWORD" -eq $((i + 1)) ]; }; then
+		{ [[ $cmd == backup || $cmd == restore ]] && [ "$COMP_CWORD" -eq $((i + 1)) ]; } ||
+		{ [[ $cmd == policy && ${COMP_WORDS[i + 1]} == show ]] &&
+			[ "$COMP_CWORD" -eq $((i + 2)) ]; }; then
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 	fi

@@ -13,7 +13,9 @@
  *   dc_fed.c    federation: sessions with other zones' DCs (pinned keys,
  *               found through DNS) and Direction Requests across zones
  *   dc_mesh.c   instances of one zone sharing a PostgreSQL registry:
- *               presence rows and Mesh Directions (LISTEN/NOTIFY)  */
+ *               presence rows and Mesh Directions (LISTEN/NOTIFY)
+
+ *   dc_policy.c the access policy ([Policy] File): who may initiate to whom */
 #ifndef NTM_DC_H
 #define NTM_DC_H
 
@@ -28,6 +30,7 @@
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "session.h"
@@ -73,6 +76,8 @@
 	X(drop_data_replay, "dropped: DATA counter replayed or too old") \
 	X(drop_bad_control, "dropped: control message malformed or not for the DC") \
 	X(route_limit, "DIRECTION_REQ refused: the node made DC_MAX_ROUTES_PER_NODE routes") \
+	X(policy_denied, "DIRECTION_REQ answered with DIRECTION_NAK FORBIDDEN (the access policy)") \
+	X(policy_reloads, "access policy files read (at start, SIGHUP, ntm-dcctl reload)") \
 	X(moves_seen, "REGISTER or KEEPALIVE with a new observed endpoint or address list") \
 	X(restarts_seen, "REGISTER with a new incarnation (the node restarted)") \
 	X(routes_pushed, "routes directed again to both nodes unasked (a node moved or restarted)") \
@@ -263,6 +268,8 @@ struct dc {
 	struct ntm_timer push_timer;     /* pushes held back by the rate limit */
 	struct ntm_hsgate gate;          /* handshake admission (lib/hsgate.h) */
 	struct dc_diag diag;             /* operator diagnostics' rate limits (dc_diag.h) */
+	struct ntm_policy *policy;       /* [Policy] File; NULL: everything allowed */
+	struct ntm_signal hup;           /* SIGHUP: read the policy again */
 	struct ntm_timer sweep;
 	struct dc_stats stats;
 	uint64_t started_ms;             /* the loop's clock at start (uptime gauge) */
@@ -327,6 +334,17 @@ void dc_direct(struct dc *dc, const struct dc_route *rt, struct dc_node *n, stru
 	       uint32_t req_id);
 void dc_expire_routes(struct dc *dc, uint64_t now);
 void dc_free_routes(struct dc *dc);
+
+/* dc_policy.c */
+/* (Re)read [Policy] File, if configured: 0, or -errno logged with
+ * file:line (the policy read before, if any, stays). */
+int dc_policy_load(struct dc *dc);
+void dc_policy_free(struct dc *dc);
+/* SIGHUP reloads the policy. */
+int dc_policy_signal(struct dc *dc);
+/* Does the policy forbid n's request q? Then DIRECTION_NAK FORBIDDEN has
+ * gone to n (counted) and the caller does nothing more. */
+bool dc_policy_refuses(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
 
 /* dc_push.c */
 /* What n reported in a REGISTER (incarnation non-zero) or a KEEPALIVE

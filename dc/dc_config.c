@@ -31,7 +31,7 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 
 #define RELAY_SECTION "Relay."
 #define FED_SECTION "Federation."
-#define DC_FIXED_KEYS 26
+#define DC_FIXED_KEYS 27
 #define DC_FED_KEYS 2
 #define DC_RELAY_KEYS 3
 
@@ -234,6 +234,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Registry", "Conninfo", NTM_CONF_STRING, NTM_CONF_SECRET, cfg->conninfo,
 		  sizeof(cfg->conninfo), 0, 0, NULL, &has_conninfo },
 		{ "Registry", "Instance", NTM_CONF_UINT, 0, &cfg->instance, 0, 1, 255, "1", NULL },
+		{ "Policy", "File", NTM_CONF_STRING, 0, cfg->policy_file, sizeof(cfg->policy_file), 0,
+		  0, NULL, NULL },
 		{ "Federation", "Resolver", NTM_CONF_ENDPOINT, 0, &cfg->fed_resolver, 0, 0, 0, NULL,
 		  &cfg->has_fed_resolver },
 	};

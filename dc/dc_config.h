@@ -64,6 +64,7 @@ struct dc_config {
 	uint64_t relay_max_allocs, relay_pps, relay_mbit;
 	uint64_t relay_lifetime_s;            /* idle lifetime of an allocation */
 	bool relay_offload;                   /* Offload = auto: UDP GRO/GSO */
+	char policy_file[4096];               /* [Policy] File: ntm-policy(5); "": none */
 	/* [Relay.NAME] sections */
 	size_t nrelays;
 	struct dc_relay_conf relays[DC_MAX_RELAYS];

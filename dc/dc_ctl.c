@@ -91,10 +91,12 @@ static int handle(void *arg, struct ntm_ctlconn *c, const struct ntm_lctl_req *r
 
 	/* Harmless for anyone to send: the keys are read again only when
 	 * the database changed, and then they are what is on disk. */
-	if (req->hdr.type == NTM_LCTL_RELOAD)
+	if (req->hdr.type == NTM_LCTL_RELOAD) {
+		bool ok = dc_registry_sync(dc) == 0;
+		ok = dc_policy_load(dc) == 0 && ok; /* a bad policy file is logged, the old kept */
 		return ntm_lctl_reply_empty(buf, cap, req->hdr.type, req->hdr.req_id,
-					    dc_registry_sync(dc) == 0 ? NTM_LCTL_OK :
-					    NTM_LCTL_INTERNAL);
+					    ok ? NTM_LCTL_OK : NTM_LCTL_INTERNAL);
+	}
 	if (req->hdr.type == NTM_LCTL_STATS) {
 		struct ntm_lctl_counter g[NTM_LCTL_MAX_GAUGES];
 		size_t ng = dc_gauges(dc, g);

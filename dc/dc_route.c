@@ -277,6 +277,8 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 	char fqdn[NTM_NAME_MAX + 1];
 	int ret;
 
+	if (dc_policy_refuses(dc, n, q))
+		return;
 	if (q->kind == NTM_DIR_BY_NAME) {
 		/* A full name only: "bob" is the asking stub's to qualify with its
 		 * search list, not ours (ntm-dcd(8)). */

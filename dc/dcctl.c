@@ -306,6 +306,128 @@ static int cmd_migrate(void *ctx, int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+/* ---- policy: the access policy file (ntm-policy(5)) ---- */
+
+/* The policy in file, or [Policy] File: 0 with *p (NULL and *file NULL:
+ * none configured), or 1 after an error message. */
+static int policy_read(const struct dc_config *cfg, const char *file, const char **used,
+		       struct ntm_policy **p)
+{
+	struct ntm_conf_error err = { 0 };
+	char msg[1024];
+
+	*p = NULL;
+	*used = file ? file : cfg->policy_file[0] ? cfg->policy_file : NULL;
+	if (!*used)
+		return 0;
+	if (ntm_policy_parse_file(*used, p, &err) < 0) {
+		ntm_conf_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "ntm-dcctl: %s\n", msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int policy_show(const struct dc_config *cfg, const char *file)
+{
+	struct ntm_policy *p;
+	const char *used;
+	char line[8192];
+	unsigned at;
+
+	if (policy_read(cfg, file, &used, &p))
+		return 1;
+	if (!used) {
+		printf("no policy ([Policy] File is not set): every node may reach every other\n");
+		return 0;
+	}
+	printf("# %s: %zu group(s), %zu rule(s); what no rule allows is denied\n", used,
+	       ntm_policy_ngroups(p), ntm_policy_nrules(p));
+	for (size_t i = 0; ntm_policy_group_text(p, i, line, sizeof(line), &at) >= 0; i++)
+		printf("%s\t# line %u\n", line, at);
+	for (size_t i = 0; ntm_policy_rule_text(p, i, line, sizeof(line), &at) >= 0; i++)
+		printf("%s\t# rule %zu, line %u\n", line, i + 1, at);
+	ntm_policy_free(p);
+	return 0;
+}
+
+/* A name as the operator writes it: "alice" is in the DC's zone, a dotted
+ * name is taken as it is (it may be in another zone). */
+static int policy_name(const struct dc_config *cfg, const char *in, char out[NTM_NAME_MAX + 1])
+{
+	struct ntm_name n;
+
+	if (dc_qualify_name(cfg->zone, in, out) == 0)
+		return 0;
+	if (!strchr(in, '.') || ntm_name_set(&n, in) < 0) {
+		fprintf(stderr, "ntm-dcctl: '%s' is not a valid name\n", in);
+		return -1;
+	}
+	memcpy(out, n.s, (size_t)n.len + 1);
+	return 0;
+}
+
+/* 0: allowed, 1: denied (or an error, said on stderr). */
+static int policy_check(const struct dc_config *cfg, const char *a, const char *b)
+{
+	char from[NTM_NAME_MAX + 1], to[NTM_NAME_MAX + 1], line[8192];
+	struct ntm_policy *p;
+	const char *used;
+	unsigned rule, at;
+
+	if (policy_name(cfg, a, from) < 0 || policy_name(cfg, b, to) < 0 ||
+	    policy_read(cfg, NULL, &used, &p))
+		return 1;
+	if (!used) {
+		printf("allowed: %s -> %s (no policy: [Policy] File is not set)\n", from, to);
+		return 0;
+	}
+	bool ok = ntm_policy_allows(p, from, to, &rule);
+	if (ok) {
+		ntm_policy_rule_text(p, rule - 1, line, sizeof(line), &at);
+		printf("allowed: %s -> %s by rule %u (%s:%u): %s\n", from, to, rule, used, at, line);
+	} else {
+		printf("denied: %s -> %s: no rule of %s allows it\n", from, to, used);
+	}
+	ntm_policy_free(p);
+	return ok ? 0 : 1;
+}
+
+/* RELOAD: the DC reads its policy file again (and the registry, if it
+ * changed). */
+static int policy_reload(const struct dc_config *cfg)
+{
+	uint8_t req[64], reply[64];
+	struct ntm_lctl_hdr h;
+	int len = ntm_lctl_req_reload(req, sizeof(req), 1);
+	ssize_t n = ntm_lctl_call(cfg->control_socket, req, (size_t)len, reply, sizeof(reply), 2000);
+
+	if (n < 0) {
+		fprintf(stderr, "ntm-dcctl: %s: %s\n", cfg->control_socket, strerror((int)-n));
+		return 1;
+	}
+	if (ntm_lctl_decode_empty(reply, (size_t)n, NTM_LCTL_RELOAD_REPLY, &h) < 0 ||
+	    h.status != NTM_LCTL_OK) {
+		fprintf(stderr, "ntm-dcctl: ntm-dcd could not read its policy or registry (its log "
+			"says why); it keeps what it had\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_policy(void *ctx, int argc, char **argv)
+{
+	const struct dc_config *cfg = ctx;
+
+	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "show") == 0)
+		return policy_show(cfg, argc == 2 ? argv[1] : NULL);
+	if (argc == 3 && strcmp(argv[0], "check") == 0)
+		return policy_check(cfg, argv[1], argv[2]);
+	if (argc == 1 && strcmp(argv[0], "reload") == 0)
+		return policy_reload(cfg);
+	return -EINVAL;
+}
+
 static int cmd_stats(void *ctx, int argc, char **argv)
 {
 	const struct dc_config *cfg = ctx;
@@ -343,6 +465,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "backup", cmd_backup, "backup FILE" },
 	{ "restore", cmd_restore, "restore FILE" },
 	{ "migrate", cmd_migrate, "migrate --to CONNINFO" },
+	{ "policy", cmd_policy, "policy show [FILE] | policy check NAME1 NAME2 | policy reload" },
 	{ "stats", cmd_stats, "stats [--json]" },
 	{ "metrics", cmd_metrics, "metrics" },
 };

@@ -153,6 +153,10 @@ static int run(struct dc *dc, bool foreground)
 	    (ret = open_sockets(dc)) < 0 || (ret = dc_relays_open(dc)) < 0 ||
 	    (ret = dc_ctl_open(dc, who.uid, who.gid)) < 0)
 		goto out;
+	/* before dropping privileges: a file only root reads is read at start
+	 * (reloads then keep it, logging why) */
+	if ((ret = dc_policy_load(dc)) < 0)
+		goto out;
 	dc_fed_open(dc);
 	if (who.drop && (ret = hand_over_state(dc, who.uid, who.gid)) < 0)
 		goto out;
@@ -174,6 +178,10 @@ static int run(struct dc *dc, bool foreground)
 	ret = ntm_daemon_signals_add(&sig, dc->loop, log_stats, dc);
 	if (ret < 0) {
 		log_err_errno(-ret, "signals");
+		goto out;
+	}
+	if ((ret = dc_policy_signal(dc)) < 0) {
+		log_err_errno(-ret, "SIGHUP");
 		goto out;
 	}
 	/* set-up is over: from here on, only what ntm-dcd(8) SANDBOX lists */
@@ -200,6 +208,7 @@ out:
 	dc_free_nodes(dc);
 	dc_free_routes(dc);
 	dc_registry_free(dc);
+	dc_policy_free(dc);
 	if (dc->fd4 >= 0)
 		close(dc->fd4);
 	if (dc->fd6 >= 0)
@@ -224,6 +233,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check_only) {
+		struct ntm_policy *p = NULL;
+		struct ntm_conf_error err = { 0 };
+		if (dc.cfg.policy_file[0] &&
+		    ntm_policy_parse_file(dc.cfg.policy_file, &p, &err) < 0) {
+			ntm_conf_error_format(&err, msg, sizeof(msg));
+			log_err("%s", msg);
+			return 1;
+		}
+		ntm_policy_free(p);
 		printf("%s: ok\n", o.conf);
 		return 0;
 	}

@@ -1018,6 +1018,24 @@ int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req
 	return end_msg(&w);
 }
 
+int ntm_lctl_reply_forbidden(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			     uint8_t by)
+{
+	if ((req_type != NTM_LCTL_RESOLVE_NAME && req_type != NTM_LCTL_RESOLVE_ADDR &&
+	     req_type != NTM_LCTL_PING) ||
+	    (by != NTM_LCTL_FORBIDDEN_DC && by != NTM_LCTL_FORBIDDEN_NODE))
+		return -EINVAL;
+	struct ntm_wr w = begin_msg(buf, cap, req_type | NTM_LCTL_REPLY, NTM_LCTL_NOTFOUND, req_id);
+	put_u8(&w, NTM_LCTL_A_FORBIDDEN, by);
+	return end_msg(&w);
+}
+
+const char *ntm_lctl_forbidden_text(uint8_t by)
+{
+	return by == NTM_LCTL_FORBIDDEN_NODE ? "forbidden by this node's policy"
+					     : "forbidden by the DC's policy";
+}
+
 void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t s)
 {
 	if (s == NTM_LCTL_LAST_SEEN_UNKNOWN)
@@ -1416,6 +1434,44 @@ int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s)
 		return ret;
 	*last_seen_s = o.s;
 	return o.seen;
+}
+
+static const struct rule forbidden_rules[] = {
+	{ NTM_LCTL_A_FORBIDDEN, 0, 1 },
+};
+
+struct forbidden {
+	bool seen;
+	uint8_t by;
+};
+
+static bool take_forbidden(void *out, const struct attr *a, unsigned nth)
+{
+	struct forbidden *f = out;
+	(void)nth;
+	return a->type == NTM_LCTL_A_FORBIDDEN && (f->seen = get_u8(a, &f->by)) &&
+	       (f->by == NTM_LCTL_FORBIDDEN_DC || f->by == NTM_LCTL_FORBIDDEN_NODE);
+}
+
+int ntm_lctl_decode_forbidden(const void *msg, size_t len, uint8_t *by)
+{
+	const uint8_t *body;
+	struct ntm_lctl_hdr h;
+	struct forbidden f = { 0 };
+	int ret = open_msg(msg, len, &h, &body);
+
+	*by = 0;
+	if (ret < 0)
+		return ret;
+	if (h.status != NTM_LCTL_NOTFOUND)
+		return 0;
+	/* FORBIDDEN is the only attribute read here; the others (optional) are skipped */
+	ret = read_attrs(body, h.body_len, forbidden_rules, NTM_ARRAY_SIZE(forbidden_rules),
+			 take_forbidden, &f);
+	if (ret < 0)
+		return ret;
+	*by = f.by;
+	return f.seen;
 }
 
 int ntm_lctl_decode_empty(const void *msg, size_t len, uint8_t reply_type,

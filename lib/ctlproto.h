@@ -145,6 +145,7 @@ enum ntm_lctl_attr {
 	NTM_LCTL_A_DC_INSTANCE = 0x804a,   /* STATUS: one DC instance as configured, name rules;
 					    * as many as [DC] Endpoint lists, in its order */
 	NTM_LCTL_A_DC_IN_USE = 0x804b,     /* STATUS: u8, 1..: the DC_INSTANCE in use */
+	NTM_LCTL_A_FORBIDDEN = 0x804c,     /* u8 enum ntm_lctl_forbidden_by (NOTFOUND replies) */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -436,6 +437,21 @@ int ntm_lctl_reply_offline(void *buf, size_t cap, uint8_t req_type, uint32_t req
  * TRYAGAIN reply carries one, 0 when it carries none (or is another
  * status), -EBADMSG for a malformed message or OFFLINE. */
 int ntm_lctl_decode_offline(const void *msg, size_t len, uint32_t *last_seen_s);
+/* An access policy forbids it (NOTFOUND to RESOLVE_NAME, RESOLVE_ADDR or
+ * PING, with the optional FORBIDDEN attribute): whose policy. */
+enum ntm_lctl_forbidden_by {
+	NTM_LCTL_FORBIDDEN_DC = 1,     /* the DC's (DIRECTION_NAK FORBIDDEN) */
+	NTM_LCTL_FORBIDDEN_NODE = 2,   /* this node's own [Policy] File */
+};
+int ntm_lctl_reply_forbidden(void *buf, size_t cap, uint8_t req_type, uint32_t req_id,
+			     uint8_t by);
+/* A reply's FORBIDDEN attribute: 1 and *by when a NOTFOUND reply has one,
+ * 0 when it has none (or another status), -EBADMSG for a malformed
+ * message or attribute. */
+int ntm_lctl_decode_forbidden(const void *msg, size_t len, uint8_t *by);
+/* For people: "forbidden by the DC's policy", "forbidden by this node's
+ * policy". */
+const char *ntm_lctl_forbidden_text(uint8_t by);
 /* For people: "offline, last seen 42 s ago", "... 3 min ago", "... 5 h ago",
  * "... 3 days ago", or "offline, not seen since the DC started". */
 void ntm_lctl_offline_text(char *buf, size_t cap, uint32_t last_seen_s);

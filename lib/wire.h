@@ -304,8 +304,9 @@ enum ntm_nak_status {              /* there is no OK: a NAK is a refusal */
 	NTM_NAK_OFFLINE = 2,           /* enrolled, not registered now */
 	NTM_NAK_REFUSED = 3,           /* policy (e.g. a direction to oneself) */
 	NTM_NAK_BUSY = 4,              /* the DC could not make a route now */
+	NTM_NAK_FORBIDDEN = 5,         /* the DC's access policy does not allow it */
 	NTM_NAK_STATUS_MIN = 1,
-	NTM_NAK_STATUS_MAX = 4,
+	NTM_NAK_STATUS_MAX = 5,
 };
 
 /* DIRECTION_NAK's optional last field (OFFLINE only): seconds since the DC

@@ -407,6 +407,10 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	 * silence for a dead path after RX_SILENT_MS and re-handshakes */
 	if (!p->rx_unanswered_ms)
 		p->rx_unanswered_ms = p->last_rx_ms;
+	if (!p->policy_ok) {
+		t->stats.policy_drops++; /* this node's access policy (peer.h) */
+		return;
+	}
 	if (pt[0] >> 4 != 4 && pt[0] >> 4 != 6) {
 		t->stats.drop_bad_inner++;
 		return;

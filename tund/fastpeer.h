@@ -47,6 +47,8 @@ struct fp_entry {
 	struct sockaddr_storage ep;        /* as the socket takes it (v4 mapped on a dual-stack one) */
 	socklen_t eplen;
 	bool no_gso;                       /* UDP_SEGMENT refused towards ep */
+	bool policy_drop;                  /* the node's access policy: drop the peer's inner
+					    * packets (struct peer's policy_ok, inverted) */
 	/* opening: confirmed sessions by receiver index (0: none) */
 	uint32_t rx_index[2];
 	struct ntm_session_mt *rx[2];

@@ -161,7 +161,8 @@ void namemap_sync(struct tund *t)
 	while ((p = ntm_idmap_next(&t->peers_all, &pos, NULL))) {
 		uint64_t end;
 
-		if (!p->resolved || !p->name[0] || !peer_can_send(p))
+		/* (a peer this node's policy drops is not worth naming) */
+		if (!p->resolved || !p->name[0] || !peer_can_send(p) || !p->policy_ok)
 			continue;
 		end = p->cur_ms + REJECT_AFTER_TIME_MS; /* the session's own end */
 		rec_fill(&r, p->name, p->vip4, p->vip6);

@@ -334,12 +334,16 @@ static int cmd_down(void *ctx, int argc, char **argv)
 }
 
 /* Why a RESOLVE or PING failed: the status, or for an enrolled peer that
- * is offline, "offline, last seen 3 min ago". */
+ * is offline, "offline, last seen 3 min ago", or "forbidden by the DC's
+ * policy". */
 static const char *failure_text(const uint8_t *reply, size_t len, uint16_t status)
 {
 	static char text[96];
 	uint32_t seen;
+	uint8_t by;
 
+	if (ntm_lctl_decode_forbidden(reply, len, &by) == 1)
+		return ntm_lctl_forbidden_text(by);
 	if (ntm_lctl_decode_offline(reply, len, &seen) != 1)
 		return ntm_lctl_status_name(status);
 	ntm_lctl_offline_text(text, sizeof(text), seen);

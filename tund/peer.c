@@ -416,6 +416,27 @@ static struct peer *route_target(struct tund *t, const struct ntm_ctl_route_dire
 	return p;
 }
 
+bool peer_policy_forbids(struct tund *t, const char *name)
+{
+	if (!t->policy || ntm_policy_allows(t->policy, t->fqdn, name, NULL))
+		return false;
+	t->stats.policy_refused++;
+	return true;
+}
+
+/* p's policy_ok (peer.h), once per route: the data path reads the flag. */
+static void policy_eval(struct tund *t, struct peer *p, uint32_t req_id)
+{
+	bool was = p->policy_ok;
+
+	if (req_id && req_id == p->dir_req_id)
+		p->policy_asked = true;
+	p->policy_ok = ntm_policy_peer_ok(t->policy, t->fqdn, p->name, p->policy_asked);
+	if (!p->policy_ok && (was || !p->resolved))
+		log_info("policy: %s may not initiate to %s; its packets are dropped", p->name,
+			 t->fqdn);
+}
+
 void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 {
 	struct peer *p = route_target(t, r);
@@ -435,6 +456,7 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 	p->route_id = r->route_id;
 	p->suite = r->suite;
 	p->role = r->role;
+	policy_eval(t, p, r->req_id);
 	p->resolved = true;
 	pending_release(t, p);
 	/* the DC knows it now, whatever it said before */
@@ -491,6 +513,8 @@ static const char *nak_reason(uint8_t status)
 		return "refused";
 	case NTM_NAK_BUSY:
 		return "busy";
+	case NTM_NAK_FORBIDDEN:
+		return "forbidden by the DC's policy";
 	default: /* the decoder lets only the statuses above in */
 		return "unknown status";
 	}
@@ -515,7 +539,12 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 					  p->has_vip4 ? p->vip4 : p->vip6, kb, sizeof(kb));
 			negcache_put(&t->neg, key, ntm_loop_now_ms());
 		}
-		if (n->status == NTM_NAK_OFFLINE && n->has_last_seen) {
+		if (n->status == NTM_NAK_FORBIDDEN) {
+			/* not cached: the DC's policy may be reloaded */
+			resolve_answer_forbidden(p, NTM_LCTL_FORBIDDEN_DC);
+			if (p->name[0])
+				ping_on_forbidden(t, p->name);
+		} else if (n->status == NTM_NAK_OFFLINE && n->has_last_seen) {
 			resolve_answer_offline(p, n->last_seen_s);
 			if (p->name[0])
 				ping_on_offline(t, p->name, n->last_seen_s);

@@ -198,6 +198,12 @@ struct peer {
 	uint64_t last_hs_ms;          /* last completed handshake */
 
 	bool hs_wanted;               /* an initiation waits for the node's budget */
+	/* the node's access policy ([Policy] File), evaluated on each Route
+	 * Direction: policy_asked, this node asked the DC for the peer (then
+	 * it is the initiator); policy_ok, the policy allows the peer to
+	 * initiate to us, or us (having asked) to it. Inner packets from a
+	 * peer without policy_ok are dropped (policy_drops). */
+	bool policy_asked, policy_ok;
 	uint64_t dir_sent_ms;         /* last DIRECTION_REQ for this peer */
 	bool pending;                 /* counted in tund.pending until resolved or freed */
 	uid_t pending_uid;            /* who started it; PEER_UID_NONE: a packet or ping */
@@ -239,6 +245,10 @@ bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr)
 /* Is addr, outside our zone's prefix, a resolved peer of a federated zone
  * (doc/protocol.md 10)? Its packets go through ntm0 like an overlay's. */
 bool peer_addr_federated(struct tund *t, int family, const uint8_t *addr);
+
+/* Does this node's access policy forbid it to initiate to name (a full
+ * name)? Counted in policy_refused when it does. */
+bool peer_policy_forbids(struct tund *t, const char *name);
 
 /* from the DC (dclink.c) */
 void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r);
@@ -332,6 +342,9 @@ void resolve_answer(struct peer *p, uint8_t status);
 /* The DC said p is enrolled but offline, last heard from last_seen_s ago:
  * TRYAGAIN with the OFFLINE attribute to every waiter. */
 void resolve_answer_offline(struct peer *p, uint32_t last_seen_s);
+/* An access policy forbids p (by: enum ntm_lctl_forbidden_by): NOTFOUND
+ * with the FORBIDDEN attribute to every waiter. */
+void resolve_answer_forbidden(struct peer *p, uint8_t by);
 void resolve_sweep(struct tund *t, uint64_t now);
 int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, size_t cap);
 int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
@@ -341,6 +354,8 @@ void ping_on_pong(struct tund *t, struct peer *p, const struct ntm_ctl_ping *m,
 		  const struct ntm_udp_meta *meta);
 /* The DC said the peer called name is offline: its pings end now. */
 void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s);
+/* The DC's policy forbids name: its pings end NOTFOUND with FORBIDDEN. */
+void ping_on_forbidden(struct tund *t, const char *name);
 void pings_free(struct tund *t);
 
 #endif

@@ -115,6 +115,9 @@ int ping_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_re
 
 	if (peer_name_check(t, req->name, &n) < 0)
 		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_NOTFOUND);
+	if (strcmp(n.s, t->fqdn) != 0 && peer_policy_forbids(t, n.s))
+		return ntm_lctl_reply_forbidden(out, cap, req->hdr.type, req->hdr.req_id,
+						NTM_LCTL_FORBIDDEN_NODE);
 	struct ping_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return ntm_lctl_reply_empty(out, cap, req->hdr.type, req->hdr.req_id, NTM_LCTL_INTERNAL);
@@ -187,6 +190,24 @@ void ping_on_offline(struct tund *t, const char *name, uint32_t last_seen_s)
 			continue;
 		ntm_ctlconn_on_cancel(j->conn, NULL, NULL);
 		int n = ntm_lctl_reply_offline(buf, sizeof(buf), NTM_LCTL_PING, j->req_id, last_seen_s);
+		if (n > 0)
+			ntm_ctlsrv_reply(j->conn, buf, (size_t)n);
+		job_free(j);
+	}
+}
+
+void ping_on_forbidden(struct tund *t, const char *name)
+{
+	struct ping_job *j = t->pings, *next;
+	uint8_t buf[64];
+
+	for (; j; j = next) {
+		next = j->next;
+		if (strcmp(j->name, name) != 0)
+			continue;
+		ntm_ctlconn_on_cancel(j->conn, NULL, NULL);
+		int n = ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_PING, j->req_id,
+						 NTM_LCTL_FORBIDDEN_DC);
 		if (n > 0)
 			ntm_ctlsrv_reply(j->conn, buf, (size_t)n);
 		job_free(j);

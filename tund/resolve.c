@@ -89,6 +89,21 @@ void resolve_answer_offline(struct peer *p, uint32_t last_seen_s)
 	}
 }
 
+void resolve_answer_forbidden(struct peer *p, uint8_t by)
+{
+	uint8_t buf[64];
+
+	while (p->waiters) {
+		struct waiter *w = p->waiters;
+		p->waiters = w->next;
+		ntm_ctlconn_on_cancel(w->conn, NULL, NULL);
+		int n = ntm_lctl_reply_forbidden(buf, sizeof(buf), w->type, w->req_id, by);
+		if (n > 0)
+			ntm_ctlsrv_reply(w->conn, buf, (size_t)n);
+		free(w);
+	}
+}
+
 void resolve_sweep(struct tund *t, uint64_t now)
 {
 	size_t pos = 0;
@@ -159,6 +174,9 @@ static int resolve_name(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 		return ntm_lctl_reply_empty(out, cap, type, id, NTM_LCTL_TRYAGAIN);
 	if (strcmp(n.s, t->fqdn) == 0)
 		return answer(out, cap, type, id, t->fqdn, fam, t->vip4, t->vip6);
+	/* a lookup is an initiation: this node's policy first, before the DC */
+	if (peer_policy_forbids(t, n.s))
+		return ntm_lctl_reply_forbidden(out, cap, type, id, NTM_LCTL_FORBIDDEN_NODE);
 	struct peer *p = peer_by_name(t, n.s);
 	if (p && p->resolved)
 		return answer(out, cap, type, id, p->name, fam, p->vip4, p->vip6);

@@ -389,9 +389,22 @@ int main(int argc, char **argv)
 		log_err("%s", msg);
 		return 1;
 	}
+	/* the access policy: read once, at start (ntm-tund.conf(5) [Policy]) */
+	struct ntm_conf_error err = { 0 };
+	if (t.cfg.policy_file[0] && ntm_policy_parse_file(t.cfg.policy_file, &t.policy, &err) < 0) {
+		ntm_conf_error_format(&err, msg, sizeof(msg));
+		log_err("%s", msg);
+		return 1;
+	}
 	if (o.check_only) {
+		ntm_policy_free(t.policy);
 		printf("%s: ok\n", o.conf);
 		return 0;
 	}
-	return run(&t) < 0 ? 1 : 0;
+	if (t.policy)
+		log_info("policy %s: %zu group(s), %zu rule(s)", t.cfg.policy_file,
+			 ntm_policy_ngroups(t.policy), ntm_policy_nrules(t.policy));
+	ret = run(&t);
+	ntm_policy_free(t.policy);
+	return ret < 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "idmap.h"
 #include "peer.h"
+#include "policy.h"
 #include "resolvedlink.h"
 #include "cookie.h"
 #include "dcpick.h"
@@ -57,7 +58,7 @@ enum dc_state {
 	X(rx_packets) X(tx_packets) X(rx_data_bytes) X(tx_data_bytes) \
 	X(drop_malformed) X(drop_unknown) X(drop_auth) X(drop_replay) \
 	X(drop_bad_mac) X(cookies_sent) X(drop_ratelimit) X(drop_overload) X(cookies_received) \
-	X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) \
+	X(drop_unknown_peer) X(drop_inner_src) X(drop_bad_inner) X(policy_drops) X(policy_refused) \
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(tun_queue_nomem) \
@@ -167,6 +168,7 @@ struct tund {
 	char ifname[16];
 	struct tund_stats stats;
 	uint64_t started_ms;               /* the loop's clock at start (uptime gauge) */
+	struct ntm_policy *policy;         /* [Policy] File, read at start; NULL: none */
 
 	struct dclink dc;                  /* the session with the DC (dclink.c) */
 	struct underlay_watch ulw;         /* rtnetlink: tells dclink.c of changes */

@@ -257,6 +257,8 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		{ "DC", "Endpoint", NTM_CONF_STRING, NTM_CONF_REQUIRED, cfg->dc_text,
 		  sizeof(cfg->dc_text), 0, 0, NULL, NULL },
 		{ "DC", "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, cfg->dc_pub, 0, 0, 0, NULL, NULL },
+		{ "Policy", "File", NTM_CONF_STRING, 0, cfg->policy_file, sizeof(cfg->policy_file), 0,
+		  0, NULL, NULL },
 	};
 
 	ret = ntm_conf_load(path, spec, sizeof(spec) / sizeof(spec[0]), &c, msg, msglen);

@@ -70,6 +70,7 @@ struct tund_config {
 	int dns_family;               /* [DNS] Server: AF_INET or AF_INET6 */
 	uint8_t dns_server[16];
 	char dns_server_text[64];
+	char policy_file[4096];       /* [Policy] File: ntm-policy(5); "": none */
 };
 
 int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_t msglen);

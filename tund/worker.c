@@ -36,7 +36,7 @@
 #define WORKER_STATS(X) \
 	X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full) \
 	X(rx_packets) X(tx_packets) X(tun_rx_packets) X(tun_tx_packets) X(rx_data_bytes) \
-	X(tx_data_bytes) X(drop_malformed) X(drop_auth) X(drop_replay) X(drop_inner_src) \
+	X(tx_data_bytes) X(drop_malformed) X(drop_auth) X(drop_replay) X(drop_inner_src) X(policy_drops) \
 	X(drop_bad_inner) X(tx_trains) X(tx_send_failed) X(tx_seal_failed) X(tx_gso_fallback) \
 	X(tun_write_failed) X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) \
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets)
@@ -392,6 +392,10 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 		return;
 	}
 	act_max(&e->act->last_rx_data_ms, now);
+	if (e->policy_drop) {
+		WC(w, policy_drops, 1);
+		return;
+	}
 	if (!inner_ok(w, e, pt, ptlen))
 		return;
 	atomic_fetch_add_explicit(&e->act->rx_bytes, ptlen, memory_order_relaxed);
@@ -756,7 +760,8 @@ static bool entry_same(const struct fp_entry *a, const struct fp_entry *b)
 	return a->owner == b->owner && a->has4 == b->has4 && a->has6 == b->has6 &&
 	       memcmp(a->vip4, b->vip4, 4) == 0 && memcmp(a->vip6, b->vip6, 16) == 0 &&
 	       a->tx == b->tx && a->eplen == b->eplen && memcmp(&a->ep, &b->ep, a->eplen) == 0 &&
-	       a->no_gso == b->no_gso && a->rx_index[0] == b->rx_index[0] &&
+	       a->no_gso == b->no_gso && a->policy_drop == b->policy_drop &&
+	       a->rx_index[0] == b->rx_index[0] &&
 	       a->rx_index[1] == b->rx_index[1] && a->rx[0] == b->rx[0] && a->rx[1] == b->rx[1];
 }
 
@@ -807,6 +812,7 @@ static bool entry_of(struct tund *t, struct peer *p, struct fp_entry *e)
 	else if (e->ep.ss_family != AF_INET)
 		return false;
 	e->no_gso = p->ep_no_gso;
+	e->policy_drop = !p->policy_ok;
 	e->rx_index[0] = p->cur.local_index;
 	e->rx[0] = p->cur.mt;
 	if (p->prev.valid && p->prev.mt) {

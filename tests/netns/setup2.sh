@@ -1,12 +1,14 @@
 # setup2.sh - sourced by tunnel tests: a DC and nodes (NODES, default
 # "a b") on a routed test network (router r, no NAT), all registered. Node
 # number i has eth0 203.0.113.(16i+2)/28 and 2001:db8:i::2/64; NODE_EXTRA
-# is added to each node's [Node] section. Sets DCCONF,
+# is added to each node's [Node] section, @NODE@ in it replaced by the
+# node's name. Sets DCCONF,
 # sock_NAME for each node, and registered(). Needs lib.sh sourced first.
 # DC_EXTRA_CONF, when set, is appended to the DC's configuration.
 # DC2=1 (opt-in, for a registry both can share: DC_EXTRA_CONF) adds a
 # second instance of the same DC, same key file, in namespace dc2 at
-# 192.0.2.2 / 2001:db8:dc2::2 (DCCONF2, DCD2_PID), and the nodes list both
+# 192.0.2.2 / 2001:db8:dc2::2 ([Registry] Instance = 2; DCCONF2,
+# DCD2_PID), and the nodes list both
 # instances, the first one first.
 ZONE=ntm.example.org
 ns_add r
@@ -33,6 +35,7 @@ for n in $NODES; do
 	i=$((i + 1))
 done
 mkdir -p "$T/dc"
+NODE_EXTRA_N=${NODE_EXTRA:-}
 DCCONF=$T/dc/dcd.conf
 cat > "$DCCONF" <<CONF
 [DC]
@@ -50,7 +53,10 @@ if [ "${DC2:-0}" = 1 ]; then
 	mkdir -p "$T/dc2"
 	DCCONF2=$T/dc2/dcd.conf
 	sed -e "s|^Database = .*|Database = $T/dc2/dc.db|" \
-	    -e "s|^ControlSocket = .*|ControlSocket = $T/dc2/run/dcd.sock|" "$DCCONF" > "$DCCONF2"
+	    -e "s|^ControlSocket = .*|ControlSocket = $T/dc2/run/dcd.sock|" \
+	    -e "s|^\\[Registry\\]\$|[Registry]\\nInstance = 2|" "$DCCONF" > "$DCCONF2"
+	# each instance its own number ([Registry] Instance, default 1)
+	grep -q '^Instance = 2$' "$DCCONF2" || printf '[Registry]\nInstance = 2\n' >> "$DCCONF2"
 	bg dc2 dcd2 "$NTM_DCD" -f -c "$DCCONF2"
 	DCD2_PID=$LAST_PID
 	wait_for 5 "the second DC's control socket" test -S "$T/dc2/run/dcd.sock"
@@ -62,7 +68,7 @@ for n in $NODES; do
 Name = $n
 PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
-${NODE_EXTRA:-}
+${NODE_EXTRA_N//@NODE@/$n}
 [DC]
 Endpoint = $DC_ENDPOINT
 PublicKey = $DCPUB

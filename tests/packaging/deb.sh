@@ -83,16 +83,18 @@ expect_files() { # PACKAGE FILE...
 }
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 expect_files ntm-common /usr/lib/sysusers.d/ntm.conf /usr/lib/tmpfiles.d/ntm.conf \
-	/usr/share/man/man7/ntm.7.gz
+	/usr/share/man/man7/ntm.7.gz /usr/share/man/man5/ntm-policy.5.gz
 expect_files ntm-node /usr/sbin/ntm-tund /usr/sbin/ntm-resolverd /usr/bin/ntmctl \
 	/lib/systemd/system/ntm-tund.service /lib/systemd/system/ntm-resolverd.service \
 	/usr/share/bash-completion/completions/ntmctl /usr/share/man/man8/ntm-tund.8.gz \
 	/usr/share/polkit-1/rules.d/ntm-tund.rules \
 	/usr/share/man/man8/ntmctl.8.gz /usr/share/man/man5/ntm-tund.conf.5.gz \
-	/usr/share/doc/ntm-node/examples/tund.conf /usr/share/doc/ntm-node/examples/resolverd.conf
+	/usr/share/doc/ntm-node/examples/tund.conf /usr/share/doc/ntm-node/examples/resolverd.conf \
+	/usr/share/doc/ntm-node/examples/policy
 expect_files libnss-ntm "/lib/$ma/libnss_ntm.so.2" /usr/share/man/man8/nss_ntm.8.gz
 expect_files ntm-dc /usr/sbin/ntm-dcd /usr/sbin/ntm-dcctl /lib/systemd/system/ntm-dcd.service \
-	/usr/share/bash-completion/completions/ntm-dcctl /usr/share/doc/ntm-dc/examples/dcd.conf
+	/usr/share/bash-completion/completions/ntm-dcctl /usr/share/doc/ntm-dc/examples/dcd.conf \
+	/usr/share/doc/ntm-dc/examples/policy
 expect_files ntm-relay /usr/sbin/ntm-relayd /usr/sbin/ntm-relayctl \
 	/lib/systemd/system/ntm-relayd.service /usr/share/doc/ntm-relay/examples/relayd.conf
 

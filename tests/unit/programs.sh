@@ -61,6 +61,12 @@ for e in tund:tund/ntm-tund dcd:dc/ntm-dcd relayd:relay/ntm-relayd resolverd:res
 		fail "examples/$name.conf: $out"
 	fi
 done
+# the example access policy parses (ntm-policy(5))
+if out=$("$b/dc/ntm-dcctl" -c "$dir/dcd.conf" policy show "$top_srcdir/examples/policy" 2>&1); then
+	pass "examples/policy: $(echo "$out" | head -1)"
+else
+	fail "examples/policy: $out"
+fi
 # unedited, the placeholder is refused by name
 if "$b/tund/ntm-tund" -n -c "$top_srcdir/examples/tund.conf" >"$dir/out" 2>&1; then
 	fail "examples/tund.conf with its placeholder key was accepted"
@@ -89,6 +95,7 @@ expect_completion "--json" ntmctl peers -
 expect_completion "peers ping pubkey" ntmctl -s /run/x p
 expect_completion "add del list" ntm-dcctl node ""
 expect_completion "--json" ntm-dcctl node list --
+expect_completion "check reload show" ntm-dcctl policy ""
 expect_completion "show-key stats" ntm-relayctl s
 
 # sd_notify: READY=1 and STATUS= once serving, STOPPING=1 on SIGTERM

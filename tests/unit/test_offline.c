@@ -1,7 +1,8 @@
 /* test_offline.c - an enrolled peer that is offline: the DC's DIRECTION_NAK
  * with its last-seen field (lib/wire_ctl.c, doc/protocol.md 5.8), the
  * control reply's OFFLINE attribute (lib/ctlproto.c, doc/control.md) and
- * the text ntmctl prints. */
+ * the text ntmctl prints; and a peer an access policy forbids: the NAK's
+ * FORBIDDEN status and the reply's FORBIDDEN attribute. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -156,6 +157,62 @@ START_TEST(test_the_message_says_how_long_ago_in_a_readable_unit)
 }
 END_TEST
 
+START_TEST(test_a_forbidden_nak_is_5_bytes_and_status_6_is_not_one)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK }, out;
+	uint8_t buf[64];
+
+	m.u.nak.req_id = 7;
+	m.u.nak.status = NTM_NAK_FORBIDDEN;
+	ck_assert_int_eq(nak_round_trip(&m, &out, buf, sizeof(buf)), 2 + 5);
+	ck_assert_uint_eq(out.u.nak.status, NTM_NAK_FORBIDDEN);
+	m.u.nak.has_last_seen = true; /* only OFFLINE carries it */
+	ck_assert_int_lt(ntm_ctl_encode(&m, buf, sizeof(buf)), 0);
+	m.u.nak.has_last_seen = false;
+	ck_assert_int_eq(ntm_ctl_encode(&m, buf, sizeof(buf)), 7);
+	buf[6] = 6;
+	ck_assert_int_lt(ntm_ctl_decode(buf, 7, &out), 0);
+}
+END_TEST
+
+START_TEST(test_the_control_reply_is_notfound_with_forbidden_for_any_client)
+{
+	uint8_t buf[128];
+	struct ntm_lctl_hdr h;
+	static struct ntm_lctl_resolve r;
+	static struct ntm_lctl_ping_result p;
+	uint8_t by = 9;
+	uint32_t seen;
+
+	int n = ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_RESOLVE_NAME, 42,
+					 NTM_LCTL_FORBIDDEN_DC);
+	ck_assert_int_eq(n, NTM_LCTL_HDR_LEN + 5);
+	ck_assert_int_eq(ntm_lctl_decode_forbidden(buf, (size_t)n, &by), 1);
+	ck_assert_uint_eq(by, NTM_LCTL_FORBIDDEN_DC);
+	ck_assert_str_eq(ntm_lctl_forbidden_text(by), "forbidden by the DC's policy");
+	ck_assert_int_eq(ntm_lctl_decode_offline(buf, (size_t)n, &seen), 0);
+	/* nss_ntm and older clients: NOTFOUND, FORBIDDEN skipped */
+	ck_assert_int_eq(ntm_lctl_decode_resolve(buf, (size_t)n, &h, &r), 0);
+	ck_assert_uint_eq(h.status, NTM_LCTL_NOTFOUND);
+	ck_assert_uint_eq(h.req_id, 42);
+
+	n = ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_PING, 43, NTM_LCTL_FORBIDDEN_NODE);
+	ck_assert_int_eq(ntm_lctl_decode_ping(buf, (size_t)n, &h, &p), 0);
+	ck_assert_uint_eq(h.status, NTM_LCTL_NOTFOUND);
+	ck_assert_int_eq(ntm_lctl_decode_forbidden(buf, (size_t)n, &by), 1);
+	ck_assert_str_eq(ntm_lctl_forbidden_text(by), "forbidden by this node's policy");
+
+	/* a plain NOTFOUND has none; a bad value or request type is refused */
+	n = ntm_lctl_reply_empty(buf, sizeof(buf), NTM_LCTL_RESOLVE_NAME, 1, NTM_LCTL_NOTFOUND);
+	ck_assert_int_eq(ntm_lctl_decode_forbidden(buf, (size_t)n, &by), 0);
+	ck_assert_int_eq(ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_STATUS, 1, 1), -EINVAL);
+	ck_assert_int_eq(ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_PING, 1, 3), -EINVAL);
+	n = ntm_lctl_reply_forbidden(buf, sizeof(buf), NTM_LCTL_PING, 1, NTM_LCTL_FORBIDDEN_DC);
+	buf[n - 1] = 3;
+	ck_assert_int_eq(ntm_lctl_decode_forbidden(buf, (size_t)n, &by), -EBADMSG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("offline");
@@ -166,6 +223,8 @@ int main(void)
 	tcase_add_test(tc, test_the_control_reply_is_tryagain_with_offline_for_any_client);
 	tcase_add_test(tc, test_a_reply_without_offline_or_a_bad_one_says_so);
 	tcase_add_test(tc, test_the_message_says_how_long_ago_in_a_readable_unit);
+	tcase_add_test(tc, test_a_forbidden_nak_is_5_bytes_and_status_6_is_not_one);
+	tcase_add_test(tc, test_the_control_reply_is_notfound_with_forbidden_for_any_client);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1292,7 +1292,7 @@ START_TEST(test_small_control_messages_with_a_bad_field_are_rejected)
 	bad_u8(S_ROUTE_ACK, "status", 10, 2, 3);
 	bad_u8(S_ROUTE_ACK, "status", 10, 2, 255);
 	bad_u8(S_NAK, "status", 6, 4, 0);
-	bad_u8(S_NAK, "status", 6, 4, 5);
+	bad_u8(S_NAK, "status", 6, 4, 6);
 	bad_u8(S_NAK, "status", 6, 4, 255);
 	bad_be(S_ALLOC, "allocation ID 0", 2, 4, 0);
 	bad_be(S_ALLOC, "lifetime 0", 6, 2, 0);
