@@ -103,7 +103,9 @@
 	X(mesh_directed, "of those, ROUTE_DIRECTION sent to a node registered here") \
 	X(mesh_dropped, "of those, dropped: malformed, or the node is not registered here") \
 	X(mesh_glare, "of those, dropped: a route this DC made for the pair at the same time wins") \
-	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)")
+	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)") \
+	X(netcheck_relays, "NETCHECK_RELAYS_REQ answered with NETCHECK_RELAYS") \
+	X(drop_nc_relays_rate, "dropped: NETCHECK_RELAYS_REQ over the node's limit (DC_NC_RELAYS_MAX per DC_NETCHECK_WINDOW)")
 
 struct dc_stats {
 #define X(name, text) uint64_t name;
@@ -132,6 +134,7 @@ struct dc_node {
 	unsigned nroutes;                /* routes made on its requests (dc_route.c) */
 	struct dc_route *routes;         /* routes it is an end of (dc_route_next) */
 	struct ntm_window netcheck;      /* NETCHECK_PROBEs answered (DC_NETCHECK_*) */
+	struct ntm_window nc_relays;     /* NETCHECK_RELAYS_REQs answered (DC_NC_RELAYS_MAX) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
 /* Handshake timestamps (protocol.md 2.10): an init stamped more than this
@@ -147,6 +150,9 @@ enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
  * cannot make the DC send much (the echo is never larger than the probe). */
 #define DC_NETCHECK_MAX 12
 #define DC_NETCHECK_WINDOW_MS 2000
+/* NETCHECK_RELAYS_REQs answered per node in the same window (5.16): each
+ * answer mints a token per relay. */
+#define DC_NC_RELAYS_MAX 4
 /* A node's routes are pushed at most this often; a change inside the
  * window is pushed when it ends. */
 #define DC_PUSH_MIN_MS 500
@@ -183,6 +189,7 @@ struct dc_relay {
 	uint64_t last_rx_ms;             /* last authenticated datagram from the relay */
 	bool up;
 	struct dc_relay_pending pending[DC_RELAY_PENDING];
+	struct relay_probe_keys probe_keys; /* sent in RELAY_PROBE_KEY; our clock */
 };
 
 /* A request of one of our nodes sent (or to be sent) to a federated zone's
@@ -375,6 +382,11 @@ int dc_relay_refresh(struct dc *dc, const struct dc_route *rt);
 int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
 		      struct ntm_endpoint *ep);
 const char *dc_relay_name(const struct dc_route *rt);
+/* NETCHECK_RELAYS (doc/protocol.md 5.17): the relays n would be given (the
+ * embedded one, then the standalone ones up), each with its endpoint for n
+ * and a fresh probe token; at most max. Returns how many. */
+unsigned dc_relay_netcheck_list(struct dc *dc, const struct dc_node *n, struct ntm_nc_relay *out,
+				unsigned max);
 
 /* dc_registry.c */
 /* Reads the enrolled keys again if the database changed since the last

@@ -38,6 +38,15 @@
 #define DC_ALLOC_RETRY_MS 1000
 #define DC_ALLOC_TRIES 3
 #define DC_RELAY_BATCH 64
+/* Probe keys (doc/protocol.md 2.11): the embedded relay's is the DC's own,
+ * made anew after DC_PROBE_KEY_ROTATE; a standalone relay gets one in
+ * RELAY_PROBE_KEY on every new session. A token is minted under a key
+ * at least DC_PROBE_KEY_SETTLE old when there is one (the relay has it),
+ * and is good for DC_PROBE_TOKEN. */
+#define DC_PROBE_KEY_LIFETIME_S 300
+#define DC_PROBE_KEY_ROTATE_MS 120000
+#define DC_PROBE_KEY_SETTLE_MS 1000
+#define DC_PROBE_TOKEN_MS 10000
 
 /* ---- the embedded relay ---- */
 
@@ -69,7 +78,11 @@ static void embedded_readable(struct ntm_io *io, uint32_t events, void *arg)
 				dc->relay.stats.rx_gro_trains++;
 			for (size_t k = 0; k < segs; k++) {
 				size_t len = relay_gro_seg(b->len[i], b->meta[i].gro_size, k, &off);
-				relay_input(&dc->relay, b->buf[i] + off, len, &b->meta[i], io->fd, now);
+				uint8_t *p = b->buf[i] + off;
+				if (ntm_wire_type(p, len) == NTM_MSG_RELAY_PROBE)
+					relay_probe_input(&dc->relay, p, len, &b->meta[i], io->fd, now);
+				else
+					relay_input(&dc->relay, p, len, &b->meta[i], io->fd, now);
 			}
 		}
 		relay_flush(&dc->relay);
@@ -273,6 +286,24 @@ static void on_cookie_reply(struct dc *dc, struct dc_relay *r, const uint8_t *bu
 	}
 }
 
+/* A new probe key for r's tokens, given to it in the new session. */
+static void send_probe_key(struct dc *dc, struct dc_relay *r)
+{
+	struct ntm_ctl m = { .type = NTM_CTL_RELAY_PROBE_KEY };
+	struct ntm_ctl_relay_probe_key *k = &m.u.probe_key;
+
+	do
+		if (ntm_random(&k->key_id, sizeof(k->key_id)) < 0)
+			return;
+	while (k->key_id == 0);
+	if (ntm_random(k->key, sizeof(k->key)) < 0)
+		return;
+	k->lifetime_s = DC_PROBE_KEY_LIFETIME_S;
+	relay_probe_keys_add(&r->probe_keys, k->key_id, k->key, k->lifetime_s, ntm_loop_now_ms());
+	relay_send_ctl(dc, r, &m);
+	ntm_wipe(&m, sizeof(m));
+}
+
 static void on_hs_resp(struct dc *dc, struct dc_relay *r, const uint8_t *buf, size_t len)
 {
 	struct ntm_session s;
@@ -294,6 +325,7 @@ static void on_hs_resp(struct dc *dc, struct dc_relay *r, const uint8_t *buf, si
 	r->up = true;
 	relay_send_ctl(dc, r, NULL); /* key confirmation for the relay */
 	resend_allocs(dc, r);
+	send_probe_key(dc, r);
 }
 
 static void on_alloc_ack(struct dc *dc, struct dc_relay *r, const struct ntm_ctl_relay_alloc_ack *a)
@@ -486,6 +518,7 @@ void dc_relays_close(struct dc *dc)
 		}
 		mark_down(dc, r, "stopping");
 		ntm_wipe(&r->hs, sizeof(r->hs));
+		relay_probe_keys_wipe(&r->probe_keys);
 	}
 	dc->nrelays = 0;
 	relay_free_all(&dc->relay);
@@ -574,14 +607,13 @@ int dc_relay_refresh(struct dc *dc, const struct dc_route *rt)
 			   rt->relay_key[0], rt->relay_key[1], ntm_loop_now_ms());
 }
 
-int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
-		      struct ntm_endpoint *ep)
+/* Where n reaches relay r (NULL: the embedded one). */
+static int relay_endpoint_for(const struct dc *dc, const struct dc_relay *r,
+			      const struct dc_node *n, struct ntm_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
-	if (!rt->alloc_id)
-		return -ENOENT;
-	if (rt->relay) {
-		const struct dc_relay_conf *c = rt->relay->conf;
+	if (r) {
+		const struct dc_relay_conf *c = r->conf;
 		struct ntm_endpoint obs;
 		bool want6 = dc_observed(n, &obs) == 0 && obs.family == 6;
 		bool use6 = c->has_ep6 && (want6 || !c->has_ep4);
@@ -601,6 +633,90 @@ int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const stru
 	}
 	ep->port = dc->cfg.relay_port;
 	return 0;
+}
+
+int dc_relay_endpoint(const struct dc *dc, const struct dc_route *rt, const struct dc_node *n,
+		      struct ntm_endpoint *ep)
+{
+	if (!rt->alloc_id) {
+		memset(ep, 0, sizeof(*ep));
+		return -ENOENT;
+	}
+	return relay_endpoint_for(dc, rt->relay, n, ep);
+}
+
+/* A token under the newest key the relay surely has: the newest unless it
+ * is younger than DC_PROBE_KEY_SETTLE and the one before is still live. */
+static int mint(const struct relay_probe_keys *ks, uint64_t now, struct ntm_relay_token *t)
+{
+	if (now - ks->k[0].made_ms < DC_PROBE_KEY_SETTLE_MS &&
+	    relay_probe_mint(&ks->k[1], DC_PROBE_TOKEN_MS, now, t) == 0)
+		return 0;
+	return relay_probe_mint(&ks->k[0], DC_PROBE_TOKEN_MS, now, t);
+}
+
+/* The embedded relay's probe key, made anew when none or too old. */
+static void embedded_key(struct dc *dc, uint64_t now)
+{
+	const struct relay_probe_key *k0 = &dc->relay.probe_keys.k[0];
+	uint8_t key[32];
+	uint32_t id;
+
+	if (k0->id && now - k0->made_ms < DC_PROBE_KEY_ROTATE_MS)
+		return;
+	do
+		if (ntm_random(&id, sizeof(id)) < 0)
+			return;
+	while (id == 0);
+	if (ntm_random(key, sizeof(key)) < 0)
+		return;
+	relay_probe_keys_add(&dc->relay.probe_keys, id, key, DC_PROBE_KEY_LIFETIME_S, now);
+	ntm_wipe(key, sizeof(key));
+}
+
+static bool relay_name_ok(const char *s, size_t len)
+{
+	if (len > NTM_NC_RELAY_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+unsigned dc_relay_netcheck_list(struct dc *dc, const struct dc_node *n, struct ntm_nc_relay *out,
+				unsigned max)
+{
+	uint64_t now = ntm_loop_now_ms();
+	unsigned k = 0;
+
+	if (dc->cfg.embedded_relay && k < max) {
+		struct ntm_nc_relay *e = &out[k];
+		memset(e, 0, sizeof(*e));
+		embedded_key(dc, now);
+		e->kind = NTM_NC_RELAY_EMBEDDED;
+		if (relay_endpoint_for(dc, NULL, n, &e->ep) == 0 &&
+		    mint(&dc->relay.probe_keys, now, &e->token) == 0)
+			k++;
+	}
+	for (size_t i = 0; i < dc->nrelays && k < max; i++) {
+		struct dc_relay *r = &dc->relays[i];
+		struct ntm_nc_relay *e = &out[k];
+		size_t nl = strlen(r->conf->name);
+		if (!r->up || !r->sess.valid)
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->kind = NTM_NC_RELAY_STANDALONE;
+		if (relay_name_ok(r->conf->name, nl)) {
+			e->name_len = (uint8_t)nl;
+			memcpy(e->name, r->conf->name, nl);
+		}
+		if (relay_endpoint_for(dc, r, n, &e->ep) == 0 &&
+		    mint(&r->probe_keys, now, &e->token) == 0)
+			k++;
+	}
+	return k;
 }
 
 const char *dc_relay_name(const struct dc_route *rt)

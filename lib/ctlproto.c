@@ -22,6 +22,7 @@
 #define ATTR_HDR_LEN 4
 #define PING_RESULT_LEN 16
 #define ECHO_FIXED_LEN 7               /* ECHO: seq u16, path u8, rtt_us u32, then an endpoint */
+#define NC_RELAY_LEN 27                /* NC_RELAY without its name */
 #define NC_FAMILY_LEN 28               /* NC_FAMILY: 6 bytes, port, address, rtt */
 #define COUNTER_VALUE_LEN 8            /* COUNTER: u64 value, then the name */
 
@@ -1070,6 +1071,30 @@ static bool nc_family_ok(const struct ntm_lctl_nc_family *f)
 	       f->mapping != NTM_LCTL_MAP_NO_ANSWER;
 }
 
+static bool nc_relay_name_ok(const char *s)
+{
+	size_t n = strnlen(s, NTM_LCTL_NC_RELAY_NAME_MAX + 1);
+
+	if (n > NTM_LCTL_NC_RELAY_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool nc_relay_ok(const struct ntm_lctl_nc_relay *r)
+{
+	static const uint8_t zero[12];
+
+	if (r->kind > NTM_LCTL_NC_RELAY_STANDALONE || r->answered > r->sent ||
+	    (r->answered == 0) != (r->rtt_us == 0) || !endpoint_ok(&r->ep) ||
+	    !nc_relay_name_ok(r->name))
+		return false;
+	return r->ep.family != 4 || memcmp(r->ep.addr + 4, zero, sizeof(zero)) == 0;
+}
+
 static bool netcheck_ok(const struct ntm_lctl_netcheck *m)
 {
 	if (m->n_fam > NTM_LCTL_NC_MAX_FAM)
@@ -1081,6 +1106,11 @@ static bool netcheck_ok(const struct ntm_lctl_netcheck *m)
 			if (m->fam[j].family == m->fam[i].family)
 				return false;
 	}
+	if (m->n_relays > NTM_LCTL_NC_MAX_RELAYS)
+		return false;
+	for (unsigned i = 0; i < m->n_relays; i++)
+		if (!nc_relay_ok(&m->relay[i]))
+			return false;
 	return !m->has_alt || endpoint_ok(&m->alt);
 }
 
@@ -1108,6 +1138,20 @@ int ntm_lctl_reply_netcheck(void *buf, size_t cap, uint32_t req_id,
 	}
 	if (m->has_alt)
 		put_endpoint(&w, NTM_LCTL_A_NC_ALT, &m->alt);
+	for (unsigned i = 0; i < m->n_relays; i++) {
+		const struct ntm_lctl_nc_relay *r = &m->relay[i];
+		size_t nl = strlen(r->name);
+		put_attr_hdr(&w, NTM_LCTL_A_NC_RELAY, (uint16_t)(NC_RELAY_LEN + nl));
+		ntm_wr_u8(&w, r->kind);
+		ntm_wr_u8(&w, r->sent);
+		ntm_wr_u8(&w, r->answered);
+		ntm_wr_u8(&w, (uint8_t)nl);
+		ntm_wr_u32(&w, r->rtt_us);
+		ntm_wr_u8(&w, r->ep.family);
+		ntm_wr_u16(&w, r->ep.port);
+		ntm_wr_bytes(&w, r->ep.addr, 16);
+		ntm_wr_bytes(&w, r->name, nl);
+	}
 	return end_msg(&w);
 }
 
@@ -1169,6 +1213,7 @@ static const struct rule stats_rules[] = {
 static const struct rule netcheck_rules[] = {
 	{ NTM_LCTL_A_NC_FAMILY, 0, NTM_LCTL_NC_MAX_FAM },
 	{ NTM_LCTL_A_NC_ALT, 0, 1 },
+	{ NTM_LCTL_A_NC_RELAY, 0, NTM_LCTL_NC_MAX_RELAYS },
 };
 
 _Static_assert(NTM_ARRAY_SIZE(status_rules) <= RULES_MAX, "RULES_MAX too small");
@@ -1288,6 +1333,23 @@ static bool take_netcheck(void *out, const struct attr *a, unsigned nth)
 
 	if (a->type == NTM_LCTL_A_NC_ALT)
 		return m->has_alt = get_endpoint(a, &m->alt);
+	if (a->type == NTM_LCTL_A_NC_RELAY) {
+		if (a->len < NC_RELAY_LEN || a->val[3] != a->len - NC_RELAY_LEN ||
+		    a->val[3] > NTM_LCTL_NC_RELAY_NAME_MAX)
+			return false;
+		struct ntm_lctl_nc_relay *r = &m->relay[nth];
+		m->n_relays = nth + 1;
+		r->kind = a->val[0];
+		r->sent = a->val[1];
+		r->answered = a->val[2];
+		r->rtt_us = ntm_get_be32(a->val + 4);
+		r->ep.family = a->val[8];
+		r->ep.port = ntm_get_be16(a->val + 9);
+		memcpy(r->ep.addr, a->val + 11, 16);
+		memcpy(r->name, a->val + NC_RELAY_LEN, a->val[3]);
+		r->name[a->val[3]] = '\0';
+		return nc_relay_ok(r);
+	}
 	if (a->type != NTM_LCTL_A_NC_FAMILY || a->len != NC_FAMILY_LEN || a->val[1] > 1 ||
 	    a->val[5] != 0)
 		return false;

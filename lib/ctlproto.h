@@ -146,6 +146,7 @@ enum ntm_lctl_attr {
 					    * as many as [DC] Endpoint lists, in its order */
 	NTM_LCTL_A_DC_IN_USE = 0x804b,     /* STATUS: u8, 1..: the DC_INSTANCE in use */
 	NTM_LCTL_A_FORBIDDEN = 0x804c,     /* u8 enum ntm_lctl_forbidden_by (NOTFOUND replies) */
+	NTM_LCTL_A_NC_RELAY = 0x804d,      /* NETCHECK: one relay's probes (struct below) */
 };
 
 #define NTM_LCTL_FAM_V4 0x01
@@ -309,11 +310,26 @@ struct ntm_lctl_nc_family {
 	struct ntm_lctl_endpoint observed; /* where the DC saw us (answered only) */
 	uint32_t rtt_us;               /* round trip to the DC from the main socket, 0: none */
 };
+/* One relay the DC listed, and how its RELAY_PROBEs fared: kind u8, sent
+ * u8, answered u8, name length u8, rtt u32, family u8, port u16, address
+ * 16 (IPv4 in the first 4), name (0..32 bytes of [A-Za-z0-9._-]). */
+#define NTM_LCTL_NC_MAX_RELAYS 4
+#define NTM_LCTL_NC_RELAY_NAME_MAX 32
+enum { NTM_LCTL_NC_RELAY_EMBEDDED = 0, NTM_LCTL_NC_RELAY_STANDALONE = 1 };
+struct ntm_lctl_nc_relay {
+	uint8_t kind;                  /* NTM_LCTL_NC_RELAY_* */
+	uint8_t sent, answered;        /* probes; answered <= sent */
+	char name[NTM_LCTL_NC_RELAY_NAME_MAX + 1]; /* "" for the embedded one */
+	struct ntm_lctl_endpoint ep;
+	uint32_t rtt_us;               /* median of the answered, 0 iff none */
+};
 struct ntm_lctl_netcheck {
 	unsigned n_fam;                /* 0..NTM_LCTL_NC_MAX_FAM, distinct families */
 	struct ntm_lctl_nc_family fam[NTM_LCTL_NC_MAX_FAM];
 	bool has_alt;
 	struct ntm_lctl_endpoint alt;  /* the DC's second address, as it told us */
+	unsigned n_relays;             /* 0..NTM_LCTL_NC_MAX_RELAYS */
+	struct ntm_lctl_nc_relay relay[NTM_LCTL_NC_MAX_RELAYS];
 };
 /* Constant text for a mapping ("endpoint-independent", ...), or "unknown". */
 const char *ntm_lctl_nc_mapping_name(unsigned mapping);

@@ -66,3 +66,22 @@ int ntm_relaycap_verify(struct ntm_relay_key *k, const uint8_t *buf, size_t len,
 		return -EBADMSG;
 	return 0;
 }
+
+#define TOKEN_LABEL "ntm1-relay-probe"
+#define TOKEN_LABEL_LEN (sizeof(TOKEN_LABEL) - 1)
+
+int ntm_relay_token_mac(const uint8_t key[32], uint32_t key_id, uint32_t not_after_ms,
+			uint8_t out[NTM_RELAY_TOKEN_MAC_LEN])
+{
+	uint8_t msg[TOKEN_LABEL_LEN + 8], full[NTM_HASH_LEN];
+
+	memcpy(msg, TOKEN_LABEL, TOKEN_LABEL_LEN);
+	ntm_put_be32(msg + TOKEN_LABEL_LEN, key_id);
+	ntm_put_be32(msg + TOKEN_LABEL_LEN + 4, not_after_ms);
+	int ret = ntm_hmac_sha256(full, key, 32, msg, sizeof(msg));
+	if (ret < 0)
+		return ret;
+	memcpy(out, full, NTM_RELAY_TOKEN_MAC_LEN);
+	ntm_wipe(full, sizeof(full));
+	return 0;
+}

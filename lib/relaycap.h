@@ -41,4 +41,11 @@ int ntm_relaycap_seal(struct ntm_relay_key *k, uint8_t *out, size_t cap, uint8_t
 int ntm_relaycap_verify(struct ntm_relay_key *k, const uint8_t *buf, size_t len,
 			const struct ntm_relay_msg *m);
 
+/* The MAC of a relay probe token (doc/protocol.md 2.11): the first 16
+ * bytes of HMAC-SHA256(probe key, "ntm1-relay-probe" || key id ||
+ * not-after), both big-endian 32-bit. Minted by the DC, checked by the
+ * relay. 0 or -errno. */
+int ntm_relay_token_mac(const uint8_t key[32], uint32_t key_id, uint32_t not_after_ms,
+			uint8_t out[NTM_RELAY_TOKEN_MAC_LEN]);
+
 #endif

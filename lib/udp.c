@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -436,6 +437,58 @@ ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct socka
 	}
 	memcpy(CMSG_DATA(c), &ttl, sizeof(ttl));
 	return send_msg(fd, &mh);
+}
+
+int ntm_udp_set_recverr(int fd, bool on)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int v = on;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v)) < 0 && ss.ss_family == AF_INET)
+		return -errno;
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &v, sizeof(v)) < 0)
+		return -errno;
+	return 0;
+}
+
+int ntm_udp_recv_err(int fd, struct ntm_udp_err *e)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6)) + 128];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t data[64];                   /* the start of the failed datagram: not used */
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr mh = { .msg_name = &e->dst, .msg_namelen = sizeof(e->dst), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+
+	memset(e, 0, sizeof(*e));
+	if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	e->dstlen = mh.msg_namelen;
+	ntm_sockaddr_unmap(&e->dst, &e->dstlen);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		struct sock_extended_err ee;
+		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
+		    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+			continue;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		e->origin = ee.ee_origin;
+		e->type = ee.ee_type;
+		e->code = ee.ee_code;
+		size_t n = c->cmsg_len - CMSG_LEN(sizeof(ee));
+		socklen_t fl = (socklen_t)(n < sizeof(e->from) ? n : sizeof(e->from));
+		memcpy(&e->from, CMSG_DATA(c) + sizeof(ee), fl);
+		if (e->from.ss_family != AF_INET && e->from.ss_family != AF_INET6)
+			e->from.ss_family = 0;
+		else
+			ntm_sockaddr_unmap(&e->from, &fl);
+	}
+	return 0;
 }
 
 void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len)

@@ -152,6 +152,21 @@ ssize_t ntm_udp_send_ttl(int fd, const void *buf, size_t len, const struct socka
 			 socklen_t tolen, int ttl);
 
 /* Turn an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into AF_INET in place. */
+/* ICMP errors for what a socket sent (IP_RECVERR, IPV6_RECVERR): one
+ * message of its error queue. */
+struct ntm_udp_err {
+	uint8_t origin;                  /* SO_EE_ORIGIN_ICMP (2) or _ICMP6 (3); others are not ICMP */
+	uint8_t type, code;              /* the ICMP or ICMPv6 type and code */
+	struct sockaddr_storage dst;     /* the failed datagram's destination, unmapped */
+	socklen_t dstlen;
+	struct sockaddr_storage from;    /* who sent the ICMP error (unmapped), ss_family 0: unknown */
+};
+/* Queue the ICMP errors fd's datagrams draw (on), or stop (off: the queue
+ * is emptied). Both levels on a dual-stack socket. 0 or -errno. */
+int ntm_udp_set_recverr(int fd, bool on);
+/* Take one message off fd's error queue: 0, -EAGAIN when it is empty. */
+int ntm_udp_recv_err(int fd, struct ntm_udp_err *e);
+
 void ntm_sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len);
 /* The reverse, for sending to an IPv4 peer from an AF_INET6 dual-stack socket. */
 void ntm_sockaddr_map(struct sockaddr_storage *ss, socklen_t *len);

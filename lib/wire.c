@@ -35,6 +35,7 @@ int ntm_wire_type(const uint8_t *buf, size_t len)
 	case NTM_MSG_RELAY:
 	case NTM_MSG_COOKIE_REPLY:
 	case NTM_MSG_HS_REFUSE:
+	case NTM_MSG_RELAY_PROBE:
 		return type;
 	default:
 		return -EBADMSG;
@@ -58,6 +59,8 @@ const char *ntm_msg_type_name(int type)
 		return "COOKIE_REPLY";
 	case NTM_MSG_HS_REFUSE:
 		return "HANDSHAKE_REFUSE";
+	case NTM_MSG_RELAY_PROBE:
+		return "RELAY_PROBE";
 	default:
 		return "unknown";
 	}
@@ -557,5 +560,54 @@ int ntm_relay_encode(uint8_t *buf, size_t cap, uint8_t side, uint8_t direction,
 	if (w.err)
 		return -EMSGSIZE;
 	memset(tag, 0, NTM_TAG_LEN);
+	return (int)w.off;
+}
+
+/* ---- RELAY_PROBE (2.11) ---- */
+
+static bool relay_probe_ok(const struct ntm_relay_probe *p)
+{
+	if (p->kind != NTM_RELAY_PROBE_REQUEST && p->kind != NTM_RELAY_PROBE_ECHO)
+		return false;
+	return p->token.key_id != 0;
+}
+
+int ntm_relay_probe_decode(const uint8_t *buf, size_t len, struct ntm_relay_probe *p)
+{
+	struct ntm_rd r = ntm_rd_init(buf, len);
+
+	memset(p, 0, sizeof(*p));
+	if (len != NTM_RELAY_PROBE_LEN)
+		return -EBADMSG;
+	rd_head(&r, NTM_MSG_RELAY_PROBE);
+	p->kind = ntm_rd_u8(&r);
+	rd_reserved(&r, 1);
+	p->nonce = ntm_rd_u64(&r);
+	p->token.key_id = ntm_rd_u32(&r);
+	p->token.not_after_ms = ntm_rd_u32(&r);
+	ntm_rd_copy(&r, p->token.mac, sizeof(p->token.mac));
+	if (!ntm_rd_done(&r) || !relay_probe_ok(p)) {
+		memset(p, 0, sizeof(*p));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int ntm_relay_probe_encode(uint8_t *buf, size_t cap, const struct ntm_relay_probe *p)
+{
+	struct ntm_wr w = ntm_wr_init(buf, cap);
+
+	if (!relay_probe_ok(p))
+		return -EINVAL;
+	ntm_wr_u8(&w, NTM_MSG_RELAY_PROBE);
+	ntm_wr_u8(&w, NTM_WIRE_VERSION);
+	ntm_wr_u8(&w, p->kind);
+	ntm_wr_u8(&w, 0);
+	ntm_wr_u64(&w, p->nonce);
+	ntm_wr_u32(&w, p->token.key_id);
+	ntm_wr_u32(&w, p->token.not_after_ms);
+	ntm_wr_bytes(&w, p->token.mac, sizeof(p->token.mac));
+	if (w.err)
+		return -EMSGSIZE;
 	return (int)w.off;
 }

@@ -29,6 +29,7 @@ enum ntm_msg_type {
 	NTM_MSG_RELAY = 5,
 	NTM_MSG_COOKIE_REPLY = 6,
 	NTM_MSG_HS_REFUSE = 7,
+	NTM_MSG_RELAY_PROBE = 8,
 };
 
 enum ntm_suite { NTM_SUITE_AESGCM = 1, NTM_SUITE_CHACHAPOLY = 2 };
@@ -55,6 +56,9 @@ enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY =
 #define NTM_RELAY_OVERHEAD 32
 #define NTM_PROBE_LEN 44               /* header 28 + tag 16 */
 #define NTM_PROBE_TAG_OFF 28
+#define NTM_RELAY_PROBE_LEN 36         /* header 4 + nonce 8 + token 24 */
+#define NTM_RELAY_TOKEN_LEN 24         /* key id 4 + not-after 4 + mac 16 */
+#define NTM_RELAY_TOKEN_MAC_LEN 16
 #define NTM_PROLOGUE_LEN 12            /* "ntm1" + HS_INIT bytes 0..7 */
 
 #define NTM_NAME_MAX 253
@@ -188,6 +192,24 @@ int ntm_probe_decode(const uint8_t *buf, size_t len, struct ntm_probe *p);
  * Returns NTM_PROBE_LEN. */
 int ntm_probe_encode(uint8_t *buf, size_t cap, const struct ntm_probe *p);
 
+/* A relay probe token (2.11): minted by the DC, checked by the relay. */
+struct ntm_relay_token {
+	uint32_t key_id;               /* non-zero: the probe key that made mac */
+	uint32_t not_after_ms;         /* ms after the key was made; later: expired */
+	uint8_t mac[NTM_RELAY_TOKEN_MAC_LEN];
+};
+
+/* RELAY_PROBE (2.11): a node measures its round trip to a relay. */
+enum { NTM_RELAY_PROBE_REQUEST = 1, NTM_RELAY_PROBE_ECHO = 2 };
+struct ntm_relay_probe {
+	uint8_t kind;                  /* NTM_RELAY_PROBE_REQUEST or _ECHO */
+	uint64_t nonce;                /* the node's, echoed */
+	struct ntm_relay_token token;
+};
+int ntm_relay_probe_decode(const uint8_t *buf, size_t len, struct ntm_relay_probe *p);
+/* Returns NTM_RELAY_PROBE_LEN. */
+int ntm_relay_probe_encode(uint8_t *buf, size_t cap, const struct ntm_relay_probe *p);
+
 /* ---- control messages (DATA plaintext starting with 0x00) ---- */
 
 enum ntm_ctl_type {
@@ -206,7 +228,10 @@ enum ntm_ctl_type {
 	NTM_CTL_PONG = 13,
 	NTM_CTL_NETCHECK_PROBE = 14,
 	NTM_CTL_NETCHECK_ECHO = 15,
-	NTM_CTL_MAX = 15,
+	NTM_CTL_RELAY_PROBE_KEY = 16,
+	NTM_CTL_NETCHECK_RELAYS_REQ = 17,
+	NTM_CTL_NETCHECK_RELAYS = 18,
+	NTM_CTL_MAX = 18,
 };
 
 struct ntm_ctl_register {
@@ -361,6 +386,40 @@ struct ntm_ctl_netcheck_echo {
 	struct ntm_endpoint alt;       /* the DC's second address (AltEndpoint) */
 };
 
+/* RELAY_PROBE_KEY (5.15): the DC gives a relay the key its probe tokens
+ * are made with. */
+#define NTM_PROBE_KEY_LIFETIME_MAX 3600
+struct ntm_ctl_relay_probe_key {
+	uint32_t key_id;               /* non-zero */
+	uint16_t lifetime_s;           /* 1..NTM_PROBE_KEY_LIFETIME_MAX */
+	uint8_t key[32];
+};
+
+/* NETCHECK_RELAYS_REQ (5.16): the node asks which relays to probe; padded
+ * to the largest NETCHECK_RELAYS. */
+#define NTM_NC_RELAYS_MAX 4
+#define NTM_NC_RELAY_NAME_MAX 32
+#define NTM_NC_RELAYS_PAD 312
+struct ntm_ctl_netcheck_relays_req {
+	uint64_t token;                /* non-zero, chosen by the node */
+};
+
+/* NETCHECK_RELAYS (5.17): the relays the DC would use for the node, each
+ * with a probe token. */
+enum { NTM_NC_RELAY_EMBEDDED = 0, NTM_NC_RELAY_STANDALONE = 1 };
+struct ntm_nc_relay {
+	uint8_t kind;                  /* NTM_NC_RELAY_EMBEDDED or _STANDALONE */
+	uint8_t name_len;              /* 0..NTM_NC_RELAY_NAME_MAX, [A-Za-z0-9._-] */
+	char name[NTM_NC_RELAY_NAME_MAX + 1];
+	struct ntm_endpoint ep;
+	struct ntm_relay_token token;
+};
+struct ntm_ctl_netcheck_relays {
+	uint64_t token;                /* the request's */
+	uint8_t count;                 /* 0..NTM_NC_RELAYS_MAX */
+	struct ntm_nc_relay relay[NTM_NC_RELAYS_MAX];
+};
+
 struct ntm_ctl {
 	uint8_t type;                  /* enum ntm_ctl_type */
 	union {
@@ -378,6 +437,9 @@ struct ntm_ctl {
 		struct ntm_ctl_ping ping;  /* PING and PONG */
 		struct ntm_ctl_netcheck_probe nc_probe;
 		struct ntm_ctl_netcheck_echo nc_echo;
+		struct ntm_ctl_relay_probe_key probe_key;
+		struct ntm_ctl_netcheck_relays_req nc_relays_req;
+		struct ntm_ctl_netcheck_relays nc_relays;
 	} u;
 };
 

@@ -785,6 +785,136 @@ static bool netcheck_echo_valid(const struct ntm_ctl *c)
 	return !m->has_alt || ep_valid(&m->alt);
 }
 
+/* ---- RELAY_PROBE_KEY (5.15), NETCHECK_RELAYS_REQ (5.16), NETCHECK_RELAYS (5.17) ---- */
+
+static void rd_probe_key(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	struct ntm_ctl_relay_probe_key *m = &c->u.probe_key;
+
+	m->key_id = ntm_rd_u32(r);
+	m->lifetime_s = ntm_rd_u16(r);
+	ntm_rd_copy(r, m->key, sizeof(m->key));
+}
+
+static void wr_probe_key(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_relay_probe_key *m = &c->u.probe_key;
+
+	ntm_wr_u32(w, m->key_id);
+	ntm_wr_u16(w, m->lifetime_s);
+	ntm_wr_bytes(w, m->key, sizeof(m->key));
+}
+
+static bool probe_key_valid(const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_relay_probe_key *m = &c->u.probe_key;
+
+	return m->key_id != 0 && m->lifetime_s != 0 && m->lifetime_s <= NTM_PROBE_KEY_LIFETIME_MAX;
+}
+
+static void rd_nc_relays_req(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	uint8_t pad[NTM_NC_RELAYS_PAD];
+	static const uint8_t zero[NTM_NC_RELAYS_PAD];
+
+	c->u.nc_relays_req.token = ntm_rd_u64(r);
+	ntm_rd_copy(r, pad, sizeof(pad));
+	if (memcmp(pad, zero, sizeof(pad)) != 0)
+		ntm_rd_fail(r);
+}
+
+static void wr_nc_relays_req(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	static const uint8_t zero[NTM_NC_RELAYS_PAD];
+
+	ntm_wr_u64(w, c->u.nc_relays_req.token);
+	ntm_wr_bytes(w, zero, sizeof(zero));
+}
+
+static bool nc_relays_req_valid(const struct ntm_ctl *c)
+{
+	return c->u.nc_relays_req.token != 0;
+}
+
+static bool nc_relay_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '.' || ch == '_' || ch == '-';
+}
+
+static void rd_token(struct ntm_rd *r, struct ntm_relay_token *t)
+{
+	t->key_id = ntm_rd_u32(r);
+	t->not_after_ms = ntm_rd_u32(r);
+	ntm_rd_copy(r, t->mac, sizeof(t->mac));
+}
+
+static void wr_token(struct ntm_wr *w, const struct ntm_relay_token *t)
+{
+	ntm_wr_u32(w, t->key_id);
+	ntm_wr_u32(w, t->not_after_ms);
+	ntm_wr_bytes(w, t->mac, sizeof(t->mac));
+}
+
+static void rd_nc_relays(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	struct ntm_ctl_netcheck_relays *m = &c->u.nc_relays;
+
+	m->token = ntm_rd_u64(r);
+	m->count = ntm_rd_u8(r);
+	if (m->count > NTM_NC_RELAYS_MAX) {
+		ntm_rd_fail(r);
+		return;
+	}
+	for (unsigned i = 0; i < m->count && !r->err; i++) {
+		struct ntm_nc_relay *e = &m->relay[i];
+		e->kind = ntm_rd_u8(r);
+		e->name_len = ntm_rd_u8(r);
+		if (e->name_len > NTM_NC_RELAY_NAME_MAX) {
+			ntm_rd_fail(r);
+			return;
+		}
+		ntm_rd_copy(r, e->name, e->name_len);
+		e->name[e->name_len] = '\0';
+		rd_endpoint(r, &e->ep);
+		rd_token(r, &e->token);
+	}
+}
+
+static void wr_nc_relays(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_netcheck_relays *m = &c->u.nc_relays;
+
+	ntm_wr_u64(w, m->token);
+	ntm_wr_u8(w, m->count);
+	for (unsigned i = 0; i < m->count; i++) {
+		const struct ntm_nc_relay *e = &m->relay[i];
+		ntm_wr_u8(w, e->kind);
+		ntm_wr_u8(w, e->name_len);
+		ntm_wr_bytes(w, e->name, e->name_len);
+		wr_endpoint(w, &e->ep);
+		wr_token(w, &e->token);
+	}
+}
+
+static bool nc_relays_valid(const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_netcheck_relays *m = &c->u.nc_relays;
+
+	if (m->token == 0 || m->count > NTM_NC_RELAYS_MAX)
+		return false;
+	for (unsigned i = 0; i < m->count; i++) {
+		const struct ntm_nc_relay *e = &m->relay[i];
+		if (e->kind > NTM_NC_RELAY_STANDALONE || e->name_len > NTM_NC_RELAY_NAME_MAX ||
+		    !ep_valid(&e->ep) || e->token.key_id == 0)
+			return false;
+		for (unsigned k = 0; k < e->name_len; k++)
+			if (!nc_relay_name_char(e->name[k]))
+				return false;
+	}
+	return true;
+}
+
 /* ---- dispatch ---- */
 
 struct ctl_ops {
@@ -820,6 +950,12 @@ static const struct ctl_ops ctl_ops[NTM_CTL_MAX + 1] = {
 				     netcheck_probe_valid },
 	[NTM_CTL_NETCHECK_ECHO] = { "NETCHECK_ECHO", rd_netcheck_echo, wr_netcheck_echo,
 				    netcheck_echo_valid },
+	[NTM_CTL_RELAY_PROBE_KEY] = { "RELAY_PROBE_KEY", rd_probe_key, wr_probe_key,
+				      probe_key_valid },
+	[NTM_CTL_NETCHECK_RELAYS_REQ] = { "NETCHECK_RELAYS_REQ", rd_nc_relays_req,
+					  wr_nc_relays_req, nc_relays_req_valid },
+	[NTM_CTL_NETCHECK_RELAYS] = { "NETCHECK_RELAYS", rd_nc_relays, wr_nc_relays,
+				      nc_relays_valid },
 };
 
 static const struct ctl_ops *ctl_lookup(int type)

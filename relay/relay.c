@@ -29,6 +29,7 @@ void relay_init(struct relay *r, const struct relay_params *p, relay_send_fn sen
 	ntm_idmap_init(&r->by_id);
 	r->send = send;
 	r->send_arg = arg;
+	ntm_ratelimit_init(&r->probe_rl, RELAY_PROBE_RATE, RELAY_PROBE_BURST);
 }
 
 static void alloc_destroy(struct relay *r, struct relay_alloc *a)
@@ -52,6 +53,7 @@ void relay_free_all(struct relay *r)
 	while (r->head)
 		alloc_destroy(r, r->head);
 	ntm_idmap_free(&r->by_id);
+	relay_probe_keys_wipe(&r->probe_keys);
 }
 
 static int key_hash(uint8_t out[32], const uint8_t key_a[32], const uint8_t key_b[32])
@@ -514,4 +516,98 @@ int relay_udp_sendtrain(void *arg, int fd, const struct iovec *iov, size_t n, si
 	(void)arg;
 	ssize_t r = ntm_udp_send_segments(fd, iov, n, seg, to);
 	return r < 0 ? (int)r : 0;
+}
+
+/* ---- RELAY_PROBE (doc/protocol.md 2.11) ---- */
+
+static bool probe_key_live(const struct relay_probe_key *k, uint64_t now_ms)
+{
+	return k->id != 0 && now_ms >= k->made_ms && now_ms - k->made_ms < k->lifetime_ms;
+}
+
+void relay_probe_keys_add(struct relay_probe_keys *ks, uint32_t id, const uint8_t key[32],
+			  uint32_t lifetime_s, uint64_t now_ms)
+{
+	struct relay_probe_key *k0 = &ks->k[0];
+
+	if (id == 0 || lifetime_s == 0)
+		return;
+	if (k0->id == id && ntm_memeq_ct(k0->key, key, 32) == 0)
+		return; /* a repeat: the key keeps its age */
+	for (int i = RELAY_PROBE_KEYS - 1; i > 0; i--)
+		ks->k[i] = ks->k[i - 1];
+	k0->id = id;
+	memcpy(k0->key, key, 32);
+	k0->made_ms = now_ms;
+	k0->lifetime_ms = (uint64_t)lifetime_s * 1000;
+}
+
+void relay_probe_keys_wipe(struct relay_probe_keys *ks)
+{
+	ntm_wipe(ks, sizeof(*ks));
+}
+
+enum relay_probe_verdict relay_probe_check(const struct relay_probe_keys *ks,
+					   const struct ntm_relay_token *t, uint64_t now_ms)
+{
+	uint8_t mac[NTM_RELAY_TOKEN_MAC_LEN];
+
+	for (int i = 0; i < RELAY_PROBE_KEYS; i++) {
+		const struct relay_probe_key *k = &ks->k[i];
+		if (k->id != t->key_id || !probe_key_live(k, now_ms))
+			continue;
+		if (ntm_relay_token_mac(k->key, t->key_id, t->not_after_ms, mac) < 0 ||
+		    ntm_memeq_ct(mac, t->mac, sizeof(mac)) != 0)
+			return RELAY_PROBE_DROP_AUTH;
+		if (now_ms - k->made_ms > t->not_after_ms)
+			return RELAY_PROBE_DROP_EXPIRED;
+		return RELAY_PROBE_ECHOED;
+	}
+	return RELAY_PROBE_DROP_KEY;
+}
+
+int relay_probe_mint(const struct relay_probe_key *k, uint64_t life_ms, uint64_t now_ms,
+		     struct ntm_relay_token *t)
+{
+	if (!probe_key_live(k, now_ms))
+		return -ENOKEY;
+	uint64_t na = now_ms - k->made_ms + life_ms;
+	memset(t, 0, sizeof(*t));
+	t->key_id = k->id;
+	t->not_after_ms = na > UINT32_MAX ? UINT32_MAX : (uint32_t)na;
+	return ntm_relay_token_mac(k->key, k->id, t->not_after_ms, t->mac);
+}
+
+enum relay_probe_verdict relay_probe_input(struct relay *r, uint8_t *buf, size_t len,
+					   const struct ntm_udp_meta *src, int fd, uint64_t now_ms)
+{
+	struct ntm_relay_probe p;
+	enum relay_probe_verdict v;
+
+	r->stats.probes++;
+	if (ntm_relay_probe_decode(buf, len, &p) < 0 || p.kind != NTM_RELAY_PROBE_REQUEST) {
+		r->stats.probe_drop_malformed++;
+		return RELAY_PROBE_DROP_MALFORMED;
+	}
+	v = relay_probe_check(&r->probe_keys, &p.token, now_ms);
+	if (v == RELAY_PROBE_ECHOED &&
+	    !ntm_ratelimit_allow(&r->probe_rl, (const struct sockaddr *)&src->src, now_ms))
+		v = RELAY_PROBE_DROP_RATE;
+	if (v == RELAY_PROBE_ECHOED) {
+		struct relay_ep ep = { .meta = *src, .fd = fd, .known = true };
+		p.kind = NTM_RELAY_PROBE_ECHO;
+		if (ntm_relay_probe_encode(buf, len, &p) != (int)len ||
+		    r->send(r->send_arg, &ep, buf, len) < 0)
+			v = RELAY_PROBE_DROP_SEND_ERROR;
+	}
+	switch (v) {
+	case RELAY_PROBE_ECHOED: r->stats.probe_echoes++; break;
+	case RELAY_PROBE_DROP_KEY: r->stats.probe_drop_key++; break;
+	case RELAY_PROBE_DROP_AUTH: r->stats.probe_drop_auth++; break;
+	case RELAY_PROBE_DROP_EXPIRED: r->stats.probe_drop_expired++; break;
+	case RELAY_PROBE_DROP_RATE: r->stats.probe_drop_rate++; break;
+	case RELAY_PROBE_DROP_SEND_ERROR: r->stats.probe_drop_send_error++; break;
+	case RELAY_PROBE_DROP_MALFORMED: r->stats.probe_drop_malformed++; break;
+	}
+	return v;
 }

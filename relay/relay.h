@@ -10,9 +10,10 @@
  *
  * Every capsule received is counted in rx and in exactly one outcome
  * counter: forwarded, keepalives or one drop reason. Nothing is ever sent
- * in answer to a capsule that failed a check; the only datagram the relay
- * ever sends is a forwarded one, to the endpoint the other side
- * authenticated from. The re-wrap happens in place in the caller's buffer:
+ * in answer to a capsule that failed a check; the only datagrams the relay
+ * ever sends are forwarded ones, to the endpoint the other side
+ * authenticated from, and echoes of RELAY_PROBEs whose token the DC made
+ * (relay_probe_input: the same size, to the probe's source, rate limited). The re-wrap happens in place in the caller's buffer:
  * no allocation per packet. Nothing here logs. Not thread-safe. */
 #ifndef NTM_RELAY_H
 #define NTM_RELAY_H
@@ -24,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "idmap.h"
+#include "ratelimit.h"
 #include "relaycap.h"
 #include "replay.h"
 #include "udp.h"
@@ -57,7 +59,15 @@
 	X(allocs_made, "allocations made") \
 	X(allocs_refused, "allocations refused (table full or duplicate ID)") \
 	X(allocs_freed, "allocations freed on request") \
-	X(allocs_expired, "allocations expired (idle past their lifetime)")
+	X(allocs_expired, "allocations expired (idle past their lifetime)") \
+	X(probes, "RELAY_PROBEs received (netcheck latency probes; not in rx)") \
+	X(probe_echoes, "RELAY_PROBEs answered with an echo of the same size") \
+	X(probe_drop_malformed, "RELAY_PROBEs dropped: malformed, or an echo") \
+	X(probe_drop_key, "RELAY_PROBEs dropped: unknown or expired probe key") \
+	X(probe_drop_auth, "RELAY_PROBEs dropped: token MAC did not verify") \
+	X(probe_drop_expired, "RELAY_PROBEs dropped: token expired") \
+	X(probe_drop_rate, "RELAY_PROBEs dropped: over the source's limit (RELAY_PROBE_RATE)") \
+	X(probe_drop_send_error, "RELAY_PROBEs dropped: sending the echo failed")
 
 struct relay_stats {
 #define X(name, text) uint64_t name;
@@ -148,6 +158,44 @@ struct relay_train {
 	uint16_t seg;
 };
 
+/* Probe keys (doc/protocol.md 2.11): the newest first. A token names its
+ * key; its not-after is in ms after the key was made (here: installed). */
+#define RELAY_PROBE_KEYS 2
+#define RELAY_PROBE_RATE 10              /* echoes per second per source */
+#define RELAY_PROBE_BURST 10
+struct relay_probe_key {
+	uint32_t id;                     /* 0: empty */
+	uint8_t key[32];
+	uint64_t made_ms, lifetime_ms;
+};
+struct relay_probe_keys {
+	struct relay_probe_key k[RELAY_PROBE_KEYS];
+};
+
+enum relay_probe_verdict {
+	RELAY_PROBE_ECHOED,
+	RELAY_PROBE_DROP_MALFORMED,
+	RELAY_PROBE_DROP_KEY,
+	RELAY_PROBE_DROP_AUTH,
+	RELAY_PROBE_DROP_EXPIRED,
+	RELAY_PROBE_DROP_RATE,
+	RELAY_PROBE_DROP_SEND_ERROR,
+};
+
+/* Install a probe key made now (the older one stays, the oldest goes); a
+ * repeat of the newest (same id and key) changes nothing. Pure. */
+void relay_probe_keys_add(struct relay_probe_keys *ks, uint32_t id, const uint8_t key[32],
+			  uint32_t lifetime_s, uint64_t now_ms);
+void relay_probe_keys_wipe(struct relay_probe_keys *ks);
+/* Is token good at now_ms? RELAY_PROBE_ECHOED when its key is live, its
+ * MAC right and it is not past its not-after; else the drop reason. Pure
+ * (but for the HMAC). */
+enum relay_probe_verdict relay_probe_check(const struct relay_probe_keys *ks,
+					   const struct ntm_relay_token *t, uint64_t now_ms);
+/* The DC's side: a token under key k valid for life_ms from now. 0 or -errno. */
+int relay_probe_mint(const struct relay_probe_key *k, uint64_t life_ms, uint64_t now_ms,
+		     struct ntm_relay_token *t);
+
 struct relay {
 	struct relay_params p;
 	struct ntm_idmap by_id;          /* alloc id -> struct relay_alloc */
@@ -169,6 +217,8 @@ struct relay {
 	struct relay_train trains[RELAY_QUEUE];
 	struct ntm_udp_tx single[RELAY_QUEUE];
 	uint8_t single_idx[RELAY_QUEUE];
+	struct relay_probe_keys probe_keys;
+	struct ntm_ratelimit probe_rl;   /* echoes per source (RELAY_PROBE_RATE) */
 	struct relay_stats stats;
 };
 
@@ -227,6 +277,13 @@ size_t relay_gro_count(size_t len, uint16_t gro_size);
 /* ... and datagram i of them starts at *off and is the returned length
  * long: gro_size each, the last one the rest. Pure. */
 size_t relay_gro_seg(size_t len, uint16_t gro_size, size_t i, size_t *off);
+
+/* Handle one received datagram of type RELAY_PROBE: a request with a good
+ * token, within its source's rate, is turned into its echo in place (the
+ * same size) and sent back to src on fd; anything else is dropped and
+ * counted, never answered. */
+enum relay_probe_verdict relay_probe_input(struct relay *r, uint8_t *buf, size_t len,
+					   const struct ntm_udp_meta *src, int fd, uint64_t now_ms);
 
 /* Free allocations idle longer than their lifetime; returns how many. */
 size_t relay_expire(struct relay *r, uint64_t now_ms);

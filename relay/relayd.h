@@ -33,6 +33,7 @@
 	X(handshakes, "handshakes with the DC completed") \
 	X(alloc_requests, "RELAY_ALLOC received from the DC") \
 	X(free_requests, "RELAY_FREE received from the DC") \
+	X(probe_keys, "RELAY_PROBE_KEY received from the DC") \
 	X(drop_malformed, "dropped: malformed or unknown message") \
 	X(drop_bad_mac, "dropped: handshake with a wrong mac1 (not for us; costs nothing)") \
 	X(cookies_sent, "COOKIE_REPLY sent: under load, a handshake without a valid mac2") \

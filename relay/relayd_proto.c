@@ -1,7 +1,7 @@
 /* relayd_proto.c - ntm-relayd's datagrams (doc/protocol.md 2, 3, 5.9-5.11,
  * 6): Noise IK handshakes from the one DC key configured, the DC's DATA
- * session carrying RELAY_ALLOC and RELAY_FREE, and RELAY capsules from
- * nodes, which go to the relay core. Nothing here ever answers a datagram
+ * session carrying RELAY_ALLOC, RELAY_FREE and RELAY_PROBE_KEY, and RELAY
+ * capsules and RELAY_PROBEs from nodes, which go to the relay core. Nothing here ever answers a datagram
  * that did not authenticate (every failure is a counter increment), but
  * for the COOKIE_REPLY to a HANDSHAKE_INIT with a valid mac1 under load. */
 #include <errno.h>
@@ -228,6 +228,13 @@ static void on_data(struct relayd *rd, int fd, uint8_t *buf, size_t len,
 		if (relay_free(&rd->core, c.u.free.alloc_id) == 0)
 			log_debug("allocation %08x freed", (unsigned)c.u.free.alloc_id);
 		break;
+	case NTM_CTL_RELAY_PROBE_KEY:
+		/* tokens for netcheck's RELAY_PROBEs (doc/protocol.md 2.11) */
+		rd->stats.probe_keys++;
+		relay_probe_keys_add(&rd->core.probe_keys, c.u.probe_key.key_id, c.u.probe_key.key,
+				     c.u.probe_key.lifetime_s, ntm_loop_now_ms());
+		ntm_wipe(&c, sizeof(c));
+		break;
 	default:
 		rd->stats.drop_bad_control++;
 	}
@@ -240,6 +247,9 @@ static void on_datagram(struct relayd *rd, int fd, uint8_t *buf, size_t len,
 	switch (ntm_wire_type(buf, len)) {
 	case NTM_MSG_RELAY:
 		relay_input(&rd->core, buf, len, m, fd, ntm_loop_now_ms());
+		break;
+	case NTM_MSG_RELAY_PROBE:
+		relay_probe_input(&rd->core, buf, len, m, fd, ntm_loop_now_ms());
 		break;
 	case NTM_MSG_HS_INIT:
 		on_hs_init(rd, fd, buf, len, m);

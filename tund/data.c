@@ -444,6 +444,12 @@ void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_
 		else
 			path_on_relay(t, buf, len, m);
 		break;
+	case NTM_MSG_RELAY_PROBE:
+		if (m->via_relay) /* only a relay's own echo, never through one */
+			t->stats.drop_malformed++;
+		else
+			netcheck_on_relay_echo(t, buf, len, m);
+		break;
 	case NTM_MSG_COOKIE_REPLY:
 		if (m->via_relay) /* the relay path needs no cookie */
 			t->stats.drop_malformed++;

@@ -35,6 +35,53 @@ static enum dcdiag_kind refused(const struct dcdiag_in *in, char *info, size_t i
 	return DCDIAG_CLOCK;
 }
 
+enum dcdiag_icmp dcdiag_icmp_kind(uint8_t origin, uint8_t type, uint8_t code)
+{
+	if (origin == 2 && type == 3) {          /* ICMP destination unreachable */
+		switch (code) {
+		case 3: return DCDIAG_ICMP_PORT;
+		case 0: case 1: case 6: case 7: return DCDIAG_ICMP_HOST;
+		case 9: case 10: case 13: return DCDIAG_ICMP_PROHIBITED;
+		}
+		return DCDIAG_ICMP_NONE;
+	}
+	if (origin == 3 && type == 1) {          /* ICMPv6 destination unreachable */
+		switch (code) {
+		case 4: return DCDIAG_ICMP_PORT;
+		case 0: case 3: return DCDIAG_ICMP_HOST;
+		case 1: case 5: case 6: return DCDIAG_ICMP_PROHIBITED;
+		}
+	}
+	return DCDIAG_ICMP_NONE;
+}
+
+/* An ICMP error about our last attempts, newer than the DC's last answer. */
+static enum dcdiag_kind icmp(const struct dcdiag_in *in, const char *ep, char *info, size_t ic,
+			     char *hint, size_t hc)
+{
+	const char *from = in->icmp_from ? in->icmp_from : "a router";
+
+	if (in->icmp == DCDIAG_ICMP_NONE || !in->icmp_ms || in->now_ms < in->icmp_ms ||
+	    in->now_ms - in->icmp_ms >= DCDIAG_ICMP_FRESH_MS || in->icmp_ms < in->last_heard_ms)
+		return DCDIAG_NONE;
+	switch (in->icmp) {
+	case DCDIAG_ICMP_PORT:
+		snprintf(info, ic, "the DC's host answers that nothing listens on UDP port %u (%s)",
+			 in->port, ep);
+		snprintf(hint, hc, "is ntm-dcd running there?");
+		return DCDIAG_NO_LISTENER;
+	case DCDIAG_ICMP_HOST:
+		snprintf(info, ic, "the DC's host %s is unreachable (ICMP from %s)", ep, from);
+		snprintf(hint, hc, "is the DC's host up? is there a route to it?");
+		return DCDIAG_UNREACHABLE;
+	default:
+		snprintf(info, ic, "UDP to the DC %s is rejected (ICMP administratively prohibited "
+			 "from %s)", ep, from);
+		snprintf(hint, hc, "a firewall rejects UDP %u: open it to the DC", in->port);
+		return DCDIAG_PROHIBITED;
+	}
+}
+
 enum dcdiag_kind dcdiag_describe(const struct dcdiag_in *in, char *info, size_t ic, char *hint,
 				 size_t hc)
 {
@@ -51,6 +98,9 @@ enum dcdiag_kind dcdiag_describe(const struct dcdiag_in *in, char *info, size_t 
 		snprintf(ep, sizeof(ep), "%s (%s)", in->host, in->endpoint);
 	else
 		snprintf(ep, sizeof(ep), "%s", in->endpoint);
+	enum dcdiag_kind k = icmp(in, ep, info, ic, hint, hc);
+	if (k != DCDIAG_NONE)
+		return k;
 	if (in->last_heard_ms && in->now_ms >= in->last_heard_ms) {
 		uint64_t age = (in->now_ms - in->last_heard_ms) / 1000;
 		time_t since = in->now_wall - (time_t)age;

@@ -197,6 +197,7 @@ static void fail(struct tund *t, bool double_backoff)
 	d->failures++;
 	if (d->failures >= 2 && d->state != DC_REFUSED)
 		d->state = DC_UNREACHABLE;
+	tund_icmp_watch(t, true);       /* the next attempt's ICMP error, if any */
 	watch_dc(t, "the DC does not answer");
 	if (!double_backoff)
 		return;
@@ -587,6 +588,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len)
 		peer_on_nak(t, &c.u.nak);
 	else if (c.type == NTM_CTL_NETCHECK_ECHO)
 		netcheck_on_echo(t, &c.u.nc_echo);
+	else if (c.type == NTM_CTL_NETCHECK_RELAYS)
+		netcheck_on_relays(t, &c.u.nc_relays);
 	else
 		t->stats.drop_malformed++;
 }
@@ -831,6 +834,9 @@ void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, 
 		.port = ep_port(&t->cfg.dc_endpoint[d->use]),
 		.name = t->cfg.name,
 		.key = key,
+		.icmp = (enum dcdiag_icmp)d->icmp,
+		.icmp_ms = d->icmp_ms,
+		.icmp_from = d->icmp_from[0] ? d->icmp_from : NULL,
 	};
 
 	memcpy(in.ours, d->why_ours, sizeof(in.ours));

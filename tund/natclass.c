@@ -73,3 +73,18 @@ void nc_classify(const struct nc_obs *o, struct ntm_lctl_nc_family *out)
 	out->port_preserved = moved_port ? NTM_LCTL_NC_NO : NTM_LCTL_NC_YES;
 	out->mapping = nat ? mapping(o) : NTM_LCTL_MAP_NO_NAT;
 }
+
+uint32_t nc_median_us(uint32_t *v, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	for (unsigned i = 1; i < n; i++)  /* a few values: insertion sort */
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint32_t x = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	if (n % 2)
+		return v[n / 2];
+	return (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) / 2);
+}

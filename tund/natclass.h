@@ -32,4 +32,8 @@ struct nc_obs {
  * two differ); without a pair it is unknown, and says why. */
 void nc_classify(const struct nc_obs *o, struct ntm_lctl_nc_family *out);
 
+/* The median of the n round trips in v (sorted in place; for an even n the
+ * mean of the middle two), 0 for none: a relay's latency from its probes. */
+uint32_t nc_median_us(uint32_t *v, unsigned n);
+
 #endif

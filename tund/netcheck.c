@@ -8,6 +8,13 @@
  * the source address and port it saw, to that source. Unanswered probes go
  * again after NC_ROUND_MS, NC_ROUNDS times in all. natclass.c turns the
  * echoes into the verdict; this file only sends, collects and replies.
+ *
+ * Relays (doc/protocol.md 2.11, 5.16, 5.17): a NETCHECK_RELAYS_REQ (again
+ * each round until answered) asks the DC for the relays it would give us,
+ * each with a probe token; each gets NC_RELAY_PROBES RELAY_PROBEs from
+ * the main socket, NC_RELAY_GAP_MS apart, and its latency is the median of
+ * the echoes' round trips. The test ends when everything is answered, or
+ * NC_ROUNDS rounds after it began.
  * One test runs at a time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +33,21 @@
 #define NC_ROUND_MS 400
 #define NC_ROUNDS 3
 #define NC_TOKEN_SLOTS 0xf               /* low bits of a token: slot number + 1 */
+#define NC_TOKEN_RELAYS 0xf              /* ... or this: the NETCHECK_RELAYS_REQ */
+#define NC_RELAY_PROBES 3
+#define NC_RELAY_GAP_MS 100
+
+struct nc_relay {
+	struct ntm_nc_relay info;            /* as the DC listed it */
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	bool usable;                         /* reachable from our socket's family */
+	unsigned sent, got;
+	uint64_t nonce[NC_RELAY_PROBES];
+	uint64_t sent_ns[NC_RELAY_PROBES];
+	bool answered[NC_RELAY_PROBES];
+	uint32_t rtt_us[NC_RELAY_PROBES];    /* the first got of them */
+};
 
 struct nc_slot {
 	bool used;                           /* a probe goes there */
@@ -51,6 +73,10 @@ struct netcheck {
 	struct ntm_endpoint alt;
 	struct ntm_timer timer;
 	struct nc_slot slot[UL_NFAM][NC_NSOCK][NC_NDEST];
+	bool relays_heard;                   /* NETCHECK_RELAYS came */
+	unsigned nrelays;
+	struct nc_relay relay[NTM_NC_RELAYS_MAX];
+	struct ntm_timer rtimer;             /* the next RELAY_PROBEs */
 };
 
 static uint64_t now_ns(void)
@@ -115,6 +141,59 @@ static int to_sockaddr(const struct tund *t, const struct ntm_endpoint *ep,
 	return 0;
 }
 
+/* Ask the DC which relays to probe (from the main socket, to the DC
+ * endpoint in use, like any control message). */
+static void send_relays_req(struct netcheck *nc)
+{
+	struct tund *t = nc->t;
+	struct ntm_ctl c = { .type = NTM_CTL_NETCHECK_RELAYS_REQ };
+	uint8_t pkt[NTM_DATA_HDR_LEN + 512 + NTM_TAG_LEN];
+	int len;
+
+	c.u.nc_relays_req.token = nc->token_base + NC_TOKEN_RELAYS;
+	len = ntm_ctl_encode(&c, pkt + NTM_DATA_HDR_LEN, 512);
+	if (len < 0 || (len = ntm_session_seal(&t->dc.sess, pkt, (size_t)len)) < 0)
+		return;
+	if (ntm_udp_send(t->udp_fd, pkt, (size_t)len, (const struct sockaddr *)&t->dc.ep[t->dc.use],
+			 t->dc.eplen[t->dc.use], NULL) >= 0)
+		t->stats.tx_packets++;
+}
+
+static void send_relay_probe(struct netcheck *nc, struct nc_relay *r)
+{
+	struct tund *t = nc->t;
+	struct ntm_relay_probe p = { .kind = NTM_RELAY_PROBE_REQUEST, .token = r->info.token };
+	uint8_t pkt[NTM_RELAY_PROBE_LEN];
+	unsigned k = r->sent;
+
+	if (ntm_random(&p.nonce, sizeof(p.nonce)) < 0 ||
+	    ntm_relay_probe_encode(pkt, sizeof(pkt), &p) != (int)sizeof(pkt))
+		return;
+	r->nonce[k] = p.nonce;
+	r->sent_ns[k] = now_ns();
+	r->sent++;
+	if (ntm_udp_send(t->udp_fd, pkt, sizeof(pkt), (const struct sockaddr *)&r->to, r->tolen,
+			 NULL) >= 0)
+		t->stats.tx_packets++;
+}
+
+/* The next probe to each relay that has some left. */
+static void relay_tick(struct ntm_timer *tm, void *arg)
+{
+	struct netcheck *nc = arg;
+	bool more = false;
+	(void)tm;
+
+	for (unsigned i = 0; i < nc->nrelays; i++) {
+		struct nc_relay *r = &nc->relay[i];
+		if (r->usable && r->sent < NC_RELAY_PROBES)
+			send_relay_probe(nc, r);
+		more |= r->usable && r->sent < NC_RELAY_PROBES;
+	}
+	if (more)
+		ntm_timer_arm(&nc->rtimer, NC_RELAY_GAP_MS, 0);
+}
+
 /* Probes every destination known and not answered yet. */
 static void send_round(struct netcheck *nc)
 {
@@ -127,8 +206,22 @@ static void send_round(struct netcheck *nc)
 			}
 }
 
+static bool relays_done(const struct netcheck *nc)
+{
+	if (!nc->relays_heard)
+		return false;
+	for (unsigned i = 0; i < nc->nrelays; i++) {
+		const struct nc_relay *r = &nc->relay[i];
+		if (r->usable && (r->sent < NC_RELAY_PROBES || r->got < r->sent))
+			return false;
+	}
+	return true;
+}
+
 static bool all_answered(const struct netcheck *nc)
 {
+	if (!relays_done(nc))
+		return false;
 	for (int f = 0; f < UL_NFAM; f++)
 		for (int s = 0; s < NC_NSOCK; s++)
 			for (int d = 0; d < NC_NDEST; d++) {
@@ -144,6 +237,7 @@ static void job_free(struct netcheck *nc)
 	if (nc->t->netcheck == nc)
 		nc->t->netcheck = NULL;
 	ntm_timer_cancel(&nc->timer);
+	ntm_timer_cancel(&nc->rtimer);
 	if (nc->fd2 >= 0) {
 		ntm_io_remove(&nc->io2);
 		close(nc->fd2);
@@ -166,7 +260,7 @@ static void finish(struct netcheck *nc)
 {
 	struct tund *t = nc->t;
 	struct ntm_lctl_netcheck r = { 0 };
-	uint8_t local[UNDERLAY_MAX_ADDRS][16], buf[512];
+	uint8_t local[UNDERLAY_MAX_ADDRS][16], buf[1024];
 
 	for (int f = 0; f < UL_NFAM; f++) {
 		struct nc_obs o = { .family = f == UL_V4 ? 4 : 6 };
@@ -187,6 +281,18 @@ static void finish(struct netcheck *nc)
 		o.local = (const uint8_t(*)[16])local;
 		o.rtt_us = nc->slot[f][NC_MAIN][NC_PRIMARY].rtt_us;
 		nc_classify(&o, &r.fam[r.n_fam++]);
+	}
+	for (unsigned i = 0; i < nc->nrelays && r.n_relays < NTM_LCTL_NC_MAX_RELAYS; i++) {
+		struct nc_relay *x = &nc->relay[i];
+		struct ntm_lctl_nc_relay *o = &r.relay[r.n_relays++];
+		o->kind = x->info.kind;
+		memcpy(o->name, x->info.name, x->info.name_len);
+		o->ep.family = x->info.ep.family;
+		o->ep.port = x->info.ep.port;
+		memcpy(o->ep.addr, x->info.ep.addr, x->info.ep.family == 4 ? 4 : 16);
+		o->sent = (uint8_t)x->sent;
+		o->answered = (uint8_t)x->got;
+		o->rtt_us = nc_median_us(x->rtt_us, x->got);
 	}
 	if (nc->has_alt) {
 		r.has_alt = true;
@@ -214,6 +320,8 @@ static void tick(struct ntm_timer *tm, void *arg)
 		return;
 	}
 	send_round(nc);
+	if (!nc->relays_heard)
+		send_relays_req(nc);
 	ntm_timer_arm(&nc->timer, NC_ROUND_MS, 0);
 }
 
@@ -267,6 +375,54 @@ void netcheck_on_echo(struct tund *t, const struct ntm_ctl_netcheck_echo *e)
 	}
 	if (all_answered(nc))
 		ntm_timer_arm(&nc->timer, 0, 0);
+}
+
+void netcheck_on_relays(struct tund *t, const struct ntm_ctl_netcheck_relays *m)
+{
+	struct netcheck *nc = t->netcheck;
+
+	if (!nc || m->token != nc->token_base + NC_TOKEN_RELAYS || nc->relays_heard) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	nc->relays_heard = true;
+	for (unsigned i = 0; i < m->count && nc->nrelays < NTM_NC_RELAYS_MAX; i++) {
+		struct nc_relay *r = &nc->relay[nc->nrelays++];
+		r->info = m->relay[i];
+		r->usable = to_sockaddr(t, &r->info.ep, &r->to, &r->tolen) == 0;
+	}
+	relay_tick(&nc->rtimer, nc);
+	if (all_answered(nc))
+		ntm_timer_arm(&nc->timer, 0, 0);
+}
+
+void netcheck_on_relay_echo(struct tund *t, const uint8_t *buf, size_t len,
+			    const struct ntm_udp_meta *m)
+{
+	struct netcheck *nc = t->netcheck;
+	struct ntm_relay_probe p;
+
+	if (!nc || ntm_relay_probe_decode(buf, len, &p) < 0 || p.kind != NTM_RELAY_PROBE_ECHO) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	for (unsigned i = 0; i < nc->nrelays; i++) {
+		struct nc_relay *r = &nc->relay[i];
+		if (!r->usable ||
+		    ntm_sockaddr_cmp((const struct sockaddr *)&m->src, (const struct sockaddr *)&r->to))
+			continue;
+		for (unsigned k = 0; k < r->sent; k++) {
+			if (r->answered[k] || r->nonce[k] != p.nonce)
+				continue;
+			r->answered[k] = true;
+			uint32_t rtt = (uint32_t)((now_ns() - r->sent_ns[k]) / 1000);
+			r->rtt_us[r->got++] = rtt ? rtt : 1;
+			if (all_answered(nc))
+				ntm_timer_arm(&nc->timer, 0, 0);
+			return;
+		}
+	}
+	t->stats.drop_unknown++;
 }
 
 bool netcheck_from_alt(const struct tund *t, const struct sockaddr *src)
@@ -335,8 +491,10 @@ int netcheck_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lct
 	}
 	t->netcheck = nc;
 	ntm_timer_init(&nc->timer, t->loop, tick, nc);
+	ntm_timer_init(&nc->rtimer, t->loop, relay_tick, nc);
 	ntm_ctlconn_on_cancel(c, on_cancel, nc);
 	send_round(nc);
+	send_relays_req(nc);
 	ntm_timer_arm(&nc->timer, NC_ROUND_MS, 0);
 	return NTM_CTLSRV_DEFER;
 }

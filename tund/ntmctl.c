@@ -655,6 +655,59 @@ static void print_nc_family_json(const struct ntm_lctl_nc_family *f, const char 
 		printf("null}, ");
 }
 
+static const char *nc_relay_name(const struct ntm_lctl_nc_relay *r)
+{
+	if (r->kind == NTM_LCTL_NC_RELAY_EMBEDDED)
+		return "embedded";
+	return r->name[0] ? r->name : "standalone";
+}
+
+/* "; relay RTT: embedded 203.0.113.1:7542 0.4 ms, r1 198.51.100.7:7542 no answer" */
+static void print_nc_relays_text(const struct ntm_lctl_netcheck *m)
+{
+	char ep[80];
+
+	printf("; relay RTT:");
+	if (m->n_relays == 0)
+		printf(" none listed");
+	for (unsigned i = 0; i < m->n_relays; i++) {
+		const struct ntm_lctl_nc_relay *r = &m->relay[i];
+		fmt_endpoint(&r->ep, ep, sizeof(ep));
+		printf("%s %s %s ", i ? "," : "", nc_relay_name(r), ep);
+		if (r->answered)
+			printf("%.1f ms", r->rtt_us / 1000.0);
+		else
+			printf("no answer");
+	}
+}
+
+static void print_nc_relays_json(const struct ntm_lctl_netcheck *m)
+{
+	uint32_t best = 0;
+	char ep[80];
+
+	for (unsigned i = 0; i < m->n_relays; i++)
+		if (m->relay[i].rtt_us && (!best || m->relay[i].rtt_us < best))
+			best = m->relay[i].rtt_us;
+	if (best)
+		printf("\"relay_rtt_ms\": %.3f, \"relays\": [", best / 1000.0);
+	else
+		printf("\"relay_rtt_ms\": null, \"relays\": [");
+	for (unsigned i = 0; i < m->n_relays; i++) {
+		const struct ntm_lctl_nc_relay *r = &m->relay[i];
+		fmt_endpoint(&r->ep, ep, sizeof(ep));
+		printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"endpoint\": \"%s\", "
+		       "\"sent\": %u, \"answered\": %u, \"rtt_ms\": ", i ? ", " : "", nc_relay_name(r),
+		       r->kind == NTM_LCTL_NC_RELAY_EMBEDDED ? "embedded" : "standalone", ep,
+		       (unsigned)r->sent, (unsigned)r->answered);
+		if (r->answered)
+			printf("%.3f}", r->rtt_us / 1000.0);
+		else
+			printf("null}");
+	}
+	printf("]");
+}
+
 static void print_netcheck(const struct ntm_lctl_netcheck *m, bool json)
 {
 	const struct ntm_lctl_nc_family *f4 = nc_fam(m, 4), *f6 = nc_fam(m, 6);
@@ -676,7 +729,8 @@ static void print_netcheck(const struct ntm_lctl_netcheck *m, bool json)
 			printf("\"dc_rtt_ms\": %.3f, ", rtt / 1000.0);
 		else
 			printf("\"dc_rtt_ms\": null, ");
-		printf("\"relay_rtt_ms\": null}\n");
+		print_nc_relays_json(m);
+		printf("}\n");
 		return;
 	}
 	printf("UDP: %s; ", udp ? "yes" : "no");
@@ -685,7 +739,8 @@ static void print_netcheck(const struct ntm_lctl_netcheck *m, bool json)
 	print_nc_family_text(f6, "IPv6");
 	if (rtt)
 		printf("; DC RTT %.1f ms", rtt / 1000.0);
-	printf("; relay RTT: not measured\n");
+	print_nc_relays_text(m);
+	printf("\n");
 }
 
 static int cmd_netcheck(void *ctx, int argc, char **argv)

@@ -90,7 +90,9 @@ void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg)
 	struct tund *t = arg;
 	struct ntm_udp_meta m;
 	int fd = io->fd;
-	(void)events;
+
+	if ((events & EPOLLERR) && fd == t->udp_fd)
+		tund_icmp_drain(t, fd);
 
 	if (fd == t->udp_fd && t->cfg.offload && !t->dp.udp_gro) {
 		on_udp_batched(t, fd);

@@ -75,7 +75,8 @@ enum dc_state {
 	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(tun_write_failed) \
 	X(tun_txq_drops) X(udp_socket_drops) \
 	X(resolve_requests) X(namemap_full) X(peers_downed) \
-	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full)
+	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full) \
+	X(icmp_errors)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,
  * which peer.c also draws DIRECTION_REQ ids from; others read state, sess
@@ -109,6 +110,12 @@ struct dclink {
 	bool refused;                      /* the DC's last answer was a HANDSHAKE_REFUSE */
 	bool hs_answered;                  /* the pending handshake got an answer */
 	struct ntm_refuse why;             /* that refusal (dcdiag.h) */
+	/* ICMP errors on the main socket (IP_RECVERR, asked for while the DC
+	 * does not answer): the last one about a DC endpoint (dcdiag.h) */
+	bool icmp_watch;
+	uint8_t icmp;                      /* enum dcdiag_icmp */
+	uint64_t icmp_ms;
+	char icmp_from[64];
 	uint8_t why_ours[12];              /* our clock when it came */
 	uint64_t refusal_log_ms;           /* when a refusal was last logged */
 	uint64_t last_heard_ms;            /* last authenticated datagram from the DC */
@@ -225,9 +232,19 @@ struct tund {
 int netcheck_request(struct tund *t, struct ntm_ctlconn *c, const struct ntm_lctl_req *req,
 		     uint8_t *out, size_t cap);
 void netcheck_on_echo(struct tund *t, const struct ntm_ctl_netcheck_echo *e);
+/* NETCHECK_RELAYS from the DC, and a RELAY_PROBE (echo) from a relay. */
+void netcheck_on_relays(struct tund *t, const struct ntm_ctl_netcheck_relays *m);
+void netcheck_on_relay_echo(struct tund *t, const uint8_t *buf, size_t len,
+			    const struct ntm_udp_meta *m);
 /* Is src the DC's second address, while a netcheck probes it? */
 bool netcheck_from_alt(const struct tund *t, const struct sockaddr *src);
 void netcheck_free(struct tund *t);
+
+/* dcicmp.c: ICMP errors on the main socket, asked for (on) while the DC
+ * does not answer; tund_icmp_drain reads them when epoll says EPOLLERR,
+ * and asks for none any more once registered (the queue is emptied). */
+void tund_icmp_watch(struct tund *t, bool on);
+void tund_icmp_drain(struct tund *t, int fd);
 
 /* tund.c: reads datagrams from one of our UDP sockets (arg: the tund) */
 void tund_on_udp(struct ntm_io *io, uint32_t events, void *arg);

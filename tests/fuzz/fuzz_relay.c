@@ -18,7 +18,14 @@
  * Every datagram of the buffer is counted once, every capsule that left
  * verifies as above and carries the inner bytes it was sealed with, trains
  * hold equal segments but a shorter last within the kernel's limits, and
- * exactly the forwarded ones left. */
+ * exactly the forwarded ones left.
+ *
+ * A first byte of 0xfe picks mode 3, RELAY_PROBE (relay_probe_input) on a
+ * relay holding two probe keys: the rest as a datagram, or (its first byte
+ * odd) a probe whose token is minted under one of the keys with a fuzzed
+ * lifetime, at a fuzzed time. Every probe lands in exactly one probe
+ * counter; an echo leaves only for the verdict RELAY_PROBE_ECHOED, to the
+ * probe's source, the same size, the probe with its kind byte made 2. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -256,6 +263,75 @@ static void gro_mode(const uint8_t *d, size_t n)
 	CHECK(gsent == rg.stats.forwarded - fwd + (rg.stats.held_sent - held));
 }
 
+/* ---- mode 3: RELAY_PROBE ---- */
+
+static struct relay rp;
+static uint64_t pnow = 5000;
+static uint8_t pbuf[NTM_MAX_DATAGRAM], pin[NTM_MAX_DATAGRAM];
+static size_t plen;
+static unsigned psends;
+
+static int p_send(void *arg, const struct relay_ep *ep, const uint8_t *b, size_t len)
+{
+	struct ntm_udp_meta src = meta(7);
+	(void)arg;
+
+	psends++;
+	CHECK(ep->fd == 50 && memcmp(&ep->meta.src, &src.src, src.srclen) == 0);
+	CHECK(len == plen && len == NTM_RELAY_PROBE_LEN);
+	CHECK(b[2] == NTM_RELAY_PROBE_ECHO && pin[2] == NTM_RELAY_PROBE_REQUEST);
+	CHECK(memcmp(b, pin, 2) == 0 && memcmp(b + 3, pin + 3, len - 3) == 0);
+	return 0;
+}
+
+static void p_setup(void)
+{
+	struct relay_params p = { .max_allocs = 1, .pps = 1, .bytes_ps = 1 };
+
+	relay_init(&rp, &p, p_send, NULL);
+	relay_probe_keys_add(&rp.probe_keys, 0x0a0b0c0d, key[0], 60, pnow);
+	relay_probe_keys_add(&rp.probe_keys, 0x01020304, key[1], 600, pnow);
+}
+
+static uint64_t p_outcomes(void)
+{
+	const struct relay_stats *st = &rp.stats;
+	return st->probe_echoes + st->probe_drop_malformed + st->probe_drop_key +
+	       st->probe_drop_auth + st->probe_drop_expired + st->probe_drop_rate +
+	       st->probe_drop_send_error;
+}
+
+/* d[0]: mode bit 0, key bit 1; d[1]: time step (100 ms); d[2..3]: token life (ms) */
+static void probe_mode(const uint8_t *d, size_t n)
+{
+	if (n < 4 || n > sizeof(pbuf))
+		return;
+	pnow += (uint64_t)d[1] * 100;
+	if (d[0] & 1) {
+		struct ntm_relay_probe p = { .kind = NTM_RELAY_PROBE_REQUEST };
+		const struct relay_probe_key *k = &rp.probe_keys.k[(d[0] >> 1) & 1];
+		memcpy(&p.nonce, d + 4, n - 4 < 8 ? n - 4 : 8);
+		/* minted a little earlier than now: it may have expired */
+		if (relay_probe_mint(k, (uint64_t)(d[2] << 8 | d[3]), pnow - (d[0] >> 2) * 50 > k->made_ms ?
+				     pnow - (d[0] >> 2) * 50 : k->made_ms, &p.token) < 0)
+			p.token.key_id = k->id ? k->id : 1;
+		CHECK(ntm_relay_probe_encode(pbuf, sizeof(pbuf), &p) == NTM_RELAY_PROBE_LEN);
+		plen = NTM_RELAY_PROBE_LEN;
+	} else {
+		plen = n - 4;
+		memcpy(pbuf, d + 4, plen);
+	}
+	memcpy(pin, pbuf, plen);
+	struct ntm_udp_meta m = meta(7);
+	unsigned before = psends;
+	uint64_t probes = rp.stats.probes;
+	enum relay_probe_verdict v = relay_probe_input(&rp, pbuf, plen, &m, 50, pnow);
+	CHECK(rp.stats.probes == probes + 1);
+	CHECK(p_outcomes() == rp.stats.probes);
+	CHECK(psends == before + (v == RELAY_PROBE_ECHOED));
+	CHECK(rp.stats.rx == 0 && rp.stats.forwarded == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -264,7 +340,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		setup();
 		g_setup();
+		p_setup();
 		ready = 1;
+	}
+	if (size >= 1 && data[0] == 0xfe) {
+		probe_mode(data + 1, size - 1);
+		return 0;
 	}
 	if (size >= 1 && data[0] == 0xff) {
 		gro_mode(data + 1, size - 1);

@@ -1,5 +1,5 @@
 /* fuzz_wire.c - libFuzzer harness for every decoder in lib/wire.c and
- * lib/wire_ctl.c (HANDSHAKE_REFUSE and its payload included).
+ * lib/wire_ctl.c (HANDSHAKE_REFUSE and its payload, RELAY_PROBE included).
  *
  * The input goes to ntm_wire_type, each outer decoder and ntm_ctl_decode.
  * Whatever decodes must re-encode to exactly the input bytes (the encoding
@@ -166,6 +166,22 @@ static void fuzz_probe(const uint8_t *data, size_t size)
 	CHECK(memcmp(out, data, size) == 0);
 }
 
+/* RELAY_PROBE: canonical, 36 bytes, and a decoded probe re-encodes as the
+ * other kind with only byte 2 changed (the relay's echo in place). */
+static void fuzz_relay_probe(const uint8_t *data, size_t size)
+{
+	struct ntm_relay_probe m;
+
+	if (ntm_relay_probe_decode(data, size, &m) != 0)
+		return;
+	CHECK(size == NTM_RELAY_PROBE_LEN && m.token.key_id != 0);
+	CHECK(ntm_relay_probe_encode(out, sizeof(out), &m) == (int)size);
+	CHECK(memcmp(out, data, size) == 0);
+	m.kind = m.kind == NTM_RELAY_PROBE_REQUEST ? NTM_RELAY_PROBE_ECHO : NTM_RELAY_PROBE_REQUEST;
+	CHECK(ntm_relay_probe_encode(out, sizeof(out), &m) == (int)size);
+	CHECK(memcmp(out, data, 2) == 0 && memcmp(out + 3, data + 3, size - 3) == 0);
+}
+
 static void fuzz_ctl(const uint8_t *data, size_t size)
 {
 	static struct ntm_ctl m;
@@ -230,10 +246,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	CHECK(type == -EBADMSG || type == NTM_MSG_HS_INIT || type == NTM_MSG_HS_RESP ||
 	      type == NTM_MSG_PROBE || type == NTM_MSG_DATA || type == NTM_MSG_RELAY ||
-	      type == NTM_MSG_COOKIE_REPLY || type == NTM_MSG_HS_REFUSE);
+	      type == NTM_MSG_COOKIE_REPLY || type == NTM_MSG_HS_REFUSE || type == NTM_MSG_RELAY_PROBE);
 	fuzz_hs_init(data, size);
 	fuzz_cookie_reply(data, size);
 	fuzz_probe(data, size);
+	fuzz_relay_probe(data, size);
 	fuzz_hs_resp(data, size);
 	fuzz_hs_refuse(data, size);
 	fuzz_refuse_payload(data, size);

@@ -60,6 +60,9 @@ check() {
 		fail "$n: port_preserved is not $pp: $(cat "$T/nc-$n.json")"
 	[ "$(nc_json "$n" mapping)" = "$map" ] || fail "$n: mapping is not '$map': $(cat "$T/nc-$n.json")"
 	[ "$(nc_json "$n" dc_alt)" = "$ALT:7540" ] || fail "$n: dc_alt is not $ALT:7540: $(cat "$T/nc-$n.json")"
+	# the DC's embedded relay, probed through the site's NAT (doc/protocol.md 2.11)
+	grep -q "\"relays\": \[{\"name\": \"embedded\", \"kind\": \"embedded\", \"endpoint\": \"$NL_DC_IP:7542\", \"sent\": 3, \"answered\": 3, \"rtt_ms\": [0-9.]*}\]" "$T/nc-$n.json" ||
+		fail "$n: the embedded relay not measured: $(cat "$T/nc-$n.json")"
 	if [ "$n" = pub ]; then
 		v6='\[2001:db8::11\]:7541 (no NAT)'
 		grep -q "\"ipv6\": {\"observed\": \"\[$PUB6\]:$NL_PORT\", \"nat\": false, \"port_preserved\": true, \"mapping\": \"none (no NAT)\"" "$T/nc-$n.json" ||
@@ -70,8 +73,8 @@ check() {
 	fi
 	"$NTMCTL" -s "${NL_SOCK[$n]}" netcheck > "$T/nc-$n.txt" 2>&1 || fail "$n: ntmctl netcheck: $(cat "$T/nc-$n.txt")"
 	case $nat in
-	false) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:$NL_PORT (no NAT); IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
-	true) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:[0-9]* (NAT, port preserved: [a-z]*); mapping: $map; IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: not measured$" "$T/nc-$n.txt" ;;
+	false) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:$NL_PORT (no NAT); IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: embedded $NL_DC_IP:7542 [0-9.]* ms$" "$T/nc-$n.txt" ;;
+	true) grep -q "^UDP: yes; IPv4: ${NL_PUB[$n]}:[0-9]* (NAT, port preserved: [a-z]*); mapping: $map; IPv6: $v6; DC RTT [0-9.]* ms; relay RTT: embedded $NL_DC_IP:7542 [0-9.]* ms$" "$T/nc-$n.txt" ;;
 	esac || fail "$n: text output: $(cat "$T/nc-$n.txt")"
 	after=$(observed "$n")
 	[ "$after" = "$before" ] || fail "$n: the DC saw the node at $before before netcheck and at $after after"

@@ -166,7 +166,8 @@ static bool parse_udpv4(const uint8_t *f, size_t len, struct udpv4 *u)
 	return true;
 }
 
-static bool is_ntm_data(const uint8_t *f, size_t len, uint16_t dport, struct udpv4 *u)
+static bool is_ntm_type(const uint8_t *f, size_t len, uint16_t dport, uint8_t type,
+			struct udpv4 *u)
 {
 	if (!parse_udpv4(f, len, u))
 		return false;
@@ -174,7 +175,7 @@ static bool is_ntm_data(const uint8_t *f, size_t len, uint16_t dport, struct udp
 		return false;
 	if (u->plen < NTM_DATA_MIN)
 		return false;
-	return f[u->pl] == NTM_DATA_TYPE;
+	return f[u->pl] == type;
 }
 
 /* ---- capture files ---- */
@@ -380,9 +381,9 @@ static int rx_open(const char *ifname)
 
 /* ---- subcommands ---- */
 
-/* capture IFACE DSTPORT COUNT OUTFILE [TIMEOUT_MS]: the first COUNT ntm
- * DATA frames (IPv4 UDP to DSTPORT, payload starting with 0x04 and at
- * least 32 bytes) that IFACE sends. Only frames leaving IFACE are taken:
+/* capture IFACE DSTPORT COUNT OUTFILE [TIMEOUT_MS [TYPE]]: the first COUNT
+ * ntm DATA frames (IPv4 UDP to DSTPORT, payload starting with 0x04, or
+ * the TYPE given, and at least 32 bytes) that IFACE sends. Only frames leaving IFACE are taken:
  * they are the ones that, sent out IFACE again, reach the same receiver.
  * A UDP checksum the kernel left for offload (veth) is completed, so the
  * file holds the frame as it is on the wire. Exits 0 once COUNT frames
@@ -393,10 +394,12 @@ static int cmd_capture(int argc, char **argv)
 	struct capfile c = { 0 };
 	int ret = 1, fd = -1;
 
-	if (argc < 5 || argc > 6 || parse_num(argv[2], 1, 65535, &port) < 0 ||
+	unsigned long type = NTM_DATA_TYPE;
+	if (argc < 5 || argc > 7 || parse_num(argv[2], 1, 65535, &port) < 0 ||
 	    parse_num(argv[3], 1, FRAMES_MAX, &count) < 0 ||
-	    (argc == 6 && parse_num(argv[5], 1, TIMEOUT_MAX_MS, &timeout) < 0)) {
-		fprintf(stderr, "usage: " PROG " capture IFACE DSTPORT COUNT(1-%d) OUTFILE [TIMEOUT_MS]\n",
+	    (argc >= 6 && parse_num(argv[5], 1, TIMEOUT_MAX_MS, &timeout) < 0) ||
+	    (argc == 7 && parse_num(argv[6], 1, 255, &type) < 0)) {
+		fprintf(stderr, "usage: " PROG " capture IFACE DSTPORT COUNT(1-%d) OUTFILE [TIMEOUT_MS [TYPE]]\n",
 			FRAMES_MAX);
 		return 2;
 	}
@@ -422,7 +425,7 @@ static int cmd_capture(int argc, char **argv)
 		bool out_dir = false, partial = false;
 		struct udpv4 u;
 		ssize_t n = rx_frame(fd, buf, FRAME_MAX, &out_dir, &partial);
-		if (n < 0 || !out_dir || !is_ntm_data(buf, (size_t)n, (uint16_t)port, &u))
+		if (n < 0 || !out_dir || !is_ntm_type(buf, (size_t)n, (uint16_t)port, (uint8_t)type, &u))
 			continue;
 		size_t len = u.ip + get16(buf + u.ip + 2);      /* no Ethernet padding */
 		uint8_t *f = c.data + (size_t)c.n * FRAME_MAX;
@@ -686,7 +689,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 } cmds[] = {
-	{ "capture", cmd_capture, "capture IFACE DSTPORT COUNT OUTFILE [TIMEOUT_MS]" },
+	{ "capture", cmd_capture, "capture IFACE DSTPORT COUNT OUTFILE [TIMEOUT_MS [TYPE]]" },
 	{ "replay", cmd_replay, "replay IFACE INFILE" },
 	{ "forge", cmd_forge, "forge IFACE INFILE" },
 	{ "truncate", cmd_truncate, "truncate IFACE INFILE" },

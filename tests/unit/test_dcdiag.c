@@ -1,6 +1,6 @@
 /* test_dcdiag.c - the words ntmctl status and the log use when the node
- * is not registered (dcdiag.h): the four cases are told apart, and each
- * says what to do. */
+ * is not registered (dcdiag.h): the cases are told apart, ICMP errors
+ * included, and each says what to do. */
 #include <check.h>
 #include <string.h>
 
@@ -165,6 +165,85 @@ START_TEST(test_long_names_are_cut_not_overrun)
 }
 END_TEST
 
+/* ICMP and ICMPv6 destination unreachable codes, and what they say. */
+START_TEST(test_icmp_errors_are_classified_by_origin_type_and_code)
+{
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 3, 3), DCDIAG_ICMP_PORT);
+	ck_assert_int_eq(dcdiag_icmp_kind(3, 1, 4), DCDIAG_ICMP_PORT);
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 3, 1), DCDIAG_ICMP_HOST);
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 3, 0), DCDIAG_ICMP_HOST);
+	ck_assert_int_eq(dcdiag_icmp_kind(3, 1, 3), DCDIAG_ICMP_HOST);
+	ck_assert_int_eq(dcdiag_icmp_kind(3, 1, 0), DCDIAG_ICMP_HOST);
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 3, 13), DCDIAG_ICMP_PROHIBITED);
+	ck_assert_int_eq(dcdiag_icmp_kind(3, 1, 1), DCDIAG_ICMP_PROHIBITED);
+	/* fragmentation needed, TTL exceeded, another origin, v4 codes as v6 */
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 3, 4), DCDIAG_ICMP_NONE);
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 11, 0), DCDIAG_ICMP_NONE);
+	ck_assert_int_eq(dcdiag_icmp_kind(1, 3, 3), DCDIAG_ICMP_NONE);
+	ck_assert_int_eq(dcdiag_icmp_kind(3, 3, 3), DCDIAG_ICMP_NONE);
+	ck_assert_int_eq(dcdiag_icmp_kind(2, 1, 4), DCDIAG_ICMP_NONE);
+}
+END_TEST
+
+/* A port unreachable from the DC's host: ntm-dcd is not running there,
+ * which silence (a wrong key, a dropping firewall) does not say. */
+START_TEST(test_nothing_listening_on_the_dc_port_is_told_from_silence)
+{
+	struct dcdiag_in in = base();
+	char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX], silent[DCDIAG_INFO_MAX];
+
+	ck_assert_int_eq(run(&in, silent, hint), DCDIAG_SILENT);
+	in.icmp = DCDIAG_ICMP_PORT;
+	in.icmp_ms = in.now_ms - 3000;
+	in.icmp_from = "192.0.2.1";
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_NO_LISTENER);
+	ck_assert_str_eq(info, "the DC's host answers that nothing listens on UDP port 7540 "
+			 "(192.0.2.1:7540)");
+	ck_assert_str_eq(hint, "is ntm-dcd running there?");
+	ck_assert_str_ne(info, silent);
+	in.icmp = DCDIAG_ICMP_HOST;
+	in.icmp_from = "198.51.100.1";
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_UNREACHABLE);
+	ck_assert_str_eq(info, "the DC's host 192.0.2.1:7540 is unreachable (ICMP from 198.51.100.1)");
+	in.icmp = DCDIAG_ICMP_PROHIBITED;
+	in.icmp_from = NULL;
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_PROHIBITED);
+	ck_assert_ptr_nonnull(strstr(info, "from a router"));
+	ck_assert_ptr_nonnull(strstr(hint, "UDP 7540"));
+}
+END_TEST
+
+/* An ICMP error only describes the attempts around it: not once the DC
+ * answered since, not a minute later, not before two failures, not over a
+ * refusal. */
+START_TEST(test_an_old_icmp_error_or_one_before_the_last_answer_says_nothing)
+{
+	struct dcdiag_in in = base();
+	char info[DCDIAG_INFO_MAX], hint[DCDIAG_HINT_MAX];
+
+	in.icmp = DCDIAG_ICMP_PORT;
+	in.icmp_ms = in.now_ms - DCDIAG_ICMP_FRESH_MS;
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_SILENT);
+	in.icmp_ms = in.now_ms - 1000;
+	in.last_heard_ms = in.now_ms - 500;            /* the DC answered after it */
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_WENT_DOWN);
+	in.last_heard_ms = in.now_ms - 20000;          /* it answered, then went away */
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_NO_LISTENER);
+	in.icmp_ms = in.now_ms + 1;                    /* a clock that went back */
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_WENT_DOWN);
+	in.icmp_ms = in.now_ms - 1000;
+	in.failures = 1;
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_NONE);
+	in.failures = 2;
+	in.refused = true;
+	in.why.reason = NTM_REFUSE_NOT_ENROLLED;
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_NOT_ENROLLED);
+	in.refused = false;
+	in.registered = true;
+	ck_assert_int_eq(run(&in, info, hint), DCDIAG_NONE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dcdiag");
@@ -176,6 +255,9 @@ int main(void)
 	tcase_add_test(tc, test_silence_after_answers_says_since_when);
 	tcase_add_test(tc, test_the_cases_read_differently);
 	tcase_add_test(tc, test_long_names_are_cut_not_overrun);
+	tcase_add_test(tc, test_icmp_errors_are_classified_by_origin_type_and_code);
+	tcase_add_test(tc, test_nothing_listening_on_the_dc_port_is_told_from_silence);
+	tcase_add_test(tc, test_an_old_icmp_error_or_one_before_the_last_answer_says_nothing);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -220,6 +220,72 @@ START_TEST(test_netcheck_reply_round_trips_and_refuses_nonsense)
 }
 END_TEST
 
+/* A relay's latency is the median of its probes' round trips. */
+START_TEST(test_relay_latency_is_the_median_of_the_answered_probes)
+{
+	uint32_t three[] = { 900, 300, 5000 }, two[] = { 400, 100 }, one[] = { 7 };
+	uint32_t big[] = { UINT32_MAX, UINT32_MAX - 2 };
+
+	ck_assert_uint_eq(nc_median_us(three, 3), 900);
+	ck_assert_uint_eq(three[0], 300);        /* sorted in place */
+	ck_assert_uint_eq(three[2], 5000);
+	ck_assert_uint_eq(nc_median_us(two, 2), 250);
+	ck_assert_uint_eq(nc_median_us(one, 1), 7);
+	ck_assert_uint_eq(nc_median_us(one, 0), 0);
+	ck_assert_uint_eq(nc_median_us(big, 2), UINT32_MAX - 1);  /* no overflow */
+}
+END_TEST
+
+/* The relays netcheck measured: every field back; nonsense refused both ways. */
+START_TEST(test_netcheck_reply_carries_each_relay_and_refuses_nonsense)
+{
+	struct ntm_lctl_netcheck m = { 0 }, back;
+	struct ntm_lctl_hdr h;
+	uint8_t buf[1024], bad[1024];
+
+	m.n_relays = 2;
+	m.relay[0] = (struct ntm_lctl_nc_relay){ .kind = NTM_LCTL_NC_RELAY_EMBEDDED, .sent = 3,
+						 .answered = 3, .rtt_us = 420,
+						 .ep = { .family = 4, .port = 7542, .addr = { 198, 51, 100, 2 } } };
+	m.relay[1] = (struct ntm_lctl_nc_relay){ .kind = NTM_LCTL_NC_RELAY_STANDALONE, .sent = 3,
+						 .ep = { .family = 6, .port = 7542, .addr = { 0x20, 1, [15] = 5 } } };
+	strcpy(m.relay[1].name, "relay-2.eu_west");
+	int n = ntm_lctl_reply_netcheck(buf, sizeof(buf), 9, &m);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(buf, (size_t)n, &h, &back), 0);
+	ck_assert_uint_eq(back.n_relays, 2);
+	ck_assert_mem_eq(&back.relay[0], &m.relay[0], sizeof(m.relay[0]));
+	ck_assert_mem_eq(&back.relay[1], &m.relay[1], sizeof(m.relay[1]));
+
+	/* the first relay's value: kind, sent, answered, name length, rtt, endpoint */
+	size_t off = NTM_LCTL_HDR_LEN + 4;
+	memcpy(bad, buf, (size_t)n);
+	bad[off] = 2;                            /* kind */
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(bad, (size_t)n, &h, &back), -EBADMSG);
+	memcpy(bad, buf, (size_t)n);
+	bad[off + 2] = 4;                        /* answered > sent */
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(bad, (size_t)n, &h, &back), -EBADMSG);
+	memcpy(bad, buf, (size_t)n);
+	bad[off + 3] = 1;                        /* name length != what follows */
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(bad, (size_t)n, &h, &back), -EBADMSG);
+	memcpy(bad, buf, (size_t)n);
+	bad[off + 11 + 5] = 1;                   /* IPv4 with bytes past the 4th */
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(bad, (size_t)n, &h, &back), -EBADMSG);
+	memcpy(bad, buf, (size_t)n);
+	memset(bad + off + 4, 0, 4);             /* answered without a latency */
+	ck_assert_int_eq(ntm_lctl_decode_netcheck(bad, (size_t)n, &h, &back), -EBADMSG);
+
+	m.relay[1].name[3] = ' ';
+	ck_assert_int_eq(ntm_lctl_reply_netcheck(buf, sizeof(buf), 9, &m), -EINVAL);
+	m.relay[1].name[3] = 'a';
+	m.relay[1].rtt_us = 5;                   /* a latency without an answer */
+	ck_assert_int_eq(ntm_lctl_reply_netcheck(buf, sizeof(buf), 9, &m), -EINVAL);
+	m.relay[1].rtt_us = 0;
+	m.n_relays = NTM_LCTL_NC_MAX_RELAYS + 1;
+	ck_assert_int_eq(ntm_lctl_reply_netcheck(buf, sizeof(buf), 9, &m), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("netcheck");
@@ -234,6 +300,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_own_address_with_another_port_is_a_nat);
 	tcase_add_test(tc, test_ipv6_without_nat);
 	tcase_add_test(tc, test_netcheck_reply_round_trips_and_refuses_nonsense);
+	tcase_add_test(tc, test_relay_latency_is_the_median_of_the_answered_probes);
+	tcase_add_test(tc, test_netcheck_reply_carries_each_relay_and_refuses_nonsense);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1042,6 +1042,179 @@ START_TEST(test_mixed_sizes_and_both_directions_keep_each_sides_order)
 }
 END_TEST
 
+/* ---- RELAY_PROBE (doc/protocol.md 2.11) ---- */
+
+static const uint8_t pk1[32] = { 0x11 }, pk2[32] = { 0x22 }, pk3[32] = { 0x33 };
+
+START_TEST(test_probe_keys_keep_the_newest_two_and_a_repeat_changes_nothing)
+{
+	struct relay_probe_keys ks = { 0 };
+
+	relay_probe_keys_add(&ks, 1, pk1, 60, T0);
+	relay_probe_keys_add(&ks, 1, pk1, 60, T0 + 5000);   /* repeat: keeps its age */
+	ck_assert_uint_eq(ks.k[0].id, 1);
+	ck_assert_uint_eq(ks.k[0].made_ms, T0);
+	ck_assert_uint_eq(ks.k[1].id, 0);
+	relay_probe_keys_add(&ks, 2, pk2, 60, T0 + 6000);
+	ck_assert_uint_eq(ks.k[0].id, 2);
+	ck_assert_uint_eq(ks.k[1].id, 1);
+	relay_probe_keys_add(&ks, 3, pk3, 60, T0 + 7000);
+	ck_assert_uint_eq(ks.k[0].id, 3);
+	ck_assert_uint_eq(ks.k[1].id, 2);
+	ck_assert_mem_eq(ks.k[1].key, pk2, 32);
+	relay_probe_keys_add(&ks, 0, pk1, 60, T0);          /* id 0, lifetime 0: ignored */
+	relay_probe_keys_add(&ks, 4, pk1, 0, T0);
+	ck_assert_uint_eq(ks.k[0].id, 3);
+	relay_probe_keys_wipe(&ks);
+	ck_assert_uint_eq(ks.k[0].id, 0);
+}
+END_TEST
+
+START_TEST(test_a_probe_token_is_good_under_its_key_until_its_not_after)
+{
+	struct relay_probe_keys dc = { 0 }, relay = { 0 };
+	struct ntm_relay_token t, bad;
+
+	/* the DC made key 7 at its T0; the relay got it 3 ms later by its clock */
+	relay_probe_keys_add(&dc, 7, pk1, 60, T0);
+	relay_probe_keys_add(&relay, 7, pk1, 60, 5 * T0 + 3);
+	ck_assert_int_eq(relay_probe_mint(&dc.k[0], 10000, T0 + 2000, &t), 0);
+	ck_assert_uint_eq(t.key_id, 7);
+	ck_assert_uint_eq(t.not_after_ms, 12000);
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 3 + 2000), RELAY_PROBE_ECHOED);
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 3 + 12000), RELAY_PROBE_ECHOED);
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 3 + 12001), RELAY_PROBE_DROP_EXPIRED);
+	for (size_t i = 0; i < sizeof(t.mac) * 8; i++) {
+		bad = t;
+		bad.mac[i / 8] ^= (uint8_t)(1u << (i % 8));
+		ck_assert_int_eq(relay_probe_check(&relay, &bad, 5 * T0 + 2000), RELAY_PROBE_DROP_AUTH);
+	}
+	bad = t;
+	bad.not_after_ms += 60000;              /* a longer life: the MAC says no */
+	ck_assert_int_eq(relay_probe_check(&relay, &bad, 5 * T0 + 2000), RELAY_PROBE_DROP_AUTH);
+	bad = t;
+	bad.key_id = 8;
+	ck_assert_int_eq(relay_probe_check(&relay, &bad, 5 * T0 + 2000), RELAY_PROBE_DROP_KEY);
+	/* the key past its lifetime: gone, whatever the token says */
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 3 + 60000), RELAY_PROBE_DROP_KEY);
+	/* another key with the same id: the MAC says no */
+	relay_probe_keys_add(&relay, 7, pk2, 60, 5 * T0 + 10);
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 2000), RELAY_PROBE_DROP_AUTH);
+	/* a key made later: the older one still verifies its tokens */
+	relay_probe_keys_wipe(&relay);
+	relay_probe_keys_add(&relay, 7, pk1, 60, 5 * T0);
+	relay_probe_keys_add(&relay, 9, pk3, 60, 5 * T0 + 1000);
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 2000), RELAY_PROBE_ECHOED);
+	relay_probe_keys_add(&relay, 10, pk2, 60, 5 * T0 + 1500);  /* a third pushes it out */
+	ck_assert_int_eq(relay_probe_check(&relay, &t, 5 * T0 + 2000), RELAY_PROBE_DROP_KEY);
+	/* nothing is minted under a key that is not live */
+	ck_assert_int_eq(relay_probe_mint(&dc.k[1], 10000, T0, &t), -ENOKEY);
+	ck_assert_int_eq(relay_probe_mint(&dc.k[0], 10000, T0 + 60000, &t), -ENOKEY);
+}
+END_TEST
+
+static int probe_to(const char *ip, uint16_t port, const struct ntm_relay_token *tok, uint8_t kind,
+		    size_t len, uint64_t now)
+{
+	struct ntm_relay_probe p = { .kind = kind, .nonce = 0x5555aaaa12345678ull, .token = *tok };
+	struct ntm_udp_meta m = addr(ip, port);
+	uint8_t buf[64];
+
+	ck_assert_int_eq(ntm_relay_probe_encode(buf, sizeof(buf), &p), NTM_RELAY_PROBE_LEN);
+	return relay_probe_input(&rl, buf, len, &m, 77, now);
+}
+
+static void check_probe_accounting(void)
+{
+	const struct relay_stats *c = &rl.stats;
+	ck_assert_uint_eq(c->probe_echoes + c->probe_drop_malformed + c->probe_drop_key +
+				  c->probe_drop_auth + c->probe_drop_expired + c->probe_drop_rate +
+				  c->probe_drop_send_error,
+			  c->probes);
+	ck_assert_uint_eq(c->rx, 0);           /* probes are not capsules */
+}
+
+START_TEST(test_a_good_probe_is_echoed_in_place_to_its_source_and_a_bad_one_gets_nothing)
+{
+	struct ntm_relay_token t, bad;
+	struct ntm_relay_probe echo;
+
+	relay_probe_keys_add(&rl.probe_keys, 5, pk1, 60, T0);
+	ck_assert_int_eq(relay_probe_mint(&rl.probe_keys.k[0], 10000, T0, &t), 0);
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &t, NTM_RELAY_PROBE_REQUEST, 36, T0 + 1),
+			 RELAY_PROBE_ECHOED);
+	ck_assert_uint_eq(sent.n, 1);
+	ck_assert_uint_eq(sent.len, NTM_RELAY_PROBE_LEN);    /* never more than it got */
+	ck_assert_int_eq(sent.ep.fd, 77);
+	struct ntm_udp_meta src = addr("203.0.113.9", 7541);
+	ck_assert_int_eq(ntm_sockaddr_cmp((struct sockaddr *)&sent.ep.meta.src,
+					  (struct sockaddr *)&src.src), 0);
+	ck_assert_int_eq(ntm_relay_probe_decode(sent.buf, sent.len, &echo), 0);
+	ck_assert_uint_eq(echo.kind, NTM_RELAY_PROBE_ECHO);
+	ck_assert_uint_eq(echo.nonce, 0x5555aaaa12345678ull);
+	ck_assert_mem_eq(&echo.token, &t, sizeof(t));
+	ck_assert_uint_eq(rl.stats.probe_echoes, 1);
+
+	bad = t;
+	bad.mac[0] ^= 1;
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &bad, NTM_RELAY_PROBE_REQUEST, 36, T0 + 2),
+			 RELAY_PROBE_DROP_AUTH);
+	bad = t;
+	bad.key_id = 6;
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &bad, NTM_RELAY_PROBE_REQUEST, 36, T0 + 2),
+			 RELAY_PROBE_DROP_KEY);
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &t, NTM_RELAY_PROBE_ECHO, 36, T0 + 2),
+			 RELAY_PROBE_DROP_MALFORMED);
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &t, NTM_RELAY_PROBE_REQUEST, 35, T0 + 2),
+			 RELAY_PROBE_DROP_MALFORMED);
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &t, NTM_RELAY_PROBE_REQUEST, 36, T0 + 10001),
+			 RELAY_PROBE_DROP_EXPIRED);
+	ck_assert_uint_eq(sent.n, 1);
+	ck_assert_uint_eq(rl.stats.probe_drop_auth, 1);
+	ck_assert_uint_eq(rl.stats.probe_drop_key, 1);
+	ck_assert_uint_eq(rl.stats.probe_drop_malformed, 2);
+	ck_assert_uint_eq(rl.stats.probe_drop_expired, 1);
+	check_probe_accounting();
+}
+END_TEST
+
+START_TEST(test_echoes_are_limited_per_source_and_a_failed_send_is_counted)
+{
+	struct ntm_relay_token t;
+	unsigned echoed = 0;
+
+	relay_probe_keys_add(&rl.probe_keys, 5, pk1, 60, T0);
+	ck_assert_int_eq(relay_probe_mint(&rl.probe_keys.k[0], 10000, T0, &t), 0);
+	for (int i = 0; i < 3 * RELAY_PROBE_BURST; i++)
+		echoed += probe_to("203.0.113.9", (uint16_t)(7000 + i), &t, NTM_RELAY_PROBE_REQUEST,
+				   36, T0 + 10) == RELAY_PROBE_ECHOED;
+	ck_assert_uint_eq(echoed, RELAY_PROBE_BURST);           /* ports do not matter */
+	ck_assert_uint_eq(rl.stats.probe_drop_rate, 2 * RELAY_PROBE_BURST);
+	ck_assert_uint_eq(sent.n, RELAY_PROBE_BURST);
+	/* another source has its own budget; the first gets tokens back in time */
+	ck_assert_int_eq(probe_to("198.51.100.20", 7541, &t, NTM_RELAY_PROBE_REQUEST, 36, T0 + 10),
+			 RELAY_PROBE_ECHOED);
+	ck_assert_int_eq(probe_to("203.0.113.9", 7541, &t, NTM_RELAY_PROBE_REQUEST, 36, T0 + 1010),
+			 RELAY_PROBE_ECHOED);
+	sent.fail = -ENOBUFS;
+	ck_assert_int_eq(probe_to("192.0.2.77", 7541, &t, NTM_RELAY_PROBE_REQUEST, 36, T0 + 1010),
+			 RELAY_PROBE_DROP_SEND_ERROR);
+	ck_assert_uint_eq(rl.stats.probe_drop_send_error, 1);
+	check_probe_accounting();
+}
+END_TEST
+
+static TCase *probe_tcase(void)
+{
+	TCase *tc = tcase_create("probe");
+	tcase_add_checked_fixture(tc, core_setup, core_teardown);
+	tcase_add_test(tc, test_probe_keys_keep_the_newest_two_and_a_repeat_changes_nothing);
+	tcase_add_test(tc, test_a_probe_token_is_good_under_its_key_until_its_not_after);
+	tcase_add_test(tc, test_a_good_probe_is_echoed_in_place_to_its_source_and_a_bad_one_gets_nothing);
+	tcase_add_test(tc, test_echoes_are_limited_per_source_and_a_failed_send_is_counted);
+	return tc;
+}
+
 static TCase *trains_tcase(void)
 {
 	TCase *tc = tcase_create("trains");
@@ -1091,6 +1264,7 @@ int main(void)
 	suite_add_tcase(s, core_tcase());
 	suite_add_tcase(s, trains_tcase());
 	suite_add_tcase(s, trains_core_tcase());
+	suite_add_tcase(s, probe_tcase());
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -314,6 +315,65 @@ START_TEST(test_scattered_segments_leave_as_one_train_from_the_given_address)
 }
 END_TEST
 
+/* A datagram to a loopback port nothing listens on draws an ICMP port
+ * unreachable: with the errors asked for it is on the error queue, naming
+ * the datagram's destination (IPv4 as such on a dual-stack socket); off,
+ * the queue is empty and nothing more is queued. */
+static void port_unreachable(int family, bool mapped)
+{
+	struct sockaddr_storage to = { 0 };
+	socklen_t tolen;
+	struct ntm_udp_err e;
+	int fd = ntm_udp_open(family, NULL, 0, false), closed;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
+
+	ck_assert_int_ge(fd, 0);
+	/* a port that was just free and is closed again */
+	closed = ntm_udp_open(mapped ? AF_INET : family, NULL, 0, false);
+	ck_assert_int_ge(closed, 0);
+	tolen = sizeof(to);
+	ck_assert_int_eq(getsockname(closed, (struct sockaddr *)&to, &tolen), 0);
+	close(closed);
+	if (to.ss_family == AF_INET)
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		s6->sin6_addr = in6addr_loopback;
+	struct sockaddr_storage want = to;
+	if (mapped)
+		ntm_sockaddr_map(&to, &tolen);
+
+	ck_assert_int_eq(ntm_udp_recv_err(fd, &e), -EAGAIN);
+	ck_assert_int_eq(ntm_udp_set_recverr(fd, true), 0);
+	ck_assert_int_eq(ntm_udp_send(fd, "x", 1, (struct sockaddr *)&to, tolen, NULL), 1);
+	struct pollfd p = { .fd = fd, .events = 0 };
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert(p.revents & POLLERR);
+	ck_assert_int_eq(ntm_udp_recv_err(fd, &e), 0);
+	ck_assert_uint_eq(e.origin, want.ss_family == AF_INET ? 2 : 3);
+	ck_assert_uint_eq(e.type, want.ss_family == AF_INET ? 3 : 1);
+	ck_assert_uint_eq(e.code, want.ss_family == AF_INET ? 3 : 4);
+	ck_assert_int_eq(ntm_sockaddr_cmp((struct sockaddr *)&e.dst, (struct sockaddr *)&want), 0);
+	ck_assert_int_eq(ntm_udp_recv_err(fd, &e), -EAGAIN);
+
+	ck_assert_int_eq(ntm_udp_set_recverr(fd, false), 0);
+	int err = 0;
+	socklen_t el = sizeof(err);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	ntm_udp_send(fd, "x", 1, (struct sockaddr *)&to, tolen, NULL);
+	ck_assert_int_eq(poll(&p, 1, 200), 0);
+	ck_assert_int_eq(ntm_udp_recv_err(fd, &e), -EAGAIN);
+	close(fd);
+}
+
+START_TEST(test_an_icmp_port_unreachable_is_read_off_the_error_queue)
+{
+	port_unreachable(AF_INET, false);
+	port_unreachable(AF_INET6, true);
+	port_unreachable(AF_INET6, false);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
 	Suite *s = suite_create("udp");
@@ -325,6 +385,7 @@ static Suite *udp_suite(void)
 	tcase_add_test(tc, test_a_train_arrives_as_its_datagrams_with_and_without_udp_segment);
 	tcase_add_test(tc, test_a_batch_goes_out_and_comes_in_in_order_with_a_refused_one_skipped);
 	tcase_add_test(tc, test_scattered_segments_leave_as_one_train_from_the_given_address);
+	tcase_add_test(tc, test_an_icmp_port_unreachable_is_read_off_the_error_queue);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -45,10 +45,12 @@ struct sample {
 
 enum {
 	S_HS_INIT, S_HS_RESP, S_DATA, S_DATA_KEEPALIVE, S_RELAY, S_RELAY_KEEPALIVE, S_PROBE, S_PROBE_REPLY,
+	S_RELAY_PROBE, S_RELAY_PROBE_ECHO,
 	S_REGISTER, S_REGISTER_ACK, S_REGISTER_ACK_FAIL, S_KEEPALIVE, S_KEEPALIVE_EMPTY,
 	S_KEEPALIVE_ACK4, S_KEEPALIVE_ACK6, S_DIR_REQ_NAME, S_DIR_REQ_ADDR4, S_DIR_REQ_ADDR6,
 	S_ROUTE, S_ROUTE_NO_RELAY, S_ROUTE_ACK, S_NAK, S_ALLOC, S_ALLOC_ACK, S_FREE,
-	S_PING, S_PONG, S_NC_PROBE, S_NC_ECHO4, S_NC_ECHO6_ALT, S_COUNT
+	S_PING, S_PONG, S_NC_PROBE, S_NC_ECHO4, S_NC_ECHO6_ALT, S_PROBE_KEY, S_NC_RELAYS_REQ,
+	S_NC_RELAYS_NONE, S_NC_RELAYS_FULL, S_COUNT
 };
 
 static struct sample samples[S_COUNT];
@@ -198,6 +200,22 @@ static void build_outer_samples(void)
 	n = ntm_probe_encode(s->buf, sizeof(s->buf), &pr);
 	ck_assert_int_eq(n, NTM_PROBE_LEN);
 	fill(s->buf + NTM_PROBE_TAG_OFF, 16, 0xbb);
+	s->len = (size_t)n;
+
+	struct ntm_relay_probe rp = { .kind = NTM_RELAY_PROBE_REQUEST, .nonce = 0x0102030405060708ull,
+				      .token = { .key_id = 0xa1b2c3d4, .not_after_ms = 0x00012345 } };
+	fill(rp.token.mac, sizeof(rp.token.mac), 0xcc);
+	s = &samples[S_RELAY_PROBE];
+	*s = (struct sample){ .name = "RELAY_PROBE", .kind = NTM_MSG_RELAY_PROBE };
+	n = ntm_relay_probe_encode(s->buf, sizeof(s->buf), &rp);
+	ck_assert_int_eq(n, NTM_RELAY_PROBE_LEN);
+	s->len = (size_t)n;
+	rp.kind = NTM_RELAY_PROBE_ECHO;
+	rp.token.key_id = 1;
+	s = &samples[S_RELAY_PROBE_ECHO];
+	*s = (struct sample){ .name = "RELAY_PROBE-echo", .kind = NTM_MSG_RELAY_PROBE };
+	n = ntm_relay_probe_encode(s->buf, sizeof(s->buf), &rp);
+	ck_assert_int_eq(n, NTM_RELAY_PROBE_LEN);
 	s->len = (size_t)n;
 }
 
@@ -381,6 +399,40 @@ static void build_ctl_samples(void)
 	c.u.nc_echo.alt = (struct ntm_endpoint){ .family = 4, .port = 7540,
 						 .addr = { 192, 0, 2, 2 } };
 	add_ctl(S_NC_ECHO6_ALT, "NETCHECK_ECHO-v6-alt", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_RELAY_PROBE_KEY;
+	c.u.probe_key.key_id = 0x01020304;
+	c.u.probe_key.lifetime_s = NTM_PROBE_KEY_LIFETIME_MAX;
+	fill(c.u.probe_key.key, 32, 0x5a);
+	add_ctl(S_PROBE_KEY, "RELAY_PROBE_KEY", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_NETCHECK_RELAYS_REQ;
+	c.u.nc_relays_req.token = 0x102030405060708full;
+	add_ctl(S_NC_RELAYS_REQ, "NETCHECK_RELAYS_REQ", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_NETCHECK_RELAYS;
+	c.u.nc_relays.token = 0x102030405060708full;
+	add_ctl(S_NC_RELAYS_NONE, "NETCHECK_RELAYS-none", &c);
+	c.u.nc_relays.count = NTM_NC_RELAYS_MAX;
+	for (unsigned i = 0; i < NTM_NC_RELAYS_MAX; i++) {
+		struct ntm_nc_relay *e = &c.u.nc_relays.relay[i];
+		e->kind = i ? NTM_NC_RELAY_STANDALONE : NTM_NC_RELAY_EMBEDDED;
+		if (i) { /* the longest names: the largest message */
+			e->name_len = NTM_NC_RELAY_NAME_MAX;
+			memset(e->name, 'a' + (char)i, NTM_NC_RELAY_NAME_MAX);
+			e->name[0] = i == 1 ? 'Z' : i == 2 ? '.' : '-';
+			e->name[1] = '_';
+			e->name[2] = '9';
+		}
+		make_ep(&e->ep, 6, (uint16_t)(7542 + i), (uint8_t)(0x30 + i));
+		e->token.key_id = 0x11111111u * (i + 1);
+		e->token.not_after_ms = 10000 + i;
+		fill(e->token.mac, sizeof(e->token.mac), (uint8_t)(0x40 + i));
+	}
+	add_ctl(S_NC_RELAYS_FULL, "NETCHECK_RELAYS-full", &c);
 }
 
 static void build_samples(void)
@@ -402,6 +454,7 @@ static int decode_as(int kind, const uint8_t *buf, size_t len)
 	struct ntm_data d;
 	struct ntm_relay_msg rl;
 	struct ntm_probe pr;
+	struct ntm_relay_probe rp;
 
 	switch (kind) {
 	case NTM_MSG_PROBE:
@@ -414,6 +467,8 @@ static int decode_as(int kind, const uint8_t *buf, size_t len)
 		return ntm_data_decode(buf, len, &d);
 	case NTM_MSG_RELAY:
 		return ntm_relay_decode(buf, len, &rl);
+	case NTM_MSG_RELAY_PROBE:
+		return ntm_relay_probe_decode(buf, len, &rp);
 	default:
 		return ntm_ctl_decode(buf, len, &dec_ctl);
 	}
@@ -682,6 +737,26 @@ static void ctl_eq(const struct ntm_ctl *a, const struct ntm_ctl *b)
 				 sizeof(a->u.nc_echo.observed));
 		ck_assert_uint_eq(a->u.nc_echo.has_alt, b->u.nc_echo.has_alt);
 		ck_assert_mem_eq(&a->u.nc_echo.alt, &b->u.nc_echo.alt, sizeof(a->u.nc_echo.alt));
+		break;
+	case NTM_CTL_RELAY_PROBE_KEY:
+		ck_assert_uint_eq(a->u.probe_key.key_id, b->u.probe_key.key_id);
+		ck_assert_uint_eq(a->u.probe_key.lifetime_s, b->u.probe_key.lifetime_s);
+		ck_assert_mem_eq(a->u.probe_key.key, b->u.probe_key.key, 32);
+		break;
+	case NTM_CTL_NETCHECK_RELAYS_REQ:
+		ck_assert_uint_eq(a->u.nc_relays_req.token, b->u.nc_relays_req.token);
+		break;
+	case NTM_CTL_NETCHECK_RELAYS:
+		ck_assert_uint_eq(a->u.nc_relays.token, b->u.nc_relays.token);
+		ck_assert_uint_eq(a->u.nc_relays.count, b->u.nc_relays.count);
+		for (unsigned i = 0; i < a->u.nc_relays.count; i++) {
+			const struct ntm_nc_relay *x = &a->u.nc_relays.relay[i], *y = &b->u.nc_relays.relay[i];
+			ck_assert_uint_eq(x->kind, y->kind);
+			ck_assert_uint_eq(x->name_len, y->name_len);
+			ck_assert_str_eq(x->name, y->name);
+			ep_eq(&x->ep, &y->ep, "NETCHECK_RELAYS endpoint");
+			ck_assert_mem_eq(&x->token, &y->token, sizeof(x->token));
+		}
 		break;
 	default:
 		ck_abort_msg("unexpected control type %u", a->type);
@@ -953,7 +1028,7 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	}
 	for (unsigned t = 0; t < 256; t++) {
 		b[0] = (uint8_t)t;
-		bool known = t >= 1 && t <= 7; /* 6: COOKIE_REPLY, 7: HANDSHAKE_REFUSE */
+		bool known = t >= 1 && t <= 8; /* 6: COOKIE_REPLY, 7: HANDSHAKE_REFUSE, 8: RELAY_PROBE */
 		ck_assert_int_eq(ntm_wire_type(b, 4), known ? (int)t : -EBADMSG);
 	}
 	b[0] = 1;
@@ -965,12 +1040,14 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_PROBE), "PROBE");
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_COOKIE_REPLY), "COOKIE_REPLY");
 	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_HS_REFUSE), "HANDSHAKE_REFUSE");
-	ck_assert_str_eq(ntm_msg_type_name(8), "unknown");
+	ck_assert_str_eq(ntm_msg_type_name(NTM_MSG_RELAY_PROBE), "RELAY_PROBE");
+	ck_assert_str_eq(ntm_msg_type_name(9), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_ROUTE_DIRECTION), "ROUTE_DIRECTION");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_PONG), "PONG");
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_NETCHECK_ECHO), "NETCHECK_ECHO");
-	ck_assert_str_eq(ntm_ctl_type_name(16), "unknown");
+	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_NETCHECK_RELAYS), "NETCHECK_RELAYS");
+	ck_assert_str_eq(ntm_ctl_type_name(19), "unknown");
 }
 END_TEST
 
@@ -1067,7 +1144,7 @@ END_TEST
 START_TEST(test_control_messages_with_a_bad_marker_or_type_are_rejected)
 {
 	static const uint8_t markers[] = { 1, 0x40, 0x60, 0xff };
-	static const uint8_t types[] = { 0, 16, 17, 128, 255 };
+	static const uint8_t types[] = { 0, 19, 20, 128, 255 };
 
 	build_samples();
 	for (int i = S_REGISTER; i < S_COUNT; i++) {
@@ -1367,8 +1444,8 @@ START_TEST(test_control_encoder_refuses_structs_the_decoder_would_reject)
 	c = samples[S_PING].ctl;
 	c.type = 0;
 	expect_encode(&c, -EINVAL, "type 0");
-	c.type = 16;
-	expect_encode(&c, -EINVAL, "type 16");
+	c.type = 19;
+	expect_encode(&c, -EINVAL, "type 19");
 	c = samples[S_PING].ctl;
 	expect_encode(&c, 18, "PING");
 }
@@ -1397,6 +1474,76 @@ START_TEST(test_netcheck_messages_check_token_padding_and_alt_flag)
 	c = samples[S_NC_ECHO6_ALT].ctl;
 	c.u.nc_echo.alt.port = 0;
 	expect_encode(&c, -EINVAL, "echo alt port 0");
+}
+END_TEST
+
+/* RELAY_PROBE (2.11): exactly 36 bytes, kind 1 or 2, reserved 0, key id
+ * non-zero. RELAY_PROBE_KEY: key id non-zero, lifetime 1..3600.
+ * NETCHECK_RELAYS_REQ: padded to at least the largest NETCHECK_RELAYS.
+ * NETCHECK_RELAYS: at most 4 relays, kind 0 or 1, names of at most 32
+ * bytes of [A-Za-z0-9._-], endpoints valid, key ids non-zero. */
+START_TEST(test_relay_probe_messages_check_every_field)
+{
+	struct ntm_relay_probe rp = { 0 };
+	struct ntm_ctl c;
+	uint8_t b[64];
+	const size_t e0 = 2 + 8 + 1;   /* NETCHECK_RELAYS-full: its first relay */
+	const size_t e1 = e0 + 2 + 19 + 24; /* the second (a name) */
+
+	build_samples();
+	ck_assert_uint_eq(samples[S_RELAY_PROBE].len, 36);
+	ck_assert_mem_eq(samples[S_RELAY_PROBE].buf, "\x08\x01\x01\x00\x01\x02\x03\x04\x05\x06\x07\x08"
+			 "\xa1\xb2\xc3\xd4\x00\x01\x23\x45\xcc", 21);
+	ck_assert_uint_eq(samples[S_RELAY_PROBE_ECHO].buf[2], 2);
+	bad_u8(S_RELAY_PROBE, "kind", 2, 1, 0);
+	bad_u8(S_RELAY_PROBE, "kind", 2, 1, 3);
+	bad_u8(S_RELAY_PROBE, "reserved", 3, 0, 1);
+	bad_u8(S_RELAY_PROBE, "version", 1, 1, 2);
+	bad_u8(S_RELAY_PROBE, "type", 0, 8, 5);
+	bad_be(S_RELAY_PROBE, "key id 0", 12, 4, 0);
+	rp.kind = 3;
+	rp.token.key_id = 1;
+	ck_assert_int_eq(ntm_relay_probe_encode(b, sizeof(b), &rp), -EINVAL);
+	rp.kind = 1;
+	rp.token.key_id = 0;
+	ck_assert_int_eq(ntm_relay_probe_encode(b, sizeof(b), &rp), -EINVAL);
+	rp.token.key_id = 1;
+	ck_assert_int_eq(ntm_relay_probe_encode(b, 35, &rp), -EMSGSIZE);
+
+	bad_be(S_PROBE_KEY, "key id 0", 2, 4, 0);
+	bad_be(S_PROBE_KEY, "lifetime 0", 6, 2, 0);
+	bad_be(S_PROBE_KEY, "lifetime 3601", 6, 2, NTM_PROBE_KEY_LIFETIME_MAX + 1);
+	c = samples[S_PROBE_KEY].ctl;
+	c.u.probe_key.lifetime_s = 0;
+	expect_encode(&c, -EINVAL, "probe key lifetime 0");
+
+	ck_assert_uint_eq(samples[S_NC_RELAYS_REQ].len, 2 + 8 + NTM_NC_RELAYS_PAD);
+	ck_assert_uint_ge(samples[S_NC_RELAYS_REQ].len, samples[S_NC_RELAYS_FULL].len);
+	bad_be(S_NC_RELAYS_REQ, "token 0", 2, 8, 0);
+	bad_u8(S_NC_RELAYS_REQ, "padding", 2 + 8 + NTM_NC_RELAYS_PAD - 1, 0, 1);
+
+	ck_assert_uint_eq(samples[S_NC_RELAYS_NONE].len, 2 + 8 + 1);
+	bad_be(S_NC_RELAYS_NONE, "token 0", 2, 8, 0);
+	bad_u8(S_NC_RELAYS_NONE, "count", 10, 0, 1);
+	bad_u8(S_NC_RELAYS_FULL, "count", 10, NTM_NC_RELAYS_MAX, NTM_NC_RELAYS_MAX + 1);
+	bad_u8(S_NC_RELAYS_FULL, "count", 10, NTM_NC_RELAYS_MAX, NTM_NC_RELAYS_MAX - 1);
+	bad_u8(S_NC_RELAYS_FULL, "kind", e0, 0, 2);
+	bad_u8(S_NC_RELAYS_FULL, "name length", e0 + 1, 0, 1);
+	bad_u8(S_NC_RELAYS_FULL, "name length", e1 + 1, NTM_NC_RELAY_NAME_MAX, NTM_NC_RELAY_NAME_MAX + 1);
+	bad_u8(S_NC_RELAYS_FULL, "name character", e1 + 2 + 5, 'b', ' ');
+	bad_u8(S_NC_RELAYS_FULL, "name character", e1 + 2 + 5, 'b', '/');
+	bad_u8(S_NC_RELAYS_FULL, "name character", e1 + 2 + 5, 'b', 0);
+	bad_endpoint(S_NC_RELAYS_FULL, "endpoint", e0 + 2, 6);
+	bad_be(S_NC_RELAYS_FULL, "key id 0", e0 + 2 + 19, 4, 0);
+	c = samples[S_NC_RELAYS_FULL].ctl;
+	c.u.nc_relays.relay[1].name[4] = '!';
+	expect_encode(&c, -EINVAL, "relay name with '!'");
+	c = samples[S_NC_RELAYS_FULL].ctl;
+	c.u.nc_relays.relay[3].token.key_id = 0;
+	expect_encode(&c, -EINVAL, "relay key id 0");
+	c = samples[S_NC_RELAYS_FULL].ctl;
+	c.u.nc_relays.count = NTM_NC_RELAYS_MAX + 1;
+	expect_encode(&c, -EINVAL, "5 relays");
 }
 END_TEST
 
@@ -1667,6 +1814,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, test_endpoints_convert_to_and_from_sockaddrs);
 	tcase_add_test(tc, test_the_seed_corpus_is_written_when_asked);
 	tcase_add_test(tc, test_netcheck_messages_check_token_padding_and_alt_flag);
+	tcase_add_test(tc, test_relay_probe_messages_check_every_field);
 	suite_add_tcase(s, tc);
 	return s;
 }
