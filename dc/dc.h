@@ -10,6 +10,8 @@
  *   dc_ctl.c    the local control socket (ntm-dcctl stats, reload)
  *   dc_registry.c  the enrolled keys held in memory, following the
  *               database
+ *   dc_fed.c    federation: sessions with other zones' DCs (pinned keys,
+ *               found through DNS) and Direction Requests across zones
  *   dc_mesh.c   instances of one zone sharing a PostgreSQL registry:
  *               presence rows and Mesh Directions (LISTEN/NOTIFY)
 
@@ -24,6 +26,7 @@
 #include "dc_config.h"
 #include "dc_diag.h"
 #include "evloop.h"
+#include "fedmsg.h"
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
@@ -89,6 +92,11 @@
 	X(drop_relay_session, "dropped: datagram from a standalone relay that did not authenticate") \
 	X(netcheck_echoes, "NETCHECK_PROBE answered with NETCHECK_ECHO") \
 	X(drop_netcheck_rate, "dropped: NETCHECK_PROBE over the node's limit (DC_NETCHECK_MAX per DC_NETCHECK_WINDOW)") \
+	X(fed_handshakes, "sessions with federated zones' DCs established (either side)") \
+	X(fed_requests, "FED_DIRECTION_REQ sent to federated zones' DCs") \
+	X(fed_answered, "FED_DIRECTION_REQ answered OK for one of our nodes") \
+	X(fed_directions, "ROUTE_DIRECTIONs to our nodes for a node of a federated zone") \
+	X(drop_fed, "dropped: federation datagram from no pinned key, not authentic, or unexpected") \
 	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
 	X(mesh_sent, "DIRECTION_REQ for a node at another instance: directed, that instance notified") \
 	X(mesh_received, "notifications received from other instances") \
@@ -184,6 +192,51 @@ struct dc_relay {
 	struct relay_probe_keys probe_keys; /* sent in RELAY_PROBE_KEY; our clock */
 };
 
+/* A request of one of our nodes sent (or to be sent) to a federated zone's
+ * DC, until its answer (dc_fed.c). */
+#define DC_FED_PENDING 64
+#define DC_FED_MSG_MAX 1100
+struct dc_fed_pending {
+	uint32_t fed_req_id;             /* 0: free slot */
+	uint32_t host;                   /* the asking node */
+	uint32_t node_req_id;            /* its DIRECTION_REQ's */
+	char target[NTM_NAME_MAX + 1];
+	uint64_t route_id;
+	uint8_t suite;
+	bool has_relay;                  /* our node's side of the relay allocation */
+	struct ntm_endpoint relay_ep;
+	uint32_t alloc_id;
+	uint8_t relay_key[32];
+	uint64_t created_ms, sent_ms;
+	unsigned tries;
+	bool relay_tried;                /* the allocation is made at the first send,
+					  * when the peer DC's view of us is known */
+	struct ntm_fed_msg req;          /* the FED_DIRECTION_REQ */
+};
+
+/* A federated zone's DC: our session to it (out, we initiate and ask) and
+ * its session to us (in, it initiates and asks). */
+struct dc_fed_peer {
+	const struct dc_fed_conf *conf;
+	struct sockaddr_storage ep;      /* its DC (Endpoint or DNS) */
+	socklen_t eplen;
+	bool has_ep;
+	uint64_t dns_until_ms;           /* the DNS answer (or failure) holds until */
+	struct ntm_hs_pending hs;
+	uint64_t hs_sent_ms;
+	struct ntm_session out;
+	uint64_t out_ms;
+	struct ntm_udp_meta out_via;     /* where its answers reach us */
+	bool up;
+	struct ntm_session in;
+	uint64_t in_ms;                  /* when in was established */
+	uint8_t in_last_ts[12];
+	struct sockaddr_storage in_ep;
+	socklen_t in_eplen;
+	struct ntm_udp_meta in_via;
+	struct dc_fed_pending pending[DC_FED_PENDING];
+};
+
 /* Instances sharing one PostgreSQL registry (dc_mesh.c). */
 #define DC_MESH_BEAT_MS 5000             /* an instance's beat in ntm_instances */
 #define DC_MESH_STALE_S 20               /* presence of an instance not beating since is ignored */
@@ -235,6 +288,10 @@ struct dc {
 	struct dc_relay relays[DC_MAX_RELAYS];
 	struct ntm_timer relay_timer;
 	unsigned relay_rr;               /* round robin among standalone relays */
+	size_t nfed;                     /* federated zones */
+	struct dc_fed_peer fed[DC_MAX_FED];
+	struct ntm_timer fed_timer;
+	uint64_t fed_log_ms;             /* last "no federation" line (1/s at most) */
 	struct dc_mesh mesh;             /* other instances of the zone (dc_mesh.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 	/* The embedded relay's receive batch (dc_relay.c). */
@@ -338,6 +395,23 @@ unsigned dc_relay_netcheck_list(struct dc *dc, const struct dc_node *n, struct n
 int dc_registry_sync(struct dc *dc);
 void dc_registry_free(struct dc *dc);
 
+/* dc_fed.c */
+void dc_fed_open(struct dc *dc);
+void dc_fed_close(struct dc *dc);
+/* A DIRECTION_REQ by name under a federated zone: true when handled here
+ * (asked of that zone's DC, or refused); false when the name is under no
+ * federated zone (logged when it is under no zone of ours either). */
+bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
+/* A HANDSHAKE_INIT that passed mac1 and the Noise read: true when it is a
+ * federation init (purpose 4), answered only for a pinned key. */
+bool dc_fed_on_hs_init(struct dc *dc, int fd, struct ntm_hs_responder *r,
+		       const struct ntm_udp_meta *m);
+/* A HANDSHAKE_RESP: true when it completed one of our federation handshakes. */
+bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
+/* DATA for no node session: true when it was for a federation session. */
+bool dc_fed_on_data(struct dc *dc, uint8_t *buf, size_t len, const struct ntm_udp_meta *m,
+		    uint32_t receiver);
+bool dc_fed_index_used(const struct dc *dc, uint32_t idx);
 /* dc_mesh.c */
 /* Claims [Registry] Instance and listens on its channel (PostgreSQL; a
  * no-op for SQLite); 0 or -errno (logged). Before the sandbox. */

@@ -30,7 +30,9 @@ int dc_qualify_name(const char *zone, const char *name, char out[NTM_NAME_MAX + 
 }
 
 #define RELAY_SECTION "Relay."
-#define DC_FIXED_KEYS 26
+#define FED_SECTION "Federation."
+#define DC_FIXED_KEYS 27
+#define DC_FED_KEYS 2
 #define DC_RELAY_KEYS 3
 
 /* The [Relay.NAME] sections of c: name them in cfg->relays and add their
@@ -97,6 +99,54 @@ static int check_relays(const char *path, struct dc_config *cfg, bool seen[][DC_
 	return 0;
 }
 
+/* The [Federation.ZONE] sections of c, as relay_sections. */
+static int fed_sections(const char *path, const struct ntm_conf *c, struct dc_config *cfg,
+			struct ntm_conf_spec *spec, bool *has_ep, char *msg, size_t msglen)
+{
+	size_t pre = strlen(FED_SECTION), n = 0;
+	unsigned line;
+	struct ntm_name z;
+
+	for (size_t i = 0; i < ntm_conf_section_count(c); i++) {
+		const char *sec = ntm_conf_section_at(c, i, &line);
+		if (strncasecmp(sec, FED_SECTION, pre) != 0 || sec[pre] == '\0')
+			continue;
+		if (cfg->nfed == DC_MAX_FED) {
+			snprintf(msg, msglen, "%s:%u: more than %d [Federation.ZONE] sections", path,
+				 line, DC_MAX_FED);
+			return -E2BIG;
+		}
+		if (ntm_name_set(&z, sec + pre) < 0 || !strchr(z.s, '.')) {
+			snprintf(msg, msglen, "%s:%u: [%s]: '%s' is not a zone name (a DNS name with "
+				 "a dot)", path, line, sec, sec + pre);
+			return -EINVAL;
+		}
+		if (strcmp(z.s, cfg->zone) == 0) {
+			snprintf(msg, msglen, "%s:%u: [%s]: that is this DC's own zone", path, line,
+				 sec);
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < cfg->nfed; k++) {
+			if (strcmp(cfg->fed[k].zone, z.s) == 0) {
+				snprintf(msg, msglen, "%s:%u: [%s]: zone %s named twice", path, line,
+					 sec, z.s);
+				return -EINVAL;
+			}
+		}
+		struct dc_fed_conf *f = &cfg->fed[cfg->nfed];
+		memcpy(f->zone, z.s, (size_t)z.len + 1);
+		const struct ntm_conf_spec s[DC_FED_KEYS] = {
+			{ sec, "PublicKey", NTM_CONF_KEY, NTM_CONF_REQUIRED, f->pub, 0, 0, 0, NULL, NULL },
+			{ sec, "Endpoint", NTM_CONF_ENDPOINT, 0, &f->ep, 0, 0, 0, NULL,
+			  &has_ep[cfg->nfed] },
+		};
+		memcpy(spec + n, s, sizeof(s));
+		n += DC_FED_KEYS;
+		cfg->nfed++;
+	}
+	return (int)n;
+}
+
 const char *dc_registry_location(const struct dc_config *cfg)
 {
 	return cfg->backend == NTM_STORE_POSTGRESQL ? cfg->conninfo : cfg->database;
@@ -142,8 +192,10 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 	struct ntm_name z;
 	bool seen4 = false, seen6 = false, rseen[DC_MAX_RELAYS][DC_RELAY_KEYS];
 	unsigned rlines[DC_MAX_RELAYS] = { 0 };
-	struct ntm_conf_spec spec[DC_FIXED_KEYS + DC_MAX_RELAYS * DC_RELAY_KEYS];
-	int ret, nrel;
+	struct ntm_conf_spec spec[DC_FIXED_KEYS + DC_MAX_RELAYS * DC_RELAY_KEYS +
+				 DC_MAX_FED * DC_FED_KEYS];
+	bool fed_ep[DC_MAX_FED] = { false };
+	int ret, nrel, nfed;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(rseen, 0, sizeof(rseen));
@@ -184,6 +236,8 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		{ "Registry", "Instance", NTM_CONF_UINT, 0, &cfg->instance, 0, 1, 255, "1", NULL },
 		{ "Policy", "File", NTM_CONF_STRING, 0, cfg->policy_file, sizeof(cfg->policy_file), 0,
 		  0, NULL, NULL },
+		{ "Federation", "Resolver", NTM_CONF_ENDPOINT, 0, &cfg->fed_resolver, 0, 0, 0, NULL,
+		  &cfg->has_fed_resolver },
 	};
 	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == DC_FIXED_KEYS,
 		       "DC_FIXED_KEYS counts the keys of fixed[]");
@@ -199,11 +253,22 @@ int dc_config_load(const char *path, struct dc_config *cfg, char *msg, size_t ms
 		ret = nrel;
 		goto out;
 	}
-	ret = ntm_conf_apply(c, spec, DC_FIXED_KEYS + (size_t)nrel, &err);
+	/* the zone first: a [Federation.ZONE] must not be our own */
+	if (ntm_conf_get(c, "DC", "Zone") &&
+	    ntm_name_set(&z, ntm_conf_get(c, "DC", "Zone")->value) == 0)
+		memcpy(cfg->zone, z.s, (size_t)z.len + 1);
+	nfed = fed_sections(path, c, cfg, spec + DC_FIXED_KEYS + nrel, fed_ep, msg, msglen);
+	if (nfed < 0) {
+		ret = nfed;
+		goto out;
+	}
+	ret = ntm_conf_apply(c, spec, DC_FIXED_KEYS + (size_t)nrel + (size_t)nfed, &err);
 	if (ret < 0) {
 		ntm_conf_error_format(&err, msg, msglen);
 		goto out;
 	}
+	for (size_t i = 0; i < cfg->nfed; i++)
+		cfg->fed[i].has_ep = fed_ep[i];
 	if ((ret = check_relays(path, cfg, rseen, rlines, msg, msglen)) < 0 ||
 	    (ret = ntm_sandbox_conf_mode(c, path, "DC", seccomp, &cfg->seccomp, msg, msglen)) < 0 ||
 	    (ret = ntm_conf_offload(c, path, "Relay", offload, &cfg->relay_offload, msg, msglen)) < 0)

@@ -27,6 +27,17 @@ struct dc_relay_conf {
 	uint8_t pub[32];                      /* PublicKey */
 };
 
+/* A federated zone (a [Federation.ZONE] section, doc/protocol.md 10): the
+ * zone's DC is known by this pinned key only; its endpoint comes from
+ * Endpoint when set, else from DNS (SRV _ntm-dc._udp.ZONE). */
+#define DC_MAX_FED 7   /* with our own zone: NTM_MAX_ZONES in REGISTER_ACK */
+struct dc_fed_conf {
+	char zone[NTM_NAME_MAX + 1];          /* normalized */
+	uint8_t pub[32];                      /* PublicKey */
+	bool has_ep;
+	struct sockaddr_storage ep;           /* Endpoint */
+};
+
 struct dc_config {
 	char zone[NTM_NAME_MAX + 1];          /* normalized */
 	uint16_t port;
@@ -57,6 +68,11 @@ struct dc_config {
 	/* [Relay.NAME] sections */
 	size_t nrelays;
 	struct dc_relay_conf relays[DC_MAX_RELAYS];
+	/* [Federation] and [Federation.ZONE] sections */
+	bool has_fed_resolver;
+	struct sockaddr_storage fed_resolver; /* [Federation] Resolver; else resolv.conf */
+	size_t nfed;
+	struct dc_fed_conf fed[DC_MAX_FED];
 };
 
 /* Read and validate path into *cfg (defaults filled). On error returns

@@ -74,7 +74,7 @@ static uint32_t new_index(struct dc *dc)
 	do {
 		if (ntm_random(&idx, sizeof(idx)) < 0)
 			idx = (uint32_t)ntm_loop_now_ms() * 2654435761u;
-	} while (idx == 0 || ntm_idmap_get(&dc->by_index, idx));
+	} while (idx == 0 || ntm_idmap_get(&dc->by_index, idx) || dc_fed_index_used(dc, idx));
 	return idx;
 }
 
@@ -267,6 +267,8 @@ static void on_hs_init(struct dc *dc, int fd, const uint8_t *buf, size_t len,
 		dc->stats.drop_unauth++;
 		return;
 	}
+	if (dc_fed_on_hs_init(dc, fd, &r, m))
+		goto out;
 	if (r.info.purpose != NTM_PURPOSE_DC) {
 		dc->stats.drop_malformed++;
 		goto out;
@@ -354,6 +356,9 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 	a->lifetime_s = (uint16_t)dc->cfg.lifetime_s;
 	a->nzones = 1;
 	ntm_name_set(&a->zones[0], dc->cfg.zone);
+	/* the federated zones too: the node asks us for their names */
+	for (size_t i = 0; i < dc->nfed && a->nzones < NTM_MAX_ZONES; i++)
+		ntm_name_set(&a->zones[a->nzones++], dc->fed[i].conf->zone);
 	if (dc_qualify_name(dc->cfg.zone, req->name.s, claimed) < 0 || strcmp(claimed, rec.name) != 0) {
 		log_warn("%s: registration refused: key is enrolled as %s", req->name.s, rec.name);
 		dc->stats.register_refused++;
@@ -489,6 +494,8 @@ static void on_data(struct dc *dc, int fd, uint8_t *buf, size_t len, const struc
 		return;
 	}
 	struct dc_node *n = ntm_idmap_get(&dc->by_index, d.receiver);
+	if (!n && dc_fed_on_data(dc, buf, len, m, d.receiver))
+		return;
 	if (!n) {
 		dc->stats.drop_unknown_index++;
 		return;
@@ -549,6 +556,9 @@ static void on_datagram(struct dc *dc, int fd, uint8_t *buf, size_t len, struct 
 		break;
 	case NTM_MSG_DATA:
 		on_data(dc, fd, buf, len, m);
+		break;
+	case NTM_MSG_HS_RESP:
+		dc_fed_on_hs_resp(dc, buf, len, m);
 		break;
 	default:
 		dc->stats.drop_malformed++;

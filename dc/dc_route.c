@@ -288,6 +288,9 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr,
 					     &rec);
 	}
+	/* not under our zone: another zone's DC decides (dc_fed.c) */
+	if (ret == -EINVAL && dc_fed_direction(dc, n, q))
+		return;
 	if (ret < 0) {
 		nak(dc, n, q->req_id, NTM_NAK_NOT_FOUND);
 		return;

@@ -157,6 +157,7 @@ static int run(struct dc *dc, bool foreground)
 	 * (reloads then keep it, logging why) */
 	if ((ret = dc_policy_load(dc)) < 0)
 		goto out;
+	dc_fed_open(dc);
 	if (who.drop && (ret = hand_over_state(dc, who.uid, who.gid)) < 0)
 		goto out;
 	if (who.drop) {
@@ -184,8 +185,10 @@ static int run(struct dc *dc, bool foreground)
 		goto out;
 	}
 	/* set-up is over: from here on, only what ntm-dcd(8) SANDBOX lists */
+	/* PostgreSQL's list has what federation needs (UDP, poll) */
 	if ((ret = ntm_sandbox_enter(dc->cfg.backend == NTM_STORE_POSTGRESQL ? NTM_SANDBOX_DCD_PG :
-				     NTM_SANDBOX_DCD, dc->cfg.seccomp)) < 0)
+				     dc->cfg.nfed ? NTM_SANDBOX_DCD_FED : NTM_SANDBOX_DCD,
+				     dc->cfg.seccomp)) < 0)
 		goto out;
 	ntm_timer_init(&dc->sweep, dc->loop, dc_sweep, dc);
 	ntm_timer_arm(&dc->sweep, DC_SWEEP_MS, DC_SWEEP_MS);
@@ -200,6 +203,7 @@ static int run(struct dc *dc, bool foreground)
 out:
 	dc_mesh_close(dc);
 	dc_ctl_close(dc);
+	dc_fed_close(dc);
 	dc_relays_close(dc);
 	dc_free_nodes(dc);
 	dc_free_routes(dc);

@@ -46,6 +46,7 @@
 #define R (1u << NTM_SANDBOX_RELAYD)
 #define S (1u << NTM_SANDBOX_RESOLVERD)
 #define P (1u << NTM_SANDBOX_DCD_PG) /* only what PostgreSQL adds to D: see who_of */
+#define F (1u << NTM_SANDBOX_DCD_FED) /* only what federation adds to D */
 #define ALL (T | D | R | S)
 
 struct sb_call {
@@ -127,8 +128,9 @@ static const struct sb_call plain[] = {
 	{ SCMP_SYS(unlink), T | D | R }, { SCMP_SYS(unlinkat), T | D | R },
 	/* ntm-dcd's PostgreSQL registry (dc/store_pg.c): libpq waits for the
 	 * server's answers with poll; its connection is reset (a new socket,
-	 * add_socket) when the server went away */
-	{ SCMP_SYS(poll), P }, { SCMP_SYS(ppoll), P },
+	 * add_socket) when the server went away; a federating ntm-dcd's DNS
+	 * queries (ldns, dc/dc_fed.c) wait for their answers with poll too */
+	{ SCMP_SYS(poll), P | F }, { SCMP_SYS(ppoll), P | F },
 };
 
 #if NTM_SB_ASAN
@@ -166,7 +168,8 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
  * libnl and getaddrinfo, a stream to nscd's socket (getaddrinfo tries it
  * again every 100 s); ntm-resolverd: UDP and TCP to its upstreams,
  * a stream to ntm-tund's control socket. ntm-dcd and ntm-relayd opened
- * all theirs during set-up, but for ntm-dcd's PostgreSQL connection,
+ * all theirs during set-up, but for a federating ntm-dcd's DNS queries
+ * (UDP, ldns: dc/dc_fed.c) and ntm-dcd's PostgreSQL connection,
  * which libpq may have to make again (a stream to the server's Unix
  * socket or TCP port, after glibc's resolver looked a host name up over
  * UDP). */
@@ -178,8 +181,8 @@ static int add_socket(scmp_filter_ctx ctx, unsigned who)
 	} allowed[] = {
 		{ AF_UNIX, SOCK_DGRAM, -1, ALL },
 		{ AF_UNIX, SOCK_STREAM, -1, T | S },
-		{ AF_INET, SOCK_DGRAM, -1, T | S | P },
-		{ AF_INET6, SOCK_DGRAM, -1, T | S | P },
+		{ AF_INET, SOCK_DGRAM, -1, T | S | P | F },
+		{ AF_INET6, SOCK_DGRAM, -1, T | S | P | F },
 		{ AF_INET, SOCK_STREAM, -1, S },
 		{ AF_INET6, SOCK_STREAM, -1, S },
 		{ AF_UNIX, SOCK_STREAM, -1, P },
@@ -296,10 +299,13 @@ static int add_rules(scmp_filter_ctx ctx, unsigned who, int *failed_nr)
 	return 0;
 }
 
-/* The profile bits a filter allows: DCD_PG is DCD's list and its own. */
+/* The profile bits a filter allows: DCD_PG and DCD_FED are DCD's list and
+ * their own. */
 static unsigned who_of(enum ntm_sandbox_profile p)
 {
-	return p == NTM_SANDBOX_DCD_PG ? D | P : 1u << p;
+	if (p == NTM_SANDBOX_DCD_PG)
+		return D | P;
+	return p == NTM_SANDBOX_DCD_FED ? D | F : 1u << p;
 }
 
 int ntm_sandbox_apply(enum ntm_sandbox_profile p, enum ntm_sandbox_mode m, char *msg,

@@ -36,6 +36,8 @@ enum ntm_sandbox_profile {
 	NTM_SANDBOX_RESOLVERD,
 	NTM_SANDBOX_DCD_PG,      /* ntm-dcd with its registry in PostgreSQL: DCD's list,
 				  * plus new stream connections (libpq's reset) and poll */
+	NTM_SANDBOX_DCD_FED,     /* ntm-dcd with [Federation.ZONE] sections: DCD's list,
+				  * plus UDP sockets and poll (ldns's DNS queries) */
 	NTM_SANDBOX_NPROFILES
 };
 

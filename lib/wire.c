@@ -103,7 +103,7 @@ static bool suite_valid(uint8_t suite)
 
 static bool purpose_valid(uint8_t purpose)
 {
-	return purpose >= NTM_PURPOSE_DC && purpose <= NTM_PURPOSE_RELAY;
+	return purpose >= NTM_PURPOSE_DC && purpose <= NTM_PURPOSE_FED;
 }
 
 /* ---- HANDSHAKE_INIT (2.1) ---- */

@@ -33,7 +33,7 @@ enum ntm_msg_type {
 };
 
 enum ntm_suite { NTM_SUITE_AESGCM = 1, NTM_SUITE_CHACHAPOLY = 2 };
-enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY = 3 };
+enum ntm_purpose { NTM_PURPOSE_DC = 1, NTM_PURPOSE_PEER = 2, NTM_PURPOSE_RELAY = 3, NTM_PURPOSE_FED = 4 };
 
 #define NTM_HS_INIT_LEN 156
 #define NTM_HS_INIT_MAC1_OFF 124       /* mac1 covers bytes 0..123 */

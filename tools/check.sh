@@ -65,7 +65,7 @@ if [ -d .git ] && [ "$(id -u)" = 0 ]; then
 		cp ../nss_ntm/.libs/libnss_ntm.so.2 nss_ntm/.libs/libnss_ntm.so.2
 		for t in registration tunnels attacks resolver relay nat nat_keepalive nat_failover relay_failover \
 			underlay dc_push mobility flood offload relay_offload namemap workers stubmap \
-			dc_diag watch netcheck relayprobe resolved pg_registry dc_mesh dc_failover; do
+			dc_diag watch netcheck relayprobe resolved pg_registry dc_mesh dc_failover federation; do
 			# offload.sh with smaller transfers: the same paths, at ASan's speed
 			OFFLOAD_TCP_BYTES=$((16 << 20)) OFFLOAD_UDP_COUNT=4000 \
 			ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

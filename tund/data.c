@@ -136,7 +136,7 @@ static struct peer *tun_route(struct tund *t, const uint8_t *pkt, size_t len, st
 	struct peer *p;
 
 	*wait = NULL;
-	if (af < 0 || !peer_addr_in_overlay(t, af, dst)) {
+	if (af < 0 || (!peer_addr_in_overlay(t, af, dst) && !peer_addr_federated(t, af, dst))) {
 		t->stats.tun_no_peer++;
 		return NULL;
 	}

@@ -23,6 +23,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 #include <netlink/socket.h>
 
 #include "netif.h"
@@ -336,5 +337,51 @@ int ntm_netif_ifindex(const char *ifname, unsigned *ifindex)
 
 	if (ret == 0)
 		*ifindex = link.ifindex;
+	return ret;
+}
+
+int ntm_netif_route_add(const char *ifname, int family, const uint8_t *addr, uint8_t plen)
+{
+	unsigned len = family == AF_INET ? 4 : 16;
+	struct nl_sock *sk;
+	struct rtnl_link *link = NULL;
+	struct rtnl_route *rt = NULL;
+	struct rtnl_nexthop *nh = NULL;
+	struct nl_addr *dst = NULL;
+	int ret;
+
+	if (!valid_ifname(ifname) || (family != AF_INET && family != AF_INET6) || plen > len * 8)
+		return -EINVAL;
+	ret = open_sock(&sk);
+	if (ret < 0)
+		return ret;
+	ret = get_link(sk, ifname, &link);
+	if (ret < 0)
+		goto out;
+	ret = -ENOMEM;
+	if (!(rt = rtnl_route_alloc()) || !(nh = rtnl_route_nh_alloc()) ||
+	    !(dst = nl_addr_build(family, addr, len)))
+		goto out;
+	nl_addr_set_prefixlen(dst, plen);
+	rtnl_route_set_family(rt, (uint8_t)family);
+	rtnl_route_set_table(rt, RT_TABLE_MAIN);
+	rtnl_route_set_scope(rt, RT_SCOPE_LINK);
+	rtnl_route_set_protocol(rt, RTPROT_STATIC);
+	if ((ret = nl_errno(rtnl_route_set_dst(rt, dst))) < 0)
+		goto out;
+	rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+	rtnl_route_add_nexthop(rt, nh);
+	nh = NULL; /* the route owns it now */
+	ret = nl_errno(rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE));
+out:
+	if (nh)
+		rtnl_route_nh_free(nh);
+	if (dst)
+		nl_addr_put(dst);
+	if (rt)
+		rtnl_route_put(rt);
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
 	return ret;
 }

@@ -53,6 +53,11 @@
 int ntm_netif_configure(const char *ifname, const uint8_t vip4[4], uint8_t plen4,
 			const uint8_t vip6[16], uint8_t plen6, unsigned mtu);
 
+/* Route addr/plen (family AF_INET or AF_INET6) to `ifname` in the main
+ * table (replacing a route to the same prefix). For a peer of a federated
+ * zone, whose address is outside the link's own prefix. 0 or -errno. */
+int ntm_netif_route_add(const char *ifname, int family, const uint8_t *addr, uint8_t plen);
+
 /* One address on an interface, as the kernel reports it. */
 struct ntm_netif_addr {
 	int family;           /* AF_INET or AF_INET6 */

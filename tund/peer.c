@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netif.h"
 #include "peer.h"
 #include "roam.h"
 #include "tund.h"
@@ -170,6 +171,34 @@ bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr)
 	if (family == AF_INET)
 		return in_prefix(addr, t->vip4, t->plen4);
 	return in_prefix(addr, t->vip6, t->plen6);
+}
+
+bool peer_addr_federated(struct tund *t, int family, const uint8_t *addr)
+{
+	struct peer *p = peer_by_addr(t, family, addr);
+
+	return p && p->resolved;
+}
+
+/* A peer of a federated zone has addresses outside our prefix: the kernel
+ * gets a host route for each into ntm0 (routes to our own prefix come
+ * with the link's addresses). */
+static void route_foreign(struct tund *t, const struct peer *p)
+{
+	const struct {
+		int af;
+		const uint8_t *a;
+		uint8_t plen;
+	} v[2] = { { AF_INET, p->vip4, 32 }, { AF_INET6, p->vip6, 128 } };
+
+	for (int i = 0; i < 2; i++) {
+		if (peer_addr_in_overlay(t, v[i].af, v[i].a))
+			continue;
+		int ret = ntm_netif_route_add(t->ifname, v[i].af, v[i].a, v[i].plen);
+		if (ret < 0)
+			log_warn("%s: no route to %s's address through %s: %s", p->name, p->name,
+				 t->ifname, strerror(-ret));
+	}
 }
 
 static uint64_t max_peers(const struct tund *t)
@@ -444,6 +473,8 @@ void peer_on_route(struct tund *t, const struct ntm_ctl_route_direction *r)
 		return;
 	}
 	path_on_route(p, r);
+	if (!was)
+		route_foreign(t, p);
 	if (!was)
 		log_info("route to %s (%s): %u candidates%s, %s", p->name,
 			 inet_ntop(AF_INET, p->vip4, a4, sizeof(a4)), r->ncands,

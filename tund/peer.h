@@ -242,6 +242,9 @@ struct peer *peer_request_for(struct tund *t, const char *name, int family, cons
 			      uid_t uid, int *err);
 /* Is addr inside this node's overlay prefixes? */
 bool peer_addr_in_overlay(const struct tund *t, int family, const uint8_t *addr);
+/* Is addr, outside our zone's prefix, a resolved peer of a federated zone
+ * (doc/protocol.md 10)? Its packets go through ntm0 like an overlay's. */
+bool peer_addr_federated(struct tund *t, int family, const uint8_t *addr);
 
 /* Does this node's access policy forbid it to initiate to name (a full
  * name)? Counted in policy_refused when it does. */

@@ -5,12 +5,15 @@
  * Whatever decodes must re-encode to exactly the input bytes (the encoding
  * is canonical), and decoded slices must lie inside the input; anything else
  * aborts (a COOKIE_REPLY is also opened and sealed again). The input is also tried as name text for ntm_name_set: a name it
- * accepts must survive a DIRECTION_REQ round trip. */
+ * accepts must survive a DIRECTION_REQ round trip. The federation messages
+ * of dc/fedmsg.c (FED_DIRECTION_REQ and _RESP) are decoded too, with the
+ * same round trip. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cookie.h"
+#include "fedmsg.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,6 +228,18 @@ static void fuzz_name(const uint8_t *data, size_t size)
 	CHECK(strcmp(back.u.dir_req.name.s, c.u.dir_req.name.s) == 0);
 }
 
+/* FED_DIRECTION_REQ / _RESP: what decodes encodes to the same bytes. */
+static void fuzz_fed(const uint8_t *data, size_t size)
+{
+	static struct ntm_fed_msg m;
+
+	if (ntm_fed_decode(data, size, &m) != 0)
+		return;
+	int n = ntm_fed_encode(&m, out, sizeof(out));
+	CHECK(n == (int)size);
+	CHECK(memcmp(out, data, size) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int type = ntm_wire_type(data, size);
@@ -243,5 +258,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_relay(data, size);
 	fuzz_ctl(data, size);
 	fuzz_name(data, size);
+	fuzz_fed(data, size);
 	return 0;
 }

@@ -15,6 +15,10 @@
  *   wrong-question  ok, for "wrong.invalid." instead of the name asked
  *   garbage         the query's ID and QR=1, then bytes that are no DNS
  *   from-other-port ok, sent from another UDP socket (another port)
+ *   zone            the records of ZONEFILE (-z, master file format, owner
+ *                   names absolute) whose owner and type are the
+ *                   question's, with AA=1; NXDOMAIN when the name owns
+ *                   none, an empty answer when it owns others
  * Replies carry OPT (1232) when the query did. Once bound it prints
  * "ready PORT" on stdout. Each query's name (presentation form, as
  * received, lower case not forced) is appended as one line to LOGFILE, so
@@ -35,15 +39,16 @@
 #include <unistd.h>
 
 enum mode { M_OK, M_TRUNCATE, M_SERVFAIL, M_REFUSED, M_FORMERR_EDNS, M_STALL, M_WRONG_ID,
-	    M_WRONG_QUESTION, M_GARBAGE, M_OTHER_PORT };
+	    M_WRONG_QUESTION, M_GARBAGE, M_OTHER_PORT, M_ZONE };
 
 static const char *const mode_names[] = {
 	"ok", "truncate", "servfail", "refused", "formerr-edns", "stall", "wrong-id",
-	"wrong-question", "garbage", "from-other-port",
+	"wrong-question", "garbage", "from-other-port", "zone",
 };
 
 static enum mode mode;
 static FILE *qlog;
+static ldns_zone *zone;    /* M_ZONE */
 
 static int parse_mode(const char *s)
 {
@@ -177,6 +182,25 @@ static void add_answer(ldns_pkt *r, const ldns_rr *question)
 	ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, a);
 }
 
+/* M_ZONE: the zone's records for the question. */
+static void add_zone_answer(ldns_pkt *r, const ldns_rr *question)
+{
+	ldns_rr_list *rrs = ldns_zone_rrs(zone);
+	bool owned = false;
+
+	ldns_pkt_set_aa(r, true);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_dname_compare(ldns_rr_owner(rr), ldns_rr_owner(question)) != 0)
+			continue;
+		owned = true;
+		if (ldns_rr_get_type(rr) == ldns_rr_get_type(question))
+			ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, ldns_rr_clone(rr));
+	}
+	if (!owned)
+		ldns_pkt_set_rcode(r, LDNS_RCODE_NXDOMAIN);
+}
+
 /* The reply to q for this mode and transport, or NULL for none. */
 static ldns_pkt *make_reply(const ldns_pkt *q, bool tcp)
 {
@@ -212,6 +236,8 @@ static ldns_pkt *make_reply(const ldns_pkt *q, bool tcp)
 		ldns_pkt_set_rcode(r, LDNS_RCODE_FORMERR);
 	else if (mode == M_TRUNCATE && !tcp)
 		ldns_pkt_set_tc(r, true);
+	else if (mode == M_ZONE)
+		add_zone_answer(r, qc);
 	else
 		add_answer(r, qc);
 	return r;
@@ -307,7 +333,7 @@ static void serve_tcp(int lfd)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fake_dns -a ADDR:PORT -m MODE [-l LOGFILE] [-t SECONDS]\n");
+	fprintf(stderr, "usage: fake_dns -a ADDR:PORT -m MODE [-z ZONEFILE] [-l LOGFILE] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -315,22 +341,35 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss, other_ss;
 	socklen_t len = 0;
-	const char *addr = NULL, *logpath = NULL;
+	const char *addr = NULL, *logpath = NULL, *zonepath = NULL;
 	long secs = 60;
 	int c, m = -1, udp, tcp, other;
 
-	while ((c = getopt(argc, argv, "a:m:l:t:")) != -1) {
+	while ((c = getopt(argc, argv, "a:m:l:t:z:")) != -1) {
 		switch (c) {
 		case 'a': addr = optarg; break;
 		case 'm': m = parse_mode(optarg); break;
 		case 'l': logpath = optarg; break;
 		case 't': secs = strtol(optarg, NULL, 10); break;
+		case 'z': zonepath = optarg; break;
 		default: usage();
 		}
 	}
 	if (!addr || m < 0 || secs < 1 || secs > 3600 || parse_addr(addr, &ss, &len) < 0)
 		usage();
 	mode = (enum mode)m;
+	if ((mode == M_ZONE) != (zonepath != NULL))
+		usage();
+	if (zonepath) {
+		FILE *zf = fopen(zonepath, "re");
+		int line = 0;
+		if (!zf || ldns_zone_new_frm_fp_l(&zone, zf, NULL, 300, LDNS_RR_CLASS_IN, &line) !=
+				   LDNS_STATUS_OK) {
+			fprintf(stderr, "fake_dns: %s:%d: cannot read the zone\n", zonepath, line);
+			return 1;
+		}
+		fclose(zf);
+	}
 	if (logpath && !(qlog = fopen(logpath, "ae"))) {
 		perror(logpath);
 		return 1;

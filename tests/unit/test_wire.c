@@ -1086,7 +1086,7 @@ START_TEST(test_outer_headers_with_a_bad_field_are_rejected)
 	bad_u8(S_HS_INIT, "suite", 2, 2, 3);
 	bad_u8(S_HS_INIT, "suite", 2, 2, 255);
 	bad_u8(S_HS_INIT, "purpose", 3, 3, 0);
-	bad_u8(S_HS_INIT, "purpose", 3, 3, 4);
+	bad_u8(S_HS_INIT, "purpose", 3, 3, 5);
 	bad_u8(S_HS_INIT, "purpose", 3, 3, 255);
 	bad_be(S_HS_INIT, "sender index 0", 4, 4, 0);
 
@@ -1119,7 +1119,7 @@ START_TEST(test_outer_encoders_refuse_what_the_decoders_reject)
 	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 0, 1, 1, hs_init_noise), -EINVAL);
 	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 3, 1, 1, hs_init_noise), -EINVAL);
 	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 1, 0, 1, hs_init_noise), -EINVAL);
-	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 1, 4, 1, hs_init_noise), -EINVAL);
+	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 1, 5, 1, hs_init_noise), -EINVAL);
 	ck_assert_int_eq(ntm_hs_init_encode(b, sizeof(b), 1, 1, 0, hs_init_noise), -EINVAL);
 	ck_assert_int_eq(ntm_hs_init_encode(b, NTM_HS_INIT_LEN - 1, 1, 1, 1, hs_init_noise), -EMSGSIZE);
 	ck_assert_int_eq(ntm_hs_resp_encode(b, sizeof(b), 0, 1, hs_resp_noise), -EINVAL);

@@ -1,0 +1,828 @@
+/* dc_fed.c - federation with the DCs of other zones (doc/protocol.md 10).
+ *
+ * Each [Federation.ZONE] section names a zone and pins its DC's public
+ * key. When a node asks for a name under such a zone, the DC finds the
+ * zone's DC (Endpoint, else DNS: SRV _ntm-dc._udp.ZONE, then the target's
+ * A or AAAA record, with ldns), opens a Noise IK session to it (purpose 4,
+ * from the DC's own UDP socket) and sends a FED_DIRECTION_REQ describing
+ * the asking node (dc/fedmsg.h); the other DC directs its node and answers
+ * with a FED_DIRECTION_RESP describing it, which becomes the asking node's
+ * ROUTE_DIRECTION. Each DC decides for its own nodes only, and nothing
+ * here answers a key that is not pinned: an init from any other key, or
+ * DATA on no federation session, is dropped and counted.
+ *
+ * Limits of this first version: the DNS look-up blocks the event loop (at
+ * most DC_FED_DNS_TIMEOUT_S twice, cached for the records' TTL), the
+ * routes are not kept for pushes when a node moves (the nodes ask again),
+ * and DNSSEC is not checked (the pinned key is what authenticates). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dc.h"
+#include "fedmsg.h"
+#include "log.h"
+#include "meshmsg.h"
+#include "util.h"
+
+#define DC_FED_TICK_MS 250
+#define DC_FED_REKEY_MS 120000        /* a new session after REKEY_AFTER_TIME */
+#define DC_FED_REJECT_MS 180000       /* a session is not used after REJECT_AFTER_TIME */
+#define DC_FED_HS_RETRY_MS 1000       /* an unanswered HANDSHAKE_INIT is sent again */
+#define DC_FED_REQ_RETRY_MS 1000      /* an unanswered FED_DIRECTION_REQ too */
+#define DC_FED_REQ_TRIES 3            /* then the node gets DIRECTION_NAK OFFLINE */
+#define DC_FED_DNS_TIMEOUT_S 1
+#define DC_FED_DNS_MIN_TTL_S 30
+#define DC_FED_DNS_MAX_TTL_S 3600
+#define DC_FED_DNS_NEG_S 10           /* a failed look-up is not repeated sooner */
+
+/* ---- finding the peer ---- */
+
+static bool below(const char *name, const char *zone)
+{
+	return ntm_fed_below(name, zone);
+}
+
+static struct dc_fed_peer *peer_for_name(struct dc *dc, const char *name)
+{
+	for (size_t i = 0; i < dc->nfed; i++)
+		if (below(name, dc->fed[i].conf->zone))
+			return &dc->fed[i];
+	return NULL;
+}
+
+static struct dc_fed_peer *peer_for_key(struct dc *dc, const uint8_t pub[32])
+{
+	for (size_t i = 0; i < dc->nfed; i++)
+		if (memcmp(dc->fed[i].conf->pub, pub, 32) == 0)
+			return &dc->fed[i];
+	return NULL;
+}
+
+bool dc_fed_index_used(const struct dc *dc, uint32_t idx)
+{
+	for (size_t i = 0; i < dc->nfed; i++) {
+		const struct dc_fed_peer *p = &dc->fed[i];
+		if ((p->out.valid && p->out.local_index == idx) ||
+		    (p->in.valid && p->in.local_index == idx) ||
+		    (p->hs.active && p->hs.local_index == idx))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t new_index(struct dc *dc)
+{
+	uint32_t idx;
+
+	do
+		ntm_random(&idx, sizeof(idx));
+	while (idx == 0 || ntm_idmap_get(&dc->by_index, idx) || dc_fed_index_used(dc, idx));
+	return idx;
+}
+
+/* ---- DNS (ldns): SRV _ntm-dc._udp.ZONE, then the target's address ---- */
+
+static ldns_resolver *dns_resolver(const struct dc *dc)
+{
+	ldns_resolver *res = NULL;
+	struct timeval tv = { DC_FED_DNS_TIMEOUT_S, 0 };
+
+	if (dc->cfg.has_fed_resolver) {
+		char host[64];
+		const struct sockaddr_storage *ss = &dc->cfg.fed_resolver;
+		bool v4 = ss->ss_family == AF_INET;
+		const void *a = v4 ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+				   : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		uint16_t port = ntohs(v4 ? ((const struct sockaddr_in *)ss)->sin_port
+					 : ((const struct sockaddr_in6 *)ss)->sin6_port);
+		inet_ntop(ss->ss_family, a, host, sizeof(host));
+		ldns_rdf *ns = ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, host);
+		res = ldns_resolver_new();
+		if (!res || !ns || ldns_resolver_push_nameserver(res, ns) != LDNS_STATUS_OK) {
+			ldns_rdf_deep_free(ns);
+			ldns_resolver_deep_free(res);
+			return NULL;
+		}
+		ldns_rdf_deep_free(ns);
+		ldns_resolver_set_port(res, port);
+	} else if (ldns_resolver_new_frm_file(&res, NULL) != LDNS_STATUS_OK) {
+		return NULL;
+	}
+	ldns_resolver_set_timeout(res, tv);
+	ldns_resolver_set_retry(res, 1);
+	ldns_resolver_set_dnssec(res, false);
+	return res;
+}
+
+/* The answer, NULL without one or with an error code (in *why). */
+static ldns_pkt *dns_query(ldns_resolver *res, const char *name, ldns_rr_type type,
+			   const char **why)
+{
+	ldns_rdf *q = ldns_dname_new_frm_str(name);
+	ldns_pkt *p = NULL;
+
+	*why = "no answer from the resolver";
+	if (!q)
+		return NULL;
+	if (ldns_resolver_query_status(&p, res, q, type, LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK ||
+	    (p && ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR)) {
+		if (p)
+			*why = ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN ? "no such name (NXDOMAIN)"
+			       : "the resolver answered with an error code";
+		ldns_pkt_free(p);
+		p = NULL;
+	}
+	ldns_rdf_deep_free(q);
+	return p;
+}
+
+/* The first A (or AAAA) record for target in p's answer or additional
+ * section, into ss with port. */
+static bool dns_addr(const ldns_pkt *p, const ldns_rdf *target, uint16_t port,
+		     struct sockaddr_storage *ss, socklen_t *len, uint32_t *ttl)
+{
+	ldns_rr_list *lists[2] = { ldns_pkt_answer(p), ldns_pkt_additional(p) };
+
+	for (int l = 0; l < 2; l++) {
+		for (size_t i = 0; lists[l] && i < ldns_rr_list_rr_count(lists[l]); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(lists[l], i);
+			ldns_rdf *a = ldns_rr_rdf(rr, 0);
+			if (ldns_dname_compare(ldns_rr_owner(rr), target) != 0 || !a)
+				continue;
+			memset(ss, 0, sizeof(*ss));
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+				s4->sin_family = AF_INET;
+				s4->sin_port = htons(port);
+				memcpy(&s4->sin_addr, ldns_rdf_data(a), 4);
+				*len = sizeof(*s4);
+			} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+				s6->sin6_family = AF_INET6;
+				s6->sin6_port = htons(port);
+				memcpy(&s6->sin6_addr, ldns_rdf_data(a), 16);
+				*len = sizeof(*s6);
+			} else {
+				continue;
+			}
+			if (ldns_rr_ttl(rr) < *ttl)
+				*ttl = ldns_rr_ttl(rr);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The SRV record of the lowest priority, its target's address. 0 or a
+ * negative errno with *why set. */
+static int dns_lookup(const struct dc *dc, const char *zone, struct sockaddr_storage *ss,
+		      socklen_t *len, uint32_t *ttl, const char **why)
+{
+	char qname[NTM_NAME_MAX + 32];
+	ldns_resolver *res = dns_resolver(dc);
+	ldns_pkt *srv = NULL, *addr = NULL;
+	ldns_rr *best = NULL;
+	int ret = -ENOENT;
+
+	*ttl = DC_FED_DNS_MAX_TTL_S;
+	if (!res) {
+		*why = "no resolver (resolv.conf unreadable or [Federation] Resolver invalid)";
+		return -EIO;
+	}
+	snprintf(qname, sizeof(qname), "_ntm-dc._udp.%s.", zone);
+	const char *qwhy;
+	srv = dns_query(res, qname, LDNS_RR_TYPE_SRV, &qwhy);
+	ldns_rr_list *l = srv ? ldns_pkt_answer(srv) : NULL;
+	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SRV || ldns_rr_rd_count(rr) != 4)
+			continue;
+		if (!best || ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)) <
+				     ldns_rdf2native_int16(ldns_rr_rdf(best, 0)))
+			best = rr;
+	}
+	if (!best) {
+		*why = srv ? "no SRV record" : qwhy;
+		goto out;
+	}
+	uint16_t port = ldns_rdf2native_int16(ldns_rr_rdf(best, 2));
+	ldns_rdf *target = ldns_rr_rdf(best, 3);
+	*ttl = ldns_rr_ttl(best);
+	if (port == 0) {
+		*why = "SRV record with port 0";
+		goto out;
+	}
+	if (dns_addr(srv, target, port, ss, len, ttl)) {
+		ret = 0;
+		goto out;
+	}
+	char *tname = ldns_rdf2str(target);
+	addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_A, &qwhy) : NULL;
+	if (!addr || !dns_addr(addr, target, port, ss, len, ttl)) {
+		ldns_pkt_free(addr);
+		addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_AAAA, &qwhy) : NULL;
+	}
+	free(tname);
+	if (addr && dns_addr(addr, target, port, ss, len, ttl))
+		ret = 0;
+	else
+		*why = "no A or AAAA record for the SRV target";
+out:
+	ldns_pkt_free(srv);
+	ldns_pkt_free(addr);
+	ldns_resolver_deep_free(res);
+	return ret;
+}
+
+/* Where p's DC is: its Endpoint, else DNS (cached for the TTL). */
+static int peer_endpoint(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
+{
+	const char *why = "";
+	uint32_t ttl;
+	char ep[64];
+
+	if (p->conf->has_ep) {
+		p->ep = p->conf->ep;
+		p->eplen = p->ep.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						      : sizeof(struct sockaddr_in6);
+		p->has_ep = true;
+		return 0;
+	}
+	if (now < p->dns_until_ms)
+		return p->has_ep ? 0 : -ENOENT;
+	int ret = dns_lookup(dc, p->conf->zone, &p->ep, &p->eplen, &ttl, &why);
+	if (ret < 0) {
+		log_warn("federation %s: finding its DC: _ntm-dc._udp.%s: %s", p->conf->zone,
+			 p->conf->zone, why);
+		p->has_ep = false;
+		p->dns_until_ms = now + DC_FED_DNS_NEG_S * 1000;
+		return ret;
+	}
+	ttl = ttl < DC_FED_DNS_MIN_TTL_S ? DC_FED_DNS_MIN_TTL_S
+	      : ttl > DC_FED_DNS_MAX_TTL_S ? DC_FED_DNS_MAX_TTL_S : ttl;
+	p->dns_until_ms = now + (uint64_t)ttl * 1000;
+	if (!p->has_ep)
+		log_notice("federation %s: its DC is at %s (DNS SRV, TTL %u s)", p->conf->zone,
+			   ntm_sockaddr_str((struct sockaddr *)&p->ep, ep, sizeof(ep)), ttl);
+	p->has_ep = true;
+	return 0;
+}
+
+/* ---- the sessions ---- */
+
+static void fed_sendto(struct dc *dc, const struct sockaddr_storage *to, socklen_t tolen,
+		       const struct ntm_udp_meta *via, const uint8_t *buf, size_t len)
+{
+	int fd = to->ss_family == AF_INET6 ? dc->fd6 : dc->fd4;
+
+	if (fd < 0)
+		return;
+	if (ntm_udp_send(fd, buf, len, (const struct sockaddr *)to, tolen, via) >= 0)
+		dc->stats.tx_packets++;
+}
+
+static void start_handshake(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
+{
+	uint8_t out[NTM_HS_INIT_LEN];
+
+	if (peer_endpoint(dc, p, now) < 0)
+		return;
+	int len = ntm_hs_initiate(&p->hs, &dc->id, p->conf->pub, NTM_SUITE_AESGCM, NTM_PURPOSE_FED,
+				  new_index(dc), 0, out, sizeof(out));
+	if (len < 0)
+		return;
+	p->hs_sent_ms = now;
+	fed_sendto(dc, &p->ep, p->eplen, NULL, out, (size_t)len);
+}
+
+/* Seal msg into s and send it to (to, via). */
+static int send_sealed(struct dc *dc, struct ntm_session *s, const struct sockaddr_storage *to,
+		       socklen_t tolen, const struct ntm_udp_meta *via, const uint8_t *msg,
+		       size_t len)
+{
+	uint8_t pkt[NTM_DATA_HDR_LEN + DC_FED_MSG_MAX + NTM_TAG_LEN];
+
+	if (len > DC_FED_MSG_MAX)
+		return -EMSGSIZE;
+	memcpy(pkt + NTM_DATA_HDR_LEN, msg, len);
+	int n = ntm_session_seal(s, pkt, len);
+	if (n < 0)
+		return n;
+	fed_sendto(dc, to, tolen, via, pkt, (size_t)n);
+	return 0;
+}
+
+static void nak_node(struct dc *dc, uint32_t host, uint32_t req_id, uint8_t status)
+{
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, host);
+	struct ntm_ctl m = { .type = NTM_CTL_DIRECTION_NAK };
+
+	if (!n || !n->sess.valid)
+		return;
+	m.u.nak.req_id = req_id;
+	m.u.nak.status = status;
+	if (status == NTM_NAK_OFFLINE) {
+		m.u.nak.has_last_seen = true;
+		m.u.nak.last_seen_s = NTM_NAK_LAST_SEEN_UNKNOWN;
+	}
+	dc->stats.direction_naks++;
+	dc_send_ctl(dc, n, &m);
+}
+
+static void pending_clear(struct dc_fed_pending *q)
+{
+	ntm_wipe(q, sizeof(*q));
+}
+
+/* ---- asking: our node wants a name under a federated zone ---- */
+
+static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
+		     const struct ntm_endpoint *ep)
+{
+	for (uint8_t i = 0; i < r->ncands; i++)
+		if (dc_same_ep(&r->cands[i].ep, ep))
+			return;
+	if (r->ncands == NTM_MAX_CANDS)
+		return;
+	r->cands[r->ncands].kind = kind;
+	r->cands[r->ncands].priority = prio;
+	r->cands[r->ncands].ep = *ep;
+	r->ncands++;
+}
+
+/* n described for a node of another zone, as dc_route.c's send_route. */
+static void describe(const struct dc_node *n, struct ntm_ctl_route_direction *r)
+{
+	struct ntm_endpoint obs;
+
+	memcpy(r->peer_key, n->rec.pubkey, 32);
+	memcpy(r->peer_vip4, n->rec.vip4, 4);
+	memcpy(r->peer_vip6, n->rec.vip6, 16);
+	ntm_name_set(&r->peer_name, n->rec.name);
+	for (uint8_t i = 0; i < n->naddrs; i++)
+		add_cand(r, n->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
+			 n->addrs[i].family == 6 ? 30 : 20, &n->addrs[i]);
+	if (dc_observed(n, &obs) == 0)
+		add_cand(r, NTM_CAND_NAT, 10, &obs);
+}
+
+/* The embedded relay's endpoint as the peer DC reaches us: the address
+ * its datagrams came to, at the relay port. */
+static int relay_ep_for_peer(const struct dc *dc, const struct dc_fed_peer *p,
+			     struct ntm_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (!p->out_via.has_dst)
+		return -ENOENT;
+	if (p->out_via.family == AF_INET && dc->rfd4 >= 0) {
+		ep->family = 4;
+		memcpy(ep->addr, p->out_via.dst, 4);
+	} else if (p->out_via.family == AF_INET6 && dc->rfd6 >= 0) {
+		ep->family = 6;
+		memcpy(ep->addr, p->out_via.dst, 16);
+	} else {
+		return -ENOENT;
+	}
+	ep->port = dc->cfg.relay_port;
+	return 0;
+}
+
+/* A relay allocation for the route: side 0 (our node's) kept in q, side 1
+ * put in r for the other zone's node. Only the embedded relay: a
+ * standalone relay's address may not be reachable from the other zone. */
+static void fed_relay(struct dc *dc, struct dc_fed_peer *p, struct dc_node *n,
+		      struct dc_fed_pending *q, struct ntm_ctl_route_direction *r)
+{
+	struct dc_route rt = { 0 };
+	struct ntm_endpoint theirs;
+
+	if (!dc->cfg.embedded_relay || relay_ep_for_peer(dc, p, &theirs) < 0)
+		return;
+	if (ntm_random(rt.relay_key, sizeof(rt.relay_key)) < 0)
+		return;
+	for (int tries = 0; tries < 4; tries++) {
+		ntm_random(&rt.alloc_id, sizeof(rt.alloc_id));
+		if (!rt.alloc_id)
+			continue;
+		int ret = relay_alloc(&dc->relay, rt.alloc_id, (uint32_t)dc->cfg.relay_lifetime_s,
+				      rt.relay_key[0], rt.relay_key[1], ntm_loop_now_ms());
+		if (ret == 0)
+			break;
+		rt.alloc_id = 0;
+		if (ret != -EEXIST)
+			break;
+	}
+	if (!rt.alloc_id || dc_relay_endpoint(dc, &rt, n, &q->relay_ep) < 0) {
+		ntm_wipe(&rt, sizeof(rt));
+		return;
+	}
+	q->has_relay = true;
+	q->alloc_id = rt.alloc_id;
+	memcpy(q->relay_key, rt.relay_key[0], 32);
+	r->has_relay = true;
+	r->relay_ep = theirs;
+	r->relay_alloc_id = rt.alloc_id;
+	r->relay_side = 1;
+	memcpy(r->relay_key, rt.relay_key[1], 32);
+	ntm_wipe(&rt, sizeof(rt));
+}
+
+/* Send (again) q's request on our session: the relay allocation is made
+ * at the first send, when the address the peer DC reaches us on is known. */
+static void pending_send(struct dc *dc, struct dc_fed_peer *p, struct dc_fed_pending *q,
+			 uint64_t now)
+{
+	uint8_t buf[DC_FED_MSG_MAX];
+
+	if (!q->relay_tried) {
+		struct dc_node *n = ntm_idmap_get(&dc->by_host, q->host);
+		q->relay_tried = true;
+		if (n)
+			fed_relay(dc, p, n, q, &q->req.u.req.route);
+	}
+	q->sent_ms = now;
+	q->tries++;
+	int len = ntm_fed_encode(&q->req, buf, sizeof(buf));
+	if (len < 0) {
+		log_err_errno(-len, "encoding FED_DIRECTION_REQ for %s", q->target);
+		return; /* the node gets its NAK when the tries run out */
+	}
+	if (send_sealed(dc, &p->out, &p->ep, p->eplen, NULL, buf, (size_t)len) == 0)
+		dc->stats.fed_requests++;
+	ntm_wipe(buf, sizeof(buf));
+}
+
+bool dc_fed_direction(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q)
+{
+	struct dc_fed_peer *p;
+	struct ntm_name target;
+	struct dc_fed_pending *slot = NULL;
+
+	if (q->kind != NTM_DIR_BY_NAME || ntm_name_set(&target, q->name.s) < 0)
+		return false;
+	p = peer_for_name(dc, target.s);
+	if (!p) {
+		/* one line a second at most: the node decides what it asks */
+		uint64_t now = ntm_loop_now_ms();
+		if (strchr(target.s, '.') && !below(target.s, dc->cfg.zone) &&
+		    (!dc->fed_log_ms || now - dc->fed_log_ms >= 1000)) {
+			dc->fed_log_ms = now;
+			log_notice("%s asked for %s: no [Federation.ZONE] for its zone (no pinned "
+				   "DC key, no federation)", n->rec.name, target.s);
+		}
+		return false;
+	}
+	for (size_t i = 0; i < DC_FED_PENDING; i++) {
+		if (p->pending[i].fed_req_id && p->pending[i].host == n->rec.host_index &&
+		    strcmp(p->pending[i].target, target.s) == 0) {
+			p->pending[i].node_req_id = q->req_id; /* the node asked again */
+			return true;
+		}
+		if (!p->pending[i].fed_req_id && !slot)
+			slot = &p->pending[i];
+	}
+	if (!slot) {
+		nak_node(dc, n->rec.host_index, q->req_id, NTM_NAK_BUSY);
+		return true;
+	}
+	struct ntm_fed_msg *m = &slot->req;
+	struct ntm_ctl_route_direction *r = &m->u.req.route;
+	memset(slot, 0, sizeof(*slot));
+	m->type = NTM_FED_DIRECTION_REQ;
+	m->u.req.target = target;
+	do
+		ntm_random(&m->u.req.req_id, sizeof(m->u.req.req_id));
+	while (!m->u.req.req_id);
+	/* the top byte our instance number, as for any route we make */
+	do {
+		ntm_random(&r->route_id, sizeof(r->route_id));
+		r->route_id = ntm_mesh_route_id(r->route_id, (uint8_t)dc->cfg.instance);
+	} while (!r->route_id);
+	r->role = NTM_ROLE_RESPONDER;
+	r->suite = n->sess.suite;
+	describe(n, r);
+	slot->fed_req_id = m->u.req.req_id;
+	slot->route_id = r->route_id;
+	slot->suite = r->suite;
+	slot->host = n->rec.host_index;
+	slot->node_req_id = q->req_id;
+	snprintf(slot->target, sizeof(slot->target), "%s", target.s);
+	slot->created_ms = ntm_loop_now_ms();
+	if (p->out.valid)
+		pending_send(dc, p, slot, slot->created_ms);
+	else if (!p->hs.active)
+		start_handshake(dc, p, slot->created_ms);
+	return true;
+}
+
+/* ---- answering: the other zone's DC asks for one of our nodes ---- */
+
+static void respond(struct dc *dc, struct dc_fed_peer *p, struct ntm_session *s,
+		    const struct sockaddr_storage *to, socklen_t tolen,
+		    const struct ntm_udp_meta *via, const struct ntm_fed_msg *m)
+{
+	uint8_t buf[DC_FED_MSG_MAX];
+	int len = ntm_fed_encode(m, buf, sizeof(buf));
+
+	if (len < 0 || send_sealed(dc, s, to, tolen, via, buf, (size_t)len) < 0)
+		log_debug("federation %s: cannot answer", p->conf->zone);
+}
+
+static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_req *q,
+			  struct ntm_fed_resp *out)
+{
+	struct ntm_node_rec rec;
+
+	/* each DC speaks for its own zone only, and for full names */
+	if (ntm_fed_check_request(q, dc->cfg.zone, p->conf->zone) != NTM_FED_OK) {
+		log_warn("federation %s: request for %s on behalf of %s refused: not a node of %s "
+			 "asking for a name of %s", p->conf->zone, q->target.s, q->route.peer_name.s,
+			 p->conf->zone, dc->cfg.zone);
+		return NTM_FED_REFUSED;
+	}
+	if (ntm_store_node_by_name(dc->store, q->target.s, &rec) < 0)
+		return NTM_FED_NOT_FOUND;
+	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
+	if (!b || !b->registered_ms || !b->sess.valid)
+		return NTM_FED_OFFLINE;
+	/* b learns a's data and its side of the relay, as the route's responder */
+	struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
+	c.u.route = q->route;
+	c.u.route.req_id = 0;
+	dc_send_ctl(dc, b, &c);
+	ntm_wipe(&c, sizeof(c));
+	/* a learns b's */
+	out->route.route_id = q->route.route_id;
+	out->route.suite = q->route.suite;
+	out->route.role = NTM_ROLE_INITIATOR;
+	describe(b, &out->route);
+	dc->stats.fed_answered++;
+	log_info("federated route %016llx: %s (%s) -> %s", (unsigned long long)q->route.route_id,
+		 q->route.peer_name.s, p->conf->zone, b->rec.name);
+	return NTM_FED_OK;
+}
+
+/* ---- the answer to our request ---- */
+
+/* Our prefix of one family as bytes and length (0: none). */
+static unsigned prefix_bytes(const struct ntm_conf_addr *p, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (p->family == AF_INET)
+		memcpy(out, &p->u.v4, 4);
+	else if (p->family == AF_INET6)
+		memcpy(out, &p->u.v6, 16);
+	else
+		return 0;
+	return p->plen;
+}
+
+static void on_response(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_resp *a)
+{
+	struct dc_fed_pending *q = NULL;
+	struct ntm_conf_addr p4, p6;
+
+	for (size_t i = 0; i < DC_FED_PENDING && !q; i++)
+		if (p->pending[i].fed_req_id && p->pending[i].fed_req_id == a->req_id)
+			q = &p->pending[i];
+	if (!q) {
+		dc->stats.drop_fed++;
+		return; /* a repeat, or not ours */
+	}
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, q->host);
+	static const uint8_t nak_of[] = {
+		[NTM_FED_NOT_FOUND] = NTM_NAK_NOT_FOUND, [NTM_FED_OFFLINE] = NTM_NAK_OFFLINE,
+		[NTM_FED_REFUSED] = NTM_NAK_REFUSED, [NTM_FED_BUSY] = NTM_NAK_BUSY,
+	};
+	if (a->status != NTM_FED_OK) {
+		log_info("federation %s: %s: refused by its DC (status %u)", p->conf->zone, q->target,
+			 a->status);
+		nak_node(dc, q->host, q->node_req_id, nak_of[a->status]);
+		pending_clear(q);
+		return;
+	}
+	/* the other DC speaks for its zone only, and never for our addresses */
+	ntm_store_prefixes(dc->store, &p4, &p6);
+	struct ntm_ctl_route_direction *r = &a->route;
+	uint8_t b4[16], b6[16];
+	unsigned l4 = prefix_bytes(&p4, b4), l6 = prefix_bytes(&p6, b6);
+	if (!ntm_fed_check_answer(a, q->target, q->route_id, b4, l4, b6, l6)) {
+		log_warn("federation %s: answer for %s refused: it names %s or an address of "
+			 "this zone", p->conf->zone, q->target, r->peer_name.s);
+		nak_node(dc, q->host, q->node_req_id, NTM_NAK_REFUSED);
+		pending_clear(q);
+		return;
+	}
+	if (!n || !n->sess.valid) {
+		pending_clear(q);
+		return;
+	}
+	struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
+	c.u.route = *r;
+	c.u.route.req_id = q->node_req_id;
+	c.u.route.role = NTM_ROLE_INITIATOR;
+	c.u.route.suite = q->suite;
+	c.u.route.has_relay = q->has_relay;
+	if (q->has_relay) {
+		c.u.route.relay_ep = q->relay_ep;
+		c.u.route.relay_alloc_id = q->alloc_id;
+		c.u.route.relay_side = 0;
+		memcpy(c.u.route.relay_key, q->relay_key, 32);
+	}
+	dc_send_ctl(dc, n, &c);
+	ntm_wipe(&c, sizeof(c));
+	dc->stats.fed_directions++;
+	dc->stats.directions++;
+	log_info("federated route %016llx: %s -> %s (%s)%s", (unsigned long long)q->route_id,
+		 n->rec.name, q->target, p->conf->zone, q->has_relay ? ", embedded relay" : "");
+	pending_clear(q);
+}
+
+/* ---- datagrams ---- */
+
+bool dc_fed_on_hs_init(struct dc *dc, int fd, struct ntm_hs_responder *r,
+		       const struct ntm_udp_meta *m)
+{
+	uint8_t out[NTM_HS_RESP_LEN], now[12];
+	struct ntm_session s;
+	(void)fd;
+
+	if (r->info.purpose != NTM_PURPOSE_FED)
+		return false;
+	struct dc_fed_peer *p = peer_for_key(dc, r->info.initiator_pub);
+	if (!p) {
+		/* no key pinned, no federation, and no answer */
+		dc->stats.drop_fed++;
+		return true;
+	}
+	ntm_tai64n_now(now);
+	if (ntm_hs_ts_check(r->info.timestamp, p->in_last_ts, now, DC_HS_MAX_AHEAD_S) !=
+	    NTM_TS_ACCEPT) {
+		dc->stats.drop_fed++;
+		return true;
+	}
+	uint8_t ts[12];
+	memcpy(ts, r->info.timestamp, sizeof(ts));
+	if (ntm_hs_respond_finish(r, new_index(dc), out, sizeof(out), &s) < 0)
+		return true;
+	memcpy(p->in_last_ts, ts, sizeof(ts));
+	ntm_session_clear(&p->in);
+	p->in = s;
+	p->in_ms = ntm_loop_now_ms();
+	memcpy(&p->in_ep, &m->src, m->srclen);
+	p->in_eplen = m->srclen;
+	p->in_via = *m;
+	dc->stats.fed_handshakes++;
+	fed_sendto(dc, &p->in_ep, p->in_eplen, &p->in_via, out, sizeof(out));
+	log_debug("federation %s: session from its DC", p->conf->zone);
+	return true;
+}
+
+bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const struct ntm_udp_meta *m)
+{
+	if (!dc->nfed) {
+		dc->stats.drop_malformed++; /* nothing a DC without federation expects */
+		return false;
+	}
+	for (size_t i = 0; i < dc->nfed; i++) {
+		struct dc_fed_peer *p = &dc->fed[i];
+		struct ntm_session s;
+		if (!p->hs.active || ntm_hs_complete(&p->hs, &dc->id, buf, len, &s) < 0)
+			continue;
+		ntm_session_clear(&p->out);
+		p->out = s;
+		p->out_ms = ntm_loop_now_ms();
+		p->out_via = *m;
+		dc->stats.fed_handshakes++;
+		if (!p->up)
+			log_notice("federation %s: session with its DC up (%s)", p->conf->zone,
+				   ntm_sockaddr_str((const struct sockaddr *)&m->src, (char[64]){ 0 },
+						    64));
+		p->up = true;
+		for (size_t k = 0; k < DC_FED_PENDING; k++)
+			if (p->pending[k].fed_req_id)
+				pending_send(dc, p, &p->pending[k], p->out_ms);
+		return true;
+	}
+	dc->stats.drop_fed++;
+	return false;
+}
+
+bool dc_fed_on_data(struct dc *dc, uint8_t *buf, size_t len, const struct ntm_udp_meta *m,
+		    uint32_t receiver)
+{
+	struct ntm_fed_msg msg;
+	size_t ptlen;
+
+	for (size_t i = 0; i < dc->nfed; i++) {
+		struct dc_fed_peer *p = &dc->fed[i];
+		bool in = p->in.valid && p->in.local_index == receiver;
+		bool out = p->out.valid && p->out.local_index == receiver;
+		if (!in && !out)
+			continue;
+		struct ntm_session *s = in ? &p->in : &p->out;
+		if (ntm_session_open(s, buf, len, &ptlen) < 0) {
+			dc->stats.drop_fed++;
+			return true;
+		}
+		if (in) {
+			memcpy(&p->in_ep, &m->src, m->srclen);
+			p->in_eplen = m->srclen;
+			p->in_via = *m;
+		}
+		if (ptlen == 0)
+			return true;
+		if (ntm_fed_decode(buf + NTM_DATA_HDR_LEN, ptlen, &msg) < 0) {
+			dc->stats.drop_fed++;
+			return true;
+		}
+		if (msg.type == NTM_FED_DIRECTION_REQ) {
+			struct ntm_fed_msg resp = { .type = NTM_FED_DIRECTION_RESP };
+			resp.u.resp.req_id = msg.u.req.req_id;
+			resp.u.resp.status = on_request(dc, p, &msg.u.req, &resp.u.resp);
+			ntm_wipe(&msg, sizeof(msg));
+			if (in)
+				respond(dc, p, s, &p->in_ep, p->in_eplen, &p->in_via, &resp);
+			else
+				respond(dc, p, s, &p->ep, p->eplen, NULL, &resp);
+		} else if (out) {
+			on_response(dc, p, &msg.u.resp);
+		} else {
+			dc->stats.drop_fed++;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* ---- timers ---- */
+
+static void tick_peer(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
+{
+	bool waiting = false;
+
+	for (size_t i = 0; i < DC_FED_PENDING; i++) {
+		struct dc_fed_pending *q = &p->pending[i];
+		if (!q->fed_req_id)
+			continue;
+		if (q->tries >= DC_FED_REQ_TRIES ||
+		    now - q->created_ms >= DC_FED_REQ_TRIES * DC_FED_REQ_RETRY_MS + DC_FED_HS_RETRY_MS) {
+			log_warn("federation %s: %s: no answer from its DC (%s; is this DC's key "
+				 "pinned there?)", p->conf->zone, q->target,
+				 p->out.valid ? "session up, request unanswered" : "no session");
+			nak_node(dc, q->host, q->node_req_id, NTM_NAK_OFFLINE);
+			pending_clear(q);
+			continue;
+		}
+		waiting = true;
+		if (p->out.valid && now - q->sent_ms >= DC_FED_REQ_RETRY_MS)
+			pending_send(dc, p, q, now);
+	}
+	if (p->out.valid && now - p->out_ms >= DC_FED_REKEY_MS) {
+		ntm_session_clear(&p->out);
+		p->up = false;
+	}
+	if (p->in.valid && now - p->in_ms >= DC_FED_REJECT_MS)
+		ntm_session_clear(&p->in); /* its DC makes a new one when it asks again */
+	if (waiting && !p->out.valid && (!p->hs.active || now - p->hs_sent_ms >= DC_FED_HS_RETRY_MS))
+		start_handshake(dc, p, now);
+}
+
+static void fed_tick(struct ntm_timer *t, void *arg)
+{
+	struct dc *dc = arg;
+	uint64_t now = ntm_loop_now_ms();
+	(void)t;
+
+	for (size_t i = 0; i < dc->nfed; i++)
+		tick_peer(dc, &dc->fed[i], now);
+}
+
+void dc_fed_open(struct dc *dc)
+{
+	dc->nfed = dc->cfg.nfed;
+	for (size_t i = 0; i < dc->nfed; i++) {
+		char key[NTM_KEY_B64_LEN + 1];
+		memset(&dc->fed[i], 0, sizeof(dc->fed[i]));
+		dc->fed[i].conf = &dc->cfg.fed[i];
+		ntm_key_to_base64(key, dc->cfg.fed[i].pub);
+		log_notice("federation: zone %s, its DC's key %s", dc->cfg.fed[i].zone, key);
+	}
+	ntm_timer_init(&dc->fed_timer, dc->loop, fed_tick, dc);
+	if (dc->nfed)
+		ntm_timer_arm(&dc->fed_timer, DC_FED_TICK_MS, DC_FED_TICK_MS);
+}
+
+void dc_fed_close(struct dc *dc)
+{
+	ntm_timer_cancel(&dc->fed_timer);
+	for (size_t i = 0; i < dc->nfed; i++) {
+		ntm_session_clear(&dc->fed[i].in);
+		ntm_session_clear(&dc->fed[i].out);
+		ntm_wipe(&dc->fed[i], sizeof(dc->fed[i]));
+	}
+	dc->nfed = 0;
+}
