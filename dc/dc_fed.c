@@ -543,6 +543,15 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 			 p->conf->zone, dc->cfg.zone);
 		return NTM_FED_REFUSED;
 	}
+	/* this DC's policy for its own node, before the name is looked up
+	 * (as for its own nodes' requests: a forbidden name says nothing of
+	 * whether it is enrolled) */
+	if (dc->policy && !ntm_policy_allows(dc->policy, q->route.peer_name.s, q->target.s, NULL)) {
+		dc->stats.policy_denied++;
+		log_info("policy: %s (%s) may not initiate to %s", q->route.peer_name.s,
+			 p->conf->zone, q->target.s);
+		return NTM_FED_FORBIDDEN;
+	}
 	if (ntm_store_node_by_name(dc->store, q->target.s, &rec) < 0)
 		return NTM_FED_NOT_FOUND;
 	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
@@ -596,6 +605,7 @@ static void on_response(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_res
 	static const uint8_t nak_of[] = {
 		[NTM_FED_NOT_FOUND] = NTM_NAK_NOT_FOUND, [NTM_FED_OFFLINE] = NTM_NAK_OFFLINE,
 		[NTM_FED_REFUSED] = NTM_NAK_REFUSED, [NTM_FED_BUSY] = NTM_NAK_BUSY,
+		[NTM_FED_FORBIDDEN] = NTM_NAK_FORBIDDEN,
 	};
 	if (a->status != NTM_FED_OK) {
 		log_info("federation %s: %s: refused by its DC (status %u)", p->conf->zone, q->target,

@@ -21,7 +21,9 @@ enum ntm_fed_status {
 	NTM_FED_REFUSED = 3,     /* not the answering DC's zone, or the asker's name is
 				  * not under the asking DC's zone */
 	NTM_FED_BUSY = 4,        /* the answering DC could not hold the route */
-	NTM_FED_STATUS_MAX = 4,
+	NTM_FED_FORBIDDEN = 5,   /* the answering DC's access policy does not let the
+				  * asking node initiate to the target */
+	NTM_FED_STATUS_MAX = 5,
 };
 
 /* FED_DIRECTION_REQ: the asking DC's node (the initiator) wants `target`.

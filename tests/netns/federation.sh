@@ -8,23 +8,25 @@
 # _ntm-dc._udp.ZONE and the DCs' A records is both DCs' [Federation]
 # Resolver. Checks: ntm-dcd -n refuses bad [Federation.ZONE] sections;
 # a's zones include ntm.b.example (REGISTER_ACK), ntmctl resolve, getent
-# through nss_ntm and the ntm-resolverd stub (when dig is installed) give
+# through nss_ntm and the ntm-resolverd stub give
 # b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
 # tunnel; node c of zone b, with no direct path to a (nft in the router),
 # resolves a (DC b asking DC a this time) and they meet through DC b's
 # embedded relay; a name of ntm.c.example (a
 # zone with an SRV record but no pinned key) does not resolve, nor does one
 # of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
-# key is not pinned is not answered, and says why.
+# key is not pinned is not answered, and says why; when DC b's own access
+# policy stops letting zone a's nodes start tunnels to b, a's lookup is
+# refused as forbidden by the DC's policy (DC b decides for its nodes).
 . "$(dirname "$0")/lib.sh"
 require_root
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
-[ -x "$FAKE_DNS" ] || skip "tests/unit/fake_dns not built"
+[ -x "$FAKE_DNS" ] || fail "tests/unit/fake_dns not built: run make check (or make tests/unit/fake_dns)"
 for tool in getent nc nft ping ss; do
-	command -v "$tool" >/dev/null || skip "$tool not installed"
+	command -v "$tool" >/dev/null || fail "$tool not installed (tools/setup.sh installs it)"
 done
 NSSLIB=$top_builddir/nss_ntm/.libs
-[ -e "$NSSLIB/libnss_ntm.so.2" ] || skip "libnss_ntm.so.2 not built"
+[ -e "$NSSLIB/libnss_ntm.so.2" ] || fail "libnss_ntm.so.2 not built: run make"
 
 # --- the configuration: what ntm-dcd -n refuses ---
 badconf() { # WHAT EXPECTED-MESSAGE CONFIG-TAIL
@@ -116,6 +118,9 @@ dcconf a 198.18.0.0/16 fd00:aaaa::/48 b "$PUB_B" > "$T/dca/dcd.conf"
 # zone d is pinned at DC a but publishes no SRV record: its DC cannot be found
 printf '[Federation.ntm.d.example]\nPublicKey = %s\n' "$PUB_B" >> "$T/dca/dcd.conf"
 dcconf b 198.19.0.0/16 fd00:bbbb::/48 a "$PUB_A" > "$T/dcb/dcd.conf"
+# DC b has an access policy: everyone at first; made stricter at the end
+echo 'allow * <-> *' > "$T/dcb/policy"
+printf '[Policy]\nFile = %s\n' "$T/dcb/policy" >> "$T/dcb/dcd.conf"
 bg dca dcd-a "$NTM_DCD" -f -c "$T/dca/dcd.conf"
 DCA_PID=$LAST_PID
 bg dcb dcd-b "$NTM_DCD" -f -c "$T/dcb/dcd.conf"
@@ -173,7 +178,9 @@ ok "getent -s hosts:ntm ahosts b.ntm.b.example: $(echo "$out" | awk '{print $1}'
 
 # --- the DNS stub (ntm-resolverd) on a answers the federated zone too ---
 RESOLVERD=$top_builddir/resolver/ntm-resolverd
-if command -v dig >/dev/null && [ -x "$RESOLVERD" ]; then
+command -v dig >/dev/null || fail "dig not found (tools/setup.sh installs bind9-dnsutils)"
+[ -x "$RESOLVERD" ] || fail "$RESOLVERD not built: run make"
+{
 	echo "nameserver 192.0.2.53" > "$T/resolv.up"
 	cat > "$T/resolverd.conf" <<CONF
 [Resolver]
@@ -188,9 +195,7 @@ CONF
 	out6=$(nsx a dig @127.0.0.77 +time=5 +tries=1 +short b.ntm.b.example AAAA)
 	echo "$out6" | grep -q "^fd00:bbbb:" || fail "the stub's AAAA for b.ntm.b.example: '$out6'"
 	ok "ntm-resolverd on a: b.ntm.b.example A $out AAAA $out6"
-else
-	echo "# no dig or ntm-resolverd: the stub is not checked"
-fi
+}
 
 # --- traffic both ways ---
 A4=$("$NTMCTL" -s "$sock_a" status --json | grep -o '"198\.18\.[0-9]*\.[0-9]*' | head -1 | tr -d '"')
@@ -304,6 +309,27 @@ drops=$("$NTM_DCCTL" -c "$T/dcb/dcd.conf" stats --json | grep -o '"drop_fed": [0
 [ "${drops:-0}" -ge 1 ] || fail "DC b counted no dropped federation handshake (drop_fed ${drops:-?})"
 wait_for 10 "the unpinned DC saying why" grep -q "b.ntm.b.example: no answer from its DC" "$T/dcd-x.log"
 ok "an unpinned DC key gets no answer (DC b drop_fed $drops; it logs: $(grep -o 'federation ntm.b.example: .*' "$T/dcd-x.log" | tail -1))"
+
+# --- the answering DC's own policy: DC b decides for its nodes ---
+# Only c may start anything across zones now; a forgets b and asks again:
+# DC b answers forbidden (before looking the name up), a's lookup fails
+# with the DC's policy named, and DC a has no policy of its own.
+echo 'allow c.ntm.b.example -> *.ntm.a.example' > "$T/dcb/policy"
+"$NTM_DCCTL" -c "$T/dcb/dcd.conf" policy reload >/dev/null || fail "policy reload on DC b"
+pd() { "$NTM_DCCTL" -c "$T/dc$1/dcd.conf" stats --json | grep -o '"policy_denied": [0-9]*' | grep -o '[0-9]*$'; }
+d0=$(pd b)
+"$NTMCTL" -s "$sock_a" down b.ntm.b.example >/dev/null || fail "ntmctl down b.ntm.b.example on a"
+if "$NTMCTL" -s "$sock_a" resolve b.ntm.b.example > "$T/res-forbidden.out" 2>&1; then
+	fail "b.ntm.b.example resolved on a against DC b's policy: $(cat "$T/res-forbidden.out")"
+fi
+grep -q "forbidden by the DC's policy" "$T/res-forbidden.out" ||
+	fail "a's lookup of b after DC b's policy changed: $(cat "$T/res-forbidden.out"), want forbidden by the DC's policy"
+d1=$(pd b)
+[ "${d1:-0}" -gt "${d0:-0}" ] || fail "DC b's policy_denied did not grow (${d0:-?} -> ${d1:-?})"
+[ "$(pd a)" = 0 ] || fail "DC a counted a policy refusal ($(pd a)); it has no policy"
+grep -q "b.ntm.b.example: refused by its DC (status 5)" "$T/dcd-a.log" ||
+	fail "DC a did not hear FORBIDDEN from DC b"
+ok "DC b's own policy forbids a -> b: '$(cat "$T/res-forbidden.out")', DC b policy_denied $d0 -> $d1"
 
 kill "$DCA_PID" "$DCB_PID"
 exit 0

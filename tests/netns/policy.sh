@@ -13,9 +13,9 @@
 # initiate, so c's pings are dropped at a (policy_drops), while b's pass.
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v getent >/dev/null || skip "needs getent"
+command -v getent >/dev/null || fail "getent not found (libc-bin)"
 NSSLIB=$top_builddir/nss_ntm/.libs
-[ -e "$NSSLIB/libnss_ntm.so.2" ] || skip "libnss_ntm.so.2 not built"
+[ -e "$NSSLIB/libnss_ntm.so.2" ] || fail "libnss_ntm.so.2 not built: run make"
 
 ZONE=ntm.example.org
 cat > "$T/dc.policy" <<POL

@@ -15,7 +15,7 @@
 #  3. a new netcheck still measures both.
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v nft >/dev/null || skip "needs nftables"
+command -v nft >/dev/null || fail "nft not found (tools/setup.sh installs nftables)"
 NTM_RELAYD=$top_builddir/relay/ntm-relayd
 NTM_RELAYCTL=$top_builddir/relay/ntm-relayctl
 ATTACK=$top_builddir/tests/netns/ntm_attack
