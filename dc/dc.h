@@ -95,6 +95,8 @@
 	X(fed_handshakes, "sessions with federated zones' DCs established (either side)") \
 	X(fed_requests, "FED_DIRECTION_REQ sent to federated zones' DCs") \
 	X(fed_answered, "FED_DIRECTION_REQ answered OK for one of our nodes") \
+	X(fed_dns_lookups, "DNS look-ups of federated zones' DCs started") \
+	X(fed_dns_done, "of those, ended (found, failed or timed out): fewer while one runs") \
 	X(fed_directions, "ROUTE_DIRECTIONs to our nodes for a node of a federated zone") \
 	X(drop_fed, "dropped: federation datagram from no pinned key, not authentic, or unexpected") \
 	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
@@ -214,6 +216,24 @@ struct dc_fed_pending {
 	struct ntm_fed_msg req;          /* the FED_DIRECTION_REQ */
 };
 
+/* A DNS look-up of a federated zone's DC in flight (dc_fed.c): one query
+ * at a time on its own UDP socket, on the event loop. */
+struct dc_fed_dns {
+	struct dc *dc;
+	struct dc_fed_peer *peer;
+	int fd;                          /* -1: no look-up */
+	struct ntm_io io;
+	struct ntm_timer timer;          /* the query's timeout */
+	struct sockaddr_storage ns;      /* the resolver asked */
+	socklen_t nslen;
+	uint8_t step;                    /* 1 SRV, 2 A, 3 AAAA of the SRV target */
+	uint8_t tries;                   /* sends of this step's query */
+	uint16_t id;
+	uint16_t port;                   /* the SRV record's */
+	uint32_t ttl;
+	char qname[320];                 /* this step's question (a DNS name as text) */
+};
+
 /* A federated zone's DC: our session to it (out, we initiate and ask) and
  * its session to us (in, it initiates and asks). */
 struct dc_fed_peer {
@@ -222,6 +242,7 @@ struct dc_fed_peer {
 	socklen_t eplen;
 	bool has_ep;
 	uint64_t dns_until_ms;           /* the DNS answer (or failure) holds until */
+	struct dc_fed_dns dns;
 	struct ntm_hs_pending hs;
 	uint64_t hs_sent_ms;
 	struct ntm_session out;

@@ -11,15 +11,21 @@
  * here answers a key that is not pinned: an init from any other key, or
  * DATA on no federation session, is dropped and counted.
  *
- * Limits of this first version: the DNS look-up blocks the event loop (at
- * most DC_FED_DNS_TIMEOUT_S twice, cached for the records' TTL), the
- * routes are not kept for pushes when a node moves (the nodes ask again),
- * and DNSSEC is not checked (the pinned key is what authenticates). */
+ * The DNS look-up runs on the event loop (its own socket, a query at a
+ * time, DC_FED_DNS_TIMEOUT_S per send, two sends) and is cached for the
+ * records' TTL; the DC serves its nodes meanwhile. Limits of this first
+ * version: the routes are not kept for pushes when a node moves (the
+ * nodes ask again), and DNSSEC is not checked (the pinned key is what
+ * authenticates). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dc.h"
 #include "fedmsg.h"
@@ -33,7 +39,7 @@
 #define DC_FED_HS_RETRY_MS 1000       /* an unanswered HANDSHAKE_INIT is sent again */
 #define DC_FED_REQ_RETRY_MS 1000      /* an unanswered FED_DIRECTION_REQ too */
 #define DC_FED_REQ_TRIES 3            /* then the node gets DIRECTION_NAK OFFLINE */
-#define DC_FED_DNS_TIMEOUT_S 1
+#define DC_FED_DNS_TIMEOUT_S 2         /* one query's wait; sent twice */
 #define DC_FED_DNS_MIN_TTL_S 30
 #define DC_FED_DNS_MAX_TTL_S 3600
 #define DC_FED_DNS_NEG_S 10           /* a failed look-up is not repeated sooner */
@@ -83,60 +89,122 @@ static uint32_t new_index(struct dc *dc)
 	return idx;
 }
 
-/* ---- DNS (ldns): SRV _ntm-dc._udp.ZONE, then the target's address ---- */
+/* ---- DNS (ldns codec, our own socket on the event loop): SRV
+ * _ntm-dc._udp.ZONE, then the target's A or AAAA record unless the SRV
+ * answer carried it. One query at a time per peer zone, sent again once
+ * after DC_FED_DNS_TIMEOUT_S; the DC goes on serving meanwhile. ---- */
 
-static ldns_resolver *dns_resolver(const struct dc *dc)
+static void start_handshake(struct dc *dc, struct dc_fed_peer *p, uint64_t now);
+
+/* The resolver to ask: [Federation] Resolver, else resolv.conf's first. */
+static int dns_server(const struct dc *dc, struct sockaddr_storage *ss, socklen_t *len)
 {
 	ldns_resolver *res = NULL;
-	struct timeval tv = { DC_FED_DNS_TIMEOUT_S, 0 };
+	struct sockaddr_storage *ns;
+	size_t n = 0;
 
 	if (dc->cfg.has_fed_resolver) {
-		char host[64];
-		const struct sockaddr_storage *ss = &dc->cfg.fed_resolver;
-		bool v4 = ss->ss_family == AF_INET;
-		const void *a = v4 ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-				   : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-		uint16_t port = ntohs(v4 ? ((const struct sockaddr_in *)ss)->sin_port
-					 : ((const struct sockaddr_in6 *)ss)->sin6_port);
-		inet_ntop(ss->ss_family, a, host, sizeof(host));
-		ldns_rdf *ns = ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, host);
-		res = ldns_resolver_new();
-		if (!res || !ns || ldns_resolver_push_nameserver(res, ns) != LDNS_STATUS_OK) {
-			ldns_rdf_deep_free(ns);
-			ldns_resolver_deep_free(res);
-			return NULL;
-		}
-		ldns_rdf_deep_free(ns);
-		ldns_resolver_set_port(res, port);
-	} else if (ldns_resolver_new_frm_file(&res, NULL) != LDNS_STATUS_OK) {
-		return NULL;
+		*ss = dc->cfg.fed_resolver;
+		*len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6);
+		return 0;
 	}
-	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, 1);
-	ldns_resolver_set_dnssec(res, false);
-	return res;
+	if (ldns_resolver_new_frm_file(&res, NULL) != LDNS_STATUS_OK)
+		return -EIO;
+	ns = ldns_resolver_nameserver_count(res) ?
+		     ldns_rdf2native_sockaddr_storage(ldns_resolver_nameservers(res)[0], 53, &n) :
+		     NULL;
+	ldns_resolver_deep_free(res);
+	if (!ns || n > sizeof(*ss)) {
+		free(ns);
+		return -EIO;
+	}
+	memcpy(ss, ns, n);
+	*len = (socklen_t)n;
+	free(ns);
+	return 0;
 }
 
-/* The answer, NULL without one or with an error code (in *why). */
-static ldns_pkt *dns_query(ldns_resolver *res, const char *name, ldns_rr_type type,
-			   const char **why)
+static void dns_stop(struct dc_fed_dns *d)
 {
-	ldns_rdf *q = ldns_dname_new_frm_str(name);
-	ldns_pkt *p = NULL;
-
-	*why = "no answer from the resolver";
-	if (!q)
-		return NULL;
-	if (ldns_resolver_query_status(&p, res, q, type, LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK ||
-	    (p && ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR)) {
-		if (p)
-			*why = ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN ? "no such name (NXDOMAIN)"
-			       : "the resolver answered with an error code";
-		ldns_pkt_free(p);
-		p = NULL;
+	ntm_timer_cancel(&d->timer);
+	if (d->fd >= 0) {
+		ntm_io_remove(&d->io);
+		close(d->fd);
 	}
-	ldns_rdf_deep_free(q);
-	return p;
+	d->fd = -1;
+	d->step = 0;
+}
+
+/* Sends this step's query (a new ID each send). 0 or -errno. */
+static int dns_send(struct dc_fed_dns *d)
+{
+	static const ldns_rr_type types[] = { 0, LDNS_RR_TYPE_SRV, LDNS_RR_TYPE_A,
+					      LDNS_RR_TYPE_AAAA };
+	ldns_rdf *name = ldns_dname_new_frm_str(d->qname);
+	ldns_pkt *q = name ? ldns_pkt_query_new(name, types[d->step], LDNS_RR_CLASS_IN, LDNS_RD)
+			   : NULL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	int ret = -ENOMEM;
+
+	if (!q) {
+		ldns_rdf_deep_free(name); /* ldns_pkt_query_new took it only on success */
+		return -EINVAL;
+	}
+	ntm_random(&d->id, sizeof(d->id));
+	ldns_pkt_set_id(q, d->id);
+	if (ldns_pkt2wire(&wire, q, &len) == LDNS_STATUS_OK) {
+		ret = sendto(d->fd, wire, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			     (const struct sockaddr *)&d->ns, d->nslen) < 0 ? -errno : 0;
+		free(wire);
+	}
+	ldns_pkt_free(q);
+	d->tries++;
+	ntm_timer_arm(&d->timer, DC_FED_DNS_TIMEOUT_S * 1000, 0);
+	return ret;
+}
+
+/* The look-up ended: the peer's endpoint known (ok) or not, for how long. */
+static void dns_done(struct dc_fed_dns *d, bool ok, const char *why)
+{
+	struct dc_fed_peer *p = d->peer;
+	struct dc *dc = d->dc;
+	uint64_t now = ntm_loop_now_ms();
+	uint32_t ttl = d->ttl;
+	char ep[64];
+
+	dns_stop(d);
+	dc->stats.fed_dns_done++;
+	if (!ok) {
+		log_warn("federation %s: finding its DC: _ntm-dc._udp.%s: %s", p->conf->zone,
+			 p->conf->zone, why);
+		p->has_ep = false;
+		p->dns_until_ms = now + DC_FED_DNS_NEG_S * 1000;
+		return; /* waiting requests end at their deadline (tick_peer) */
+	}
+	ttl = ttl < DC_FED_DNS_MIN_TTL_S ? DC_FED_DNS_MIN_TTL_S
+	      : ttl > DC_FED_DNS_MAX_TTL_S ? DC_FED_DNS_MAX_TTL_S : ttl;
+	p->dns_until_ms = now + (uint64_t)ttl * 1000;
+	if (!p->has_ep)
+		log_notice("federation %s: its DC is at %s (DNS SRV, TTL %u s)", p->conf->zone,
+			   ntm_sockaddr_str((struct sockaddr *)&p->ep, ep, sizeof(ep)), ttl);
+	p->has_ep = true;
+	for (size_t i = 0; i < DC_FED_PENDING; i++)
+		if (p->pending[i].fed_req_id && !p->out.valid && !p->hs.active) {
+			start_handshake(dc, p, now);
+			break;
+		}
+}
+
+static void dns_timeout(struct ntm_timer *t, void *arg)
+{
+	struct dc_fed_dns *d = arg;
+	(void)t;
+
+	if (d->tries < 2 && dns_send(d) == 0)
+		return;
+	dns_done(d, false, "no answer from the resolver");
 }
 
 /* The first A (or AAAA) record for target in p's answer or additional
@@ -176,73 +244,141 @@ static bool dns_addr(const ldns_pkt *p, const ldns_rdf *target, uint16_t port,
 	return false;
 }
 
-/* The SRV record of the lowest priority, its target's address. 0 or a
- * negative errno with *why set. */
-static int dns_lookup(const struct dc *dc, const char *zone, struct sockaddr_storage *ss,
-		      socklen_t *len, uint32_t *ttl, const char **why)
+/* The answer in buf (len bytes from the resolver) to this step's query:
+ * the next step, the end, or nothing (not the answer: ignored). */
+static void dns_answer(struct dc_fed_dns *d, const uint8_t *buf, size_t len)
 {
-	char qname[NTM_NAME_MAX + 32];
-	ldns_resolver *res = dns_resolver(dc);
-	ldns_pkt *srv = NULL, *addr = NULL;
+	struct dc_fed_peer *p = d->peer;
+	ldns_pkt *a = NULL;
+	ldns_rdf *qn = ldns_dname_new_frm_str(d->qname);
+	ldns_rr_list *qs;
 	ldns_rr *best = NULL;
-	int ret = -ENOENT;
 
-	*ttl = DC_FED_DNS_MAX_TTL_S;
-	if (!res) {
+	if (!qn || ldns_wire2pkt(&a, buf, len) != LDNS_STATUS_OK)
+		goto out;
+	qs = ldns_pkt_question(a);
+	if (ldns_pkt_id(a) != d->id || !ldns_pkt_qr(a) || !qs || ldns_rr_list_rr_count(qs) != 1 ||
+	    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(qs, 0)), qn) != 0)
+		goto out; /* not the answer to this query: wait on */
+	if (ldns_pkt_get_rcode(a) != LDNS_RCODE_NOERROR) {
+		if (d->step == 1) {
+			dns_done(d, false, ldns_pkt_get_rcode(a) == LDNS_RCODE_NXDOMAIN
+						   ? "no such name (NXDOMAIN)"
+						   : "the resolver answered with an error code");
+			goto out;
+		}
+	} else if (d->step == 1) {
+		ldns_rr_list *l = ldns_pkt_answer(a);
+		for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(l, i);
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SRV || ldns_rr_rd_count(rr) != 4)
+				continue;
+			if (!best || ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)) <
+					     ldns_rdf2native_int16(ldns_rr_rdf(best, 0)))
+				best = rr;
+		}
+		if (!best) {
+			dns_done(d, false, "no SRV record");
+			goto out;
+		}
+		d->port = ldns_rdf2native_int16(ldns_rr_rdf(best, 2));
+		d->ttl = ldns_rr_ttl(best);
+		if (d->port == 0) {
+			dns_done(d, false, "SRV record with port 0");
+			goto out;
+		}
+		if (dns_addr(a, ldns_rr_rdf(best, 3), d->port, &p->ep, &p->eplen, &d->ttl)) {
+			dns_done(d, true, NULL);
+			goto out;
+		}
+		char *t = ldns_rdf2str(ldns_rr_rdf(best, 3));
+		if (!t || strlen(t) >= sizeof(d->qname)) {
+			free(t);
+			dns_done(d, false, "SRV target name too long");
+			goto out;
+		}
+		snprintf(d->qname, sizeof(d->qname), "%s", t);
+		free(t);
+	} else if (dns_addr(a, qn, d->port, &p->ep, &p->eplen, &d->ttl)) {
+		dns_done(d, true, NULL);
+		goto out;
+	}
+	/* next: the SRV target's A, then its AAAA */
+	if (d->step == 3) {
+		dns_done(d, false, "no A or AAAA record for the SRV target");
+		goto out;
+	}
+	d->step++;
+	d->tries = 0;
+	if (dns_send(d) < 0)
+		dns_done(d, false, "cannot send to the resolver");
+out:
+	ldns_pkt_free(a);
+	ldns_rdf_deep_free(qn);
+}
+
+static void dns_readable(struct ntm_io *io, uint32_t events, void *arg)
+{
+	struct dc_fed_dns *d = arg;
+	uint8_t buf[4096];
+	(void)io;
+	(void)events;
+
+	for (int i = 0; i < 8 && d->fd >= 0; i++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(d->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &fromlen);
+		if (n < 0)
+			return; /* EAGAIN; an ICMP error waits for the timeout */
+		if (ntm_sockaddr_cmp((struct sockaddr *)&from, (struct sockaddr *)&d->ns) != 0)
+			continue; /* only the resolver asked answers */
+		dns_answer(d, buf, (size_t)n);
+	}
+}
+
+/* Starts looking p's DC up. 0 (under way) or -errno with *why. */
+static int dns_start(struct dc *dc, struct dc_fed_peer *p, const char **why)
+{
+	struct dc_fed_dns *d = &p->dns;
+	int ret;
+
+	if (dns_server(dc, &d->ns, &d->nslen) < 0) {
 		*why = "no resolver (resolv.conf unreadable or [Federation] Resolver invalid)";
 		return -EIO;
 	}
-	snprintf(qname, sizeof(qname), "_ntm-dc._udp.%s.", zone);
-	const char *qwhy;
-	srv = dns_query(res, qname, LDNS_RR_TYPE_SRV, &qwhy);
-	ldns_rr_list *l = srv ? ldns_pkt_answer(srv) : NULL;
-	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(l, i);
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SRV || ldns_rr_rd_count(rr) != 4)
-			continue;
-		if (!best || ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)) <
-				     ldns_rdf2native_int16(ldns_rr_rdf(best, 0)))
-			best = rr;
+	d->fd = socket(d->ns.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0) {
+		*why = "cannot open a socket";
+		return -errno;
 	}
-	if (!best) {
-		*why = srv ? "no SRV record" : qwhy;
-		goto out;
+	d->dc = dc;
+	d->peer = p;
+	ntm_io_init(&d->io, dc->loop, d->fd, dns_readable, d);
+	ntm_timer_init(&d->timer, dc->loop, dns_timeout, d);
+	ret = ntm_io_add(&d->io, EPOLLIN);
+	d->step = 1;
+	d->tries = 0;
+	d->ttl = DC_FED_DNS_MAX_TTL_S;
+	snprintf(d->qname, sizeof(d->qname), "_ntm-dc._udp.%s.", p->conf->zone);
+	if (ret == 0)
+		ret = dns_send(d);
+	dc->stats.fed_dns_lookups++;
+	if (ret < 0) {
+		dc->stats.fed_dns_done++;
+		dns_stop(d);
+		*why = "cannot send to the resolver";
 	}
-	uint16_t port = ldns_rdf2native_int16(ldns_rr_rdf(best, 2));
-	ldns_rdf *target = ldns_rr_rdf(best, 3);
-	*ttl = ldns_rr_ttl(best);
-	if (port == 0) {
-		*why = "SRV record with port 0";
-		goto out;
-	}
-	if (dns_addr(srv, target, port, ss, len, ttl)) {
-		ret = 0;
-		goto out;
-	}
-	char *tname = ldns_rdf2str(target);
-	addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_A, &qwhy) : NULL;
-	if (!addr || !dns_addr(addr, target, port, ss, len, ttl)) {
-		ldns_pkt_free(addr);
-		addr = tname ? dns_query(res, tname, LDNS_RR_TYPE_AAAA, &qwhy) : NULL;
-	}
-	free(tname);
-	if (addr && dns_addr(addr, target, port, ss, len, ttl))
-		ret = 0;
-	else
-		*why = "no A or AAAA record for the SRV target";
-out:
-	ldns_pkt_free(srv);
-	ldns_pkt_free(addr);
-	ldns_resolver_deep_free(res);
 	return ret;
 }
 
-/* Where p's DC is: its Endpoint, else DNS (cached for the TTL). */
+/* Where p's DC is: its Endpoint, else DNS (cached for the TTL). 0 when
+ * known; -EINPROGRESS while a look-up runs (the handshake starts when it
+ * ends); another -errno when it is not known (for DC_FED_DNS_NEG_S after
+ * a failure). */
 static int peer_endpoint(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 {
 	const char *why = "";
-	uint32_t ttl;
-	char ep[64];
 
 	if (p->conf->has_ep) {
 		p->ep = p->conf->ep;
@@ -253,7 +389,9 @@ static int peer_endpoint(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 	}
 	if (now < p->dns_until_ms)
 		return p->has_ep ? 0 : -ENOENT;
-	int ret = dns_lookup(dc, p->conf->zone, &p->ep, &p->eplen, &ttl, &why);
+	if (p->dns.step)
+		return -EINPROGRESS;
+	int ret = dns_start(dc, p, &why);
 	if (ret < 0) {
 		log_warn("federation %s: finding its DC: _ntm-dc._udp.%s: %s", p->conf->zone,
 			 p->conf->zone, why);
@@ -261,14 +399,7 @@ static int peer_endpoint(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 		p->dns_until_ms = now + DC_FED_DNS_NEG_S * 1000;
 		return ret;
 	}
-	ttl = ttl < DC_FED_DNS_MIN_TTL_S ? DC_FED_DNS_MIN_TTL_S
-	      : ttl > DC_FED_DNS_MAX_TTL_S ? DC_FED_DNS_MAX_TTL_S : ttl;
-	p->dns_until_ms = now + (uint64_t)ttl * 1000;
-	if (!p->has_ep)
-		log_notice("federation %s: its DC is at %s (DNS SRV, TTL %u s)", p->conf->zone,
-			   ntm_sockaddr_str((struct sockaddr *)&p->ep, ep, sizeof(ep)), ttl);
-	p->has_ep = true;
-	return 0;
+	return -EINPROGRESS;
 }
 
 /* ---- the sessions ---- */
@@ -818,6 +949,7 @@ void dc_fed_open(struct dc *dc)
 		char key[NTM_KEY_B64_LEN + 1];
 		memset(&dc->fed[i], 0, sizeof(dc->fed[i]));
 		dc->fed[i].conf = &dc->cfg.fed[i];
+		dc->fed[i].dns.fd = -1;
 		ntm_key_to_base64(key, dc->cfg.fed[i].pub);
 		log_notice("federation: zone %s, its DC's key %s", dc->cfg.fed[i].zone, key);
 	}
@@ -830,6 +962,7 @@ void dc_fed_close(struct dc *dc)
 {
 	ntm_timer_cancel(&dc->fed_timer);
 	for (size_t i = 0; i < dc->nfed; i++) {
+		dns_stop(&dc->fed[i].dns);
 		ntm_session_clear(&dc->fed[i].in);
 		ntm_session_clear(&dc->fed[i].out);
 		ntm_wipe(&dc->fed[i], sizeof(dc->fed[i]));

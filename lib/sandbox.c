@@ -128,9 +128,9 @@ static const struct sb_call plain[] = {
 	{ SCMP_SYS(unlink), T | D | R }, { SCMP_SYS(unlinkat), T | D | R },
 	/* ntm-dcd's PostgreSQL registry (dc/store_pg.c): libpq waits for the
 	 * server's answers with poll; its connection is reset (a new socket,
-	 * add_socket) when the server went away; a federating ntm-dcd's DNS
-	 * queries (ldns, dc/dc_fed.c) wait for their answers with poll too */
-	{ SCMP_SYS(poll), P | F }, { SCMP_SYS(ppoll), P | F },
+	 * add_socket) when the server went away (a federating ntm-dcd's DNS
+	 * queries, dc/dc_fed.c, wait on the event loop: no poll) */
+	{ SCMP_SYS(poll), P }, { SCMP_SYS(ppoll), P },
 };
 
 #if NTM_SB_ASAN

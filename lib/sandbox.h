@@ -37,7 +37,7 @@ enum ntm_sandbox_profile {
 	NTM_SANDBOX_DCD_PG,      /* ntm-dcd with its registry in PostgreSQL: DCD's list,
 				  * plus new stream connections (libpq's reset) and poll */
 	NTM_SANDBOX_DCD_FED,     /* ntm-dcd with [Federation.ZONE] sections: DCD's list,
-				  * plus UDP sockets and poll (ldns's DNS queries) */
+				  * plus UDP sockets (its DNS queries, on the event loop) */
 	NTM_SANDBOX_NPROFILES
 };
 

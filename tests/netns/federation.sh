@@ -17,7 +17,8 @@
 # of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
 # key is not pinned is not answered, and says why; when DC b's own access
 # policy stops letting zone a's nodes start tunnels to b, a's lookup is
-# refused as forbidden by the DC's policy (DC b decides for its nodes).
+# refused as forbidden by the DC's policy (DC b decides for its nodes); a
+# DC whose resolver never answers goes on answering while it looks up.
 . "$(dirname "$0")/lib.sh"
 require_root
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
@@ -330,6 +331,42 @@ d1=$(pd b)
 grep -q "b.ntm.b.example: refused by its DC (status 5)" "$T/dcd-a.log" ||
 	fail "DC a did not hear FORBIDDEN from DC b"
 ok "DC b's own policy forbids a -> b: '$(cat "$T/res-forbidden.out")', DC b policy_denied $d0 -> $d1"
+
+# --- a resolver that never answers does not stop the DC ---
+# DC y (zone a's name, its own key and registry) asks a resolver that
+# never answers (fake_dns -m stall): while its look-up runs (two sends,
+# DC_FED_DNS_TIMEOUT_S each), the DC answers its control socket, and the
+# counters it answers with show the look-up still under way.
+nsx dns ip addr add 192.0.2.54/24 dev eth0
+bg dns fake-dns-stall "$FAKE_DNS" -a 192.0.2.54:53 -m stall -l "$T/dns-stall.queries" -t 120
+mkdir -p "$T/dcy" "$T/yn"
+(umask 077; "$NTMCTL" genkey > "$T/dcy/dc.key")
+sed -e "s|$T/dca|$T/dcy|g" -e "s|^Resolver = .*|Resolver = 192.0.2.54:53|" "$T/dca/dcd.conf" > "$T/dcy/dcd.conf"
+ns_add y
+link y eth0 "198.51.103.2/24" r y0 "198.51.103.1/24"
+nsx y ip route add default via 198.51.103.1
+ns_add yn
+link yn eth0 "203.0.113.82/28" r yn0 "203.0.113.81/28"
+nsx yn ip route add default via 203.0.113.81
+bg y dcd-y "$NTM_DCD" -f -c "$T/dcy/dcd.conf"
+wait_for 5 "dcy control socket" test -S "$T/dcy/run/dcd.sock"
+sed -e "s|$T/a/|$T/yn/|g" -e "s|198.51.100.2:7540|198.51.103.2:7540|" \
+	-e "s|$PUB_A|$("$NTMCTL" pubkey < "$T/dcy/dc.key")|" "$T/a/tund.conf" > "$T/yn/tund.conf"
+(umask 077; "$NTMCTL" genkey > "$T/yn/node.key")
+"$NTM_DCCTL" -c "$T/dcy/dcd.conf" node add a "$("$NTMCTL" pubkey < "$T/yn/node.key")" >/dev/null
+bg yn tund-yn "$NTM_TUND" -f -c "$T/yn/tund.conf"
+wait_for 10 "yn registered" registered "$T/yn/run/tund.sock"
+"$NTMCTL" -s "$T/yn/run/tund.sock" resolve b.ntm.b.example > "$T/res-y.out" 2>&1 &
+RES_Y=$!
+wait_for 5 "the query at the stalled resolver" test -s "$T/dns-stall.queries"
+ystat() { "$NTM_DCCTL" -c "$T/dcy/dcd.conf" stats --json | grep -o "\"$1\": [0-9]*" | grep -o '[0-9]*$'; }
+started=$(ystat fed_dns_lookups) || fail "DC y's stats while its look-up runs"
+ended=$(ystat fed_dns_done)
+[ "${started:-0}" -ge 1 ] && [ "${ended:-0}" -lt "${started:-0}" ] ||
+	fail "DC y's stats (look-ups $started, ended $ended): not answered while the look-up ran"
+wait "$RES_Y" && fail "b.ntm.b.example resolved at DC y with no DNS answer: $(cat "$T/res-y.out")"
+wait_for 10 "DC y giving up on the resolver" grep -q "ntm.b.example: no answer from the resolver" "$T/dcd-y.log"
+ok "a stalled resolver: DC y answered its control socket during the look-up (look-ups $started, ended $ended), then logged: $(grep -o 'finding its DC: .*' "$T/dcd-y.log" | head -1)"
 
 kill "$DCA_PID" "$DCB_PID"
 exit 0
