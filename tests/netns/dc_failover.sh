@@ -2,13 +2,16 @@
 # dc_failover.sh - two instances of one DC (same key file, one PostgreSQL
 # registry: a throw-away cluster as in pg_registry.sh) at two addresses;
 # nodes a and b list both in [DC] Endpoint, the first one first, and
-# register with it. A TCP stream a -> b (tests/netns/ntm_stream, after b
-# was resolved by name) flows through their tunnel. The first instance is
+# register with it; node c lists the second first and registers there, and
+# a reaches c by name across the two instances. A TCP stream a -> b
+# (tests/netns/ntm_stream, after b was resolved by name) flows through
+# their tunnel. The first instance is
 # killed with -9: both nodes must register with the second (ntmctl status
 # and the second DC's stats say so) with the same virtual addresses, the
 # database must hold one allocation per node with distinct host indexes,
 # and the stream must go on on the same connection with no new handshake
-# between a and b. The time from the kill to the re-registration is
+# between a and b; c stays with the second instance and its tunnel to a
+# carries pings with no new handshake. The time from the kill to the re-registration is
 # printed (a figure, not asserted). Then b starts again with the first
 # instance still down and registers with the second, same address.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +23,11 @@ NTM_STREAM=$top_builddir/tests/netns/ntm_stream
 
 # A short keepalive interval (3 s) keeps the test short: the nodes leave a
 # silent instance within one interval of their first unanswered keepalive.
+# Node c lists the second instance first: it is registered there all along,
+# and a's tunnel to it is directed across the two instances.
 DC2=1
+NODES="a b c"
+DC_ENDPOINT_c="192.0.2.2:7540; 198.51.100.2:7540"
 DC_EXTRA_CONF="KeepaliveInterval = 3
 [Registry]
 Backend = postgresql
@@ -32,13 +39,15 @@ for n in a b; do
 	eval "s=\$sock_$n"
 	[ "$(dc_addr "$s")" = 198.51.100.2:7540 ] || fail "$n: DC in use is '$(dc_addr "$s")', want the first instance 198.51.100.2:7540"
 done
-ok "a and b registered with the first DC instance"
+[ "$(dc_addr "$sock_c")" = 192.0.2.2:7540 ] || fail "c: DC in use is '$(dc_addr "$sock_c")', want the second instance"
+ok "a and b registered with the first DC instance, c with the second"
 
 vip4() { nsx "$1" ip -4 -o addr show dev ntm0 | awk '{ sub("/.*", "", $4); print $4 }'; }
-have_vips() { [ -n "$(vip4 a)" ] && [ -n "$(vip4 b)" ]; }
+have_vips() { [ -n "$(vip4 a)" ] && [ -n "$(vip4 b)" ] && [ -n "$(vip4 c)" ]; }
 wait_for 5 "virtual addresses on ntm0" have_vips
 VIP_A=$(vip4 a)
 VIP_B=$(vip4 b)
+VIP_C=$(vip4 c)
 allocs() { sql ntm "SELECT string_agg(name || '=' || host_index, ' ' ORDER BY name) FROM ntm_allocations"; }
 ROWS=$(allocs)
 
@@ -54,7 +63,13 @@ wait_for 10 "a stream a <-> b" streaming
 wait_for 10 "the stream flowing" grown 262144 262144
 ok "tunnel a -> b.$ZONE carries a stream both ways"
 
+# a (first instance) and c (second): the route is directed across them
+"$NTMCTL" -s "$sock_a" resolve "c.$ZONE" >/dev/null || fail "resolve c.$ZONE on a (c is at the other instance)"
+nsx a ping -c 2 -i 0.2 -W 2 "$VIP_C" >/dev/null || fail "ping $VIP_C (c) from a"
+ok "a (first instance) reaches c (second instance) by name"
+
 counter() { "$NTMCTL" -s "$1" stats 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
+HS_C=$(counter "$sock_c" peer_handshakes)
 HS_A=$(counter "$sock_a" peer_handshakes)
 HS_B=$(counter "$sock_b" peer_handshakes)
 [ -n "$HS_A" ] && [ -n "$HS_B" ] || fail "no peer_handshakes counter in ntmctl stats"
@@ -91,7 +106,7 @@ ok "a watcher on a saw the move: $(grep -c 'DC instance 2' "$T/watch-a.log") eve
 dup=$(sql ntm "SELECT count(*) - count(DISTINCT host_index) FROM ntm_allocations")
 [ "$dup" = 0 ] || fail "$dup host_index duplicated in ntm_allocations: $(allocs)"
 n=$(sql ntm "SELECT count(*) FROM ntm_allocations")
-[ "$n" = 2 ] || fail "$n allocations for two nodes: $(allocs)"
+[ "$n" = 3 ] || fail "$n allocations for three nodes: $(allocs)"
 ok "same addresses $VIP_A and $VIP_B, one allocation each, no host_index twice ($ROWS)"
 
 RX_A=$(sj a rx) RX_B=$(sj b rx)
@@ -100,6 +115,11 @@ streaming || fail "the stream stopped: a '$(sj a state)' $(sj a error), b '$(sj 
 [ "$(counter "$sock_a" peer_handshakes)" = "$HS_A" ] && [ "$(counter "$sock_b" peer_handshakes)" = "$HS_B" ] ||
 	fail "a new handshake between a and b: a $HS_A -> $(counter "$sock_a" peer_handshakes), b $HS_B -> $(counter "$sock_b" peer_handshakes)"
 ok "the stream a <-> b went on on the same connection, no new handshake between a and b"
+[ "$(dc_addr "$sock_c")" = 192.0.2.2:7540 ] && registered "$sock_c" || fail "c left the second instance"
+nsx c ping -c 2 -i 0.2 -W 2 "$VIP_A" >/dev/null || fail "ping $VIP_A (a) from c after a moved"
+[ "$(counter "$sock_c" peer_handshakes)" = "$HS_C" ] ||
+	fail "c made a new handshake: $HS_C -> $(counter "$sock_c" peer_handshakes)"
+ok "c stayed with the second instance; its tunnel to a carries pings with no new handshake"
 kill -0 "$DCD2_PID" || fail "the second ntm-dcd died"
 
 # b starts again while the first instance is still down: its handshake

@@ -8,7 +8,8 @@
 # DC2=1 (opt-in, for a registry both can share: DC_EXTRA_CONF) adds a
 # second instance of the same DC, same key file, in namespace dc2 at
 # 192.0.2.2 / 2001:db8:dc2::2 ([Registry] Instance = 2; DCCONF2,
-# DCD2_PID), and the nodes list both
+# DCD2_PID), and the nodes list both (DC_ENDPOINT_NAME, when set, is node
+# NAME's [DC] Endpoint instead)
 # instances, the first one first.
 ZONE=ntm.example.org
 ns_add r
@@ -70,7 +71,7 @@ PrivateKeyFile = $T/$n/node.key
 ControlSocket = $T/$n/run/tund.sock
 ${NODE_EXTRA_N//@NODE@/$n}
 [DC]
-Endpoint = $DC_ENDPOINT
+Endpoint = $(eval "echo \"\${DC_ENDPOINT_$n:-\$DC_ENDPOINT}\"")
 PublicKey = $DCPUB
 CONF
 	(umask 077; "$NTMCTL" genkey > "$T/$n/node.key")
