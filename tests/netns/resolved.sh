@@ -287,8 +287,17 @@ chown -R 65534:65534 "$T/a"
 sed -i '/^\[DNS\]/,$d' "$T/a/tund.conf"
 printf '[DNS]\nResolved = yes\n' >> "$T/a/tund.conf"
 : > "$T/tund-a.log"
-bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid=65534 --regid=65534 \
-	--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin "$NTM_TUND" -f -c "$T/a/tund.conf"
+# /dev/net/tun is mode 0666 where udev runs (Debian's rule), but the
+# kernel's devtmpfs makes it 0600 where it does not (containers, minimal
+# VMs): ntm-tund, not root, gets a node of its own, 0666, bound over it in
+# a mount namespace of its own (the host's is left alone).
+mknod "$T/tun" c 10 200 && chmod 666 "$T/tun" || fail "mknod $T/tun"
+tund_a_as() { # UID: ntm-tund on a as that user with CAP_NET_ADMIN, as the unit runs it
+	bg a tund-a unshare -m sh -c 'mount --bind "$1" /dev/net/tun && shift && exec "$@"' sh "$T/tun" \
+		env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid="$1" --regid="$1" \
+		--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin "$NTM_TUND" -f -c "$T/a/tund.conf"
+}
+tund_a_as 65534
 TUND_A=$LAST_PID
 wait_for 10 "a registered (not root)" registered "$sock_a"
 grep -q 'systemd-resolved: SetLinkDefaultRoute on ntm0 failed: org\.freedesktop\.DBus\.Error\.[A-Za-z]*' "$T/tund-a.log" \
@@ -321,9 +330,7 @@ if [ -x "$POLKITD" ]; then
 	wait_for 10 "polkitd on the bus" sh -c "DBUS_SYSTEM_BUS_ADDRESS=unix:path=$R/bus busctl status org.freedesktop.PolicyKit1"
 	chown -R "$NTM_UID:$NTM_UID" "$T/a"
 	: > "$T/tund-a.log"
-	bg a tund-a env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$R/bus" setpriv --reuid="$NTM_UID" \
-		--regid="$NTM_UID" --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
-		"$NTM_TUND" -f -c "$T/a/tund.conf"
+	tund_a_as "$NTM_UID"
 	TUND_A=$LAST_PID
 	wait_for 10 "a registered (user ntm)" registered "$sock_a"
 	grep -q 'systemd-resolved: ntm0 has DNS server 127.0.0.77' "$T/tund-a.log" \
