@@ -26,6 +26,7 @@
 #include "dc_config.h"
 #include "dc_diag.h"
 #include "evloop.h"
+#include "feddns.h"
 #include "fedmsg.h"
 #include "idmap.h"
 #include "hsgate.h"
@@ -226,12 +227,8 @@ struct dc_fed_dns {
 	struct ntm_timer timer;          /* the query's timeout */
 	struct sockaddr_storage ns;      /* the resolver asked */
 	socklen_t nslen;
-	uint8_t step;                    /* 1 SRV, 2 A, 3 AAAA of the SRV target */
 	uint8_t tries;                   /* sends of this step's query */
-	uint16_t id;
-	uint16_t port;                   /* the SRV record's */
-	uint32_t ttl;
-	char qname[320];                 /* this step's question (a DNS name as text) */
+	struct feddns l;                 /* the steps, pure (feddns.c) */
 };
 
 /* A federated zone's DC: our session to it (out, we initiate and ask) and

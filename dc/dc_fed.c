@@ -133,33 +133,22 @@ static void dns_stop(struct dc_fed_dns *d)
 		close(d->fd);
 	}
 	d->fd = -1;
-	d->step = 0;
+	d->l.step = FEDDNS_IDLE;
 }
 
 /* Sends this step's query (a new ID each send). 0 or -errno. */
 static int dns_send(struct dc_fed_dns *d)
 {
-	static const ldns_rr_type types[] = { 0, LDNS_RR_TYPE_SRV, LDNS_RR_TYPE_A,
-					      LDNS_RR_TYPE_AAAA };
-	ldns_rdf *name = ldns_dname_new_frm_str(d->qname);
-	ldns_pkt *q = name ? ldns_pkt_query_new(name, types[d->step], LDNS_RR_CLASS_IN, LDNS_RD)
-			   : NULL;
-	uint8_t *wire = NULL;
-	size_t len = 0;
-	int ret = -ENOMEM;
+	uint8_t buf[512];
+	uint16_t id;
+	int len, ret;
 
-	if (!q) {
-		ldns_rdf_deep_free(name); /* ldns_pkt_query_new took it only on success */
-		return -EINVAL;
-	}
-	ntm_random(&d->id, sizeof(d->id));
-	ldns_pkt_set_id(q, d->id);
-	if (ldns_pkt2wire(&wire, q, &len) == LDNS_STATUS_OK) {
-		ret = sendto(d->fd, wire, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			     (const struct sockaddr *)&d->ns, d->nslen) < 0 ? -errno : 0;
-		free(wire);
-	}
-	ldns_pkt_free(q);
+	ntm_random(&id, sizeof(id));
+	len = feddns_query(&d->l, id, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	ret = sendto(d->fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		     (const struct sockaddr *)&d->ns, d->nslen) < 0 ? -errno : 0;
 	d->tries++;
 	ntm_timer_arm(&d->timer, DC_FED_DNS_TIMEOUT_S * 1000, 0);
 	return ret;
@@ -171,9 +160,13 @@ static void dns_done(struct dc_fed_dns *d, bool ok, const char *why)
 	struct dc_fed_peer *p = d->peer;
 	struct dc *dc = d->dc;
 	uint64_t now = ntm_loop_now_ms();
-	uint32_t ttl = d->ttl;
+	uint32_t ttl = d->l.ttl;
 	char ep[64];
 
+	if (ok) {
+		p->ep = d->l.ep;
+		p->eplen = d->l.eplen;
+	}
 	dns_stop(d);
 	dc->stats.fed_dns_done++;
 	if (!ok) {
@@ -207,114 +200,24 @@ static void dns_timeout(struct ntm_timer *t, void *arg)
 	dns_done(d, false, "no answer from the resolver");
 }
 
-/* The first A (or AAAA) record for target in p's answer or additional
- * section, into ss with port. */
-static bool dns_addr(const ldns_pkt *p, const ldns_rdf *target, uint16_t port,
-		     struct sockaddr_storage *ss, socklen_t *len, uint32_t *ttl)
-{
-	ldns_rr_list *lists[2] = { ldns_pkt_answer(p), ldns_pkt_additional(p) };
-
-	for (int l = 0; l < 2; l++) {
-		for (size_t i = 0; lists[l] && i < ldns_rr_list_rr_count(lists[l]); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(lists[l], i);
-			ldns_rdf *a = ldns_rr_rdf(rr, 0);
-			if (ldns_dname_compare(ldns_rr_owner(rr), target) != 0 || !a)
-				continue;
-			memset(ss, 0, sizeof(*ss));
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
-				struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-				s4->sin_family = AF_INET;
-				s4->sin_port = htons(port);
-				memcpy(&s4->sin_addr, ldns_rdf_data(a), 4);
-				*len = sizeof(*s4);
-			} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
-				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-				s6->sin6_family = AF_INET6;
-				s6->sin6_port = htons(port);
-				memcpy(&s6->sin6_addr, ldns_rdf_data(a), 16);
-				*len = sizeof(*s6);
-			} else {
-				continue;
-			}
-			if (ldns_rr_ttl(rr) < *ttl)
-				*ttl = ldns_rr_ttl(rr);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The answer in buf (len bytes from the resolver) to this step's query:
- * the next step, the end, or nothing (not the answer: ignored). */
+/* An answer from the resolver asked: the next query, the end, or nothing. */
 static void dns_answer(struct dc_fed_dns *d, const uint8_t *buf, size_t len)
 {
-	struct dc_fed_peer *p = d->peer;
-	ldns_pkt *a = NULL;
-	ldns_rdf *qn = ldns_dname_new_frm_str(d->qname);
-	ldns_rr_list *qs;
-	ldns_rr *best = NULL;
-
-	if (!qn || ldns_wire2pkt(&a, buf, len) != LDNS_STATUS_OK)
-		goto out;
-	qs = ldns_pkt_question(a);
-	if (ldns_pkt_id(a) != d->id || !ldns_pkt_qr(a) || !qs || ldns_rr_list_rr_count(qs) != 1 ||
-	    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(qs, 0)), qn) != 0)
-		goto out; /* not the answer to this query: wait on */
-	if (ldns_pkt_get_rcode(a) != LDNS_RCODE_NOERROR) {
-		if (d->step == 1) {
-			dns_done(d, false, ldns_pkt_get_rcode(a) == LDNS_RCODE_NXDOMAIN
-						   ? "no such name (NXDOMAIN)"
-						   : "the resolver answered with an error code");
-			goto out;
-		}
-	} else if (d->step == 1) {
-		ldns_rr_list *l = ldns_pkt_answer(a);
-		for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(l, i);
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SRV || ldns_rr_rd_count(rr) != 4)
-				continue;
-			if (!best || ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)) <
-					     ldns_rdf2native_int16(ldns_rr_rdf(best, 0)))
-				best = rr;
-		}
-		if (!best) {
-			dns_done(d, false, "no SRV record");
-			goto out;
-		}
-		d->port = ldns_rdf2native_int16(ldns_rr_rdf(best, 2));
-		d->ttl = ldns_rr_ttl(best);
-		if (d->port == 0) {
-			dns_done(d, false, "SRV record with port 0");
-			goto out;
-		}
-		if (dns_addr(a, ldns_rr_rdf(best, 3), d->port, &p->ep, &p->eplen, &d->ttl)) {
-			dns_done(d, true, NULL);
-			goto out;
-		}
-		char *t = ldns_rdf2str(ldns_rr_rdf(best, 3));
-		if (!t || strlen(t) >= sizeof(d->qname)) {
-			free(t);
-			dns_done(d, false, "SRV target name too long");
-			goto out;
-		}
-		snprintf(d->qname, sizeof(d->qname), "%s", t);
-		free(t);
-	} else if (dns_addr(a, qn, d->port, &p->ep, &p->eplen, &d->ttl)) {
+	switch (feddns_answer(&d->l, buf, len)) {
+	case FEDDNS_IGNORE:
+		return;
+	case FEDDNS_FOUND:
 		dns_done(d, true, NULL);
-		goto out;
+		return;
+	case FEDDNS_FAIL:
+		dns_done(d, false, d->l.why);
+		return;
+	case FEDDNS_NEXT:
+		d->tries = 0;
+		if (dns_send(d) < 0)
+			dns_done(d, false, "cannot send to the resolver");
+		return;
 	}
-	/* next: the SRV target's A, then its AAAA */
-	if (d->step == 3) {
-		dns_done(d, false, "no A or AAAA record for the SRV target");
-		goto out;
-	}
-	d->step++;
-	d->tries = 0;
-	if (dns_send(d) < 0)
-		dns_done(d, false, "cannot send to the resolver");
-out:
-	ldns_pkt_free(a);
-	ldns_rdf_deep_free(qn);
 }
 
 static void dns_readable(struct ntm_io *io, uint32_t events, void *arg)
@@ -357,10 +260,9 @@ static int dns_start(struct dc *dc, struct dc_fed_peer *p, const char **why)
 	ntm_io_init(&d->io, dc->loop, d->fd, dns_readable, d);
 	ntm_timer_init(&d->timer, dc->loop, dns_timeout, d);
 	ret = ntm_io_add(&d->io, EPOLLIN);
-	d->step = 1;
 	d->tries = 0;
-	d->ttl = DC_FED_DNS_MAX_TTL_S;
-	snprintf(d->qname, sizeof(d->qname), "_ntm-dc._udp.%s.", p->conf->zone);
+	if (ret == 0)
+		ret = feddns_start(&d->l, p->conf->zone, DC_FED_DNS_MAX_TTL_S);
 	if (ret == 0)
 		ret = dns_send(d);
 	dc->stats.fed_dns_lookups++;
@@ -389,7 +291,7 @@ static int peer_endpoint(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 	}
 	if (now < p->dns_until_ms)
 		return p->has_ep ? 0 : -ENOENT;
-	if (p->dns.step)
+	if (p->dns.l.step)
 		return -EINPROGRESS;
 	int ret = dns_start(dc, p, &why);
 	if (ret < 0) {
