@@ -347,6 +347,10 @@ int dc_observed(const struct dc_node *n, struct ntm_endpoint *ep);
 /* dc_route.c */
 void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_direction_req *q);
 bool dc_same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b);
+/* Adds ep to r's candidates (kind, priority) unless it is there already
+ * or the list is full. */
+void dc_add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
+		 const struct ntm_endpoint *ep);
 /* Has a node of rt restarted since rt was made (or is it unknown)? */
 bool dc_route_stale(const struct dc *dc, const struct dc_route *rt);
 /* A new route ID and relay allocation for rt between a (the initiator)

@@ -372,20 +372,6 @@ static void pending_clear(struct dc_fed_pending *q)
 
 /* ---- asking: our node wants a name under a federated zone ---- */
 
-static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
-		     const struct ntm_endpoint *ep)
-{
-	for (uint8_t i = 0; i < r->ncands; i++)
-		if (dc_same_ep(&r->cands[i].ep, ep))
-			return;
-	if (r->ncands == NTM_MAX_CANDS)
-		return;
-	r->cands[r->ncands].kind = kind;
-	r->cands[r->ncands].priority = prio;
-	r->cands[r->ncands].ep = *ep;
-	r->ncands++;
-}
-
 /* n described for a node of another zone, as dc_route.c's send_route. */
 static void describe(const struct dc_node *n, struct ntm_ctl_route_direction *r)
 {
@@ -396,10 +382,10 @@ static void describe(const struct dc_node *n, struct ntm_ctl_route_direction *r)
 	memcpy(r->peer_vip6, n->rec.vip6, 16);
 	ntm_name_set(&r->peer_name, n->rec.name);
 	for (uint8_t i = 0; i < n->naddrs; i++)
-		add_cand(r, n->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
+		dc_add_cand(r, n->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
 			 n->addrs[i].family == 6 ? 30 : 20, &n->addrs[i]);
 	if (dc_observed(n, &obs) == 0)
-		add_cand(r, NTM_CAND_NAT, 10, &obs);
+		dc_add_cand(r, NTM_CAND_NAT, 10, &obs);
 }
 
 /* The embedded relay's endpoint as the peer DC reaches us: the address

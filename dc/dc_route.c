@@ -50,8 +50,8 @@ bool dc_same_ep(const struct ntm_endpoint *a, const struct ntm_endpoint *b)
 	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, alen) == 0;
 }
 
-static void add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
-		     const struct ntm_endpoint *ep)
+void dc_add_cand(struct ntm_ctl_route_direction *r, uint8_t kind, uint8_t prio,
+		 const struct ntm_endpoint *ep)
 {
 	for (uint8_t i = 0; i < r->ncands; i++)
 		if (dc_same_ep(&r->cands[i].ep, ep))
@@ -98,10 +98,10 @@ static void send_route(struct dc *dc, struct dc_node *to, struct dc_node *peer, 
 	/* LAN and IPv6 addresses first: a direct path inside one network is
 	 * best; then what the DC saw, which is the way through a NAT. */
 	for (uint8_t i = 0; i < peer->naddrs; i++)
-		add_cand(r, peer->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
+		dc_add_cand(r, peer->addrs[i].family == 6 ? NTM_CAND_V6 : NTM_CAND_LAN,
 			 peer->addrs[i].family == 6 ? 30 : 20, &peer->addrs[i]);
 	if (dc_observed(peer, &obs) == 0)
-		add_cand(r, NTM_CAND_NAT, 10, &obs);
+		dc_add_cand(r, NTM_CAND_NAT, 10, &obs);
 	add_relay(dc, r, rt, to);
 	dc_send_ctl(dc, to, &m);
 	ntm_wipe(&m, sizeof(m)); /* the relay key */
