@@ -141,6 +141,11 @@ void ntm_namemap_close(struct ntm_namemap *m);
  * (nss_file has no directory) or -ENAMETOOLONG. */
 int ntm_namemap_path(const char *nss_file, char *out, size_t outlen);
 
+/* The directory of path (absolute) exists and is not writable by group or
+ * others: nobody but its owner can put another file under the name (the
+ * names map's and the nss file's). 0, -EPERM, or stat's -errno. */
+int ntm_namemap_dir_ok(const char *path);
+
 /* Maps the file at path read-only into *m: path absolute, its directory
  * not writable by group or others, the file regular, not writable by
  * them, not a symlink, of a size between the header's and the largest

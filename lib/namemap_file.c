@@ -26,9 +26,7 @@ int ntm_namemap_path(const char *nss_file, char *out, size_t outlen)
 	return 0;
 }
 
-/* The directory of path (absolute) exists and is not writable by group
- * or others: nobody but its owner can put another file under the name. */
-static int dir_ok(const char *path)
+int ntm_namemap_dir_ok(const char *path)
 {
 	char dir[4096];
 	size_t len = strlen(path);
@@ -55,7 +53,7 @@ int ntm_namemap_map(const char *path, struct ntm_namemap *m, dev_t *dev, ino_t *
 	int fd, ret;
 
 	memset(m, 0, sizeof(*m));
-	ret = dir_ok(path);
+	ret = ntm_namemap_dir_ok(path);
 	if (ret < 0)
 		return ret;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);

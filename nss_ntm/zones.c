@@ -52,6 +52,7 @@
  * before the file existed sees no zones until it restarts, and its overlay
  * lookups go to "dns", i.e. ntm's stub resolver. */
 #include "nss_ntm.h"
+#include "namemap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -309,19 +310,7 @@ bad:
 /* The directory holding path must not be writable by group or others. */
 int ntm_nss_check_dir(const char *path)
 {
-	char dir[NTM_NSS_SOCKET_SIZE * 4];
-	size_t len = strlen(path);
-	struct stat st;
-	char *slash;
-
-	if (path[0] != '/' || len >= sizeof(dir))
-		return -EPERM;
-	memcpy(dir, path, len + 1);
-	slash = strrchr(dir, '/');
-	slash[slash == dir] = '\0'; /* "/x" -> "/" */
-	if (stat(dir, &st) < 0)
-		return -errno;
-	return st.st_mode & (S_IWGRP | S_IWOTH) ? -EPERM : 0;
+	return ntm_namemap_dir_ok(path);
 }
 
 /* Reads the whole file (at most max bytes) into buf. Returns its length. */
