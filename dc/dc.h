@@ -106,6 +106,8 @@
 	X(mesh_directed, "of those, ROUTE_DIRECTION sent to a node registered here") \
 	X(mesh_dropped, "of those, dropped: malformed, or the node is not registered here") \
 	X(mesh_glare, "of those, dropped: a route this DC made for the pair at the same time wins") \
+	X(mesh_moved_sent, "Mesh Moves sent: a node registered here moved, one per route of it to a node at another instance") \
+	X(mesh_moved_directed, "notifications received: a Mesh Move acted on, ROUTE_DIRECTION sent again to a node registered here") \
 	X(mesh_errors, "presence or notification failures (database errors, bad presence rows)") \
 	X(netcheck_relays, "NETCHECK_RELAYS_REQ answered with NETCHECK_RELAYS") \
 	X(drop_nc_relays_rate, "dropped: NETCHECK_RELAYS_REQ over the node's limit (DC_NC_RELAYS_MAX per DC_NETCHECK_WINDOW)")
@@ -269,10 +271,28 @@ struct dc_mesh {
 	uint64_t beat_ms;
 	bool beat_failing;               /* the last beat failed (logged once) */
 	struct ntm_idmap recent;         /* node pair -> struct dc_mesh_recent */
+	struct ntm_idmap routes;         /* route ID -> struct dc_mesh_route */
 };
 struct dc_mesh_recent {
 	uint64_t route_id;
 	uint64_t made_ms;
+};
+/* A route across instances as this instance directed its own node (host)
+ * on it: kept while the node lists it live, like struct dc_route (for
+ * DC_ROUTE_REUSE_MS after it was made or last listed), so that a move of
+ * either end can direct the other end again (doc/protocol.md section 9). */
+#define DC_MESH_ROUTES_MAX 65536
+struct dc_mesh_route {
+	uint64_t route_id;
+	uint32_t host;                   /* the node here */
+	uint64_t made_ms, live_ms;
+	uint8_t role, suite;             /* as sent to the node */
+	uint8_t peer_key[32];            /* the other end, at another instance */
+	bool has_relay;                  /* the node's relay part, as sent */
+	struct ntm_endpoint relay_ep;
+	uint32_t relay_alloc_id;
+	uint8_t relay_side;
+	uint8_t relay_key[32];
 };
 
 struct dc {
@@ -449,6 +469,12 @@ void dc_mesh_absent(struct dc *dc, struct dc_node *n);
  * an offline node). */
 bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec *target,
 		    uint32_t req_id);
+/* n listed route_id as live (REGISTER, KEEPALIVE): true when it is one of
+ * n's routes across instances, kept on from now. */
+bool dc_mesh_live(struct dc *dc, const struct dc_node *n, uint64_t route_id, uint64_t now);
+/* n moved: a Mesh Move to the instance of each of its routes' other ends.
+ * Returns how many were sent. */
+unsigned dc_mesh_push(struct dc *dc, struct dc_node *n);
 
 /* dc_ctl.c */
 int dc_ctl_open(struct dc *dc, uid_t owner, gid_t group);

@@ -8,7 +8,11 @@
  * the target's candidates from its presence row and this instance's relay
  * allocation, and the target's instance is told over its LISTEN/NOTIFY
  * channel (a Mesh Direction, meshmsg.h) to send the target the other
- * copy. Two instances directing one pair at the same moment (each node
+ * copy. Each instance keeps what it sent its own node on such a route
+ * (while the node lists it live) and, when that node moves, sends the
+ * other end's instance a Mesh Move, which directs the other end again on
+ * the same route with the mover's new candidates (dc_mesh_push, on_moved).
+ * Two instances directing one pair at the same moment (each node
  * asked its own DC) agree on the route with the smaller ID: each
  * remembers the routes it made so for DC_MESH_GLARE_MS and ignores a
  * crossing Mesh Direction that loses. Notifications arrive on the
@@ -73,10 +77,82 @@ static void forget_recent(struct dc *dc)
 {
 	size_t pos = 0;
 	struct dc_mesh_recent *r;
+	struct dc_mesh_route *mr;
 
 	while ((r = ntm_idmap_next(&dc->mesh.recent, &pos, NULL)))
 		free(r);
 	ntm_idmap_free(&dc->mesh.recent);
+	pos = 0;
+	while ((mr = ntm_idmap_next(&dc->mesh.routes, &pos, NULL))) {
+		ntm_wipe(mr, sizeof(*mr));
+		free(mr);
+	}
+	ntm_idmap_free(&dc->mesh.routes);
+}
+
+/* ---- routes across instances, kept for moves ---- */
+
+/* Keep what node `host` was sent on route r->route_id (the candidates
+ * aside: a Mesh Move brings new ones). A full table keeps no more; those
+ * routes' ends ask again after a move. */
+static void keep_route(struct dc *dc, uint32_t host, const struct ntm_ctl_route_direction *r)
+{
+	struct dc_mesh_route *mr = ntm_idmap_get(&dc->mesh.routes, r->route_id);
+
+	if (!mr) {
+		if (dc->mesh.routes.len >= DC_MESH_ROUTES_MAX || !(mr = calloc(1, sizeof(*mr))))
+			return;
+		if (ntm_idmap_put(&dc->mesh.routes, r->route_id, mr) < 0) {
+			free(mr);
+			return;
+		}
+	}
+	mr->route_id = r->route_id;
+	mr->host = host;
+	mr->made_ms = ntm_loop_now_ms();
+	mr->live_ms = 0;
+	mr->role = r->role;
+	mr->suite = r->suite;
+	memcpy(mr->peer_key, r->peer_key, 32);
+	mr->has_relay = r->has_relay;
+	mr->relay_ep = r->relay_ep;
+	mr->relay_alloc_id = r->relay_alloc_id;
+	mr->relay_side = r->relay_side;
+	memcpy(mr->relay_key, r->relay_key, 32);
+}
+
+static void drop_route(struct dc *dc, uint64_t route_id)
+{
+	struct dc_mesh_route *mr = ntm_idmap_del(&dc->mesh.routes, route_id);
+
+	if (mr) {
+		ntm_wipe(mr, sizeof(*mr));
+		free(mr);
+	}
+}
+
+static bool route_old(void *val, uint64_t key, void *arg)
+{
+	struct dc_mesh_route *mr = val;
+	uint64_t now = *(const uint64_t *)arg;
+	uint64_t last = mr->live_ms > mr->made_ms ? mr->live_ms : mr->made_ms;
+	(void)key;
+
+	if (now - last < DC_ROUTE_REUSE_MS)
+		return false;
+	ntm_wipe(mr, sizeof(*mr));
+	free(mr);
+	return true;
+}
+
+bool dc_mesh_live(struct dc *dc, const struct dc_node *n, uint64_t route_id, uint64_t now)
+{
+	struct dc_mesh_route *mr = ntm_idmap_get(&dc->mesh.routes, route_id);
+
+	if (!mr || mr->host != n->rec.host_index)
+		return false;   /* a node has a say about its own routes only */
+	mr->live_ms = now;
+	return true;
 }
 
 static void drain(struct dc *dc)
@@ -121,6 +197,7 @@ int dc_mesh_open(struct dc *dc)
 	dc->mesh.fd = -1;
 	dc->mesh.on = false;
 	ntm_idmap_init(&dc->mesh.recent);
+	ntm_idmap_init(&dc->mesh.routes);
 	if (dc->cfg.backend != NTM_STORE_POSTGRESQL)
 		return 0;               /* SQLite: one instance, no peers */
 	channel_of((unsigned)dc->cfg.instance, channel);
@@ -170,6 +247,7 @@ void dc_mesh_tick(struct dc *dc, uint64_t now)
 		dc->mesh.beat_failing = ret < 0;
 	}
 	ntm_idmap_sweep(&dc->mesh.recent, recent_old, &now);
+	ntm_idmap_sweep(&dc->mesh.routes, route_old, &now);
 	watch_socket(dc);
 	drain(dc);
 }
@@ -276,6 +354,7 @@ bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec 
 	else
 		dc->stats.routes_unrelayed++;
 
+	d.type = NTM_MESH_DIRECT;
 	d.from_instance = (uint8_t)dc->cfg.instance;
 	d.route_id = rt.route_id;
 	d.suite = rt.suite;
@@ -314,6 +393,7 @@ bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec 
 		return false;
 	}
 	remember(dc, n->rec.host_index, target->host_index, id);
+	keep_route(dc, n->rec.host_index, &m.u.route);
 	dc_send_ctl(dc, n, &m);
 	ntm_wipe(&m, sizeof(m));
 	dc->stats.directions++;
@@ -323,8 +403,90 @@ bool dc_mesh_direct(struct dc *dc, struct dc_node *n, const struct ntm_node_rec 
 	return true;
 }
 
-/* A Mesh Direction from another instance: acted on only for a node
- * registered here now, and a requester enrolled in the registry. */
+/* The ROUTE_DIRECTION node t was sent on mr again, with the mover's
+ * fresh candidates: a Mesh Move. */
+static void on_moved(struct dc *dc, struct dc_node *t, const struct ntm_node_rec *peer,
+		     const struct ntm_mesh_direct *d)
+{
+	struct dc_mesh_route *mr = ntm_idmap_get(&dc->mesh.routes, d->route_id);
+	struct ntm_ctl m;
+
+	if (!mr || mr->host != t->rec.host_index || memcmp(mr->peer_key, d->peer_key, 32)) {
+		dc->stats.mesh_dropped++;
+		log_debug("mesh: a Mesh Move for route %016llx, which %s does not have with %s",
+			  (unsigned long long)d->route_id, t->rec.name, peer->name);
+		return;
+	}
+	route_msg(&m, 0, mr->route_id, mr->role, mr->suite, peer);
+	m.u.route.ncands = d->ncands;
+	memcpy(m.u.route.cands, d->cands, sizeof(d->cands));
+	if (mr->has_relay) {
+		m.u.route.has_relay = true;
+		m.u.route.relay_ep = mr->relay_ep;
+		m.u.route.relay_alloc_id = mr->relay_alloc_id;
+		m.u.route.relay_side = mr->relay_side;
+		memcpy(m.u.route.relay_key, mr->relay_key, 32);
+	}
+	dc_send_ctl(dc, t, &m);
+	ntm_wipe(&m, sizeof(m));
+	dc->stats.mesh_moved_directed++;
+	log_info("route %016llx: %s moved (instance %u); directing %s again",
+		 (unsigned long long)d->route_id, peer->name, d->from_instance, t->rec.name);
+}
+
+unsigned dc_mesh_push(struct dc *dc, struct dc_node *n)
+{
+	char channel[DC_MESH_CHANNEL_LEN], text[NTM_MESH_TEXT_MAX];
+	struct ntm_mesh_presence np;
+	struct ntm_mesh_direct d;
+	struct dc_mesh_route *mr;
+	size_t pos = 0, len;
+	unsigned sent = 0, inst;
+	uint8_t blob[NTM_STORE_PRESENCE_MAX];
+
+	if (!dc->mesh.on)
+		return 0;
+	presence_of(n, &np);
+	while ((mr = ntm_idmap_next(&dc->mesh.routes, &pos, NULL))) {
+		if (mr->host != n->rec.host_index)
+			continue;
+		/* the other end's instance now: it may have moved on itself */
+		int ret = ntm_store_presence_get(dc->store, mr->peer_key, (unsigned)dc->cfg.instance,
+						 DC_MESH_STALE_S, &inst, blob, sizeof(blob), &len);
+		if (ret == -ENOENT)
+			continue;       /* gone, or registered here now */
+		memset(&d, 0, sizeof(d));
+		d.type = NTM_MESH_MOVED;
+		d.from_instance = (uint8_t)dc->cfg.instance;
+		d.route_id = mr->route_id;
+		d.suite = mr->suite;
+		memcpy(d.target_key, mr->peer_key, 32);
+		memcpy(d.peer_key, n->rec.pubkey, 32);
+		d.ncands = ntm_mesh_cands(&np, d.cands);
+		channel_of(inst, channel);
+		if (ret == 0)
+			ret = ntm_mesh_direct_to_text(&d, text, sizeof(text));
+		if (ret >= 0)
+			ret = ntm_store_notify(dc->store, channel, text);
+		if (ret < 0) {
+			dc->stats.mesh_errors++;
+			log_warn("mesh: cannot tell the other end of route %016llx that %s moved: %s",
+				 (unsigned long long)mr->route_id, n->rec.name,
+				 ret == -EINVAL || ret == -ENOSPC ? strerror(-ret) :
+				 ntm_store_errmsg(dc->store));
+			continue;
+		}
+		dc->stats.mesh_moved_sent++;
+		sent++;
+		log_info("route %016llx: %s moved; instance %u told", (unsigned long long)mr->route_id,
+			 n->rec.name, inst);
+	}
+	return sent;
+}
+
+/* A Mesh Direction or Mesh Move from another instance: acted on only for
+ * a node registered here now, and a requester (mover) enrolled in the
+ * registry. */
 static void on_notify(const char *channel, const char *payload, void *arg)
 {
 	struct dc *dc = arg;
@@ -338,7 +500,7 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 	dc->stats.mesh_received++;
 	if (ntm_mesh_direct_from_text(payload, &d) < 0 || d.from_instance == dc->cfg.instance) {
 		dc->stats.mesh_dropped++;
-		log_debug("mesh: a notification that is not a Mesh Direction (%zu bytes)",
+		log_debug("mesh: a notification that is not a Mesh Direction or Move (%zu bytes)",
 			  strnlen(payload, NTM_STORE_NOTIFY_MAX));
 		return;
 	}
@@ -347,21 +509,28 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 	if (!t || !t->registered_ms || !t->sess.valid || memcmp(t->rec.pubkey, d.target_key, 32) ||
 	    ntm_store_node_by_key(dc->store, d.peer_key, &peer) < 0) {
 		dc->stats.mesh_dropped++;
-		log_debug("mesh: a Mesh Direction for a node not registered here, or from one "
-			  "not enrolled");
+		log_debug("mesh: a Mesh Direction or Move for a node not registered here, or "
+			  "from one not enrolled");
+		ntm_wipe(&d, sizeof(d));
+		return;
+	}
+	if (d.type == NTM_MESH_MOVED) {
+		on_moved(dc, t, &peer, &d);
 		ntm_wipe(&d, sizeof(d));
 		return;
 	}
 	struct dc_mesh_recent *r = ntm_idmap_get(&dc->mesh.recent,
 						 pair_of(t->rec.host_index, peer.host_index));
-	if (r && ntm_loop_now_ms() - r->made_ms < DC_MESH_GLARE_MS &&
-	    !ntm_mesh_theirs_wins(r->route_id, d.route_id)) {
-		dc->stats.mesh_glare++;
-		log_info("route %016llx: %s -> %s from instance %u crosses route %016llx: "
-			 "that one stays", (unsigned long long)d.route_id, peer.name, t->rec.name,
-			 d.from_instance, (unsigned long long)r->route_id);
-		ntm_wipe(&d, sizeof(d));
-		return;
+	if (r && ntm_loop_now_ms() - r->made_ms < DC_MESH_GLARE_MS) {
+		if (!ntm_mesh_theirs_wins(r->route_id, d.route_id)) {
+			dc->stats.mesh_glare++;
+			log_info("route %016llx: %s -> %s from instance %u crosses route %016llx: "
+				 "that one stays", (unsigned long long)d.route_id, peer.name,
+				 t->rec.name, d.from_instance, (unsigned long long)r->route_id);
+			ntm_wipe(&d, sizeof(d));
+			return;
+		}
+		drop_route(dc, r->route_id); /* ours lost: the node moves to theirs */
 	}
 	route_msg(&m, 0, d.route_id, NTM_ROLE_RESPONDER, d.suite, &peer);
 	m.u.route.ncands = d.ncands;
@@ -373,6 +542,7 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 		m.u.route.relay_side = d.relay_side;
 		memcpy(m.u.route.relay_key, d.relay_key, 32);
 	}
+	keep_route(dc, t->rec.host_index, &m.u.route);
 	dc_send_ctl(dc, t, &m);
 	dc->stats.mesh_directed++;
 	log_info("route %016llx: %s -> %s, directed for instance %u",

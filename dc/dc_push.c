@@ -11,7 +11,9 @@
  * candidates; the relay endpoint of each node's current family), after a
  * restart as a new route (new ID and allocation: the restarted node knows
  * nothing of the old one). So two nodes that both moved learn each other's
- * new address, and a restarted node is reachable again at once. A node's
+ * new address, and a restarted node is reachable again at once. Routes to
+ * nodes at other instances of the zone are told over the registry
+ * (dc_mesh_push) on a move; after a restart their other ends ask again. A node's
  * routes are pushed at most once per DC_PUSH_MIN_MS; a change inside that
  * window is pushed when it ends (push_timer). */
 #include <string.h>
@@ -24,8 +26,10 @@ static void refresh_live(struct dc *dc, const struct dc_node *n, uint8_t count,
 {
 	for (uint8_t i = 0; i < count; i++) {
 		struct dc_route *rt = ntm_idmap_get(&dc->routes_by_id, ids[i]);
-		if (!rt)
+		if (!rt) {
+			dc_mesh_live(dc, n, ids[i], now); /* perhaps one across instances */
 			continue;
+		}
 		if (rt->initiator != n->rec.host_index && rt->responder != n->rec.host_index)
 			continue; /* not n's route: n has no say about it */
 		rt->live_ms = now;
@@ -91,7 +95,7 @@ static unsigned push_routes(struct dc *dc, struct dc_node *n, unsigned *renewed)
 static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 {
 	uint8_t why = n->push_due;
-	unsigned renewed = 0, pushed;
+	unsigned renewed = 0, pushed, meshed = 0;
 	char ep[64] = "?";
 
 	n->push_due = 0;
@@ -99,7 +103,11 @@ static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 	if (!can_direct(n))
 		return;
 	pushed = push_routes(dc, n, &renewed);
-	if (pushed == 0)
+	/* a restarted node knows nothing of its routes across instances:
+	 * their other ends ask again; a move is told to their instances */
+	if (why == DC_PUSH_MOVED)
+		meshed = dc_mesh_push(dc, n);
+	if (pushed + meshed == 0)
 		return;
 	dc->stats.routes_pushed += pushed;
 	dc->stats.routes_renewed += renewed;
@@ -108,7 +116,8 @@ static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 		log_info("%s restarted (at %s): directing %u route(s) again, %u of them new",
 			 n->rec.name, ep, pushed, renewed);
 	else
-		log_info("%s moved to %s: directing %u route(s) again", n->rec.name, ep, pushed);
+		log_info("%s moved to %s: directing %u route(s) again, %u at other instances",
+			 n->rec.name, ep, pushed + meshed, meshed);
 }
 
 /* Push n's routes now, or when its rate-limit window ends. */

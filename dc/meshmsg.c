@@ -80,15 +80,27 @@ static bool kind_ok(uint8_t kind)
 	return kind >= NTM_CAND_LAN && kind <= NTM_CAND_RELAY;
 }
 
+/* A Mesh Direction's route is the sender's; a Mesh Move's, either
+ * instance's (never 0, never the route ID 0). */
+static bool route_ok(uint8_t type, uint8_t from_instance, uint64_t route_id)
+{
+	uint8_t maker = ntm_mesh_route_instance(route_id);
+
+	if (from_instance == 0 || route_id == 0)
+		return false;
+	return type == NTM_MESH_MOVED ? maker != 0 : maker == from_instance;
+}
+
 int ntm_mesh_direct_encode(const struct ntm_mesh_direct *d, uint8_t *buf, size_t cap)
 {
 	struct ntm_wr w = ntm_wr_init(buf, cap);
+	uint8_t type = d->type ? d->type : NTM_MESH_DIRECT;
 
-	if (d->from_instance == 0 || ntm_mesh_route_instance(d->route_id) != d->from_instance ||
-	    d->ncands > NTM_MAX_CANDS || d->has_relay > 1 ||
+	if (!route_ok(type, d->from_instance, d->route_id) || d->ncands > NTM_MAX_CANDS ||
+	    d->has_relay > 1 || (type == NTM_MESH_MOVED && d->has_relay) ||
 	    (d->has_relay && (!ep_ok(&d->relay_ep) || d->relay_side > 1 || !d->relay_alloc_id)))
 		return -EINVAL;
-	ntm_wr_u8(&w, NTM_MESH_DIRECT);
+	ntm_wr_u8(&w, type);
 	ntm_wr_u8(&w, NTM_MESH_VERSION);
 	ntm_wr_u8(&w, d->from_instance);
 	ntm_wr_u64(&w, d->route_id);
@@ -118,14 +130,18 @@ int ntm_mesh_direct_decode(const uint8_t *buf, size_t len, struct ntm_mesh_direc
 	struct ntm_rd r = ntm_rd_init(buf, len);
 
 	memset(d, 0, sizeof(*d));
-	if (ntm_rd_u8(&r) != NTM_MESH_DIRECT || ntm_rd_u8(&r) != NTM_MESH_VERSION)
+	d->type = ntm_rd_u8(&r);
+	if ((d->type != NTM_MESH_DIRECT && d->type != NTM_MESH_MOVED) ||
+	    ntm_rd_u8(&r) != NTM_MESH_VERSION) {
+		d->type = 0;
 		return -EINVAL;
+	}
 	d->from_instance = ntm_rd_u8(&r);
 	d->route_id = ntm_rd_u64(&r);
 	d->suite = ntm_rd_u8(&r);
 	ntm_rd_copy(&r, d->target_key, 32);
 	ntm_rd_copy(&r, d->peer_key, 32);
-	if (d->from_instance == 0 || ntm_mesh_route_instance(d->route_id) != d->from_instance)
+	if (!route_ok(d->type, d->from_instance, d->route_id))
 		ntm_rd_fail(&r);
 	d->ncands = ntm_rd_u8(&r);
 	if (d->ncands > NTM_MAX_CANDS)
@@ -138,7 +154,7 @@ int ntm_mesh_direct_decode(const uint8_t *buf, size_t len, struct ntm_mesh_direc
 		get_ep(&r, &d->cands[i].ep);
 	}
 	d->has_relay = ntm_rd_u8(&r);
-	if (d->has_relay > 1)
+	if (d->has_relay > 1 || (d->type == NTM_MESH_MOVED && d->has_relay))
 		ntm_rd_fail(&r);
 	if (d->has_relay == 1) {
 		d->relay_alloc_id = ntm_rd_u32(&r);

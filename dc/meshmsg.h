@@ -18,6 +18,7 @@
 #define NTM_MESH_VERSION 1
 #define NTM_MESH_INSTANCE_MAX 255       /* instances are 1..255 */
 #define NTM_MESH_DIRECT 1               /* the Mesh Direction's type byte */
+#define NTM_MESH_MOVED 2                /* a Mesh Move's: a route's other end moved */
 /* Longest encodings: a presence row (1 + 19 + 1 + 16 * 19 bytes) and a
  * Mesh Direction (76 + 1 + 16 * 21 + 1 + 56), and its hex text with the NUL:
  * far below NOTIFY's 8000-byte payload limit. */
@@ -34,15 +35,20 @@ struct ntm_mesh_presence {
 };
 
 /* "Send target a Route Direction to peer": everything the target's
- * instance cannot read from the registry itself. */
+ * instance cannot read from the registry itself. A Mesh Move (type
+ * NTM_MESH_MOVED) has the same fields and says "peer, at the sender's
+ * instance, moved: direct target again on route_id (which either instance
+ * made) with these candidates"; it carries no relay part (the target's
+ * instance kept the one it sent). */
 struct ntm_mesh_direct {
-	uint8_t from_instance;          /* 1..255, the route ID's top byte */
+	uint8_t type;                   /* NTM_MESH_DIRECT (0 is taken as it) or NTM_MESH_MOVED */
+	uint8_t from_instance;          /* 1..255; a Mesh Direction's route ID's top byte */
 	uint64_t route_id;
 	uint8_t suite;                  /* of the node-node handshake */
-	uint8_t target_key[32];         /* the node to direct (responder) */
-	uint8_t peer_key[32];           /* the requester (initiator) */
+	uint8_t target_key[32];         /* the node to direct (responder; a Move: either) */
+	uint8_t peer_key[32];           /* the requester (initiator; a Move: the mover) */
 	uint8_t ncands;
-	struct ntm_candidate cands[NTM_MAX_CANDS]; /* the requester's */
+	struct ntm_candidate cands[NTM_MAX_CANDS]; /* the requester's (the mover's) */
 	uint8_t has_relay;
 	struct ntm_endpoint relay_ep;   /* the relay, as the target reaches it */
 	uint32_t relay_alloc_id;

@@ -6,7 +6,9 @@
 # instance records its node's presence (psql), and `ntmctl resolve b` on a
 # gives b's address: DC1 directs a with b's candidates from the presence
 # row and notifies DC2, which directs b. Pings go through the tunnel both
-# ways, no host_index is duplicated, and a third DC claiming Instance 1
+# ways; then a and b both move to new addresses at once and each instance
+# tells the other (a Mesh Move), which directs its node again, so the
+# tunnel goes on directly at the new addresses. No host_index is duplicated, and a third DC claiming Instance 1
 # while DC1 runs is refused. DC2 stopping cleanly takes its presence rows
 # with it; notifications written with psql that DC1 must not act on
 # (garbage, its own instance, a node not registered with it, a requester
@@ -131,6 +133,52 @@ grep -q "a.$ZONE -> b.$ZONE at instance 2" "$T/dcd1.log" || fail "DC1 did not di
 grep -q "a.$ZONE -> b.$ZONE, directed for instance 1" "$T/dcd2.log" ||
 	fail "DC2 did not direct b on DC1's notification"
 ok "DC1 directed a and notified DC2, which directed b"
+
+# --- both ends move at once (each to another address of its network):
+# each sends to the other's old address, so the tunnel goes on only if
+# each instance tells the other end's instance (a Mesh Move) and that
+# instance directs its node again with the mover's new candidates.
+peer_field() { # NODE PEER FIELD of NODE's 'ntmctl peers --json'
+	"$NTMCTL" -s "$T/$1/run/tund.sock" peers --json 2>/dev/null | grep "\"name\": \"$2.$ZONE\"" |
+		grep -o "\"$3\": [^,}]*" | head -n 1 | sed 's/^[^:]*: //; s/^"//; s/"$//'
+}
+dcstat_of() { "$NTM_DCCTL" -c "$T/dc$1/dcd.conf" stats --json | grep -o "\"$2\": [0-9]*" | grep -o '[0-9]*$'; }
+renumber() { # NODE OLD NEW GATEWAY
+	nsx "$1" sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
+	nsx "$1" ip addr add "$3/28" dev eth0 || fail "adding $3 to $1"
+	nsx "$1" ip addr del "$2/28" dev eth0 || fail "removing $2 from $1"
+	nsx "$1" ip route replace default via "$4" || fail "$1's default route"
+}
+A_NEW=203.0.113.19 B_NEW=203.0.113.35
+MS1=$(dcstat_of 1 mesh_moved_sent) MS2=$(dcstat_of 2 mesh_moved_sent)
+renumber a 203.0.113.18 "$A_NEW" 203.0.113.17 &
+mv_pid=$!
+renumber b 203.0.113.34 "$B_NEW" 203.0.113.33
+wait "$mv_pid" || fail "renumbering a"
+wait_for 20 "DC2 to direct b again on a's move" \
+	grep -q "a.$ZONE moved (instance 1); directing b.$ZONE again" "$T/dcd2.log"
+wait_for 20 "DC1 to direct a again on b's move" \
+	grep -q "b.$ZONE moved (instance 2); directing a.$ZONE again" "$T/dcd1.log"
+grep -q "a.$ZONE moved to $A_NEW:.*directing 1 route(s) again, 1 at other instances" "$T/dcd1.log" ||
+	fail "DC1 did not log a's move with its route at the other instance"
+[ "$(dcstat_of 1 mesh_moved_sent)" -gt "$MS1" ] && [ "$(dcstat_of 2 mesh_moved_sent)" -gt "$MS2" ] ||
+	fail "mesh_moved_sent: DC1 $MS1 -> $(dcstat_of 1 mesh_moved_sent), DC2 $MS2 -> $(dcstat_of 2 mesh_moved_sent)"
+[ "$(dcstat_of 1 mesh_moved_directed)" -ge 1 ] && [ "$(dcstat_of 2 mesh_moved_directed)" -ge 1 ] ||
+	fail "mesh_moved_directed: DC1 $(dcstat_of 1 mesh_moved_directed), DC2 $(dcstat_of 2 mesh_moved_directed)"
+moved_on() { # each sees the other at its new address, directly
+	case $(peer_field a b endpoint) in "$B_NEW":*) ;; *) return 1 ;; esac
+	case $(peer_field b a endpoint) in "$A_NEW":*) ;; *) return 1 ;; esac
+	[ "$(peer_field a b path)" = direct ] && [ "$(peer_field b a path)" = direct ]
+}
+deadline=$((SECONDS + 15))
+until moved_on; do
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "after both moved: a sees b at '$(peer_field a b endpoint)' ($(peer_field a b path)), b sees a at '$(peer_field b a endpoint)' ($(peer_field b a path)); want $B_NEW and $A_NEW, direct"
+	sleep 0.2
+done
+nsx a ping -c 2 -i 0.2 -W 2 "$VIP_B" >/dev/null || fail "ping $VIP_B from a after both moved"
+nsx b ping -c 2 -i 0.2 -W 2 "$VIP_A" >/dev/null || fail "ping $VIP_A from b after both moved"
+ok "a ($A_NEW) and b ($B_NEW) moved at once: each instance told the other, both were directed again, the tunnel is direct at the new addresses"
 
 dups=$(sql ntm "SELECT count(*) - count(DISTINCT host_index) FROM ntm_allocations")
 [ "$dups" = 0 ] || fail "$dups host_index value(s) duplicated in ntm_allocations"

@@ -35,7 +35,8 @@ static struct ntm_mesh_presence presence(void)
 
 static struct ntm_mesh_direct direct(void)
 {
-	struct ntm_mesh_direct d = { .from_instance = 3, .suite = 1, .ncands = 2, .has_relay = 1,
+	struct ntm_mesh_direct d = { .type = NTM_MESH_DIRECT, .from_instance = 3, .suite = 1,
+				     .ncands = 2, .has_relay = 1,
 				     .relay_alloc_id = 0x01020304, .relay_side = 1 };
 
 	d.route_id = ntm_mesh_route_id(0xa1b2c3d4e5f60718ull, 3);
@@ -174,7 +175,7 @@ START_TEST(test_mesh_direction_fields_out_of_range_are_refused)
 	/* offsets: type 0, version 1, instance 2, route ID 3..10 (top byte 3),
 	 * suite 11, keys 12..75, count 76, first candidate's kind 77 and family 79 */
 	const struct { size_t at; uint8_t v; } cases[] = {
-		{ 0, 2 }, { 1, 9 }, { 2, 0 }, { 2, 4 }, { 3, 4 }, { 76, NTM_MAX_CANDS + 1 },
+		{ 0, 0 }, { 0, 2 }, { 0, 3 }, { 1, 9 }, { 2, 0 }, { 2, 4 }, { 3, 4 }, { 76, NTM_MAX_CANDS + 1 },
 		{ 77, 0 }, { 77, 5 }, { 79, 5 },
 	};
 
@@ -199,6 +200,45 @@ START_TEST(test_mesh_direction_fields_out_of_range_are_refused)
 	/* the encoder refuses what the decoder would */
 	d.route_id = ntm_mesh_route_id(1, 4);
 	ck_assert_int_eq(ntm_mesh_direct_encode(&d, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
+/* A Mesh Move: the route may be either instance's, there is no relay part. */
+START_TEST(test_a_mesh_move_round_trips_and_carries_no_relay)
+{
+	struct ntm_mesh_direct d = direct(), e;
+	uint8_t buf[NTM_MESH_DIRECT_MAX];
+	char text[NTM_MESH_TEXT_MAX];
+	int n;
+
+	d.type = NTM_MESH_MOVED;
+	ck_assert_int_eq(ntm_mesh_direct_encode(&d, buf, sizeof(buf)), -EINVAL); /* a relay */
+	d.has_relay = 0;
+	d.relay_alloc_id = 0;
+	d.relay_side = 0;
+	memset(d.relay_key, 0, 32);
+	memset(&d.relay_ep, 0, sizeof(d.relay_ep));
+	d.route_id = ntm_mesh_route_id(0x5555, 7); /* made by instance 7, told by 3 */
+	n = ntm_mesh_direct_encode(&d, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(buf[0], NTM_MESH_MOVED);
+	ck_assert_int_eq(ntm_mesh_direct_decode(buf, (size_t)n, &e), 0);
+	ck_assert_mem_eq(&d, &e, sizeof(d));
+	ck_assert_int_gt(ntm_mesh_direct_to_text(&d, text, sizeof(text)), 0);
+	ck_assert_int_eq(ntm_mesh_direct_from_text(text, &e), 0);
+	ck_assert_int_eq(e.type, NTM_MESH_MOVED);
+	/* a relay part appended to a Move is refused */
+	uint8_t bad[NTM_MESH_DIRECT_MAX + 64];
+	struct ntm_mesh_direct r = direct();
+	int rn = ntm_mesh_direct_encode(&r, bad, sizeof(bad));
+	ck_assert_int_gt(rn, 0);
+	bad[0] = NTM_MESH_MOVED;
+	ck_assert_int_eq(ntm_mesh_direct_decode(bad, (size_t)rn, &e), -EINVAL);
+	/* route ID 0 (no instance) is refused both ways */
+	d.route_id = 0;
+	ck_assert_int_eq(ntm_mesh_direct_encode(&d, buf, sizeof(buf)), -EINVAL);
+	memset(buf + 3, 0, 8);
+	ck_assert_int_eq(ntm_mesh_direct_decode(buf, (size_t)n, &e), -EINVAL);
 }
 END_TEST
 
@@ -285,6 +325,7 @@ int main(void)
 	tcase_add_test(tc, test_the_largest_mesh_direction_fits_and_its_text_is_under_notify_s_limit);
 	tcase_add_test(tc, test_every_truncated_mesh_direction_is_refused);
 	tcase_add_test(tc, test_mesh_direction_fields_out_of_range_are_refused);
+	tcase_add_test(tc, test_a_mesh_move_round_trips_and_carries_no_relay);
 	tcase_add_test(tc, test_hex_text_is_refused_unless_well_formed);
 	tcase_add_test(tc, test_candidates_are_local_then_observed_without_duplicates);
 	tcase_add_test(tc, test_route_ids_carry_their_instance);
