@@ -235,7 +235,8 @@ static bool map_name(const char *name, size_t len, uint8_t families, struct ntm_
 	return false;
 }
 
-static bool map_addr(int af, const void *addr, struct ntm_lctl_resolve *res)
+/* The map's name for addr, if it has one now (no system call). */
+static bool map_addr_only(int af, const void *addr, struct ntm_lctl_resolve *res)
 {
 	const struct ntm_namemap *m = ntm_nss_map();
 	struct ntm_namemap_rec r;
@@ -246,12 +247,19 @@ static bool map_addr(int af, const void *addr, struct ntm_lctl_resolve *res)
 		if (got != NTM_NAMEMAP_TORN)
 			break;
 	}
-	if (got == NTM_NAMEMAP_HIT) {
-		memset(res, 0, offsetof(struct ntm_lctl_resolve, addrs));
-		memcpy(res->name, r.name, r.name_len + 1);
-		res->ttl = m->answer_ttl;
+	if (got != NTM_NAMEMAP_HIT)
+		return false;
+	memset(res, 0, offsetof(struct ntm_lctl_resolve, addrs));
+	memcpy(res->name, r.name, r.name_len + 1);
+	res->ttl = m->answer_ttl;
+	return true;
+}
+
+/* As map_addr_only; a miss also checks whether ntm-tund made a new map. */
+static bool map_addr(int af, const void *addr, struct ntm_lctl_resolve *res)
+{
+	if (map_addr_only(af, addr, res))
 		return true;
-	}
 	ntm_nss_map_refresh();
 	return false;
 }
@@ -471,10 +479,17 @@ EXPORT enum nss_status _nss_ntm_gethostbyaddr2_r(const void *addr, socklen_t len
 	if (!addr || len != fam_len(af))
 		return give(UNAVAIL(EINVAL), errnop, h_errnop);
 	c = get_conf();
-	if (!ntm_nss_in_prefix(c, af, addr))
-		return give(UNAVAIL(ENOENT), errnop, h_errnop);
 	memcpy(a[0], addr, len);
-	if (!map_addr(af, addr, &res)) {
+	if (!ntm_nss_in_prefix(c, af, addr)) {
+		/* a federated zone's peer is named while its tunnel lives, from
+		 * the map only: any other address costs no system call here
+		 * (but a stat while no map is attached: ntm-tund may have
+		 * started since) */
+		if (!ntm_nss_map())
+			ntm_nss_map_refresh();
+		if (!map_addr_only(af, addr, &res))
+			return give(UNAVAIL(ENOENT), errnop, h_errnop);
+	} else if (!map_addr(af, addr, &res)) {
 		id = new_req_id();
 		reqlen = ntm_lctl_req_resolve_addr(req, sizeof(req), id, af == AF_INET ? 4 : 6,
 						   a[0]);

@@ -221,6 +221,11 @@ static enum rev reverse(struct dnsq *q, const struct labels *l, int suffix,
 		}
 		return m == (unsigned)suffix ? REV_PARTIAL : REV_BAD;
 	}
+	if (m == (unsigned)suffix && m == digits_max && q->qtype == DNS_T_PTR) {
+		q->af = v6 ? AF_INET6 : AF_INET;
+		memcpy(q->addr, addr, v6 ? 16 : 4);
+		q->ptr_other = true;
+	}
 	return REV_NONE;
 }
 

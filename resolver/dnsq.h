@@ -57,9 +57,13 @@ struct dnsq {
 				       * does not fit (key caches on qname instead) */
 	uint8_t question[NTM_DNS_MAX_QNAME + 4]; /* question section bytes as received */
 	size_t question_len;
-	/* DNSQ_OVERLAY_ADDR: the address a PTR asks about */
+	/* DNSQ_OVERLAY_ADDR: the address a PTR asks about; also set, with
+	 * ptr_other, for a PTR of a whole address outside the overlay's
+	 * prefixes (a federated zone's peer, perhaps: the names map may
+	 * name it; otherwise the query goes on as classified) */
 	int af;                       /* AF_INET / AF_INET6 */
 	uint8_t addr[16];
+	bool ptr_other;
 	/* which overlay zone (index into dnsq_overlay.zones) the name is
 	 * under; -1 otherwise (also for overlay reverse zones) */
 	int zone;

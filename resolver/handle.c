@@ -208,6 +208,11 @@ void handle_query(struct resolverd *r, const uint8_t *wire, size_t len, int udp_
 		server_track(q);
 	enum dnsq_kind k = dnsq_classify(wire, len, udp_fd < 0, &r->ov, &q->q, r->buf,
 					 sizeof(r->buf), &rlen);
+	/* a federated peer's address: named by the map while its tunnel
+	 * lives; otherwise as classified (upstream, or a private zone's
+	 * NXDOMAIN) */
+	if (k != DNSQ_DROP && q->q.ptr_other && from_map(q, DNSQ_OVERLAY_ADDR))
+		return;
 	switch (k) {
 	case DNSQ_DROP:
 		r->stats.dropped++;

@@ -371,7 +371,12 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 	}
 	if (!name)
 		return -EINVAL;
-	int len = ntm_lctl_req_resolve_name(req, sizeof(req), 1, name, fam, 1500);
+	/* an address: its name (an overlay address, or a federated peer's) */
+	uint8_t ip[16];
+	int af = inet_pton(AF_INET, name, ip) == 1 ? AF_INET :
+		 inet_pton(AF_INET6, name, ip) == 1 ? AF_INET6 : 0;
+	int len = af ? ntm_lctl_req_resolve_addr(req, sizeof(req), 1, af == AF_INET ? 4 : 6, ip) :
+		       ntm_lctl_req_resolve_name(req, sizeof(req), 1, name, fam, 1500);
 	if (len < 0) {
 		fprintf(stderr, "ntmctl: '%s' is not a valid name\n", name);
 		return 1;
@@ -386,6 +391,12 @@ static int cmd_resolve(void *ctx, int argc, char **argv)
 	if (h.status != NTM_LCTL_OK) {
 		fprintf(stderr, "ntmctl: %s: %s\n", name, failure_text(reply, (size_t)n, h.status));
 		return 1;
+	}
+	if (af) {
+		char text[INET6_ADDRSTRLEN];
+		inet_ntop(af, ip, text, sizeof(text));
+		printf("%-40s %s\n", text, r.name);
+		return 0;
 	}
 	for (unsigned i = 0; i < r.n_addrs; i++) {
 		char a[INET6_ADDRSTRLEN];
@@ -814,7 +825,7 @@ static const struct ntm_cli_cmd cmds[] = {
 	{ "genkey", cmd_genkey, "genkey" },
 	{ "pubkey", cmd_pubkey, "pubkey < PRIVATE-KEY" },
 	{ "status", cmd_status, "status [--json]" },
-	{ "resolve", cmd_resolve, "resolve [-4|-6] NAME" },
+	{ "resolve", cmd_resolve, "resolve [-4|-6] NAME | ADDRESS" },
 	{ "peers", cmd_peers, "peers [--json]" },
 	{ "ping", cmd_ping, "ping [-c COUNT] NAME" },
 	{ "stats", cmd_stats, "stats [--json]" },

@@ -197,9 +197,15 @@ static int resolve_addr(struct tund *t, struct ntm_ctlconn *c, const struct ntm_
 	uint8_t type = req->hdr.type;
 	uint32_t id = req->hdr.req_id;
 
-	if (!peer_addr_in_overlay(t, af, a))
+	if (!peer_addr_in_overlay(t, af, a)) {
+		/* a federated zone's peer we have: its name (no DC asked for
+		 * addresses of other zones) */
+		struct peer *f = peer_by_addr(t, af, a);
+		if (f && f->resolved && f->name[0])
+			return answer(out, cap, type, id, f->name, 0, NULL, NULL);
 		return ntm_lctl_reply_empty(out, cap, type, id,
 					    t->configured ? NTM_LCTL_NOTFOUND : NTM_LCTL_TRYAGAIN);
+	}
 	if ((af == AF_INET && memcmp(a, t->vip4, 4) == 0) || (af == AF_INET6 && memcmp(a, t->vip6, 16) == 0))
 		return answer(out, cap, type, id, t->fqdn, 0, NULL, NULL);
 	struct peer *p = peer_by_addr(t, af, a);

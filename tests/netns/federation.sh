@@ -211,6 +211,25 @@ B6=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
 nsx a ping -6 -c 3 -i 0.2 -W 2 "$B6" > "$T/ping6-ab.out" 2>&1 || fail "ping a -> b ($B6): $(cat "$T/ping6-ab.out")"
 ok "ping a -> b over IPv6 ($B6): $(grep -o '[0-9]* received' "$T/ping6-ab.out")"
 
+# --- reverse lookups of the other zone's live peer: from the names map
+# (nss_ntm, the stub) and from ntm-tund (ntmctl); not for an address of
+# zone b's prefix that a has no tunnel to ---
+for addr in "$B4" "$B6"; do
+	out=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
+		getent -s hosts:ntm hosts "$addr") || fail "getent hosts $addr (b) on a: $out"
+	echo "$out" | grep -q " b\.ntm\.b\.example$" || fail "getent hosts $addr gave '$out', want b.ntm.b.example"
+	out=$(nsx a dig @127.0.0.77 +time=5 +tries=1 +short -x "$addr")
+	[ "$out" = "b.ntm.b.example." ] || fail "the stub's PTR for $addr: '$out', want b.ntm.b.example."
+done
+out=$("$NTMCTL" -s "$sock_a" resolve "$B4" 2>&1) || fail "ntmctl resolve $B4 on a: $out"
+echo "$out" | grep -q "b\.ntm\.b\.example" || fail "ntmctl resolve $B4 gave '$out'"
+NOPEER=198.19.255.254
+if out=$(nsx a env LD_LIBRARY_PATH="$NSSLIB" NTM_NSS_FILE="$T/a/run/nss" \
+	getent -s hosts:ntm hosts "$NOPEER"); then
+	fail "getent hosts $NOPEER (no tunnel to it) answered '$out'"
+fi
+ok "reverse lookups of b's $B4 and $B6 on a (nss_ntm, the stub, ntmctl) give b.ntm.b.example; $NOPEER (no tunnel) is not found"
+
 bg b nc-b sh -c "nc -l -p 9000 > '$T/nc-b.out' 2>/dev/null || nc -l 9000 > '$T/nc-b.out'"
 wait_for 5 "nc on b" nsx b sh -c "ss -ltn | grep -q ':9000 '"
 echo "from a across zones" | nsx a nc -N -w 5 "$B4" 9000 || fail "TCP a -> b"

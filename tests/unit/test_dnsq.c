@@ -642,6 +642,40 @@ START_TEST(test_a_ptr_name_in_a_v6_prefix_decodes_nibble_by_nibble)
 }
 END_TEST
 
+/* A whole address outside the overlay's prefixes (a federated peer's,
+ * perhaps) keeps its classification but carries the address for the
+ * names map; partial names, other types and overlay addresses do not. */
+START_TEST(test_a_ptr_of_a_whole_address_outside_the_prefixes_carries_it)
+{
+	char name[128];
+	uint8_t want[16];
+
+	ck_assert_int_eq(classify("7.0.20.198.in-addr.arpa", LDNS_RR_TYPE_PTR), DNSQ_FORWARD);
+	ck_assert(q.ptr_other);
+	ck_assert_int_eq(q.af, AF_INET);
+	ck_assert_mem_eq(q.addr, ((uint8_t[]){ 198, 20, 0, 7 }), 4);
+	/* a private one: NXDOMAIN as classified, the address carried still */
+	ck_assert_int_eq(classify("1.0.168.192.in-addr.arpa", LDNS_RR_TYPE_PTR), DNSQ_RESPOND);
+	ck_assert(q.ptr_other);
+	ck_assert_mem_eq(q.addr, ((uint8_t[]){ 192, 168, 0, 1 }), 4);
+	v6_ptr_name("2001:db9::1", name);
+	ck_assert_int_eq(classify(name, LDNS_RR_TYPE_PTR), DNSQ_FORWARD);
+	ck_assert(q.ptr_other);
+	ck_assert_int_eq(q.af, AF_INET6);
+	inet_pton(AF_INET6, "2001:db9::1", want);
+	ck_assert_mem_eq(q.addr, want, 16);
+	/* not whole, not a PTR, or ours: nothing carried */
+	ck_assert_int_eq(classify("0.20.198.in-addr.arpa", LDNS_RR_TYPE_PTR), DNSQ_FORWARD);
+	ck_assert(!q.ptr_other);
+	ck_assert_int_eq(classify("7.0.20.198.in-addr.arpa", LDNS_RR_TYPE_TXT), DNSQ_FORWARD);
+	ck_assert(!q.ptr_other);
+	ck_assert_int_eq(classify("x.0.20.198.in-addr.arpa", LDNS_RR_TYPE_PTR), DNSQ_FORWARD);
+	ck_assert(!q.ptr_other);
+	ck_assert_int_eq(classify("5.0.18.198.in-addr.arpa", LDNS_RR_TYPE_PTR), DNSQ_OVERLAY_ADDR);
+	ck_assert(!q.ptr_other);
+}
+END_TEST
+
 START_TEST(test_partial_and_invalid_ptr_names_are_answered_locally)
 {
 	ldns_pkt *p;
@@ -1059,6 +1093,7 @@ static Suite *dnsq_suite(void)
 	tcase_add_test(tc, test_a_daemon_failure_is_servfail);
 	tcase_add_test(tc, test_a_ptr_name_in_a_v4_prefix_decodes_to_the_address);
 	tcase_add_test(tc, test_a_ptr_name_in_a_v6_prefix_decodes_nibble_by_nibble);
+	tcase_add_test(tc, test_a_ptr_of_a_whole_address_outside_the_prefixes_carries_it);
 	tcase_add_test(tc, test_partial_and_invalid_ptr_names_are_answered_locally);
 	tcase_add_test(tc, test_the_apex_soa_and_ns_are_answered_locally);
 	tcase_add_test(tc, test_onion_and_single_label_names_are_nxdomain);
