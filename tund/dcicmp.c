@@ -1,9 +1,12 @@
 /* dcicmp.c - ICMP errors on ntm-tund's main socket, so that a DC whose host
  * says nothing listens on its port is told from a DC that stays silent
- * (dcdiag.h). Asked for (IP_RECVERR, IPV6_RECVERR) only while the DC does
- * not answer: a queued error also fails the socket's next send once, which
- * costs nothing then (no DC, few peers) and would cost a peer's datagram
- * otherwise; read on EPOLLERR, and the queue always emptied. */
+ * (dcdiag.h), and, with several DC instances, a keepalive to a dead
+ * instance moves the node at once (dclink_icmp). Asked for (IP_RECVERR,
+ * IPV6_RECVERR) only while the DC does not answer, or while a keepalive to
+ * one of several instances awaits its ack (a round trip): a queued error
+ * also fails the socket's next send once, which costs little then and
+ * would cost a peer's datagram otherwise; read on EPOLLERR, and the queue
+ * always emptied. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -44,10 +47,12 @@ static bool is_dc_endpoint(const struct tund *t, const struct sockaddr_storage *
  * until it is empty). An ICMP error about a datagram to the DC is kept for
  * dcdiag.c; those about peers' endpoints are only counted (a peer's path
  * is judged by what authenticates, path.c). Once registered, the errors
- * are no longer asked for. */
+ * are no longer asked for, but while a keepalive to one of several
+ * instances is awaited, when one about it moves the node on. */
 void tund_icmp_drain(struct tund *t, int fd)
 {
 	struct ntm_udp_err e;
+	bool moved = false;
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -58,6 +63,7 @@ void tund_icmp_drain(struct tund *t, int fd)
 			continue;
 		t->dc.icmp = kind;
 		t->dc.icmp_ms = ntm_loop_now_ms();
+		moved = true;
 		/* who sent it, without a port (ICMP has none) */
 		const struct sockaddr_in *f4 = (const struct sockaddr_in *)&e.from;
 		const struct sockaddr_in6 *f6 = (const struct sockaddr_in6 *)&e.from;
@@ -69,6 +75,10 @@ void tund_icmp_drain(struct tund *t, int fd)
 	}
 	/* a pending socket error (the queue's last) would fail the next send */
 	(void)getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (t->dc.state == DC_REGISTERED)
+	if (moved)
+		dclink_icmp(t, t->dc.icmp == DCDIAG_ICMP_PORT ? "port unreachable" :
+			       t->dc.icmp == DCDIAG_ICMP_HOST ? "host unreachable" :
+			       "administratively prohibited");
+	if (t->dc.state == DC_REGISTERED && !t->dc.ka_waiting)
 		tund_icmp_watch(t, false);
 }

@@ -3,9 +3,13 @@
  * until a REGISTER_ACK arrives, then KEEPALIVE every interval. Silence is
  * handled in one place, the timer: an unanswered handshake is retried with
  * exponential backoff (500 ms doubling to 30 s, plus up to 10% jitter),
- * REGISTER is resent every 2 s up to 3 times, and DC_MISSED_ACKS
- * keepalives without an answer mean the DC lost our session (a restart),
- * so the node starts over with a new handshake.
+ * REGISTER is resent every 2 s up to 3 times, and keepalives without an
+ * answer (dcpick_acks_to_miss: two with one DC, each waited for up to the
+ * interval; one with several instances, waited for as the round trip
+ * says) mean the DC lost our session (a restart) or is gone, so the node
+ * starts over with a new handshake, with the next instance if there are
+ * several; there an ICMP error answering the keepalive (dcicmp.c) moves
+ * the node at once.
  *
  * [DC] Endpoint may name several instances of the zone's DC (one key, one
  * registry): dcpick.c decides which one the node talks to and when it
@@ -162,7 +166,8 @@ static void send_register(struct tund *t)
 
 static uint64_t ack_timeout(const struct tund *t)
 {
-	return dcpick_ack_timeout(t->cfg.ndcs, t->dc.keepalive_ms, DC_ACK_TIMEOUT_MAX_MS);
+	return dcpick_ack_timeout(t->cfg.ndcs, t->dc.keepalive_ms, DC_ACK_TIMEOUT_MAX_MS,
+				  t->dc.srtt_ms);
 }
 
 static void send_keepalive(struct tund *t)
@@ -172,8 +177,14 @@ static void send_keepalive(struct tund *t)
 	m.u.ka.seq = ++t->dc.ka_seq;
 	m.u.ka.naddrs = local_addrs(t, m.u.ka.addrs, NTM_MAX_ADDRS);
 	m.u.ka.nroutes = (uint8_t)peer_live_routes(t, m.u.ka.routes, NTM_MAX_LIVE_ROUTES);
+	/* with other instances to go to, an instance whose port is closed
+	 * (ICMP) is left at once: errors are asked for while the ack is
+	 * awaited (dcicmp.c) */
+	if (t->cfg.ndcs > 1)
+		tund_icmp_watch(t, true);
 	dclink_send(t, &m);
 	t->dc.ka_waiting = true;
+	t->dc.ka_sent_ms = ntm_loop_now_ms();
 	arm(t, PH_KEEPALIVE, ack_timeout(t));
 }
 
@@ -351,7 +362,7 @@ static void on_timer(struct ntm_timer *tm, void *arg)
 			lost(t, DCP_REGISTER_LOST, "no answer to REGISTER");
 		break;
 	case PH_KEEPALIVE:
-		if (d->ka_waiting && ++d->ka_missed >= DC_MISSED_ACKS) {
+		if (d->ka_waiting && ++d->ka_missed >= dcpick_acks_to_miss(t->cfg.ndcs)) {
 			lost(t, DCP_KEEPALIVES_LOST,
 			     t->cfg.ndcs > 1 ? "keepalives unanswered (DC instance down or unreachable)"
 					     : "keepalives unanswered (DC restarted or unreachable)");
@@ -546,6 +557,8 @@ static void on_keepalive_ack(struct tund *t, const struct ntm_ctl_keepalive_ack 
 	d->state = DC_REGISTERED;
 	watch_dc(t, "keepalive acknowledged");
 	d->last_ack_ms = d->last_heard_ms = ntm_loop_now_ms();
+	d->srtt_ms = dcpick_srtt(d->srtt_ms, d->last_ack_ms - d->ka_sent_ms);
+	tund_icmp_watch(t, false);
 	arm(t, PH_KEEPALIVE, d->keepalive_ms);
 }
 
@@ -842,6 +855,21 @@ void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, 
 	memcpy(in.ours, d->why_ours, sizeof(in.ours));
 	ntm_key_to_base64(key, t->id.pub);
 	dcdiag_describe(&in, info, info_cap, hint, hint_cap);
+}
+
+void dclink_icmp(struct tund *t, const char *what)
+{
+	struct dclink *d = &t->dc;
+	char why[160];
+
+	/* only for the keepalive awaited now (an error about an older one
+	 * was that one's), and only where another instance is there */
+	if (t->cfg.ndcs < 2 || d->state != DC_REGISTERED || !d->ka_waiting)
+		return;
+	t->stats.dc_icmp_moves++;
+	snprintf(why, sizeof(why), "keepalive answered by ICMP (%s): DC instance down", what);
+	d->ka_waiting = false;
+	lost(t, DCP_KEEPALIVES_LOST, why);
 }
 
 void dclink_reregister(struct tund *t)

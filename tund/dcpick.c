@@ -1,4 +1,6 @@
 /* dcpick.c - the DC instance the node talks to; see dcpick.h. */
+#include <stdint.h>
+
 #include "dcpick.h"
 
 static unsigned next_usable(const struct dcpick *p, unsigned from)
@@ -76,11 +78,32 @@ struct dcpick_out dcpick_on(struct dcpick *p, enum dcpick_event ev, uint64_t now
 	return o;
 }
 
-uint64_t dcpick_ack_timeout(unsigned n, uint64_t keepalive_ms, uint64_t max_ms)
+uint64_t dcpick_ack_timeout(unsigned n, uint64_t keepalive_ms, uint64_t max_ms, uint32_t srtt_ms)
 {
 	uint64_t t = keepalive_ms < max_ms ? keepalive_ms : max_ms;
 
-	if (n > 1 && t > keepalive_ms / 3)
-		t = keepalive_ms / 3;
+	if (n > 1) {
+		uint64_t third = keepalive_ms / 3;
+		if (srtt_ms) {
+			uint64_t w = 4 * (uint64_t)srtt_ms + DCPICK_ACK_SLACK_MS;
+			t = w < DCPICK_ACK_MIN_MS ? DCPICK_ACK_MIN_MS : w;
+		}
+		if (t > third)
+			t = third;
+	}
 	return t ? t : 1;
+}
+
+unsigned dcpick_acks_to_miss(unsigned n)
+{
+	return n > 1 ? 1 : 2;
+}
+
+uint32_t dcpick_srtt(uint32_t srtt_ms, uint64_t sample_ms)
+{
+	uint32_t s = sample_ms > UINT32_MAX / 8 ? UINT32_MAX / 8 : (uint32_t)sample_ms;
+
+	if (s == 0)
+		s = 1;          /* 0 means "none yet" */
+	return srtt_ms ? (uint32_t)((7 * (uint64_t)srtt_ms + s) / 8) : s;
 }

@@ -42,7 +42,6 @@ enum dc_state {
 #define DC_RETRY_MAX_MS 30000
 #define DC_REGISTER_RETRY_MS 2000
 #define DC_ACK_TIMEOUT_MAX_MS 5000
-#define DC_MISSED_ACKS 2
 #define DC_RESOLVE_MIN_MS 5000     /* a host-name Endpoint resolved again at most this often */
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000
@@ -62,7 +61,7 @@ enum dc_state {
 	X(drop_hs_duplicate) X(tx_seal_failed) X(tx_no_path) X(tx_send_failed) \
 	X(tun_rx_packets) X(tun_tx_packets) X(tun_no_peer) X(tun_queue_full) X(tun_queue_dropped) \
 	X(tun_queue_nomem) \
-	X(registrations) X(dc_switches) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
+	X(registrations) X(dc_switches) X(dc_icmp_moves) X(dc_handshakes) X(dc_refusals) X(peer_handshakes) X(peer_handshakes_sent) \
 	X(hs_early_answered) \
 	X(probes_sent) X(probes_received) X(relay_tx) X(relay_rx) X(path_upgrades) \
 	X(bday_started) X(bday_succeeded) X(bday_failed) \
@@ -104,6 +103,8 @@ struct dclink {
 	uint64_t incarnation;              /* random per process start, non-zero (REGISTER) */
 	unsigned ka_missed, reg_tries;
 	bool ka_waiting;
+	uint64_t ka_sent_ms;               /* when the keepalive waited for went */
+	uint32_t srtt_ms;                  /* smoothed KEEPALIVE round trip, 0: none yet */
 	uint64_t last_ack_ms;              /* last REGISTER_ACK or KEEPALIVE_ACK */
 	uint64_t keepalive_ms;
 	struct ntm_endpoint observed;      /* this node as the DC sees it */
@@ -264,6 +265,10 @@ bool dclink_is_dc(const struct tund *t, const struct sockaddr *src);
 void dclink_on_datagram(struct tund *t, uint8_t *buf, size_t len);
 /* Force a new handshake and registration now (ntmctl reregister). */
 void dclink_reregister(struct tund *t);
+/* An ICMP error (what: its kind, in words) about a datagram to the DC
+ * instance in use: with several instances, while a keepalive is awaited,
+ * the node moves to the next at once (dcicmp.c calls it). */
+void dclink_icmp(struct tund *t, const char *what);
 /* Why we are not registered, for ntmctl status (dcdiag.h); "" when we are. */
 void dclink_diag(const struct tund *t, char *info, size_t info_cap, char *hint, size_t hint_cap);
 /* Seal a control message into the DC session and send it. */

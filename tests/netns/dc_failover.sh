@@ -96,9 +96,16 @@ for n in a b; do
 done
 ok "the second DC registered them ($regs registrations); their logs say why"
 wait_for 5 "the watch event of the move" grep -q "registration acknowledged by DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log"
-grep -q "keepalives unanswered (DC instance down or unreachable); moving to DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log" ||
+grep -q "keepalive answered by ICMP (port unreachable): DC instance down; moving to DC instance 2 (192.0.2.2:7540)" "$T/watch-a.log" ||
 	fail "a's watcher was not told why it moved: $(cat "$T/watch-a.log")"
 ok "a watcher on a saw the move: $(grep -c 'DC instance 2' "$T/watch-a.log") events"
+# the first instance's host is up, its port closed: the keepalive's ICMP
+# port unreachable moved each node at once (no ack waited out)
+for n in a b; do
+	v=$(counter "$T/$n/run/tund.sock" dc_icmp_moves)
+	[ "${v:-0}" -ge 1 ] || fail "$n's dc_icmp_moves is '${v:-none}' after the first instance's port closed"
+done
+ok "a and b moved on the keepalive's ICMP port unreachable (dc_icmp_moves)"
 
 [ "$(vip4 a)" = "$VIP_A" ] && [ "$(vip4 b)" = "$VIP_B" ] ||
 	fail "virtual addresses changed: a $VIP_A -> $(vip4 a), b $VIP_B -> $(vip4 b)"
@@ -134,3 +141,29 @@ grep -q "moving from DC instance 1 (198.51.100.2:7540) to 2 (192.0.2.2:7540)" "$
 	fail "b did not say it moved on from the first instance: $(tail -n 5 "$T/tund-b2.log")"
 wait_for 5 "b's address on ntm0" sh -c "[ \"\$(ip netns exec $P-b ip -4 -o addr show dev ntm0 | awk '{ sub(\"/.*\", \"\", \$4); print \$4 }')\" = $VIP_B ]"
 ok "b, started with the first instance down, registered with the second as $VIP_B"
+
+# The hostile variant: an instance that goes silent (a firewall drops its
+# traffic, no ICMP). The first instance runs again; c's datagrams to the
+# second are dropped in c's namespace: c waits one keepalive's ack (the
+# round trip says how long) and moves to the first.
+bg dc dcd-again "$NTM_DCD" -f -c "$DCCONF"
+DCD_PID=$LAST_PID
+wait_for 10 "the first DC instance running again" grep -q "instance 1, listening on channel ntm_dc_1" "$T/dcd-again.log"
+ICMP_C=$(counter "$sock_c" dc_icmp_moves)
+nsx c nft -f - <<NFT || fail "nft in c"
+table inet silent {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		ip daddr 192.0.2.2 udp dport 7540 drop
+		ip6 daddr 2001:db8:dc2::2 udp dport 7540 drop
+	}
+}
+NFT
+on_dc1() { [ "$(dc_addr "$1")" = 198.51.100.2:7540 ] && registered "$1"; }
+wait_for 20 "c registered with the first instance after the second went silent" on_dc1 "$sock_c"
+echo "# c's instance went silent (dropped, no ICMP): registered with the other after ${WAITED_MS} ms (keepalive interval 3 s)"
+grep -q "keepalives unanswered (DC instance down or unreachable); moving to DC instance 2 (198.51.100.2:7540)" "$T/tund-c.log" ||
+	fail "c's log does not say its keepalives went unanswered: $(tail -n 5 "$T/tund-c.log")"
+[ "$(counter "$sock_c" dc_icmp_moves)" = "$ICMP_C" ] || fail "c counted an ICMP move where nothing answered"
+nsx c ping -c 2 -i 0.2 -W 2 "$VIP_A" >/dev/null || fail "ping $VIP_A (a) from c after c moved"
+ok "c left the silent instance after an unanswered keepalive and reaches a still"

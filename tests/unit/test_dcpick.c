@@ -122,21 +122,48 @@ START_TEST(test_with_one_instance_the_dc_is_waited_out_as_before)
 }
 END_TEST
 
-START_TEST(test_two_missed_acks_and_a_handshake_fit_in_one_keepalive_interval)
+START_TEST(test_the_ack_wait_and_the_misses_fit_in_one_keepalive_interval)
 {
-	/* one DC: min(5 s, interval), as before */
-	ck_assert_uint_eq(dcpick_ack_timeout(1, 20000, 5000), 5000);
-	ck_assert_uint_eq(dcpick_ack_timeout(1, 3000, 5000), 3000);
-	/* several: a third of the interval at most */
-	ck_assert_uint_eq(dcpick_ack_timeout(2, 20000, 5000), 5000);
-	ck_assert_uint_eq(dcpick_ack_timeout(2, 3000, 5000), 1000);
-	ck_assert_uint_eq(dcpick_ack_timeout(8, 1000, 5000), 333);
+	/* one DC: min(5 s, interval), two misses, the round trip ignored */
+	ck_assert_uint_eq(dcpick_ack_timeout(1, 20000, 5000, 0), 5000);
+	ck_assert_uint_eq(dcpick_ack_timeout(1, 3000, 5000, 0), 3000);
+	ck_assert_uint_eq(dcpick_ack_timeout(1, 3000, 5000, 20), 3000);
+	ck_assert_uint_eq(dcpick_acks_to_miss(1), 2);
+	/* several, no round trip yet: a third of the interval at most */
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 20000, 5000, 0), 5000);
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 3000, 5000, 0), 1000);
+	ck_assert_uint_eq(dcpick_ack_timeout(8, 1000, 5000, 0), 333);
+	/* several, with a round trip: 4 x srtt + slack, at least the minimum */
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 20000, 5000, 1), DCPICK_ACK_MIN_MS);
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 20000, 5000, 100), 4 * 100 + DCPICK_ACK_SLACK_MS);
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 3000, 5000, 400), 1000); /* the third caps it */
+	ck_assert_uint_eq(dcpick_acks_to_miss(2), 1);
+	ck_assert_uint_eq(dcpick_acks_to_miss(8), 1);
 	for (uint64_t k = 1000; k <= 3600000; k += 777) {
-		uint64_t w = dcpick_ack_timeout(3, k, 5000);
-		ck_assert_uint_gt(w, 0);
-		ck_assert_uint_le(2 * w, k - k / 3);
+		for (uint32_t rtt = 0; rtt < 5000; rtt += 333) {
+			uint64_t w = dcpick_ack_timeout(3, k, 5000, rtt);
+			ck_assert_uint_gt(w, 0);
+			/* the misses and a handshake wait fit in the interval */
+			ck_assert_uint_le(dcpick_acks_to_miss(3) * w, k / 3);
+		}
 	}
-	ck_assert_uint_eq(dcpick_ack_timeout(2, 1, 5000), 1);  /* never 0 */
+	ck_assert_uint_eq(dcpick_ack_timeout(2, 1, 5000, 0), 1);  /* never 0 */
+}
+END_TEST
+
+START_TEST(test_the_smoothed_round_trip_follows_samples)
+{
+	uint32_t s = dcpick_srtt(0, 40);
+
+	ck_assert_uint_eq(s, 40);                   /* the first sample as it is */
+	s = dcpick_srtt(s, 120);
+	ck_assert_uint_eq(s, (7 * 40 + 120) / 8);
+	for (int i = 0; i < 100; i++)
+		s = dcpick_srtt(s, 8);
+	ck_assert_uint_le(s, 9);                    /* converges on steady samples */
+	ck_assert_uint_eq(dcpick_srtt(0, 0), 1);    /* 0 means none: never returned */
+	ck_assert_uint_gt(dcpick_srtt(0, UINT64_MAX), 0);
+	ck_assert_uint_le(dcpick_srtt(UINT32_MAX / 8, UINT64_MAX), UINT32_MAX / 8);
 }
 END_TEST
 
@@ -164,7 +191,8 @@ int main(void)
 	tcase_add_test(tc, test_a_silent_registered_instance_is_left_for_the_next_at_once);
 	tcase_add_test(tc, test_a_registration_starts_a_new_round);
 	tcase_add_test(tc, test_with_one_instance_the_dc_is_waited_out_as_before);
-	tcase_add_test(tc, test_two_missed_acks_and_a_handshake_fit_in_one_keepalive_interval);
+	tcase_add_test(tc, test_the_ack_wait_and_the_misses_fit_in_one_keepalive_interval);
+	tcase_add_test(tc, test_the_smoothed_round_trip_follows_samples);
 	tcase_add_test(tc, test_counts_are_clamped);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
