@@ -65,7 +65,7 @@ struct dcpick_out dcpick_on(struct dcpick *p, enum dcpick_event ev, uint64_t now
  * untouched), so the wait follows the measured round trip: 4 x srtt_ms +
  * DCPICK_ACK_SLACK_MS, at least DCPICK_ACK_MIN_MS, at most a third of the
  * interval (also the wait before any round trip is known). */
-#define DCPICK_ACK_MIN_MS 250
+#define DCPICK_ACK_MIN_MS 500
 #define DCPICK_ACK_SLACK_MS 100
 uint64_t dcpick_ack_timeout(unsigned n, uint64_t keepalive_ms, uint64_t max_ms, uint32_t srtt_ms);
 
