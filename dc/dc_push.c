@@ -99,6 +99,7 @@ static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 	if (!can_direct(n))
 		return;
 	pushed = push_routes(dc, n, &renewed);
+	dc_fed_push(dc, n, why); /* its federated routes: the other zones' DCs (dc_fed.c) */
 	if (pushed == 0)
 		return;
 	dc->stats.routes_pushed += pushed;
@@ -170,6 +171,7 @@ void dc_node_report(struct dc *dc, struct dc_node *n, uint64_t incarnation, uint
 	n->naddrs = naddrs;
 	memcpy(n->addrs, addrs, naddrs * sizeof(*addrs));
 	refresh_live(dc, n, nroutes, routes, ntm_loop_now_ms());
+	dc_fed_live(dc, n, nroutes, routes, ntm_loop_now_ms());
 	if (incarnation || why)
 		dc_mesh_present(dc, n); /* a REGISTER or a move, never a plain keepalive */
 	if (why)
