@@ -104,8 +104,7 @@
 	X(fed_routes_unkept, "federated routes not held: DC_FED_ROUTES_PER_NODE or DC_FED_ROUTES_MAX reached, or a route ID clash") \
 	X(fed_moved_sent, "FED_ROUTE_MOVED sent: a node of ours with federated routes moved (each copy counted)") \
 	X(fed_moved_unsent, "moves not told: no session with the other zone's DC in time") \
-	X(fed_moved_directed, "FED_ROUTE_MOVED acted on: our node directed again with the mover's new candidates") \
-	X(fed_moved_repeats, "FED_ROUTE_MOVED dropped: the second copy of a move acted on already") \
+	X(fed_moved_directed, "FED_ROUTE_MOVED acted on (each copy): our node directed again with the mover's new candidates") \
 	X(fed_moved_dropped, "FED_ROUTE_MOVED dropped: the mover not of the session's zone, no such route held for the pair, or our node not registered") \
 	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
 	X(mesh_sent, "DIRECTION_REQ for a node at another instance: directed, that instance notified") \
@@ -282,7 +281,6 @@ struct dc_fed_route {
 	uint64_t created_ms, live_ms;    /* made (or directed again), last listed as live */
 	uint32_t alloc_id;               /* an allocation on our embedded relay, 0: none */
 	uint8_t relay_key[2][32];        /* its two sides' keys (to install it again) */
-	uint32_t got_move;               /* the other end's last move acted on */
 	uint32_t move_id;                /* our node's move to tell, 0: none */
 	uint8_t move_sends;              /* copies sent of it */
 	uint64_t move_ms, move_start_ms; /* the last copy sent, the move seen */

@@ -24,7 +24,8 @@
  * fresh candidates, twice (DC_FED_MOVED_REPEAT_MS apart; no answer); the
  * DC there directs its node again with the held ROUTE_DIRECTION, the
  * candidates replaced, when the route is one it holds for that pair from
- * that zone (doc/protocol.md 10.5). */
+ * that zone, at each copy: the second re-checks a path that the first may
+ * have tried while the network still settled (doc/protocol.md 10.5). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ldns/ldns.h>
@@ -897,13 +898,9 @@ static void on_moved(struct dc *dc, struct dc_fed_peer *p, const struct ntm_fed_
 	if (e && e->peer != p)
 		e = NULL; /* held, but for another zone's node */
 	n = e ? ntm_idmap_get(&dc->by_host, e->host) : NULL;
-	switch (ntm_fed_check_moved(m, p->conf->zone, e ? &e->dir : NULL, n ? n->rec.pubkey : none,
-				    e ? e->got_move : 0)) {
+	switch (ntm_fed_check_moved(m, p->conf->zone, e ? &e->dir : NULL, n ? n->rec.pubkey : none)) {
 	case NTM_FED_MOVED_OK:
 		break;
-	case NTM_FED_MOVED_REPEAT:
-		dc->stats.fed_moved_repeats++;
-		return;
 	case NTM_FED_MOVED_ZONE:
 		dc->stats.fed_moved_dropped++;
 		log_info("federation %s: a move of %s dropped: not a node of %s", p->conf->zone,
@@ -922,7 +919,6 @@ static void on_moved(struct dc *dc, struct dc_fed_peer *p, const struct ntm_fed_
 			  (unsigned long long)m->route_id, m->mover_name.s, n->rec.name);
 		return;
 	}
-	e->got_move = m->move_id;
 	e->dir.ncands = m->ncands;
 	memcpy(e->dir.cands, m->cands, sizeof(e->dir.cands));
 	froute_relay_refresh(dc, e);

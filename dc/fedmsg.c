@@ -246,7 +246,7 @@ bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint
 
 enum ntm_fed_moved_verdict ntm_fed_check_moved(const struct ntm_fed_moved *m, const char *peer_zone,
 					       const struct ntm_ctl_route_direction *held,
-					       const uint8_t our_key[32], uint32_t last_move)
+					       const uint8_t our_key[32])
 {
 	/* the other DC speaks for its own zone's nodes only */
 	if (!ntm_fed_below(m->mover_name.s, peer_zone))
@@ -257,7 +257,5 @@ enum ntm_fed_moved_verdict ntm_fed_check_moved(const struct ntm_fed_moved *m, co
 	if (!held || held->route_id != m->route_id || strcmp(held->peer_name.s, m->mover_name.s) != 0 ||
 	    memcmp(held->peer_key, m->mover_key, 32) != 0 || memcmp(our_key, m->target_key, 32) != 0)
 		return NTM_FED_MOVED_ROUTE;
-	if (last_move && last_move == m->move_id)
-		return NTM_FED_MOVED_REPEAT;
 	return NTM_FED_MOVED_OK;
 }

@@ -51,7 +51,9 @@ struct ntm_fed_resp {
  * one end of route route_id, moved; the receiving DC's node with
  * target_key, the other end, is to be directed again with these
  * candidates (kinds LAN, NAT-observed or IPv6: the relay part stays what
- * the node was given). Unanswered: sent twice with the same move_id. */
+ * the node was given). Unanswered: sent twice with the same move_id, and
+ * acted on both times (the second re-checks a path the first may have
+ * tried while the network still settled). */
 struct ntm_fed_moved {
 	uint32_t move_id;               /* non-zero; the same in both copies of one move */
 	uint64_t route_id;              /* non-zero */
@@ -76,7 +78,6 @@ enum ntm_fed_moved_verdict {
 	NTM_FED_MOVED_OK = 0,
 	NTM_FED_MOVED_ZONE,             /* the mover is not a name of the session's zone */
 	NTM_FED_MOVED_ROUTE,            /* no such route held for that pair from that zone */
-	NTM_FED_MOVED_REPEAT,           /* this move was acted on already (the second copy) */
 };
 
 /* Is name strictly below zone (both canonical)? */
@@ -100,11 +101,10 @@ bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint
 /* The receiving DC's check of a FED_ROUTE_MOVED that came on a session of
  * the DC pinned for peer_zone. held: the ROUTE_DIRECTION this DC last sent
  * its node for m->route_id, NULL when it holds none from that zone; our:
- * that node's key (the target must be it); last_move: the move ID last
- * acted on for that route (0: none). */
+ * that node's key (the target must be it). */
 enum ntm_fed_moved_verdict ntm_fed_check_moved(const struct ntm_fed_moved *m, const char *peer_zone,
 					       const struct ntm_ctl_route_direction *held,
-					       const uint8_t our_key[32], uint32_t last_move);
+					       const uint8_t our_key[32]);
 
 /* Encode m into buf: the length, -EMSGSIZE or -EINVAL. */
 int ntm_fed_encode(const struct ntm_fed_msg *m, uint8_t *buf, size_t cap);
