@@ -10,7 +10,11 @@
 # a's zones include ntm.b.example (REGISTER_ACK), ntmctl resolve, getent
 # through nss_ntm and the ntm-resolverd stub give
 # b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
-# tunnel; node c of zone b, with no direct path to a (nft in the router),
+# tunnel; a's address renumbered under the live tunnel: DC a tells DC b
+# (FED_ROUTE_MOVED), DC b directs b again and the same route goes direct
+# at a's new address through b's NAT, no new handshake (fails without the
+# message: b never learns a's new address), then b's NAT renumbered and
+# told the other way (DC b to DC a); node c of zone b, with no direct path to a (nft in the router),
 # resolves a (DC b asking DC a this time) and they meet through DC b's
 # embedded relay; a name of ntm.c.example (a
 # zone with an SRV record but no pinned key) does not resolve, nor does one
