@@ -878,11 +878,20 @@ void dc_fed_push(struct dc *dc, struct dc_node *n, uint8_t why)
 		e->move_start_ms = now;
 		e->peer->moves_due = true;
 		froute_relay_refresh(dc, e);
+		/* n too gets its route again, as dc_push.c directs both ends:
+		 * the other end's candidates as last told (a FED_ROUTE_MOVED
+		 * of its DC may have come while n could not be reached, when
+		 * both moved), so n probes them from where it is now */
+		struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
+		c.u.route = e->dir;
+		dc_send_ctl(dc, n, &c);
+		ntm_wipe(&c, sizeof(c));
 		told++;
 	}
 	if (!told)
 		return;
-	log_info("%s moved: telling the other zones' DCs of %u federated route(s)", n->rec.name, told);
+	log_info("%s moved: directing its %u federated route(s) again, telling the other zones' DCs",
+		 n->rec.name, told);
 	for (size_t i = 0; i < dc->nfed; i++)
 		moves_flush(dc, &dc->fed[i], now);
 }

@@ -296,6 +296,31 @@ nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-moved2.out" 2>&1 || fail "ping a ->
 case $(pf "$sock_a" b.ntm.b.example endpoint) in 203.0.113.35:*) ;; *) fail "a sees b at '$(pf "$sock_a" b.ntm.b.example endpoint)', want its NAT's new address 203.0.113.35" ;; esac
 ok "b's NAT renumbered (.34 -> .35): told the other way (DC b -> DC a, b the route's target) within ${WAITED_MS} ms: DC a fed_moved_directed $dir_a0 -> $(fst a fed_moved_directed); a sees b at $(pf "$sock_a" b.ntm.b.example endpoint) ($(pf "$sock_a" b.ntm.b.example path)); ping a -> b $(grep -o '[0-9]* received' "$T/ping-moved2.out")"
 
+# Both at once: b's NAT renumbered again (.35 -> .36) and a (.19 -> .20).
+# Neither can reach the other, nor can DC b reach b (it knows b's NAT's
+# old address) until b's next KEEPALIVE: DC b's copies for b are lost, but
+# DC b keeps a's new candidates, and when b's KEEPALIVE shows its move, DC b
+# directs b again with them (and tells DC a of b's). Within one keepalive
+# interval the route is direct again at both new addresses (a new
+# handshake through the relay may come first: no check on that here).
+dir_a1=$(fst a fed_moved_directed) dir_b1=$(fst b fed_moved_directed)
+nsx nb sh -c 'ip addr del 203.0.113.35/28 dev wan0 && ip addr add 203.0.113.36/28 dev wan0 &&
+	ip route add default via 203.0.113.33' || fail "renumbering b's NAT again"
+nsx a sh -c 'ip addr del 203.0.113.19/28 dev eth0 && ip addr add 203.0.113.20/28 dev eth0 &&
+	ip route add default via 203.0.113.17' || fail "renumbering a again"
+A_UL=203.0.113.20
+both_direct() {
+	b_sees_a || return 1
+	case $(pf "$sock_a" b.ntm.b.example endpoint) in 203.0.113.36:*) ;; *) return 1 ;; esac
+	[ "$(pf "$sock_a" b.ntm.b.example path)" = direct ]
+}
+t0=$(date +%s%N)
+poll 40 both_direct ||
+	fail "both moved at once: no direct path at the new addresses within 40 s: b sees a at '$(pf "$sock_b" a.ntm.a.example endpoint)' ($(pf "$sock_b" a.ntm.a.example path)), a sees b at '$(pf "$sock_a" b.ntm.b.example endpoint)' ($(pf "$sock_a" b.ntm.b.example path)); DC a fed_moved_directed $dir_a1 -> $(fst a fed_moved_directed), DC b $dir_b1 -> $(fst b fed_moved_directed)"
+BOTH_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-both.out" 2>&1 || fail "ping a -> b after both moved at once: $(cat "$T/ping-both.out")"
+ok "both moved at once (b's NAT .35 -> .36, a .19 -> $A_UL): direct again at both new addresses in $BOTH_MS ms (DC a fed_moved_directed $dir_a1 -> $(fst a fed_moved_directed), DC b $dir_b1 -> $(fst b fed_moved_directed)); ping a -> b $(grep -o '[0-9]* received' "$T/ping-both.out")"
+
 # --- the other way, relayed: node c of zone b, with no direct path to a,
 # asks for a: DC b opens its own session to DC a and allocates on its
 # embedded relay ---
