@@ -473,7 +473,8 @@ void dc_fed_live(struct dc *dc, const struct dc_node *n, uint8_t count, const ui
 		 uint64_t now);
 /* n moved or restarted (why: DC_PUSH_*), at dc_push.c's rate: after a move
  * each federated route of n is told to its other zone's DC
- * (FED_ROUTE_MOVED, n's fresh candidates); after a restart they are
+ * (FED_ROUTE_MOVED, n's fresh candidates) and directed to n again (the
+ * other end's candidates as last told); after a restart they are
  * forgotten (n knows none of them). */
 void dc_fed_push(struct dc *dc, struct dc_node *n, uint8_t why);
 /* dc_mesh.c */

@@ -19,9 +19,10 @@
  * Each DC keeps the federated routes it directed to its nodes (struct
  * dc_fed_route: the ROUTE_DIRECTION sent, the other end's zone), bounded
  * per node and in all, while the node lists them as live. When one of its
- * nodes moves (dc_push.c's trigger and rate: dc_fed_push), it tells each
- * such route's other zone's DC with a FED_ROUTE_MOVED carrying the node's
- * fresh candidates, twice (DC_FED_MOVED_REPEAT_MS apart; no answer); the
+ * nodes moves (dc_push.c's trigger and rate: dc_fed_push), it directs the
+ * node's routes to it again and tells each such route's other zone's DC
+ * with a FED_ROUTE_MOVED carrying the node's fresh candidates, twice
+ * (DC_FED_MOVED_REPEAT_MS apart; no answer); the
  * DC there directs its node again with the held ROUTE_DIRECTION, the
  * candidates replaced, when the route is one it holds for that pair from
  * that zone, at each copy: the second re-checks a path that the first may
