@@ -14,8 +14,9 @@
 # (FED_ROUTE_MOVED), DC b directs b again and the same route goes direct
 # at a's new address through b's NAT, no new handshake (fails without the
 # message: b never learns a's new address), then b's NAT renumbered and
-# told the other way (DC b to DC a); node c of zone b, with no direct path to a (nft in the router),
-# resolves a (DC b asking DC a this time) and they meet through DC b's
+# told the other way (DC b to DC a), then both at once (direct again
+# within one keepalive interval); node c of zone b, with no direct path
+# to a (nft in the router), resolves a (DC b asking DC a this time) and they meet through DC b's
 # embedded relay; a name of ntm.c.example (a
 # zone with an SRV record but no pinned key) does not resolve, nor does one
 # of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
