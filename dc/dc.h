@@ -100,6 +100,12 @@
 	X(fed_dns_done, "of those, ended (found, failed or timed out): fewer while one runs") \
 	X(fed_directions, "ROUTE_DIRECTIONs to our nodes for a node of a federated zone") \
 	X(drop_fed, "dropped: federation datagram from no pinned key, not authentic, or unexpected") \
+	X(fed_routes_kept, "federated routes held for our nodes (kept to tell their moves, and to take the other end's)") \
+	X(fed_routes_unkept, "federated routes not held: DC_FED_ROUTES_PER_NODE or DC_FED_ROUTES_MAX reached, or a route ID clash") \
+	X(fed_moved_sent, "FED_ROUTE_MOVED sent: a node of ours with federated routes moved (each copy counted)") \
+	X(fed_moved_unsent, "moves not told: no session with the other zone's DC in time") \
+	X(fed_moved_directed, "FED_ROUTE_MOVED acted on (each copy): our node directed again with the mover's new candidates") \
+	X(fed_moved_dropped, "FED_ROUTE_MOVED dropped: the mover not of the session's zone, no such route held for the pair, or our node not registered") \
 	X(mesh_presence_writes, "presence rows written or removed (registration, move, leaving)") \
 	X(mesh_sent, "DIRECTION_REQ for a node at another instance: directed, that instance notified") \
 	X(mesh_received, "notifications received from other instances") \
@@ -255,6 +261,31 @@ struct dc_fed_peer {
 	socklen_t in_eplen;
 	struct ntm_udp_meta in_via;
 	struct dc_fed_pending pending[DC_FED_PENDING];
+	bool moves_due;                  /* FED_ROUTE_MOVEDs of ours wait (dc_fed_route) */
+};
+
+/* A federated route this DC directed to one of its nodes (dc_fed.c,
+ * doc/protocol.md 10.5), kept while the node lists it as live (as
+ * struct dc_route, DC_ROUTE_REUSE_MS after it was made or last listed):
+ * when the node moves, the other zone's DC is told (FED_ROUTE_MOVED); when
+ * the other end moves, its DC tells us and the node gets this direction
+ * again with the new candidates. Bounded per node and in all. */
+#define DC_FED_ROUTES_PER_NODE 64
+#define DC_FED_ROUTES_MAX 4096
+#define DC_FED_MOVED_SENDS 2             /* copies of one FED_ROUTE_MOVED (unanswered) */
+#define DC_FED_MOVED_REPEAT_MS 1000      /* the second this long after the first */
+struct dc_fed_route {
+	uint64_t route_id;               /* the key in dc->fed_routes */
+	uint32_t host;                   /* our node, this zone's end */
+	struct dc_fed_peer *peer;        /* the other end's zone */
+	struct ntm_ctl_route_direction dir; /* what our node was sent last, req_id 0: it
+					  * describes the other end (name, key) */
+	uint64_t created_ms, live_ms;    /* made (or directed again), last listed as live */
+	uint32_t alloc_id;               /* an allocation on our embedded relay, 0: none */
+	uint8_t relay_key[2][32];        /* its two sides' keys (to install it again) */
+	uint32_t move_id;                /* our node's move to tell, 0: none */
+	uint8_t move_sends;              /* copies sent of it */
+	uint64_t move_ms, move_start_ms; /* the last copy sent, the move seen */
 };
 
 /* Instances sharing one PostgreSQL registry (dc_mesh.c). */
@@ -330,6 +361,8 @@ struct dc {
 	struct dc_fed_peer fed[DC_MAX_FED];
 	struct ntm_timer fed_timer;
 	uint64_t fed_log_ms;             /* last "no federation" line (1/s at most) */
+	struct ntm_idmap fed_routes;     /* route ID -> struct dc_fed_route */
+	uint64_t fed_sweep_ms;           /* their last expiry pass */
 	struct dc_mesh mesh;             /* other instances of the zone (dc_mesh.c) */
 	uint8_t buf[NTM_MAX_DATAGRAM + 64];
 	/* The embedded relay's receive batch (dc_relay.c). */
@@ -454,6 +487,16 @@ bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const stru
 bool dc_fed_on_data(struct dc *dc, uint8_t *buf, size_t len, const struct ntm_udp_meta *m,
 		    uint32_t receiver);
 bool dc_fed_index_used(const struct dc *dc, uint32_t idx);
+/* n listed these route IDs as live (REGISTER, KEEPALIVE): its federated
+ * routes among them are kept DC_ROUTE_REUSE_MS more. */
+void dc_fed_live(struct dc *dc, const struct dc_node *n, uint8_t count, const uint64_t *ids,
+		 uint64_t now);
+/* n moved or restarted (why: DC_PUSH_*), at dc_push.c's rate: after a move
+ * each federated route of n is told to its other zone's DC
+ * (FED_ROUTE_MOVED, n's fresh candidates) and directed to n again (the
+ * other end's candidates as last told); after a restart they are
+ * forgotten (n knows none of them). */
+void dc_fed_push(struct dc *dc, struct dc_node *n, uint8_t why);
 /* dc_mesh.c */
 /* Claims [Registry] Instance and listens on its channel (PostgreSQL; a
  * no-op for SQLite); 0 or -errno (logged). Before the sandbox. */

@@ -13,10 +13,20 @@
  *
  * The DNS look-up runs on the event loop (its own socket, a query at a
  * time, DC_FED_DNS_TIMEOUT_S per send, two sends) and is cached for the
- * records' TTL; the DC serves its nodes meanwhile. Limits of this first
- * version: the routes are not kept for pushes when a node moves (the
- * nodes ask again), and DNSSEC is not checked (the pinned key is what
- * authenticates). */
+ * records' TTL; the DC serves its nodes meanwhile. DNSSEC is not checked
+ * (the pinned key is what authenticates).
+ *
+ * Each DC keeps the federated routes it directed to its nodes (struct
+ * dc_fed_route: the ROUTE_DIRECTION sent, the other end's zone), bounded
+ * per node and in all, while the node lists them as live. When one of its
+ * nodes moves (dc_push.c's trigger and rate: dc_fed_push), it directs the
+ * node's routes to it again and tells each such route's other zone's DC
+ * with a FED_ROUTE_MOVED carrying the node's fresh candidates, twice
+ * (DC_FED_MOVED_REPEAT_MS apart; no answer); the
+ * DC there directs its node again with the held ROUTE_DIRECTION, the
+ * candidates replaced, when the route is one it holds for that pair from
+ * that zone, at each copy: the second re-checks a path that the first may
+ * have tried while the network still settled (doc/protocol.md 10.5). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ldns/ldns.h>
@@ -370,6 +380,105 @@ static void pending_clear(struct dc_fed_pending *q)
 	ntm_wipe(q, sizeof(*q));
 }
 
+/* ---- federated routes held for our nodes ---- */
+
+static void froute_free(struct dc_fed_route *e)
+{
+	ntm_wipe(e, sizeof(*e)); /* the relay keys */
+	free(e);
+}
+
+/* Hold (or update) what our node n was just sent for a federated route
+ * with p's zone: dir as sent, and when the allocation is on our embedded
+ * relay (alloc_id non-zero) both sides' keys. Bounded: a route beyond
+ * DC_FED_ROUTES_PER_NODE or DC_FED_ROUTES_MAX is not held (its moves are
+ * not told; the nodes find each other again by asking, as before). */
+static void froute_keep(struct dc *dc, struct dc_fed_peer *p, const struct dc_node *n,
+			const struct ntm_ctl_route_direction *dir, uint32_t alloc_id,
+			const uint8_t key0[32], const uint8_t key1[32])
+{
+	struct dc_fed_route *e = ntm_idmap_get(&dc->fed_routes, dir->route_id);
+	uint64_t now = ntm_loop_now_ms();
+
+	if (e && (e->host != n->rec.host_index || e->peer != p)) {
+		/* another pair's route ID: the first one stays */
+		dc->stats.fed_routes_unkept++;
+		log_info("federated route %016llx: %s: its ID is another route's; not kept for moves",
+			 (unsigned long long)dir->route_id, n->rec.name);
+		return;
+	}
+	if (!e) {
+		size_t pos = 0, mine = 0;
+		const struct dc_fed_route *o;
+		while ((o = ntm_idmap_next(&dc->fed_routes, &pos, NULL)))
+			mine += o->host == n->rec.host_index;
+		if (dc->fed_routes.len >= DC_FED_ROUTES_MAX || mine >= DC_FED_ROUTES_PER_NODE ||
+		    !(e = calloc(1, sizeof(*e)))) {
+			dc->stats.fed_routes_unkept++;
+			log_info("federated route %016llx: %s: %zu routes held for it, %zu in all; "
+				 "not kept for moves", (unsigned long long)dir->route_id, n->rec.name,
+				 mine, dc->fed_routes.len);
+			return;
+		}
+		if (ntm_idmap_put(&dc->fed_routes, dir->route_id, e) < 0) {
+			free(e);
+			dc->stats.fed_routes_unkept++;
+			return;
+		}
+		dc->stats.fed_routes_kept++;
+	}
+	e->route_id = dir->route_id;
+	e->host = n->rec.host_index;
+	e->peer = p;
+	e->dir = *dir;
+	e->dir.req_id = 0;
+	e->created_ms = now;
+	e->alloc_id = alloc_id;
+	if (alloc_id) {
+		memcpy(e->relay_key[0], key0, 32);
+		memcpy(e->relay_key[1], key1, 32);
+	}
+}
+
+void dc_fed_live(struct dc *dc, const struct dc_node *n, uint8_t count, const uint64_t *ids,
+		 uint64_t now)
+{
+	for (uint8_t i = 0; i < count; i++) {
+		struct dc_fed_route *e = ntm_idmap_get(&dc->fed_routes, ids[i]);
+		if (e && e->host == n->rec.host_index) /* n's say is about its own routes */
+			e->live_ms = now;
+	}
+}
+
+struct froute_drop {
+	uint64_t now;
+	uint32_t host;                   /* non-zero: every route of that node */
+	bool all;                        /* every route (closing) */
+};
+
+static bool froute_gone(void *val, uint64_t key, void *arg)
+{
+	struct dc_fed_route *e = val;
+	const struct froute_drop *d = arg;
+	uint64_t last = e->live_ms > e->created_ms ? e->live_ms : e->created_ms;
+	(void)key;
+
+	if (!d->all && (d->host ? e->host != d->host : d->now - last < DC_ROUTE_REUSE_MS))
+		return false;
+	froute_free(e);
+	return true;
+}
+
+/* Our embedded relay's allocation for e installed again, in case it idled
+ * out while the nodes talked directly (as dc_relay_refresh for a route of
+ * two nodes of ours): the same ID and keys. */
+static void froute_relay_refresh(struct dc *dc, const struct dc_fed_route *e)
+{
+	if (e->alloc_id && dc->cfg.embedded_relay)
+		(void)relay_alloc(&dc->relay, e->alloc_id, (uint32_t)dc->cfg.relay_lifetime_s,
+				  e->relay_key[0], e->relay_key[1], ntm_loop_now_ms());
+}
+
 /* ---- asking: our node wants a name under a federated zone ---- */
 
 /* n described for a node of another zone, as dc_route.c's send_route. */
@@ -581,6 +690,8 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 	c.u.route = q->route;
 	c.u.route.req_id = 0;
 	dc_send_ctl(dc, b, &c);
+	/* the relay allocation, if any, is the asking DC's */
+	froute_keep(dc, p, b, &c.u.route, 0, NULL, NULL);
 	ntm_wipe(&c, sizeof(c));
 	/* a learns b's */
 	out->route.route_id = q->route.route_id;
@@ -662,12 +773,175 @@ static void on_response(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_res
 		memcpy(c.u.route.relay_key, q->relay_key, 32);
 	}
 	dc_send_ctl(dc, n, &c);
+	froute_keep(dc, p, n, &c.u.route, q->has_relay ? q->alloc_id : 0, q->relay_key,
+		    q->req.u.req.route.relay_key);
 	ntm_wipe(&c, sizeof(c));
 	dc->stats.fed_directions++;
 	dc->stats.directions++;
 	log_info("federated route %016llx: %s -> %s (%s)%s", (unsigned long long)q->route_id,
 		 n->rec.name, q->target, p->conf->zone, q->has_relay ? ", embedded relay" : "");
 	pending_clear(q);
+}
+
+/* ---- moves: ours told, the other ends' taken ---- */
+
+/* One copy of e's FED_ROUTE_MOVED on our session to p (up): our node's
+ * candidates now, described as for a request. */
+static void moved_send(struct dc *dc, struct dc_fed_peer *p, struct dc_fed_route *e, uint64_t now)
+{
+	struct dc_node *n = ntm_idmap_get(&dc->by_host, e->host);
+	struct ntm_fed_msg m = { .type = NTM_FED_ROUTE_MOVED };
+	struct ntm_ctl_route_direction me = { 0 };
+	uint8_t buf[DC_FED_MSG_MAX];
+
+	if (!n) {
+		e->move_id = 0; /* it left: nothing to tell */
+		return;
+	}
+	describe(n, &me);
+	m.u.moved.move_id = e->move_id;
+	m.u.moved.route_id = e->route_id;
+	memcpy(m.u.moved.mover_key, n->rec.pubkey, 32);
+	memcpy(m.u.moved.target_key, e->dir.peer_key, 32);
+	m.u.moved.mover_name = me.peer_name;
+	m.u.moved.ncands = me.ncands;
+	memcpy(m.u.moved.cands, me.cands, sizeof(me.cands));
+	e->move_sends++;
+	e->move_ms = now;
+	int len = ntm_fed_encode(&m, buf, sizeof(buf));
+	if (len < 0) {
+		log_err_errno(-len, "encoding FED_ROUTE_MOVED for %s", n->rec.name);
+		e->move_id = 0;
+		return;
+	}
+	if (send_sealed(dc, &p->out, &p->ep, p->eplen, NULL, buf, (size_t)len) == 0)
+		dc->stats.fed_moved_sent++;
+	if (e->move_sends >= DC_FED_MOVED_SENDS)
+		e->move_id = 0;
+}
+
+/* p's waiting moves: each sent when our session is up (the first copy at
+ * once, the second DC_FED_MOVED_REPEAT_MS later), a handshake started when
+ * it is not, and given up as a request would be. */
+static void moves_flush(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
+{
+	struct dc_fed_route *e;
+	size_t pos = 0;
+	bool due = false;
+
+	if (!p->moves_due)
+		return;
+	while ((e = ntm_idmap_next(&dc->fed_routes, &pos, NULL))) {
+		if (e->peer != p || !e->move_id)
+			continue;
+		if (!p->out.valid) {
+			if (now - e->move_start_ms >=
+			    DC_FED_REQ_TRIES * DC_FED_REQ_RETRY_MS + DC_FED_HS_RETRY_MS) {
+				dc->stats.fed_moved_unsent++;
+				log_warn("federated route %016llx: a move not told to %s's DC: no session",
+					 (unsigned long long)e->route_id, p->conf->zone);
+				e->move_id = 0;
+				continue;
+			}
+		} else if (!e->move_sends || now - e->move_ms >= DC_FED_MOVED_REPEAT_MS) {
+			moved_send(dc, p, e, now);
+		}
+		due |= e->move_id != 0;
+	}
+	p->moves_due = due;
+	if (due && !p->out.valid && (!p->hs.active || now - p->hs_sent_ms >= DC_FED_HS_RETRY_MS))
+		start_handshake(dc, p, now);
+}
+
+void dc_fed_push(struct dc *dc, struct dc_node *n, uint8_t why)
+{
+	uint64_t now = ntm_loop_now_ms();
+	struct dc_fed_route *e;
+	size_t pos = 0;
+	unsigned told = 0;
+
+	if (!dc->fed_routes.len)
+		return;
+	if (why & DC_PUSH_RESTARTED) {
+		/* the restarted node knows none of its routes; the other ends'
+		 * DCs forget theirs when their nodes stop listing them */
+		struct froute_drop d = { .now = now, .host = n->rec.host_index };
+		ntm_idmap_sweep(&dc->fed_routes, froute_gone, &d);
+		return;
+	}
+	while ((e = ntm_idmap_next(&dc->fed_routes, &pos, NULL))) {
+		if (e->host != n->rec.host_index)
+			continue;
+		do
+			ntm_random(&e->move_id, sizeof(e->move_id));
+		while (!e->move_id);
+		e->move_sends = 0;
+		e->move_start_ms = now;
+		e->peer->moves_due = true;
+		froute_relay_refresh(dc, e);
+		/* n too gets its route again, as dc_push.c directs both ends:
+		 * the other end's candidates as last told (a FED_ROUTE_MOVED
+		 * of its DC may have come while n could not be reached, when
+		 * both moved), so n probes them from where it is now */
+		struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
+		c.u.route = e->dir;
+		dc_send_ctl(dc, n, &c);
+		ntm_wipe(&c, sizeof(c));
+		told++;
+	}
+	if (!told)
+		return;
+	log_info("%s moved: directing its %u federated route(s) again, telling the other zones' DCs",
+		 n->rec.name, told);
+	for (size_t i = 0; i < dc->nfed; i++)
+		moves_flush(dc, &dc->fed[i], now);
+}
+
+/* A FED_ROUTE_MOVED from p's DC: our node is directed again when the route
+ * is one we hold for that pair from that zone, and the node is registered. */
+static void on_moved(struct dc *dc, struct dc_fed_peer *p, const struct ntm_fed_moved *m)
+{
+	static const uint8_t none[32];
+	struct dc_fed_route *e = ntm_idmap_get(&dc->fed_routes, m->route_id);
+	struct dc_node *n;
+
+	if (e && e->peer != p)
+		e = NULL; /* held, but for another zone's node */
+	n = e ? ntm_idmap_get(&dc->by_host, e->host) : NULL;
+	switch (ntm_fed_check_moved(m, p->conf->zone, e ? &e->dir : NULL, n ? n->rec.pubkey : none)) {
+	case NTM_FED_MOVED_OK:
+		break;
+	case NTM_FED_MOVED_ZONE:
+		dc->stats.fed_moved_dropped++;
+		log_info("federation %s: a move of %s dropped: not a node of %s", p->conf->zone,
+			 m->mover_name.s, p->conf->zone);
+		return;
+	case NTM_FED_MOVED_ROUTE:
+		dc->stats.fed_moved_dropped++;
+		log_debug("federation %s: a move of %s on route %016llx dropped: no such route "
+			  "held for that pair", p->conf->zone, m->mover_name.s,
+			  (unsigned long long)m->route_id);
+		return;
+	}
+	if (!n->registered_ms || !n->sess.valid) {
+		dc->stats.fed_moved_dropped++;
+		log_debug("federated route %016llx: %s moved, %s not registered now",
+			  (unsigned long long)m->route_id, m->mover_name.s, n->rec.name);
+		return;
+	}
+	e->dir.ncands = m->ncands;
+	memcpy(e->dir.cands, m->cands, sizeof(e->dir.cands));
+	froute_relay_refresh(dc, e);
+	/* the same route ID, role, suite and relay part: the node checks its
+	 * path (tund/path.c) with the mover's new candidates */
+	struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
+	c.u.route = e->dir;
+	dc_send_ctl(dc, n, &c);
+	ntm_wipe(&c, sizeof(c));
+	dc->stats.fed_moved_directed++;
+	log_info("federated route %016llx: %s (%s) moved: directing %s again (%u candidates)",
+		 (unsigned long long)m->route_id, m->mover_name.s, p->conf->zone, n->rec.name,
+		 m->ncands);
 }
 
 /* ---- datagrams ---- */
@@ -734,6 +1008,7 @@ bool dc_fed_on_hs_resp(struct dc *dc, const uint8_t *buf, size_t len, const stru
 		for (size_t k = 0; k < DC_FED_PENDING; k++)
 			if (p->pending[k].fed_req_id)
 				pending_send(dc, p, &p->pending[k], p->out_ms);
+		moves_flush(dc, p, p->out_ms);
 		return true;
 	}
 	dc->stats.drop_fed++;
@@ -777,6 +1052,8 @@ bool dc_fed_on_data(struct dc *dc, uint8_t *buf, size_t len, const struct ntm_ud
 				respond(dc, p, s, &p->in_ep, p->in_eplen, &p->in_via, &resp);
 			else
 				respond(dc, p, s, &p->ep, p->eplen, NULL, &resp);
+		} else if (msg.type == NTM_FED_ROUTE_MOVED) {
+			on_moved(dc, p, &msg.u.moved); /* on either session; never answered */
 		} else if (out) {
 			on_response(dc, p, &msg.u.resp);
 		} else {
@@ -818,6 +1095,7 @@ static void tick_peer(struct dc *dc, struct dc_fed_peer *p, uint64_t now)
 		ntm_session_clear(&p->in); /* its DC makes a new one when it asks again */
 	if (waiting && !p->out.valid && (!p->hs.active || now - p->hs_sent_ms >= DC_FED_HS_RETRY_MS))
 		start_handshake(dc, p, now);
+	moves_flush(dc, p, now);
 }
 
 static void fed_tick(struct ntm_timer *t, void *arg)
@@ -828,6 +1106,11 @@ static void fed_tick(struct ntm_timer *t, void *arg)
 
 	for (size_t i = 0; i < dc->nfed; i++)
 		tick_peer(dc, &dc->fed[i], now);
+	if (now - dc->fed_sweep_ms >= 1000) {
+		struct froute_drop d = { .now = now };
+		dc->fed_sweep_ms = now;
+		ntm_idmap_sweep(&dc->fed_routes, froute_gone, &d);
+	}
 }
 
 void dc_fed_open(struct dc *dc)
@@ -841,6 +1124,7 @@ void dc_fed_open(struct dc *dc)
 		ntm_key_to_base64(key, dc->cfg.fed[i].pub);
 		log_notice("federation: zone %s, its DC's key %s", dc->cfg.fed[i].zone, key);
 	}
+	ntm_idmap_init(&dc->fed_routes);
 	ntm_timer_init(&dc->fed_timer, dc->loop, fed_tick, dc);
 	if (dc->nfed)
 		ntm_timer_arm(&dc->fed_timer, DC_FED_TICK_MS, DC_FED_TICK_MS);
@@ -848,7 +1132,11 @@ void dc_fed_open(struct dc *dc)
 
 void dc_fed_close(struct dc *dc)
 {
+	struct froute_drop all = { .all = true };
+
 	ntm_timer_cancel(&dc->fed_timer);
+	ntm_idmap_sweep(&dc->fed_routes, froute_gone, &all);
+	ntm_idmap_free(&dc->fed_routes);
 	for (size_t i = 0; i < dc->nfed; i++) {
 		dns_stop(&dc->fed[i].dns);
 		ntm_session_clear(&dc->fed[i].in);

@@ -103,6 +103,7 @@ static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 	if (!can_direct(n))
 		return;
 	pushed = push_routes(dc, n, &renewed);
+	dc_fed_push(dc, n, why); /* its federated routes: the other zones' DCs (dc_fed.c) */
 	/* a restarted node knows nothing of its routes across instances:
 	 * their other ends ask again; a move is told to their instances */
 	if (why == DC_PUSH_MOVED)
@@ -179,6 +180,7 @@ void dc_node_report(struct dc *dc, struct dc_node *n, uint64_t incarnation, uint
 	n->naddrs = naddrs;
 	memcpy(n->addrs, addrs, naddrs * sizeof(*addrs));
 	refresh_live(dc, n, nroutes, routes, ntm_loop_now_ms());
+	dc_fed_live(dc, n, nroutes, routes, ntm_loop_now_ms());
 	if (incarnation || why)
 		dc_mesh_present(dc, n); /* a REGISTER or a move, never a plain keepalive */
 	if (why)

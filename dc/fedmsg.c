@@ -1,8 +1,11 @@
-/* fedmsg.c - FED_DIRECTION_REQ and FED_DIRECTION_RESP (doc/protocol.md
- * 10.4), see fedmsg.h. Layout: version 1, type, reserved 0 (2 bytes),
- * req_id; then for a request the target name (length, bytes) and for a
- * response the status; then, for a request or an OK response, a whole
- * ROUTE_DIRECTION control message (5.6) to the end. */
+/* fedmsg.c - FED_DIRECTION_REQ, FED_DIRECTION_RESP (doc/protocol.md 10.4)
+ * and FED_ROUTE_MOVED (10.5), see fedmsg.h. Layout: version 1, type,
+ * reserved 0 (2 bytes), req_id (the move ID for FED_ROUTE_MOVED); then for
+ * a request the target name (length, bytes) and for a response the
+ * status; then, for a request or an OK response, a whole ROUTE_DIRECTION
+ * control message (5.6) to the end. FED_ROUTE_MOVED continues with the
+ * route ID, the mover's and the target's keys, the mover's name and its
+ * candidates, each field checked here (it carries no ROUTE_DIRECTION). */
 #include "fedmsg.h"
 
 #include <errno.h>
@@ -32,12 +35,55 @@ static int wr_route(struct ntm_wr *w, const struct ntm_ctl_route_direction *r)
 	return 0;
 }
 
+static size_t ep_len(uint8_t family)
+{
+	return family == 4 ? 4 : family == 6 ? 16 : 0;
+}
+
+/* A candidate of FED_ROUTE_MOVED: a direct one (not the relay), a valid
+ * endpoint, and (so that the encoding is canonical) nothing set past the
+ * address. */
+static bool moved_cand_ok(const struct ntm_candidate *c)
+{
+	static const uint8_t zero[16];
+	size_t alen = ep_len(c->ep.family);
+
+	return c->kind >= NTM_CAND_LAN && c->kind <= NTM_CAND_V6 && alen && c->ep.port &&
+	       memcmp(c->ep.addr + alen, zero, 16 - alen) == 0;
+}
+
+static int wr_moved(struct ntm_wr *w, const struct ntm_fed_moved *m)
+{
+	if (!m->move_id || !m->route_id || m->mover_name.len == 0 ||
+	    m->mover_name.len != strlen(m->mover_name.s) || m->ncands > NTM_MAX_CANDS)
+		return -EINVAL;
+	for (uint8_t i = 0; i < m->ncands; i++)
+		if (!moved_cand_ok(&m->cands[i]))
+			return -EINVAL;
+	ntm_wr_u32(w, m->move_id);
+	ntm_wr_u64(w, m->route_id);
+	ntm_wr_bytes(w, m->mover_key, 32);
+	ntm_wr_bytes(w, m->target_key, 32);
+	wr_name(w, &m->mover_name);
+	ntm_wr_u8(w, m->ncands);
+	for (uint8_t i = 0; i < m->ncands; i++) {
+		const struct ntm_candidate *c = &m->cands[i];
+		ntm_wr_u8(w, c->kind);
+		ntm_wr_u8(w, c->priority);
+		ntm_wr_u8(w, c->ep.family);
+		ntm_wr_u16(w, c->ep.port);
+		ntm_wr_bytes(w, c->ep.addr, ep_len(c->ep.family));
+	}
+	return 0;
+}
+
 int ntm_fed_encode(const struct ntm_fed_msg *m, uint8_t *buf, size_t cap)
 {
 	struct ntm_wr w = ntm_wr_init(buf, cap);
 	int ret;
 
-	if (m->type != NTM_FED_DIRECTION_REQ && m->type != NTM_FED_DIRECTION_RESP)
+	if (m->type != NTM_FED_DIRECTION_REQ && m->type != NTM_FED_DIRECTION_RESP &&
+	    m->type != NTM_FED_ROUTE_MOVED)
 		return -EINVAL;
 	ntm_wr_u8(&w, FED_VERSION);
 	ntm_wr_u8(&w, m->type);
@@ -49,6 +95,8 @@ int ntm_fed_encode(const struct ntm_fed_msg *m, uint8_t *buf, size_t cap)
 		ntm_wr_u32(&w, q->req_id);
 		wr_name(&w, &q->target);
 		ret = wr_route(&w, &q->route);
+	} else if (m->type == NTM_FED_ROUTE_MOVED) {
+		ret = wr_moved(&w, &m->u.moved);
 	} else {
 		const struct ntm_fed_resp *p = &m->u.resp;
 		if (p->status > NTM_FED_STATUS_MAX)
@@ -75,6 +123,50 @@ static int rd_route(struct ntm_rd *r, struct ntm_ctl_route_direction *out)
 	return 0;
 }
 
+/* A name field in canonical form only: what ntm_name_set gives back
+ * unchanged. */
+static int rd_name(struct ntm_rd *r, struct ntm_name *out)
+{
+	char name[NTM_NAME_MAX + 1];
+	uint8_t nl = ntm_rd_u8(r);
+	const uint8_t *s = ntm_rd_take(r, nl);
+
+	if (r->err || nl == 0 || nl > NTM_NAME_MAX || memchr(s, 0, nl))
+		return -EBADMSG;
+	memcpy(name, s, nl);
+	name[nl] = '\0';
+	if (ntm_name_set(out, name) < 0 || out->len != nl || memcmp(out->s, name, nl) != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int rd_moved(struct ntm_rd *r, struct ntm_fed_moved *m)
+{
+	m->move_id = ntm_rd_u32(r);
+	m->route_id = ntm_rd_u64(r);
+	ntm_rd_copy(r, m->mover_key, 32);
+	ntm_rd_copy(r, m->target_key, 32);
+	if (r->err || !m->move_id || !m->route_id || rd_name(r, &m->mover_name) < 0)
+		return -EBADMSG;
+	m->ncands = ntm_rd_u8(r);
+	if (r->err || m->ncands > NTM_MAX_CANDS)
+		return -EBADMSG;
+	for (uint8_t i = 0; i < m->ncands; i++) {
+		struct ntm_candidate *c = &m->cands[i];
+		c->kind = ntm_rd_u8(r);
+		c->priority = ntm_rd_u8(r);
+		c->ep.family = ntm_rd_u8(r);
+		c->ep.port = ntm_rd_u16(r);
+		size_t alen = ep_len(c->ep.family);
+		if (r->err || !alen)
+			return -EBADMSG;
+		ntm_rd_copy(r, c->ep.addr, alen);
+		if (r->err || !moved_cand_ok(c))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
 int ntm_fed_decode(const uint8_t *buf, size_t len, struct ntm_fed_msg *m)
 {
 	struct ntm_rd r = ntm_rd_init(buf, len);
@@ -87,19 +179,13 @@ int ntm_fed_decode(const uint8_t *buf, size_t len, struct ntm_fed_msg *m)
 		return -EBADMSG;
 	if (m->type == NTM_FED_DIRECTION_REQ) {
 		struct ntm_fed_req *q = &m->u.req;
-		char name[NTM_NAME_MAX + 1];
 		q->req_id = ntm_rd_u32(&r);
-		uint8_t nl = ntm_rd_u8(&r);
-		const uint8_t *s = ntm_rd_take(&r, nl);
-		if (r.err || !q->req_id || nl == 0 || nl > NTM_NAME_MAX || memchr(s, 0, nl))
-			return -EBADMSG;
-		memcpy(name, s, nl);
-		name[nl] = '\0';
-		/* the canonical form only: what ntm_name_set gives back unchanged */
-		if (ntm_name_set(&q->target, name) < 0 || q->target.len != nl ||
-		    memcmp(q->target.s, name, nl) != 0)
+		if (r.err || !q->req_id || rd_name(&r, &q->target) < 0)
 			return -EBADMSG;
 		if (rd_route(&r, &q->route) < 0)
+			return -EBADMSG;
+	} else if (m->type == NTM_FED_ROUTE_MOVED) {
+		if (rd_moved(&r, &m->u.moved) < 0)
 			return -EBADMSG;
 	} else if (m->type == NTM_FED_DIRECTION_RESP) {
 		struct ntm_fed_resp *p = &m->u.resp;
@@ -156,4 +242,20 @@ bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint
 	if (plen4 > 32 || plen6 > 128)
 		return false;
 	return !in_prefix(r->peer_vip4, own4, plen4) && !in_prefix(r->peer_vip6, own6, plen6);
+}
+
+enum ntm_fed_moved_verdict ntm_fed_check_moved(const struct ntm_fed_moved *m, const char *peer_zone,
+					       const struct ntm_ctl_route_direction *held,
+					       const uint8_t our_key[32])
+{
+	/* the other DC speaks for its own zone's nodes only */
+	if (!ntm_fed_below(m->mover_name.s, peer_zone))
+		return NTM_FED_MOVED_ZONE;
+	/* and only about a route we directed between that node and ours:
+	 * the held direction describes the mover (name and key), and the
+	 * target is our node of that route */
+	if (!held || held->route_id != m->route_id || strcmp(held->peer_name.s, m->mover_name.s) != 0 ||
+	    memcmp(held->peer_key, m->mover_key, 32) != 0 || memcmp(our_key, m->target_key, 32) != 0)
+		return NTM_FED_MOVED_ROUTE;
+	return NTM_FED_MOVED_OK;
 }

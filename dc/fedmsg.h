@@ -1,8 +1,10 @@
 /* fedmsg.h - the messages two DCs of federated zones exchange inside
  * their Noise IK session (purpose 4, doc/protocol.md 10): FED_DIRECTION_REQ
- * and FED_DIRECTION_RESP. Each carries a ROUTE_DIRECTION (5.6) ready for
+ * and FED_DIRECTION_RESP, each carrying a ROUTE_DIRECTION (5.6) ready for
  * the receiving DC's node, so its fields are checked by the same decoder
- * as a node's. Pure: no I/O, no allocation, no logging. */
+ * as a node's; and FED_ROUTE_MOVED (10.5), one end of a federated route
+ * moved: its fresh candidates for the other end. Pure: no I/O, no
+ * allocation, no logging. */
 #ifndef NTM_FEDMSG_H
 #define NTM_FEDMSG_H
 
@@ -12,7 +14,7 @@
 
 #include "wire.h"
 
-enum ntm_fed_type { NTM_FED_DIRECTION_REQ = 1, NTM_FED_DIRECTION_RESP = 2 };
+enum ntm_fed_type { NTM_FED_DIRECTION_REQ = 1, NTM_FED_DIRECTION_RESP = 2, NTM_FED_ROUTE_MOVED = 3 };
 
 enum ntm_fed_status {
 	NTM_FED_OK = 0,
@@ -45,12 +47,37 @@ struct ntm_fed_resp {
 	struct ntm_ctl_route_direction route;   /* with NTM_FED_OK only */
 };
 
+/* FED_ROUTE_MOVED: the sending DC's node `mover_name` (key mover_key),
+ * one end of route route_id, moved; the receiving DC's node with
+ * target_key, the other end, is to be directed again with these
+ * candidates (kinds LAN, NAT-observed or IPv6: the relay part stays what
+ * the node was given). Unanswered: sent twice with the same move_id, and
+ * acted on both times (the second re-checks a path the first may have
+ * tried while the network still settled). */
+struct ntm_fed_moved {
+	uint32_t move_id;               /* non-zero; the same in both copies of one move */
+	uint64_t route_id;              /* non-zero */
+	uint8_t mover_key[32];
+	uint8_t target_key[32];
+	struct ntm_name mover_name;
+	uint8_t ncands;                 /* 0..NTM_MAX_CANDS */
+	struct ntm_candidate cands[NTM_MAX_CANDS];
+};
+
 struct ntm_fed_msg {
 	uint8_t type;                   /* enum ntm_fed_type */
 	union {
 		struct ntm_fed_req req;
 		struct ntm_fed_resp resp;
+		struct ntm_fed_moved moved;
 	} u;
+};
+
+/* Why a FED_ROUTE_MOVED is not acted on (ntm_fed_check_moved). */
+enum ntm_fed_moved_verdict {
+	NTM_FED_MOVED_OK = 0,
+	NTM_FED_MOVED_ZONE,             /* the mover is not a name of the session's zone */
+	NTM_FED_MOVED_ROUTE,            /* no such route held for that pair from that zone */
 };
 
 /* Is name strictly below zone (both canonical)? */
@@ -70,6 +97,14 @@ uint8_t ntm_fed_check_request(const struct ntm_fed_req *q, const char *own_zone,
 bool ntm_fed_check_answer(const struct ntm_fed_resp *a, const char *target, uint64_t route_id,
 			  const uint8_t own4[4], unsigned plen4, const uint8_t own6[16],
 			  unsigned plen6);
+
+/* The receiving DC's check of a FED_ROUTE_MOVED that came on a session of
+ * the DC pinned for peer_zone. held: the ROUTE_DIRECTION this DC last sent
+ * its node for m->route_id, NULL when it holds none from that zone; our:
+ * that node's key (the target must be it). */
+enum ntm_fed_moved_verdict ntm_fed_check_moved(const struct ntm_fed_moved *m, const char *peer_zone,
+					       const struct ntm_ctl_route_direction *held,
+					       const uint8_t our_key[32]);
 
 /* Encode m into buf: the length, -EMSGSIZE or -EINVAL. */
 int ntm_fed_encode(const struct ntm_fed_msg *m, uint8_t *buf, size_t cap);

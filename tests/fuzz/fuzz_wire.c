@@ -6,7 +6,7 @@
  * is canonical), and decoded slices must lie inside the input; anything else
  * aborts (a COOKIE_REPLY is also opened and sealed again). The input is also tried as name text for ntm_name_set: a name it
  * accepts must survive a DIRECTION_REQ round trip. The federation messages
- * of dc/fedmsg.c (FED_DIRECTION_REQ and _RESP) are decoded too, with the
+ * of dc/fedmsg.c (FED_DIRECTION_REQ, _RESP and FED_ROUTE_MOVED) are decoded too, with the
  * same round trip. */
 #include <errno.h>
 #include <stdlib.h>
@@ -228,7 +228,7 @@ static void fuzz_name(const uint8_t *data, size_t size)
 	CHECK(strcmp(back.u.dir_req.name.s, c.u.dir_req.name.s) == 0);
 }
 
-/* FED_DIRECTION_REQ / _RESP: what decodes encodes to the same bytes. */
+/* FED_DIRECTION_REQ / _RESP / FED_ROUTE_MOVED: what decodes encodes to the same bytes. */
 static void fuzz_fed(const uint8_t *data, size_t size)
 {
 	static struct ntm_fed_msg m;

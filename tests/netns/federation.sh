@@ -10,8 +10,13 @@
 # a's zones include ntm.b.example (REGISTER_ACK), ntmctl resolve, getent
 # through nss_ntm and the ntm-resolverd stub give
 # b's addresses, ping (IPv4 and IPv6) and TCP go both ways through the
-# tunnel; node c of zone b, with no direct path to a (nft in the router),
-# resolves a (DC b asking DC a this time) and they meet through DC b's
+# tunnel; a's address renumbered under the live tunnel: DC a tells DC b
+# (FED_ROUTE_MOVED), DC b directs b again and the same route goes direct
+# at a's new address through b's NAT, no new handshake (fails without the
+# message: b never learns a's new address), then b's NAT renumbered and
+# told the other way (DC b to DC a), then both at once (direct again
+# within one keepalive interval); node c of zone b, with no direct path
+# to a (nft in the router), resolves a (DC b asking DC a this time) and they meet through DC b's
 # embedded relay; a name of ntm.c.example (a
 # zone with an SRV record but no pinned key) does not resolve, nor does one
 # of ntm.d.example (pinned, but no SRV record: DC a logs why); a DC whose
@@ -241,6 +246,101 @@ echo "from b across zones" | nsx b nc -N -w 5 "$A4" 9001 || fail "TCP b -> a"
 wait_for 5 "TCP data on a" grep -q "from b across zones" "$T/nc-a.out"
 ok "TCP b -> a"
 
+# --- the ends of a live federated tunnel move: the DCs tell each other ---
+# While pings run a -> b, a's underlay address is renumbered
+# (203.0.113.18 -> .19). b is behind a port-restricted NAT: a's datagrams
+# from its new address are not let in until b has sent there, and b's go
+# to a's old address, where nobody is. a re-registers; DC a sees a's move
+# and tells DC b (FED_ROUTE_MOVED, doc/protocol.md 10.5); DC b directs b
+# again with the same route and a's new candidates; b checks its path, its
+# probes to a's new address open its NAT, and the route goes direct again:
+# the same route, no new handshake. Without that message b never learns
+# a's new address (DC b holds nothing of a's): the path stays on the relay
+# and b keeps seeing a at the old address, which this check catches.
+# Then b's NAT gets a new public address (.34 -> .35): b's next KEEPALIVE
+# shows DC b the move and DC b tells DC a in turn (the other direction: b
+# was the route's target, a its asker), which directs a again.
+fst() { "$NTM_DCCTL" -c "$T/dc$1/dcd.conf" stats --json | grep -o "\"$2\": [0-9]*" | grep -o '[0-9]*$'; }
+tst() { "$NTMCTL" -s "$1" stats 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
+poll() { # SECONDS CMD...: like wait_for, but returns 1 at the deadline
+	local limit=$1 start; shift
+	start=$(date +%s)
+	until "$@" >/dev/null 2>&1; do
+		[ $(( $(date +%s) - start )) -lt "$limit" ] || return 1
+		sleep 0.1
+	done
+}
+pf() { # SOCK PEER-NAME FIELD: one field of 'ntmctl peers --json'
+	"$NTMCTL" -s "$1" peers --json 2>/dev/null | grep "\"name\": \"$2\"" |
+		grep -o "\"$3\": [^,}]*" | head -n 1 | sed 's/^[^:]*: //; s/^"//; s/"$//'
+}
+[ "$(fst a fed_routes_kept)" -ge 1 ] && [ "$(fst b fed_routes_kept)" -ge 1 ] ||
+	fail "the DCs hold no federated route for a and b (kept: DC a $(fst a fed_routes_kept), DC b $(fst b fed_routes_kept))"
+HS_A=$(tst "$sock_a" peer_handshakes) HS_B=$(tst "$sock_b" peer_handshakes)
+[ -n "$HS_A" ] && [ -n "$HS_B" ] || fail "no peer_handshakes counter in ntmctl stats"
+sent0=$(fst a fed_moved_sent) dir_b0=$(fst b fed_moved_directed) dir_a0=$(fst a fed_moved_directed)
+bg a ping-move ping -i 0.2 -c 40 -W 1 "$B4"
+PING_MOVE=$LAST_PID
+sleep 1
+nsx a sh -c 'ip addr del 203.0.113.18/28 dev eth0 && ip addr add 203.0.113.19/28 dev eth0 &&
+	ip route add default via 203.0.113.17' || fail "renumbering a"
+A_UL=203.0.113.19
+b_sees_a() { [ "$(pf "$sock_b" a.ntm.a.example endpoint)" = "$A_UL:7541" ] &&
+	[ "$(pf "$sock_b" a.ntm.a.example path)" = direct ]; }
+t0=$(date +%s%N)
+poll 10 b_sees_a ||
+	fail "a moved, b behind its NAT: no direct path to a's new address within 10 s: b sees a at '$(pf "$sock_b" a.ntm.a.example endpoint)' ($(pf "$sock_b" a.ntm.a.example path)); DC a fed_moved_sent $sent0 -> $(fst a fed_moved_sent), DC b fed_moved_directed $dir_b0 -> $(fst b fed_moved_directed)"
+MOVE_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(fst a fed_moved_sent)" -gt "${sent0:-0}" ] || fail "DC a sent no FED_ROUTE_MOVED"
+[ "$(fst b fed_moved_directed)" -gt "${dir_b0:-0}" ] || fail "DC b did not direct b again (fed_moved_directed $dir_b0)"
+grep -q "a.ntm.a.example (ntm.a.example) moved: directing b.ntm.b.example again" "$T/dcd-b.log" ||
+	fail "DC b did not log directing b again"
+grep -q "a.ntm.a.example: path direct .* $A_UL:7541 (probe answered)" "$T/tund-b.log" ||
+	fail "b's log shows no path check answered at a's new address"
+wait "$PING_MOVE" || true
+nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-moved.out" 2>&1 || fail "ping a -> b after a moved: $(cat "$T/ping-moved.out")"
+nsx b ping -c 3 -i 0.2 -W 2 "$A4" > "$T/ping-moved-ba.out" 2>&1 || fail "ping b -> a after a moved: $(cat "$T/ping-moved-ba.out")"
+[ "$(tst "$sock_a" peer_handshakes)" = "$HS_A" ] && [ "$(tst "$sock_b" peer_handshakes)" = "$HS_B" ] ||
+	fail "a new handshake between a and b: a $HS_A -> $(tst "$sock_a" peer_handshakes), b $HS_B -> $(tst "$sock_b" peer_handshakes)"
+ok "a moved (203.0.113.18 -> $A_UL), b behind its port-restricted NAT: direct again in $MOVE_MS ms on the same route (no new handshake); DC a fed_moved_sent $sent0 -> $(fst a fed_moved_sent), DC b fed_moved_directed $dir_b0 -> $(fst b fed_moved_directed); b: $(grep -o "a.ntm.a.example: path direct .* $A_UL:7541 (probe answered)" "$T/tund-b.log" | tail -1); pings during the move: $(grep -o '[0-9]* received' "$T/ping-move.log")"
+nsx nb sh -c 'ip addr del 203.0.113.34/28 dev wan0 && ip addr add 203.0.113.35/28 dev wan0 &&
+	ip route add default via 203.0.113.33' || fail "renumbering b's NAT"
+nsx b ping -c 3 -i 0.3 -W 2 "$A4" > "$T/ping-bnat.out" 2>&1 || true
+a_directed() { [ "$(fst a fed_moved_directed)" -gt "${dir_a0:-0}" ]; }
+wait_for 30 "DC a directing a again for b's move (b's next KEEPALIVE)" a_directed
+grep -q "b.ntm.b.example (ntm.b.example) moved: directing a.ntm.a.example again" "$T/dcd-a.log" ||
+	fail "DC a did not log directing a again"
+[ "$(fst a fed_moved_dropped)" = 0 ] && [ "$(fst b fed_moved_dropped)" = 0 ] ||
+	fail "a move dropped: DC a $(fst a fed_moved_dropped), DC b $(fst b fed_moved_dropped)"
+nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-moved2.out" 2>&1 || fail "ping a -> b after b's NAT moved: $(cat "$T/ping-moved2.out")"
+case $(pf "$sock_a" b.ntm.b.example endpoint) in 203.0.113.35:*) ;; *) fail "a sees b at '$(pf "$sock_a" b.ntm.b.example endpoint)', want its NAT's new address 203.0.113.35" ;; esac
+ok "b's NAT renumbered (.34 -> .35): told the other way (DC b -> DC a, b the route's target) within ${WAITED_MS} ms: DC a fed_moved_directed $dir_a0 -> $(fst a fed_moved_directed); a sees b at $(pf "$sock_a" b.ntm.b.example endpoint) ($(pf "$sock_a" b.ntm.b.example path)); ping a -> b $(grep -o '[0-9]* received' "$T/ping-moved2.out")"
+
+# Both at once: b's NAT renumbered again (.35 -> .36) and a (.19 -> .20).
+# Neither can reach the other, nor can DC b reach b (it knows b's NAT's
+# old address) until b's next KEEPALIVE: DC b's copies for b are lost, but
+# DC b keeps a's new candidates, and when b's KEEPALIVE shows its move, DC b
+# directs b again with them (and tells DC a of b's). Within one keepalive
+# interval the route is direct again at both new addresses (a new
+# handshake through the relay may come first: no check on that here).
+dir_a1=$(fst a fed_moved_directed) dir_b1=$(fst b fed_moved_directed)
+nsx nb sh -c 'ip addr del 203.0.113.35/28 dev wan0 && ip addr add 203.0.113.36/28 dev wan0 &&
+	ip route add default via 203.0.113.33' || fail "renumbering b's NAT again"
+nsx a sh -c 'ip addr del 203.0.113.19/28 dev eth0 && ip addr add 203.0.113.20/28 dev eth0 &&
+	ip route add default via 203.0.113.17' || fail "renumbering a again"
+A_UL=203.0.113.20
+both_direct() {
+	b_sees_a || return 1
+	case $(pf "$sock_a" b.ntm.b.example endpoint) in 203.0.113.36:*) ;; *) return 1 ;; esac
+	[ "$(pf "$sock_a" b.ntm.b.example path)" = direct ]
+}
+t0=$(date +%s%N)
+poll 40 both_direct ||
+	fail "both moved at once: no direct path at the new addresses within 40 s: b sees a at '$(pf "$sock_b" a.ntm.a.example endpoint)' ($(pf "$sock_b" a.ntm.a.example path)), a sees b at '$(pf "$sock_a" b.ntm.b.example endpoint)' ($(pf "$sock_a" b.ntm.b.example path)); DC a fed_moved_directed $dir_a1 -> $(fst a fed_moved_directed), DC b $dir_b1 -> $(fst b fed_moved_directed)"
+BOTH_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+nsx a ping -c 3 -i 0.2 -W 2 "$B4" > "$T/ping-both.out" 2>&1 || fail "ping a -> b after both moved at once: $(cat "$T/ping-both.out")"
+ok "both moved at once (b's NAT .35 -> .36, a .19 -> $A_UL): direct again at both new addresses in $BOTH_MS ms (DC a fed_moved_directed $dir_a1 -> $(fst a fed_moved_directed), DC b $dir_b1 -> $(fst b fed_moved_directed)); ping a -> b $(grep -o '[0-9]* received' "$T/ping-both.out")"
+
 # --- the other way, relayed: node c of zone b, with no direct path to a,
 # asks for a: DC b opens its own session to DC a and allocates on its
 # embedded relay ---
@@ -253,8 +353,8 @@ nsx r nft -f - <<NFT || fail "nft in r"
 table inet fedtest {
 	chain forward_drop {
 		type filter hook forward priority 0;
-		ip saddr 203.0.113.18 ip daddr 203.0.113.66 drop
-		ip saddr 203.0.113.66 ip daddr 203.0.113.18 drop
+		ip saddr $A_UL ip daddr 203.0.113.66 drop
+		ip saddr 203.0.113.66 ip daddr $A_UL drop
 	}
 }
 NFT
