@@ -3,13 +3,13 @@
  * until a REGISTER_ACK arrives, then KEEPALIVE every interval. Silence is
  * handled in one place, the timer: an unanswered handshake is retried with
  * exponential backoff (500 ms doubling to 30 s, plus up to 10% jitter),
- * REGISTER is resent every 2 s up to 3 times, and keepalives without an
- * answer (dcpick_acks_to_miss: two with one DC, each waited for up to the
- * interval; one with several instances, waited for as the round trip
- * says) mean the DC lost our session (a restart) or is gone, so the node
- * starts over with a new handshake, with the next instance if there are
- * several; there an ICMP error answering the keepalive (dcicmp.c) moves
- * the node at once.
+ * REGISTER is resent every 2 s up to 3 times, and DC_MISSED_ACKS
+ * keepalives in a row without an answer (each waited for up to the
+ * interval with one DC; with several instances as the round trip says,
+ * dcpick_ack_timeout) mean the DC lost our session (a restart) or is
+ * gone, so the node starts over with a new handshake, with the next
+ * instance if there are several; there an ICMP error answering the
+ * keepalive (dcicmp.c) moves the node at once.
  *
  * [DC] Endpoint may name several instances of the zone's DC (one key, one
  * registry): dcpick.c decides which one the node talks to and when it
@@ -362,7 +362,7 @@ static void on_timer(struct ntm_timer *tm, void *arg)
 			lost(t, DCP_REGISTER_LOST, "no answer to REGISTER");
 		break;
 	case PH_KEEPALIVE:
-		if (d->ka_waiting && ++d->ka_missed >= dcpick_acks_to_miss(t->cfg.ndcs)) {
+		if (d->ka_waiting && ++d->ka_missed >= DC_MISSED_ACKS) {
 			lost(t, DCP_KEEPALIVES_LOST,
 			     t->cfg.ndcs > 1 ? "keepalives unanswered (DC instance down or unreachable)"
 					     : "keepalives unanswered (DC restarted or unreachable)");

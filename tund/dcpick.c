@@ -94,11 +94,6 @@ uint64_t dcpick_ack_timeout(unsigned n, uint64_t keepalive_ms, uint64_t max_ms, 
 	return t ? t : 1;
 }
 
-unsigned dcpick_acks_to_miss(unsigned n)
-{
-	return n > 1 ? 1 : 2;
-}
-
 uint32_t dcpick_srtt(uint32_t srtt_ms, uint64_t sample_ms)
 {
 	uint32_t s = sample_ms > UINT32_MAX / 8 ? UINT32_MAX / 8 : (uint32_t)sample_ms;

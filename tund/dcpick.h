@@ -60,18 +60,15 @@ struct dcpick_out dcpick_on(struct dcpick *p, enum dcpick_event ev, uint64_t now
 
 /* How long the node waits for each KEEPALIVE_ACK before counting the
  * keepalive as missed: min(DC_ACK_TIMEOUT_MAX, interval) with one
- * instance (a DC restart is waited out). With several, leaving one that
- * is alive costs a handshake with another (same registry, tunnels
- * untouched), so the wait follows the measured round trip: 4 x srtt_ms +
- * DCPICK_ACK_SLACK_MS, at least DCPICK_ACK_MIN_MS, at most a third of the
- * interval (also the wait before any round trip is known). */
+ * instance (a DC restart is waited out). With several, a dead instance
+ * is left sooner: the wait follows the measured round trip, 4 x srtt_ms +
+ * DCPICK_ACK_SLACK_MS, at least DCPICK_ACK_MIN_MS (a DC busy for a moment
+ * is not left), at most a third of the interval (also the wait before any
+ * round trip is known). Either way DC_MISSED_ACKS keepalives in a row
+ * must go unanswered, so one lost datagram moves nobody. */
 #define DCPICK_ACK_MIN_MS 500
 #define DCPICK_ACK_SLACK_MS 100
 uint64_t dcpick_ack_timeout(unsigned n, uint64_t keepalive_ms, uint64_t max_ms, uint32_t srtt_ms);
-
-/* Keepalives that must go unanswered before the instance is left: two with
- * one instance (the DC may only be slow), one with several. */
-unsigned dcpick_acks_to_miss(unsigned n);
 
 /* The smoothed round trip after a sample (7/8 old + 1/8 new; the first
  * sample taken as it is). */

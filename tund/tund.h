@@ -42,6 +42,7 @@ enum dc_state {
 #define DC_RETRY_MAX_MS 30000
 #define DC_REGISTER_RETRY_MS 2000
 #define DC_ACK_TIMEOUT_MAX_MS 5000
+#define DC_MISSED_ACKS 2
 #define DC_RESOLVE_MIN_MS 5000     /* a host-name Endpoint resolved again at most this often */
 #define REKEY_AFTER_TIME_MS 120000
 #define REJECT_AFTER_TIME_MS 180000

@@ -144,8 +144,8 @@ ok "b, started with the first instance down, registered with the second as $VIP_
 
 # The hostile variant: an instance that goes silent (a firewall drops its
 # traffic, no ICMP). The first instance runs again; c's datagrams to the
-# second are dropped in c's namespace: c waits one keepalive's ack (the
-# round trip says how long) and moves to the first.
+# second are dropped in c's namespace: c waits out two keepalives' acks
+# (the round trip says how long) and moves to the first.
 bg dc dcd-again "$NTM_DCD" -f -c "$DCCONF"
 DCD_PID=$LAST_PID
 wait_for 10 "the first DC instance running again" grep -q "instance 1, listening on channel ntm_dc_1" "$T/dcd-again.log"
@@ -166,4 +166,4 @@ grep -q "keepalives unanswered (DC instance down or unreachable); moving to DC i
 	fail "c's log does not say its keepalives went unanswered: $(tail -n 5 "$T/tund-c.log")"
 [ "$(counter "$sock_c" dc_icmp_moves)" = "$ICMP_C" ] || fail "c counted an ICMP move where nothing answered"
 nsx c ping -c 2 -i 0.2 -W 2 "$VIP_A" >/dev/null || fail "ping $VIP_A (a) from c after c moved"
-ok "c left the silent instance after an unanswered keepalive and reaches a still"
+ok "c left the silent instance after two unanswered keepalives and reaches a still"
