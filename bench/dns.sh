@@ -10,6 +10,10 @@
 #                BENCH_QPS=20000 bench/dns.sh        (cap every run at 20000 queries/s)
 #                BENCH_PERF=1 bench/dns.sh           (perf profile of ntm-resolverd)
 #                top_builddir=DIR top_srcdir=DIR bench/dns.sh  (out-of-tree build)
+#                BENCH_PIN=1 bench/dns.sh            (every resolver on the last CPU, the
+#                                                     load generator on the first: each
+#                                                     resolver's own limit, not the share
+#                                                     of two CPUs it wins; needs 2 CPUs)
 #                BENCH_BASELINE=/path/to/old/ntm-resolverd bench/dns.sh
 #                    (also measure that build, e.g. the one before a change)
 #
@@ -57,6 +61,7 @@ BENCH_PERF=${BENCH_PERF:-}
 BENCH_BASELINE=${BENCH_BASELINE:-}
 BENCH_LOAD=${BENCH_LOAD:-dnsblast}
 BENCH_BLAST_THREADS=${BENCH_BLAST_THREADS:-1}
+BENCH_PIN=${BENCH_PIN:-}
 case $BENCH_LOAD in dnsblast | dnsperf) ;; *) echo "BENCH_LOAD is dnsblast or dnsperf" >&2; exit 2 ;; esac
 case $BENCH_BLAST_THREADS in '' | *[!0-9]* | 0) echo "BENCH_BLAST_THREADS must be a positive integer" >&2; exit 2 ;; esac
 case $BENCH_TIME in '' | *[!0-9]* | 0) echo "BENCH_TIME must be a positive integer" >&2; exit 2 ;; esac
@@ -270,6 +275,19 @@ bg a unbound unbound -d -c "$T/unbound/unbound.conf"
 PID_unbound=$LAST_PID
 wait_for 5 "unbound listening" udp_listening $ADDR_unbound
 
+# BENCH_PIN: every resolver (all its threads) on the last CPU, the load on
+# the first; the upstream and ntm-tund stay where the scheduler puts them.
+LOAD_PIN=""
+if [ -n "$BENCH_PIN" ]; then
+	ncpu=$(nproc)
+	[ "$ncpu" -ge 2 ] || fail "BENCH_PIN=1 needs 2 CPUs or more (this host has $ncpu)"
+	SRV_CPU=$((ncpu - 1))
+	for pid in $PID_ntm $PID_ntmnc $PID_ntmnm ${PID_base:-} $PID_dnsmasq $PID_unbound; do
+		taskset -a -p -c "$SRV_CPU" "$pid" >/dev/null || fail "taskset of $pid"
+	done
+	LOAD_PIN="taskset -c 0"
+fi
+
 # --- runs --------------------------------------------------------------------
 
 # blast_results RESOLVER MIX FILE: R_* from dnsblast's one line
@@ -310,12 +328,12 @@ dnsperf_run() {
 	if [ "$BENCH_LOAD" = dnsblast ]; then
 		[ "$mix" = uncached ] && nopt="-1"
 		# shellcheck disable=SC2086
-		nsx a timeout $((BENCH_TIME + 30)) "$DNSBLAST" -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
+		nsx a $LOAD_PIN timeout $((BENCH_TIME + 30)) "$DNSBLAST" -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
 			-T "$BENCH_BLAST_THREADS" -c 4 -w 64 $nopt >"$out" 2>"$T/dp-$r-$mix.err"
 		blast_results "$r" "$mix" "$out"
 	else
 	# shellcheck disable=SC2086
-	nsx a timeout $((BENCH_TIME + 30)) dnsperf -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
+	nsx a $LOAD_PIN timeout $((BENCH_TIME + 30)) dnsperf -s "$addr" -d "$T/$mix.txt" -l "$BENCH_TIME" \
 		-q "$BENCH_OUTSTANDING" -t 2 -v $qopt $nopt >"$out" 2>"$T/dp-$r-$mix.err"
 	fi
 	eval "c1=\$(cpu_ticks \$PID_$r)"
@@ -379,6 +397,7 @@ else
 	echo "ntm DNS benchmark: dnsperf in a, ${BENCH_TIME}s per run, at most $BENCH_OUTSTANDING queries outstanding${BENCH_QPS:+, capped at $BENCH_QPS qps}; upstream fake_dns -m ok"
 fi
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
+[ -n "$BENCH_PIN" ] && echo "pinned: every resolver on CPU $SRV_CPU, the load generator on CPU 0 (BENCH_PIN=1)"
 echo "dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), unbound $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }')"
 echo
 printf '%-9s %-16s %9s %9s %9s %7s %6s %6s %6s  %s\n' mix resolver QPS "avg ms" "p99 ms" lost "cpu%" "up%" "tund%" "rcodes"

@@ -36,7 +36,9 @@
 # TTL-limited opening probes did their work). Two port-restricted NATs
 # without a WAN input filter on one bridge (no router between them, like
 # all other sites here): relay or direct, and their boxes must have taken
-# probes for themselves (the variant bites); when relayed, the path's
+# probes for themselves (the variant bites: b-qaccept's NAT holds its
+# node's flow back until its box has taken one of b-paccept's probes, so
+# that the race of the two first probes cannot go the other way); when relayed, the path's
 # reason must say that the peer's NAT box took the probes itself (the
 # ICMP port unreachable its box sent back). And the path upgrade: two more
 # such sites, the first attempt spoiled (h-u2's NAT forwards nothing
@@ -230,7 +232,27 @@ for w in accept reject; do
 	pair "port->sym/$w" "h-p$w" "h-s$w" direct
 	pair "sym->port/$w" "h-s$w" "h-q$w" direct
 done
+# On one bridge both nodes' first probes race to open their own NAT's
+# mapping before the other's probe reaches that NAT; either may win, and in
+# a run where both won neither box took anything (seen once in check.sh).
+# So that the variant bites every run: b-qaccept's NAT forwards nothing
+# towards b-paccept's until its box has taken one of b-paccept's probes;
+# b-qaccept's own flow then leaves from another port, whose probes
+# b-paccept's box takes in turn.
+nsx b-qaccept-nat nft -f - <<NFT || fail "nft (hold) in b-qaccept-nat"
+table ip bhold {
+	chain forward { type filter hook forward priority filter - 20; policy accept;
+		iifname "lan0" ip daddr ${NL_PUB[b-paccept]} drop
+	}
+}
+NFT
+box_took() { [ "$(nl_wan_new "$1")" -gt 0 ]; }
+(poll_until 20 box_took b-qaccept; nsx b-qaccept-nat nft delete table ip bhold) &
+BHOLD_PID=$!
 pair "port->port/bridge" b-paccept b-qaccept either
+wait "$BHOLD_PID"
+! nsx b-qaccept-nat nft list table ip bhold >/dev/null 2>&1 ||
+	fail "b-qaccept's NAT still holds back: b-paccept's probes never reached its box"
 wan_check b-paccept b-qaccept some
 if nl_path_is b-paccept b-qaccept relay; then
 	case $(peer_field b-paccept b-qaccept path_info) in
