@@ -1,5 +1,6 @@
 /* server.c - ntm-resolverd's listeners. UDP: one datagram, one query; the
- * answer leaves from the address the query reached (IP_PKTINFO); datagrams
+ * answer leaves from the address the query reached (the bound address, or
+ * IP_PKTINFO on a wildcard one); datagrams
  * are read RS_UDP_BATCH at a time (recvmmsg), and the replies made while a
  * batch is handled (cache hits, local answers, overlay answers that arrive
  * together) leave together (sendmmsg) at its end. TCP:
@@ -395,6 +396,18 @@ static int open_one(struct resolverd *r, unsigned i)
 	/* TTL 1: even a misconfigured non-loopback address answers no further */
 	if (af == AF_INET)
 		setsockopt(r->udp_fd[i], IPPROTO_IP, IP_TTL, &one, sizeof(one));
+	/* bound to one address, the socket answers from it by itself: no
+	 * IP_PKTINFO to read on each query and write on each reply */
+	static const uint8_t any6[16];
+	if (af == AF_INET ? ((const struct sockaddr_in *)ss)->sin_addr.s_addr != htonl(INADDR_ANY)
+			  : memcmp(addr, any6, 16) != 0) {
+		int zero = 0;
+		if (af == AF_INET)
+			setsockopt(r->udp_fd[i], IPPROTO_IP, IP_PKTINFO, &zero, sizeof(zero));
+		else
+			setsockopt(r->udp_fd[i], IPPROTO_IPV6, IPV6_RECVPKTINFO, &zero,
+				   sizeof(zero));
+	}
 	fd = socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
