@@ -1,5 +1,6 @@
 /* feddns.c - see feddns.h. */
 #include "feddns.h"
+#include "dnswalk.h"
 
 #include <errno.h>
 #include <ldns/ldns.h>
@@ -140,6 +141,11 @@ enum feddns_verdict feddns_answer(struct feddns *l, const uint8_t *buf, size_t l
 	ldns_rr_list *qs;
 
 	if (l->step < FEDDNS_SRV || l->step > FEDDNS_AAAA)
+		return FEDDNS_IGNORE;
+	/* the bounded walk first: ldns 1.8.3 leaks on some messages it
+	 * accepts (a TSIG record that is not the last one), see dnswalk.h */
+	struct dnswalk w;
+	if (dnswalk(buf, len, &w) != DNSWALK_OK)
 		return FEDDNS_IGNORE;
 	qn = ldns_dname_new_frm_str(l->qname);
 	if (!qn || ldns_wire2pkt(&a, buf, len) != LDNS_STATUS_OK)

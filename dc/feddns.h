@@ -3,8 +3,9 @@
  * (dc_fed.c sends and receives on the event loop). The steps: SRV
  * _ntm-dc._udp.ZONE (the record of the lowest priority; its target's
  * address taken from the additional section when there), then the
- * target's A, then its AAAA. Answers are untrusted: read with ldns's
- * bounds-checked parser, taken only with the query's ID, the QR bit and the
+ * target's A, then its AAAA. Answers are untrusted: walked by
+ * lib/dnswalk.c first (ldns 1.8.3 leaks on some messages it accepts), then
+ * read with ldns's bounds-checked parser, taken only with the query's ID, the QR bit and the
  * question asked, and only records owned by the name asked for. */
 #ifndef NTM_DC_FEDDNS_H
 #define NTM_DC_FEDDNS_H

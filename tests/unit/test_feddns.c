@@ -4,7 +4,7 @@
  * address from the additional section or from the next steps (A, then
  * AAAA), the smallest TTL, failures in words; and answers that are not the
  * answer (another ID, no QR bit, another question, garbage, cut short) are
- * ignored. Answers are built with ldns, as a resolver would send them. */
+ * ignored, and so is one ldns would leak on (a TSIG not last). Answers are built with ldns, as a resolver would send them. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -223,6 +223,43 @@ START_TEST(test_what_is_not_the_answer_is_ignored)
 }
 END_TEST
 
+START_TEST(test_an_answer_with_a_tsig_before_the_last_record_is_ignored)
+{
+	/* ldns 1.8.3 leaks every TSIG record of a message but the last one
+	 * it reads (73 bytes each, found by fuzz_feddns): such an answer must
+	 * not reach ldns. A good answer, then two empty TSIG records and an
+	 * A record behind them in the additional section. */
+	static const char *const rrs[] = {
+		"_ntm-dc._udp.ntm.b.example. 300 IN SRV 0 0 7540 dc.b.example.",
+		"|", "dc.b.example. 120 IN A 198.51.101.2", NULL,
+	};
+	static const uint8_t tsig[] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t a[] = { 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1 };
+	struct feddns l;
+	size_t len;
+	uint8_t *w, buf[1024];
+
+	start(&l);
+	w = answer(0x1234, true, "_ntm-dc._udp.ntm.b.example.", LDNS_RR_TYPE_SRV,
+		   LDNS_RCODE_NOERROR, rrs, &len);
+	ck_assert_uint_lt(len + 2 * sizeof(tsig) + sizeof(a), sizeof(buf));
+	memcpy(buf, w, len);
+	free(w);
+	memcpy(buf + len, tsig, sizeof(tsig));
+	memcpy(buf + len + sizeof(tsig), tsig, sizeof(tsig));
+	memcpy(buf + len + 2 * sizeof(tsig), a, sizeof(a));
+	buf[11] = (uint8_t)(buf[11] + 3);       /* ARCOUNT */
+	ck_assert_int_eq(feddns_answer(&l, buf, len + 2 * sizeof(tsig) + sizeof(a)),
+			 FEDDNS_IGNORE);
+	ck_assert_int_eq(l.step, FEDDNS_SRV);   /* still waiting */
+	/* one TSIG, as the last record, is allowed (RFC 8945 5.1) and unused */
+	memcpy(buf + len, tsig, sizeof(tsig));
+	buf[11] = (uint8_t)(buf[11] - 2);
+	ck_assert_int_eq(feddns_answer(&l, buf, len + sizeof(tsig)), FEDDNS_FOUND);
+	ck_ep4(&l, "198.51.101.2", 7540);
+}
+END_TEST
+
 START_TEST(test_a_zone_name_too_long_is_refused)
 {
 	struct feddns l;
@@ -246,6 +283,7 @@ int main(void)
 	tcase_add_test(tc, test_srv_without_address_asks_a_then_aaaa);
 	tcase_add_test(tc, test_failures_say_why);
 	tcase_add_test(tc, test_what_is_not_the_answer_is_ignored);
+	tcase_add_test(tc, test_an_answer_with_a_tsig_before_the_last_record_is_ignored);
 	tcase_add_test(tc, test_a_zone_name_too_long_is_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
