@@ -47,7 +47,7 @@
 	X(queries_udp) X(queries_tcp) X(answered_local) X(answered_overlay) \
 	X(forwarded) X(cache_hits) X(servfail) X(dropped) X(truncated) X(busy) \
 	X(overlay_cache_hits) X(tund_connects) X(tund_connect_failed) X(tund_lost) \
-	X(tund_timeouts) X(overlay_map_hits)
+	X(tund_timeouts) X(overlay_map_hits) X(udp_trains) X(udp_train_replies)
 
 struct rs_stats {
 #define X(n) uint64_t n;
@@ -86,6 +86,7 @@ struct resolverd {
 	struct mapfile *mf;             /* ntm-tund's names map; NULL: OverlayMap = no */
 	int batching;                   /* > 0: replies and requests wait for batch_end */
 	struct udp_out *uout;           /* UDP replies waiting for sendmmsg */
+	bool udp_gso_off;               /* UDP_SEGMENT refused once: no trains */
 	int64_t nss_mtime, ups_mtime;
 	uint64_t nss_ino;
 	struct ntm_timer nss_timer;

@@ -3,7 +3,8 @@
  * IP_PKTINFO on a wildcard one); datagrams
  * are read RS_UDP_BATCH at a time (recvmmsg), and the replies made while a
  * batch is handled (cache hits, local answers, overlay answers that arrive
- * together) leave together (sendmmsg) at its end. TCP:
+ * together) leave together (sendmmsg) at its end, those of one length
+ * to one client as one UDP_SEGMENT train (udptrain.h). TCP:
  * 2-byte length framing, several (pipelined) queries per connection
  * answered as they complete (possibly out of order), at most
  * RS_TCP_MAX_QUERIES per connection and RS_TCP_MAX_PENDING unanswered,
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE 1 /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "resolverd.h"
 #include "stream.h"
+#include "udptrain.h"
 #include "util.h"
 
 struct tcpconn {
@@ -36,18 +39,20 @@ struct tcpconn {
 };
 
 /* UDP replies waiting for the end of a batch. */
+struct udp_reply {
+	int fd;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	bool has_src;
+	int family;
+	uint8_t src[16];
+	size_t len;
+	uint8_t data[RS_UDP_BATCH_MAX];
+};
+
 struct udp_out {
 	unsigned n;
-	struct {
-		int fd;
-		struct sockaddr_storage to;
-		socklen_t tolen;
-		bool has_src;
-		int family;
-		uint8_t src[16];
-		size_t len;
-		uint8_t data[RS_UDP_BATCH_MAX];
-	} m[RS_UDP_BATCH];
+	struct udp_reply m[RS_UDP_BATCH];
 };
 
 /* Datagrams being read: one buffer each. */
@@ -141,42 +146,110 @@ union pktinfo_ctl {
 	struct cmsghdr align;
 };
 
-/* Send the queued UDP replies: sendmmsg per run of one socket. */
+/* A train's control data: UDP_SEGMENT, then the source address. */
+union train_ctl {
+	char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+static void train_ctl(struct msghdr *mh, union train_ctl *ctl, unsigned segs, size_t seg,
+		      bool has_src, int family, const uint8_t *src)
+{
+	const size_t gso_space = CMSG_SPACE(sizeof(uint16_t));
+	uint16_t sz = (uint16_t)seg;
+
+	if (segs < 2) {
+		if (has_src)
+			ntm_udp_put_pktinfo(mh, ctl->buf, family, src);
+		return;
+	}
+	memset(ctl, 0, sizeof(*ctl));
+	if (has_src)
+		ntm_udp_put_pktinfo(mh, ctl->buf + gso_space, family, src);
+	mh->msg_control = ctl->buf;
+	mh->msg_controllen += gso_space;
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(sz));
+	memcpy(CMSG_DATA(c), &sz, sizeof(sz));
+}
+
+/* Whether a train's error says the kernel (or the route's device) will
+ * not take UDP_SEGMENT at all, rather than that this one did not fit. */
+static bool gso_refused(int err)
+{
+	return err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT;
+}
+
+/* Send the queued UDP replies: replies to one client of one length as one
+ * UDP_SEGMENT train (udptrain.h), sendmmsg per run of one socket. */
 static void udp_flush(struct resolverd *r)
 {
 	struct udp_out *u = r->uout;
+	struct udptrain_reply in[RS_UDP_BATCH];
+	struct udptrain t[RS_UDP_BATCH];
+	unsigned order[RS_UDP_BATCH], nt, i = 0;
 	struct mmsghdr mm[RS_UDP_BATCH];
 	struct iovec iov[RS_UDP_BATCH];
-	union pktinfo_ctl ctl[RS_UDP_BATCH];
-	unsigned i = 0;
+	union train_ctl ctl[RS_UDP_BATCH];
 
 	if (!u || u->n == 0)
 		return;
-	memset(ctl, 0, sizeof(ctl));
-	for (unsigned k = 0; k < u->n; k++) {
-		struct msghdr *mh = &mm[k].msg_hdr;
+	for (unsigned k = 0; k < u->n; k++)
+		in[k] = (struct udptrain_reply){
+			.fd = u->m[k].fd, .to = &u->m[k].to, .tolen = u->m[k].tolen,
+			.has_src = u->m[k].has_src, .src = u->m[k].src, .len = u->m[k].len,
+		};
+	nt = udptrain_plan(in, u->n, !r->udp_gso_off, order, t);
+	for (unsigned m = 0; m < nt; m++) {
+		struct msghdr *mh = &mm[m].msg_hdr;
+		const struct udp_reply *a = &u->m[order[t[m].first]];
 		memset(mh, 0, sizeof(*mh));
-		iov[k].iov_base = u->m[k].data;
-		iov[k].iov_len = u->m[k].len;
-		mh->msg_name = &u->m[k].to;
-		mh->msg_namelen = u->m[k].tolen;
-		mh->msg_iov = &iov[k];
-		mh->msg_iovlen = 1;
-		if (!u->m[k].has_src)
-			continue;
-		ntm_udp_put_pktinfo(mh, ctl[k].buf, u->m[k].family, u->m[k].src);
+		for (unsigned s = 0; s < t[m].n; s++) {
+			unsigned k = order[t[m].first + s];
+			iov[t[m].first + s].iov_base = u->m[k].data;
+			iov[t[m].first + s].iov_len = u->m[k].len;
+		}
+		mh->msg_name = (void *)&a->to;
+		mh->msg_namelen = a->tolen;
+		mh->msg_iov = &iov[t[m].first];
+		mh->msg_iovlen = t[m].n;
+		train_ctl(mh, &ctl[m], t[m].n, a->len, a->has_src, a->family, a->src);
 	}
-	while (i < u->n) {
+	while (i < nt) {
 		unsigned run = 1;
-		while (i + run < u->n && u->m[i + run].fd == u->m[i].fd)
+		int fd = u->m[order[t[i].first]].fd;
+		while (i + run < nt && u->m[order[t[i + run].first]].fd == fd)
 			run++;
-		int sent = sendmmsg(u->m[i].fd, mm + i, run, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int sent = sendmmsg(fd, mm + i, run, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0 && errno == EINTR)
 			continue;
+		if (sent < 0 && t[i].n > 1 && gso_refused(errno)) {
+			/* this kernel or route takes no trains: each reply alone,
+			 * now and from now on */
+			log_notice("UDP_SEGMENT refused (%s): replies leave one by one",
+				   strerror(errno));
+			r->udp_gso_off = true;
+			for (unsigned s = 0; s < t[i].n; s++) {
+				const struct udp_reply *a = &u->m[order[t[i].first + s]];
+				struct ntm_udp_meta from = { .has_dst = a->has_src, .family = a->family };
+				memcpy(from.dst, a->src, sizeof(from.dst));
+				(void)ntm_udp_send(a->fd, a->data, a->len, (const struct sockaddr *)&a->to,
+						   a->tolen, &from);
+			}
+			i++;
+			continue;
+		}
 		if (sent <= 0) {
 			i++; /* this one cannot go (socket full): the client retries */
 			continue;
 		}
+		for (int s = 0; s < sent; s++)
+			if (t[i + (unsigned)s].n > 1) {
+				r->stats.udp_trains++;
+				r->stats.udp_train_replies += t[i + (unsigned)s].n;
+			}
 		i += (unsigned)sent;
 	}
 	u->n = 0;

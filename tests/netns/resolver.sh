@@ -18,6 +18,7 @@ for tool in dig kdig drill; do
 done
 FAKE_DNS=$top_builddir/tests/unit/fake_dns
 RESOLVERD=$top_builddir/resolver/ntm-resolverd
+BURST=$top_builddir/tests/netns/dns_burst
 . "$(dirname "$0")/setup2.sh"
 
 # Upstreams in a's namespace: .78 answers, .79 never answers, .82 truncates.
@@ -131,6 +132,29 @@ echo "$tc" | grep -q 'flags: qr tc' || fail "UDP client did not get TC=1: $tc"
 full=$(nsx a dig @127.0.0.80 +time=5 +tries=1 +tcp big.example.com A +short)
 [ "$full" = "192.0.2.1" ] || fail "TCP client did not get the full answer: '$full'"
 ok "truncated upstream reply: TC=1 to a UDP client, full answer over TCP"
+
+# --- many questions in flight from one socket: replies as UDP_SEGMENT trains ---
+# 32 cached names of one length (so of one reply length), asked at once
+# from one socket, 50 times: the replies of a batch to that client leave
+# as trains; dns_burst checks every datagram whole, with its question.
+stub stubburst 127.0.0.81 127.0.0.78
+names=$(for i in $(seq -w 0 31); do echo "t$i.burst.example"; done)
+# shellcheck disable=SC2086
+nsx a "$BURST" 127.0.0.81 53 1 $names >/dev/null || fail "dns_burst warm-up"
+stat_of() { # NAME: stubburst's counter NAME
+	local before
+	before=$(grep -c "notice: $1 " "$T/stubburst.log")
+	kill -USR1 "$PID_stubburst"
+	wait_for 5 "stubburst counters" sh -c "[ \$(grep -c 'notice: $1 ' '$T/stubburst.log') -gt $before ]"
+	grep "notice: $1 " "$T/stubburst.log" | tail -n1 | awk '{print $NF}'
+}
+t0=$(stat_of udp_trains); r0=$(stat_of udp_train_replies); h0=$(stat_of cache_hits)
+# shellcheck disable=SC2086
+out=$(nsx a "$BURST" 127.0.0.81 53 50 $names) || fail "dns_burst: $out"
+t1=$(stat_of udp_trains); r1=$(stat_of udp_train_replies); h1=$(stat_of cache_hits)
+[ $((h1 - h0)) = 1600 ] || fail "$((h1 - h0)) of 1600 burst questions from the cache"
+[ $((t1 - t0)) -gt 0 ] || fail "no UDP_SEGMENT train for 1600 replies to one socket"
+ok "32 questions in flight from one socket, 50 rounds: $out; $((r1 - r0)) replies left in $((t1 - t0)) UDP_SEGMENT trains, every datagram whole"
 
 # --- ntm-tund gone with a question in flight: SERVFAIL at once ---
 q a.ntm.example.org AAAA +short >/dev/null  # the connection is open
