@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsname.h"
+
 #define BATCH 64
 #define QMAX 300
 #define SOCK_MAX 64
@@ -70,7 +72,7 @@ static int type_code(const char *t)
 /* "NAME TYPE" -> a query (ID filled when sent). 0 or -1. */
 static int build(const char *name, const char *type, struct query *q)
 {
-	size_t o = 12, start = 0, len = strlen(name);
+	size_t o = 12, len = strlen(name);
 	int t = type_code(type);
 
 	if (len && name[len - 1] == '.')
@@ -80,18 +82,10 @@ static int build(const char *name, const char *type, struct query *q)
 	memset(q->w, 0, 12);
 	q->w[2] = 0x01; /* RD */
 	q->w[5] = 1;    /* QDCOUNT */
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && name[i] != '.')
-			continue;
-		size_t l = i - start;
-		if (l == 0 || l > 63)
-			return -1;
-		q->w[o++] = (uint8_t)l;
-		memcpy(q->w + o, name + start, l);
-		o += l;
-		start = i + 1;
-	}
-	q->w[o++] = 0;
+	size_t n = ntm_dnsname_to_wire(name, len, q->w + o, sizeof(q->w) - o - 4);
+	if (n == 0)
+		return -1;
+	o += n;
 	q->w[o++] = (uint8_t)(t >> 8);
 	q->w[o++] = (uint8_t)t;
 	q->w[o++] = 0;

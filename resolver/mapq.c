@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "dnsconst.h"
+#include "dnsname.h"
 
 #define HDR 12
 #define RR_FIXED 12        /* owner pointer 2, type 2, class 2, TTL 4, rdlength 2 */
@@ -24,30 +25,6 @@ static void put32(uint8_t *p, uint32_t v)
 {
 	put16(p, (uint16_t)(v >> 16));
 	put16(p + 2, (uint16_t)v);
-}
-
-/* name (len bytes, dotted, no trailing dot) in wire form into out (at
- * least NTM_DNS_MAX_QNAME bytes); its length, or 0 when it is not a
- * valid name. */
-static size_t to_wire(const char *name, size_t len, uint8_t *out)
-{
-	size_t o = 0, start = 0;
-
-	if (len + 2 > NTM_DNS_MAX_QNAME)
-		return 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && name[i] != '.')
-			continue;
-		size_t l = i - start;
-		if (l == 0 || l > 63)
-			return 0;
-		out[o++] = (uint8_t)l;
-		memcpy(out + o, name + start, l);
-		o += l;
-		start = i + 1;
-	}
-	out[o++] = 0;
-	return o;
 }
 
 /* One lookup, a torn read tried once more. */
@@ -108,7 +85,7 @@ int mapq_answer(const struct ntm_namemap *m, const struct dnsq *q, enum dnsq_kin
 		return fallback(why, MAPQ_MISS);
 	}
 	if (kind == DNSQ_OVERLAY_ADDR) {
-		rdlen = to_wire(r.name, r.name_len, rdata);
+		rdlen = ntm_dnsname_to_wire(r.name, r.name_len, rdata, sizeof(rdata));
 		if (rdlen == 0)
 			return fallback(why, MAPQ_NOT_MINE);
 	} else if (q->qtype == DNS_T_A) {

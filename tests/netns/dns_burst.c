@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsname.h"
 #include "dnswalk.h"
 
 #define PROG "dns_burst"
@@ -41,25 +42,17 @@ struct q {
 /* An A query for name with id into q; 0, or -1 for a name that is no name. */
 static int build(struct q *q, uint16_t id, const char *name)
 {
-	size_t o = 12, start = 0, n = strlen(name);
+	size_t o = 12, n;
 
 	memset(q, 0, sizeof(*q));
 	q->w[0] = (uint8_t)(id >> 8);
 	q->w[1] = (uint8_t)id;
 	q->w[2] = 0x01;         /* RD */
 	q->w[5] = 1;            /* QDCOUNT */
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && name[i] != '.')
-			continue;
-		size_t l = i - start;
-		if (l == 0 || l > 63 || o + l + 6 > sizeof(q->w))
-			return -1;
-		q->w[o++] = (uint8_t)l;
-		memcpy(q->w + o, name + start, l);
-		o += l;
-		start = i + 1;
-	}
-	q->w[o++] = 0;
+	n = ntm_dnsname_to_wire(name, strlen(name), q->w + o, sizeof(q->w) - o - 4);
+	if (n == 0)
+		return -1;
+	o += n;
 	q->w[o++] = 0;
 	q->w[o++] = 1;          /* A */
 	q->w[o++] = 0;
