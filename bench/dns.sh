@@ -176,7 +176,7 @@ ntm_counters() {
 		sleep 0.1
 	done
 	awk '{ for (i = 1; i < NF; i++) if ($i ~ /^[a-z_]+$/ && $(i + 1) ~ /^[0-9]+$/) v[$i] = $(i + 1) }
-	     END { n = split("queries_udp answered_overlay overlay_map_hits overlay_cache_hits tund_connects tund_lost tund_timeouts forwarded cache_hits servfail dropped busy", k, " ")
+	     END { n = split("queries_udp answered_overlay overlay_map_hits overlay_cache_hits tund_connects tund_lost tund_timeouts forwarded cache_hits servfail dropped busy udp_trains udp_train_replies", k, " ")
 		   for (j = 1; j <= n; j++) if (k[j] in v) printf "%s%s %s", (o++ ? ", " : ""), k[j], v[k[j]]; print "" }' "$T/$r.log"
 }
 

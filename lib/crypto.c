@@ -278,6 +278,15 @@ int ntm_random(void *buf, size_t len)
 	return gnutls_errno(gnutls_rnd(GNUTLS_RND_KEY, buf, len));
 }
 
+int ntm_random_nonce(void *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!buf)
+		return -EINVAL;
+	return gnutls_errno(gnutls_rnd(GNUTLS_RND_NONCE, buf, len));
+}
+
 /* ---- X25519 (RFC 7748) -------------------------------------------------- */
 
 int ntm_x25519_public(uint8_t pub[NTM_DH_LEN], const uint8_t priv[NTM_DH_LEN])

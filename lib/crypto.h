@@ -72,6 +72,9 @@ int ntm_noise_hkdf(const uint8_t ck[NTM_HASH_LEN], const uint8_t *ikm, size_t ik
 
 /* Cryptographically secure random bytes (GnuTLS, key-grade). */
 int ntm_random(void *buf, size_t len);
+/* Unpredictable random bytes that are no key (GnuTLS's nonce level, a
+ * cheaper generator reseeded from the key-grade one): DNS query IDs. */
+int ntm_random_nonce(void *buf, size_t len);
 
 /* X25519 (RFC 7748). keygen makes a clamped private key and its public key.
  * ntm_x25519 refuses (-EINVAL) a result of all zeros (low-order peer key). */

@@ -294,7 +294,7 @@ static int build_query(struct ups_query *q)
 	uint16_t id;
 	int n;
 
-	if (ntm_random(&id, sizeof(id)) < 0)
+	if (ntm_random_nonce(&id, sizeof(id)) < 0)
 		return -EIO;
 	n = w->ops->build(w->ctx, id, q->edns, q->query + 2, UPS_QUERY_MAX);
 	if (n < DNS_HDR || n > UPS_QUERY_MAX)

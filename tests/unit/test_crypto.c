@@ -514,6 +514,15 @@ START_TEST(random_fills_the_whole_buffer_with_fresh_bytes)
 	/* each half was written, not just a prefix (chance of a false alarm: 2^-256) */
 	ck_assert(!all_zero(a + 32, 32));
 	ck_assert_int_eq(ntm_random(NULL, 0), 0);
+	/* the nonce level, the same way */
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	ck_assert_int_eq(ntm_random_nonce(a, sizeof(a)), 0);
+	ck_assert_int_eq(ntm_random_nonce(b, sizeof(b)), 0);
+	ck_assert(!all_zero(a + 32, 32));
+	ck_assert(memcmp(a, b, sizeof(a)) != 0);
+	ck_assert_int_eq(ntm_random_nonce(NULL, 0), 0);
+	ck_assert_int_eq(ntm_random_nonce(NULL, 1), -EINVAL);
 }
 END_TEST
 
