@@ -133,15 +133,28 @@ static enum dnswalk_verdict record(const uint8_t *msg, size_t len, struct ntm_rd
 		return v;
 	size_t type_off = r->off;
 	uint16_t type = ntm_rd_u16(r);
-	ntm_rd_take(r, 2 + 4);                  /* class, TTL */
+	ntm_rd_take(r, 2);                      /* class */
+	uint32_t ttl = ntm_rd_u32(r);
 	uint16_t rdlen = ntm_rd_u16(r);
 	size_t data = r->off;
 	if (!ntm_rd_take(r, rdlen))
 		return DNSWALK_SHORT;
 	v = placement(w, section, last, type, owner, type_off);
-	if (v != DNSWALK_OK)
+	if (v == DNSWALK_OK)
+		v = rdata(msg, len, type, data, data + rdlen);
+	if (v != DNSWALK_OK || section == DNSWALK_AR)
 		return v;
-	return rdata(msg, len, type, data, data + rdlen);
+	if (ttl < w->min_ttl)
+		w->min_ttl = ttl;
+	/* a SOA's data that passed rdata() is two names and 20 bytes, the
+	 * last 4 its MINIMUM */
+	if (section == DNSWALK_NS && type == DNS_T_SOA && rdlen != 0 && !w->has_soa) {
+		const uint8_t *m = msg + data + rdlen - 4;
+		w->has_soa = true;
+		w->soa_ttl = ttl;
+		w->soa_min = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+	}
+	return DNSWALK_OK;
 }
 
 static enum dnswalk_verdict header(struct ntm_rd *r, size_t len, struct dnswalk *w)
@@ -165,7 +178,7 @@ enum dnswalk_verdict dnswalk(const uint8_t *msg, size_t len, struct dnswalk *w)
 	struct ntm_rd r = ntm_rd_init(msg, len);
 	enum dnswalk_verdict v;
 
-	*w = (struct dnswalk){ 0 };
+	*w = (struct dnswalk){ .min_ttl = UINT32_MAX };
 	v = header(&r, len, w);
 	for (unsigned i = 0; v == DNSWALK_OK && i < w->count[DNSWALK_QD]; i++)
 		v = question(msg, len, &r);

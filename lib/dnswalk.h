@@ -26,6 +26,7 @@
 #ifndef NTM_DNSWALK_H
 #define NTM_DNSWALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,10 @@ struct dnswalk {
 	size_t question_end;         /* offset just after the question section */
 	size_t opt;                  /* offset of the OPT record's TYPE field; 0 without OPT */
 	size_t tsig;                 /* offset of the TSIG record's owner; 0 without TSIG */
+	/* for a cache's lifetime of the message (resolver/dnsq_build.c) */
+	uint32_t min_ttl;            /* smallest TTL of the answer and authority records */
+	bool has_soa;                /* the authority section's first SOA with data: */
+	uint32_t soa_ttl, soa_min;   /* its TTL and its MINIMUM field */
 };
 
 /* Walk msg (len bytes) and fill w (zeroed first). Returns DNSWALK_OK or

@@ -145,7 +145,10 @@ int dnsq_client_response(const struct dnsq *q, const uint8_t *reply, size_t len,
 			 uint32_t age_s, uint8_t *resp, size_t cap);
 
 /* Smallest TTL of the reply's answer and authority records (the SOA
- * minimum for negative answers), for caching; -1 when not cacheable. */
+ * minimum for negative answers), for caching; -1 when not cacheable (TC,
+ * another RCODE, a negative answer without SOA, a message dnswalk()
+ * refuses). Read by the walk alone, without ldns; handle.c asks it of the
+ * response the stub built, which is what the cache keeps. */
 int64_t dnsq_cache_ttl(const uint8_t *reply, size_t len);
 
 #endif

@@ -413,48 +413,21 @@ int dnsq_client_response(const struct dnsq *q, const uint8_t *reply, size_t len,
 	return finish(q, pkt, resp, cap);
 }
 
-static int64_t min_ttl(const ldns_rr_list *l, int64_t cur)
-{
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		uint32_t ttl = ldns_rr_ttl(ldns_rr_list_rr(l, i));
-		if (cur < 0 || ttl < cur)
-			cur = ttl;
-	}
-	return cur;
-}
-
-/* RFC 2308: a negative answer lives min(SOA TTL, SOA minimum). */
-static int64_t negative_ttl(const ldns_rr_list *auth)
-{
-	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(auth, i);
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) != 7)
-			continue;
-		const ldns_rdf *m = ldns_rr_rdf(rr, 6);
-		if (!m || ldns_rdf_size(m) != 4)
-			continue;
-		uint32_t min = ldns_rdf2native_int32(m), ttl = ldns_rr_ttl(rr);
-		return min < ttl ? min : ttl;
-	}
-	return -1;
-}
-
 int64_t dnsq_cache_ttl(const uint8_t *reply, size_t len)
 {
-	ldns_pkt *pkt = NULL;
-	int64_t ttl = -1;
+	struct dnswalk w;
 
-	if (!well_formed(reply, len) || ldns_wire2pkt(&pkt, reply, len) != LDNS_STATUS_OK)
+	/* from the walk alone (no ldns): the header's TC and RCODE, the
+	 * OPT's extended RCODE, the records' TTLs and the first SOA */
+	if (dnswalk(reply, len, &w) != DNSWALK_OK || (reply[2] & 0x02))
 		return -1;
-	if (ldns_pkt_tc(pkt))
-		goto out;
-	int rcode = pkt_rcode(pkt);
-	bool positive = rcode == DNS_RC_NOERROR && ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0;
-	if (positive)
-		ttl = min_ttl(ldns_pkt_authority(pkt), min_ttl(ldns_pkt_answer(pkt), -1));
-	else if (rcode == DNS_RC_NOERROR || rcode == DNS_RC_NXDOMAIN)
-		ttl = negative_ttl(ldns_pkt_authority(pkt));
-out:
-	ldns_pkt_free(pkt);
-	return ttl;
+	int rcode = reply[3] & 0x0f;
+	if (w.opt)
+		rcode |= reply[w.opt + 4] << 4;
+	if (rcode == DNS_RC_NOERROR && w.count[DNSWALK_AN] > 0)
+		return w.min_ttl;
+	if ((rcode == DNS_RC_NOERROR || rcode == DNS_RC_NXDOMAIN) && w.has_soa)
+		/* RFC 2308: a negative answer lives min(SOA TTL, SOA minimum) */
+		return w.soa_min < w.soa_ttl ? w.soa_min : w.soa_ttl;
+	return -1;
 }

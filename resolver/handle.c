@@ -99,7 +99,8 @@ static void forwarded(void *arg, int status, const uint8_t *reply, size_t len)
 	int m = n > 0 ? dnsready_make(r->full, (size_t)n, DNSREADY_AGE_ALL, r->ready,
 				      sizeof(r->ready)) : -EBADMSG;
 	if (m > 0) {
-		int64_t ttl = dnsq_cache_ttl(reply, len);
+		/* the lifetime of what is cached: the response built once */
+		int64_t ttl = dnsq_cache_ttl(r->full, (size_t)n);
 		if (ttl > 0 && r->cache)
 			cache_put(r->cache, q->hash, q->key, q->keylen, r->ready, (size_t)m,
 				  (uint32_t)ttl);

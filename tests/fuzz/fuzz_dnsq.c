@@ -4,7 +4,9 @@
  * The input is walked with dnswalk, whose answer must describe the bytes
  * (offsets inside the message, an OPT where it says), and fed to
  * dnsq_cache_ttl as an upstream reply (ldns must not leak on anything the
- * walk lets through).
+ * walk lets through). The lifetime dnsq_cache_ttl gives a response the
+ * stub built from an upstream reply (from the walk alone) must be the one
+ * ldns's reading of it gives.
  * The input is classified as a UDP and as a TCP query against a fixed
  * overlay. Every response the code builds must parse back with ldns, fit
  * its buffer and carry the query's ID. Overlay kinds are answered with
@@ -121,6 +123,42 @@ static void overlay_answers(const struct dnsq *q, const struct dnsq_overlay *ov,
 	}
 }
 
+/* dnsq_cache_ttl as it was, with ldns: on a response the stub built
+ * (what it caches), the walk-only one must agree. */
+static int64_t min_ttl_ldns(const ldns_rr_list *l, int64_t cur)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		uint32_t ttl = ldns_rr_ttl(ldns_rr_list_rr(l, i));
+		if (cur < 0 || ttl < cur)
+			cur = ttl;
+	}
+	return cur;
+}
+
+static int64_t cache_ttl_ldns(const ldns_pkt *p)
+{
+	int rcode = ldns_pkt_get_rcode(p) | ldns_pkt_edns_extended_rcode(p) << 4;
+	const ldns_rr_list *auth = ldns_pkt_authority(p);
+
+	if (ldns_pkt_tc(p))
+		return -1;
+	if (rcode == 0 && ldns_rr_list_rr_count(ldns_pkt_answer(p)) > 0)
+		return min_ttl_ldns(auth, min_ttl_ldns(ldns_pkt_answer(p), -1));
+	if (rcode != 0 && rcode != 3)
+		return -1;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) != 7)
+			continue;
+		const ldns_rdf *m = ldns_rr_rdf(rr, 6);
+		if (!m || ldns_rdf_size(m) != 4)
+			continue;
+		uint32_t min = ldns_rdf2native_int32(m), ttl = ldns_rr_ttl(rr);
+		return min < ttl ? min : ttl;
+	}
+	return -1;
+}
+
 static void forward(const struct dnsq *q, const uint8_t *data, size_t size)
 {
 	uint16_t id = size >= 2 ? (uint16_t)(data[0] << 8 | data[1]) : 0;
@@ -133,6 +171,12 @@ static void forward(const struct dnsq *q, const uint8_t *data, size_t size)
 	(void)dnsq_upstream_match(q, id, data, size);
 	struct dnsq f = unlimited(q);
 	int nf = dnsq_client_response(&f, data, size, 0, full, sizeof(full));
+	if (nf > 0) {
+		ldns_pkt *p = NULL;
+		CHECK(ldns_wire2pkt(&p, full, (size_t)nf) == LDNS_STATUS_OK);
+		CHECK(dnsq_cache_ttl(full, (size_t)nf) == cache_ttl_ldns(p));
+		ldns_pkt_free(p);
+	}
 	int n = dnsq_client_response(q, data, size, (uint32_t)size * 1000, resp, sizeof(resp));
 	check_built(q, n, sizeof(resp), true);
 	if (n > 0 && !q->tcp)
