@@ -36,6 +36,18 @@ uint64_t ntm_loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static _Thread_local uint64_t tick_ms;
+
+void ntm_loop_tick(void)
+{
+	tick_ms = ntm_loop_now_ms();
+}
+
+uint64_t ntm_loop_tick_ms(void)
+{
+	return tick_ms ? tick_ms : ntm_loop_now_ms();
+}
+
 int ntm_loop_new(struct ntm_loop **out)
 {
 	struct ntm_loop *l = calloc(1, sizeof(*l));
@@ -285,6 +297,7 @@ int ntm_loop_run_once(struct ntm_loop *l, int max_wait_ms)
 
 	if (n < 0 && errno != EINTR)
 		return -errno;
+	ntm_loop_tick();
 	l->nev = n > 0 ? n : 0;
 	for (int i = 0; i < l->nev; i++) {
 		struct ntm_io *io = l->ev[i].data.ptr;

@@ -77,6 +77,13 @@ struct ntm_signal {
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t ntm_loop_now_ms(void);
+/* The clock as this thread's loop read it when it last woke (ntm_loop_tick,
+ * which ntm_loop_run_once and ntm-tund's workers call after epoll_wait);
+ * before any tick, ntm_loop_now_ms(). For what the data path stamps on
+ * every packet (last sent, last received): one clock read per wake-up, not
+ * one per packet, and at most one wake-up's work behind the clock. */
+uint64_t ntm_loop_tick_ms(void);
+void ntm_loop_tick(void);
 
 /* Creates a loop (epoll fd with EPOLL_CLOEXEC). Returns 0 or -errno. */
 int ntm_loop_new(struct ntm_loop **out);

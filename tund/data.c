@@ -35,7 +35,7 @@ static void sent(struct peer *p, size_t ptlen, bool ip)
 
 	t->stats.tx_data_bytes += ptlen;
 	p->tx_bytes += ptlen;
-	p->last_tx_ms = ntm_loop_now_ms();
+	p->last_tx_ms = ntm_loop_tick_ms();
 	p->rx_unanswered_ms = 0; /* whatever we send answers the peer */
 	if (ip) {
 		p->last_data_ms = p->last_tx_ms;
@@ -391,7 +391,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	}
 	/* authenticated and fresh: the peer may have moved (roam.h) */
 	path_on_rx(p, m, newest);
-	p->last_rx_ms = ntm_loop_now_ms();
+	p->last_rx_ms = ntm_loop_tick_ms();
 	p->tx_unanswered_ms = 0;
 	if (s == &p->next)
 		peer_confirm_next(t, p);

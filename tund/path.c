@@ -735,7 +735,7 @@ void path_fall_back(struct peer *p, uint64_t now, const char *why)
 
 void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 {
-	uint64_t now = ntm_loop_now_ms();
+	uint64_t now = ntm_loop_tick_ms();
 	struct roam_rx rx = { .via_relay = m->via_relay, .newest = newest };
 
 	if (m->via_relay) {
@@ -758,7 +758,8 @@ void path_on_rx(struct peer *p, const struct ntm_udp_meta *m, bool newest)
 	if (!rx.from_ep && p->path == PATH_DIRECT && p->upgraded_ms) {
 		const struct path_cand *c = cand_find(p, &ss);
 		rx.worse_known = c && c->prio < p->path_kind_prio;
-		rx.upgrade_fresh = now - p->upgraded_ms < PATH_HOLD_MS;
+		/* now is the wake-up's: an upgrade made since is fresh too */
+		rx.upgrade_fresh = now < p->upgraded_ms || now - p->upgraded_ms < PATH_HOLD_MS;
 	}
 	switch (roam_decide(&rx)) {
 	case ROAM_REFRESH:

@@ -166,7 +166,7 @@ static void sent(struct worker *w, const struct fp_entry *e, size_t n, size_t by
 	WC(w, tx_packets, n);
 	WC(w, tx_data_bytes, bytes);
 	atomic_fetch_add_explicit(&e->act->tx_bytes, bytes, memory_order_relaxed);
-	act_max(&e->act->last_tx_ms, ntm_loop_now_ms());
+	act_max(&e->act->last_tx_ms, ntm_loop_tick_ms());
 }
 
 /* One sealed datagram at buf (len bytes) to e. */
@@ -382,7 +382,7 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 			WC(w, drop_auth, 1);
 		return;
 	}
-	uint64_t now = ntm_loop_now_ms();
+	uint64_t now = ntm_loop_tick_ms();
 	act_max(&e->act->last_rx_ms, now);
 	if (ptlen == 0)
 		return; /* keepalive */
@@ -444,6 +444,7 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(w->epfd, ev, 4, -1);
 		if (n < 0 && errno != EINTR)
 			break;
+		ntm_loop_tick();
 		w->tab = fp_online(&w->ws->fp, w->id);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.u32 == EV_TUN)

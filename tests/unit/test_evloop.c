@@ -426,6 +426,29 @@ START_TEST(test_stop_ends_run_and_a_later_run_works_again)
 }
 END_TEST
 
+START_TEST(test_the_tick_is_the_clock_of_the_last_wakeup)
+{
+	struct ntm_timer t;
+
+	/* never later than the clock; a tick reads the clock */
+	ck_assert_uint_le(ntm_loop_tick_ms(), ntm_loop_now_ms());
+	uint64_t before = ntm_loop_now_ms();
+	ntm_loop_tick();
+	ck_assert_uint_ge(ntm_loop_tick_ms(), before);
+	uint64_t tick = ntm_loop_tick_ms();
+	usleep(30 * 1000);
+	ck_assert_uint_eq(ntm_loop_tick_ms(), tick);            /* still the wake-up's */
+	ck_assert_uint_ge(ntm_loop_now_ms(), tick + 30);
+	/* a pass of the loop (woken by a timer 20 ms on) reads the clock again */
+	stop_calls = 0;
+	ntm_timer_init(&t, loop, on_stop_count, NULL);
+	ntm_timer_arm(&t, 20, 0);
+	ck_assert_int_eq(ntm_loop_run(loop), 0);
+	ck_assert_uint_ge(ntm_loop_tick_ms(), tick + 50);
+	ck_assert_uint_le(ntm_loop_tick_ms(), ntm_loop_now_ms());
+}
+END_TEST
+
 static Suite *evloop_suite(void)
 {
 	Suite *s = suite_create("evloop");
@@ -450,6 +473,7 @@ static Suite *evloop_suite(void)
 	tcase_add_checked_fixture(sig, setup, teardown);
 	tcase_add_test(sig, test_a_raised_sigusr1_arrives_through_the_signalfd);
 	tcase_add_test(sig, test_stop_ends_run_and_a_later_run_works_again);
+	tcase_add_test(sig, test_the_tick_is_the_clock_of_the_last_wakeup);
 	suite_add_tcase(s, sig);
 	return s;
 }
