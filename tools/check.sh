@@ -61,7 +61,8 @@ if [ -d .git ] && [ "$(id -u)" = 0 ]; then
 			LDFLAGS="-fsanitize=address,undefined" >/dev/null
 		make -j"$(nproc)" >/dev/null
 		make -j"$(nproc)" tests/netns/ntm_attack tests/netns/ntm_flood tests/netns/ntm_stream \
-			tests/netns/ntm_xfer tests/netns/librefuse.la tests/netns/libclockshift.la tests/unit/fake_dns >/dev/null
+			tests/netns/ntm_xfer tests/netns/dns_burst tests/netns/librefuse.la tests/netns/libclockshift.la \
+			tests/unit/fake_dns >/dev/null
 		cp ../nss_ntm/.libs/libnss_ntm.so.2 nss_ntm/.libs/libnss_ntm.so.2
 		for t in registration tunnels attacks resolver relay nat nat_keepalive nat_failover relay_failover \
 			underlay dc_push mobility flood offload relay_offload namemap workers stubmap \
