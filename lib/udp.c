@@ -374,17 +374,14 @@ ssize_t ntm_udp_send_train(int fd, const uint8_t *buf, size_t len, size_t seg,
 ssize_t ntm_udp_send_segments(int fd, const struct iovec *iov, size_t n, size_t seg,
 			      const struct ntm_udp_meta *to)
 {
-	/* UDP_SEGMENT first, then the packet info set_pktinfo writes after it */
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[NTM_UDP_SEG_CTL_LEN];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = {
 		.msg_name = (void *)&to->src, .msg_namelen = to->srclen,
 		.msg_iov = (struct iovec *)iov, .msg_iovlen = n,
 	};
-	const size_t gso_space = CMSG_SPACE(sizeof(uint16_t));
-	uint16_t sz = (uint16_t)seg;
 
 	if (n == 0 || n > NTM_UDP_TRAIN_MAX || seg == 0 || seg > UINT16_MAX)
 		return -EINVAL;
@@ -392,16 +389,28 @@ ssize_t ntm_udp_send_segments(int fd, const struct iovec *iov, size_t n, size_t 
 	for (size_t i = 0; i < n; i++)
 		if (iov[i].iov_len > seg || (i + 1 < n && iov[i].iov_len != seg))
 			return -EINVAL;
-	memset(&ctl, 0, sizeof(ctl));
-	set_pktinfo(&mh, ctl.buf + gso_space, to);
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen += gso_space;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	ntm_udp_put_segment(&mh, ctl.buf, (uint16_t)seg, to->has_dst, to->family, to->dst);
+	return send_msg(fd, &mh);
+}
+
+void ntm_udp_put_segment(struct msghdr *mh, void *ctl, uint16_t seg, bool has_src, int family,
+			 const uint8_t *src)
+{
+	/* UDP_SEGMENT first, then the packet info written after it */
+	const size_t gso_space = CMSG_SPACE(sizeof(uint16_t));
+	uint8_t *buf = ctl;
+
+	memset(buf, 0, NTM_UDP_SEG_CTL_LEN);
+	mh->msg_controllen = 0;
+	if (has_src)
+		ntm_udp_put_pktinfo(mh, buf + gso_space, family, src);
+	mh->msg_control = buf;
+	mh->msg_controllen += gso_space;
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
 	c->cmsg_level = IPPROTO_UDP;
 	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(sz));
-	memcpy(CMSG_DATA(c), &sz, sizeof(sz));
-	return send_msg(fd, &mh);
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -65,6 +65,12 @@ void ntm_udp_read_pktinfo(struct msghdr *mh, struct ntm_udp_meta *m);
  * datagram leave from src. ctl holds CMSG_SPACE(sizeof(struct
  * in6_pktinfo)) bytes, aligned for a cmsghdr. */
 void ntm_udp_put_pktinfo(struct msghdr *mh, void *ctl, int family, const uint8_t *src);
+/* The control data of one UDP_SEGMENT send into mh, in ctl (at least
+ * NTM_UDP_SEG_CTL_LEN bytes, cmsghdr-aligned): UDP_SEGMENT with seg, then,
+ * when has_src, the packet info for source address src of family. */
+#define NTM_UDP_SEG_CTL_LEN (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
+void ntm_udp_put_segment(struct msghdr *mh, void *ctl, uint16_t seg, bool has_src, int family,
+			 const uint8_t *src);
 
 /* Batched receive: up to NTM_UDP_BATCH datagrams per recvmmsg, into buffers
  * the caller owns (NTM_UDP_BATCH of cap bytes each, set once with

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE 1 /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,32 +147,9 @@ union pktinfo_ctl {
 
 /* A train's control data: UDP_SEGMENT, then the source address. */
 union train_ctl {
-	char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	char buf[NTM_UDP_SEG_CTL_LEN];
 	struct cmsghdr align;
 };
-
-static void train_ctl(struct msghdr *mh, union train_ctl *ctl, unsigned segs, size_t seg,
-		      bool has_src, int family, const uint8_t *src)
-{
-	const size_t gso_space = CMSG_SPACE(sizeof(uint16_t));
-	uint16_t sz = (uint16_t)seg;
-
-	if (segs < 2) {
-		if (has_src)
-			ntm_udp_put_pktinfo(mh, ctl->buf, family, src);
-		return;
-	}
-	memset(ctl, 0, sizeof(*ctl));
-	if (has_src)
-		ntm_udp_put_pktinfo(mh, ctl->buf + gso_space, family, src);
-	mh->msg_control = ctl->buf;
-	mh->msg_controllen += gso_space;
-	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(sz));
-	memcpy(CMSG_DATA(c), &sz, sizeof(sz));
-}
 
 /* Whether a train's error says the kernel (or the route's device) will
  * not take UDP_SEGMENT at all, rather than that this one did not fit. */
@@ -215,7 +191,11 @@ static void udp_flush(struct resolverd *r)
 		mh->msg_namelen = a->tolen;
 		mh->msg_iov = &iov[t[m].first];
 		mh->msg_iovlen = t[m].n;
-		train_ctl(mh, &ctl[m], t[m].n, a->len, a->has_src, a->family, a->src);
+		if (t[m].n > 1)
+			ntm_udp_put_segment(mh, ctl[m].buf, (uint16_t)a->len, a->has_src, a->family,
+					    a->src);
+		else if (a->has_src)
+			ntm_udp_put_pktinfo(mh, ctl[m].buf, a->family, a->src);
 	}
 	while (i < nt) {
 		unsigned run = 1;
