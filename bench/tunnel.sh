@@ -220,6 +220,12 @@ cpu_ticks() {
 	echo $sum
 }
 
+# sys_ticks: "busy total" clock ticks of the whole machine so far (/proc/stat:
+# busy is everything but idle and iowait, guests being counted in user).
+sys_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
 # tund_drops SOCK: the sum of ntm-tund's drop counters (every counter of
 # `ntmctl stats` named *drop*, tun_queue_*, *fail*, *overrun*, *_bad*).
 tund_drops() {
@@ -277,7 +283,7 @@ path_is() {
 # one_run KEY TEST ROUND: one iperf3 run (tcp1, tcp4 or udp) over a path;
 # its figures go to V[KEY,metric,ROUND], its drops add up in DROPS.
 one_run() {
-	local k=$1 t=$2 r=$3 f args c0 c1 t0 t1 b0 b1 dc0=0 dc1=0 dsb0 dsb1 sock_s sock_d
+	local k=$1 t=$2 r=$3 f args c0 c1 t0 t1 b0 b1 dc0=0 dc1=0 dsb0 dsb1 sock_s sock_d s0 s1
 	f=$T/iperf-$k-$t-$r.json
 	case $t in
 	tcp1) args="-P 1" ;;
@@ -288,11 +294,16 @@ one_run() {
 	b0="$(node_snap "${P_SRC[$k]}" "${P_IF[$k]}" "${sock_s:-}") $(node_snap "${P_DST[$k]}" "${P_IF[$k]}" "${sock_d:-}")"
 	c0=$(cpu_ticks ${P_PIDS[$k]:-})
 	case $k in rpp | roff) dc0=$(cpu_ticks "$DCD_PID") dsb0=$(node_snap dc eth0 "") ;; esac
+	s0=$(sys_ticks)
 	t0=$(date +%s%N)
 	# shellcheck disable=SC2086
 	nsx "${P_SRC[$k]}" timeout $((BENCH_TIME + 30)) iperf3 -c "${P_ADDR[$k]}" -t "$BENCH_TIME" \
 		$args -J >"$f" 2>"$f.err"
 	t1=$(date +%s%N)
+	s1=$(sys_ticks)
+	# the whole machine's CPU busy during the run, % of all its CPUs
+	V[$k,busy_$t,$r]=$(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x); split(b, y)
+		if (y[2] > x[2]) printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2]); else print "-" }')
 	c1=$(cpu_ticks ${P_PIDS[$k]:-})
 	case $k in rpp | roff)
 		dc1=$(cpu_ticks "$DCD_PID") dsb1=$(node_snap dc eth0 "")
@@ -318,6 +329,10 @@ one_run() {
 		V[$k,$t,$r]=$(awk -v b="$(jnum "$f" sum_received bits_per_second)" \
 			'BEGIN { if (b == "-") print "-"; else printf "%.3f\n", b / 1e9 }')
 		V[$k,retr_$t,$r]=$(jnum "$f" sum_sent retransmits)
+		# Gbit/s per busy CPU of the machine: the cost per byte of the
+		# whole pipeline (senders, daemons, kernel), whatever the CPU count
+		V[$k,perbusy_$t,$r]=$(awk -v g="${V[$k,$t,$r]}" -v u="${V[$k,busy_$t,$r]}" -v n="$(nproc)" \
+			'BEGIN { if (g == "-" || u == "-" || u + 0 == 0) print "-"; else printf "%.3f", g / (u / 100 * n) }')
 		;;
 	udp)
 		local pk lost sec spk ssec
@@ -569,6 +584,14 @@ for k in $PATHS; do
 	case " ${P_TESTS[$k]} " in *" udp "*) line="$line / $(med "$k" cpu_udp)" ;; esac
 	case $k in rpp | roff) line="$line; the DC (embedded relay) $(med "$k" dccpu_tcp1) / $(med "$k" dccpu_tcp4), its UDP sockbuf errs (sum) ${DROPS[$k,tcp1,dc]:-0} / ${DROPS[$k,tcp4,dc]:-0}" ;; esac
 	printf '  %-17s %s\n' "${P_LABEL[$k]}" "$line"
+done
+echo
+echo "the machine's CPU busy during the run, % of all $(nproc) CPUs, and Gbit/s per busy CPU, median"
+echo "(1 stream / 4 streams): 4 streams cannot beat 1 stream by more than the idle CPU 1 stream leaves"
+for k in $PATHS; do
+	case " $ACTIVE " in *" $k "*) ;; *) continue ;; esac
+	printf '  %-17s busy %s / %s %%   Gbit/s per busy CPU %s / %s\n' "${P_LABEL[$k]}" \
+		"$(med "$k" busy_tcp1)" "$(med "$k" busy_tcp4)" "$(med "$k" perbusy_tcp1)" "$(med "$k" perbusy_tcp4)"
 done
 echo
 echo "ping avg ms, median of the rounds: $(for k in $PATHS; do
