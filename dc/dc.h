@@ -31,6 +31,7 @@
 #include "idmap.h"
 #include "hsgate.h"
 #include "keyset.h"
+#include "nodeidx.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -57,6 +58,7 @@
 	X(register_refused, "REGISTER refused (name does not match the key's enrolment)") \
 	X(keepalives, "KEEPALIVE answered") \
 	X(directions, "DIRECTION_REQ answered with ROUTE_DIRECTION to both nodes") \
+	X(lookups_memory, "look-ups of a node by name or address answered from memory (registered here), no registry query") \
 	X(direction_naks, "DIRECTION_REQ answered with DIRECTION_NAK") \
 	X(expired, "nodes expired (no keepalive within the lifetime)") \
 	X(drop_malformed, "dropped: malformed or unknown message") \
@@ -339,6 +341,7 @@ struct dc {
 	struct ntm_io io4, io6;
 	struct ntm_idmap by_index;       /* session local index -> node */
 	struct ntm_idmap by_host;        /* host index -> node */
+	struct dc_nodeidx registered;    /* name, virtual address -> node, a cache (nodeidx.h) */
 	struct ntm_idmap routes;         /* node pair -> struct dc_route */
 	struct ntm_idmap routes_by_id;   /* route ID -> struct dc_route */
 	struct ntm_timer push_timer;     /* pushes held back by the rate limit */
@@ -438,6 +441,12 @@ void dc_push_tick(struct ntm_timer *t, void *arg);
 void dc_on_readable(struct ntm_io *io, uint32_t events, void *arg);
 void dc_sweep(struct ntm_timer *t, void *arg);
 void dc_node_forget(struct dc *dc, struct dc_node *n);
+/* The enrolment of the node of this full name, or of this virtual address
+ * (family 4 or 6): from memory when that node is registered here now
+ * (nodeidx.h), else from the registry. 0, or the store's error (-ENOENT:
+ * no such node). */
+int dc_find_by_name(struct dc *dc, const char *fqdn, struct ntm_node_rec *rec);
+int dc_find_by_addr(struct dc *dc, int family, const uint8_t *addr, struct ntm_node_rec *rec);
 void dc_free_nodes(struct dc *dc);
 void dc_log_stats(const struct dc *dc);
 

@@ -680,7 +680,7 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 			 p->conf->zone, q->target.s);
 		return NTM_FED_FORBIDDEN;
 	}
-	if (ntm_store_node_by_name(dc->store, q->target.s, &rec) < 0)
+	if (dc_find_by_name(dc, q->target.s, &rec) < 0)
 		return NTM_FED_NOT_FOUND;
 	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
 	if (!b || !b->registered_ms || !b->sess.valid)

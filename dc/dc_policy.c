@@ -69,7 +69,7 @@ static int target_name(struct dc *dc, const struct ntm_ctl_direction_req *q,
 		memcpy(out, q->name.s, (size_t)q->name.len + 1); /* another zone's */
 		return 0;
 	}
-	ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr, &rec);
+	ret = dc_find_by_addr(dc, q->family, q->addr, &rec);
 	if (ret < 0)
 		return ret;
 	snprintf(out, NTM_NAME_MAX + 1, "%s", rec.name);

@@ -54,6 +54,38 @@ void dc_node_forget(struct dc *dc, struct dc_node *n)
 	n->registered_ms = 0;
 }
 
+/* A candidate from the index is taken only if it is registered now under
+ * exactly what was asked (nodeidx.h: the index is a cache). */
+static bool registered_now(const struct dc_node *n)
+{
+	return n && n->registered_ms && n->sess.valid;
+}
+
+int dc_find_by_name(struct dc *dc, const char *fqdn, struct ntm_node_rec *rec)
+{
+	const struct dc_node *n = dc_nodeidx_by_name(&dc->registered, fqdn);
+
+	if (registered_now(n) && strcmp(n->rec.name, fqdn) == 0) {
+		*rec = n->rec;
+		dc->stats.lookups_memory++;
+		return 0;
+	}
+	return ntm_store_node_by_name(dc->store, fqdn, rec);
+}
+
+int dc_find_by_addr(struct dc *dc, int family, const uint8_t *addr, struct ntm_node_rec *rec)
+{
+	const struct dc_node *n = dc_nodeidx_by_addr(&dc->registered, family, addr);
+
+	if (registered_now(n) &&
+	    (family == 4 ? memcmp(n->rec.vip4, addr, 4) : memcmp(n->rec.vip6, addr, 16)) == 0) {
+		*rec = n->rec;
+		dc->stats.lookups_memory++;
+		return 0;
+	}
+	return ntm_store_node_by_addr(dc->store, family == 4 ? AF_INET : AF_INET6, addr, rec);
+}
+
 void dc_free_nodes(struct dc *dc)
 {
 	size_t pos = 0;
@@ -65,6 +97,7 @@ void dc_free_nodes(struct dc *dc)
 	}
 	ntm_idmap_free(&dc->by_host);
 	ntm_idmap_free(&dc->by_index);
+	dc_nodeidx_free(&dc->registered);
 }
 
 static uint32_t new_index(struct dc *dc)
@@ -380,6 +413,9 @@ static void on_register(struct dc *dc, struct dc_node *n, const struct ntm_ctl_r
 		log_notice("%s registered from %s", rec.name,
 			   ntm_sockaddr_str((struct sockaddr *)&n->ep, (char[64]){ 0 }, 64));
 	n->registered_ms = ntm_loop_now_ms();
+	if (dc_nodeidx_put(&dc->registered, n, n->rec.name, n->rec.vip4, n->rec.vip6) < 0)
+		log_debug("%s: not indexed in memory (out of memory): found through the registry",
+			  n->rec.name);
 	dc->stats.registrations++;
 	dc_send_ctl(dc, n, &ack);
 	dc_node_report(dc, n, req->incarnation, req->naddrs, req->addrs, req->nroutes, req->routes);

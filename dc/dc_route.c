@@ -283,10 +283,9 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		/* A full name only: "bob" is the asking stub's to qualify with its
 		 * search list, not ours (ntm-dcd(8)). */
 		ret = strchr(q->name.s, '.') ? dc_qualify_name(dc->cfg.zone, q->name.s, fqdn) : -ENOENT;
-		ret = ret < 0 ? ret : ntm_store_node_by_name(dc->store, fqdn, &rec);
+		ret = ret < 0 ? ret : dc_find_by_name(dc, fqdn, &rec);
 	} else {
-		ret = ntm_store_node_by_addr(dc->store, q->family == 4 ? AF_INET : AF_INET6, q->addr,
-					     &rec);
+		ret = dc_find_by_addr(dc, q->family, q->addr, &rec);
 	}
 	/* not under our zone: another zone's DC decides (dc_fed.c) */
 	if (ret == -EINVAL && dc_fed_direction(dc, n, q))

@@ -135,6 +135,7 @@ static int run(struct dc *dc, bool foreground)
 	(void)foreground;
 	ntm_idmap_init(&dc->by_index);
 	ntm_idmap_init(&dc->by_host);
+	dc_nodeidx_init(&dc->registered);
 	ntm_idmap_init(&dc->routes);
 	ntm_idmap_init(&dc->routes_by_id);
 	dc->fd4 = dc->fd6 = dc->rfd4 = dc->rfd6 = dc->mesh.fd = -1;
