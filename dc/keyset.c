@@ -18,14 +18,6 @@ void dc_keyset_free(struct dc_keyset *ks)
 	dc_keyset_init(ks);
 }
 
-/* splitmix64's finalizer. */
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* Every byte of the key goes through the mix with the seed: not a MAC,
  * but without the seed nobody can aim keys at one slot. */
 static size_t slot_of(const struct dc_keyset *ks, const uint8_t *key)
@@ -33,7 +25,7 @@ static size_t slot_of(const struct dc_keyset *ks, const uint8_t *key)
 	uint64_t h = ks->seed;
 
 	for (size_t i = 0; i < DC_KEYSET_KEY_LEN; i += 8)
-		h = mix(h ^ ntm_get_be64(key + i));
+		h = ntm_mix64(h ^ ntm_get_be64(key + i));
 	return (size_t)h & (ks->cap - 1);
 }
 

@@ -21,16 +21,14 @@ void dc_nodeidx_free(struct dc_nodeidx *x)
 	ntm_idmap_free(&x->by_addr);
 }
 
-/* splitmix64's finalizer over FNV-1a, keyed by the seed. */
+/* FNV-1a keyed by the seed, then splitmix64's finalizer. */
 static uint64_t hash(uint64_t seed, const uint8_t *p, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ seed;
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
+	return ntm_mix64(h);
 }
 
 /* IPv4: the address itself with bit 63 set; IPv6: a hash with it clear. */

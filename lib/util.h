@@ -45,4 +45,14 @@ static inline uint64_t ntm_get_be64(const uint8_t *p)
 	return (uint64_t)ntm_get_be32(p) << 32 | ntm_get_be32(p + 4);
 }
 
+/* splitmix64's finalizer: every input bit moves every output bit. The
+ * seeded hashes of in-memory tables end with it (not a MAC: the seed only
+ * keeps others from aiming keys at one slot). */
+static inline uint64_t ntm_mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
 #endif

@@ -4,27 +4,21 @@
 #include <errno.h>
 #include <string.h>
 
-/* ---- negative cache ---- */
+#include "util.h"
 
-/* splitmix64's finalizer. */
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
+/* ---- negative cache ---- */
 
 /* Every byte of the key, and its length, go through the mix with the
  * seed, 8 bytes at a time. */
 static uint64_t hash_of(const struct negcache *c, const char *key, size_t len)
 {
-	uint64_t h = mix(c->seed ^ len);
+	uint64_t h = ntm_mix64(c->seed ^ len);
 
 	for (size_t i = 0; i < len; i += 8) {
 		uint64_t w = 0;
 		for (size_t j = 0; j < 8 && i + j < len; j++)
 			w |= (uint64_t)(uint8_t)key[i + j] << (8 * j);
-		h = mix(h ^ w);
+		h = ntm_mix64(h ^ w);
 	}
 	return h;
 }
