@@ -150,6 +150,11 @@ struct dc_node {
 	struct ntm_window nc_relays;     /* NETCHECK_RELAYS_REQs answered (DC_NC_RELAYS_MAX) */
 };
 enum { DC_PUSH_MOVED = 1, DC_PUSH_RESTARTED = 2 };
+/* Registered now, with a session to reach it: a node routes can be directed to. */
+static inline bool dc_node_live(const struct dc_node *n)
+{
+	return n && n->registered_ms && n->sess.valid;
+}
 /* Handshake timestamps (protocol.md 2.10): an init stamped more than this
  * ahead of the DC's clock is refused, so a node whose clock was far ahead
  * once cannot lock itself out (until a DC restart) once its clock is set

@@ -683,7 +683,7 @@ static uint8_t on_request(struct dc *dc, struct dc_fed_peer *p, struct ntm_fed_r
 	if (dc_find_by_name(dc, q->target.s, &rec) < 0)
 		return NTM_FED_NOT_FOUND;
 	struct dc_node *b = ntm_idmap_get(&dc->by_host, rec.host_index);
-	if (!b || !b->registered_ms || !b->sess.valid)
+	if (!dc_node_live(b))
 		return NTM_FED_OFFLINE;
 	/* b learns a's data and its side of the relay, as the route's responder */
 	struct ntm_ctl c = { .type = NTM_CTL_ROUTE_DIRECTION };
@@ -923,7 +923,7 @@ static void on_moved(struct dc *dc, struct dc_fed_peer *p, const struct ntm_fed_
 			  (unsigned long long)m->route_id);
 		return;
 	}
-	if (!n->registered_ms || !n->sess.valid) {
+	if (!dc_node_live(n)) {
 		dc->stats.fed_moved_dropped++;
 		log_debug("federated route %016llx: %s moved, %s not registered now",
 			  (unsigned long long)m->route_id, m->mover_name.s, n->rec.name);

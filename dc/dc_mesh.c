@@ -506,7 +506,7 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 	}
 	host = dc_keyset_get(&dc->keys, d.target_key);
 	t = host ? ntm_idmap_get(&dc->by_host, host) : NULL;
-	if (!t || !t->registered_ms || !t->sess.valid || memcmp(t->rec.pubkey, d.target_key, 32) ||
+	if (!dc_node_live(t) || memcmp(t->rec.pubkey, d.target_key, 32) ||
 	    ntm_store_node_by_key(dc->store, d.peer_key, &peer) < 0) {
 		dc->stats.mesh_dropped++;
 		log_debug("mesh: a Mesh Direction or Move for a node not registered here, or "

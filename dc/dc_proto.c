@@ -54,18 +54,13 @@ void dc_node_forget(struct dc *dc, struct dc_node *n)
 	n->registered_ms = 0;
 }
 
-/* A candidate from the index is taken only if it is registered now under
- * exactly what was asked (nodeidx.h: the index is a cache). */
-static bool registered_now(const struct dc_node *n)
-{
-	return n && n->registered_ms && n->sess.valid;
-}
-
+/* A candidate from the index is taken only if it is live under exactly
+ * what was asked (nodeidx.h: the index is a cache). */
 int dc_find_by_name(struct dc *dc, const char *fqdn, struct ntm_node_rec *rec)
 {
 	const struct dc_node *n = dc_nodeidx_by_name(&dc->registered, fqdn);
 
-	if (registered_now(n) && strcmp(n->rec.name, fqdn) == 0) {
+	if (dc_node_live(n) && strcmp(n->rec.name, fqdn) == 0) {
 		*rec = n->rec;
 		dc->stats.lookups_memory++;
 		return 0;
@@ -77,7 +72,7 @@ int dc_find_by_addr(struct dc *dc, int family, const uint8_t *addr, struct ntm_n
 {
 	const struct dc_node *n = dc_nodeidx_by_addr(&dc->registered, family, addr);
 
-	if (registered_now(n) &&
+	if (dc_node_live(n) &&
 	    (family == 4 ? memcmp(n->rec.vip4, addr, 4) : memcmp(n->rec.vip6, addr, 16)) == 0) {
 		*rec = n->rec;
 		dc->stats.lookups_memory++;

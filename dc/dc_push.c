@@ -46,11 +46,6 @@ static bool same_addrs(const struct dc_node *n, uint8_t count, const struct ntm_
 	return true;
 }
 
-static bool can_direct(const struct dc_node *n)
-{
-	return n->registered_ms && n->sess.valid;
-}
-
 /* The other end of rt, one of whose ends n is. */
 static struct dc_node *other_end(struct dc *dc, const struct dc_route *rt, const struct dc_node *n)
 {
@@ -70,7 +65,7 @@ static unsigned push_routes(struct dc *dc, struct dc_node *n, unsigned *renewed)
 	for (rt = n->routes; rt; rt = next) {
 		next = dc_route_next(rt, n);
 		struct dc_node *peer = other_end(dc, rt, n);
-		if (!peer || !can_direct(peer))
+		if (!dc_node_live(peer))
 			continue;
 		struct dc_node *a = rt->initiator == n->rec.host_index ? n : peer;
 		if (dc_route_stale(dc, rt)) {
@@ -100,7 +95,7 @@ static void push_now(struct dc *dc, struct dc_node *n, uint64_t now)
 
 	n->push_due = 0;
 	n->push_ms = now;
-	if (!can_direct(n))
+	if (!dc_node_live(n))
 		return;
 	pushed = push_routes(dc, n, &renewed);
 	dc_fed_push(dc, n, why); /* its federated routes: the other zones' DCs (dc_fed.c) */

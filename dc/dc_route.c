@@ -299,7 +299,7 @@ void dc_on_direction_req(struct dc *dc, struct dc_node *n, const struct ntm_ctl_
 		return;
 	}
 	struct dc_node *peer = ntm_idmap_get(&dc->by_host, rec.host_index);
-	if (!peer || !peer->registered_ms || !peer->sess.valid) {
+	if (!dc_node_live(peer)) {
 		if (dc_mesh_direct(dc, n, &rec, q->req_id))
 			return; /* registered at another instance of the zone */
 		nak_offline(dc, n, q->req_id, peer);

@@ -18,15 +18,9 @@ void dc_keyset_free(struct dc_keyset *ks)
 	dc_keyset_init(ks);
 }
 
-/* Every byte of the key goes through the mix with the seed: not a MAC,
- * but without the seed nobody can aim keys at one slot. */
 static size_t slot_of(const struct dc_keyset *ks, const uint8_t *key)
 {
-	uint64_t h = ks->seed;
-
-	for (size_t i = 0; i < DC_KEYSET_KEY_LEN; i += 8)
-		h = ntm_mix64(h ^ ntm_get_be64(key + i));
-	return (size_t)h & (ks->cap - 1);
+	return (size_t)ntm_hash64(ks->seed, key, DC_KEYSET_KEY_LEN) & (ks->cap - 1);
 }
 
 int dc_keyset_build(struct dc_keyset *ks, const struct dc_keyent *e, size_t n)

@@ -1,5 +1,4 @@
 /* nodeidx.c - registered nodes by name and address (see nodeidx.h). */
-#include <errno.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -21,22 +20,12 @@ void dc_nodeidx_free(struct dc_nodeidx *x)
 	ntm_idmap_free(&x->by_addr);
 }
 
-/* FNV-1a keyed by the seed, then splitmix64's finalizer. */
-static uint64_t hash(uint64_t seed, const uint8_t *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return ntm_mix64(h);
-}
-
 /* IPv4: the address itself with bit 63 set; IPv6: a hash with it clear. */
 static uint64_t addr_key(uint64_t seed, int family, const uint8_t *addr)
 {
 	if (family == 4)
 		return 1ull << 63 | ntm_get_be32(addr);
-	return hash(seed, addr, 16) & ~(1ull << 63);
+	return ntm_hash64(seed, addr, 16) & ~(1ull << 63);
 }
 
 static bool zero(const uint8_t *a, size_t len)
@@ -51,7 +40,7 @@ static bool zero(const uint8_t *a, size_t len)
 int dc_nodeidx_put(struct dc_nodeidx *x, void *node, const char *name, const uint8_t vip4[4],
 		   const uint8_t vip6[16])
 {
-	int ret = ntm_idmap_put(&x->by_name, hash(x->seed, (const uint8_t *)name, strlen(name)), node);
+	int ret = ntm_idmap_put(&x->by_name, ntm_hash64(x->seed, name, strlen(name)), node);
 
 	if (ret == 0 && !zero(vip4, 4))
 		ret = ntm_idmap_put(&x->by_addr, addr_key(x->seed, 4, vip4), node);
@@ -62,7 +51,7 @@ int dc_nodeidx_put(struct dc_nodeidx *x, void *node, const char *name, const uin
 
 void *dc_nodeidx_by_name(const struct dc_nodeidx *x, const char *name)
 {
-	return ntm_idmap_get(&x->by_name, hash(x->seed, (const uint8_t *)name, strlen(name)));
+	return ntm_idmap_get(&x->by_name, ntm_hash64(x->seed, name, strlen(name)));
 }
 
 void *dc_nodeidx_by_addr(const struct dc_nodeidx *x, int family, const uint8_t *addr)

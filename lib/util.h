@@ -45,14 +45,30 @@ static inline uint64_t ntm_get_be64(const uint8_t *p)
 	return (uint64_t)ntm_get_be32(p) << 32 | ntm_get_be32(p + 4);
 }
 
-/* splitmix64's finalizer: every input bit moves every output bit. The
- * seeded hashes of in-memory tables end with it (not a MAC: the seed only
- * keeps others from aiming keys at one slot). */
+/* splitmix64's finalizer: every input bit moves every output bit. */
 static inline uint64_t ntm_mix64(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
 	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
 	return z ^ (z >> 31);
+}
+
+/* The seeded hash of the in-memory tables (the DC's keys and nodes, the
+ * node's negative cache): len and every byte of p go through the mix with
+ * the seed, 8 bytes at a time. Not a MAC: without the seed nobody can aim
+ * keys at one slot, except by chance. */
+static inline uint64_t ntm_hash64(uint64_t seed, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = ntm_mix64(seed ^ len);
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = 0;
+		for (size_t j = 0; j < 8 && i + j < len; j++)
+			w |= (uint64_t)b[i + j] << (8 * j);
+		h = ntm_mix64(h ^ w);
+	}
+	return h;
 }
 
 #endif

@@ -8,19 +8,9 @@
 
 /* ---- negative cache ---- */
 
-/* Every byte of the key, and its length, go through the mix with the
- * seed, 8 bytes at a time. */
 static uint64_t hash_of(const struct negcache *c, const char *key, size_t len)
 {
-	uint64_t h = ntm_mix64(c->seed ^ len);
-
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w = 0;
-		for (size_t j = 0; j < 8 && i + j < len; j++)
-			w |= (uint64_t)(uint8_t)key[i + j] << (8 * j);
-		h = ntm_mix64(h ^ w);
-	}
-	return h;
+	return ntm_hash64(c->seed, key, len);
 }
 
 static int find(const struct negcache *c, unsigned set, uint64_t h)
