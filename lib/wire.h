@@ -231,7 +231,8 @@ enum ntm_ctl_type {
 	NTM_CTL_RELAY_PROBE_KEY = 16,
 	NTM_CTL_NETCHECK_RELAYS_REQ = 17,
 	NTM_CTL_NETCHECK_RELAYS = 18,
-	NTM_CTL_MAX = 18,
+	NTM_CTL_LANES = 19,
+	NTM_CTL_MAX = 19,
 };
 
 struct ntm_ctl_register {
@@ -420,6 +421,15 @@ struct ntm_ctl_netcheck_relays {
 	struct ntm_nc_relay relay[NTM_NC_RELAYS_MAX];
 };
 
+/* LANES (5.18): in a node-node session, the receiver indices the sender of
+ * the message opens this session's DATA under, one per receive lane: the
+ * peer's sending thread q puts index[q mod count] in its DATA headers. */
+#define NTM_LANES_MAX 16
+struct ntm_ctl_lanes {
+	uint8_t count;                 /* 1..NTM_LANES_MAX */
+	uint32_t index[NTM_LANES_MAX]; /* each non-zero, all distinct */
+};
+
 struct ntm_ctl {
 	uint8_t type;                  /* enum ntm_ctl_type */
 	union {
@@ -440,6 +450,7 @@ struct ntm_ctl {
 		struct ntm_ctl_relay_probe_key probe_key;
 		struct ntm_ctl_netcheck_relays_req nc_relays_req;
 		struct ntm_ctl_netcheck_relays nc_relays;
+		struct ntm_ctl_lanes lanes;
 	} u;
 };
 

@@ -917,6 +917,46 @@ static bool nc_relays_valid(const struct ntm_ctl *c)
 
 /* ---- dispatch ---- */
 
+/* ---- LANES (5.18) ---- */
+
+static void rd_lanes(struct ntm_rd *r, struct ntm_ctl *c)
+{
+	struct ntm_ctl_lanes *m = &c->u.lanes;
+
+	m->count = ntm_rd_u8(r);
+	if (m->count > NTM_LANES_MAX) {
+		ntm_rd_fail(r);
+		return;
+	}
+	for (unsigned i = 0; i < m->count; i++)
+		m->index[i] = ntm_rd_u32(r);
+}
+
+static void wr_lanes(struct ntm_wr *w, const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_lanes *m = &c->u.lanes;
+
+	ntm_wr_u8(w, m->count);
+	for (unsigned i = 0; i < m->count && i < NTM_LANES_MAX; i++)
+		ntm_wr_u32(w, m->index[i]);
+}
+
+static bool lanes_valid(const struct ntm_ctl *c)
+{
+	const struct ntm_ctl_lanes *m = &c->u.lanes;
+
+	if (m->count < 1 || m->count > NTM_LANES_MAX)
+		return false;
+	for (unsigned i = 0; i < m->count; i++) {
+		if (m->index[i] == 0)
+			return false;
+		for (unsigned k = 0; k < i; k++)
+			if (m->index[k] == m->index[i])
+				return false;
+	}
+	return true;
+}
+
 struct ctl_ops {
 	const char *name;
 	void (*rd)(struct ntm_rd *r, struct ntm_ctl *c);
@@ -956,6 +996,7 @@ static const struct ctl_ops ctl_ops[NTM_CTL_MAX + 1] = {
 					  wr_nc_relays_req, nc_relays_req_valid },
 	[NTM_CTL_NETCHECK_RELAYS] = { "NETCHECK_RELAYS", rd_nc_relays, wr_nc_relays,
 				      nc_relays_valid },
+	[NTM_CTL_LANES] = { "LANES", rd_lanes, wr_lanes, lanes_valid },
 };
 
 static const struct ctl_ops *ctl_lookup(int type)

@@ -50,7 +50,7 @@ enum {
 	S_KEEPALIVE_ACK4, S_KEEPALIVE_ACK6, S_DIR_REQ_NAME, S_DIR_REQ_ADDR4, S_DIR_REQ_ADDR6,
 	S_ROUTE, S_ROUTE_NO_RELAY, S_ROUTE_ACK, S_NAK, S_ALLOC, S_ALLOC_ACK, S_FREE,
 	S_PING, S_PONG, S_NC_PROBE, S_NC_ECHO4, S_NC_ECHO6_ALT, S_PROBE_KEY, S_NC_RELAYS_REQ,
-	S_NC_RELAYS_NONE, S_NC_RELAYS_FULL, S_COUNT
+	S_NC_RELAYS_NONE, S_NC_RELAYS_FULL, S_LANES1, S_LANES_FULL, S_COUNT
 };
 
 static struct sample samples[S_COUNT];
@@ -433,6 +433,16 @@ static void build_ctl_samples(void)
 		fill(e->token.mac, sizeof(e->token.mac), (uint8_t)(0x40 + i));
 	}
 	add_ctl(S_NC_RELAYS_FULL, "NETCHECK_RELAYS-full", &c);
+
+	memset(&c, 0, sizeof(c));
+	c.type = NTM_CTL_LANES;
+	c.u.lanes.count = 1;
+	c.u.lanes.index[0] = 0xfffffffe;
+	add_ctl(S_LANES1, "LANES-1", &c);
+	c.u.lanes.count = NTM_LANES_MAX;
+	for (unsigned i = 0; i < NTM_LANES_MAX; i++)
+		c.u.lanes.index[i] = 0x01000010u * (i + 1) + i;
+	add_ctl(S_LANES_FULL, "LANES-full", &c);
 }
 
 static void build_samples(void)
@@ -758,6 +768,11 @@ static void ctl_eq(const struct ntm_ctl *a, const struct ntm_ctl *b)
 			ck_assert_mem_eq(&x->token, &y->token, sizeof(x->token));
 		}
 		break;
+	case NTM_CTL_LANES:
+		ck_assert_uint_eq(a->u.lanes.count, b->u.lanes.count);
+		for (unsigned i = 0; i < a->u.lanes.count; i++)
+			ck_assert_uint_eq(a->u.lanes.index[i], b->u.lanes.index[i]);
+		break;
 	default:
 		ck_abort_msg("unexpected control type %u", a->type);
 	}
@@ -908,7 +923,39 @@ START_TEST(test_encodings_match_the_byte_layout_in_the_protocol_document)
 			  2 + 4 + 8 + 1 + 1 + 2 + 32 + 4 + 16 + 254 + 1 + 8 * 9 + 8 * 21 + 1 +
 			  19 + 4 + 1 + 32);
 	ck_assert_uint_eq(samples[S_ALLOC].len, 2 + 4 + 2 + 32 + 32);
+	ck_assert_uint_eq(samples[S_LANES1].len, 7);
+	ck_assert_mem_eq(samples[S_LANES1].buf, "\x00\x13\x01\xff\xff\xff\xfe", 7);
+	ck_assert_uint_eq(samples[S_LANES_FULL].len, 2 + 1 + 4 * NTM_LANES_MAX);
 }
+
+/* LANES: a count of 0 or above the cap, a zero index or one given twice is
+ * refused; so is a count the body does not match. */
+START_TEST(test_lanes_rejects_what_no_sender_may_send)
+{
+	static const struct {
+		const char *why;
+		uint8_t b[16];
+		size_t len;
+	} bad[] = {
+		{ "count 0", { 0, 19, 0 }, 3 },
+		{ "count 17", { 0, 19, 17 }, 3 },
+		{ "zero index", { 0, 19, 2, 0, 0, 0, 1, 0, 0, 0, 0 }, 11 },
+		{ "an index twice", { 0, 19, 2, 0, 0, 0, 5, 0, 0, 0, 5 }, 11 },
+		{ "count 2, one index", { 0, 19, 2, 0, 0, 0, 5 }, 7 },
+		{ "a byte after it", { 0, 19, 1, 0, 0, 0, 5, 0 }, 8 },
+	};
+	static const uint8_t good[] = { 0, 19, 2, 0, 0, 0, 5, 0, 0, 0, 6 };
+	struct ntm_ctl c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ntm_ctl_decode(bad[i].b, bad[i].len, &c) == -EBADMSG, "%s: accepted",
+			      bad[i].why);
+	ck_assert_int_eq(ntm_ctl_decode(good, sizeof(good), &c), 0);
+	ck_assert_uint_eq(c.type, NTM_CTL_LANES);
+	ck_assert_uint_eq(c.u.lanes.count, 2);
+	ck_assert_uint_eq(c.u.lanes.index[1], 6);
+}
+END_TEST
 END_TEST
 
 /* ---- truncations and extensions ---- */
@@ -1047,7 +1094,8 @@ START_TEST(test_wire_type_rejects_short_unknown_and_other_version_datagrams)
 	ck_assert_str_eq(ntm_ctl_type_name(0), "unknown");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_NETCHECK_ECHO), "NETCHECK_ECHO");
 	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_NETCHECK_RELAYS), "NETCHECK_RELAYS");
-	ck_assert_str_eq(ntm_ctl_type_name(19), "unknown");
+	ck_assert_str_eq(ntm_ctl_type_name(NTM_CTL_LANES), "LANES");
+	ck_assert_str_eq(ntm_ctl_type_name(20), "unknown");
 }
 END_TEST
 
@@ -1144,7 +1192,7 @@ END_TEST
 START_TEST(test_control_messages_with_a_bad_marker_or_type_are_rejected)
 {
 	static const uint8_t markers[] = { 1, 0x40, 0x60, 0xff };
-	static const uint8_t types[] = { 0, 19, 20, 128, 255 };
+	static const uint8_t types[] = { 0, 20, 21, 128, 255 };
 
 	build_samples();
 	for (int i = S_REGISTER; i < S_COUNT; i++) {
@@ -1791,6 +1839,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, test_every_control_message_decodes_to_the_struct_it_was_encoded_from);
 	tcase_add_test(tc, test_every_outer_message_decodes_to_the_fields_it_was_encoded_from);
 	tcase_add_test(tc, test_encodings_match_the_byte_layout_in_the_protocol_document);
+	tcase_add_test(tc, test_lanes_rejects_what_no_sender_may_send);
 	tcase_add_test(tc, test_every_truncation_of_every_fixed_or_control_message_is_rejected);
 	tcase_add_test(tc, test_every_extension_of_every_fixed_or_control_message_is_rejected);
 	tcase_add_test(tc, test_data_is_accepted_from_32_bytes_to_the_largest_datagram_and_not_outside);
