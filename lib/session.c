@@ -329,6 +329,17 @@ void ntm_refuse_describe(const struct ntm_refuse *why, const uint8_t ours[12], c
 	}
 }
 
+/* The receiver index thread thr puts in DATA of m: the peer's lane for it,
+ * or the handshake's index while the peer named none. */
+static uint32_t lane_for(struct ntm_session_mt *m, unsigned thr)
+{
+	unsigned n = atomic_load_explicit(&m->nlanes_remote, memory_order_acquire);
+
+	if (!n)
+		return m->remote_index;
+	return atomic_load_explicit(&m->lane_remote[thr % n], memory_order_relaxed);
+}
+
 /* Seal under cs with counter n (taken by the caller). */
 static int seal_with(struct ntm_noise_cs *cs, uint32_t remote_index, uint64_t n, uint8_t *buf,
 		     size_t ptlen)
@@ -353,7 +364,8 @@ int ntm_session_seal(struct ntm_session *s, uint8_t *buf, size_t ptlen)
 		return -EMSGSIZE;
 	if (!(s->mt ? ntm_counter_next_mt(&s->mt->tx_next, &n) : ntm_counter_next(&s->tx_next, &n)))
 		return -EKEYEXPIRED;
-	return seal_with(&s->tx, s->remote_index, n, buf, ptlen);
+	/* the owner is thread 0 of a shared session */
+	return seal_with(&s->tx, s->mt ? lane_for(s->mt, 0) : s->remote_index, n, buf, ptlen);
 }
 
 /* Open in place under cs: the window is checked before (so a replayed
@@ -388,6 +400,38 @@ int ntm_session_open(struct ntm_session *s, uint8_t *buf, size_t len, size_t *pt
 	return 0;
 }
 
+int ntm_session_set_lanes(struct ntm_session *s, const uint32_t *idx, unsigned n)
+{
+	if (!s->valid || n == 0 || n > NTM_SESSION_MT_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (idx[i] == 0)
+			return -EINVAL;
+	if (s->nlanes_remote) {
+		bool same = s->nlanes_remote == n &&
+			    memcmp(s->lane_remote, idx, n * sizeof(*idx)) == 0;
+		return same ? 0 : -EEXIST;
+	}
+	memcpy(s->lane_remote, idx, n * sizeof(*idx));
+	s->nlanes_remote = (uint8_t)n;
+	if (s->mt) {
+		for (unsigned i = 0; i < n; i++)
+			atomic_store_explicit(&s->mt->lane_remote[i], idx[i], memory_order_relaxed);
+		atomic_store_explicit(&s->mt->nlanes_remote, n, memory_order_release);
+	}
+	return 0;
+}
+
+bool ntm_session_mt_has_index(const struct ntm_session_mt *m, uint32_t idx)
+{
+	if (idx == m->local_index)
+		return idx != 0;
+	for (unsigned i = 0; i < m->nlanes_local; i++)
+		if (m->lane_local[i] == idx)
+			return true;
+	return false;
+}
+
 uint64_t ntm_session_tx_next(const struct ntm_session *s)
 {
 	return s->mt ? atomic_load_explicit(&s->mt->tx_next, memory_order_relaxed) : s->tx_next;
@@ -415,6 +459,9 @@ int ntm_session_mt_new(struct ntm_session *s, unsigned nthreads)
 			ntm_replay_mt_check(&m->replay, p - 1, NULL);
 	m->local_index = s->local_index;
 	m->remote_index = s->remote_index;
+	for (unsigned i = 0; i < s->nlanes_remote; i++)
+		atomic_init(&m->lane_remote[i], s->lane_remote[i]);
+	atomic_init(&m->nlanes_remote, s->nlanes_remote);
 	m->confirmed = s->confirmed;
 	m->nthreads = nthreads;
 	for (unsigned i = 0; i < nthreads; i++) {
@@ -454,7 +501,7 @@ int ntm_session_mt_seal(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, si
 		return -EMSGSIZE;
 	if (!ntm_counter_next_mt(&m->tx_next, &n))
 		return -EKEYEXPIRED;
-	return seal_with(&m->tx[thr], m->remote_index, n, buf, ptlen);
+	return seal_with(&m->tx[thr], lane_for(m, thr), n, buf, ptlen);
 }
 
 int ntm_session_mt_open(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t len,

@@ -31,6 +31,7 @@ void ntm_identity_clear(struct ntm_identity *id);
 /* TAI64N timestamp of CLOCK_REALTIME (12 bytes, big-endian). */
 void ntm_tai64n_now(uint8_t out[12]);
 
+#define NTM_SESSION_MT_MAX 16
 struct ntm_session_mt;
 
 struct ntm_session {
@@ -44,6 +45,13 @@ struct ntm_session {
 	bool initiator;
 	bool confirmed;               /* initiator: always; responder: after first valid DATA */
 	bool valid;
+	/* The peer's receive lanes (LANES, protocol.md 5.18): the indices it
+	 * opens this session's DATA under, thread q of ours using
+	 * lane_remote[q mod nlanes_remote]. Taken once per session; used only
+	 * when the session is shared by threads (mt), so a node with one
+	 * thread keeps remote_index. */
+	uint32_t lane_remote[NTM_SESSION_MT_MAX];
+	uint8_t nlanes_remote;
 	/* Shared by threads (ntm_session_mt_new): when set, the counter and
 	 * the window here are unused and mt's hold the truth. Not owned:
 	 * ntm_session_clear leaves it to whoever made it. */
@@ -59,11 +67,18 @@ void ntm_session_clear(struct ntm_session *s);
  * contexts, the shared counter and window through s->mt); thread i uses
  * ntm_session_mt_seal/open with i. Allocated once per session, never per
  * packet; immutable after ntm_session_mt_new but for the atomics. */
-#define NTM_SESSION_MT_MAX 16
 struct ntm_session_mt {
 	_Atomic uint64_t tx_next;
 	struct ntm_replay_mt replay;
 	uint32_t local_index, remote_index;
+	/* Our receive lanes: the receiver indices besides local_index this
+	 * session is opened under (one per thread; set by the owner before the
+	 * session is shared, immutable after). */
+	uint32_t lane_local[NTM_SESSION_MT_MAX];
+	unsigned nlanes_local;
+	/* The peer's, as s->lane_remote (written once, count last). */
+	_Atomic uint32_t lane_remote[NTM_SESSION_MT_MAX];
+	_Atomic unsigned nlanes_remote;
 	bool confirmed;                      /* as the session's, when shared */
 	unsigned nthreads;
 	struct ntm_noise_cs tx[NTM_SESSION_MT_MAX], rx[NTM_SESSION_MT_MAX];
@@ -79,6 +94,13 @@ void ntm_session_mt_free(struct ntm_session_mt *m);
 int ntm_session_mt_seal(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t ptlen);
 int ntm_session_mt_open(struct ntm_session_mt *m, unsigned thr, uint8_t *buf, size_t len,
 			size_t *ptlen, bool *newest);
+/* The peer's receive lanes for s (LANES, n = 1..NTM_SESSION_MT_MAX indices,
+ * each non-zero), from then on put in the DATA s's threads seal when s is
+ * shared: thread q uses idx[q mod n]. 0 when taken (or the same lanes again),
+ * -EEXIST when s already has different ones (the first stay), -EINVAL. */
+int ntm_session_set_lanes(struct ntm_session *s, const uint32_t *idx, unsigned n);
+/* Does DATA with receiver index idx belong to m (its own index or a lane)? */
+bool ntm_session_mt_has_index(const struct ntm_session_mt *m, uint32_t idx);
 /* The next counter s sends with (shared or not). */
 uint64_t ntm_session_tx_next(const struct ntm_session *s);
 /* One more than the highest counter s accepted (0: none yet). */

@@ -13,6 +13,7 @@
 #include "ring.h"
 #include "session.h"
 #include "util.h"
+#include "wire.h"
 
 #define W ((uint64_t)NTM_REPLAY_WINDOW)
 #define R ((uint64_t)NTM_REJECT_AFTER)
@@ -388,6 +389,102 @@ START_TEST(test_a_shared_session_seals_and_opens_each_datagram_once_across_threa
 }
 END_TEST
 
+/* Receive lanes: before the peer names any, every thread (and the owner)
+ * puts the handshake's index in DATA; after LANES (set before or after the
+ * session is shared) thread q puts lane q mod n; the first lanes stay.
+ * The receiver's session owns its own index and its lanes, nothing else,
+ * and opens what any lane carried. */
+static void handshake(struct ntm_session *a, struct ntm_session *b, uint32_t ia, uint32_t ib)
+{
+	struct ntm_identity alice, bob;
+	struct ntm_hs_pending p;
+	struct ntm_hs_responder r;
+	uint8_t priv[32], pub[32], m1[NTM_HS_INIT_LEN], m2[NTM_HS_RESP_LEN];
+
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&alice, priv), 0);
+	ck_assert_int_eq(ntm_x25519_keygen(priv, pub), 0);
+	ck_assert_int_eq(ntm_identity_init(&bob, priv), 0);
+	ck_assert_int_eq(ntm_hs_initiate(&p, &alice, bob.pub, NTM_SUITE_AESGCM, NTM_PURPOSE_PEER, ia,
+					 2, m1, sizeof(m1)), NTM_HS_INIT_LEN);
+	ck_assert_int_eq(ntm_hs_respond_begin(&r, &bob, m1, sizeof(m1)), 0);
+	ck_assert_int_eq(ntm_hs_respond_finish(&r, ib, m2, sizeof(m2), b), NTM_HS_RESP_LEN);
+	ck_assert_int_eq(ntm_hs_complete(&p, &alice, m2, sizeof(m2), a), 0);
+}
+
+static uint32_t sealed_index(struct ntm_session *s, int thr)
+{
+	uint8_t d[16 + NTM_DATA_OVERHEAD];
+
+	memset(d, 0, sizeof(d));
+	int n = thr < 0 ? ntm_session_seal(s, d, 16) : ntm_session_mt_seal(s->mt, (unsigned)thr, d, 16);
+	ck_assert_int_eq(n, (int)sizeof(d));
+	struct ntm_data m;
+	ck_assert_int_eq(ntm_data_decode(d, sizeof(d), &m), 0);
+	return m.receiver;
+}
+
+START_TEST(test_receive_lanes_pick_the_index_each_thread_seals_with)
+{
+	static struct ntm_session a, b, c, d;
+	const uint32_t lanes[3] = { 30, 31, 32 }, other[2] = { 40, 41 };
+
+	handshake(&a, &b, 10, 20);
+	/* not shared: lanes are noted but the one thread keeps the index */
+	ck_assert_int_eq(ntm_session_set_lanes(&a, lanes, 3), 0);
+	ck_assert_uint_eq(sealed_index(&a, -1), 20);
+	ck_assert_int_eq(ntm_session_set_lanes(&a, lanes, 3), 0);        /* again: the same */
+	ck_assert_int_eq(ntm_session_set_lanes(&a, other, 2), -EEXIST);  /* the first stay */
+	ck_assert_int_eq(ntm_session_set_lanes(&a, lanes, 0), -EINVAL);
+	const uint32_t zero[2] = { 5, 0 };
+	ck_assert_int_eq(ntm_session_set_lanes(&a, zero, 2), -EINVAL);
+	/* shared after LANES: carried over */
+	ck_assert_int_eq(ntm_session_mt_new(&a, 4), 0);
+	ck_assert_uint_eq(sealed_index(&a, -1), 30);
+	for (int q = 0; q < 4; q++)
+		ck_assert_uint_eq(sealed_index(&a, q), lanes[q % 3]);
+
+	/* shared before LANES: the handshake's index until they come */
+	handshake(&c, &d, 11, 21);
+	ck_assert_int_eq(ntm_session_mt_new(&c, 2), 0);
+	ck_assert_uint_eq(sealed_index(&c, 1), 21);
+	ck_assert_uint_eq(sealed_index(&c, -1), 21);
+	ck_assert_int_eq(ntm_session_set_lanes(&c, other, 2), 0);
+	ck_assert_uint_eq(sealed_index(&c, 0), 40);
+	ck_assert_uint_eq(sealed_index(&c, 1), 41);
+	ck_assert_uint_eq(sealed_index(&c, -1), 40);
+
+	/* the receiver: its own index and its lanes */
+	ck_assert_int_eq(ntm_session_mt_new(&d, 2), 0);
+	d.mt->lane_local[0] = 40;
+	d.mt->lane_local[1] = 41;
+	d.mt->nlanes_local = 2;
+	d.mt->confirmed = true;
+	ck_assert(ntm_session_mt_has_index(d.mt, 21));
+	ck_assert(ntm_session_mt_has_index(d.mt, 40));
+	ck_assert(ntm_session_mt_has_index(d.mt, 41));
+	ck_assert(!ntm_session_mt_has_index(d.mt, 42));
+	ck_assert(!ntm_session_mt_has_index(d.mt, 0));
+	/* DATA on either lane opens, once */
+	for (unsigned q = 0; q < 2; q++) {
+		uint8_t buf[16 + NTM_DATA_OVERHEAD];
+		size_t ptlen;
+		bool newest;
+		memset(buf, 0, sizeof(buf));
+		ck_assert_int_eq(ntm_session_mt_seal(c.mt, q, buf, 16), (int)sizeof(buf));
+		ck_assert_int_eq(ntm_session_mt_open(d.mt, q, buf, sizeof(buf), &ptlen, &newest), 0);
+		ck_assert_int_eq(ntm_session_mt_open(d.mt, 1 - q, buf, sizeof(buf), &ptlen, &newest),
+				 -EALREADY);
+	}
+	struct ntm_session *all[4] = { &a, &b, &c, &d };
+	for (int i = 0; i < 4; i++) {
+		struct ntm_session_mt *m = all[i]->mt;
+		ntm_session_clear(all[i]);
+		ntm_session_mt_free(m);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mt");
@@ -402,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, test_ring_keeps_order_counts_full_and_reuses_slots);
 	tcase_add_test(tc, test_ring_between_two_threads_delivers_everything_in_order);
 	tcase_add_test(tc, test_a_shared_session_seals_and_opens_each_datagram_once_across_threads);
+	tcase_add_test(tc, test_receive_lanes_pick_the_index_each_thread_seals_with);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
