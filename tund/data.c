@@ -336,8 +336,8 @@ static bool inner_ok(struct tund *t, const struct peer *p, const uint8_t *pkt, s
 	return true;
 }
 
-void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len,
-		      const struct ntm_udp_meta *m)
+void data_on_peer_ctl(struct tund *t, struct peer *p, uint32_t idx, const uint8_t *msg,
+		      size_t len, const struct ntm_udp_meta *m)
 {
 	struct ntm_ctl c;
 
@@ -353,6 +353,14 @@ void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t
 			peer_send(p, buf, (size_t)n);
 	} else if (c.type == NTM_CTL_PONG) {
 		ping_on_pong(t, p, &c.u.ping, m);
+	} else if (c.type == NTM_CTL_LANES) {
+		/* the peer's lanes for the session this came in (a node
+		 * with one thread notes them and keeps the session's index) */
+		struct ntm_session *s = peer_session_by_index(p, idx);
+		if (s && ntm_session_set_lanes(s, c.u.lanes.index, c.u.lanes.count) == 0)
+			t->stats.lanes_received++;
+		else
+			t->stats.lanes_refused++;
 	} else {
 		t->stats.drop_bad_inner++;
 	}
@@ -369,17 +377,13 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		return;
 	}
 	struct peer *p = ntm_idmap_get(&t->sess_index, d.receiver);
-	struct ntm_session *s = NULL;
-	if (p && p->cur.valid && p->cur.local_index == d.receiver)
-		s = &p->cur;
-	else if (p && p->next.valid && p->next.local_index == d.receiver)
-		s = &p->next;
-	else if (p && p->prev.valid && p->prev.local_index == d.receiver)
-		s = &p->prev;
+	struct ntm_session *s = p ? peer_session_by_index(p, d.receiver) : NULL;
 	if (!s) {
 		t->stats.drop_unknown++;
 		return;
 	}
+	if (d.receiver != s->local_index)
+		t->stats.rx_lane_data++;
 	bool newest;
 	ret = roam_open(s, buf, len, d.counter, &ptlen, &newest);
 	if (ret < 0) {
@@ -399,7 +403,7 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 	if (ptlen == 0)
 		return; /* keepalive */
 	if (pt[0] == 0x00) {
-		data_on_peer_ctl(t, p, pt, ptlen, m);
+		data_on_peer_ctl(t, p, d.receiver, pt, ptlen, m);
 		return;
 	}
 	/* the peer sent data: it is owed a passive keepalive (roam.h) even

@@ -64,10 +64,15 @@ struct fp_table *fp_table_new(const struct fp_entry *e, unsigned n,
 {
 	struct fp_table *t = calloc(1, sizeof(*t));
 	unsigned size = 4;
+	size_t keys = 2 * (size_t)n + 1; /* addresses, and each session's indices */
 
 	if (!t)
 		return NULL;
-	while (size < 2 * (n * 2 + 1)) /* at most half full, two indices per entry */
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2; k++)
+			if (e[i].rx[k])
+				keys += 1 + e[i].rx[k]->nlanes_local;
+	while (size < 2 * keys) /* at most half full */
 		size *= 2;
 	t->n = n;
 	t->hmask = size - 1;
@@ -92,9 +97,15 @@ struct fp_table *fp_table_new(const struct fp_entry *e, unsigned n,
 			h_put(t->h4, t->hmask, hash_bytes(e[i].vip4, 4), i + 1);
 		if (e[i].has6)
 			h_put(t->h6, t->hmask, hash_bytes(e[i].vip6, 16), i + 1);
-		for (unsigned k = 0; k < 2; k++)
-			if (e[i].rx_index[k] && e[i].rx[k])
-				h_put(t->hidx, t->hmask, mix(e[i].rx_index[k]), i + 1);
+		for (unsigned k = 0; k < 2; k++) {
+			const struct ntm_session_mt *m = e[i].rx[k];
+			if (!e[i].rx_index[k] || !m)
+				continue;
+			h_put(t->hidx, t->hmask, mix(e[i].rx_index[k]), i + 1);
+			for (unsigned l = 0; l < m->nlanes_local; l++)
+				if (m->lane_local[l] != e[i].rx_index[k])
+					h_put(t->hidx, t->hmask, mix(m->lane_local[l]), i + 1);
+		}
 	}
 	return t;
 }
@@ -121,7 +132,8 @@ const struct fp_entry *fp_by_index(const struct fp_table *t, uint32_t idx,
 	for (uint32_t i = mix(idx) & t->hmask; t->hidx[i]; i = (i + 1) & t->hmask) {
 		const struct fp_entry *e = &t->e[t->hidx[i] - 1];
 		for (unsigned k = 0; k < 2; k++) {
-			if (e->rx_index[k] == idx && e->rx[k]) {
+			if (e->rx[k] && (e->rx_index[k] == idx ||
+					 ntm_session_mt_has_index(e->rx[k], idx))) {
 				*mt = e->rx[k];
 				return e;
 			}

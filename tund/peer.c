@@ -76,12 +76,23 @@ static void pending_release(struct tund *t, struct peer *p)
 		uidcount_dec(&t->pending_uid, p->pending_uid);
 }
 
+/* The session index entries of m's lanes [0, upto) other than own. */
+static void lanes_del(struct tund *t, const struct ntm_session_mt *m, unsigned upto, uint32_t own)
+{
+	for (unsigned k = 0; k < upto; k++)
+		if (m->lane_local[k] != own)
+			ntm_idmap_del(&t->sess_index, m->lane_local[k]);
+}
+
 static void session_forget(struct tund *t, struct ntm_session *s)
 {
 	bool shared = s->mt != NULL;
 
-	if (s->valid)
+	if (s->valid) {
 		ntm_idmap_del(&t->sess_index, s->local_index);
+		if (s->mt)
+			lanes_del(t, s->mt, s->mt->nlanes_local, s->local_index);
+	}
 	ntm_session_clear(s); /* a shared part is the workers' tables' to free */
 	if (shared && t->sessions_changed)
 		t->sessions_changed(t);
@@ -558,20 +569,86 @@ void peer_on_nak(struct tund *t, const struct ntm_ctl_direction_nak *n)
 	}
 }
 
-/* A new local index. With workers, index mod nworkers is the worker the
- * peer's DATA is steered to (worker.c): established sessions take them in
- * turn (install_cur moves on), retries of a handshake keep the same. */
-static uint32_t new_index(struct tund *t)
+/* A local index not in use whose worker is want: with workers, index mod
+ * nworkers is the thread the peer's DATA is steered to (worker.c). */
+static uint32_t index_on(struct tund *t, unsigned want)
 {
-	unsigned n = t->nworkers > 1 ? t->nworkers : 1, want = t->index_rr % n;
+	unsigned n = t->nworkers > 1 ? t->nworkers : 1;
 	uint32_t idx = 0;
 
+	want %= n;
 	while (idx == 0 || idx % n != want || ntm_idmap_get(&t->sess_index, idx) ||
 	       idx == t->dc.sess.local_index) {
 		ntm_random(&idx, sizeof(idx));
 		idx = idx - idx % n + want;
 	}
 	return idx;
+}
+
+/* A new handshake's local index: established sessions take the workers in
+ * turn (install_cur moves on), retries of a handshake keep the same. */
+static uint32_t new_index(struct tund *t)
+{
+	return index_on(t, t->index_rr);
+}
+
+void peer_lanes_add(struct tund *t, struct peer *p, struct ntm_session *s)
+{
+	struct ntm_session_mt *m = s->mt;
+	unsigned n = t->nworkers;
+
+	if (!m || !s->valid || n < 2 || n > NTM_LANES_MAX || m->nlanes_local)
+		return;
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t idx = s->local_index % n == k ? s->local_index : index_on(t, k);
+		if (idx != s->local_index &&
+		    index_put(t, &t->sess_index, idx, p, "session index") < 0) {
+			lanes_del(t, m, k, s->local_index);
+			return; /* no lanes: the peer keeps s's index */
+		}
+		m->lane_local[k] = idx;
+	}
+	m->nlanes_local = n;
+	if (s == &p->cur) {
+		p->lanes_left = LANES_SENDS;
+		p->lanes_next_ms = 0;
+	}
+}
+
+struct ntm_session *peer_session_by_index(struct peer *p, uint32_t idx)
+{
+	struct ntm_session *s[3] = { &p->cur, &p->next, &p->prev };
+
+	for (unsigned k = 0; k < 3; k++)
+		if (s[k]->valid && (s[k]->local_index == idx ||
+				    (s[k]->mt && ntm_session_mt_has_index(s[k]->mt, idx))))
+			return s[k];
+	return NULL;
+}
+
+/* LANES for cur's lanes, LANES_SENDS times LANES_RESEND_MS apart (a lost
+ * one costs nothing but the spread; the peer takes the first). */
+static void lanes_sweep(struct tund *t, struct peer *p, uint64_t now)
+{
+	const struct ntm_session_mt *m = p->cur.mt;
+
+	if (!p->lanes_left || now < p->lanes_next_ms)
+		return;
+	if (!p->cur.valid || !m || !m->nlanes_local) {
+		p->lanes_left = 0;
+		return;
+	}
+	if (!peer_can_send(p))
+		return;
+	struct ntm_ctl c = { .type = NTM_CTL_LANES };
+	c.u.lanes.count = (uint8_t)m->nlanes_local;
+	memcpy(c.u.lanes.index, m->lane_local, m->nlanes_local * sizeof(m->lane_local[0]));
+	uint8_t *buf = t->sendbuf;
+	int n = ntm_ctl_encode(&c, buf + NTM_DATA_HDR_LEN, 256);
+	if (n > 0 && peer_send(p, buf, (size_t)n) >= 0)
+		t->stats.lanes_sent++;
+	p->lanes_left--;
+	p->lanes_next_ms = now + LANES_RESEND_MS;
 }
 
 /* Send an initiation to every candidate at once (and to the endpoint that
@@ -941,6 +1018,7 @@ static bool sweep_resolved(struct tund *t, struct peer *p, uint64_t now)
 		uint8_t ka[NTM_DATA_OVERHEAD];
 		peer_send(p, ka, 0);
 	}
+	lanes_sweep(t, p, now);
 	path_sweep(p, now);
 	return false;
 }

@@ -69,6 +69,10 @@ struct tund;
  * which each side starts on its own sweep (up to PEER_SWEEP_MS late), this
  * long, so the peer's opening probe has surely gone first. */
 #define PROBE_OPEN_LATER_MS (3 * PEER_SWEEP_MS)
+/* LANES: sent this many times for a session, this far apart (the first
+ * that arrives is the one taken; the rest cost a few bytes). */
+#define LANES_SENDS 3
+#define LANES_RESEND_MS 1000
 #define PROBE_ASK_BACK_MS 100         /* a request answers a request at most this often per candidate */
 #define PROBE_ROUTE_FRESH_MS 10000    /* probing without a session stops this long after a route */
 #define PATH_MAX_CANDS (NTM_MAX_CANDS + 8) /* the DC's candidates and learned ones */
@@ -198,6 +202,9 @@ struct peer {
 	uint64_t last_hs_ms;          /* last completed handshake */
 
 	bool hs_wanted;               /* an initiation waits for the node's budget */
+	/* LANES for cur still to send (peer_lanes_add), and when */
+	unsigned lanes_left;
+	uint64_t lanes_next_ms;
 	/* the node's access policy ([Policy] File), evaluated on each Route
 	 * Direction: policy_asked, this node asked the DC for the peer (then
 	 * it is the initiator); policy_ok, the policy allows the peer to
@@ -265,9 +272,20 @@ void data_offload_init(struct tund *t);
  * to ntm0 now. Nothing is held between batches. */
 void data_rx_flush(struct tund *t);
 void data_on_udp(struct tund *t, uint8_t *buf, size_t len, const struct ntm_udp_meta *m);
-/* A control message (PING, PONG) p sent in a tunnel, already opened. */
-void data_on_peer_ctl(struct tund *t, struct peer *p, const uint8_t *msg, size_t len,
-		      const struct ntm_udp_meta *m);
+/* A control message (PING, PONG, LANES) p sent in a tunnel, already opened;
+ * idx is the receiver index the DATA carrying it came under. */
+void data_on_peer_ctl(struct tund *t, struct peer *p, uint32_t idx, const uint8_t *msg,
+		      size_t len, const struct ntm_udp_meta *m);
+/* Receive lanes (protocol.md 5.18) for s, just shared with the workers
+ * (worker.c): one local index per thread, each steered to its thread
+ * (index mod threads), s's own among them, entered in the session index as
+ * s's is; cur's are then sent to the peer in LANES (LANES_SENDS times,
+ * LANES_RESEND_MS apart, from the sweep). Without memory for the index
+ * entries: no lanes, and the peer keeps using s's index. */
+void peer_lanes_add(struct tund *t, struct peer *p, struct ntm_session *s);
+/* p's session (cur, next or prev) that DATA under receiver index idx is
+ * for (its own index or one of its lanes), or NULL. */
+struct ntm_session *peer_session_by_index(struct peer *p, uint32_t idx);
 /* Seal pkt (at buf + NTM_DATA_HDR_LEN) to p's current session and send.
  * 0 or -errno; every failure is counted here by its reason (tx_seal_failed,
  * tx_no_path, tx_send_failed), so a caller with nothing else to do about a

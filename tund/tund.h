@@ -76,6 +76,7 @@ enum dc_state {
 	X(tun_txq_drops) X(udp_socket_drops) \
 	X(resolve_requests) X(namemap_full) X(peers_downed) \
 	X(workers) X(worker_rx) X(worker_tun_rx) X(worker_to_main) X(worker_ring_full) \
+	X(lanes_sent) X(lanes_received) X(lanes_refused) X(rx_lane_data) \
 	X(icmp_errors)
 
 /* The node's link with its DC. dclink.c alone writes it, except req_id,

@@ -39,7 +39,7 @@
 	X(tx_data_bytes) X(drop_malformed) X(drop_auth) X(drop_replay) X(drop_inner_src) X(policy_drops) \
 	X(drop_bad_inner) X(tx_trains) X(tx_send_failed) X(tx_seal_failed) X(tx_gso_fallback) \
 	X(tun_write_failed) X(tun_gso_packets) X(tun_gso_segments) X(tun_gso_bad) \
-	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets)
+	X(rx_gro_trains) X(tun_gro_merged) X(tun_gro_packets) X(rx_lane_data)
 
 enum {
 #define X(name) WC_##name,
@@ -374,6 +374,8 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 	}
 	WC(w, worker_rx, 1);
 	WC(w, rx_packets, 1);
+	if (d.receiver != mt->local_index)
+		WC(w, rx_lane_data, 1);
 	int ret = ntm_session_mt_open(mt, w->id, buf, len, &ptlen, &newest);
 	if (ret < 0) {
 		if (ret == -EALREADY)
@@ -484,7 +486,7 @@ static void on_wake(struct ntm_io *io, uint32_t events, void *arg)
 		} else {
 			struct peer *peer = ntm_idmap_get(&t->sess_index, s->idx);
 			if (peer)
-				data_on_peer_ctl(t, peer, p, s->len, &s->meta);
+				data_on_peer_ctl(t, peer, s->idx, p, s->len, &s->meta);
 		}
 		ntm_ring_release(&w->ring);
 	}
@@ -784,9 +786,11 @@ static void share(struct tund *t, struct peer *p, struct ntm_session_mt **owned,
 	for (unsigned k = 0; k < 3; k++) {
 		if (!s[k]->valid)
 			continue;
-		if (k < 2 && s[k]->confirmed && !s[k]->mt &&
-		    ntm_session_mt_new(s[k], t->nworkers) < 0)
-			continue; /* no memory: the main thread keeps it */
+		if (k < 2 && s[k]->confirmed && !s[k]->mt) {
+			if (ntm_session_mt_new(s[k], t->nworkers) < 0)
+				continue; /* no memory: the main thread keeps it */
+			peer_lanes_add(t, p, s[k]); /* before any table names it */
+		}
 		if (s[k]->mt)
 			owned[(*nowned)++] = s[k]->mt;
 	}

@@ -10,6 +10,11 @@
 # again; then b alone runs with one worker against a with two; then b asks
 # for two on a kernel that refuses a multi-queue TUN device, then the
 # steering program (refuse.c), and runs with one.
+# Receive lanes: with two workers on both nodes each takes the other's
+# LANES before any transfer, and with many flows both nodes open DATA that
+# came under a lane other than the session's own index (one peer's flows
+# spread over both threads); with one worker b takes a's lanes but keeps
+# the session's index, so a sees no lane traffic.
 . "$(dirname "$0")/lib.sh"
 require_root
 XFER=$top_builddir/tests/netns/ntm_xfer
@@ -150,8 +155,16 @@ expect() {
 		echo "   $n: worker_rx +$(( $(stat "$T/after-$n.json" worker_rx) - $(stat "$T/before-$n.json" worker_rx) ))," \
 			"worker_tun_rx +$(( $(stat "$T/after-$n.json" worker_tun_rx) - $(stat "$T/before-$n.json" worker_tun_rx) ))," \
 			"rx_packets +$(( $(stat "$T/after-$n.json" rx_packets) - $(stat "$T/before-$n.json" rx_packets) ))," \
-			"worker_to_main +$(( $(stat "$T/after-$n.json" worker_to_main) - $(stat "$T/before-$n.json" worker_to_main) ))"
+			"worker_to_main +$(( $(stat "$T/after-$n.json" worker_to_main) - $(stat "$T/before-$n.json" worker_to_main) )),"\
+			"rx_lane_data +$(( $(stat "$T/after-$n.json" rx_lane_data) - $(stat "$T/before-$n.json" rx_lane_data) ))"
 	done
+}
+# lanes_taken NODE MIN: NODE took at least MIN LANES messages so far
+lanes_taken() {
+	local v
+	v=$("$NTMCTL" -s "$T/$1/run/tund.sock" stats --json | grep -o '"lanes_received": [0-9]*' |
+		grep -o '[0-9]*$')
+	[ "${v:-0}" -ge "$2" ]
 }
 SOUND=""
 for n in a b; do
@@ -188,19 +201,38 @@ for n in a b; do
 	done
 done
 
+# Each node told the other its receive lanes (LANES, sent from the sweep
+# once the session is shared) before any transfer.
+up
+for n in a b; do
+	wait_for 5 "$n took the other's receive lanes" lanes_taken "$n" 1
+done
 # The first session of each node steers its DATA to the worker thread
 # (receiver index 1 mod 2); ntm0 hands that thread the flows it writes.
-run_case "Workers = 2 on a and b" a:worker_rx\>0 b:worker_rx\>0 a:worker_tun_rx\>0 b:worker_tun_rx\>0
+# With 8 flows per family and direction, a node's flows fall on both of
+# the other's queues (all on one: 2^-15), so both nodes open DATA that
+# came under a lane other than the session's own index.
+WORKERS_FLOWS=8 WORKERS_TCP_BYTES=$((3 << 20)) \
+	run_case "Workers = 2 on a and b" a:worker_rx\>0 b:worker_rx\>0 a:worker_tun_rx\>0 \
+	b:worker_tun_rx\>0 a:rx_lane_data\>0 b:rx_lane_data\>0 a:lanes_refused=0 b:lanes_refused=0
 
 # b restarts: new sessions on both sides (a's next session index goes to
 # its main thread's socket), the tunnel works again with the same checks.
 set_workers b 2
+up
+wait_for 5 "b took a's lanes for the new session" lanes_taken b 1
 run_case "after b restarted (new sessions)" b:worker_rx\>0
 
-# b with one worker against a with two: the wire is the same.
+# b with one worker against a with two: the wire is the same. b takes a's
+# lanes but, with one thread, keeps the session's index; it has no lanes
+# of its own to send.
 set_workers b 1
 threads_filtered b 1
-run_case "a Workers = 2, b Workers = 1" b:worker_rx=0 b:worker_tun_rx=0
+up
+wait_for 5 "b (one worker) took a's lanes" lanes_taken b 1
+WORKERS_FLOWS=8 WORKERS_TCP_BYTES=$((3 << 20)) \
+	run_case "a Workers = 2, b Workers = 1" b:worker_rx=0 b:worker_tun_rx=0 a:rx_lane_data=0 \
+	b:lanes_sent=0
 
 # A kernel that refuses a multi-queue TUN device, then the steering
 # program (refuse.c): one line in the log, one worker, the tunnel works.

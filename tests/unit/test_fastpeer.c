@@ -90,6 +90,58 @@ START_TEST(test_lookup)
 }
 END_TEST
 
+/* Receive lanes: every lane index of a session (cur or prev) finds its
+ * entry and that session; a session's own index too; an index no lane
+ * has finds nothing; the table stays at most half full with 16 lanes on
+ * each of two sessions per entry. */
+#define LN 64
+START_TEST(test_lanes)
+{
+	static int owners[LN];
+	static struct ntm_session_mt *m[LN], *prev;
+	struct fp_entry e[LN];
+
+	for (unsigned i = 0; i < LN; i++) {
+		m[i] = shared_session(5000 + 100 * i);
+		for (unsigned l = 0; l < NTM_LANES_MAX; l++) /* lane 3 is the session's own */
+			m[i]->lane_local[l] = l == 3 ? m[i]->local_index : 100000 + 100 * i + l;
+		m[i]->nlanes_local = NTM_LANES_MAX;
+		e[i] = entry(&owners[i], i, m[i]->local_index, m[i]);
+	}
+	prev = shared_session(90000);
+	prev->lane_local[0] = 90000;
+	prev->lane_local[1] = 90001;
+	prev->nlanes_local = 2;
+	e[7].rx_index[1] = 90000;
+	e[7].rx[1] = prev;
+	struct ntm_session_mt *own[LN + 1];
+	memcpy(own, m, sizeof(m));
+	own[LN] = prev;
+	struct fp_table *t = fp_table_new(e, LN, own, LN + 1);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_ge(t->hmask + 1, 2u * (2 * LN + 1 + LN * (1 + NTM_LANES_MAX) + 3));
+	struct ntm_session_mt *got;
+	for (unsigned i = 0; i < LN; i++) {
+		for (unsigned l = 0; l < NTM_LANES_MAX; l++) {
+			got = NULL;
+			const struct fp_entry *f = fp_by_index(t, m[i]->lane_local[l], &got);
+			ck_assert_msg(f && f->owner == &owners[i] && got == m[i],
+				      "entry %u lane %u not found", i, l);
+		}
+		ck_assert_ptr_null(fp_by_index(t, 100000 + 100 * i + NTM_LANES_MAX, &got));
+	}
+	ck_assert_ptr_eq(fp_by_index(t, 90001, &got)->owner, &owners[7]);
+	ck_assert_ptr_eq(got, prev);
+	ck_assert_ptr_eq(fp_by_index(t, 90000, &got)->owner, &owners[7]);
+	ck_assert_ptr_eq(got, prev);
+	ck_assert_ptr_null(fp_by_index(t, 90002, &got));
+	fp_table_free(t);
+	for (unsigned i = 0; i < LN; i++)
+		ntm_session_mt_free(m[i]);
+	ntm_session_mt_free(prev);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	struct fp_table *t = fp_table_new(NULL, 0, NULL, 0);
@@ -212,6 +264,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_lanes);
 	tcase_add_test(tc, test_grace);
 	tcase_add_test(tc, test_race);
 	suite_add_tcase(s, tc);
