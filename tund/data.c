@@ -357,7 +357,8 @@ void data_on_peer_ctl(struct tund *t, struct peer *p, uint32_t idx, const uint8_
 		/* the peer's lanes for the session this came in (a node
 		 * with one thread notes them and keeps the session's index) */
 		struct ntm_session *s = peer_session_by_index(p, idx);
-		if (s && ntm_session_set_lanes(s, c.u.lanes.index, c.u.lanes.count) == 0)
+		if (t->cfg.lanes && s &&
+		    ntm_session_set_lanes(s, c.u.lanes.index, c.u.lanes.count) == 0)
 			t->stats.lanes_received++;
 		else
 			t->stats.lanes_refused++;

@@ -597,7 +597,7 @@ void peer_lanes_add(struct tund *t, struct peer *p, struct ntm_session *s)
 	struct ntm_session_mt *m = s->mt;
 	unsigned n = t->nworkers;
 
-	if (!m || !s->valid || n < 2 || n > NTM_LANES_MAX || m->nlanes_local)
+	if (!t->cfg.lanes || !m || !s->valid || n < 2 || n > NTM_LANES_MAX || m->nlanes_local)
 		return;
 	for (unsigned k = 0; k < n; k++) {
 		uint32_t idx = s->local_index % n == k ? s->local_index : index_on(t, k);

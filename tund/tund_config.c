@@ -251,6 +251,7 @@ int tund_config_load(const char *path, struct tund_config *cfg, char *msg, size_
 		  NULL },
 		{ "Interface", "Workers", NTM_CONF_STRING, 0, workers, sizeof(workers), 0, 0, "1",
 		  NULL },
+		{ "Interface", "Lanes", NTM_CONF_BOOL, 0, &cfg->lanes, 0, 0, 0, "yes", NULL },
 		{ "DNS", "Resolved", NTM_CONF_STRING, 0, resolved, sizeof(resolved), 0, 0, "auto", NULL },
 		{ "DNS", "Server", NTM_CONF_STRING, 0, cfg->dns_server_text, sizeof(cfg->dns_server_text),
 		  0, 0, "127.0.0.77", NULL },

@@ -65,6 +65,7 @@ struct tund_config {
 	enum ntm_sandbox_mode seccomp; /* [Node] Seccomp */
 	bool offload;                 /* [Interface] Offload: auto (true) or off */
 	unsigned workers;             /* [Interface] Workers: 1..16, 0 for auto */
+	bool lanes;                   /* [Interface] Lanes: offer and use receive lanes */
 	/* [DNS]: ntm0's split DNS on systemd-resolved (resolvedlink.c) */
 	enum tund_resolved { TUND_RESOLVED_AUTO, TUND_RESOLVED_YES, TUND_RESOLVED_NO } resolved;
 	int dns_family;               /* [DNS] Server: AF_INET or AF_INET6 */

@@ -313,6 +313,13 @@ START_TEST(test_workers_are_one_by_default_a_number_up_to_16_or_auto)
 
 	ck_assert_int_eq(load_iface("", &cfg, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(cfg.workers, 1);
+	ck_assert(cfg.lanes);
+	ck_assert_int_eq(load_iface("[Interface]\nLanes = no\n", &cfg, msg, sizeof(msg)), 0);
+	ck_assert(!cfg.lanes);
+	ck_assert_int_eq(load_iface("[Interface]\nLanes = sometimes\n", &cfg, msg, sizeof(msg)),
+			 -EINVAL);
+	ck_assert_msg(strstr(msg, ":5: ") && strstr(msg, "Lanes") && strstr(msg, "sometimes"), "%s",
+		      msg);
 	ck_assert_int_eq(load_iface("[Interface]\nWorkers = 4\n", &cfg, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(cfg.workers, 4);
 	ck_assert_int_eq(load_iface("[Interface]\nWorkers = AUTO\n", &cfg, msg, sizeof(msg)), 0);
