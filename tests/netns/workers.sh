@@ -30,8 +30,9 @@ forget() {
 	PIDS=$rest
 }
 
-# set_workers NODE N [REFUSE]: NODE's daemon restarted with `Workers = N`,
-# registered again; with REFUSE under the refuse.c shim (NTM_TEST_REFUSE).
+# set_workers NODE N [REFUSE]: NODE's daemon restarted with `Workers = N`
+# (and `Lanes = $LANES` when LANES is set), registered again; with REFUSE
+# under the refuse.c shim (NTM_TEST_REFUSE).
 REFUSE_LIB=$top_builddir/tests/netns/.libs/librefuse.so
 set_workers() {
 	local n=$1 w=$2 r=${3:-} pid pre=""
@@ -41,6 +42,7 @@ set_workers() {
 	forget "$pid"
 	sed -i '/^\[Interface\]$/,$d' "$T/$n/tund.conf"
 	printf '[Interface]\nWorkers = %s\n' "$w" >> "$T/$n/tund.conf"
+	[ -z "${LANES:-}" ] || printf 'Lanes = %s\n' "$LANES" >> "$T/$n/tund.conf"
 	"$NTM_TUND" -n -c "$T/$n/tund.conf" > "$T/check-$n.out" 2>&1 ||
 		fail "ntm-tund -n refuses Workers = $w: $(cat "$T/check-$n.out")"
 	[ -z "$r" ] || pre="env LD_PRELOAD=$REFUSE_LIB NTM_TEST_REFUSE=$r ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
@@ -166,6 +168,12 @@ lanes_taken() {
 		grep -o '[0-9]*$')
 	[ "${v:-0}" -ge "$2" ]
 }
+lanes_refused_by() {
+	local v
+	v=$("$NTMCTL" -s "$T/$1/run/tund.sock" stats --json | grep -o '"lanes_refused": [0-9]*' |
+		grep -o '[0-9]*$')
+	[ "${v:-0}" -ge 1 ]
+}
 SOUND=""
 for n in a b; do
 	for c in drop_auth drop_replay drop_inner_src drop_bad_inner tun_gso_bad; do
@@ -222,6 +230,18 @@ set_workers b 2
 up
 wait_for 5 "b took a's lanes for the new session" lanes_taken b 1
 run_case "after b restarted (new sessions)" b:worker_rx\>0
+
+# b with two workers and `Lanes = no`, as a node that does not know LANES:
+# it refuses a's lanes and offers none, so neither node sees lane traffic
+# and the tunnel works as before.
+LANES=no set_workers b 2
+up
+wait_for 5 "b (Lanes = no) refused a's lanes" lanes_refused_by b
+v=$(stats b "$T/w-b.json"; stat "$T/w-b.json" lanes_sent)
+[ "$v" = 0 ] || fail "b (Lanes = no) sent $v LANES"
+WORKERS_FLOWS=8 WORKERS_TCP_BYTES=$((3 << 20)) \
+	run_case "a Workers = 2, b Workers = 2 with Lanes = no" a:rx_lane_data=0 b:rx_lane_data=0 \
+	b:lanes_received=0
 
 # b with one worker against a with two: the wire is the same. b takes a's
 # lanes but, with one thread, keeps the session's index; it has no lanes
