@@ -8,11 +8,13 @@
 #                BENCH_PERF=1 bench/tunnel.sh   (then a perf profile of ntm-tund)
 #                top_builddir=DIR top_srcdir=DIR bench/tunnel.sh  (out-of-tree build)
 #
-# Topology is tests/netns/setup2.sh's, with five pairs of nodes on one router
+# Topology is tests/netns/setup2.sh's, with six pairs of nodes on one router
 # r (veth, 1500-byte MTU, no NAT) and one DC (with its embedded relay):
 #   a -> b  raw veth (b's underlay address), ntm per-packet, wireguard-go
 #   c -> d  ntm offload
-#   i -> j  ntm offload with Workers = 2 (TCP only)
+#   i -> j  ntm offload with Workers = 2 (TCP only), receive lanes on
+#   k -> l  the same with Lanes = no (one peer's packets on one thread each
+#           way, as before receive lanes): their before/after in one run
 #   e -> f  ntm per-packet through the relay (r drops e <-> f: no direct path)
 #   g -> h  ntm offload through the relay (likewise)
 # The DC runs with its relay's per-pair caps at their maxima (so the relay
@@ -21,7 +23,7 @@
 # Offload as BENCH_RELAY_OFFLOAD says (auto, the default, or off: the
 # relay's per-datagram path, for a before/after in one build).
 # When ntm-tund refuses the Offload key (a build without offload) the c/d,
-# g/h and i/j pairs are not made, their rows say n/a, and a, b, e, f run the
+# g/h, i/j and k/l pairs are not made, their rows say n/a, and a, b, e, f run the
 # build's default (per-packet) with the configuration setup2.sh writes.
 # Each path, each round: ping 20 x 0.1 s (idle), iperf3 TCP 1 stream and 4
 # streams, iperf3 UDP of BENCH_UDP_LEN-byte datagrams at BENCH_UDP_RATE (0:
@@ -108,7 +110,7 @@ echo "offload mode: $OFFLOAD_MODE" >&2
 
 # --- topology ---------------------------------------------------------------
 NODES="a b e f"
-[ "$OFFLOAD" = 1 ] && NODES="a b e f c d g h i j"
+[ "$OFFLOAD" = 1 ] && NODES="a b e f c d g h i j k l"
 . "$top_srcdir/tests/netns/setup2.sh"
 
 # subnet NODE [6]: NODE's underlay /28 (or IPv6 /64); setup2.sh numbers
@@ -188,8 +190,10 @@ for n in $NODES; do
 	if [ "$OFFLOAD" = 1 ]; then
 		case $n in a | b | e | f) mode=off ;; *) mode=auto ;; esac
 		printf '[Interface]\nOffload = %s\n' "$mode" >>"$T/$n/tund.conf"
-		# i and j: offload with two workers (ntm-tund.conf(5) Workers)
+		# i and j: offload with two workers (ntm-tund.conf(5) Workers);
+		# k and l: the same without receive lanes (Lanes)
 		case $n in i | j) printf 'Workers = 2\n' >>"$T/$n/tund.conf" ;; esac
+		case $n in k | l) printf 'Workers = 2\nLanes = no\n' >>"$T/$n/tund.conf" ;; esac
 	fi
 	eval "LOG0_$n=\$(wc -l <\"\$T/tund-\$n.log\")"
 	restart_pid "$(eval echo "\$TUND_PID_$n")" "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
@@ -256,9 +260,9 @@ node_snap() {
 # Paths: label, source and destination node, destination address, the
 # tunnel interface, the daemons to time, ntm-tund's control sockets.
 declare -A P_LABEL P_SRC P_DST P_ADDR P_IF P_PIDS P_SOCKS P_TESTS V DROPS
-PATHS="raw pp off wk wg rpp roff"
+PATHS="raw pp off wk wkn wg rpp roff"
 P_LABEL=([raw]="raw veth" [pp]="ntm per-packet" [off]="ntm offload" [wk]="ntm 2 workers"
-	[wg]="wireguard-go" [rpp]="relay per-packet" [roff]="relay offload")
+	[wkn]="2 workers 1 lane" [wg]="wireguard-go" [rpp]="relay per-packet" [roff]="relay offload")
 ACTIVE=""
 
 # add_ntm_path KEY SRC DST TESTS: an ntm path from SRC to DST's virtual IPv4.
@@ -413,7 +417,7 @@ drops() {
 RAW_B=$(addr_of b)
 WG_A=10.99.0.1 WG_B=10.99.0.2 WG_PORT=51820
 iperf_listening() { nsx "$1" ss -Hltn 'sport = :5201' | grep -q .; }
-for n in b d f h j; do
+for n in b d f h j l; do
 	case " $NODES " in *" $n "*) ;; *) continue ;; esac
 	bg "$n" "iperf3-$n" iperf3 -s
 	wait_for 5 "iperf3 server in $n" iperf_listening "$n"
@@ -424,6 +428,7 @@ ACTIVE="raw"
 add_ntm_path pp a b "tcp1 tcp4 udp"
 [ "$OFFLOAD" = 1 ] && add_ntm_path off c d "tcp1 tcp4 udp"
 [ "$OFFLOAD" = 1 ] && add_ntm_path wk i j "tcp1 tcp4"
+[ "$OFFLOAD" = 1 ] && add_ntm_path wkn k l "tcp1 tcp4"
 for pr in $RELAY_PAIRS; do
 	case $pr in e:f) k=rpp ;; *) k=roff ;; esac
 	add_ntm_path $k "${pr%:*}" "${pr#*:}" "tcp1 tcp4"
@@ -542,7 +547,7 @@ echo
 fmt='%-17s %-20s %-20s %-20s %-20s %-16s\n'
 printf "$fmt" path "1 stream Gbit/s" "4 streams Gbit/s" "ping med ms" "UDP rx kpps" "UDP loss %"
 for k in $PATHS; do
-	case $k in rpp | roff | wk) u=- l=- ;; *) u=$(cell "$k" udp 0) l=$(cell "$k" loss 0) ;; esac
+	case $k in rpp | roff | wk | wkn) u=- l=- ;; *) u=$(cell "$k" udp 0) l=$(cell "$k" loss 0) ;; esac
 	case " $ACTIVE " in *" $k "*) ;; *) u=n/a l=n/a ;; esac
 	printf "$fmt" "${P_LABEL[$k]}" "$(cell "$k" tcp1 2)" "$(cell "$k" tcp4 2)" "$(cell "$k" rtt 3)" "$u" "$l"
 done
@@ -550,11 +555,11 @@ echo
 echo "ratios, round by round, median (min-max):"
 fmt='  %-34s %-20s %-20s %-20s %-20s\n'
 printf "$fmt" "" "1 stream" "4 streams" "ping rtt" "UDP rx pps"
-for pr in "pp raw" "off raw" "pp wg" "off wg" "off pp" "wk off" "rpp pp" "roff off"; do
+for pr in "pp raw" "off raw" "pp wg" "off wg" "off pp" "wk off" "wk wkn" "rpp pp" "roff off"; do
 	set -- $pr
 	printf "$fmt" "${P_LABEL[$1]} / ${P_LABEL[$2]}" "$(ratio_cell "$1" tcp1 "$2" tcp1)" \
 		"$(ratio_cell "$1" tcp4 "$2" tcp4)" "$(ratio_cell "$1" rtt "$2" rtt)" \
-		"$(case $1 in rpp | roff | wk) echo - ;; *) ratio_cell "$1" udp "$2" udp ;; esac)"
+		"$(case $1 in rpp | roff | wk | wkn) echo - ;; *) ratio_cell "$1" udp "$2" udp ;; esac)"
 done
 echo "  4 streams / 1 stream:"
 for k in $PATHS; do printf '    %-32s %s\n' "${P_LABEL[$k]}" "$(ratio_cell "$k" tcp4 "$k" tcp1)"; done
@@ -590,8 +595,10 @@ echo "the machine's CPU busy during the run, % of all $(nproc) CPUs, and Gbit/s 
 echo "(1 stream / 4 streams): 4 streams cannot beat 1 stream by more than the idle CPU 1 stream leaves"
 for k in $PATHS; do
 	case " $ACTIVE " in *" $k "*) ;; *) continue ;; esac
-	printf '  %-17s busy %s / %s %%   Gbit/s per busy CPU %s / %s\n' "${P_LABEL[$k]}" \
-		"$(med "$k" busy_tcp1)" "$(med "$k" busy_tcp4)" "$(med "$k" perbusy_tcp1)" "$(med "$k" perbusy_tcp4)"
+	u=""
+	case " ${P_TESTS[$k]} " in *" udp "*) u="   UDP run: busy $(med "$k" busy_udp) %" ;; esac
+	printf '  %-17s busy %s / %s %%   Gbit/s per busy CPU %s / %s%s\n' "${P_LABEL[$k]}" \
+		"$(med "$k" busy_tcp1)" "$(med "$k" busy_tcp4)" "$(med "$k" perbusy_tcp1)" "$(med "$k" perbusy_tcp4)" "$u"
 done
 echo
 echo "ping avg ms, median of the rounds: $(for k in $PATHS; do
@@ -599,10 +606,10 @@ echo "ping avg ms, median of the rounds: $(for k in $PATHS; do
 echo "UDP offered rate (sender), kpps, median: $(for k in raw pp off wg; do
 	case " $ACTIVE " in *" $k "*) printf '%s %s  ' "${P_LABEL[$k]}" "$(med "$k" offered)" ;; esac; done)"
 echo
-echo "ntm-tund counters that moved during the runs: drops, offload, relay and path (node: name +delta):"
+echo "ntm-tund counters that moved during the runs: drops, offload, workers and lanes, relay and path (node: name +delta):"
 for n in $NODES; do
 	line=$(awk 'NR == FNR { a[$1] = $2; next }
-		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake/ {
+		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake|^worker_rx|lane/ {
 		printf "%s%s +%.0f", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
 	echo "  $n: ${line:-none}"
 done
