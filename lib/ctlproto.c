@@ -765,6 +765,8 @@ static bool peer_ok(const struct ntm_lctl_peer *p)
 	n = strnlen(p->moved_why, NTM_LCTL_INFO_SIZE);
 	if (n && (n == NTM_LCTL_INFO_SIZE || !info_ok((const uint8_t *)p->moved_why, n)))
 		return false;
+	if (p->lanes_ours > NTM_LCTL_LANES_MAX || p->lanes_peer > NTM_LCTL_LANES_MAX)
+		return false;
 	return path_ok(p->path);
 }
 
@@ -906,6 +908,8 @@ static void put_peer(struct ntm_wr *w, const struct ntm_lctl_peer *p)
 		put_u32(w, NTM_LCTL_A_MOVED_AGE, p->moved_age);
 	if (p->moved_why[0])
 		put_text(w, NTM_LCTL_A_MOVED_WHY, p->moved_why);
+	if (p->lanes_ours || p->lanes_peer)
+		put_u16(w, NTM_LCTL_A_LANES, (uint16_t)(p->lanes_ours << 8 | p->lanes_peer));
 	if (!w->err)
 		ntm_put_be16(w->buf + start + 2, (uint16_t)(w->off - start - ATTR_HDR_LEN));
 }
@@ -1198,6 +1202,7 @@ static const struct rule peer_rules[] = {
 	{ NTM_LCTL_A_PATH_INFO, 0, 1 },
 	{ NTM_LCTL_A_MOVED_AGE, 0, 1 },
 	{ NTM_LCTL_A_MOVED_WHY, 0, 1 },
+	{ NTM_LCTL_A_LANES, 0, 1 },
 };
 
 static const struct rule ping_rules[] = {
@@ -1281,6 +1286,14 @@ static bool take_peer(void *out, const struct attr *a, unsigned nth)
 	case NTM_LCTL_A_PATH_INFO: return get_info(a, p->path_info);
 	case NTM_LCTL_A_MOVED_AGE: return p->has_moved_age = get_u32(a, &p->moved_age);
 	case NTM_LCTL_A_MOVED_WHY: return get_info(a, p->moved_why);
+	case NTM_LCTL_A_LANES: {
+		uint16_t v;
+		if (!get_u16(a, &v) || v == 0)
+			return false;
+		p->lanes_ours = (uint8_t)(v >> 8);
+		p->lanes_peer = (uint8_t)v;
+		return p->lanes_ours <= NTM_LCTL_LANES_MAX && p->lanes_peer <= NTM_LCTL_LANES_MAX;
+	}
 	}
 	return false;
 }

@@ -146,6 +146,7 @@ enum ntm_lctl_attr {
 					    * as many as [DC] Endpoint lists, in its order */
 	NTM_LCTL_A_DC_IN_USE = 0x804b,     /* STATUS: u8, 1..: the DC_INSTANCE in use */
 	NTM_LCTL_A_FORBIDDEN = 0x804c,     /* u8 enum ntm_lctl_forbidden_by (NOTFOUND replies) */
+	NTM_LCTL_A_LANES = 0x804e,         /* PEERS: u16, receive lanes: ours << 8 | the peer's (each 0..16) */
 	NTM_LCTL_A_NC_RELAY = 0x804d,      /* NETCHECK: one relay's probes (struct below) */
 };
 
@@ -263,7 +264,12 @@ struct ntm_lctl_peer {
 	bool has_moved_age;
 	uint32_t moved_age;                /* s since the path or endpoint last changed */
 	char moved_why[NTM_LCTL_INFO_SIZE]; /* "" when absent */
+	/* receive lanes of the current session (ntm-tund(8) THREADS): how
+	 * many this node gave it, how many the peer named; both 0 (the
+	 * attribute absent) when neither */
+	uint8_t lanes_ours, lanes_peer;
 };
+#define NTM_LCTL_LANES_MAX 16
 
 struct ntm_lctl_peers {
 	uint32_t total;                    /* peers the daemon has in all */

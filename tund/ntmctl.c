@@ -436,6 +436,9 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 			printf("%-28s path: %s\n", "", e->path_info);
 		if (e->has_moved_age)
 			printf("%-28s moved %us ago: %s\n", "", e->moved_age, e->moved_why);
+		if (e->lanes_ours || e->lanes_peer)
+			printf("%-28s receive lanes: %u here, %u at the peer\n", "", e->lanes_ours,
+			       e->lanes_peer);
 		return;
 	}
 	printf("%s\n  {\"name\": \"%s\", \"ipv4\": \"%s\", \"ipv6\": \"%s\", \"endpoint\": ",
@@ -458,6 +461,7 @@ static void print_peer(const struct ntm_lctl_peer *e, bool json, bool first)
 		printf("null");
 	printf(", \"moved_why\": ");
 	json_string(e->moved_why);
+	printf(", \"lanes\": %u, \"peer_lanes\": %u", e->lanes_ours, e->lanes_peer);
 	printf(", \"rx_bytes\": %llu, \"tx_bytes\": %llu}", (unsigned long long)e->rx_bytes,
 	       (unsigned long long)e->tx_bytes);
 }

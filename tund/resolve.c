@@ -283,6 +283,11 @@ int peers_reply(struct tund *t, const struct ntm_lctl_req *req, uint8_t *out, si
 			e->moved_age = (uint32_t)((now - p->moved_ms) / 1000);
 			snprintf(e->moved_why, sizeof(e->moved_why), "%s", p->moved_why ? p->moved_why : "");
 		}
+		if (p->cur.valid) {
+			e->lanes_ours = p->cur.mt ? (uint8_t)p->cur.mt->nlanes_local : 0;
+			/* used only when shared: a node with one thread keeps the index */
+			e->lanes_peer = p->cur.mt ? p->cur.nlanes_remote : 0;
+		}
 	}
 	m->total = i;
 	ret = ntm_lctl_reply_peers(out, cap, req->hdr.req_id, m);

@@ -102,6 +102,8 @@ static void fill_peer(struct ntm_lctl_peer *p, unsigned i, bool full)
 	p->has_moved_age = true;
 	p->moved_age = 7 + i;
 	memset(p->moved_why, 'm', NTM_LCTL_INFO_SIZE - 1);
+	p->lanes_ours = NTM_LCTL_LANES_MAX;
+	p->lanes_peer = (uint8_t)(i % (NTM_LCTL_LANES_MAX + 1));
 }
 
 static void fill_peers(struct ntm_lctl_peers *m, unsigned n)
@@ -542,6 +544,30 @@ START_TEST(test_a_full_peers_reply_of_64_peers_keeps_every_record)
 	ck_assert_str_eq(p->moved_why, in.peers[62].moved_why);
 	ck_assert(!out.peers[63].has_moved_age);
 	ck_assert_str_eq(out.peers[63].moved_why, "");
+	ck_assert_uint_eq(p->lanes_ours, NTM_LCTL_LANES_MAX);
+	ck_assert_uint_eq(p->lanes_peer, 62 % (NTM_LCTL_LANES_MAX + 1));
+	ck_assert_uint_eq(out.peers[63].lanes_ours, 0);
+	ck_assert_uint_eq(out.peers[63].lanes_peer, 0);
+	/* more lanes than a node may have are neither sent nor taken */
+	static struct ntm_lctl_peers bad;
+	bad = in;
+	bad.peers[3].lanes_peer = NTM_LCTL_LANES_MAX + 1;
+	ck_assert_int_lt(ntm_lctl_reply_peers(again, sizeof(again), 6, &bad), 0);
+	/* (the encoder refuses it, so patch a good reply: peer 0's LANES value) */
+	static uint8_t patched[NTM_LCTL_MSG_MAX];
+	bool found = false;
+	memcpy(patched, buf, (size_t)n);
+	for (int i = 0; i + 6 <= n && !found; i++) {
+		if (ntm_get_be16(patched + i) == NTM_LCTL_A_LANES && ntm_get_be16(patched + i + 2) == 2 &&
+		    ntm_get_be16(patched + i + 4) == (NTM_LCTL_LANES_MAX << 8 | 0)) {
+			ntm_put_be16(patched + i + 4, (NTM_LCTL_LANES_MAX + 1) << 8);
+			ck_assert_int_eq(ntm_lctl_decode_peers(patched, (size_t)n, &h, &bad), -EBADMSG);
+			ntm_put_be16(patched + i + 4, 0);
+			ck_assert_int_eq(ntm_lctl_decode_peers(patched, (size_t)n, &h, &bad), -EBADMSG);
+			found = true;
+		}
+	}
+	ck_assert_msg(found, "no LANES attribute of peer 0 in the reply");
 	ck_assert(!out.peers[63].has_endpoint);
 	ck_assert(!out.peers[63].vip4.present);
 	ck_assert_uint_eq(out.peers[63].path, NTM_LCTL_PATH_PENDING);
