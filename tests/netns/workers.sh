@@ -209,6 +209,14 @@ up
 for n in a b; do
 	wait_for 5 "$n took the other's receive lanes" at_least "$n" lanes_received 1
 done
+# lanes_shown NODE OURS PEER: ntmctl peers shows them for the other node
+lanes_shown() {
+	"$NTMCTL" -s "$T/$1/run/tund.sock" peers --json |
+		grep -q "\"lanes\": $2, \"peer_lanes\": $3,"
+}
+for n in a b; do
+	wait_for 5 "ntmctl peers on $n shows 2 lanes here and 2 at the peer" lanes_shown "$n" 2 2
+done
 # The first session of each node steers its DATA to the worker thread
 # (receiver index 1 mod 2); ntm0 hands that thread the flows it writes.
 # With 8 flows per family and direction, a node's flows fall on both of
@@ -233,6 +241,8 @@ up
 wait_for 5 "b (Lanes = no) refused a's lanes" at_least b lanes_refused 1
 v=$(stats b "$T/w-b.json"; stat "$T/w-b.json" lanes_sent)
 [ "$v" = 0 ] || fail "b (Lanes = no) sent $v LANES"
+wait_for 5 "ntmctl peers on a shows 2 lanes here, none at b" lanes_shown a 2 0
+lanes_shown b 0 0 || fail "b (Lanes = no) shows lanes: $("$NTMCTL" -s "$T/b/run/tund.sock" peers --json)"
 WORKERS_FLOWS=8 WORKERS_TCP_BYTES=$((3 << 20)) \
 	run_case "a Workers = 2, b Workers = 2 with Lanes = no" a:rx_lane_data=0 b:rx_lane_data=0 \
 	b:lanes_received=0
