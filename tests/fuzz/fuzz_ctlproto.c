@@ -4,7 +4,7 @@
  * accepts must re-encode (the encoders apply the same predicates), and the
  * re-encoded message must decode and re-encode to the same bytes: what ntm
  * accepts it can send, and what it sends it accepts. Covers the optional
- * GAUGE (STATS), ECHO (PING) and OFFLINE (TRYAGAIN) attributes and the
+ * GAUGE (STATS), ECHO (PING), OFFLINE (TRYAGAIN) and LANES (PEER) attributes and the
  * WATCH request and events too. */
 #include <errno.h>
 #include <stdint.h>
