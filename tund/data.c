@@ -383,8 +383,6 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 		t->stats.drop_unknown++;
 		return;
 	}
-	if (d.receiver != s->local_index)
-		t->stats.rx_lane_data++;
 	bool newest;
 	ret = roam_open(s, buf, len, d.counter, &ptlen, &newest);
 	if (ret < 0) {
@@ -394,6 +392,8 @@ static void on_data(struct tund *t, uint8_t *buf, size_t len, const struct ntm_u
 			t->stats.drop_auth++;
 		return;
 	}
+	if (d.receiver != s->local_index)
+		t->stats.rx_lane_data++;
 	/* authenticated and fresh: the peer may have moved (roam.h) */
 	path_on_rx(p, m, newest);
 	p->last_rx_ms = ntm_loop_tick_ms();

@@ -374,8 +374,6 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 	}
 	WC(w, worker_rx, 1);
 	WC(w, rx_packets, 1);
-	if (d.receiver != mt->local_index)
-		WC(w, rx_lane_data, 1);
 	int ret = ntm_session_mt_open(mt, w->id, buf, len, &ptlen, &newest);
 	if (ret < 0) {
 		if (ret == -EALREADY)
@@ -384,6 +382,8 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
 			WC(w, drop_auth, 1);
 		return;
 	}
+	if (d.receiver != mt->local_index)
+		WC(w, rx_lane_data, 1);
 	uint64_t now = ntm_loop_tick_ms();
 	act_max(&e->act->last_rx_ms, now);
 	if (ptlen == 0)
