@@ -609,7 +609,7 @@ echo
 echo "ntm-tund counters that moved during the runs: drops, offload, workers and lanes, relay and path (node: name +delta):"
 for n in $NODES; do
 	line=$(awk 'NR == FNR { a[$1] = $2; next }
-		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake|^worker_rx|lane/ {
+		{ d = $2 - a[$1] } d != 0 && $1 ~ /drop|^tun_queue|fail|overrun|_bad|gso|gro|train|relay|upgrade|handshake|^worker_rx|ring_full|lane/ {
 		printf "%s%s +%.0f", sep, $1, d; sep = ", " }' "$T/stats0-$n.txt" "$T/stats1-$n.txt")
 	echo "  $n: ${line:-none}"
 done
