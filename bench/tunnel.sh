@@ -231,10 +231,10 @@ sys_ticks() {
 }
 
 # tund_drops SOCK: the sum of ntm-tund's drop counters (every counter of
-# `ntmctl stats` named *drop*, tun_queue_*, *fail*, *overrun*, *_bad*).
+# `ntmctl stats` named *drop*, tun_queue_*, *fail*, *overrun*, *_bad*, *ring_full).
 tund_drops() {
 	"$NTMCTL" -s "$1" stats 2>/dev/null | awk '
-		NF >= 2 && $NF ~ /^[0-9]+$/ && $1 ~ /drop|^tun_queue|fail|overrun|_bad/ { s += $NF }
+		NF >= 2 && $NF ~ /^[0-9]+$/ && $1 ~ /drop|^tun_queue|fail|overrun|_bad|ring_full/ { s += $NF }
 		END { print s + 0 }'
 }
 
