@@ -25,6 +25,9 @@
  *              refuse            bind the socket but never listen
  *              hung              listen but never accept (a stopped daemon:
  *                                connects complete, nothing is read)
+ * Connections are served side by side, each read as its bytes arrive (as
+ * ntm-tund's control socket does): one client that connected and has not
+ * written yet holds up no other.
  * Without -b it writes "ready\n" on stdout once it listens, and on SIGTERM
  * or SIGINT "connections N families F wait_ms W\n" (the last request's
  * values, -1 if none) before exiting 0. */
@@ -106,20 +109,6 @@ static void add_addr(struct fake *f, const char *s)
 
 /* ---- one connection ---- */
 
-static int read_full(int fd, uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void write_full(int fd, const uint8_t *p, size_t len)
 {
 	while (len) {
@@ -133,19 +122,19 @@ static void write_full(int fd, const uint8_t *p, size_t len)
 	}
 }
 
-static int read_request(int fd, uint8_t *buf, size_t cap, size_t *len)
+/* How far the request in buf (len bytes so far) is: 1 whole (its length in
+ * *whole), 0 not yet, -1 never (a bad header, or a body past cap). */
+static int request_state(const uint8_t *buf, size_t len, size_t cap, size_t *whole)
 {
 	struct ntm_lctl_hdr h;
 
-	if (read_full(fd, buf, NTM_LCTL_HDR_LEN) < 0)
-		return -1;
+	if (len < NTM_LCTL_HDR_LEN)
+		return 0;
 	if (ntm_lctl_header_parse(buf, NTM_LCTL_HDR_LEN, &h) < 0 ||
 	    h.body_len > cap - NTM_LCTL_HDR_LEN)
 		return -1;
-	if (read_full(fd, buf + NTM_LCTL_HDR_LEN, h.body_len) < 0)
-		return -1;
-	*len = NTM_LCTL_HDR_LEN + h.body_len;
-	return 0;
+	*whole = NTM_LCTL_HDR_LEN + h.body_len;
+	return len >= *whole;
 }
 
 static bool same_name(const char *asked, const char *known)
@@ -223,21 +212,14 @@ static int build_reply(const struct fake *f, const struct ntm_lctl_req *req, uin
 	}
 }
 
-static void serve(struct fake *f, int fd)
+/* The whole request in (len bytes) on fd, answered as the mode says. */
+static void serve(struct fake *f, int fd, const uint8_t *in, size_t len)
 {
-	uint8_t in[2048], out[4096 + NTM_LCTL_HDR_LEN];
+	uint8_t out[4096 + NTM_LCTL_HDR_LEN];
 	struct ntm_lctl_req req;
-	size_t len;
 	int n;
 
-	if (f->mode == M_CLOSE)
-		return;
-	if (f->mode == M_GARBAGE) {
-		static const char junk[] = "HTTP/1.0 400 Bad Request\r\n\r\nnot an ntm reply";
-		write_full(fd, (const uint8_t *)junk, sizeof(junk));
-		return;
-	}
-	if (read_request(fd, in, sizeof(in), &len) < 0 || ntm_lctl_req_decode(in, len, &req) < 0)
+	if (ntm_lctl_req_decode(in, len, &req) < 0)
 		return;
 	if (req.hdr.type == NTM_LCTL_RESOLVE_NAME) {
 		f->families = req.families;
@@ -264,13 +246,8 @@ static void serve(struct fake *f, int fd)
 
 /* slow keeps connections open (the client must give up by itself); the
  * others close each one after one exchange. */
-static void handle(struct fake *f, int fd)
+static void done(struct fake *f, int fd)
 {
-	struct timeval tv = { .tv_sec = 2 };
-
-	f->connections++;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	serve(f, fd);
 	if (f->mode != M_SLOW) {
 		close(fd);
 		return;
@@ -281,6 +258,76 @@ static void handle(struct fake *f, int fd)
 		f->n_held--;
 	}
 	f->held[f->n_held++] = fd;
+}
+
+/* Connections whose request is still coming. Every one is read as its
+ * bytes arrive, like ntm-tund's control socket: a client that connected and
+ * has not written yet holds up nobody else. */
+#define MAX_PENDING 64
+struct pending {
+	int fd;
+	size_t len;
+	uint8_t buf[2048];
+};
+static struct pending pend[MAX_PENDING];
+static unsigned n_pend;
+
+static void pending_drop(unsigned i)
+{
+	close(pend[i].fd);
+	pend[i] = pend[--n_pend];
+}
+
+/* A new connection: close and garbage are answered at once, the others
+ * wait for their request (the oldest waiting one closed when all slots are
+ * taken). */
+static void on_accept(struct fake *f, int fd)
+{
+	f->connections++;
+	if (f->mode == M_CLOSE) {
+		close(fd);
+		return;
+	}
+	if (f->mode == M_GARBAGE) {
+		static const char junk[] = "HTTP/1.0 400 Bad Request\r\n\r\nnot an ntm reply";
+		write_full(fd, (const uint8_t *)junk, sizeof(junk));
+		close(fd);
+		return;
+	}
+	if (n_pend == MAX_PENDING)
+		pending_drop(0);
+	pend[n_pend].fd = fd;
+	pend[n_pend].len = 0;
+	n_pend++;
+}
+
+/* Pending connection i is readable: read what is there; a whole request is
+ * served. Returns true when i left the pending set. */
+static bool on_readable(struct fake *f, unsigned i)
+{
+	struct pending *c = &pend[i];
+	size_t whole = 0;
+	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	if (n <= 0) {
+		pending_drop(i);
+		return true;
+	}
+	c->len += (size_t)n;
+	int st = request_state(c->buf, c->len, sizeof(c->buf), &whole);
+	if (st == 0)
+		return false;
+	if (st < 0) {
+		pending_drop(i);
+		return true;
+	}
+	int fd = c->fd;
+	serve(f, fd, c->buf, whole);
+	pend[i] = pend[--n_pend];
+	done(f, fd);
+	return true;
 }
 
 static int listen_on(const char *path, bool do_listen)
@@ -303,18 +350,29 @@ static int listen_on(const char *path, bool do_listen)
 
 static void loop(struct fake *f, int lfd)
 {
-	while (!stop) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		int fd;
+	struct pollfd p[1 + MAX_PENDING];
 
-		if (f->mode == M_REFUSE || f->mode == M_HUNG || poll(&p, 1, 100) <= 0) {
-			if (f->mode == M_REFUSE || f->mode == M_HUNG)
-				poll(NULL, 0, 100);
+	while (!stop) {
+		if (f->mode == M_REFUSE || f->mode == M_HUNG) {
+			poll(NULL, 0, 100);
 			continue;
 		}
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0)
-			handle(f, fd);
+		p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		for (unsigned i = 0; i < n_pend; i++)
+			p[1 + i] = (struct pollfd){ .fd = pend[i].fd, .events = POLLIN };
+		unsigned n = n_pend;
+		if (poll(p, 1 + n, 100) <= 0)
+			continue;
+		/* the pending ones first (from the end: a served one is
+		 * replaced by the last), then new connections */
+		for (unsigned i = n; i-- > 0;)
+			if (p[1 + i].revents && i < n_pend && pend[i].fd == p[1 + i].fd)
+				on_readable(f, i);
+		if (p[0].revents & POLLIN) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd >= 0)
+				on_accept(f, fd);
+		}
 	}
 }
 

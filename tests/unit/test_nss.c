@@ -922,8 +922,13 @@ static void *many_lookups(void *arg)
 
 		call_ep(ep, af, "bob.ntm.test", b, sizeof(buf) - 8, &c);
 		expected(ep, af, &ex);
-		if (call_problem(ep, &c, b, sizeof(buf) - 8, &ex))
+		const char *why = call_problem(ep, &c, b, sizeof(buf) - 8, &ex);
+		if (why) {
+			/* say which (check's messages are one per test) */
+			fprintf(stderr, "thread %u lookup %d (%s, AF %d): %s: status %d errno %d "
+				"h_errno %d\n", seed, i, ep_names[ep], af, why, c.st, c.err, c.herr);
 			atomic_fetch_add(&thread_failures, 1);
+		}
 	}
 	return NULL;
 }
