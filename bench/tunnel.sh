@@ -168,6 +168,11 @@ restart_pid() {
 # is restarted with both at their maximum before the nodes (re)start.
 RELAY_OFFLOAD=${BENCH_RELAY_OFFLOAD:-auto}
 case $RELAY_OFFLOAD in auto | off) ;; *) fail "BENCH_RELAY_OFFLOAD=$RELAY_OFFLOAD: auto or off" ;; esac
+# BENCH_RELAY_WORKERS=N: the relayed pairs' nodes (e, f, g, h) with
+# Workers = N (default 1), so the relay rows show a relayed peer's packets
+# going through the workers' hand-off to the main thread.
+RELAY_WORKERS=${BENCH_RELAY_WORKERS:-1}
+case $RELAY_WORKERS in [1-9] | 1[0-6]) ;; *) fail "BENCH_RELAY_WORKERS=$RELAY_WORKERS: 1 to 16" ;; esac
 if [ -n "$RELAY_PAIRS" ] && [ "${BENCH_RELAY_CAPS:-max}" != default ]; then
 	printf '[Relay]\nPairPacketRate = 10000000\nPairMbitRate = 100000\nOffload = %s\n' "$RELAY_OFFLOAD" >>"$DCCONF"
 	restart_pid "$DCD_PID" dc dcd "$NTM_DCD" -f -c "$DCCONF"
@@ -194,6 +199,8 @@ for n in $NODES; do
 		# k and l: the same without receive lanes (Lanes)
 		case $n in i | j) printf 'Workers = 2\n' >>"$T/$n/tund.conf" ;; esac
 		case $n in k | l) printf 'Workers = 2\nLanes = no\n' >>"$T/$n/tund.conf" ;; esac
+		case $n in e | f | g | h) [ "$RELAY_WORKERS" = 1 ] ||
+			printf 'Workers = %s\n' "$RELAY_WORKERS" >>"$T/$n/tund.conf" ;; esac
 	fi
 	eval "LOG0_$n=\$(wc -l <\"\$T/tund-\$n.log\")"
 	restart_pid "$(eval echo "\$TUND_PID_$n")" "$n" "tund-$n" "$NTM_TUND" -f -c "$T/$n/tund.conf"
@@ -533,7 +540,7 @@ echo "ntm tunnel benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$top_src
 echo "host: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'); MTU ntm0 $NTM_MTU wg0 1420 underlay 1500; ntm0 txqueuelen $NTM_QLEN${NTM_QLEN_OFF:+ (offload: $NTM_QLEN_OFF)}"
 echo "offload mode: $OFFLOAD_MODE"
-[ -n "$RELAY_PAIRS" ] && echo "relay: the DC's embedded relay, per-pair caps: $RELAY_CAPS; Offload = $RELAY_OFFLOAD"
+[ -n "$RELAY_PAIRS" ] && echo "relay: the DC's embedded relay, per-pair caps: $RELAY_CAPS; Offload = $RELAY_OFFLOAD; the relayed nodes' Workers = $RELAY_WORKERS"
 # what each mode's ntm-tund said about ntm0's offloads when it restarted
 if [ "$OFFLOAD" = 1 ]; then
 	for n in a c; do
