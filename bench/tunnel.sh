@@ -173,6 +173,10 @@ case $RELAY_OFFLOAD in auto | off) ;; *) fail "BENCH_RELAY_OFFLOAD=$RELAY_OFFLOA
 # going through the workers' hand-off to the main thread.
 RELAY_WORKERS=${BENCH_RELAY_WORKERS:-1}
 case $RELAY_WORKERS in [1-9] | 1[0-6]) ;; *) fail "BENCH_RELAY_WORKERS=$RELAY_WORKERS: 1 to 16" ;; esac
+# BENCH_WORKERS=N: the threads of the workers pairs (i/j with lanes, k/l
+# without), default 2; on a machine with more cores, its number of cores.
+WK=${BENCH_WORKERS:-2}
+case $WK in [2-9] | 1[0-6]) ;; *) fail "BENCH_WORKERS=$WK: 2 to 16" ;; esac
 if [ -n "$RELAY_PAIRS" ] && [ "${BENCH_RELAY_CAPS:-max}" != default ]; then
 	printf '[Relay]\nPairPacketRate = 10000000\nPairMbitRate = 100000\nOffload = %s\n' "$RELAY_OFFLOAD" >>"$DCCONF"
 	restart_pid "$DCD_PID" dc dcd "$NTM_DCD" -f -c "$DCCONF"
@@ -197,8 +201,8 @@ for n in $NODES; do
 		printf '[Interface]\nOffload = %s\n' "$mode" >>"$T/$n/tund.conf"
 		# i and j: offload with two workers (ntm-tund.conf(5) Workers);
 		# k and l: the same without receive lanes (Lanes)
-		case $n in i | j) printf 'Workers = 2\n' >>"$T/$n/tund.conf" ;; esac
-		case $n in k | l) printf 'Workers = 2\nLanes = no\n' >>"$T/$n/tund.conf" ;; esac
+		case $n in i | j) printf 'Workers = %s\n' "$WK" >>"$T/$n/tund.conf" ;; esac
+		case $n in k | l) printf 'Workers = %s\nLanes = no\n' "$WK" >>"$T/$n/tund.conf" ;; esac
 		case $n in e | f | g | h) [ "$RELAY_WORKERS" = 1 ] ||
 			printf 'Workers = %s\n' "$RELAY_WORKERS" >>"$T/$n/tund.conf" ;; esac
 	fi
@@ -268,8 +272,8 @@ node_snap() {
 # tunnel interface, the daemons to time, ntm-tund's control sockets.
 declare -A P_LABEL P_SRC P_DST P_ADDR P_IF P_PIDS P_SOCKS P_TESTS V DROPS
 PATHS="raw pp off wk wkn wg rpp roff"
-P_LABEL=([raw]="raw veth" [pp]="ntm per-packet" [off]="ntm offload" [wk]="ntm 2 workers"
-	[wkn]="2 workers 1 lane" [wg]="wireguard-go" [rpp]="relay per-packet" [roff]="relay offload")
+P_LABEL=([raw]="raw veth" [pp]="ntm per-packet" [off]="ntm offload" [wk]="ntm $WK workers"
+	[wkn]="$WK workers 1 lane" [wg]="wireguard-go" [rpp]="relay per-packet" [roff]="relay offload")
 ACTIVE=""
 
 # add_ntm_path KEY SRC DST TESTS: an ntm path from SRC to DST's virtual IPv4.
