@@ -220,7 +220,7 @@ done
 # The first session of each node steers its DATA to the worker thread
 # (receiver index 1 mod 2); ntm0 hands that thread the flows it writes.
 # With 8 flows per family and direction, a node's flows fall on both of
-# the other's queues (all on one: 2^-15), so both nodes open DATA that
+# the other's queues (all on one: 2^-15, computed for a flow hash that spreads them evenly, not measured), so both nodes open DATA that
 # came under a lane other than the session's own index.
 WORKERS_FLOWS=8 WORKERS_TCP_BYTES=$((3 << 20)) \
 	run_case "Workers = 2 on a and b" a:worker_rx\>0 b:worker_rx\>0 a:worker_tun_rx\>0 \

@@ -459,7 +459,6 @@ START_TEST(test_receive_lanes_pick_the_index_each_thread_seals_with)
 	d.mt->lane_local[0] = 40;
 	d.mt->lane_local[1] = 41;
 	d.mt->nlanes_local = 2;
-	d.mt->confirmed = true;
 	ck_assert(ntm_session_mt_has_index(d.mt, 21));
 	ck_assert(ntm_session_mt_has_index(d.mt, 40));
 	ck_assert(ntm_session_mt_has_index(d.mt, 41));
