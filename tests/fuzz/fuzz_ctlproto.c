@@ -41,6 +41,7 @@ static int encode_req(uint8_t *buf, const struct ntm_lctl_req *q)
 	case NTM_LCTL_RELOAD: return ntm_lctl_req_reload(buf, cap, id);
 	case NTM_LCTL_WATCH: return ntm_lctl_req_watch(buf, cap, id);
 	case NTM_LCTL_NETCHECK: return ntm_lctl_req_netcheck(buf, cap, id);
+	case NTM_LCTL_DOWN: return ntm_lctl_req_down(buf, cap, id, q->name);
 	}
 	return -1;
 }
